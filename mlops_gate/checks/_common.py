@@ -1,0 +1,39 @@
+"""Small helpers the file checks share: subjects and locations."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+
+from mlops_gate import yamlio
+from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.model import Location
+from mlops_gate.target import Target, subject_name
+
+
+def repo_subject(target: Target, files: RepoFiles) -> str:
+    """`repo:<owner/name or directory name>`: the subject of a repository-wide file check."""
+    return f"repo:{subject_name(target, files.root)}"
+
+
+def file_subject(f: SourceFile) -> str:
+    return f"file:{f.path}"
+
+
+def loc(f: SourceFile, *path: object, doc: int = 0) -> Location:
+    """The file, at the line of the deepest known prefix of the key path."""
+    return Location(f.path, yamlio.line_of(f.lines, *path, doc=doc) if path or f.lines else None)
+
+
+def error_loc(f: SourceFile) -> Location:
+    return Location(f.path, f.error_line)
+
+
+def matching(files: Iterable[SourceFile], globs: Iterable[str]) -> list[SourceFile]:
+    """Files whose path matches any glob (all files when no glob is given)."""
+    pats = list(globs)
+    return [f for f in files if not pats or any(fnmatch.fnmatch(f.path, p) for p in pats)]
+
+
+def glob_match(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)

@@ -1,0 +1,194 @@
+"""plan -> collect only the needed facts (concurrently) -> judge -> apply waivers -> Report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import importlib
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlops_gate import __version__, typed
+from mlops_gate.errors import FactError, GateError
+from mlops_gate.facts import FACT_KINDS
+from mlops_gate.model import Outcome, Report, Result, Severity, Status, Waiver
+from mlops_gate.policy import CheckConfig, Policy, is_expired
+from mlops_gate.providers import Context, Meter, Shared
+from mlops_gate.registry import CheckSpec
+from mlops_gate.target import Target
+
+TARGET_HINTS = {
+    "platform": "--platform or target.platform",
+    "repository": "--repository or target.repository",
+    "branch": "--branch or target.branch",
+    "commit": "--commit or target.commit",
+    "model": "--model or target.model (NAME@ALIAS or NAME/VERSION)",
+    "image": "--image or target.image",
+    "prometheus_url": "--prometheus-url or target.prometheus_url",
+    "release": "--release (audit)",
+}
+
+
+@dataclass(frozen=True)
+class FactRecord:
+    """One collected fact kind: its value, or why it could not be read."""
+
+    kind: str
+    value: Any = None
+    error: str | None = None
+    requests: int = 0
+    duration_s: float = 0.0
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Planned:
+    spec: CheckSpec
+    config: CheckConfig
+    missing_target: tuple[str, ...]
+
+
+def plan(policy: Policy, checks: Mapping[str, CheckSpec], target: Target,
+         only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Planned]:
+    only, skip = set(only), set(skip)
+    out = []
+    for cid, spec in checks.items():
+        config = policy.checks[cid]
+        selected = cid in only if only else config.enabled
+        if not selected or cid in skip:
+            continue
+        missing = tuple(f for f in spec.requires_target if not getattr(target, f))
+        out.append(Planned(spec, config, missing))
+    return out
+
+
+def needed(planned: list[Planned], target: Target) -> dict[str, frozenset[str]]:
+    """Fact kinds the runnable checks need, each with the items they asked for."""
+    scopes: dict[str, set[str]] = {}
+    for p in planned:
+        if p.missing_target:
+            continue
+        for kind in p.spec.needs:
+            scopes.setdefault(kind, set())
+        if p.spec.scope is not None:
+            for kind, items in p.spec.scope(p.config.params, target).items():
+                scopes.setdefault(kind, set()).update(items)
+    return {k: frozenset(v) for k, v in scopes.items()}
+
+
+def collect(kinds: Mapping[str, frozenset[str]], root: Path, target: Target,
+            env: Mapping[str, str]) -> dict[str, FactRecord]:
+    """Run each kind's provider once, concurrently (network-bound providers overlap)."""
+    shared = Shared()
+    base = Context(root=root, target=target, env=env, shared=shared)
+
+    def one(kind: str) -> FactRecord:
+        ctx = replace(base, kind=kind, scope=kinds[kind], meter=Meter())
+        start = time.perf_counter()
+        try:
+            module, _, func = FACT_KINDS[kind].provider.partition(":")
+            value = getattr(importlib.import_module(module), func)(ctx)
+            error = None
+        except GateError as exc:
+            value, error = None, exc.diagnostics()
+        except Exception as exc:  # fail closed: a provider bug is an error result, not a crash or a pass
+            value, error = None, f"internal error reading {kind}: {type(exc).__name__}: {exc}"
+        return FactRecord(kind, value, error, ctx.meter.requests, round(time.perf_counter() - start, 4),
+                          tuple(ctx.meter.sources))
+
+    if len(kinds) <= 1:
+        return {k: one(k) for k in kinds}
+    with ThreadPoolExecutor(max_workers=min(8, len(kinds))) as pool:
+        return dict(zip(kinds, pool.map(one, kinds)))
+
+
+def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target) -> list[Result]:
+    spec, config = p.spec, p.config
+
+    def result(status: Status, subject: str, message: str, **extra: Any) -> Result:
+        return Result(spec.id, spec.title, spec.area, config.severity, status, subject, message,
+                      docs=spec.docs_url, **extra)
+
+    subject = f"check:{spec.id}"
+    if p.missing_target:
+        wanted = "; ".join(TARGET_HINTS.get(f, f) for f in p.missing_target)
+        return [result(Status.ERROR, subject, f"not configured: set {wanted}, or disable the check")]
+    problems = []
+    for kind in spec.needs:
+        record = facts.get(kind)
+        if record is None:
+            problems.append(f"{kind}: not in the facts given (collect it with --facts-out)")
+        elif record.error:
+            problems.append(f"{kind}: {record.error}")
+    if problems:
+        return [result(Status.ERROR, subject, "could not read facts: " + " | ".join(problems))]
+    values = {k: facts[k].value for k in spec.needs}
+    try:
+        outcomes = list(spec.func(values, config.params, target))
+    except FactError as exc:
+        return [result(Status.ERROR, subject, exc.diagnostics())]
+    except Exception as exc:  # fail closed
+        return [result(Status.ERROR, subject, f"internal error in the check: {type(exc).__name__}: {exc}")]
+    if not outcomes:
+        return [result(Status.ERROR, subject, "the check produced no result (a bug in the check)")]
+    return [_from_outcome(o, result) for o in outcomes]
+
+
+def _from_outcome(o: Outcome, result: Any) -> Result:
+    status = Status.ERROR if o.error else Status.FAILED if o.violations else Status.PASSED
+    r: Result = result(status, o.subject, o.error or o.message, violations=o.violations, evidence=o.evidence)
+    return r
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    results: tuple[Result, ...]
+    applied: tuple[Waiver, ...]
+    expired: tuple[Waiver, ...]
+    unused: tuple[Waiver, ...]
+
+
+def apply_waivers(results: Iterable[Result], waivers: tuple[Waiver, ...], today: dt.date) -> WaiverUse:
+    live = [w for w in waivers if not is_expired(w, today)]
+    expired = tuple(w for w in waivers if is_expired(w, today))
+    used: list[Waiver] = []
+    out = []
+    for r in results:
+        w = next((w for w in live if w.check == r.check and fnmatch.fnmatchcase(r.subject, w.subject)), None)
+        if w is not None and r.status is Status.FAILED:
+            r = replace(r, status=Status.WAIVED, waiver=w)
+            if w not in used:
+                used.append(w)
+        out.append(r)
+    unused = tuple(w for w in live if w not in used)
+    return WaiverUse(tuple(out), tuple(used), expired, unused)
+
+
+def run(policy: Policy, checks: Mapping[str, CheckSpec], target: Target, root: Path, *,
+        env: Mapping[str, str], only: Iterable[str] = (), skip: Iterable[str] = (),
+        facts_in: Mapping[str, FactRecord] | None = None, fail_on: Severity | None = None,
+        today: dt.date | None = None) -> tuple[Report, dict[str, FactRecord]]:
+    start = time.perf_counter()
+    planned = plan(policy, checks, target, only, skip)
+    kinds = needed(planned, target)
+    if facts_in is not None:
+        facts = {k: v for k, v in facts_in.items() if k in kinds}
+    else:
+        facts = collect(kinds, root, target, env)
+    results = [r for p in planned for r in judge(p, facts, target)]
+    use = apply_waivers(results, policy.waivers, today or dt.date.today())
+    report = Report(
+        tool_version=__version__,
+        target={k: v for k, v in typed.to_data(target).items() if v},
+        fail_on=fail_on or policy.fail_on,
+        results=use.results,
+        waivers_applied=use.applied,
+        waivers_expired=use.expired,
+        waivers_unused=use.unused,
+        duration_s=round(time.perf_counter() - start, 3),
+    )
+    return report, facts

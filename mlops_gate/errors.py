@@ -1,0 +1,35 @@
+"""One exception family; every message says what went wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class GateError(Exception):
+    """Base of every error the gate reports to the user (never with a traceback unless -v)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def diagnostics(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class UsageError(GateError):
+    """Bad command line: exit 2, nothing fetched."""
+
+
+class PolicyError(GateError):
+    """Invalid policy: exit 2, nothing fetched."""
+
+
+class FactError(GateError):
+    """A provider could not read its facts; the checks that need them end in `error`."""
+
+    exit_code = 3
+
+
+class PluginError(GateError):
+    """A third-party check could not be loaded."""

@@ -1,0 +1,276 @@
+"""Load and validate the policy YAML into frozen objects; resolve `extends`; waivers.
+
+Every error names the file, the line where known, and the path of the bad key, and is raised
+before anything is fetched (exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mlops_gate import typed, yamlio
+from mlops_gate.errors import PolicyError
+from mlops_gate.model import Severity, Waiver
+from mlops_gate.registry import CheckSpec, catalogue
+from mlops_gate.target import Target
+
+PROFILES_DIR = Path(__file__).parent / "policies"
+DISCOVERED_NAMES = (".mlops-gate.yml", ".mlops-gate.yaml", "mlops-gate.yml", "mlops-gate.yaml")
+
+
+@dataclass(frozen=True)
+class TargetDoc:
+    platform: Literal["github", "gitlab", "azure"] | None = None
+    repository: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    model: str | None = None
+    image: str | None = None
+    prometheus_url: str | None = None
+    api_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckDoc:
+    enabled: bool | None = None
+    severity: Severity | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaiverDoc:
+    check: str
+    owner: str
+    reason: str
+    expires: str
+    subject: str = "*"
+
+
+@dataclass(frozen=True)
+class PolicyDoc:
+    """The policy file format (version 1)."""
+
+    version: Literal[1]
+    extends: str | None = None
+    fail_on: Severity | None = None
+    target: TargetDoc | None = None
+    checks: dict[str, CheckDoc] = field(default_factory=dict)
+    waivers: tuple[WaiverDoc, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    enabled: bool
+    severity: Severity
+    params: Any  # the check's frozen params dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str  # the file, or "builtin:NAME"
+    chain: tuple[str, ...]  # this policy and everything it extends, nearest first
+    fail_on: Severity
+    target: Target
+    checks: dict[str, CheckConfig]
+    waivers: tuple[Waiver, ...]
+    digest: str = ""
+
+
+def profile_path(name: str) -> Path | None:
+    path = PROFILES_DIR / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+
+
+def discover(repo: Path) -> Path | None:
+    for name in DISCOVERED_NAMES:
+        if (repo / name).is_file():
+            return repo / name
+    return None
+
+
+def load(ref: str | Path) -> Policy:
+    """Load a policy file (or a built-in profile name) with everything it extends."""
+    path = _locate(str(ref), base=Path.cwd())
+    docs: list[tuple[str, PolicyDoc]] = []
+    seen: list[str] = []
+    while True:
+        key = str(path.resolve())
+        if key in seen:
+            cycle = " -> ".join([*(Path(s).name for s in seen), path.name])
+            raise PolicyError(f"{path}: extends forms a cycle: {cycle}", "remove one of the extends")
+        seen.append(key)
+        doc = _read(path)
+        docs.append((_label(path), doc))
+        if doc.extends is None:
+            break
+        path = _locate(doc.extends, base=path.parent, origin=f"{_label(path)}: extends")
+    return _resolve(docs)
+
+
+def _label(path: Path) -> str:
+    return f"builtin:{path.stem}" if path.parent == PROFILES_DIR else str(path)
+
+
+def _locate(ref: str, base: Path, origin: str = "--policy") -> Path:
+    candidate = base / ref
+    if candidate.is_file():
+        return candidate
+    builtin = profile_path(ref)
+    if builtin is not None and "/" not in ref and not ref.endswith((".yml", ".yaml")):
+        return builtin
+    raise PolicyError(
+        f"{origin}: no policy file or built-in profile named {ref!r}",
+        f"give a path to a YAML file, or one of the built-in profiles: {', '.join(profiles())}",
+    )
+
+
+def _read(path: Path) -> PolicyDoc:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read the policy: {exc}") from None
+    try:
+        loaded = yamlio.load(text)
+    except yamlio.YamlSyntaxError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise PolicyError(f"{where}: {exc}") from None
+    if len(loaded.documents) != 1 or not isinstance(loaded.documents[0], dict):
+        raise PolicyError(f"{path}: a policy is one YAML mapping (with at least `version: 1`)")
+    data = loaded.documents[0]
+    if "version" not in data:
+        raise PolicyError(f"{path}: version: required key is missing", "start the file with `version: 1`")
+    try:
+        doc: PolicyDoc = typed.from_data(PolicyDoc, data)
+    except typed.DataError as exc:
+        raise PolicyError(_where(path, loaded, exc.path) + f"{exc.path}: {exc.reason}") from None
+    _check_ids(path, loaded, doc)
+    return doc
+
+
+def _where(path: Path, loaded: yamlio.Loaded, key_path: str) -> str:
+    parts = _split(key_path)
+    line = yamlio.line_of(loaded.lines, *parts)
+    return f"{path}:{line}: " if line else f"{path}: "
+
+
+def _split(key_path: str) -> list[str]:
+    # "checks.vcs.reviews-required.params.x" -> check ids contain a dot; rejoin them
+    raw = key_path.replace("[", ".").replace("]", "").split(".")
+    if len(raw) >= 3 and raw[0] == "checks":
+        return [raw[0], f"{raw[1]}.{raw[2]}", *raw[3:]]
+    return raw
+
+
+def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
+    known = catalogue().checks
+    for check_id, cdoc in doc.checks.items():
+        if check_id not in known:
+            raise PolicyError(_where(path, loaded, f"checks.{check_id}") + _unknown(check_id, known))
+        spec = known[check_id]
+        for name, value in cdoc.params.items():
+            key = f"checks.{check_id}.params.{name}"
+            fields = typed.hints(spec.params)
+            try:
+                if name not in fields:
+                    raise typed.DataError(key, f"unknown param (known: {', '.join(fields) or 'none'})")
+                typed.from_data(fields[name], value, key)
+            except typed.DataError as exc:
+                raise PolicyError(_where(path, loaded, exc.path) + str(exc),
+                                  f"`mlops-gate explain {check_id}` lists its params") from None
+    for i, w in enumerate(doc.waivers):
+        if w.check not in known:
+            raise PolicyError(_where(path, loaded, f"waivers[{i}].check") +
+                              f"waivers[{i}].check: " + _unknown(w.check, known))
+        try:
+            dt.date.fromisoformat(w.expires)
+        except ValueError:
+            raise PolicyError(
+                _where(path, loaded, f"waivers[{i}].expires")
+                + f"waivers[{i}].expires: {w.expires!r} is not a date (YYYY-MM-DD)"
+            ) from None
+        for name in ("owner", "reason", "subject"):
+            if not getattr(w, name).strip():
+                raise PolicyError(_where(path, loaded, f"waivers[{i}].{name}") +
+                                  f"waivers[{i}].{name}: must not be empty")
+
+
+def _unknown(check_id: str, known: dict[str, CheckSpec]) -> str:
+    close = difflib.get_close_matches(check_id, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else " (`mlops-gate checks` lists them)"
+    return f"unknown check id {check_id!r}{hint}"
+
+
+def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
+    known = catalogue().checks
+    fail_on = Severity.HIGH
+    target: dict[str, Any] = {}
+    merged: dict[str, dict[str, Any]] = {cid: {"params": {}} for cid in known}
+    waivers: list[Waiver] = []
+    for _label_, doc in reversed(docs):  # furthest ancestor first; nearer files override
+        fail_on = doc.fail_on or fail_on
+        if doc.target:
+            target.update({k: v for k, v in typed.to_data(doc.target).items() if v})
+        for cid, cdoc in doc.checks.items():
+            entry = merged[cid]
+            if cdoc.enabled is not None:
+                entry["enabled"] = cdoc.enabled
+            if cdoc.severity is not None:
+                entry["severity"] = cdoc.severity
+            entry["params"] = {**entry["params"], **cdoc.params}
+        waivers.extend(Waiver(w.check, w.subject, w.owner, w.reason, w.expires) for w in doc.waivers)
+    checks = {}
+    for cid, spec in known.items():
+        entry = merged[cid]
+        try:
+            params = typed.from_data(spec.params, entry["params"], f"checks.{cid}.params")
+        except typed.DataError as exc:
+            raise PolicyError(f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params") from None
+        checks[cid] = CheckConfig(entry.get("enabled", True), entry.get("severity", spec.severity), params)
+    return Policy(
+        source=docs[0][0],
+        chain=tuple(label for label, _ in docs),
+        fail_on=fail_on,
+        target=Target(**target),
+        checks=checks,
+        waivers=tuple(waivers),
+    )
+
+
+def is_expired(waiver: Waiver, today: dt.date) -> bool:
+    return dt.date.fromisoformat(waiver.expires) < today
+
+
+def schema() -> dict[str, Any]:
+    """JSON Schema of the policy format, with every check's params."""
+    out = typed.schema_of(PolicyDoc)
+    out = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+           "$id": "https://mlops-gate.dev/schemas/policy-v1.json",
+           "title": "mlops-gate policy", **out}
+    check_props = {}
+    for cid, spec in catalogue().checks.items():
+        if spec.origin != "builtin" and not spec.origin.startswith("mlops_gate."):
+            continue
+        cschema = typed.schema_of(CheckDoc)
+        cschema["properties"]["params"] = typed.schema_of(spec.params)
+        cschema["description"] = spec.title
+        check_props[cid] = cschema
+    out["properties"]["checks"] = {"type": "object", "properties": check_props, "additionalProperties": False}
+    return out
+
+
+def digest_of(policy: Policy) -> str:
+    import hashlib
+    import json
+
+    data = {"fail_on": policy.fail_on.value, "target": typed.to_data(policy.target),
+            "checks": typed.to_data(policy.checks), "waivers": typed.to_data(policy.waivers)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+

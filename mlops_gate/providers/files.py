@@ -1,0 +1,249 @@
+"""Repository files: discovered in one walk, parsed once, sorted into fact kinds.
+
+Discovery is broad and param-free (every YAML file with top-level `groups` is a rule-file
+candidate); checks narrow it with their own params (`rule_files`, `paths`, ...).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from mlops_gate import yamlio
+from mlops_gate.errors import FactError
+from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.providers import Context
+
+SKIP_DIRS = {".git", ".hg", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache",
+             ".pytest_cache", ".ruff_cache", "site-packages", ".terraform", ".idea", ".vscode"}
+MAX_FILES = 50_000
+MAX_BYTES = 1 << 20
+YAML_EXT = (".yml", ".yaml")
+
+
+def walk(ctx: Context) -> list[str]:
+    """Every file under the root (relative, '/'-separated, sorted); computed once per run."""
+    with ctx.shared.lock:
+        cached = ctx.shared.cache.get("walk")
+        if cached is None:
+            cached = _walk(ctx.root)
+            ctx.shared.cache["walk"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _walk(root: Path) -> list[str]:
+    if not root.is_dir():
+        raise FactError(f"repository directory {root} does not exist", "pass --repo DIR")
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        rel = Path(dirpath).relative_to(root).as_posix()
+        for name in filenames:
+            found.append(name if rel == "." else f"{rel}/{name}")
+            if len(found) > MAX_FILES:
+                raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
+    return sorted(found)
+
+
+def read(ctx: Context, rel: str) -> SourceFile:
+    """The file parsed by its kind; cached, so a file in two categories is read once."""
+    key = f"file:{rel}"
+    with ctx.shared.lock:
+        hit = ctx.shared.cache.get(key)
+    if isinstance(hit, SourceFile):
+        return hit
+    parsed = _parse(ctx.root / rel, rel)
+    with ctx.shared.lock:
+        ctx.shared.cache[key] = parsed
+    return parsed
+
+
+def _fmt(rel: str) -> str:
+    name = rel.rsplit("/", 1)[-1].lower()
+    if name.endswith(YAML_EXT) or name.endswith(".rules"):
+        return "yaml"
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith(".py"):
+        return "python"
+    if _is_dockerfile(name):
+        return "dockerfile"
+    return "text"
+
+
+def _parse(path: Path, rel: str) -> SourceFile:
+    fmt = _fmt(rel)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return SourceFile(rel, fmt, error=f"larger than {MAX_BYTES} bytes; not read")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return SourceFile(rel, fmt, error=f"cannot read: {exc}")
+    if fmt in ("python", "dockerfile", "text"):
+        return SourceFile(rel, fmt, text=text)
+    try:
+        loaded = yamlio.load(text)
+    except yamlio.YamlSyntaxError as exc:
+        if fmt == "json":
+            return _json(rel, text)
+        return SourceFile(rel, fmt, error=str(exc), error_line=exc.line)
+    return SourceFile(rel, fmt, documents=loaded.documents, lines=loaded.lines)
+
+
+def _json(rel: str, text: str) -> SourceFile:
+    try:
+        return SourceFile(rel, "json", documents=(json.loads(text),))
+    except (ValueError, RecursionError) as exc:
+        return SourceFile(rel, "json", error=f"invalid JSON: {exc}", error_line=getattr(exc, "lineno", None))
+
+
+def _is_dockerfile(name: str) -> bool:
+    return (name in ("dockerfile", "containerfile") or name.startswith("dockerfile.")
+            or name.endswith(".dockerfile") or name.endswith(".containerfile"))
+
+
+def _top(f: SourceFile) -> dict[str, object]:
+    doc = f.documents[0] if f.documents else None
+    return doc if isinstance(doc, dict) else {}
+
+
+def _collect(ctx: Context, select: Callable[[str], bool], keep: Callable[[SourceFile], bool] | None = None,
+             named: Callable[[str], bool] = lambda rel: False) -> RepoFiles:
+    """Files whose path passes `select` and whose content passes `keep`; an unparsable file is
+    kept (to be reported) when `keep` is None or its name alone says what it is (`named`)."""
+    files = []
+    for rel in walk(ctx):
+        if not select(rel):
+            continue
+        f = read(ctx, rel)
+        if keep is None or (keep(f) if not f.error else named(rel)):
+            files.append(f)
+            ctx.meter.read(rel)
+    return RepoFiles(str(ctx.root), tuple(files))
+
+
+def _name(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1].lower()
+
+
+# --- fact kinds -----------------------------------------------------------------------------------
+
+def _is_ci(rel: str) -> bool:
+    return (
+        (rel.startswith(".github/workflows/") and rel.count("/") == 2 and rel.endswith(YAML_EXT))
+        or rel == ".gitlab-ci.yml"
+        or rel in ("azure-pipelines.yml", "azure-pipelines.yaml")
+        or (rel.startswith((".azure-pipelines/", ".azuredevops/")) and rel.endswith(YAML_EXT))
+    )
+
+
+def ci_config(ctx: Context) -> RepoFiles:
+    return _collect(ctx, _is_ci)
+
+
+def dockerfiles(ctx: Context) -> RepoFiles:
+    return _collect(ctx, lambda rel: _is_dockerfile(rel.rsplit("/", 1)[-1].lower()))
+
+
+def _is_compose(rel: str) -> bool:
+    name = _name(rel)
+    return name.endswith(YAML_EXT) and (name.startswith("docker-compose") or name.startswith("compose."))
+
+
+def _is_manifest(f: SourceFile) -> bool:
+    if _is_compose(f.path):
+        return True
+    if f.path.rsplit("/", 1)[-1].startswith("values") and f.documents:
+        return True  # Helm values
+    return any(isinstance(d, dict) and "apiVersion" in d and "kind" in d for d in f.documents)
+
+
+def deploy_manifests(ctx: Context) -> RepoFiles:
+    return _collect(ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel), _is_manifest, _is_compose)
+
+
+def _workflow_candidate(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1].lower()
+    return name.endswith((".py", ".json", ".asl.yaml", ".asl.yml")) or name in ("databricks.yml", "databricks.yaml")
+
+
+def _is_workflow(f: SourceFile) -> bool:
+    name = f.path.rsplit("/", 1)[-1].lower()
+    if name in ("databricks.yml", "databricks.yaml"):
+        return True
+    if f.format == "python":
+        text = f.text or ""
+        return "airflow" in text and ("DAG(" in text or "@dag" in text)
+    top = _top(f)
+    return "StartAt" in top and "States" in top
+
+
+def workflow_files(ctx: Context) -> RepoFiles:
+    found = _collect(ctx, _workflow_candidate, _is_workflow,
+                     lambda rel: _name(rel).startswith("databricks.") or ".asl." in _name(rel))
+    extra = _bundle_includes(ctx, found)
+    return RepoFiles(found.root, found.files + extra)
+
+
+def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
+    """Databricks bundles split jobs into files named by `include:` globs."""
+    out = []
+    have = {f.path for f in found.files}
+    all_files = walk(ctx)
+    for bundle in found.files:
+        if not bundle.path.rsplit("/", 1)[-1].startswith("databricks."):
+            continue
+        base = bundle.path.rsplit("/", 1)[0] + "/" if "/" in bundle.path else ""
+        includes = _top(bundle).get("include") or []
+        for pattern in includes if isinstance(includes, list) else []:
+            for rel in all_files:
+                if rel not in have and fnmatch.fnmatch(rel, base + str(pattern)):
+                    have.add(rel)
+                    out.append(read(ctx, rel))
+                    ctx.meter.read(rel)
+    return tuple(out)
+
+
+def _is_rules(f: SourceFile) -> bool:
+    top = _top(f)
+    return isinstance(top.get("groups"), list) and "route" not in top
+
+
+def rule_files(ctx: Context) -> RepoFiles:
+    return _collect(ctx, lambda rel: rel.endswith((*YAML_EXT, ".rules")) and not _is_ci(rel), _is_rules,
+                    lambda rel: rel.endswith(".rules") or any(w in _name(rel) for w in ("rules", "alerts")))
+
+
+def _is_alertmanager(f: SourceFile) -> bool:
+    top = _top(f)
+    return "route" in top and "receivers" in top
+
+
+def alertmanager_config(ctx: Context) -> RepoFiles:
+    return _collect(ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel), _is_alertmanager,
+                    lambda rel: _name(rel).startswith("alertmanager"))
+
+
+DRIFT_WORDS = ("evidently", "nannyml", "quality_monitors", "data_drift", "datadrift", "drift_signal",
+               "model_monitor", "monitoring_signals", "prediction_drift", "alibi_detect", "whylogs")
+
+
+def _drift_candidate(rel: str) -> bool:
+    return rel.endswith((*YAML_EXT, ".json", ".py")) and not _is_ci(rel)
+
+
+def _mentions_drift(f: SourceFile) -> bool:
+    name = f.path.lower()
+    if any(w in name for w in ("evidently", "nannyml", "drift")):
+        return True
+    if f.format == "python":
+        return any(f"import {w}" in (f.text or "") or f"from {w}" in (f.text or "") for w in DRIFT_WORDS)
+    blob = json.dumps(f.documents, default=str).lower() if f.documents else ""
+    return any(w in blob for w in DRIFT_WORDS)
+
+
+def drift_config(ctx: Context) -> RepoFiles:
+    return _collect(ctx, _drift_candidate, _mentions_drift)

@@ -1,0 +1,32 @@
+"""Reporters only write: `render(report, checks, color=...) -> str`, one module per format."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+
+from mlops_gate.model import Report
+from mlops_gate.registry import CheckSpec
+
+Renderer = Callable[..., str]
+
+FORMATS: dict[str, str] = {
+    "console": "console",
+    "json": "json_report",
+    "sarif": "sarif",
+    "junit": "junit",
+    "markdown": "markdown",
+    "github": "annotations:github",
+    "gitlab-codequality": "codequality",
+    "azure": "annotations:azure",
+}
+
+
+def renderer(fmt: str) -> Renderer:
+    module, _, func = FORMATS[fmt].partition(":")
+    fn: Renderer = getattr(importlib.import_module(f"mlops_gate.reporters.{module}"), func or "render")
+    return fn
+
+
+def render(fmt: str, report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False) -> str:
+    return renderer(fmt)(report, checks, color=color)

@@ -1,0 +1,105 @@
+"""What is being gated: CI detection from the environment, merged with the policy and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    platform: str | None = None  # github | gitlab | azure
+    repository: str | None = None  # owner/name, group/project, org/project/repo
+    branch: str | None = None
+    commit: str | None = None
+    model: str | None = None  # NAME@ALIAS or NAME/VERSION
+    image: str | None = None
+    prometheus_url: str | None = None
+    api_url: str | None = None
+    release: str | None = None
+    base_branch: str | None = None  # the branch a pull/merge request targets
+    event: str | None = None  # push | pull_request | merge_request | tag | manual
+
+
+PLATFORMS = ("github", "gitlab", "azure")
+FIELDS = tuple(f.name for f in dataclasses.fields(Target))
+
+
+def _ref_to_branch(ref: str | None) -> str | None:
+    if not ref:
+        return None
+    for prefix in ("refs/heads/", "refs/pull/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):] if prefix == "refs/heads/" else None
+    return None if ref.startswith("refs/tags/") else ref
+
+
+def detect(env: Mapping[str, str]) -> Target:
+    """The target as the CI system running us describes it (empty outside CI)."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        event = env.get("GITHUB_EVENT_NAME") or None
+        is_pr = event in ("pull_request", "pull_request_target", "merge_group")
+        return Target(
+            platform="github",
+            repository=env.get("GITHUB_REPOSITORY") or None,
+            branch=(env.get("GITHUB_HEAD_REF") if is_pr else _ref_to_branch(env.get("GITHUB_REF"))) or None,
+            commit=env.get("GITHUB_SHA") or None,
+            api_url=env.get("GITHUB_API_URL") or None,
+            base_branch=env.get("GITHUB_BASE_REF") or None,
+            release=env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF_TYPE") == "tag" else None,
+            event="pull_request" if is_pr else event,
+        )
+    if env.get("GITLAB_CI") == "true":
+        mr = env.get("CI_MERGE_REQUEST_IID")
+        return Target(
+            platform="gitlab",
+            repository=env.get("CI_PROJECT_PATH") or None,
+            branch=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") if mr else env.get("CI_COMMIT_BRANCH")) or None,
+            commit=env.get("CI_COMMIT_SHA") or None,
+            api_url=env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL") or None,
+            base_branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
+            release=env.get("CI_COMMIT_TAG") or None,
+            event="merge_request" if mr else (env.get("CI_PIPELINE_SOURCE") or None),
+        )
+    if env.get("TF_BUILD") == "True" or env.get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"):
+        collection = env.get("SYSTEM_COLLECTIONURI") or env.get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI")
+        org = _azure_org(collection)
+        project, repo = env.get("SYSTEM_TEAMPROJECT"), env.get("BUILD_REPOSITORY_NAME")
+        is_pr = env.get("BUILD_REASON") == "PullRequest"
+        source = env.get("BUILD_SOURCEBRANCH")
+        return Target(
+            platform="azure",
+            repository="/".join(p for p in (org, project, repo) if p) or None,
+            branch=_ref_to_branch(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH") if is_pr else source),
+            commit=env.get("BUILD_SOURCEVERSION") or None,
+            api_url=collection or None,
+            base_branch=_ref_to_branch(env.get("SYSTEM_PULLREQUEST_TARGETBRANCH")),
+            release=source[len("refs/tags/"):] if source and source.startswith("refs/tags/") else None,
+            event="pull_request" if is_pr else (env.get("BUILD_REASON") or None),
+        )
+    return Target()
+
+
+def _azure_org(url: str | None) -> str | None:
+    if not url:
+        return None
+    m = re.match(r"https?://dev\.azure\.com/([^/]+)", url) or re.match(r"https?://([^./]+)\.visualstudio\.com", url)
+    return m.group(1) if m else None
+
+
+def merge(*layers: Target) -> Target:
+    """Later layers win, field by field, where they say something."""
+    values: dict[str, str | None] = {}
+    for layer in layers:
+        for name in FIELDS:
+            value = getattr(layer, name)
+            if value:
+                values[name] = value
+    return Target(**values)
+
+
+def subject_name(target: Target, root: str) -> str:
+    """How the repository appears in result subjects."""
+    return target.repository or root.rstrip("/").rsplit("/", 1)[-1] or "."
