@@ -52,8 +52,13 @@ class Planned:
     missing_target: tuple[str, ...]
 
 
-def plan(policy: Policy, checks: Mapping[str, CheckSpec], target: Target,
-         only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Planned]:
+def plan(
+    policy: Policy,
+    checks: Mapping[str, CheckSpec],
+    target: Target,
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+) -> list[Planned]:
     only, skip = set(only), set(skip)
     out = []
     for cid, spec in checks.items():
@@ -80,8 +85,9 @@ def needed(planned: list[Planned], target: Target) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in scopes.items()}
 
 
-def collect(kinds: Mapping[str, frozenset[str]], root: Path, target: Target,
-            env: Mapping[str, str]) -> dict[str, FactRecord]:
+def collect(
+    kinds: Mapping[str, frozenset[str]], root: Path, target: Target, env: Mapping[str, str]
+) -> dict[str, FactRecord]:
     """Run each kind's provider once, concurrently (network-bound providers overlap)."""
     shared = Shared()
     base = Context(root=root, target=target, env=env, shared=shared)
@@ -97,21 +103,36 @@ def collect(kinds: Mapping[str, frozenset[str]], root: Path, target: Target,
             value, error = None, exc.diagnostics()
         except Exception as exc:  # fail closed: a provider bug is an error result, not a crash or a pass
             value, error = None, f"internal error reading {kind}: {type(exc).__name__}: {exc}"
-        return FactRecord(kind, value, error, ctx.meter.requests, round(time.perf_counter() - start, 4),
-                          tuple(ctx.meter.sources))
+        return FactRecord(
+            kind,
+            value,
+            error,
+            ctx.meter.requests,
+            round(time.perf_counter() - start, 4),
+            tuple(ctx.meter.sources),
+        )
 
     if len(kinds) <= 1:
         return {k: one(k) for k in kinds}
     with ThreadPoolExecutor(max_workers=min(8, len(kinds))) as pool:
-        return dict(zip(kinds, pool.map(one, kinds)))
+        return dict(zip(kinds, pool.map(one, kinds), strict=True))
 
 
 def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target) -> list[Result]:
     spec, config = p.spec, p.config
 
     def result(status: Status, subject: str, message: str, **extra: Any) -> Result:
-        return Result(spec.id, spec.title, spec.area, config.severity, status, subject, message,
-                      docs=spec.docs_url, **extra)
+        return Result(
+            spec.id,
+            spec.title,
+            spec.area,
+            config.severity,
+            status,
+            subject,
+            message,
+            docs=spec.docs_url,
+            **extra,
+        )
 
     subject = f"check:{spec.id}"
     if p.missing_target:
@@ -168,10 +189,20 @@ def apply_waivers(results: Iterable[Result], waivers: tuple[Waiver, ...], today:
     return WaiverUse(tuple(out), tuple(used), expired, unused)
 
 
-def run(policy: Policy, checks: Mapping[str, CheckSpec], target: Target, root: Path, *,
-        env: Mapping[str, str], only: Iterable[str] = (), skip: Iterable[str] = (),
-        facts_in: Mapping[str, FactRecord] | None = None, fail_on: Severity | None = None,
-        today: dt.date | None = None) -> tuple[Report, dict[str, FactRecord]]:
+def run(
+    policy: Policy,
+    checks: Mapping[str, CheckSpec],
+    target: Target,
+    root: Path,
+    *,
+    env: Mapping[str, str],
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    facts_in: Mapping[str, FactRecord] | None = None,
+    fail_on: Severity | None = None,
+    today: dt.date | None = None,
+    errors: tuple[str, ...] = (),
+) -> tuple[Report, dict[str, FactRecord]]:
     start = time.perf_counter()
     planned = plan(policy, checks, target, only, skip)
     kinds = needed(planned, target)
@@ -190,5 +221,6 @@ def run(policy: Policy, checks: Mapping[str, CheckSpec], target: Target, root: P
         waivers_expired=use.expired,
         waivers_unused=use.unused,
         duration_s=round(time.perf_counter() - start, 3),
+        errors=errors,
     )
     return report, facts

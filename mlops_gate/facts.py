@@ -46,17 +46,44 @@ _FILES = "mlops_gate.providers.files"
 FACT_KINDS: dict[str, FactKind] = {
     k.name: k
     for k in (
-        FactKind("ci_config", RepoFiles, f"{_FILES}:ci_config", "files",
-                 "CI configuration: .github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml"),
-        FactKind("dockerfiles", RepoFiles, f"{_FILES}:dockerfiles", "files", "Dockerfiles and Containerfiles"),
-        FactKind("deploy_manifests", RepoFiles, f"{_FILES}:deploy_manifests", "files",
-                 "Kubernetes/KServe manifests, Helm values, docker-compose files"),
-        FactKind("workflow_files", RepoFiles, f"{_FILES}:workflow_files", "files",
-                 "Databricks bundles, Airflow DAG files, Step Functions definitions"),
+        FactKind(
+            "ci_config",
+            RepoFiles,
+            f"{_FILES}:ci_config",
+            "files",
+            "CI configuration: .github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml",
+        ),
+        FactKind(
+            "dockerfiles", RepoFiles, f"{_FILES}:dockerfiles", "files", "Dockerfiles and Containerfiles"
+        ),
+        FactKind(
+            "deploy_manifests",
+            RepoFiles,
+            f"{_FILES}:deploy_manifests",
+            "files",
+            "Kubernetes/KServe manifests, Helm values, docker-compose files",
+        ),
+        FactKind(
+            "workflow_files",
+            RepoFiles,
+            f"{_FILES}:workflow_files",
+            "files",
+            "Databricks bundles, Airflow DAG files, Step Functions definitions",
+        ),
         FactKind("rule_files", RepoFiles, f"{_FILES}:rule_files", "files", "Prometheus rule files"),
-        FactKind("alertmanager_config", RepoFiles, f"{_FILES}:alertmanager_config", "files",
-                 "Alertmanager configuration"),
-        FactKind("drift_config", RepoFiles, f"{_FILES}:drift_config", "files",
-                 "drift monitors: Azure ML monitors, Databricks quality monitors, Evidently/NannyML configs"),
+        FactKind(
+            "alertmanager_config",
+            RepoFiles,
+            f"{_FILES}:alertmanager_config",
+            "files",
+            "Alertmanager configuration",
+        ),
+        FactKind(
+            "drift_config",
+            RepoFiles,
+            f"{_FILES}:drift_config",
+            "files",
+            "drift monitors: Azure ML monitors, Databricks quality monitors, Evidently/NannyML configs",
+        ),
     )
 }

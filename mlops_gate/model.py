@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -98,7 +98,7 @@ class Report:
     waivers_expired: tuple[Waiver, ...] = ()
     waivers_unused: tuple[Waiver, ...] = ()
     duration_s: float = 0.0
-    notes: tuple[str, ...] = field(default=())
+    errors: tuple[str, ...] = ()  # gate-level problems (a broken plugin): the verdict cannot be pass
 
     def blocking(self) -> tuple[Result, ...]:
         return tuple(
@@ -109,7 +109,7 @@ class Report:
     def verdict(self) -> Verdict:
         if self.blocking():
             return Verdict.FAIL
-        if any(r.status is Status.ERROR for r in self.results):
+        if self.errors or any(r.status is Status.ERROR for r in self.results):
             return Verdict.ERROR
         return Verdict.PASS
 

@@ -183,12 +183,17 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
                     raise typed.DataError(key, f"unknown param (known: {', '.join(fields) or 'none'})")
                 typed.from_data(fields[name], value, key)
             except typed.DataError as exc:
-                raise PolicyError(_where(path, loaded, exc.path) + str(exc),
-                                  f"`mlops-gate explain {check_id}` lists its params") from None
+                raise PolicyError(
+                    _where(path, loaded, exc.path) + str(exc),
+                    f"`mlops-gate explain {check_id}` lists its params",
+                ) from None
     for i, w in enumerate(doc.waivers):
         if w.check not in known:
-            raise PolicyError(_where(path, loaded, f"waivers[{i}].check") +
-                              f"waivers[{i}].check: " + _unknown(w.check, known))
+            raise PolicyError(
+                _where(path, loaded, f"waivers[{i}].check")
+                + f"waivers[{i}].check: "
+                + _unknown(w.check, known)
+            )
         try:
             dt.date.fromisoformat(w.expires)
         except ValueError:
@@ -198,8 +203,9 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
             ) from None
         for name in ("owner", "reason", "subject"):
             if not getattr(w, name).strip():
-                raise PolicyError(_where(path, loaded, f"waivers[{i}].{name}") +
-                                  f"waivers[{i}].{name}: must not be empty")
+                raise PolicyError(
+                    _where(path, loaded, f"waivers[{i}].{name}") + f"waivers[{i}].{name}: must not be empty"
+                )
 
 
 def _unknown(check_id: str, known: dict[str, CheckSpec]) -> str:
@@ -214,7 +220,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
     target: dict[str, Any] = {}
     merged: dict[str, dict[str, Any]] = {cid: {"params": {}} for cid in known}
     waivers: list[Waiver] = []
-    for _label_, doc in reversed(docs):  # furthest ancestor first; nearer files override
+    for _, doc in reversed(docs):  # furthest ancestor first; nearer files override
         fail_on = doc.fail_on or fail_on
         if doc.target:
             target.update({k: v for k, v in typed.to_data(doc.target).items() if v})
@@ -232,7 +238,9 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
         try:
             params = typed.from_data(spec.params, entry["params"], f"checks.{cid}.params")
         except typed.DataError as exc:
-            raise PolicyError(f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params") from None
+            raise PolicyError(
+                f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params"
+            ) from None
         checks[cid] = CheckConfig(entry.get("enabled", True), entry.get("severity", spec.severity), params)
     return Policy(
         source=docs[0][0],
@@ -251,9 +259,12 @@ def is_expired(waiver: Waiver, today: dt.date) -> bool:
 def schema() -> dict[str, Any]:
     """JSON Schema of the policy format, with every check's params."""
     out = typed.schema_of(PolicyDoc)
-    out = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-           "$id": "https://mlops-gate.dev/schemas/policy-v1.json",
-           "title": "mlops-gate policy", **out}
+    out = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://mlops-gate.dev/schemas/policy-v1.json",
+        "title": "mlops-gate policy",
+        **out,
+    }
     check_props = {}
     for cid, spec in catalogue().checks.items():
         if spec.origin != "builtin" and not spec.origin.startswith("mlops_gate."):
@@ -270,7 +281,10 @@ def digest_of(policy: Policy) -> str:
     import hashlib
     import json
 
-    data = {"fail_on": policy.fail_on.value, "target": typed.to_data(policy.target),
-            "checks": typed.to_data(policy.checks), "waivers": typed.to_data(policy.waivers)}
+    data = {
+        "fail_on": policy.fail_on.value,
+        "target": typed.to_data(policy.target),
+        "checks": typed.to_data(policy.checks),
+        "waivers": typed.to_data(policy.waivers),
+    }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-

@@ -32,7 +32,7 @@ def _ref_to_branch(ref: str | None) -> str | None:
         return None
     for prefix in ("refs/heads/", "refs/pull/"):
         if ref.startswith(prefix):
-            return ref[len(prefix):] if prefix == "refs/heads/" else None
+            return ref[len(prefix) :] if prefix == "refs/heads/" else None
     return None if ref.startswith("refs/tags/") else ref
 
 
@@ -56,7 +56,8 @@ def detect(env: Mapping[str, str]) -> Target:
         return Target(
             platform="gitlab",
             repository=env.get("CI_PROJECT_PATH") or None,
-            branch=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") if mr else env.get("CI_COMMIT_BRANCH")) or None,
+            branch=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") if mr else env.get("CI_COMMIT_BRANCH"))
+            or None,
             commit=env.get("CI_COMMIT_SHA") or None,
             api_url=env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL") or None,
             base_branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
@@ -76,7 +77,7 @@ def detect(env: Mapping[str, str]) -> Target:
             commit=env.get("BUILD_SOURCEVERSION") or None,
             api_url=collection or None,
             base_branch=_ref_to_branch(env.get("SYSTEM_PULLREQUEST_TARGETBRANCH")),
-            release=source[len("refs/tags/"):] if source and source.startswith("refs/tags/") else None,
+            release=source[len("refs/tags/") :] if source and source.startswith("refs/tags/") else None,
             event="pull_request" if is_pr else (env.get("BUILD_REASON") or None),
         )
     return Target()
@@ -85,7 +86,9 @@ def detect(env: Mapping[str, str]) -> Target:
 def _azure_org(url: str | None) -> str | None:
     if not url:
         return None
-    m = re.match(r"https?://dev\.azure\.com/([^/]+)", url) or re.match(r"https?://([^./]+)\.visualstudio\.com", url)
+    m = re.match(r"https?://dev\.azure\.com/([^/]+)", url) or re.match(
+        r"https?://([^./]+)\.visualstudio\.com", url
+    )
     return m.group(1) if m else None
 
 

@@ -72,6 +72,8 @@ def from_data(tp: Any, value: Any, path: str = "") -> Any:
                 return from_data(arg, value, path)
             except DataError as exc:
                 errors.append(exc)
+        if len(errors) == 1 and errors[0].path != path:
+            raise errors[0]  # `X | None` given an X with a bad part: name the part
         raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
     if origin is typing.Literal:
         if value in typing.get_args(tp):

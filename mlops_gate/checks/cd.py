@@ -1,1 +1,155 @@
-"""cd checks."""
+"""cd checks: production is reached only through deploy jobs bound to the protected environment."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_gate.checks._common import error_loc, loc, repo_subject
+from mlops_gate.checks.ci import (
+    CI_GLOBS,
+    PR_EVENTS,
+    Job,
+    gh_events,
+    gl_env,
+    gl_job_runs,
+    gl_rules,
+    jobs_of,
+    platform_of,
+    top,
+)
+from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.model import Outcome, Severity, Violation
+from mlops_gate.registry import check
+from mlops_gate.target import Target
+
+
+@dataclass(frozen=True)
+class Params:
+    deploy_jobs: tuple[str, ...] = ("deploy*", "release*")
+    environment: str = "production"
+    other_environments: tuple[str, ...] = ()
+    allow_pr_deploys: bool = False
+
+
+def env_name(value: Any, platform: str) -> str | None:
+    """`environment:` as a string or `{name: ...}`; Azure's `env.resource` names the environment."""
+    name = value.get("name") if isinstance(value, dict) else value
+    if name is None or name == "":
+        return None
+    return str(name).split(".", 1)[0] if platform == "azure" else str(name)
+
+
+def _on_pull_requests(f: SourceFile, job: Job, branch: str) -> bool:
+    """Whether the job runs in pull/merge request builds (any condition on it counts as a guard)."""
+    doc, platform = top(f), platform_of(f.path)
+    if platform == "github":
+        return job.condition is None and any(e in PR_EVENTS for e in gh_events(doc.get("on")))
+    if platform == "azure":
+        return job.condition is None and doc.get("pr") not in (None, "none", False)
+    env = gl_env(doc, branch, mr=True)
+    wf = doc.get("workflow")
+    rules = wf.get("rules") if isinstance(wf, dict) and isinstance(wf.get("rules"), list) else None
+    if rules is not None and gl_rules(rules, env)[0] in (None, "never"):
+        return False
+    return gl_job_runs(job.body, env, rules is not None)[0]
+
+
+def _judge(f: SourceFile, job: Job, p: Params, branch: str) -> tuple[bool, list[Violation]] | None:
+    """(targets the protected environment, violations) for one deploy job; None: not a deploy."""
+    platform, where = platform_of(f.path), f"{f.path}: job {job.id}"
+    if platform == "github" and "uses" in job.body:
+        uses = str(job.body["uses"])
+        if uses.startswith("./"):
+            return None  # the called workflow's own jobs are judged in their file
+        return False, [
+            Violation(f"{where} calls {uses}: its environment cannot be verified", loc(f, *job.keys))
+        ]
+    if platform == "azure" and "deployment" not in job.body:
+        msg = f"{where} is a plain job, not a deployment job: it targets no environment"
+        return False, [Violation(msg, loc(f, *job.keys))]
+    raw = job.body.get("environment")
+    if (
+        platform == "gitlab"
+        and isinstance(raw, dict)
+        and raw.get("action") in ("stop", "prepare", "access", "verify")
+    ):
+        return None
+    name = env_name(raw, platform)
+    at = loc(f, *job.keys, "environment") if raw is not None else loc(f, *job.keys)
+    if name is None:
+        return False, [Violation(f"{where} deploys without an environment, so no approvals apply", at)]
+    if name.casefold() == p.environment.casefold():
+        if _on_pull_requests(f, job, branch) and not p.allow_pr_deploys:
+            msg = f"{where} deploys to {name} on pull requests (add a condition that keeps it off them)"
+            return True, [Violation(msg, at)]
+        return True, []
+    if any(fnmatch.fnmatchcase(name, g) for g in p.other_environments):
+        return False, []
+    if "$" in name:
+        return False, [Violation(f"{where} deploys to {name}, decided at run time: cannot verify it", at)]
+    return False, [Violation(f"{where} deploys to environment {name}, not {p.environment}", at)]
+
+
+def _is_deploy(job: Job, p: Params) -> bool:
+    names = [n.lower() for n in (job.id, job.name) if n]
+    return any(fnmatch.fnmatchcase(n, g.lower()) for n in names for g in p.deploy_jobs)
+
+
+@check(
+    "cd.deploy-via-pipeline",
+    title="Deploy jobs target the protected production environment",
+    severity=Severity.HIGH,
+    needs=("ci_config",),
+    params=Params,
+)
+def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+    """Every deploy job in CI targets the protected production environment.
+
+    Reads `.github/workflows/*`, `.gitlab-ci.yml` and `azure-pipelines.yml`. A deploy job is a job
+    whose id or name matches a `deploy_jobs` glob (default `deploy*`, `release*`, case-insensitive).
+    Passes when at least one deploy job exists and every one targets `environment` (default
+    `production`, compared case-insensitively) — or one of `other_environments` (globs, default none,
+    e.g. `[staging, review/*]`) — through the platform's environment binding:
+
+    - GitHub: job `environment:` (a string or `{name: ...}`); a job calling a local reusable
+      workflow is judged through that workflow's jobs, one calling another repository's cannot be
+      verified and fails.
+    - GitLab: job `environment:` (string or `{name: ...}`, `extends:` merged); stop jobs are skipped.
+    - Azure Pipelines: a `deployment:` job with `environment:` (`env.resource` names `env`); a plain
+      `job:` named like a deploy job targets no environment and fails.
+
+    Fails when no deploy job is found (the gate does not pass on nothing), when a deploy job has no
+    environment, another one, or one decided at run time (`${{ inputs.env }}`, `$DEPLOY_ENV`), and
+    when a job deploying to production runs on pull/merge requests: a GitHub workflow triggered by
+    pull requests or an Azure pipeline with a `pr:` trigger whose job (and stage) has no `if:` /
+    `condition:`, or a GitLab job its `rules`/`only` put in merge request pipelines
+    (`allow_pr_deploys: true` accepts them). An unparsable CI file fails. Fix: bind each deploy job
+    to the protected environment, and keep production deploys off pull request builds.
+    """
+    files: RepoFiles = facts["ci_config"]
+    subject = repo_subject(target, files)
+    violations = [Violation(f"{f.path}: {f.error}", error_loc(f)) for f in files.files if f.error]
+    branch = target.base_branch or "main"
+    found: list[str] = []
+    to_env = 0
+    for f in files.files:
+        for job in jobs_of(f) if not f.error else ():
+            judged = _judge(f, job, params, branch) if _is_deploy(job, params) else None
+            if judged is not None:
+                ok, bad = judged
+                found.append(f"{f.path}:{loc(f, *job.keys).line}: deploy job {job.id}")
+                to_env += ok
+                violations.extend(bad)
+    globs = ", ".join(params.deploy_jobs)
+    if not found:
+        where = f" in {len(files.files)} CI files" if files.files else f" (no CI configuration: {CI_GLOBS})"
+        violations.append(Violation(f"no deploy job found matching {globs}{where}"))
+        yield Outcome(subject, f"no deploy job found matching {globs}", tuple(violations))
+        return
+    if not to_env and not violations:
+        violations.append(Violation(f"no deploy job targets {params.environment}"))
+    msg = f"{to_env} of {len(found)} deploy jobs target {params.environment}"
+    yield Outcome(subject, msg, tuple(violations), tuple(found))

@@ -1,1 +1,243 @@
-"""image checks."""
+"""image checks: base images and deployed images pinned by digest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_gate.checks import _dockerfile
+from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, repo_subject
+from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.model import Location, Outcome, Severity, Violation
+from mlops_gate.registry import check
+from mlops_gate.target import Target
+
+PIN_HINT = "pin it as name@sha256:<digest> (`docker buildx imagetools inspect NAME:TAG` prints the digest)"
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    allow: tuple[str, ...] = ()  # globs over image references that need no digest
+
+
+@check(
+    "image.base-pinned",
+    title="Dockerfile base images are pinned by digest",
+    severity=Severity.MEDIUM,
+    needs=("dockerfiles",),
+    params=BaseParams,
+)
+def base_pinned(facts: Mapping[str, Any], params: BaseParams, target: Target) -> Iterator[Outcome]:
+    """Every image a Dockerfile builds from is pinned by digest, so a rebuild gets the same bytes.
+
+    Passes when each `FROM` (and each `COPY --from=<image>`) in every Dockerfile/Containerfile names
+    its image as `name@sha256:<64 hex>` (a tag may precede the digest: `python:3.12@sha256:...`).
+    Multi-stage builds are understood: `FROM builder` naming an earlier `AS builder` stage, and
+    `FROM scratch`, pull nothing. `ARG`s declared before the first `FROM` are substituted with their
+    defaults (`$BASE`, `${BASE}`, `${BASE:-python:3.12@sha256:...}`); a `FROM` whose argument has no
+    default cannot be verified and fails (it is pinned only by whatever `--build-arg` CI passes).
+    `--platform=` flags, line continuations, comments and parser directives (`# escape=`) are handled.
+
+    One result per Dockerfile (subject `file:<path>`), so a waiver can cover one file. A repository
+    without any Dockerfile passes, saying there is nothing to pin.
+
+    Params: `allow` - globs over image references exempted (e.g. `registry.internal/base/*`).
+
+    Fix: replace `FROM python:3.12-slim` with `FROM python:3.12-slim@sha256:<digest>`; let Renovate or
+    Dependabot keep the digest current.
+    """
+    files: RepoFiles = facts["dockerfiles"]
+    if not files.files:
+        yield Outcome(repo_subject(target, files), "no Dockerfile found; no base image to pin")
+        return
+    for f in files.files:
+        yield _dockerfile_outcome(f, params)
+
+
+def _dockerfile_outcome(f: SourceFile, params: BaseParams) -> Outcome:
+    if f.error or f.text is None:
+        return Outcome(file_subject(f), f"cannot read {f.path}", error=f"cannot read {f.path}: {f.error}")
+    uses, froms = _dockerfile.image_uses(f.text)
+    violations: list[Violation] = []
+    evidence = []
+    if not froms:
+        violations.append(Violation("no FROM instruction: not a buildable Dockerfile", Location(f.path, 1)))
+    for use in uses:
+        where = Location(f.path, use.line)
+        if use.ref is None:
+            violations.append(
+                Violation(f"{use.instruction} {use.written}: cannot resolve ({use.unresolved})", where)
+            )
+        elif _dockerfile.is_digest_pinned(use.ref) or glob_match(use.ref, params.allow):
+            evidence.append(f"{f.path}:{use.line} {use.instruction} {use.ref}")
+        else:
+            shown = use.ref if use.ref == use.written else f"{use.written} (= {use.ref})"
+            violations.append(
+                Violation(f"{use.instruction} {shown} is not pinned by digest; {PIN_HINT}", where)
+            )
+    message = (
+        f"{len(evidence)} of {len(uses)} images pinned by digest"
+        if uses and violations
+        else f"all {len(uses)} images pinned by digest"
+        if uses
+        else "no FROM instruction"
+        if not froms
+        else "no external image (only scratch or earlier stages)"
+    )
+    return Outcome(file_subject(f), message, tuple(violations), tuple(evidence))
+
+
+@dataclass(frozen=True)
+class DigestParams:
+    allow: tuple[str, ...] = ()  # globs over image references that need no digest
+
+
+@check(
+    "image.digest-pinned",
+    title="Deployed images are referenced by digest",
+    severity=Severity.HIGH,
+    needs=("deploy_manifests",),
+    params=DigestParams,
+)
+def digest_pinned(facts: Mapping[str, Any], params: DigestParams, target: Target) -> Iterator[Outcome]:
+    """Release and deploy manifests reference container images by digest, never by a movable tag.
+
+    Reads the deploy manifests found in the repository:
+    - Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...): every
+      `image` of `containers`, `initContainers` and `ephemeralContainers`, in pod templates too;
+      any other `image:` string of a manifest (CRDs, Argo, Tekton) is held to the same rule;
+    - KServe InferenceService / ServingRuntime: `containers[].image` and the `image` of predictor,
+      transformer and explainer components (`storageUri` is a model location, not an image);
+    - Helm values files: `image: "ref"` and `image: {registry, repository, tag, digest}` anywhere in
+      the tree (a non-empty `digest`, or a tag ending in `@sha256:...`, pins it);
+    - docker-compose files: `services.*.image` (a service with `build:` names the image it builds).
+    A reference pins when it ends in `@sha256:<64 hex>`. Templated values (`{{ ... }}`) are left to the
+    values file; `${VAR}` interpolation cannot be verified and fails.
+
+    One result per file with image references (subject `file:<path>`). No reference at all passes,
+    saying so. Params: `allow` - globs over image references exempted.
+
+    Fix: deploy `registry/app@sha256:<digest>` (CI knows the digest it pushed: `docker buildx build
+    --push --metadata-file`, or `crane digest`); in Helm values set `image.digest`.
+    """
+    files: RepoFiles = facts["deploy_manifests"]
+    outcomes = list(_manifest_outcomes(files, params))
+    # The OCI half (the target image resolves to a digest) will add its outcome here.
+    if not outcomes:
+        yield Outcome(
+            repo_subject(target, files), f"no image reference found in {len(files.files)} deploy manifests"
+        )
+        return
+    yield from outcomes
+
+
+Ref = tuple[str, tuple[object, ...], int]  # image reference, key path, document index
+
+
+def _manifest_outcomes(files: RepoFiles, params: DigestParams) -> Iterator[Outcome]:
+    for f in files.files:
+        if f.error:
+            yield Outcome(
+                file_subject(f),
+                f"cannot parse {f.path}",
+                (Violation(f"cannot parse: {f.error}", error_loc(f)),),
+            )
+            continue
+        refs = list(_refs_of(f))
+        if not refs:
+            continue
+        violations, evidence = [], []
+        for ref, path, doc in refs:
+            problem = _problem(ref, params)
+            if problem:
+                violations.append(Violation(f"image {ref} {problem}", loc(f, *path, doc=doc)))
+            else:
+                evidence.append(f"{f.path}:{'/'.join(map(str, path))} {ref}")
+        message = (
+            f"{len(refs) - len(violations)} of {len(refs)} image references pinned by digest"
+            if violations
+            else f"all {len(refs)} image references pinned by digest"
+        )
+        yield Outcome(file_subject(f), message, tuple(violations), tuple(evidence))
+
+
+def _problem(ref: str, params: DigestParams) -> str | None:
+    if _dockerfile.is_digest_pinned(ref) or glob_match(ref, params.allow):
+        return None
+    if "${" in ref or "$(" in ref:
+        return "is interpolated from a variable; the digest cannot be verified: write it in the file"
+    return "is not pinned by digest; deploy name@sha256:<digest>"
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].lower()
+
+
+def _refs_of(f: SourceFile) -> Iterator[Ref]:
+    name = _name(f.path)
+    for i, doc in enumerate(f.documents):
+        if not isinstance(doc, dict):
+            continue
+        if name.startswith(("docker-compose", "compose.")):
+            yield from _compose_refs(doc, i)
+        elif "apiVersion" in doc and "kind" in doc:
+            if doc.get("kind") not in ("ConfigMap", "Secret"):
+                yield from _image_strings(doc, (), i)
+        elif name.startswith("values"):
+            yield from _helm_refs(doc, (), i)
+
+
+def _compose_refs(doc: dict[str, Any], i: int) -> Iterator[Ref]:
+    services = doc.get("services")
+    for svc, body in services.items() if isinstance(services, dict) else ():
+        if isinstance(body, dict) and isinstance(body.get("image"), str) and "build" not in body:
+            yield body["image"], ("services", svc, "image"), i
+
+
+def _image_strings(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]:
+    """Every `image: <string>` of a Kubernetes-style document, templated values excepted."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "image" and isinstance(value, str):
+                if value and "{{" not in value:
+                    yield value, (*path, key), i
+            else:
+                yield from _image_strings(value, (*path, key), i)
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            yield from _image_strings(item, (*path, n), i)
+
+
+def _helm_refs(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            is_image = key == "image" or key.endswith("Image")
+            if is_image and isinstance(value, str):
+                if value and "{{" not in value:
+                    yield value, (*path, key), i
+            elif is_image and isinstance(value, dict) and ("repository" in value or "name" in value):
+                ref = _helm_ref(value)
+                if ref:
+                    yield ref, (*path, key), i
+            else:
+                yield from _helm_refs(value, (*path, key), i)
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            yield from _helm_refs(item, (*path, n), i)
+
+
+def _helm_ref(image: dict[str, Any]) -> str | None:
+    """`{registry, repository, tag, digest}` as the reference the chart renders."""
+    repo = str(image.get("repository") or image.get("name") or "")
+    if not repo:
+        return None
+    registry = str(image.get("registry") or "")
+    ref = f"{registry}/{repo}" if registry else repo
+    tag = image.get("tag")
+    if tag not in (None, ""):
+        ref += f":{tag}"
+    digest = str(image.get("digest") or "")
+    if digest and "@" not in ref:
+        ref += digest if digest.startswith("@") else f"@{digest}"
+    return ref

@@ -17,8 +17,23 @@ from mlops_gate.errors import FactError
 from mlops_gate.facts import RepoFiles, SourceFile
 from mlops_gate.providers import Context
 
-SKIP_DIRS = {".git", ".hg", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache",
-             ".pytest_cache", ".ruff_cache", "site-packages", ".terraform", ".idea", ".vscode"}
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
+    ".terraform",
+    ".idea",
+    ".vscode",
+}
 MAX_FILES = 50_000
 MAX_BYTES = 1 << 20
 YAML_EXT = (".yml", ".yaml")
@@ -101,8 +116,12 @@ def _json(rel: str, text: str) -> SourceFile:
 
 
 def _is_dockerfile(name: str) -> bool:
-    return (name in ("dockerfile", "containerfile") or name.startswith("dockerfile.")
-            or name.endswith(".dockerfile") or name.endswith(".containerfile"))
+    return (
+        name in ("dockerfile", "containerfile")
+        or name.startswith("dockerfile.")
+        or name.endswith(".dockerfile")
+        or name.endswith(".containerfile")
+    )
 
 
 def _top(f: SourceFile) -> dict[str, object]:
@@ -110,8 +129,12 @@ def _top(f: SourceFile) -> dict[str, object]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _collect(ctx: Context, select: Callable[[str], bool], keep: Callable[[SourceFile], bool] | None = None,
-             named: Callable[[str], bool] = lambda rel: False) -> RepoFiles:
+def _collect(
+    ctx: Context,
+    select: Callable[[str], bool],
+    keep: Callable[[SourceFile], bool] | None = None,
+    named: Callable[[str], bool] = lambda rel: False,
+) -> RepoFiles:
     """Files whose path passes `select` and whose content passes `keep`; an unparsable file is
     kept (to be reported) when `keep` is None or its name alone says what it is (`named`)."""
     files = []
@@ -130,6 +153,7 @@ def _name(rel: str) -> str:
 
 
 # --- fact kinds -----------------------------------------------------------------------------------
+
 
 def _is_ci(rel: str) -> bool:
     return (
@@ -162,12 +186,30 @@ def _is_manifest(f: SourceFile) -> bool:
 
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
-    return _collect(ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel), _is_manifest, _is_compose)
+    return _collect(
+        ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel), _is_manifest, _named_manifest
+    )
+
+
+def _named_manifest(rel: str) -> bool:
+    """An unparsable file still counts (and is reported) where its name or folder says it deploys."""
+    parts = rel.lower().split("/")
+    return (
+        _is_compose(rel)
+        or parts[-1].startswith("values")
+        or any(
+            p in ("k8s", "kubernetes", "deploy", "manifests", "helm", "charts", "kustomize")
+            for p in parts[:-1]
+        )
+    )
 
 
 def _workflow_candidate(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1].lower()
-    return name.endswith((".py", ".json", ".asl.yaml", ".asl.yml")) or name in ("databricks.yml", "databricks.yaml")
+    return name.endswith((".py", ".json", ".asl.yaml", ".asl.yml")) or name in (
+        "databricks.yml",
+        "databricks.yaml",
+    )
 
 
 def _is_workflow(f: SourceFile) -> bool:
@@ -182,8 +224,12 @@ def _is_workflow(f: SourceFile) -> bool:
 
 
 def workflow_files(ctx: Context) -> RepoFiles:
-    found = _collect(ctx, _workflow_candidate, _is_workflow,
-                     lambda rel: _name(rel).startswith("databricks.") or ".asl." in _name(rel))
+    found = _collect(
+        ctx,
+        _workflow_candidate,
+        _is_workflow,
+        lambda rel: _name(rel).startswith("databricks.") or ".asl." in _name(rel),
+    )
     extra = _bundle_includes(ctx, found)
     return RepoFiles(found.root, found.files + extra)
 
@@ -213,8 +259,12 @@ def _is_rules(f: SourceFile) -> bool:
 
 
 def rule_files(ctx: Context) -> RepoFiles:
-    return _collect(ctx, lambda rel: rel.endswith((*YAML_EXT, ".rules")) and not _is_ci(rel), _is_rules,
-                    lambda rel: rel.endswith(".rules") or any(w in _name(rel) for w in ("rules", "alerts")))
+    return _collect(
+        ctx,
+        lambda rel: rel.endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
+        _is_rules,
+        lambda rel: rel.endswith(".rules") or any(w in _name(rel) for w in ("rules", "alerts")),
+    )
 
 
 def _is_alertmanager(f: SourceFile) -> bool:
@@ -223,12 +273,27 @@ def _is_alertmanager(f: SourceFile) -> bool:
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    return _collect(ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel), _is_alertmanager,
-                    lambda rel: _name(rel).startswith("alertmanager"))
+    return _collect(
+        ctx,
+        lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel),
+        _is_alertmanager,
+        lambda rel: _name(rel).startswith("alertmanager"),
+    )
 
 
-DRIFT_WORDS = ("evidently", "nannyml", "quality_monitors", "data_drift", "datadrift", "drift_signal",
-               "model_monitor", "monitoring_signals", "prediction_drift", "alibi_detect", "whylogs")
+DRIFT_WORDS = (
+    "evidently",
+    "nannyml",
+    "quality_monitors",
+    "data_drift",
+    "datadrift",
+    "drift_signal",
+    "model_monitor",
+    "monitoring_signals",
+    "prediction_drift",
+    "alibi_detect",
+    "whylogs",
+)
 
 
 def _drift_candidate(rel: str) -> bool:

@@ -1,7 +1,5 @@
 """Reporters only write: `render(report, checks, color=...) -> str`, one module per format."""
 
-from __future__ import annotations
-
 import importlib
 from collections.abc import Callable, Mapping
 

@@ -1,0 +1,250 @@
+"""argparse wiring only: `main(argv) -> int` is the one place that prints errors and picks exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlops_gate import __version__
+from mlops_gate.errors import GateError, UsageError
+
+EPILOG = """exit codes: 0 passed · 1 blocked (a check failed at or above fail_on) · 2 usage error or invalid
+policy (nothing fetched) · 3 could not evaluate (a check ended in error and none failed)"""
+FORMAT_NAMES = ("console", "json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlops-gate",
+        description="A definition-of-done gate for ML projects: verifies the MLOps toolbelt is in place "
+        "(protected branches, CI on every PR, traced models, signed images, monitoring) and blocks when not.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"mlops-gate {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in (
+        ("check", "run the gate on a repository and its release target"),
+        ("audit", "pre-release audit of a tag (stricter defaults: the strict profile)"),
+    ):
+        c = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == "audit":
+            c.add_argument("--release", required=True, metavar="TAG", help="the release tag being audited")
+        _check_options(c)
+    sub.add_parser("checks", help="list every check: id, default severity, title").add_argument(
+        "--format", choices=("text", "json"), default="text"
+    )
+    e = sub.add_parser("explain", help="show a check's documentation and params")
+    e.add_argument("id", metavar="ID")
+    pol = sub.add_parser("policy", help="validate a policy file, or print the policy JSON Schema")
+    psub = pol.add_subparsers(dest="policy_command", metavar="SUBCOMMAND")
+    psub.add_parser("validate", help="validate a policy file (exit 0 valid, 2 invalid)").add_argument("file")
+    psub.add_parser("schema", help="print the JSON Schema of the policy format")
+    return p
+
+
+def _check_options(c: argparse.ArgumentParser) -> None:
+    c.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="policy file or built-in profile (default: .mlops-gate.yml "
+        "in --repo, else the `default` profile; `strict` for audit)",
+    )
+    c.add_argument("--repo", metavar="DIR", default=".", help="repository to inspect (default: .)")
+    t = c.add_argument_group("target (flags win over the policy's target:, which wins over CI detection)")
+    t.add_argument("--platform", choices=("github", "gitlab", "azure"))
+    t.add_argument("--repository", metavar="SLUG", help="owner/name, group/project or org/project/repo")
+    t.add_argument("--branch", metavar="NAME")
+    t.add_argument("--commit", metavar="SHA")
+    t.add_argument("--model", metavar="NAME@ALIAS|NAME/VERSION")
+    t.add_argument("--image", metavar="REF")
+    t.add_argument("--prometheus-url", metavar="URL")
+    t.add_argument(
+        "--api-url", metavar="URL", help="platform API endpoint (GitHub Enterprise, self-managed GitLab)"
+    )
+    o = c.add_argument_group("output")
+    o.add_argument(
+        "--format", choices=FORMAT_NAMES, default="console", help="report on stdout (default: console)"
+    )
+    o.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        metavar="FMT=PATH",
+        help="also write FMT to PATH (repeatable; PATH - is stdout)",
+    )
+    o.add_argument(
+        "--fail-on", choices=SEVERITIES, help="lowest severity that blocks (default: the policy's)"
+    )
+    o.add_argument(
+        "--only", action="append", default=[], metavar="IDS", help="run only these checks (comma-separated)"
+    )
+    o.add_argument(
+        "--skip", action="append", default=[], metavar="IDS", help="skip these checks (comma-separated)"
+    )
+    o.add_argument(
+        "--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON"
+    )
+    o.add_argument("--facts-in", metavar="FILE", help="judge a saved facts file; nothing is fetched or read")
+    o.add_argument(
+        "-q", "--quiet", action="store_true", help="no report on stdout (files from --output still written)"
+    )
+    o.add_argument("-v", "--verbose", action="store_true", help="progress and tracebacks on stderr")
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    env = dict(os.environ) if env is None else dict(env)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(exc.code or 0)
+    if args.command is None or (args.command == "policy" and args.policy_command is None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return _dispatch(args, env)
+    except GateError as exc:
+        _err(exc.diagnostics(), env)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted", env)
+        return 130
+    except Exception as exc:  # a bug: never a traceback unless -v, and never a pass
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", env)
+        return 3
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+def _err(message: str, env: Mapping[str, str]) -> None:
+    from mlops_gate.secrets import redact
+
+    print(f"mlops-gate: error: {redact(message, env)}", file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
+    if args.command in ("check", "audit"):
+        from mlops_gate.run import run_check
+
+        return run_check(args, env)
+    if args.command == "checks":
+        return _list_checks(args.format)
+    if args.command == "explain":
+        return _explain(args.id)
+    if args.policy_command == "schema":
+        from mlops_gate.policy import schema
+
+        print(json.dumps(schema(), indent=2))
+        return 0
+    return _validate(args.file)
+
+
+def _list_checks(fmt: str) -> int:
+    from mlops_gate.registry import catalogue
+
+    cat = catalogue()
+    rows = [
+        {
+            "id": s.id,
+            "severity": s.severity.value,
+            "title": s.title,
+            "needs": list(s.needs),
+            "origin": s.origin,
+        }
+        for s in cat.checks.values()
+    ]
+    if fmt == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        width = max((len(r["id"]) for r in rows), default=10)
+        for r in rows:
+            print(f"{r['id']:<{width}}  {r['severity']:<8}  {r['title']}")
+    for problem in cat.plugin_errors:
+        print(f"mlops-gate: warning: {problem}", file=sys.stderr)
+    return 3 if cat.plugin_errors else 0
+
+
+def _explain(check_id: str) -> int:
+    import dataclasses
+
+    from mlops_gate import typed
+    from mlops_gate.registry import catalogue
+
+    checks = catalogue().checks
+    spec = checks.get(check_id)
+    if spec is None:
+        close = difflib.get_close_matches(check_id, checks, n=1, cutoff=0.6)
+        raise UsageError(
+            f"unknown check id {check_id!r}" + (f" (did you mean {close[0]}?)" if close else ""),
+            "`mlops-gate checks` lists them",
+        )
+    print(f"{spec.id} — {spec.title}\n")
+    print(
+        f"default severity: {spec.severity.value}    needs: {', '.join(spec.needs) or 'nothing'}"
+        + (f"    target: {', '.join(spec.requires_target)}" if spec.requires_target else "")
+    )
+    print(f"docs: {spec.docs_url}\n")
+    print(spec.doc)
+    fields = dataclasses.fields(spec.params)
+    if fields:
+        print("\nparams (defaults):")
+        defaults = typed.to_data(spec.params())
+        for f in fields:
+            print(f"  {f.name}: {json.dumps(defaults[f.name])}")
+    return 0
+
+
+def _validate(file: str) -> int:
+    from mlops_gate.policy import load
+
+    policy = load(Path(file))
+    enabled = sum(1 for c in policy.checks.values() if c.enabled)
+    print(
+        f"{file}: valid (extends {' -> '.join(policy.chain[1:]) or 'nothing'}; "
+        f"fail_on {policy.fail_on.value}; "
+        f"{enabled} checks enabled; {len(policy.waivers)} waivers)"
+    )
+    return 0
+
+
+def parse_outputs(specs: Sequence[str]) -> list[tuple[str, str]]:
+    out = []
+    for spec in specs:
+        fmt, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--output {spec!r}: expected FMT=PATH, e.g. sarif=gate.sarif")
+        if fmt not in FORMAT_NAMES:
+            close = difflib.get_close_matches(fmt, FORMAT_NAMES, n=1)
+            raise UsageError(
+                f"--output {spec!r}: unknown format {fmt!r}"
+                + (f" (did you mean {close[0]}?)" if close else f"; one of {', '.join(FORMAT_NAMES)}")
+            )
+        out.append((fmt, path))
+    return out
+
+
+def split_ids(values: Sequence[str]) -> list[str]:
+    return [i.strip() for v in values for i in v.split(",") if i.strip()]
+
+
+__all__: list[Any] = ["entry", "main"]

@@ -1,0 +1,78 @@
+"""Generated documentation: the README's check table and docs/checks.md, from the registry.
+
+python -m mlops_gate.docsgen        # rewrite both in place (a test keeps them current)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from mlops_gate import typed
+from mlops_gate.registry import CheckSpec, catalogue
+
+START, END = "<!-- checks:start -->", "<!-- checks:end -->"
+
+
+def builtin_checks() -> list[CheckSpec]:
+    return [s for s in catalogue().checks.values() if s.origin.startswith("mlops_gate.")]
+
+
+def table() -> str:
+    rows = ["| id | default severity | needs | title |", "| --- | --- | --- | --- |"]
+    for s in builtin_checks():
+        rows.append(
+            f"| [`{s.id}`](docs/checks.md#{s.id.replace('.', '')}) | {s.severity.value} | "
+            f"{', '.join(s.needs)} | {s.title} |"
+        )
+    return "\n".join(rows)
+
+
+def checks_md() -> str:
+    out = [
+        "# Checks",
+        "",
+        "Generated from the check registry by `python -m mlops_gate.docsgen`; "
+        "`mlops-gate explain ID` prints the same text.",
+        "",
+    ]
+    for s in builtin_checks():
+        out += [
+            f"## {s.id}",
+            "",
+            f"**{s.title}** — default severity `{s.severity.value}`, "
+            f"needs `{', '.join(s.needs)}`"
+            + (f", target `{', '.join(s.requires_target)}`" if s.requires_target else ""),
+            "",
+            s.doc,
+            "",
+        ]
+        fields = dataclasses.fields(s.params)
+        if fields:
+            defaults = typed.to_data(s.params())
+            out += ["| param | default |", "| --- | --- |"]
+            out += [f"| `{f.name}` | `{json.dumps(defaults[f.name])}` |" for f in fields]
+            out.append("")
+    return "\n".join(out)
+
+
+def readme(text: str) -> str:
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{table()}\n{END}{tail}"
+
+
+def main() -> int:
+    root = Path(__file__).resolve().parents[1]
+    readme_path = root / "README.md"
+    readme_path.write_text(readme(readme_path.read_text(encoding="utf-8")), encoding="utf-8")
+    (root / "docs").mkdir(exist_ok=True)
+    (root / "docs" / "checks.md").write_text(checks_md(), encoding="utf-8")
+    print("rewrote README.md check table and docs/checks.md", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The CLI end to end through main(argv): exit codes, outputs, facts files, plugins, secrets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_gate import registry
+from mlops_gate.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = ROOT / "examples" / "churn-model"
+BAD = ROOT / "examples" / "fraud-model"
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    code = main(list(argv), env=env or {})
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_good_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--repo", str(GOOD), "--format", "json")
+    report = json.loads(out)
+    assert code == 0, [r for r in report["results"] if r["status"] != "passed"]
+    assert report["verdict"] == "pass"
+    assert {r["check"] for r in report["results"]} >= {
+        "ci.pr-pipeline",
+        "cd.deploy-via-pipeline",
+        "image.base-pinned",
+        "monitoring.alert-rules",
+    }
+
+
+def test_bad_example_blocks_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["verdict"] == "fail"
+    failed = {r["check"] for r in report["results"] if r["status"] == "failed"}
+    assert {
+        "ci.pr-pipeline",
+        "image.base-pinned",
+        "monitoring.alert-rules",
+        "monitoring.alert-routing",
+        "monitoring.drift-monitor",
+        "orchestration.workflow-defined",
+    } <= failed
+    waived = [r for r in report["results"] if r["status"] == "waived"]
+    assert [(r["check"], r["subject"]) for r in waived] == [("image.base-pinned", "file:tools/Dockerfile")]
+    assert [w["check"] for w in report["waivers"]["expired"]] == ["cd.deploy-via-pipeline"]
+
+
+def test_console_report_has_verdict_and_no_color_off_tty(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--repo", str(BAD))
+    assert code == 1
+    assert "\x1b[" not in out
+    assert "BLOCKED" in out
+
+
+def test_every_output_written_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    formats = ["json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure", "console"]
+    args = [a for f in formats for a in ("--output", f"{f}={tmp_path / ('r.' + f)}")]
+    code, out, _ = run(capsys, "check", "--repo", str(BAD), "-q", *args)
+    assert code == 1 and out == ""
+    for f in formats:
+        assert (tmp_path / f"r.{f}").stat().st_size > 0, f
+    assert json.loads((tmp_path / "r.json").read_text())["verdict"] == "fail"
+    assert json.loads((tmp_path / "r.sarif").read_text())["version"] == "2.1.0"
+
+
+def test_exit_code_does_not_depend_on_format(capsys: pytest.CaptureFixture[str]) -> None:
+    codes = {
+        fmt: run(capsys, "check", "--repo", str(BAD), "--format", fmt)[0]
+        for fmt in ("console", "json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure")
+    }
+    assert set(codes.values()) == {1}
+
+
+def test_fail_on_critical_lets_high_failures_through(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json", "--fail-on", "critical")
+    assert code == 0 and json.loads(out)["verdict"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check", "--output", "pdf=x.pdf"], "unknown format 'pdf'"),
+        (["check", "--output", "sarif"], "expected FMT=PATH"),
+        (["check", "--only", "ci.pr-pipelin"], "did you mean ci.pr-pipeline?"),
+        (["check", "--repo", "/nonexistent/dir"], "--repo /nonexistent/dir: no such directory"),
+        (["check", "--policy", "/nonexistent.yml"], "no policy file or built-in profile"),
+        (["check", "--facts-in", "/nonexistent.json"], "--facts-in: cannot read"),
+        (["explain", "ci.nope"], "unknown check id 'ci.nope'"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "check", "--format", "pdf")[0] == 2
+    assert run(capsys, "frobnicate")[0] == 2
+    assert run(capsys)[0] == 2
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("mlops-gate ")
+
+
+def test_missing_facts_is_error_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(GOOD, tmp_path / "repo")
+    pol = tmp_path / "p.yml"
+    pol.write_text("version: 1\nextends: default\n")
+    facts = tmp_path / "facts.json"
+    assert (
+        run(
+            capsys,
+            "check",
+            "--repo",
+            str(tmp_path / "repo"),
+            "--policy",
+            str(pol),
+            "--facts-out",
+            str(facts),
+            "-q",
+        )[0]
+        == 0
+    )
+    data = json.loads(facts.read_text())
+    del data["facts"]["rule_files"]
+    facts.write_text(json.dumps(data))
+    code, out, _ = run(capsys, "check", "--policy", str(pol), "--facts-in", str(facts), "--format", "json")
+    report = json.loads(out)
+    assert code == 3 and report["verdict"] == "error"
+    errors = [r for r in report["results"] if r["status"] == "error"]
+    assert errors and all("rule_files: not in the facts given" in r["message"] for r in errors)
+
+
+def test_facts_round_trip_reproduces_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facts = tmp_path / "facts.json"
+    code, first, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json", "--facts-out", str(facts))
+    saved = json.loads(facts.read_text())
+    assert saved["facts"]["ci_config"]["sources"] == [".gitlab-ci.yml"]
+    assert saved["target"]["repository"] == "acme/fraud-model"
+    code2, second, _ = run(
+        capsys,
+        "check",
+        "--policy",
+        str(BAD / ".mlops-gate.yml"),
+        "--facts-in",
+        str(facts),
+        "--repo",
+        "/nowhere",
+        "--format",
+        "json",
+    )
+    a, b = json.loads(first), json.loads(second)
+    assert code == code2 == 1
+    strip = [{k: v for k, v in r.items()} for r in a["results"]]
+    assert strip == b["results"]
+
+
+def test_malformed_facts_file_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "f.json"
+    bad.write_text(json.dumps({"schema_version": 1, "facts": {"ci_config": {"value": {"root": 3}}}}))
+    code, _, err = run(capsys, "check", "--facts-in", str(bad))
+    assert code == 2 and "facts.ci_config.value.root: expected a string" in err
+    bad.write_text(json.dumps({"schema_version": 1, "facts": {"warp_drive": {"value": {}}}}))
+    assert "unknown fact kind" in run(capsys, "check", "--facts-in", str(bad))[2]
+    bad.write_text("{not json")
+    assert "is not JSON" in run(capsys, "check", "--facts-in", str(bad))[2]
+
+
+def test_checks_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "checks")
+    assert code == 0 and "ci.pr-pipeline" in out and "monitoring.alert-rules" in out
+    code, out, _ = run(capsys, "explain", "image.base-pinned")
+    assert code == 0 and "default severity" in out and "params (defaults)" in out
+
+
+def test_tokens_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (tmp_path / ".gitlab-ci.yml").write_text(f'# leaked {token}\ntest:\n  script: ["echo {token}"]\n  x: [\n')
+    env = {"GITHUB_TOKEN": token}
+    _, out, err = run(
+        capsys,
+        "check",
+        "--repo",
+        str(tmp_path),
+        "--format",
+        "json",
+        "--facts-out",
+        str(tmp_path / "facts.json"),
+        env=env,
+    )
+    assert token not in out + err
+    assert token not in (tmp_path / "facts.json").read_text()
+
+
+class _EP:
+    def __init__(self, name: str, value: str, loaded: Any) -> None:
+        self.name, self.value, self._loaded = name, value, loaded
+
+    def load(self) -> Any:
+        if isinstance(self._loaded, Exception):
+            raise self._loaded
+        return self._loaded
+
+
+def test_broken_plugin_is_reported_and_blocks_a_pass(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.reset_cache()
+    monkeypatch.setattr(
+        registry,
+        "_entry_points",
+        lambda: [_EP("acme", "acme_checks:all", ImportError("No module named 'acme_checks'"))],
+    )
+    try:
+        code, _, err = run(capsys, "check", "--repo", str(GOOD), "--format", "json")
+        assert code == 3
+        assert "plugin 'acme' (acme_checks:all) could not be loaded: ImportError" in err
+        assert run(capsys, "checks")[0] == 3
+    finally:
+        registry.reset_cache()
+
+
+def test_third_party_check_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from collections.abc import Iterator
+
+    from mlops_gate.model import Outcome, Severity, Violation
+
+    @registry.check("acme.has-readme", title="README present", severity=Severity.LOW, needs=("ci_config",))
+    def has_readme(facts: Any, params: Any, target: Any) -> Iterator[Outcome]:
+        """The repository has CI config (a third-party check for the test)."""
+        n = len(facts["ci_config"].files)
+        yield Outcome("repo:x", f"{n} CI files", violations=() if n else (Violation("no CI"),))
+
+    registry.reset_cache()
+    monkeypatch.setattr(registry, "_entry_points", lambda: [_EP("acme", "acme:has_readme", has_readme)])
+    try:
+        code, out, _ = run(
+            capsys, "check", "--repo", str(GOOD), "--format", "json", "--only", "acme.has-readme"
+        )
+        report = json.loads(out)
+        assert code == 0
+        assert [(r["check"], r["status"]) for r in report["results"]] == [("acme.has-readme", "passed")]
+    finally:
+        registry.reset_cache()
