@@ -68,6 +68,8 @@ def load(text: str) -> Loaded:
             budget = [_BUDGET]
             _index(node, prefix, lines, budget)
             docs.append(_plain(loader.construct_document(node), budget))
+    except YamlSyntaxError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -95,8 +97,13 @@ def _index(node: yaml.Node, path: str, lines: dict[str, int], budget: list[int],
     if depth > 50:
         return
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+            if name in seen and name != "<<":
+                # PyYAML keeps the last silently; promtool, kubectl and GitHub reject the file
+                raise YamlSyntaxError(f"invalid YAML: duplicate key {name!r}", key.start_mark.line + 1)
+            seen.add(name)
             lines.setdefault(f"{path}/{name}", key.start_mark.line + 1)
             _index(value, f"{path}/{name}", lines, budget, depth + 1)
     elif isinstance(node, yaml.SequenceNode):

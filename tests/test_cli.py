@@ -255,3 +255,30 @@ def test_third_party_check_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
         assert [(r["check"], r["status"]) for r in report["results"]] == [("acme.has-readme", "passed")]
     finally:
         registry.reset_cache()
+
+
+@pytest.mark.parametrize("example", [GOOD, BAD], ids=["churn-model", "fraud-model"])
+def test_committed_demo_facts_reproduce_the_live_run(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The examples' facts.json (the offline demo) judges exactly as reading the files does.
+
+    Regenerate with: mlops-gate check --repo examples/NAME --facts-out examples/NAME/facts.json -q
+    """
+    live_code, live, _ = run(capsys, "check", "--repo", str(example), "--format", "json")
+    saved_code, saved, _ = run(capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"),
+                               "--format", "json")
+    assert live_code == saved_code
+    assert json.loads(live)["results"] == json.loads(saved)["results"]
+
+
+def test_audit_uses_the_strict_profile_and_records_the_release(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(BAD, repo)
+    (repo / ".mlops-gate.yml").unlink()
+    code, out, _ = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--format", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert report["fail_on"] == "medium" and report["target"]["release"] == "v1.2.0"
+    severities = {r["check"]: r["severity"] for r in report["results"]}
+    assert severities["ci.pr-pipeline"] == "critical" and severities["image.base-pinned"] == "high"
+    assert run(capsys, "audit", "--repo", str(repo))[0] == 2  # --release is required

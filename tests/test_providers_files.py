@@ -1,0 +1,117 @@
+"""The files provider: discovery, classification and parsing of repository files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlops_gate.facts import SourceFile
+from tests.util import read_facts, write_tree
+
+
+def _paths(files: tuple[SourceFile, ...]) -> list[str]:
+    return [f.path for f in files]
+
+
+def test_each_kind_finds_its_files_and_skips_vendored_dirs(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": "on: push\njobs: {}\n",
+            ".github/workflows/nested/not-a-workflow.yml": "on: push\n",
+            ".gitlab-ci.yml": "test:\n  script: [pytest]\n",
+            "azure-pipelines.yml": "pr: [main]\n",
+            "Dockerfile": "FROM scratch\n",
+            "docker/serve.Dockerfile": "FROM scratch\n",
+            "node_modules/pkg/Dockerfile": "FROM scratch\n",
+            ".venv/lib/Dockerfile": "FROM scratch\n",
+            "k8s/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+            "docker-compose.yml": "services: {}\n",
+            "monitoring/rules.yml": "groups: []\n",
+            "monitoring/alertmanager.yml": "route: {receiver: x}\nreceivers: [{name: x}]\n",
+            "dags/train.py": "from airflow import DAG\nwith DAG('train'):\n    pass\n",
+            "src/util.py": "print('no dag here')\n",
+            "sfn/train.asl.json": '{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}',
+            ".mlops-gate.yml": "version: 1\n# drift\nchecks: {monitoring.drift-monitor: {}}\n",
+            "monitoring/evidently.yml": "metrics: [data_drift]\n",
+        },
+    )
+    kinds = ("ci_config", "dockerfiles", "deploy_manifests", "rule_files", "alertmanager_config", "workflow_files",
+             "drift_config")
+    facts = read_facts(tmp_path, *kinds)
+    assert _paths(facts["ci_config"].files) == [".github/workflows/ci.yml", ".gitlab-ci.yml", "azure-pipelines.yml"]
+    assert _paths(facts["dockerfiles"].files) == ["Dockerfile", "docker/serve.Dockerfile"]
+    assert _paths(facts["deploy_manifests"].files) == ["docker-compose.yml", "k8s/deploy.yaml"]
+    assert _paths(facts["rule_files"].files) == ["monitoring/rules.yml"]
+    assert _paths(facts["alertmanager_config"].files) == ["monitoring/alertmanager.yml"]
+    assert _paths(facts["workflow_files"].files) == ["dags/train.py", "sfn/train.asl.json"]
+    assert _paths(facts["drift_config"].files) == ["monitoring/evidently.yml"]
+
+
+def test_unparsable_files_are_kept_where_the_name_says_what_they_are(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "monitoring/alerts.yml": "groups:\n  - name: [\n",
+            "monitoring/app.rules": "groups: {not: a list}\n",
+            "k8s/broken.yaml": "kind: [\n",
+            "random/broken.yaml": "x: [\n",
+        },
+    )
+    facts = read_facts(tmp_path, "rule_files", "deploy_manifests")
+    rules = {f.path: f for f in facts["rule_files"].files}
+    assert rules["monitoring/alerts.yml"].error and rules["monitoring/alerts.yml"].error_line == 3
+    assert "monitoring/app.rules" in rules  # misshapen but named as rules: reported, not dropped
+    assert _paths(facts["deploy_manifests"].files) == ["k8s/broken.yaml"]
+
+
+def test_duplicate_keys_are_a_parse_error_with_the_line(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"rules.yml": "groups:\n  - name: a\n    name: b\n    rules: []\n"})
+    (f,) = read_facts(tmp_path, "rule_files")["rule_files"].files
+    assert f.error == "invalid YAML: duplicate key 'name'"
+    assert f.error_line == 3
+
+
+def test_prometheus_operator_rule_manifest_is_read_as_a_rule_file(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "deploy/prometheus-rule.yaml": """
+            apiVersion: monitoring.coreos.com/v1
+            kind: PrometheusRule
+            metadata:
+              name: churn
+            spec:
+              groups:
+                - name: churn
+                  rules:
+                    - alert: ChurnDown
+                      expr: up == 0
+            """
+        },
+    )
+    (f,) = read_facts(tmp_path, "rule_files")["rule_files"].files
+    assert f.documents[0]["groups"][0]["rules"][0]["alert"] == "ChurnDown"
+    assert f.lines["0/groups/0/rules/0/alert"] == 9
+
+
+def test_on_key_and_dates_are_read_as_written(tmp_path: Path) -> None:
+    write_tree(tmp_path, {".github/workflows/ci.yml": "on:\n  pull_request: {}\nenv:\n  D: 2024-01-01\n  Y: yes\n"})
+    (f,) = read_facts(tmp_path, "ci_config")["ci_config"].files
+    assert f.documents[0] == {"on": {"pull_request": {}}, "env": {"D": "2024-01-01", "Y": "yes"}}
+
+
+def test_unreadable_and_oversized_files_are_reported_not_crashes(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(b"\xff\xfe\x00FROM")
+    (tmp_path / "big.rules").write_text("#" * (1 << 21))
+    facts = read_facts(tmp_path, "dockerfiles", "rule_files")
+    assert "cannot read" in (facts["dockerfiles"].files[0].error or "")
+    assert "larger than" in (facts["rule_files"].files[0].error or "")
+
+
+def test_missing_repository_is_a_fact_error(tmp_path: Path) -> None:
+    from mlops_gate.engine import collect
+    from mlops_gate.target import Target
+
+    records = collect({"dockerfiles": frozenset()}, tmp_path / "nope", Target(), {})
+    assert records["dockerfiles"].error is not None
+    assert "does not exist" in records["dockerfiles"].error
