@@ -54,7 +54,7 @@ def test_unparsable_file(tmp_path: Path) -> None:
     o = run(tmp_path, {GL: "deploy:\n  script: [x\n"} | gh_job("    environment: production\n"))
     assert o.message == "1 of 1 deploy jobs target production"
     (v,) = o.violations
-    assert v.message.startswith(f"{GL}: invalid YAML") and v.location == Location(GL, 3)
+    assert v.message.startswith("invalid YAML") and v.location == Location(GL, 3)
 
 
 # --- GitHub ---------------------------------------------------------------------------------------
@@ -73,11 +73,11 @@ def test_github_production_passes(tmp_path: Path, env: str) -> None:
 @pytest.mark.parametrize(
     ("env", "message", "line"),
     [
-        ("", f"{GH}: job deploy deploys without an environment, so no approvals apply", 5),
-        ("    environment: staging\n", f"{GH}: job deploy deploys to environment staging, not production", 7),
+        ("", "job deploy deploys without an environment, so no approvals apply", 5),
+        ("    environment: staging\n", "job deploy deploys to environment staging, not production", 7),
         (
             "    environment: {name: '${{ inputs.env }}'}\n",
-            f"{GH}: job deploy deploys to ${{{{ inputs.env }}}}, decided at run time: cannot verify it",
+            "job deploy deploys to ${{ inputs.env }}, decided at run time: cannot verify it",
             7,
         ),
     ],
@@ -101,7 +101,7 @@ def test_github_job_name_matches(tmp_path: Path) -> None:
         GH: "on: push\njobs:\n  ship:\n    name: Release to prod\n    runs-on: x\n    steps: [{run: x}]\n"
     }
     o = run(tmp_path, files)
-    assert o.violations[0].message == f"{GH}: job ship deploys without an environment, so no approvals apply"
+    assert o.violations[0].message == "job ship deploys without an environment, so no approvals apply"
 
 
 def test_github_deploy_on_pull_request(tmp_path: Path) -> None:
@@ -109,8 +109,7 @@ def test_github_deploy_on_pull_request(tmp_path: Path) -> None:
     o = run(tmp_path, files)
     assert o.violations == (
         Violation(
-            f"{GH}: job deploy deploys to production on pull requests "
-            "(add a condition that keeps it off them)",
+            "job deploy deploys to production on pull requests (add a condition that keeps it off them)",
             Location(GH, 5),
         ),
     )
@@ -134,8 +133,7 @@ def test_github_reusable_workflows(tmp_path: Path) -> None:
     o = run(tmp_path, files)
     assert o.violations == (
         Violation(
-            f"{GH}: job deploy calls acme/ops/.github/workflows/deploy.yml@v1: its environment cannot be "
-            "verified",
+            "job deploy calls acme/ops/.github/workflows/deploy.yml@v1: its environment cannot be verified",
             Location(GH, 3),
         ),
     )
@@ -185,7 +183,7 @@ def test_gitlab_production_with_extends(tmp_path: Path) -> None:
 )
 def test_gitlab_violations(tmp_path: Path, job: str, message: str, line: int) -> None:
     o = run(tmp_path, {GL: job})
-    assert o.violations == (Violation(f"{GL}: job deploy {message}", Location(GL, line)),)
+    assert o.violations == (Violation(f"job deploy {message}", Location(GL, line)),)
 
 
 def test_gitlab_plain_deploy_job_is_not_in_merge_request_pipelines(tmp_path: Path) -> None:
@@ -227,7 +225,7 @@ def test_azure_deployment_job(tmp_path: Path, env: str) -> None:
 )
 def test_azure_violations(tmp_path: Path, jobs: str, message: str, line: int) -> None:
     o = run(tmp_path, {AZ: "pr: none\njobs:\n" + jobs})
-    assert o.violations == (Violation(f"{AZ}: job Deploy {message}", Location(AZ, line)),)
+    assert o.violations == (Violation(f"job Deploy {message}", Location(AZ, line)),)
 
 
 def test_azure_deploy_on_pull_requests(tmp_path: Path) -> None:

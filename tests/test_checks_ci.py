@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from mlops_gate.checks import ci
+from mlops_gate.checks._branch_filters import gh_glob
+from mlops_gate.checks._gitlab_rules import gl_if
 from mlops_gate.model import Location, Outcome, Violation
 from mlops_gate.target import Target
 from tests.util import read_facts, write_tree
@@ -120,7 +122,7 @@ def test_policy_branches_all_required(tmp_path: Path) -> None:
     ],
 )
 def test_github_glob(pattern: str, name: str, ok: bool) -> None:
-    assert ci.gh_glob(pattern, name) is ok
+    assert gh_glob(pattern, name) is ok
 
 
 def test_fallback_main_or_master(tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ def test_fallback_main_or_master(tmp_path: Path) -> None:
 def test_github_paths_filter_is_not_a_gate(tmp_path: Path) -> None:
     o = run(tmp_path, gh("on:\n  pull_request:\n    paths: ['src/**']\n"))
     assert o.violations[1] == Violation(
-        f"{GH}: it runs on pull_request only when changed files match its paths filter (allow_path_filters)",
+        "the file runs on pull_request only when changed files match its paths filter (allow_path_filters)",
         Location(GH, 3),
     )
     assert passed(run(tmp_path, gh("on:\n  pull_request:\n    paths: ['src/**']\n"), allow_path_filters=True))
@@ -153,8 +155,7 @@ def test_github_paths_filter_ok_when_another_workflow_covers(tmp_path: Path) -> 
 def test_github_types_without_synchronize(tmp_path: Path) -> None:
     o = run(tmp_path, gh("on:\n  pull_request:\n    types: [opened]\n"))
     assert (
-        o.violations[1].message
-        == f"{GH}: it runs on pull_request for types ['opened']: later pushes are not tested"
+        o.violations[1].message == "the file runs on pull_request for types ['opened']: later pushes are not tested"
     )
 
 
@@ -167,7 +168,7 @@ def test_github_workflow_without_test_job(tmp_path: Path) -> None:
     jobs = "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python -m build\n"
     o = run(tmp_path, gh("on:\n  pull_request:\n", jobs))
     assert o.violations[1] == Violation(
-        f"{GH}: it runs on pull requests but none of its 1 jobs matches test_jobs or runs a test command",
+        "the file runs on pull requests but none of its 1 jobs matches test_jobs or runs a test command",
         Location(GH, 2),
     )
 
@@ -211,7 +212,7 @@ def test_github_job_skipped_on_pull_requests(tmp_path: Path, cond: str) -> None:
 def test_github_continue_on_error(tmp_path: Path) -> None:
     jobs = TEST_JOB.replace("    runs-on", "    continue-on-error: true\n    runs-on")
     o = run(tmp_path, gh("on: pull_request\n", jobs))
-    assert o.violations[1].message == f"{GH}: job test continues on error, so a failing test does not block"
+    assert o.violations[1].message == "job test continues on error, so a failing test does not block"
 
 
 def test_github_local_reusable_workflow(tmp_path: Path) -> None:
@@ -238,7 +239,7 @@ def test_unparsable_file_fails_even_when_another_passes(tmp_path: Path) -> None:
     o = run(tmp_path, files)
     assert o.message == "1 test job runs on pull requests into main; 1 CI file could not be parsed"
     (v,) = o.violations
-    assert v.message.startswith(".github/workflows/bad.yml: invalid YAML")
+    assert v.message.startswith("invalid YAML")
     assert v.location is not None and v.location.path == ".github/workflows/bad.yml" and v.location.line
 
 
@@ -258,7 +259,7 @@ def test_gitlab_plain_job_runs_in_branch_pipelines(tmp_path: Path) -> None:
     assert f"{GL}:1: job test runs on branch pipelines into main" in o.evidence
     o = gl("test:\n  script: [pytest]\n", tmp=tmp_path, accept_branch_pipelines=False)
     assert o.violations[1] == Violation(
-        f"{GL}: it has test jobs (test) but none runs in merge request pipelines", Location(GL, 1)
+        "the file has test jobs (test) but none runs in merge request pipelines", Location(GL, 1)
     )
 
 
@@ -318,7 +319,7 @@ def test_gitlab_workflow_rules_block_merge_requests(tmp_path: Path) -> None:
     )
     o = gl(text, tmp=tmp_path)
     assert o.violations[1] == Violation(
-        f"{GL}: it has test jobs (test) but none runs in merge request pipelines or branch pipelines",
+        "the file has test jobs (test) but none runs in merge request pipelines or branch pipelines",
         Location(GL, 6),
     )
 
@@ -347,28 +348,25 @@ def test_gitlab_hidden_jobs_and_extends(tmp_path: Path) -> None:
 )
 def test_gitlab_conditional_jobs_do_not_gate(tmp_path: Path, extra: str, problem: str, line: int) -> None:
     o = gl("test:\n  script: pytest\n  rules:\n" + extra, tmp=tmp_path, accept_branch_pipelines=False)
-    assert o.violations[1] == Violation(f"{GL}: job test {problem}", Location(GL, line))
+    assert o.violations[1] == Violation(f"job test {problem}", Location(GL, line))
 
 
 def test_gitlab_job_level_manual(tmp_path: Path) -> None:
     o = gl("test:\n  script: [pytest]\n  when: manual\n", tmp=tmp_path)
-    assert o.violations[1] == Violation(f"{GL}: job test is manual (when: manual)", Location(GL, 1))
+    assert o.violations[1] == Violation("job test is manual (when: manual)", Location(GL, 1))
 
 
 def test_gitlab_allow_failure(tmp_path: Path) -> None:
     o = gl("lint:\n  script: [pytest]\n  allow_failure: true\n", tmp=tmp_path)
     assert (
         o.violations[1].message
-        == f"{GL}: job lint allows failure (allow_failure: true), so a failing test does not block"
+        == "job lint allows failure (allow_failure: true), so a failing test does not block"
     )
 
 
 def test_gitlab_no_test_job(tmp_path: Path) -> None:
     o = gl("stages: [build]\nbuild:\n  script: [make]\n", tmp=tmp_path)
-    assert (
-        o.violations[1].message
-        == f"{GL}: it has none of its 1 jobs matching test_jobs or running a test command"
-    )
+    assert o.violations[1].message == "the file has none of its 1 jobs matching test_jobs or running a test command"
 
 
 @pytest.mark.parametrize(
@@ -387,7 +385,7 @@ def test_gitlab_no_test_job(tmp_path: Path) -> None:
     ],
 )
 def test_gitlab_if_expressions(expr: str, ok: bool) -> None:
-    assert ci.gl_if(expr, {"A": "x", "C": "x"}) is ok
+    assert gl_if(expr, {"A": "x", "C": "x"}) is ok
 
 
 # --- Azure Pipelines ------------------------------------------------------------------------------
@@ -399,7 +397,7 @@ AZ_JOBS = "jobs:\n  - job: Test\n    steps:\n      - script: python -m pytest\n"
 def test_azure_without_pr_trigger(tmp_path: Path) -> None:
     o = run(tmp_path, {AZ: "trigger: [main]\n" + AZ_JOBS})
     assert o.violations[1] == Violation(
-        f"{AZ}: it declares no pr: trigger (set azure_implicit_pr if Azure validates pull requests "
+        "the file declares no pr: trigger (set azure_implicit_pr if Azure validates pull requests "
         "by default here, or by a build-validation branch policy)",
         Location(AZ, 1),
     )
@@ -408,7 +406,7 @@ def test_azure_without_pr_trigger(tmp_path: Path) -> None:
 
 def test_azure_pr_none(tmp_path: Path) -> None:
     o = run(tmp_path, {AZ: "pr: none\n" + AZ_JOBS})
-    assert o.violations[1] == Violation(f"{AZ}: it turns pull request builds off (pr: none)", Location(AZ, 1))
+    assert o.violations[1] == Violation("the file turns pull request builds off (pr: none)", Location(AZ, 1))
 
 
 @pytest.mark.parametrize(
@@ -434,7 +432,7 @@ def test_azure_pr_forms(tmp_path: Path, pr: str, branch: str, ok: bool) -> None:
 def test_azure_pr_paths(tmp_path: Path) -> None:
     o = run(tmp_path, {AZ: "pr:\n  paths:\n    include: [src]\n" + AZ_JOBS})
     assert o.violations[1] == Violation(
-        f"{AZ}: it runs on pull requests only when changed files match pr.paths (allow_path_filters)",
+        "the file runs on pull requests only when changed files match pr.paths (allow_path_filters)",
         Location(AZ, 2),
     )
 

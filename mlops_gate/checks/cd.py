@@ -7,19 +7,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_gate.checks._branch_filters import gh_events
 from mlops_gate.checks._common import error_loc, loc, repo_subject
-from mlops_gate.checks.ci import (
-    CI_GLOBS,
-    PR_EVENTS,
-    Job,
-    gh_events,
-    gl_env,
-    gl_job_runs,
-    gl_rules,
-    jobs_of,
-    platform_of,
-    top,
-)
+from mlops_gate.checks._gitlab_rules import gl_env, gl_job_runs, gl_rules
+from mlops_gate.checks._pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
 from mlops_gate.facts import RepoFiles, SourceFile
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.registry import check
@@ -59,7 +50,7 @@ def _on_pull_requests(f: SourceFile, job: Job, branch: str) -> bool:
 
 def _judge(f: SourceFile, job: Job, p: Params, branch: str) -> tuple[bool, list[Violation]] | None:
     """(targets the protected environment, violations) for one deploy job; None: not a deploy."""
-    platform, where = platform_of(f.path), f"{f.path}: job {job.id}"
+    platform, where = platform_of(f.path), f"job {job.id}"
     if platform == "github" and "uses" in job.body:
         uses = str(job.body["uses"])
         if uses.startswith("./"):
@@ -131,7 +122,7 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
     """
     files: RepoFiles = facts["ci_config"]
     subject = repo_subject(target, files)
-    violations = [Violation(f"{f.path}: {f.error}", error_loc(f)) for f in files.files if f.error]
+    violations = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
     branch = target.base_branch or "main"
     found: list[str] = []
     to_env = 0
