@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import graphlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, repo_subject
+from mlops_gate.checks._workflows import Workflow, airflow, first_mapping, stepfunctions
 from mlops_gate.facts import RepoFiles, SourceFile
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
@@ -24,18 +24,6 @@ class Params:
     kinds: tuple[Kind, ...] = ()  # empty: any kind
     paths: tuple[str, ...] = ()  # globs over workflow files; empty: every discovered one
     required_tasks: tuple[str, ...] = ()  # task names (globs) some workflow must define
-
-
-@dataclass
-class Workflow:
-    kind: str
-    file: SourceFile
-    tasks: list[str] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
-
-    def bad(self, message: str, where: Location) -> None:
-        self.violations.append(Violation(message, where))
 
 
 @check(
@@ -119,11 +107,6 @@ def _name(f: SourceFile) -> str:
     return f.path.rsplit("/", 1)[-1].lower()
 
 
-def _top(f: SourceFile) -> dict[str, Any]:
-    doc = f.documents[0] if f.documents else None
-    return doc if isinstance(doc, dict) else {}
-
-
 def _discover(files: RepoFiles) -> Iterator[Workflow]:
     paths = [f.path for f in files.files]
     included: set[str] = set()
@@ -131,7 +114,7 @@ def _discover(files: RepoFiles) -> Iterator[Workflow]:
     for f in files.files:
         if _name(f) in ("databricks.yml", "databricks.yaml"):
             base = f.path.rsplit("/", 1)[0] + "/" if "/" in f.path else ""
-            patterns = _top(f).get("include") or []
+            patterns = first_mapping(f).get("include") or []
             patterns = [str(p) for p in patterns] if isinstance(patterns, list) else []
             inc = [
                 g
@@ -157,9 +140,9 @@ def _discover(files: RepoFiles) -> Iterator[Workflow]:
         elif f.path in included:
             continue
         elif f.format == "python":
-            yield _airflow(f)
+            yield airflow(f)
         else:
-            yield _stepfunctions(f)
+            yield stepfunctions(f)
 
 
 # --- Databricks bundles ---------------------------------------------------------------------------
@@ -172,7 +155,7 @@ def _databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[
     if bundle.error:
         w.bad(f"cannot parse: {bundle.error}", error_loc(bundle))
         return w
-    top = _top(bundle)
+    top = first_mapping(bundle)
     if not isinstance(top.get("bundle"), dict) or not top["bundle"].get("name"):
         w.bad("bundle.name is missing", loc(bundle, "bundle"))
     for n, pattern in unmatched:
@@ -184,7 +167,7 @@ def _databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[
         if f.error:
             w.bad(f"cannot parse {f.path}: {f.error}", error_loc(f))
             continue
-        doc = _top(f)
+        doc = first_mapping(f)
         sections: list[tuple[str | None, tuple[object, ...], Any]] = [
             (None, ("resources",), doc.get("resources"))
         ]
@@ -265,151 +248,3 @@ def _cycle(graph: dict[str, list[str]]) -> list[str]:
     except graphlib.CycleError as exc:
         return [str(n) for n in exc.args[1]]
     return []
-
-
-# --- Airflow ----------------------------------------------------------------------------------------
-
-
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Call):
-        return _dotted(node.func)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""
-
-
-def _kwarg(call: ast.expr, name: str) -> ast.expr | None:
-    if isinstance(call, ast.Call):
-        return next((k.value for k in call.keywords if k.arg == name), None)
-    return None
-
-
-def _airflow(f: SourceFile) -> Workflow:
-    w = Workflow("airflow", f)
-    try:
-        tree = ast.parse(f.text or "", filename=f.path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        msg = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
-        w.bad(f"does not compile: {msg}", Location(f.path, getattr(exc, "lineno", None)))
-        return w
-    dags: list[str] = []
-    dynamic = 0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            name = _dotted(node.func)
-            if name == "DAG" or name.endswith(".DAG"):
-                first = node.args[0] if node.args else _kwarg(node, "dag_id")
-                dags.append(
-                    first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else "?"
-                )
-            task_id = _kwarg(node, "task_id")
-            if isinstance(task_id, ast.Constant) and isinstance(task_id.value, str):
-                w.tasks.append(task_id.value)
-            elif task_id is not None:
-                dynamic += 1
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for dec in node.decorator_list:
-                name = _dotted(dec)
-                if name == "dag" or name.endswith(".dag"):
-                    dag_id = _kwarg(dec, "dag_id")
-                    dags.append(
-                        dag_id.value
-                        if isinstance(dag_id, ast.Constant) and isinstance(dag_id.value, str)
-                        else node.name
-                    )
-                elif (name == "task" or name.startswith("task.") or name.endswith(".task")) and _kwarg(
-                    dec, "task_id"
-                ) is None:
-                    w.tasks.append(node.name)
-    w.tasks = list(dict.fromkeys(w.tasks))
-    if not dags:
-        w.bad("defines no DAG (DAG(...), `with DAG(...)` or an @dag function)", Location(f.path, 1))
-    elif not w.tasks and not dynamic:
-        w.bad(f"DAG {', '.join(map(str, dags))} defines no task", Location(f.path, 1))
-    w.evidence.append(f"{f.path}: DAG {', '.join(map(str, dags)) or '-'}: tasks {', '.join(w.tasks) or '-'}")
-    return w
-
-
-# --- Step Functions -------------------------------------------------------------------------------
-
-STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
-
-
-def _stepfunctions(f: SourceFile) -> Workflow:
-    w = Workflow("stepfunctions", f)
-    if f.error:
-        w.bad(f"cannot parse: {f.error}", error_loc(f))
-    elif "StartAt" not in _top(f) or "States" not in _top(f):
-        w.bad("not a state machine: StartAt and States are required", loc(f))
-    else:
-        _machine(w, _top(f), ())
-        w.evidence.append(f"{f.path}: states {', '.join(w.tasks)}")
-    return w
-
-
-def _machine(w: Workflow, m: Any, path: tuple[object, ...]) -> None:
-    f = w.file
-    states = m.get("States") if isinstance(m, dict) else None
-    if not isinstance(states, dict) or not states:
-        w.bad("a state machine needs a non-empty States", loc(f, *path, "States"))
-        return
-    raw = m.get("StartAt")
-    start = raw if isinstance(raw, str) else ""
-    if start not in states:
-        w.bad(f"StartAt {raw!r} names no state", loc(f, *path, "StartAt"))
-    edges: dict[str, list[str]] = {}
-    terminal = False
-    for name, st in states.items():
-        sp = (*path, "States", name)
-        w.tasks.append(name)
-        if not isinstance(st, dict):
-            w.bad(f"state {name} is not an object", loc(f, *sp))
-            continue
-        kind = st.get("Type")
-        if kind not in STATE_TYPES:
-            w.bad(f"state {name} has Type {kind!r}; expected one of {', '.join(STATE_TYPES)}", loc(f, *sp))
-        targets: list[tuple[Any, tuple[object, ...]]] = [(st["Next"], (*sp, "Next"))] if "Next" in st else []
-        if kind == "Choice":
-            choices = st.get("Choices")
-            if not isinstance(choices, list) or not choices:
-                w.bad(f"Choice state {name} has no Choices", loc(f, *sp))
-            for n, c in enumerate(choices if isinstance(choices, list) else []):
-                if isinstance(c, dict):
-                    targets.append((c.get("Next"), (*sp, "Choices", n, "Next")))
-            if "Default" in st:
-                targets.append((st["Default"], (*sp, "Default")))
-        catches = st.get("Catch")
-        for n, c in enumerate(catches if isinstance(catches, list) else []):
-            targets.append((c.get("Next") if isinstance(c, dict) else None, (*sp, "Catch", n, "Next")))
-        for target, kp in targets:
-            if not isinstance(target, str) or target not in states:
-                field_name = "/".join(map(str, kp[len(sp) :]))
-                w.bad(f"state {name}: {field_name} {target!r} names no state", loc(f, *kp))
-        end = st.get("End") is True
-        terminal = terminal or end or kind in ("Succeed", "Fail")
-        if kind in STATE_TYPES and kind not in ("Choice", "Succeed", "Fail") and end == ("Next" in st):
-            w.bad(f"state {name} needs exactly one of Next or End: true", loc(f, *sp))
-        edges[name] = [str(t) for t, _ in targets]
-        if kind == "Parallel":
-            branches = st.get("Branches")
-            if not isinstance(branches, list) or not branches:
-                w.bad(f"Parallel state {name} has no Branches", loc(f, *sp))
-            for n, b in enumerate(branches if isinstance(branches, list) else []):
-                _machine(w, b, (*sp, "Branches", n))
-        if kind == "Map":
-            key = "ItemProcessor" if "ItemProcessor" in st else "Iterator"
-            _machine(w, st.get(key), (*sp, key))
-    if not terminal:
-        w.bad("no terminal state (End: true, Succeed or Fail)", loc(f, *path, "States"))
-    reached, todo = set(), [start] if start in states else []
-    while todo:
-        node = todo.pop()
-        if node not in reached:
-            reached.add(node)
-            todo += [n for n in edges.get(node, []) if n in states]
-    if start in states:
-        for name in states:
-            if name not in reached:
-                w.bad(f"state {name} is unreachable from StartAt", loc(f, *path, "States", name))

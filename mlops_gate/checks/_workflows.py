@@ -1,0 +1,181 @@
+"""Workflow definitions read without their engines: Airflow DAG files (Python `ast`, Airflow is never
+imported) and Step Functions state machines (Amazon States Language in JSON or YAML).
+
+Each reader turns one file into a `Workflow`: its task names, the problems found, and evidence.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_gate.checks._common import error_loc, loc
+from mlops_gate.facts import SourceFile
+from mlops_gate.model import Location, Violation
+
+
+@dataclass
+class Workflow:
+    kind: str
+    file: SourceFile
+    tasks: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    def bad(self, message: str, where: Location) -> None:
+        self.violations.append(Violation(message, where))
+
+
+def first_mapping(f: SourceFile) -> dict[str, Any]:
+    """The first document of a file when it is a mapping, else an empty one."""
+    doc = f.documents[0] if f.documents else None
+    return doc if isinstance(doc, dict) else {}
+
+
+# --- Airflow ----------------------------------------------------------------------------------------
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
+        return _dotted(node.func)
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _kwarg(call: ast.expr, name: str) -> ast.expr | None:
+    if isinstance(call, ast.Call):
+        return next((k.value for k in call.keywords if k.arg == name), None)
+    return None
+
+
+def airflow(f: SourceFile) -> Workflow:
+    w = Workflow("airflow", f)
+    try:
+        tree = ast.parse(f.text or "", filename=f.path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        msg = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
+        w.bad(f"does not compile: {msg}", Location(f.path, getattr(exc, "lineno", None)))
+        return w
+    dags: list[str] = []
+    dynamic = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name == "DAG" or name.endswith(".DAG"):
+                first = node.args[0] if node.args else _kwarg(node, "dag_id")
+                dags.append(
+                    first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else "?"
+                )
+            task_id = _kwarg(node, "task_id")
+            if isinstance(task_id, ast.Constant) and isinstance(task_id.value, str):
+                w.tasks.append(task_id.value)
+            elif task_id is not None:
+                dynamic += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                name = _dotted(dec)
+                if name == "dag" or name.endswith(".dag"):
+                    dag_id = _kwarg(dec, "dag_id")
+                    dags.append(
+                        dag_id.value
+                        if isinstance(dag_id, ast.Constant) and isinstance(dag_id.value, str)
+                        else node.name
+                    )
+                elif (name == "task" or name.startswith("task.") or name.endswith(".task")) and _kwarg(
+                    dec, "task_id"
+                ) is None:
+                    w.tasks.append(node.name)
+    w.tasks = list(dict.fromkeys(w.tasks))
+    if not dags:
+        w.bad("defines no DAG (DAG(...), `with DAG(...)` or an @dag function)", Location(f.path, 1))
+    elif not w.tasks and not dynamic:
+        w.bad(f"DAG {', '.join(map(str, dags))} defines no task", Location(f.path, 1))
+    w.evidence.append(f"{f.path}: DAG {', '.join(map(str, dags)) or '-'}: tasks {', '.join(w.tasks) or '-'}")
+    return w
+
+
+# --- Step Functions -------------------------------------------------------------------------------
+
+STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+
+
+def stepfunctions(f: SourceFile) -> Workflow:
+    w = Workflow("stepfunctions", f)
+    if f.error:
+        w.bad(f"cannot parse: {f.error}", error_loc(f))
+    elif "StartAt" not in first_mapping(f) or "States" not in first_mapping(f):
+        w.bad("not a state machine: StartAt and States are required", loc(f))
+    else:
+        _machine(w, first_mapping(f), ())
+        w.evidence.append(f"{f.path}: states {', '.join(w.tasks)}")
+    return w
+
+
+def _machine(w: Workflow, m: Any, path: tuple[object, ...]) -> None:
+    f = w.file
+    states = m.get("States") if isinstance(m, dict) else None
+    if not isinstance(states, dict) or not states:
+        w.bad("a state machine needs a non-empty States", loc(f, *path, "States"))
+        return
+    raw = m.get("StartAt")
+    start = raw if isinstance(raw, str) else ""
+    if start not in states:
+        w.bad(f"StartAt {raw!r} names no state", loc(f, *path, "StartAt"))
+    edges: dict[str, list[str]] = {}
+    terminal = False
+    for name, st in states.items():
+        sp = (*path, "States", name)
+        w.tasks.append(name)
+        if not isinstance(st, dict):
+            w.bad(f"state {name} is not an object", loc(f, *sp))
+            continue
+        kind = st.get("Type")
+        if kind not in STATE_TYPES:
+            w.bad(f"state {name} has Type {kind!r}; expected one of {', '.join(STATE_TYPES)}", loc(f, *sp))
+        targets: list[tuple[Any, tuple[object, ...]]] = [(st["Next"], (*sp, "Next"))] if "Next" in st else []
+        if kind == "Choice":
+            choices = st.get("Choices")
+            if not isinstance(choices, list) or not choices:
+                w.bad(f"Choice state {name} has no Choices", loc(f, *sp))
+            for n, c in enumerate(choices if isinstance(choices, list) else []):
+                if isinstance(c, dict):
+                    targets.append((c.get("Next"), (*sp, "Choices", n, "Next")))
+            if "Default" in st:
+                targets.append((st["Default"], (*sp, "Default")))
+        catches = st.get("Catch")
+        for n, c in enumerate(catches if isinstance(catches, list) else []):
+            targets.append((c.get("Next") if isinstance(c, dict) else None, (*sp, "Catch", n, "Next")))
+        for target, kp in targets:
+            if not isinstance(target, str) or target not in states:
+                field_name = "/".join(map(str, kp[len(sp) :]))
+                w.bad(f"state {name}: {field_name} {target!r} names no state", loc(f, *kp))
+        end = st.get("End") is True
+        terminal = terminal or end or kind in ("Succeed", "Fail")
+        if kind in STATE_TYPES and kind not in ("Choice", "Succeed", "Fail") and end == ("Next" in st):
+            w.bad(f"state {name} needs exactly one of Next or End: true", loc(f, *sp))
+        edges[name] = [str(t) for t, _ in targets]
+        if kind == "Parallel":
+            branches = st.get("Branches")
+            if not isinstance(branches, list) or not branches:
+                w.bad(f"Parallel state {name} has no Branches", loc(f, *sp))
+            for n, b in enumerate(branches if isinstance(branches, list) else []):
+                _machine(w, b, (*sp, "Branches", n))
+        if kind == "Map":
+            key = "ItemProcessor" if "ItemProcessor" in st else "Iterator"
+            _machine(w, st.get(key), (*sp, key))
+    if not terminal:
+        w.bad("no terminal state (End: true, Succeed or Fail)", loc(f, *path, "States"))
+    reached, todo = set(), [start] if start in states else []
+    while todo:
+        node = todo.pop()
+        if node not in reached:
+            reached.add(node)
+            todo += [n for n in edges.get(node, []) if n in states]
+    if start in states:
+        for name in states:
+            if name not in reached:
+                w.bad(f"state {name} is unreachable from StartAt", loc(f, *path, "States", name))
