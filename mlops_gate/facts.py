@@ -32,6 +32,101 @@ class RepoFiles:
     files: tuple[SourceFile, ...] = ()
 
 
+# --- source-control platforms (GitHub, GitLab, Azure DevOps): one shape for all three -----------
+# A field that is None was not read (no permission, not offered by the platform or tier); a check
+# that needs it ends in `error` with the note that says why — None is never "off".
+
+
+@dataclass(frozen=True)
+class RequiredCheck:
+    name: str
+    app: str | None = None  # the app (GitHub App slug or id) that must report it, where pinned
+
+
+@dataclass(frozen=True)
+class BypassActor:
+    kind: str  # admins | role | team | user | app | deploy-key | org-admin | maintainers | group
+    name: str
+    mode: str = "always"  # always | pull_request (may bypass only through a pull request)
+
+
+@dataclass(frozen=True)
+class BranchProtection:
+    """The protection actually in force on one branch, merged from every source that applies."""
+
+    branch: str
+    protected: bool
+    required_approvals: int | None = None
+    code_owner_review: bool | None = None
+    dismiss_stale: bool | None = None
+    last_push_approval: bool | None = None
+    author_can_approve: bool | None = None
+    required_checks: tuple[RequiredCheck, ...] | None = None  # () = none required
+    strict: bool | None = None  # the branch must be up to date before merging
+    force_push_allowed: bool | None = None
+    deletion_allowed: bool | None = None
+    signed_commits: bool | None = None
+    bypass_actors: tuple[BypassActor, ...] | None = None
+    sources: tuple[str, ...] = ()  # classic | ruleset:<id> <name> | gitlab:protected_branch | azure:policy:<id>
+    notes: tuple[str, ...] = ()  # what could not be read and how to fix it
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class BranchProtections:
+    platform: str
+    repository: str
+    default_branch: str | None
+    branches: tuple[BranchProtection, ...] = ()
+    requested: tuple[str, ...] = ()  # the names/globs asked for; a glob matching nothing is a finding
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One CI result reported on a commit: a check run, a commit status, a pipeline or job, a build."""
+
+    name: str
+    status: str  # queued | in_progress | completed
+    conclusion: str | None  # success | failure | neutral | skipped | cancelled | timed_out ...; None: pending
+    source: str  # check-run | status | pipeline | job | build
+    app: str | None = None
+    url: str | None = None
+    started_at: str | None = None  # ISO 8601; the latest attempt of a name decides
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class CommitRuns:
+    platform: str
+    repository: str
+    sha: str
+    runs: tuple[Run, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    exists: bool
+    reviewers: tuple[str, ...] = ()
+    min_approvals: int | None = None
+    self_review_allowed: bool | None = None
+    branch_policy: str | None = None  # protected | patterns | any
+    branch_patterns: tuple[str, ...] = ()
+    other_rules: tuple[str, ...] = ()  # custom protection rules, Azure checks, wait timers
+    notes: tuple[str, ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Environments:
+    platform: str
+    repository: str
+    environments: tuple[Environment, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class FactKind:
     name: str
@@ -42,48 +137,22 @@ class FactKind:
 
 
 _FILES = "mlops_gate.providers.files"
+_PLATFORM = "mlops_gate.providers.platform"
+
+_KINDS = (  # name, type, provider module, area, what it is
+    ("ci_config", RepoFiles, _FILES, "files", "CI config: .github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml"),
+    ("dockerfiles", RepoFiles, _FILES, "files", "Dockerfiles and Containerfiles"),
+    ("deploy_manifests", RepoFiles, _FILES, "files", "Kubernetes/KServe manifests, Helm values, docker-compose files"),
+    ("workflow_files", RepoFiles, _FILES, "files", "Databricks bundles, Airflow DAG files, Step Functions definitions"),
+    ("rule_files", RepoFiles, _FILES, "files", "Prometheus rule files"),
+    ("alertmanager_config", RepoFiles, _FILES, "files", "Alertmanager configuration"),
+    ("drift_config", RepoFiles, _FILES, "files", "drift monitors: Azure ML, Databricks quality monitors, Evidently"),
+    ("branch_protection", BranchProtections, _PLATFORM, "platform",
+     "branch protection in force (classic rules and rulesets, protected branches, branch policies)"),
+    ("commit_runs", CommitRuns, _PLATFORM, "platform", "CI results on the exact commit (checks, pipelines, builds)"),
+    ("environments", Environments, _PLATFORM, "platform", "deployment environments and their protection rules"),
+)
 
 FACT_KINDS: dict[str, FactKind] = {
-    k.name: k
-    for k in (
-        FactKind(
-            "ci_config",
-            RepoFiles,
-            f"{_FILES}:ci_config",
-            "files",
-            "CI configuration: .github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml",
-        ),
-        FactKind(
-            "dockerfiles", RepoFiles, f"{_FILES}:dockerfiles", "files", "Dockerfiles and Containerfiles"
-        ),
-        FactKind(
-            "deploy_manifests",
-            RepoFiles,
-            f"{_FILES}:deploy_manifests",
-            "files",
-            "Kubernetes/KServe manifests, Helm values, docker-compose files",
-        ),
-        FactKind(
-            "workflow_files",
-            RepoFiles,
-            f"{_FILES}:workflow_files",
-            "files",
-            "Databricks bundles, Airflow DAG files, Step Functions definitions",
-        ),
-        FactKind("rule_files", RepoFiles, f"{_FILES}:rule_files", "files", "Prometheus rule files"),
-        FactKind(
-            "alertmanager_config",
-            RepoFiles,
-            f"{_FILES}:alertmanager_config",
-            "files",
-            "Alertmanager configuration",
-        ),
-        FactKind(
-            "drift_config",
-            RepoFiles,
-            f"{_FILES}:drift_config",
-            "files",
-            "drift monitors: Azure ML monitors, Databricks quality monitors, Evidently/NannyML configs",
-        ),
-    )
+    name: FactKind(name, tp, f"{module}:{name}", area, doc) for name, tp, module, area, doc in _KINDS
 }
