@@ -90,10 +90,10 @@ def _check_options(c: argparse.ArgumentParser) -> None:
         "--fail-on", choices=SEVERITIES, help="lowest severity that blocks (default: the policy's)"
     )
     o.add_argument(
-        "--only", action="append", default=[], metavar="IDS", help="run only these checks (comma-separated)"
+        "--only", action="append", default=[], metavar="IDS", help="run only these checks (ids or globs, e.g. vcs.*)"
     )
     o.add_argument(
-        "--skip", action="append", default=[], metavar="IDS", help="skip these checks (comma-separated)"
+        "--skip", action="append", default=[], metavar="IDS", help="skip these checks (ids or globs, comma-separated)"
     )
     o.add_argument(
         "--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON"
@@ -217,7 +217,7 @@ def _explain(check_id: str) -> int:
 def _validate(file: str) -> int:
     from mlops_gate.policy import load
 
-    policy = load(Path(file))
+    policy = load(Path(file), origin="policy validate")
     enabled = sum(1 for c in policy.checks.values() if c.enabled)
     print(
         f"{file}: valid (extends {' -> '.join(policy.chain[1:]) or 'nothing'}; "

@@ -59,16 +59,21 @@ def plan(
     only: Iterable[str] = (),
     skip: Iterable[str] = (),
 ) -> list[Planned]:
-    only, skip = set(only), set(skip)
+    only, skip = list(only), list(skip)
     out = []
     for cid, spec in checks.items():
         config = policy.checks[cid]
-        selected = cid in only if only else config.enabled
-        if not selected or cid in skip:
+        selected = _any(cid, only) if only else config.enabled
+        if not selected or _any(cid, skip):
             continue
         missing = tuple(f for f in spec.requires_target if not getattr(target, f))
         out.append(Planned(spec, config, missing))
     return out
+
+
+def _any(check_id: str, patterns: list[str]) -> bool:
+    """--only/--skip take ids or globs (`vcs.*`)."""
+    return any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
 
 
 def needed(planned: list[Planned], target: Target) -> dict[str, frozenset[str]]:
@@ -205,6 +210,8 @@ def run(
 ) -> tuple[Report, dict[str, FactRecord]]:
     start = time.perf_counter()
     planned = plan(policy, checks, target, only, skip)
+    if not planned:
+        errors = (*errors, "no check was selected (--only/--skip, or every check disabled): an empty gate cannot pass")
     kinds = needed(planned, target)
     if facts_in is not None:
         facts = {k: v for k, v in facts_in.items() if k in kinds}

@@ -17,11 +17,13 @@ from mlops_gate.target import Target
 SCHEMA_VERSION = 1
 
 
-def dump(records: Mapping[str, FactRecord], target: Target) -> dict[str, Any]:
+def dump(records: Mapping[str, FactRecord], target: Target, policy: tuple[str, str] = ("", "")) -> dict[str, Any]:
+    """`policy`: (source, digest) of the policy the facts were collected under, to warn on a different one."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "mlops-gate", "version": __version__},
         "target": {k: v for k, v in typed.to_data(target).items() if v},
+        **({"policy": {"source": policy[0], "digest": policy[1]}} if policy[1] else {}),
         "facts": {
             kind: {
                 "type": FACT_KINDS[kind].type.__name__,
@@ -33,6 +35,13 @@ def dump(records: Mapping[str, FactRecord], target: Target) -> dict[str, Any]:
             for kind, r in sorted(records.items())
         },
     }
+
+
+def policy_digest(path: Path) -> str | None:
+    """The digest of the policy a facts file was collected under (after load() validated the file)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    policy = data.get("policy")
+    return str(policy.get("digest")) if isinstance(policy, dict) and policy.get("digest") else None
 
 
 def load(path: Path) -> tuple[Target, dict[str, FactRecord]]:

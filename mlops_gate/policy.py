@@ -6,6 +6,7 @@ before anything is fetched (exit 2).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
@@ -96,9 +97,9 @@ def discover(repo: Path) -> Path | None:
     return None
 
 
-def load(ref: str | Path) -> Policy:
+def load(ref: str | Path, origin: str = "--policy") -> Policy:
     """Load a policy file (or a built-in profile name) with everything it extends."""
-    path = _locate(str(ref), base=Path.cwd())
+    path = _locate(str(ref), base=Path.cwd(), origin=origin)
     docs: list[tuple[str, PolicyDoc]] = []
     seen: list[str] = []
     while True:
@@ -173,7 +174,8 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
     known = catalogue().checks
     for check_id, cdoc in doc.checks.items():
         if check_id not in known:
-            raise PolicyError(_where(path, loaded, f"checks.{check_id}") + _unknown(check_id, known))
+            raise PolicyError(_where(path, loaded, f"checks.{check_id}") + f"checks.{check_id}: "
+                              + _unknown(check_id, known))
         spec = known[check_id]
         for name, value in cdoc.params.items():
             key = f"checks.{check_id}.params.{name}"
@@ -242,7 +244,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
                 f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params"
             ) from None
         checks[cid] = CheckConfig(entry.get("enabled", True), entry.get("severity", spec.severity), params)
-    return Policy(
+    policy = Policy(
         source=docs[0][0],
         chain=tuple(label for label, _ in docs),
         fail_on=fail_on,
@@ -250,6 +252,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
         checks=checks,
         waivers=tuple(waivers),
     )
+    return dataclasses.replace(policy, digest=digest_of(policy))
 
 
 def is_expired(waiver: Waiver, today: dt.date) -> bool:
@@ -274,6 +277,11 @@ def schema() -> dict[str, Any]:
         cschema["description"] = spec.title
         check_props[cid] = cschema
     out["properties"]["checks"] = {"type": "object", "properties": check_props, "additionalProperties": False}
+    waiver = out["properties"]["waivers"]["items"]["properties"]
+    waiver["check"] = {"enum": sorted(check_props)}
+    waiver["expires"] = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+    for name in ("owner", "reason", "subject"):
+        waiver[name] = {**waiver[name], "minLength": 1}
     return out
 
 

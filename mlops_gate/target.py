@@ -89,7 +89,10 @@ def _azure_org(url: str | None) -> str | None:
     m = re.match(r"https?://dev\.azure\.com/([^/]+)", url) or re.match(
         r"https?://([^./]+)\.visualstudio\.com", url
     )
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    path = [p for p in url.split("://", 1)[-1].split("/")[1:] if p]
+    return path[-1] if path else None  # Azure DevOps Server: https://host/tfs/<collection>/
 
 
 def merge(*layers: Target) -> Target:
@@ -103,6 +106,22 @@ def merge(*layers: Target) -> Target:
     return Target(**values)
 
 
+def without_credentials(target: Target) -> tuple[Target, list[str]]:
+    """Drop user:password@ from URLs: credentials come only from the environment, and never appear in
+    a report, a log or a facts file."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    changes: dict[str, str] = {}
+    for name in ("api_url", "prometheus_url"):
+        url = getattr(target, name)
+        parts = urlsplit(url) if url else None
+        if parts is not None and "@" in parts.netloc:
+            changes[name] = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return dataclasses.replace(target, **changes), sorted(changes)
+
+
 def subject_name(target: Target, root: str) -> str:
     """How the repository appears in result subjects."""
-    return target.repository or root.rstrip("/").rsplit("/", 1)[-1] or "."
+    from pathlib import Path
+
+    return target.repository or Path(root).resolve().name or "."

@@ -76,7 +76,7 @@ def from_data(tp: Any, value: Any, path: str = "") -> Any:
             raise errors[0]  # `X | None` given an X with a bad part: name the part
         raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
     if origin is typing.Literal:
-        if value in typing.get_args(tp):
+        if any(value == a and type(value) is type(a) for a in typing.get_args(tp)):  # True is not 1
             return value
         raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
     if origin in (list, tuple):

@@ -48,6 +48,12 @@ def gh(on: str, jobs: str = TEST_JOB) -> dict[str, str]:
 # --- GitHub ---------------------------------------------------------------------------------------
 
 
+def test_merge_group_alone_does_not_gate_a_branch(tmp_path: Path) -> None:
+    o = run(tmp_path, gh("on:\n  merge_group:\n  pull_request:\n    branches: [release]\n"))
+    assert not passed(o)
+    assert run(tmp_path, gh("on:\n  merge_group:\n")).violations
+
+
 @pytest.mark.parametrize(
     "on",
     [
@@ -56,7 +62,7 @@ def gh(on: str, jobs: str = TEST_JOB) -> dict[str, str]:
         "on:\n  pull_request:\n",
         "on:\n  pull_request:\n    branches: [main]\n",
         "on:\n  pull_request_target:\n    branches: ['ma*']\n",
-        "on:\n  merge_group:\n",
+        "on:\n  merge_group:\n  pull_request:\n    branches: [main]\n",
         "on:\n  pull_request:\n    branches-ignore: ['release/**']\n",
         "on:\n  pull_request:\n    branches: ['**', '!gh-pages']\n",
     ],

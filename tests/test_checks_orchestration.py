@@ -72,16 +72,16 @@ targets:
 def test_no_workflow_fails(tmp_path: Path) -> None:
     (o,) = run(tmp_path, {"src/model.py": "print('hi')\n"})
     assert o.subject.startswith("repo:")
-    assert o.message == "no training/prediction workflow found"
-    assert messages(o)[0].startswith("no training/prediction workflow found: declare one")
+    assert o.message == "no valid training/prediction workflow found"
+    assert messages(o)[0].startswith("no valid training/prediction workflow found: declare one")
 
 
 def test_kinds_and_paths_narrow_the_search(tmp_path: Path) -> None:
     files = {"databricks.yml": BUNDLE, "resources/predict.yml": PREDICT}
     (o,) = run(tmp_path, files, kinds=("airflow",))
-    assert o.message == "no training/prediction workflow found of kinds airflow"
+    assert o.message == "no valid training/prediction workflow found of kinds airflow"
     out = run(tmp_path, files, paths=("pipelines/*",))
-    assert out[-1].message == "no training/prediction workflow found under pipelines/*"
+    assert out[-1].message == "no valid training/prediction workflow found under pipelines/*"
 
 
 def test_required_tasks_across_workflows(tmp_path: Path) -> None:
@@ -367,3 +367,14 @@ def test_dag_decorator_with_dag_id_and_paths_filter(tmp_path: Path) -> None:
     assert len(out) == 2
     assert out[0].evidence == ("pipelines/train.py: DAG churn_train: tasks train_model",)
     assert out[1].violations == ()
+
+
+def test_repository_result_fails_when_every_workflow_is_invalid(tmp_path: Path) -> None:
+    from mlops_gate.checks import orchestration
+
+    write_tree(tmp_path, {"dags/train.py": "from airflow import DAG\nwith DAG('train') as d\n    pass\n"})
+    facts = read_facts(tmp_path, "workflow_files")
+    outcomes = list(orchestration.workflow_defined(facts, orchestration.Params(), Target()))
+    repo = [o for o in outcomes if o.subject.startswith("repo:")]
+    assert len(repo) == 1 and repo[0].violations
+    assert repo[0].message == "no valid training/prediction workflow found (1 invalid: dags/train.py)"

@@ -15,6 +15,10 @@ from mlops_gate.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = ROOT / "examples" / "churn-model"
 BAD = ROOT / "examples" / "fraud-model"
+# The examples name a GitHub/GitLab repository; offline, their platform facts come from facts.json.
+GOOD_RUN = ("--repo", str(GOOD), "--facts-in", str(GOOD / "facts.json"))
+BAD_RUN = ("--repo", str(BAD), "--facts-in", str(BAD / "facts.json"))
+PLATFORM_CHECKS = "vcs.*,ci.required-runs,cd.production-environment"
 
 
 def run(
@@ -26,7 +30,7 @@ def run(
 
 
 def test_good_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--repo", str(GOOD), "--format", "json")
+    code, out, _ = run(capsys, "check", *GOOD_RUN, "--format", "json")
     report = json.loads(out)
     assert code == 0, [r for r in report["results"] if r["status"] != "passed"]
     assert report["verdict"] == "pass"
@@ -39,7 +43,7 @@ def test_good_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bad_example_blocks_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json")
+    code, out, _ = run(capsys, "check", *BAD_RUN, "--format", "json")
     report = json.loads(out)
     assert code == 1 and report["verdict"] == "fail"
     failed = {r["check"] for r in report["results"] if r["status"] == "failed"}
@@ -57,7 +61,7 @@ def test_bad_example_blocks_with_exit_1(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_console_report_has_verdict_and_no_color_off_tty(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--repo", str(BAD))
+    code, out, _ = run(capsys, "check", *BAD_RUN)
     assert code == 1
     assert "\x1b[" not in out
     assert "BLOCKED" in out
@@ -66,7 +70,7 @@ def test_console_report_has_verdict_and_no_color_off_tty(capsys: pytest.CaptureF
 def test_every_output_written_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     formats = ["json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure", "console"]
     args = [a for f in formats for a in ("--output", f"{f}={tmp_path / ('r.' + f)}")]
-    code, out, _ = run(capsys, "check", "--repo", str(BAD), "-q", *args)
+    code, out, _ = run(capsys, "check", *BAD_RUN, "-q", *args)
     assert code == 1 and out == ""
     for f in formats:
         assert (tmp_path / f"r.{f}").stat().st_size > 0, f
@@ -76,14 +80,15 @@ def test_every_output_written_in_one_run(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_exit_code_does_not_depend_on_format(capsys: pytest.CaptureFixture[str]) -> None:
     codes = {
-        fmt: run(capsys, "check", "--repo", str(BAD), "--format", fmt)[0]
+        fmt: run(capsys, "check", *BAD_RUN, "--format", fmt)[0]
         for fmt in ("console", "json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure")
     }
     assert set(codes.values()) == {1}
 
 
 def test_fail_on_critical_lets_high_failures_through(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json", "--fail-on", "critical")
+    code, out, _ = run(capsys, "check", *BAD_RUN, "--format", "json", "--fail-on", "critical",
+                         "--skip", "vcs.*")
     assert code == 0 and json.loads(out)["verdict"] == "pass"
 
 
@@ -120,33 +125,35 @@ def test_missing_facts_is_error_exit_3(tmp_path: Path, capsys: pytest.CaptureFix
     pol = tmp_path / "p.yml"
     pol.write_text("version: 1\nextends: default\n")
     facts = tmp_path / "facts.json"
-    assert (
-        run(
-            capsys,
-            "check",
-            "--repo",
-            str(tmp_path / "repo"),
-            "--policy",
-            str(pol),
-            "--facts-out",
-            str(facts),
-            "-q",
-        )[0]
-        == 0
-    )
+    skip = ("--skip", PLATFORM_CHECKS)
+    code, _, _ = run(capsys, "check", "--repo", str(tmp_path / "repo"), "--policy", str(pol), "--facts-out",
+                     str(facts), "-q", *skip)
+    assert code == 0
     data = json.loads(facts.read_text())
     del data["facts"]["rule_files"]
     facts.write_text(json.dumps(data))
-    code, out, _ = run(capsys, "check", "--policy", str(pol), "--facts-in", str(facts), "--format", "json")
+    code, out, _ = run(capsys, "check", "--policy", str(pol), "--facts-in", str(facts), "--format", "json", *skip)
     report = json.loads(out)
     assert code == 3 and report["verdict"] == "error"
     errors = [r for r in report["results"] if r["status"] == "error"]
-    assert errors and all("rule_files: not in the facts given" in r["message"] for r in errors)
+    assert {r["check"] for r in errors} == {"monitoring.alert-rules", "monitoring.alert-routing",
+                                            "monitoring.drift-monitor"}
+    assert all("rule_files: not in the facts given" in r["message"] for r in errors)
+
+
+def test_platform_checks_without_a_target_say_which_flag_is_missing(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--repo", str(tmp_path), "--only", "vcs.branch-protected", "--format", "json")
+    (result,) = json.loads(out)["results"]
+    assert code == 3 and result["status"] == "error"
+    assert result["message"] == ("not configured: set --platform or target.platform; --repository or "
+                                 "target.repository, or disable the check")
 
 
 def test_facts_round_trip_reproduces_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     facts = tmp_path / "facts.json"
-    code, first, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json", "--facts-out", str(facts))
+    code, first, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json", "--facts-out", str(facts),
+                           "--skip", PLATFORM_CHECKS)
     saved = json.loads(facts.read_text())
     assert saved["facts"]["ci_config"]["sources"] == [".gitlab-ci.yml"]
     assert saved["target"]["repository"] == "acme/fraud-model"
@@ -158,14 +165,15 @@ def test_facts_round_trip_reproduces_the_verdict(tmp_path: Path, capsys: pytest.
         "--facts-in",
         str(facts),
         "--repo",
-        "/nowhere",
+        str(BAD),  # only where findings are shown relative to: nothing is read from it
         "--format",
         "json",
+        "--skip",
+        PLATFORM_CHECKS,
     )
     a, b = json.loads(first), json.loads(second)
     assert code == code2 == 1
-    strip = [{k: v for k, v in r.items()} for r in a["results"]]
-    assert strip == b["results"]
+    assert a["results"] == b["results"]
 
 
 def test_malformed_facts_file_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -225,7 +233,7 @@ def test_broken_plugin_is_reported_and_blocks_a_pass(
         lambda: [_EP("acme", "acme_checks:all", ImportError("No module named 'acme_checks'"))],
     )
     try:
-        code, _, err = run(capsys, "check", "--repo", str(GOOD), "--format", "json")
+        code, _, err = run(capsys, "check", *GOOD_RUN, "--format", "json")
         assert code == 3
         assert "plugin 'acme' (acme_checks:all) could not be loaded: ImportError" in err
         assert run(capsys, "checks")[0] == 3
@@ -263,11 +271,31 @@ def test_committed_demo_facts_reproduce_the_live_run(example: Path, capsys: pyte
 
     Regenerate with: mlops-gate check --repo examples/NAME --facts-out examples/NAME/facts.json -q
     """
-    live_code, live, _ = run(capsys, "check", "--repo", str(example), "--format", "json")
+    skip = ("--skip", PLATFORM_CHECKS)
+    live_code, live, _ = run(capsys, "check", "--repo", str(example), "--format", "json", *skip)
     saved_code, saved, _ = run(capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"),
-                               "--format", "json")
+                               "--format", "json", *skip)
     assert live_code == saved_code
     assert json.loads(live)["results"] == json.loads(saved)["results"]
+
+
+def test_committed_demo_facts_are_current() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_facts", ROOT / "examples" / "make_facts.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        for name in ("churn-model", "fraud-model"):
+            expected = json.loads((ROOT / "examples" / name / "facts.json").read_text())
+            assert module.build(name) == expected, "run: python examples/make_facts.py"
+    finally:
+        os.chdir(cwd)
 
 
 def test_audit_uses_the_strict_profile_and_records_the_release(tmp_path: Path,
@@ -282,3 +310,36 @@ def test_audit_uses_the_strict_profile_and_records_the_release(tmp_path: Path,
     severities = {r["check"]: r["severity"] for r in report["results"]}
     assert severities["ci.pr-pipeline"] == "critical" and severities["image.base-pinned"] == "high"
     assert run(capsys, "audit", "--repo", str(repo))[0] == 2  # --release is required
+
+
+def test_locations_are_relative_to_the_ci_workspace(capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"GITHUB_WORKSPACE": str(ROOT)}
+    code, out, _ = run(capsys, "check", *BAD_RUN, "--format", "github", "--only", "image.base-pinned", env=env)
+    assert "file=examples/fraud-model/Dockerfile,line=1" in out
+    env = {"GITHUB_WORKSPACE": str(BAD)}
+    code, out, _ = run(capsys, "check", *BAD_RUN, "--format", "github", "--only", "image.base-pinned", env=env)
+    assert "file=Dockerfile,line=1" in out
+
+
+def test_empty_selection_cannot_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", *GOOD_RUN, "--only", "ci.pr-pipeline", "--skip", "ci.*", "--format", "json")
+    assert code == 3 and json.loads(out)["verdict"] == "error"
+    assert "no check was selected" in err
+
+
+def test_stdout_holds_one_report_and_outputs_are_checked_first(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", *BAD_RUN, "--output", "markdown=-")
+    assert code == 1 and out.startswith("#") and "┏" not in out  # markdown only, no console table
+    assert run(capsys, "check", *BAD_RUN, "--output", "json=-", "--output", "sarif=-")[0] == 2
+    code, _, err = run(capsys, "check", *BAD_RUN, "--output", f"sarif={tmp_path}")
+    assert code == 2 and "it is a directory" in err
+
+
+def test_credentials_in_urls_are_dropped_and_verbose_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"MLOPS_GATE_PROMETHEUS_TOKEN": "s3cr3t-prom-token"}
+    code, out, err = run(capsys, "check", *GOOD_RUN, "-v", "--format", "json", "--prometheus-url",
+                         "https://bob:s3cr3t-prom-token@prom.example:9090", env=env)
+    assert "s3cr3t" not in out + err
+    assert json.loads(out)["target"]["prometheus_url"] == "https://prom.example:9090"
+    assert "credentials in the prometheus_url URL are ignored" in err

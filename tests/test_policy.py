@@ -39,17 +39,19 @@ def error_of(path: Path) -> str:
             "policy.yml:2: fail_on: expected one of info, low, medium, high, critical or null, got str 'urgent'",
         ),
         ("version: 2\n", "policy.yml:1: version: expected one of 1, got int 2"),
+        ("version: true\n", "policy.yml:1: version: expected one of 1, got bool True"),
+        ("version: 1.0\n", "policy.yml:1: version: expected one of 1, got float 1.0"),
         (
             "fail_on: high\n",
             "policy.yml: version: required key is missing\n  hint: start the file with `version: 1`",
         ),
         (
             "version: 1\nchecks:\n  ci.pr-pipelin: {}\n",
-            "policy.yml:3: unknown check id 'ci.pr-pipelin' (did you mean ci.pr-pipeline?)",
+            "policy.yml:3: checks.ci.pr-pipelin: unknown check id 'ci.pr-pipelin' (did you mean ci.pr-pipeline?)",
         ),
         (
             "version: 1\nchecks:\n  nothing.like-it: {}\n",
-            "policy.yml:3: unknown check id 'nothing.like-it' (`mlops-gate checks` lists them)",
+            "policy.yml:3: checks.nothing.like-it: unknown check id 'nothing.like-it' (`mlops-gate checks` lists them)",
         ),
         (
             "version: 1\nchecks:\n  ci.pr-pipeline:\n    severity: severe\n",

@@ -115,3 +115,34 @@ def test_missing_repository_is_a_fact_error(tmp_path: Path) -> None:
     records = collect({"dockerfiles": frozenset()}, tmp_path / "nope", Target(), {})
     assert records["dockerfiles"].error is not None
     assert "does not exist" in records["dockerfiles"].error
+
+
+def test_helm_templates_are_skipped_and_broken_manifests_anywhere_are_reported(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "charts/app/Chart.yaml": "apiVersion: v2\nname: app\n",
+            "charts/app/values.yaml": "image:\n  repository: acme/app\n  tag: '1.0'\n",
+            "charts/app/templates/deployment.yaml": "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: x\n",
+            "infra/app.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nmetadata: {name: b}\n",
+        },
+    )
+    files = read_facts(tmp_path, "deploy_manifests")["deploy_manifests"].files
+    by_path = {f.path: f for f in files}
+    assert "charts/app/templates/deployment.yaml" not in by_path
+    assert "charts/app/values.yaml" in by_path
+    assert by_path["infra/app.yaml"].error == "invalid YAML: duplicate key 'metadata'"
+
+
+def test_fifos_and_links_out_of_the_repository_are_not_read(tmp_path: Path) -> None:
+    import os
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (tmp_path / "outside").write_text("FROM secret-base\n")
+    os.symlink(tmp_path / "outside", repo / "Dockerfile")
+    os.mkfifo(repo / "Containerfile")
+    (repo / "inner").write_text("FROM python\n")
+    os.symlink(repo / "inner", repo / "app.Dockerfile")
+    files = read_facts(repo, "dockerfiles")["dockerfiles"].files
+    assert [f.path for f in files] == ["app.Dockerfile"]

@@ -66,11 +66,14 @@ def workflow_defined(facts: Mapping[str, Any], params: Params, target: Target) -
     ]
     tasks: list[str] = []
     for w in found:
-        tasks += w.tasks
+        if not w.violations:  # only a valid workflow counts towards the repository's verdict
+            tasks += w.tasks
         summary = f"{LABEL[w.kind]}: {len(w.tasks)} tasks"
         message = f"{summary}; {len(w.violations)} problems" if w.violations else f"{summary}, valid"
         yield Outcome(file_subject(w.file), message, tuple(w.violations), tuple(w.evidence))
     subject = repo_subject(target, files)
+    invalid = [w for w in found if w.violations]
+    found = [w for w in found if not w.violations]
     if not found:
         where = "".join(
             [
@@ -78,7 +81,8 @@ def workflow_defined(facts: Mapping[str, Any], params: Params, target: Target) -
                 f" under {', '.join(params.paths)}" if params.paths else "",
             ]
         )
-        msg = f"no training/prediction workflow found{where}"
+        msg = f"no valid training/prediction workflow found{where}" + (
+            f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else "")
         yield Outcome(
             subject,
             msg,

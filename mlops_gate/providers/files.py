@@ -53,15 +53,32 @@ def walk(ctx: Context) -> list[str]:
 def _walk(root: Path) -> list[str]:
     if not root.is_dir():
         raise FactError(f"repository directory {root} does not exist", "pass --repo DIR")
+    problems: list[str] = []
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         rel = Path(dirpath).relative_to(root).as_posix()
         for name in filenames:
+            path = Path(dirpath) / name
+            if not _inside_regular(path, real_root):
+                continue  # FIFOs, sockets, links out of the repository: not project files
             found.append(name if rel == "." else f"{rel}/{name}")
             if len(found) > MAX_FILES:
                 raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
+    if problems:  # an unreadable folder could hide exactly the file a check looks for: fail closed
+        raise FactError(f"cannot read part of the repository: {'; '.join(problems[:3])}",
+                        "run the gate as a user who can read the whole checkout")
     return sorted(found)
+
+
+def _inside_regular(path: Path, real_root: Path) -> bool:
+    try:
+        if not path.is_file():
+            return False
+        return not path.is_symlink() or path.resolve().is_relative_to(real_root)
+    except OSError:
+        return False
 
 
 def read(ctx: Context, rel: str) -> SourceFile:
@@ -105,7 +122,7 @@ def _parse(path: Path, rel: str) -> SourceFile:
     except yamlio.YamlSyntaxError as exc:
         if fmt == "json":
             return _json(rel, text)
-        return SourceFile(rel, fmt, error=str(exc), error_line=exc.line)
+        return SourceFile(rel, fmt, text=text, error=str(exc), error_line=exc.line)  # text: to classify it
     return SourceFile(rel, fmt, documents=loaded.documents, lines=loaded.lines)
 
 
@@ -134,7 +151,7 @@ def _collect(
     ctx: Context,
     select: Callable[[str], bool],
     keep: Callable[[SourceFile], bool] | None = None,
-    named: Callable[[str], bool] = lambda rel: False,
+    named: Callable[[SourceFile], bool] = lambda f: False,
 ) -> RepoFiles:
     """Files whose path passes `select` and whose content passes `keep`; an unparsable file is
     kept (to be reported) when `keep` is None or its name alone says what it is (`named`)."""
@@ -143,10 +160,17 @@ def _collect(
         if not select(rel):
             continue
         f = read(ctx, rel)
-        if keep is None or (keep(f) if not f.error else named(rel)):
+        if _ours(f):
+            continue  # the gate's own facts files and reports are not project configuration
+        if keep is None or (keep(f) if not f.error else named(f)):
             files.append(f)
             ctx.meter.read(rel)
     return RepoFiles(str(ctx.root), tuple(files))
+
+
+def _ours(f: SourceFile) -> bool:
+    tool = _top(f).get("tool")
+    return isinstance(tool, dict) and tool.get("name") == "mlops-gate"
 
 
 def _name(rel: str) -> str:
@@ -188,12 +212,25 @@ def _is_manifest(f: SourceFile) -> bool:
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
     return _collect(
-        ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel), _is_manifest, _named_manifest
+        ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel) and not _helm_template(ctx, rel), _is_manifest,
+        _named_manifest
     )
 
 
-def _named_manifest(rel: str) -> bool:
-    """An unparsable file still counts (and is reported) where its name or folder says it deploys."""
+def _helm_template(ctx: Context, rel: str) -> bool:
+    """Helm chart templates are Go templates, not YAML; the chart's values files are read instead."""
+    parts = rel.split("/")
+    if "templates" not in parts[:-1]:
+        return False
+    chart = "/".join(parts[: parts.index("templates")])
+    return (f"{chart}/Chart.yaml" if chart else "Chart.yaml") in set(walk(ctx))
+
+
+def _named_manifest(f: SourceFile) -> bool:
+    """An unparsable file still counts (and is reported) where its text, name or folder says it deploys."""
+    rel, text = f.path, f.text or ""
+    if "apiVersion:" in text and "kind:" in text:
+        return True
     parts = rel.lower().split("/")
     return (
         _is_compose(rel)
@@ -229,7 +266,7 @@ def workflow_files(ctx: Context) -> RepoFiles:
         ctx,
         _workflow_candidate,
         _is_workflow,
-        lambda rel: _name(rel).startswith("databricks.") or ".asl." in _name(rel),
+        lambda f: _name(f.path).startswith("databricks.") or ".asl." in _name(f.path),
     )
     extra = _bundle_includes(ctx, found)
     return RepoFiles(found.root, found.files + extra)
@@ -292,7 +329,7 @@ def rule_files(ctx: Context) -> RepoFiles:
         ctx,
         lambda rel: rel.endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
         lambda f: _is_rules(f) or _prometheus_rule_crd(f),
-        _named_rules,
+        lambda f: _named_rules(f.path),
     )
     return RepoFiles(found.root, tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files))
 
@@ -307,7 +344,7 @@ def alertmanager_config(ctx: Context) -> RepoFiles:
         ctx,
         lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel),
         _is_alertmanager,
-        lambda rel: _name(rel).startswith("alertmanager"),
+        lambda f: _name(f.path).startswith("alertmanager"),
     )
 
 

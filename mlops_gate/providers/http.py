@@ -91,7 +91,7 @@ def http_failure(status: int | None, what: str, url: str, hint_401: str, hint_40
     if status == 429:
         return FactError(f"{what}: {url} kept answering 429 Too Many Requests", "retry later or use another token")
     if status is not None and status >= 500:
-        return FactError(f"{what}: {url} answered {status} after {MAX_RETRIES} retries", "the service is failing; retry")
+        return FactError(f"{what}: {url} answered {status} after {MAX_RETRIES} retries", "the service fails; retry")
     if status is None:
         return FactError(f"{what}: cannot reach {url}", "check the URL (--api-url) and the network")
     return FactError(f"{what}: {url} answered HTTP {status}")

@@ -26,5 +26,5 @@ def renderer(fmt: str) -> Renderer:
     return fn
 
 
-def render(fmt: str, report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False) -> str:
-    return renderer(fmt)(report, checks, color=color)
+def render(fmt: str, report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False, **extra: int) -> str:
+    return renderer(fmt)(report, checks, color=color, **extra)

@@ -1,0 +1,103 @@
+"""Write each example's facts.json, the offline demo: the example's files as the gate reads them,
+plus the platform facts GitHub or GitLab would report for it. No platform is reachable offline,
+so those are written here by hand, in the gate's host-neutral fact types.
+
+    python examples/make_facts.py          # rewrite both (a test checks they are current)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from mlops_gate import factsfile, policy
+from mlops_gate.engine import FactRecord, collect
+from mlops_gate.facts import (
+    FACT_KINDS,
+    BranchProtection,
+    BranchProtections,
+    BypassActor,
+    CommitRuns,
+    Environment,
+    Environments,
+    RequiredCheck,
+    Run,
+)
+from mlops_gate.target import Target
+
+HERE = Path(__file__).resolve().parent
+CHURN_SHA = "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92"
+FRAUD_SHA = "9b1e3c5a7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d"
+
+CHURN = Target(platform="github", repository="acme/churn-model", branch="main", commit=CHURN_SHA)
+FRAUD = Target(platform="gitlab", repository="acme/fraud-model", branch="main", commit=FRAUD_SHA)
+
+PLATFORM = {
+    "churn-model": {
+        "branch_protection": BranchProtections("github", "acme/churn-model", "main", (
+            BranchProtection(
+                "main", True, required_approvals=2, code_owner_review=True, dismiss_stale=True,
+                last_push_approval=False, author_can_approve=False,
+                required_checks=(RequiredCheck("test", "github-actions"),), strict=True,
+                force_push_allowed=False, deletion_allowed=False, signed_commits=False, bypass_actors=(),
+                sources=("classic", "ruleset:4021 main-protection"),
+                url="https://api.github.com/repos/acme/churn-model/rules/branches/main",
+            ),
+        ), requested=("@default",)),
+        "commit_runs": CommitRuns("github", "acme/churn-model", CHURN_SHA, (
+            Run("test", "completed", "failure", "check-run", "github-actions",
+                "https://github.com/acme/churn-model/actions/runs/1001/job/1", "2026-11-27T09:00:00Z", "1"),
+            Run("test", "completed", "success", "check-run", "github-actions",
+                "https://github.com/acme/churn-model/actions/runs/1001/job/2", "2026-11-27T09:20:00Z", "2"),
+        )),
+        "environments": Environments("github", "acme/churn-model", (
+            Environment("production", True, reviewers=("team:ml-platform",), min_approvals=1,
+                        self_review_allowed=False, branch_policy="protected", other_rules=("wait_timer: 5 min",),
+                        url="https://api.github.com/repos/acme/churn-model/environments/production"),
+        )),
+    },
+    "fraud-model": {
+        "branch_protection": BranchProtections("gitlab", "acme/fraud-model", "main", (
+            BranchProtection(
+                "main", True, required_approvals=None, code_owner_review=None, dismiss_stale=None,
+                last_push_approval=None, author_can_approve=None, required_checks=(), strict=None,
+                force_push_allowed=True, deletion_allowed=False, signed_commits=None,
+                bypass_actors=(BypassActor("role", "Maintainers"),), sources=("gitlab:protected_branch",),
+                notes=("merge request approval rules need GitLab Premium; this instance is Free",),
+                url="https://gitlab.example.com/api/v4/projects/acme%2Ffraud-model/protected_branches/main",
+            ),
+        ), requested=("@default",)),
+        "commit_runs": CommitRuns("gitlab", "acme/fraud-model", FRAUD_SHA, (
+            Run("pipeline", "completed", "success", "pipeline", None,
+                "https://gitlab.example.com/acme/fraud-model/-/pipelines/77", "2026-11-26T14:00:00Z", "77"),
+            Run("pipeline", "completed", "failure", "pipeline", None,
+                "https://gitlab.example.com/acme/fraud-model/-/pipelines/78", "2026-11-26T15:00:00Z", "78"),
+        )),
+        "environments": Environments("gitlab", "acme/fraud-model", (Environment("production", False),)),
+    },
+}
+TARGETS = {"churn-model": CHURN, "fraud-model": FRAUD}
+
+
+def build(name: str) -> dict[str, object]:
+    kinds = {k: frozenset() for k, kind in FACT_KINDS.items() if kind.area == "files"}
+    records = collect(kinds, Path("examples") / name, TARGETS[name], {})  # relative: the same on every machine
+    for kind, value in PLATFORM[name].items():
+        records[kind] = FactRecord(kind, value, sources=("hand-written demo facts (examples/make_facts.py)",))
+    records = {k: FactRecord(r.kind, r.value, r.error, r.requests, 0.0, r.sources) for k, r in records.items()}
+    rel = f"examples/{name}/.mlops-gate.yml"
+    return factsfile.dump(records, TARGETS[name], (rel, policy.load(rel).digest))
+
+
+def main() -> int:
+    os.chdir(HERE.parent)
+    for name in PLATFORM:
+        (HERE / name / "facts.json").write_text(json.dumps(build(name), indent=1) + "\n", encoding="utf-8")
+    print("rewrote examples/*/facts.json", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
