@@ -50,3 +50,26 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "pip install -e '.[test]' && python3 -m pytest" in block
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install -q -e '.[test]' && python -m pytest" in ci
+
+
+def test_readme_first_command_gives_a_full_report(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import os
+    import shlex
+
+    from mlops_gate.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in readme.splitlines() if "mlops-gate check" in ln and "pip install ." in ln)
+    argv = shlex.split(line.split("&& mlops-gate", 1)[1].split(";", 1)[0])
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        code = main([*argv, "--format", "json"], env={})
+    finally:
+        os.chdir(cwd)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    areas = {r["area"] for r in report["results"]}
+    assert areas >= {"vcs", "ci", "cd", "orchestration", "image", "monitoring"}
+    assert {r["status"] for r in report["results"]} >= {"failed", "waived", "error"}
