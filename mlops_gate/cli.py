@@ -72,6 +72,7 @@ def _check_options(c: argparse.ArgumentParser) -> None:
     t.add_argument("--model", metavar="NAME@ALIAS|NAME/VERSION")
     t.add_argument("--image", metavar="REF")
     t.add_argument("--prometheus-url", metavar="URL")
+    t.add_argument("--alertmanager-url", metavar="URL", help="live Alertmanager (optional, for monitoring.live)")
     t.add_argument(
         "--api-url", metavar="URL", help="platform API endpoint (GitHub Enterprise, self-managed GitLab)"
     )

@@ -29,6 +29,7 @@ TARGET_HINTS = {
     "model": "--model or target.model (NAME@ALIAS or NAME/VERSION)",
     "image": "--image or target.image",
     "prometheus_url": "--prometheus-url or target.prometheus_url",
+    "alertmanager_url": "--alertmanager-url or target.alertmanager_url",
     "release": "--release (audit)",
 }
 

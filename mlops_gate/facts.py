@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_gate.facts_mlflow import MlflowModel  # each remote area keeps its types in its own module
+from mlops_gate.facts_prometheus import AlertmanagerState, PrometheusState
+
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -139,6 +142,9 @@ class FactKind:
 _FILES = "mlops_gate.providers.files"
 _PLATFORM = "mlops_gate.providers.platform"
 
+_MLFLOW = "mlops_gate.providers.mlflow_registry"
+_PROMETHEUS = "mlops_gate.providers.prometheus"
+
 _KINDS = (  # name, type, provider module, area, what it is
     ("ci_config", RepoFiles, _FILES, "files", "CI config: .github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml"),
     ("dockerfiles", RepoFiles, _FILES, "files", "Dockerfiles and Containerfiles"),
@@ -151,6 +157,9 @@ _KINDS = (  # name, type, provider module, area, what it is
      "branch protection in force (classic rules and rulesets, protected branches, branch policies)"),
     ("commit_runs", CommitRuns, _PLATFORM, "platform", "CI results on the exact commit (checks, pipelines, builds)"),
     ("environments", Environments, _PLATFORM, "platform", "deployment environments and their protection rules"),
+    ("mlflow_model", MlflowModel, _MLFLOW, "mlflow", "the released model version, its run, logged model and MLmodel"),
+    ("prometheus_state", PrometheusState, _PROMETHEUS, "prometheus", "live rules, targets, samples and alerts"),
+    ("alertmanager_state", AlertmanagerState, _PROMETHEUS, "prometheus", "live Alertmanager config and silences"),
 )
 
 FACT_KINDS: dict[str, FactKind] = {

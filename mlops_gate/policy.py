@@ -32,6 +32,7 @@ class TargetDoc:
     model: str | None = None
     image: str | None = None
     prometheus_url: str | None = None
+    alertmanager_url: str | None = None
     api_url: str | None = None
 
 

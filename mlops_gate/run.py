@@ -50,6 +50,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         model=args.model,
         image=args.image,
         prometheus_url=args.prometheus_url,
+        alertmanager_url=args.alertmanager_url,
         api_url=args.api_url,
         release=getattr(args, "release", None),
     )

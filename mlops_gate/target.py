@@ -17,6 +17,7 @@ class Target:
     model: str | None = None  # NAME@ALIAS or NAME/VERSION
     image: str | None = None
     prometheus_url: str | None = None
+    alertmanager_url: str | None = None
     api_url: str | None = None
     release: str | None = None
     base_branch: str | None = None  # the branch a pull/merge request targets
@@ -112,7 +113,7 @@ def without_credentials(target: Target) -> tuple[Target, list[str]]:
     from urllib.parse import urlsplit, urlunsplit
 
     changes: dict[str, str] = {}
-    for name in ("api_url", "prometheus_url"):
+    for name in ("api_url", "prometheus_url", "alertmanager_url"):
         url = getattr(target, name)
         parts = urlsplit(url) if url else None
         if parts is not None and "@" in parts.netloc:
