@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_gate.facts_mlflow import MlflowModel  # each remote area keeps its types in its own module
+from mlops_gate.facts_oci import ImageFacts
 from mlops_gate.facts_prometheus import AlertmanagerState, PrometheusState
 
 
@@ -144,6 +145,7 @@ _PLATFORM = "mlops_gate.providers.platform"
 
 _MLFLOW = "mlops_gate.providers.mlflow_registry"
 _PROMETHEUS = "mlops_gate.providers.prometheus"
+_OCI = "mlops_gate.providers.oci"
 
 _KINDS = (  # name, type, provider module, area, what it is
     ("ci_config", RepoFiles, _FILES, "files", "CI config: .github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml"),
@@ -158,6 +160,7 @@ _KINDS = (  # name, type, provider module, area, what it is
     ("commit_runs", CommitRuns, _PLATFORM, "platform", "CI results on the exact commit (checks, pipelines, builds)"),
     ("environments", Environments, _PLATFORM, "platform", "deployment environments and their protection rules"),
     ("mlflow_model", MlflowModel, _MLFLOW, "mlflow", "the released model version, its run, logged model and MLmodel"),
+    ("oci_image", ImageFacts, _OCI, "oci", "the target image: digest, manifest, labels, signatures, attestations"),
     ("prometheus_state", PrometheusState, _PROMETHEUS, "prometheus", "live rules, targets, samples and alerts"),
     ("alertmanager_state", AlertmanagerState, _PROMETHEUS, "prometheus", "live Alertmanager config and silences"),
 )
