@@ -204,3 +204,9 @@ def test_production_environment_patterns_and_unknowns() -> None:
     unknown = replace(PROD, min_approvals=None, notes=("protected environments need GitLab Premium",))
     o = one(environment.production_environment(env(unknown), environment.Params(), T))
     assert o.error == "could not read its required approvals: protected environments need GitLab Premium"
+
+
+def test_latest_attempt_compares_instants_across_time_zones() -> None:
+    early = Run("test", "completed", "success", "check-run", started_at="2026-11-01T11:30:00+02:00", id="9")
+    late = Run("test", "completed", "failure", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
+    assert runs.latest((early, late))["test"] is late  # 09:30Z before 10:00Z, whatever the strings say

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +28,20 @@ def _scope(params: Params, target: Target) -> Mapping[str, Any]:
 def latest(runs: tuple[Run, ...]) -> dict[str, Run]:
     """The latest attempt of each name (by start time, then id): a re-run supersedes what came before."""
     out: dict[str, Run] = {}
-    for run in sorted(runs, key=lambda r: (r.started_at or "", _id_key(r.id))):
+    for run in sorted(runs, key=lambda r: (_when(r.started_at), _id_key(r.id))):
         out[run.name] = run
     return out
+
+
+def _when(stamp: str | None) -> float:
+    """ISO 8601 with any offset ('Z', '+02:00') as a comparable instant; unknown sorts first."""
+    if not stamp:
+        return float("-inf")
+    try:
+        moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return float("-inf")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).timestamp()
 
 
 def _id_key(value: str) -> tuple[int, str]:

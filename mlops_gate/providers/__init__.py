@@ -15,14 +15,21 @@ from mlops_gate.target import Target
 
 @dataclass
 class Meter:
-    """What one fact cost and where it was read: reported with the fact for evidence."""
+    """What one fact cost and where it was read: reported with the fact for evidence. Thread-safe:
+    a provider may fetch in parallel."""
 
     requests: int = 0
     sources: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def read(self, source: str, requests: int = 0) -> None:
-        self.sources.append(source)
-        self.requests += requests
+        with self.lock:
+            self.sources.append(source)
+            self.requests += requests
+
+    def count(self, requests: int = 1) -> None:
+        with self.lock:
+            self.requests += requests
 
 
 @dataclass

@@ -72,7 +72,7 @@ def count_requests(session: Any, meter: Meter) -> None:
     """Count every HTTP response a requests.Session receives (retries included) into the meter."""
 
     def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
-        meter.requests += 1 + len(getattr(getattr(response.raw, "retries", None), "history", ()) or ())
+        meter.count(1 + len(getattr(getattr(response.raw, "retries", None), "history", ()) or ()))
         return response
 
     session.hooks.setdefault("response", []).append(hook)
