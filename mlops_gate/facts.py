@@ -59,7 +59,7 @@ class BranchProtection:
     """The protection actually in force on one branch, merged from every source that applies."""
 
     branch: str
-    protected: bool
+    protected: bool | None  # None: whether any protection applies could not be read
     required_approvals: int | None = None
     code_owner_review: bool | None = None
     dismiss_stale: bool | None = None

@@ -210,3 +210,10 @@ def test_latest_attempt_compares_instants_across_time_zones() -> None:
     early = Run("test", "completed", "success", "check-run", started_at="2026-11-01T11:30:00+02:00", id="9")
     late = Run("test", "completed", "failure", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
     assert runs.latest((early, late))["test"] is late  # 09:30Z before 10:00Z, whatever the strings say
+
+
+def test_unknown_protection_is_an_error_not_unprotected() -> None:
+    b = BranchProtection("main", protected=None, notes=("classic protection unreadable: needs Administration: read",))
+    o = one(vcs.branch_protected(bp(b), vcs.ProtectedParams(), T))
+    assert o.error == ("could not read whether main is protected: classic protection unreadable: "
+                       "needs Administration: read")

@@ -43,6 +43,11 @@ def for_branches(facts: Mapping[str, Any], patterns: tuple[str, ...], judge: Any
             evidence=bp.notes,
         )
     for b in chosen:
+        if b.protected is None:
+            why = "; ".join(b.notes) or "the platform did not say"
+            yield Outcome(subject(bp.platform, bp.repository, b.branch), f"{b.branch}: protection unknown",
+                          error=f"could not read whether {b.branch} is protected: {why}", evidence=b.notes)
+            continue
         message, violations, unknown = judge(b)
         yield outcome(subject(bp.platform, bp.repository, b.branch), b, message, violations, unknown)
 
