@@ -1,0 +1,268 @@
+"""Azure DevOps through the azure-devops SDK: one configured set of clients per run, JSON pages, and
+every failure turned into a FactError that says how to fix it.
+
+Why `Client._send` rather than the typed methods: in azure-devops 7.1.0b4 the typed list methods
+(`get_builds`, `get_policy_configurations`, `get_refs`, ...) return the deserialized list and drop the
+`X-MS-ContinuationToken` header, so a second page can never be asked for. `_send` is the SDK's own
+generic call: we give it the location id and api version its typed method uses, and the SDK still does
+the work — resource-area and location (OPTIONS) discovery, api-version negotiation, auth, its error
+types. We read the JSON ourselves, so a malformed body is reported as such and the facts are built
+from the documented REST shapes.
+
+Every client is built by us (not by `Connection.get_client`) so that its msrest configuration carries
+our timeout, our bounded retry policy and a response hook that counts requests into the meter of the
+fact being read; `Connection` would look up resource areas through an internal client we could not
+configure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from mlops_gate.errors import FactError
+from mlops_gate.providers import Context, Meter
+from mlops_gate.providers import http as _http
+
+T = TypeVar("T")
+Location = tuple[str, str, str]  # (client kind, location id, api version), as the SDK's typed method has them
+
+REPOSITORY: Location = ("git", "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", "7.1-preview.1")
+REFS: Location = ("git", "2d874a60-a811-4f62-9c9f-963a6ea0a55b", "7.1-preview.1")
+STATUSES: Location = ("git", "428dd4fb-fda5-4722-af02-9313b80305da", "7.1-preview.1")
+POLICIES: Location = ("policy", "dad91cbe-d183-45f8-9c6e-9c1164472121", "7.1-preview.1")
+BUILDS: Location = ("build", "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", "7.1-preview.7")
+DEFINITIONS: Location = ("build", "dbeaf647-6167-421a-bda9-c9327b25e2e6", "7.1-preview.7")
+ENVIRONMENTS: Location = ("task_agent", "8572b1fc-2482-47fa-8f74-7e3ed53ee54b", "7.1-preview.1")
+CHECKS: Location = ("pipelines_checks", "86c8381e-5aee-4cde-8ae4-25c0c7f5eaea", "7.1-preview.1")
+
+_CLIENTS = {  # kind -> SDK class (imported lazily: a run that does not read Azure never pays for the SDK)
+    "git": "azure.devops.v7_1.git.git_client.GitClient",
+    "policy": "azure.devops.v7_1.policy.policy_client.PolicyClient",
+    "build": "azure.devops.v7_1.build.build_client.BuildClient",
+    "task_agent": "azure.devops.v7_1.task_agent.task_agent_client.TaskAgentClient",
+    "pipelines_checks": "azure.devops.v7_1.pipelines_checks.pipelines_checks_client.PipelinesChecksClient",
+}
+
+TOKEN_VARS = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
+SCOPES = ("set AZURE_DEVOPS_TOKEN (else SYSTEM_ACCESSTOKEN) to a PAT with Code (Read) for repositories, refs, "
+          "branch policies and commit statuses, Build (Read) for builds and checks, Environment (Read & manage) "
+          "for environments")
+MAX_PAGES = 20  # a bound on every paginated walk: a gate must end
+
+_METER: ContextVar[Meter | None] = ContextVar("mlops_gate_azure_meter", default=None)
+_LAST = threading.local()  # status and URL of the last response this thread received
+
+
+def _hook(response: Any, *args: Any, **kwargs: Any) -> Any:
+    meter = _METER.get()
+    if meter is not None:
+        meter.requests += 1 + len(getattr(getattr(response.raw, "retries", None), "history", ()) or ())
+    _LAST.status, _LAST.url = response.status_code, _clean(response.url)
+    if response.status_code == 203:  # Azure DevOps answers a rejected PAT with a sign-in page, not 401
+        raise FactError(f"Azure DevOps rejected the token: {_LAST.url} answered 203 with a sign-in page",
+                        f"the token is invalid or expired; {SCOPES}")
+    return response
+
+
+def _clean(url: str) -> str:
+    """The URL without credentials or query (continuation tokens are noise in evidence)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def metered(meter: Meter) -> contextlib.AbstractContextManager[Any]:
+    """Count the requests made inside the block into `meter` (the hook reads it from the context)."""
+
+    @contextlib.contextmanager
+    def scope() -> Iterator[None]:
+        token = _METER.set(meter)
+        try:
+            yield
+        finally:
+            _METER.reset(token)
+
+    return scope()
+
+
+class AzureApi:
+    """One organisation/project/repository on one collection URL, with its SDK clients."""
+
+    def __init__(self, base_url: str, org: str, project: str, repo: str, token: str | None, timeout_s: float):
+        self.base_url, self.org, self.project, self.repo = base_url.rstrip("/"), org, project, repo
+        self._token, self._timeout = token, timeout_s
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._areas: dict[str, str] | None = None
+
+    def _creds(self) -> Any:
+        from msrest.authentication import Authentication, BasicAuthentication
+
+        return BasicAuthentication("", self._token) if self._token else Authentication()
+
+    def _configure(self, client: Any) -> Any:
+        """Our timeout, retry policy and counting hook on the client's msrest configuration. msrest builds
+        its (thread-local) requests session when the client is made, so the retry policy is applied to the
+        session on every send through msrest's public `session_configuration_callback`."""
+        policy = _http.retry()
+
+        def configure_session(session: Any, global_config: Any, local_config: Any, **kwargs: Any) -> Any:
+            for adapter in session.adapters.values():
+                adapter.max_retries = policy
+            return kwargs
+
+        client.config.session_configuration_callback = configure_session
+        client.config.connection.timeout = self._timeout
+        client.config.hooks.append(_hook)
+        return client
+
+    def _area_urls(self) -> dict[str, str]:
+        """Resource area id -> its URL (GET _apis/ResourceAreas); empty on Azure DevOps Server."""
+        if self._areas is None:
+            from azure.devops.v7_1.location.location_client import LocationClient
+
+            client = self._configure(LocationClient(self.base_url, self._creds()))
+            areas = self.call(client.get_resource_areas, "resource areas", f"{self.base_url}/_apis/ResourceAreas")
+            self._areas = {str(a.id).lower(): str(a.location_url) for a in areas or () if a.id and a.location_url}
+        return self._areas
+
+    def client(self, kind: str) -> Any:
+        with self._lock:
+            if kind not in self._clients:
+                module, _, name = _CLIENTS[kind].rpartition(".")
+                cls = getattr(importlib.import_module(module), name)
+                url = self._area_urls().get(str(cls.resource_area_identifier).lower(), self.base_url)
+                self._clients[kind] = self._configure(cls(url, self._creds()))
+            return self._clients[kind]
+
+    def call(self, fn: Callable[[], T], what: str, url: str, hint_404: str | None = None) -> T:
+        """Run one SDK call, translating every failure into a FactError that names the fix."""
+        from azure.core.exceptions import DeserializationError
+        from azure.devops.exceptions import AzureDevOpsClientRequestError
+        from msrest.exceptions import AuthenticationError, ClientException
+
+        _LAST.status, _LAST.url = None, url
+        try:
+            return fn()
+        except FactError:
+            raise
+        except DeserializationError:
+            raise _malformed(what, getattr(_LAST, "url", None) or url) from None
+        except (AzureDevOpsClientRequestError, AuthenticationError) as exc:
+            status = getattr(_LAST, "status", None)
+            where = getattr(_LAST, "url", None) or url
+            if status is None or status < 300:
+                raise _malformed(what, where) from None
+            err = _http.http_failure(status, what, where, SCOPES, f"the token lacks a permission: {SCOPES}",
+                                     hint_404)
+            detail = _redact(str(getattr(exc, "message", "") or ""), self._token)
+            if detail and status not in (401, 429) and status < 500:
+                raise FactError(f"{err.message}: {detail}", err.hint) from None
+            raise err from None
+        except ClientException as exc:  # no HTTP answer: refused, DNS, TLS, timeout (after the bounded retries)
+            if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
+                raise FactError(f"{what}: {url} did not answer within {self._timeout:g} s",
+                                "check the URL (--api-url) and the network, or raise MLOPS_GATE_HTTP_TIMEOUT") from None
+            raise _http.http_failure(None, what, url, SCOPES, SCOPES) from None
+        except ValueError as exc:  # the SDK: "API resource location ... is not registered on ..."
+            raise FactError(f"{what}: {_redact(str(exc), self._token)}",
+                            "the server does not offer this API (an old Azure DevOps Server?); "
+                            "check --api-url") from None
+
+    def get(self, location: Location, what: str, route: dict[str, str], query: dict[str, Any] | None = None,
+            hint_404: str | None = None) -> tuple[Any, str | None, str]:
+        """One GET: (parsed JSON, continuation token, URL read)."""
+        kind, location_id, version = location
+        client = self.client(kind)
+        route = {"project": self.project, **route}
+        params = {k: quote(str(v).lower() if isinstance(v, bool) else str(v), safe="") for k, v in
+                  (query or {}).items() if v is not None}
+        url = f"{self.base_url}/{self.project}/_apis"
+
+        def send() -> Any:
+            return client._send(http_method="GET", location_id=location_id, version=version,
+                                route_values={k: quote(v, safe="") for k, v in route.items()},
+                                query_parameters=params)
+
+        response = self.call(send, what, url, hint_404)
+        url = _clean(response.url)
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            raise _malformed(what, url) from None
+        return body, response.headers.get("X-MS-ContinuationToken") or None, url
+
+    def pages(self, location: Location, what: str, route: dict[str, str], query: dict[str, Any] | None = None,
+              notes: list[str] | None = None, max_pages: int = MAX_PAGES) -> Iterator[tuple[list[Any], str]]:
+        """Every page of a list that pages with continuation tokens, at most `max_pages` of them."""
+        token: str | None = None
+        for _ in range(max_pages):
+            body, token, url = self.get(location, what, route, {**(query or {}), "continuationToken": token})
+            yield values(body, what, url), url
+            if not token:
+                return
+        if notes is not None:
+            notes.append(f"{what}: stopped after {max_pages} pages; older items were not read")
+
+    def repository(self) -> dict[str, Any]:
+        body, _, url = self.get(REPOSITORY, "repository", {"repositoryId": self.repo},
+                                hint_404=f"check the repository {self.org}/{self.project}/{self.repo} "
+                                         "(--repository ORG/PROJECT/REPO) and that the token can read it")
+        if not isinstance(body, dict) or not body.get("id"):
+            raise FactError(f"repository: malformed response from {url}", "expected a GitRepository object")
+        body["_source"] = url
+        return body
+
+
+def values(body: Any, what: str, url: str) -> list[Any]:
+    """The `value` list of a VssJsonCollectionWrapper ({count, value})."""
+    items = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise FactError(f"{what}: malformed response from {url}", "expected a JSON object with a 'value' list")
+    return items
+
+
+def _malformed(what: str, url: str) -> FactError:
+    return FactError(f"{what}: malformed response from {url}",
+                     "the server did not answer Azure DevOps JSON; check that --api-url (or SYSTEM_COLLECTIONURI) "
+                     "is the collection URL, e.g. https://dev.azure.com/ORG/")
+
+
+def _redact(text: str, token: str | None) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def api(ctx: Context) -> AzureApi:
+    """The run's AzureApi (shared by the three facts), built from the target and the environment."""
+    parts = (ctx.target.repository or "").strip("/").split("/")
+    if len(parts) != 3 or not all(parts):
+        raise FactError(f"Azure DevOps repository {ctx.target.repository!r} is not ORG/PROJECT/REPO",
+                        "set --repository ORG/PROJECT/REPO (in Azure Pipelines it is detected)")
+    org, project, repo = parts
+    base = ctx.target.api_url or f"https://dev.azure.com/{org}"
+    token = _http.first_env(ctx.env, *TOKEN_VARS)
+    return once(ctx, f"azure:api:{base}:{org}/{project}/{repo}",
+                lambda: AzureApi(base, org, project, repo, token, _http.timeout(ctx.env)))
+
+
+def once(ctx: Context, key: str, make: Callable[[], T]) -> T:
+    """`make()` at most once per run (its FactError too): concurrent facts wait for the first call."""
+    with ctx.shared.lock:
+        lock = cast(threading.Lock, ctx.shared.cache.setdefault(f"{key}#lock", threading.Lock()))
+    with lock:
+        if key not in ctx.shared.cache:
+            try:
+                ctx.shared.cache[key] = make()
+            except FactError as exc:
+                ctx.shared.cache[key] = exc
+        value = ctx.shared.cache[key]
+    if isinstance(value, FactError):
+        raise FactError(value.message, value.hint)
+    return cast(T, value)
