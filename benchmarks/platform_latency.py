@@ -31,8 +31,10 @@ def serve(server: ReplayServer) -> None:
         "enforce_admins": {"enabled": True}, "allow_force_pushes": {"enabled": False},
         "allow_deletions": {"enabled": False}, "required_signatures": {"enabled": False}})
     server.add("GET", f"{REPO}/rules/branches/main", 200, [
-        {"type": "non_fast_forward", "ruleset_id": 7, "ruleset_source_type": "Repository", "ruleset_source": "acme/churn"}])
-    server.add("GET", f"{REPO}/rulesets/7", 200, {"id": 7, "name": "main", "enforcement": "active", "bypass_actors": []})
+        {"type": "non_fast_forward", "ruleset_id": 7, "ruleset_source_type": "Repository",
+         "ruleset_source": "acme/churn"}])
+    server.add("GET", f"{REPO}/rulesets/7", 200,
+               {"id": 7, "name": "main", "enforcement": "active", "bypass_actors": []})
     server.add("GET", f"{REPO}/commits/{SHA}/check-runs", 200, {"total_count": 1, "check_runs": [
         {"id": 1, "name": "test", "status": "completed", "conclusion": "success", "started_at": "2026-11-01T10:00:00Z",
          "html_url": "https://github.com/acme/churn/runs/1", "app": {"slug": "github-actions"}}]})

@@ -143,7 +143,8 @@ def _emit(
     if not args.quiet and all(path != "-" for _, path in outputs):  # stdout holds one report
         tty = sys.stdout.isatty()
         color = args.format == "console" and tty and not env.get("NO_COLOR")
-        extra = {"width": max(80, shutil.get_terminal_size((120, 24)).columns)} if tty and args.format == "console" else {}
+        wide = tty and args.format == "console"
+        extra = {"width": max(80, shutil.get_terminal_size((120, 24)).columns)} if wide else {}
         _write("-", render(args.format, report, checks, color=color, **extra), env)
     for fmt, path in outputs:
         _write(path, render(fmt, report, checks, color=False), env)

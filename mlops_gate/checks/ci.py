@@ -85,7 +85,8 @@ def _github(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFil
     found = []
     events = gh_events(top(f).get("on"))
     # merge_group has no branch filter: it gates a branch only where a pull request trigger admits it too
-    admitted = any(ev in PR_EVENTS and ev != "merge_group" and gh_branch_ok(spec, branch) for ev, spec in events.items())
+    admitted = any(ev in PR_EVENTS and ev != "merge_group" and gh_branch_ok(spec, branch)
+                   for ev, spec in events.items())
     for ev, spec in events.items():
         if ev in PR_EVENTS and admitted and (ev == "merge_group" or gh_branch_ok(spec, branch)):
             problem, key = None, None
@@ -218,7 +219,8 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
 
     - GitHub: a `pull_request` or `pull_request_target` trigger (string, list or mapping `on:`)
       whose `branches` / `branches-ignore` filters admit the branch (GitHub globs: `*` stops at `/`,
-      `**` does not, a later `!pattern` excludes), or a `merge_group` trigger (the merge queue) on a branch a pull request trigger also admits.
+      `**` does not, a later `!pattern` excludes), or a `merge_group` trigger (the merge queue)
+      on a branch a pull request trigger also admits.
       Jobs whose `if:` only allows push events or a `github.ref` never run on pull requests and do
       not count.
     - GitLab: a job in merge request pipelines (`workflow:rules`, job `rules` with
