@@ -25,14 +25,24 @@ from mlops_gate.facts import (
     RequiredCheck,
     Run,
 )
+from mlops_gate.facts_mlflow import (
+    ComparedVersion,
+    MlflowModel,
+    MlmodelSummary,
+    ModelVersionFacts,
+    RegisteredModelFacts,
+    RunFacts,
+)
 from mlops_gate.target import Target
 
 HERE = Path(__file__).resolve().parent
 CHURN_SHA = "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92"
 FRAUD_SHA = "9b1e3c5a7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d"
 
-CHURN = Target(platform="github", repository="acme/churn-model", branch="main", commit=CHURN_SHA)
-FRAUD = Target(platform="gitlab", repository="acme/fraud-model", branch="main", commit=FRAUD_SHA)
+CHURN = Target(platform="github", repository="acme/churn-model", branch="main", commit=CHURN_SHA,
+               model="churn@champion")
+FRAUD = Target(platform="gitlab", repository="acme/fraud-model", branch="main", commit=FRAUD_SHA, model="fraud/7")
+MLFLOW = "https://mlflow.example.com"
 
 PLATFORM = {
     "churn-model": {
@@ -52,6 +62,23 @@ PLATFORM = {
             Run("test", "completed", "success", "check-run", "github-actions",
                 "https://github.com/acme/churn-model/actions/runs/1001/job/2", "2026-11-27T09:20:00Z", "2"),
         )),
+        "mlflow_model": MlflowModel(
+            MLFLOW, "churn@champion",
+            version=ModelVersionFacts("churn", "12", aliases=("champion",), status="READY",
+                                      description="Gradient-boosted churn classifier, Nov 2026 retrain",
+                                      tags={"validation_status": "approved"}, run_id="5f0c2a", source="runs:/5f0c2a/model",
+                                      url=f"{MLFLOW}/#/models/churn/versions/12"),
+            registered_model=RegisteredModelFacts("churn", "Predicts 90-day churn", {"owner": "ml-platform"},
+                                                  {"champion": "12"}),
+            run=RunFacts("5f0c2a", "3", "FINISHED", "active",
+                         tags={"mlflow.source.git.commit": CHURN_SHA,
+                               "mlflow.source.git.repoURL": "https://github.com/acme/churn-model"},
+                         params={"learning_rate": "0.05", "n_estimators": "400"},
+                         metrics={"val_auc": 0.864, "latency_p95_ms": 31.0}),
+            run_id="5f0c2a",
+            mlmodel=MlmodelSummary("runs:/5f0c2a/model/MLmodel", ("python_function", "sklearn"), True, True),
+            compared={"champion": ComparedVersion("champion", "12", "5f0c2a", {"val_auc": 0.864})},
+        ),
         "environments": Environments("github", "acme/churn-model", (
             Environment("production", True, reviewers=("team:ml-platform",), min_approvals=1,
                         self_review_allowed=False, branch_policy="protected", other_rules=("wait_timer: 5 min",),
@@ -76,13 +103,27 @@ PLATFORM = {
                 "https://gitlab.example.com/acme/fraud-model/-/pipelines/78", "2026-11-26T15:00:00Z", "78"),
         )),
         "environments": Environments("gitlab", "acme/fraud-model", (Environment("production", False),)),
+        "mlflow_model": MlflowModel(
+            MLFLOW, "fraud/7",
+            version=ModelVersionFacts("fraud", "7", status="READY", description="", tags={},
+                                      run_id="a71e09", source="runs:/a71e09/model"),
+            registered_model=RegisteredModelFacts("fraud", "Card-not-present fraud scorer", {"owner": "fraud-ml"},
+                                                  {"champion": "6"}),
+            run=RunFacts("a71e09", "8", "FINISHED", "active",
+                         tags={"mlflow.source.git.commit": "0c4d2f6e8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d"},
+                         metrics={"val_recall": 0.87}),
+            run_id="a71e09",
+            mlmodel=MlmodelSummary("runs:/a71e09/model/MLmodel", ("python_function",), False, False),
+            compared={"champion": ComparedVersion("champion", "6", "77bd10", {"val_recall": 0.91})},
+        ),
     },
 }
 TARGETS = {"churn-model": CHURN, "fraud-model": FRAUD}
 
 
 def build(name: str) -> dict[str, object]:
-    kinds = {k: frozenset() for k, kind in FACT_KINDS.items() if kind.area == "files"}
+    # the files as read, plus the (empty: no target image) OCI facts; platform facts are written below
+    kinds = {k: frozenset() for k, kind in FACT_KINDS.items() if kind.area == "files" or k == "oci_image"}
     records = collect(kinds, Path("examples") / name, TARGETS[name], {})  # relative: the same on every machine
     for kind, value in PLATFORM[name].items():
         records[kind] = FactRecord(kind, value, sources=("hand-written demo facts (examples/make_facts.py)",))

@@ -20,6 +20,14 @@ FORMAT_NAMES = ("console", "json", "sarif", "junit", "markdown", "github", "gitl
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
+AUDIT_DESCRIPTION = """pre-release audit of a tag: the tag is resolved to its commit (git, in --repo), the gate runs
+on that commit, and --evidence writes a bundle that `verify-evidence` checks and `--facts-in` replays.
+
+Stricter default: with no --policy and no policy file in --repo, the `strict` profile applies. A policy
+file (given or discovered) is used as it is, with its own fail_on: it says otherwise (extend `strict` in
+it to keep the stricter defaults)."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlops-gate",
@@ -42,8 +50,20 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if name == "audit":
-            c.add_argument("--release", required=True, metavar="TAG", help="the release tag being audited")
+            c.description = AUDIT_DESCRIPTION
+            c.add_argument("--release", required=True, metavar="TAG",
+                           help="the release tag being audited; resolved to its commit with git in --repo")
+            c.add_argument("--evidence", metavar="FILE",
+                           help="write the evidence bundle: facts, policy as applied, report, sha256")
+            c.add_argument("--sign-key", metavar="PEM", help="sign the decision (in-toto statement in a DSSE "
+                           "envelope) with this ECDSA P-256, Ed25519 or RSA private key; passphrase in "
+                           "MLOPS_GATE_SIGN_KEY_PASSWORD")
         _check_options(c)
+    v = sub.add_parser("verify-evidence", help="check an evidence bundle is intact, and signed by a key",
+                       description="exit 0 valid · 1 tampered or invalid signature · 2 not a bundle / unreadable")
+    v.add_argument("file", metavar="FILE")
+    v.add_argument("--key", metavar="PEM", help="public key (PEM) the bundle must be signed with; without it "
+                   "only the sha256 is checked")
     sub.add_parser("checks", help="list every check: id, default severity, title").add_argument(
         "--format", choices=("text", "json"), default="text"
     )
@@ -64,11 +84,15 @@ def _check_options(c: argparse.ArgumentParser) -> None:
         "in --repo, else the `default` profile; `strict` for audit)",
     )
     c.add_argument("--repo", metavar="DIR", default=".", help="repository to inspect (default: .)")
+    c.add_argument("--policy-ref", metavar="REF", help="read the policy file (--policy PATH relative to the "
+                   "repository, else the discovered name) from this git ref, e.g. origin/main, not the working "
+                   "tree: a pull request cannot weaken its own gate")
     t = c.add_argument_group("target (flags win over the policy's target:, which wins over CI detection)")
     t.add_argument("--platform", choices=("github", "gitlab", "azure"))
     t.add_argument("--repository", metavar="SLUG", help="owner/name, group/project or org/project/repo")
     t.add_argument("--branch", metavar="NAME")
     t.add_argument("--commit", metavar="SHA")
+    t.add_argument("--base-branch", metavar="NAME", help="judge as a pull/merge request into NAME (detected in CI)")
     t.add_argument("--model", metavar="NAME@ALIAS|NAME/VERSION")
     t.add_argument("--image", metavar="REF")
     t.add_argument("--prometheus-url", metavar="URL")
@@ -99,7 +123,8 @@ def _check_options(c: argparse.ArgumentParser) -> None:
     o.add_argument(
         "--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON"
     )
-    o.add_argument("--facts-in", metavar="FILE", help="judge a saved facts file; nothing is fetched or read")
+    o.add_argument("--facts-in", metavar="FILE", help="judge a saved facts file or evidence bundle (a bundle "
+                   "brings the policy it applied, unless --policy is given); nothing is fetched or read")
     o.add_argument(
         "-q", "--quiet", action="store_true", help="no report on stdout (files from --output still written)"
     )
@@ -148,6 +173,12 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
         from mlops_gate.run import run_check
 
         return run_check(args, env)
+    if args.command == "verify-evidence":
+        from mlops_gate.evidence import verify
+
+        valid, message = verify(args.file, args.key)
+        print(redact_text(message, env))
+        return 0 if valid else 1
     if args.command == "checks":
         return _list_checks(args.format)
     if args.command == "explain":
@@ -226,6 +257,12 @@ def _validate(file: str) -> int:
         f"{enabled} checks enabled; {len(policy.waivers)} waivers)"
     )
     return 0
+
+
+def redact_text(text: str, env: Mapping[str, str]) -> str:
+    from mlops_gate.secrets import redact
+
+    return redact(text, env)
 
 
 def parse_outputs(specs: Sequence[str]) -> list[tuple[str, str]]:

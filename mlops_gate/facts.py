@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_gate.facts_git import PolicyFiles
 from mlops_gate.facts_mlflow import MlflowModel  # each remote area keeps its types in its own module
 from mlops_gate.facts_oci import ImageFacts
 from mlops_gate.facts_prometheus import AlertmanagerState, PrometheusState
@@ -163,6 +164,8 @@ _KINDS = (  # name, type, provider module, area, what it is
     ("oci_image", ImageFacts, _OCI, "oci", "the target image: digest, manifest, labels, signatures, attestations"),
     ("prometheus_state", PrometheusState, _PROMETHEUS, "prometheus", "live rules, targets, samples and alerts"),
     ("alertmanager_state", AlertmanagerState, _PROMETHEUS, "prometheus", "live Alertmanager config and silences"),
+    ("policy_file", PolicyFiles, "mlops_gate.providers.git", "git",
+     "the policy file in use, compared with the target branch's copy (git)"),
 )
 
 FACT_KINDS: dict[str, FactKind] = {

@@ -1,4 +1,9 @@
-"""Fact types read from an OCI registry (filled in by the OCI provider)."""
+"""Fact types read from an OCI registry (filled in by the OCI provider, mlops_gate.providers.oci).
+
+Plain data only: signatures and DSSE envelopes are kept as the registry served them (base64 text),
+and are verified by the checks with the policy's keys — verification is judgement, not a fact.
+Every manifest and blob behind these values had its digest verified when it was read.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,93 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class ImageFacts:
-    """The target image as the registry serves it."""
+class Label:
+    """One label or annotation, and where it was found (labels and annotations are merged)."""
 
-    ref: str
+    key: str
+    value: str
+    source: str  # "index annotation" | "manifest annotation" | "config label", + " (linux/amd64)" on an index
+
+
+@dataclass(frozen=True)
+class PlatformManifest:
+    """One image manifest of a multi-arch index."""
+
+    digest: str
+    media_type: str
+    platform: str  # os/arch[/variant]; "unknown/unknown" for buildx attestation manifests
+    config_digest: str | None = None  # None: not read
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One cosign signature: a layer of a signature manifest (classic `sha256-<hex>.sig` tag, or a
+    referrer). `payload` is the exact signed bytes (the simple-signing JSON), base64-encoded."""
+
+    source: str  # "tag sha256-<hex>.sig" | "referrer sha256:..."
+    manifest_digest: str  # the signature manifest
+    layer_digest: str
+    payload: str  # base64 of the payload blob
+    signature: str  # base64 signature, as the `dev.cosignproject.cosign/signature` annotation holds it
+    certificate: str | None = None  # PEM (keyless signing; not verified yet)
+    chain: str | None = None
+    bundle: str | None = None  # the Rekor bundle annotation, verbatim
+    error: str | None = None  # why this layer could not be read (its other fields are then empty)
+
+
+@dataclass(frozen=True)
+class DsseSignature:
+    sig: str  # base64
+    keyid: str = ""  # a hint only; verification tries every policy key
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One DSSE envelope attached to the image (in-toto statement inside, base64 in `payload`)."""
+
+    source: str  # "tag sha256-<hex>.att" | "referrer sha256:..." | "bundle (referrer sha256:...)"
+    manifest_digest: str
+    layer_digest: str
+    payload_type: str
+    payload: str  # base64 of the statement bytes, exactly as signed
+    signatures: tuple[DsseSignature, ...] = ()
+    predicate_type: str | None = None  # the manifest's annotation, informative (the statement decides)
+    certificate: str | None = None  # PEM from a sigstore bundle's verification material (keyless)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A key file named by a check's `keys` param, read from the repository (keys are policy, but the
+    checks are pure: the provider reads the files so the checks need no I/O)."""
+
+    path: str  # as written in the policy
+    pem: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """The target image as the registry serves it. `ref == ""`: no target image was given (the static
+    checks still run); `signatures`/`attestations` None: not read (no check asked for them)."""
+
+    ref: str  # as given
+    registry: str = ""
+    repository: str = ""
+    tag: str | None = None
+    pinned: bool = False  # the reference named a digest
+    digest: str | None = None  # the manifest (or index) digest the reference resolves to
+    media_type: str = ""
+    platforms: tuple[PlatformManifest, ...] = ()  # a multi-arch index's manifests
+    labels: tuple[Label, ...] | None = None  # None: not read
+    signatures: tuple[Signature, ...] | None = None
+    attestations: tuple[Attestation, ...] | None = None
+    keys: tuple[PublicKey, ...] = ()
+    referrers_api: bool | None = None  # the registry answered the OCI 1.1 referrers API (None: not asked)
+    notes: tuple[str, ...] = ()
+    url: str = ""  # the manifest URL
+
+    @property
+    def subject(self) -> str:
+        where = f"{self.registry}/{self.repository}" if self.registry else self.ref
+        return f"oci:{where}@{self.digest}" if self.digest else f"oci:{self.ref}"

@@ -1,7 +1,12 @@
-"""`--facts-out` / `--facts-in`: collected facts as plain JSON, with where each was read."""
+"""`--facts-out` / `--facts-in`: collected facts as plain JSON, with where each was read.
+
+`--facts-in` also takes an evidence bundle (`audit --evidence`): its `facts` member is a facts file, and
+`replay()` gives the policy as applied and the run's selection, so the saved verdict can be reproduced.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +16,11 @@ from typing import Any
 from mlops_gate import __version__, typed
 from mlops_gate.engine import FactRecord
 from mlops_gate.errors import UsageError
+from mlops_gate.evidence import is_bundle
 from mlops_gate.facts import FACT_KINDS
+from mlops_gate.facts_git import PolicyFiles
+from mlops_gate.model import Severity
+from mlops_gate.policy import Policy, from_applied
 from mlops_gate.target import Target
 
 SCHEMA_VERSION = 1
@@ -39,7 +48,7 @@ def dump(records: Mapping[str, FactRecord], target: Target, policy: tuple[str, s
 
 def policy_digest(path: Path) -> str | None:
     """The digest of the policy a facts file was collected under (after load() validated the file)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _unwrap(json.loads(path.read_text(encoding="utf-8")))
     policy = data.get("policy")
     return str(policy.get("digest")) if isinstance(policy, dict) and policy.get("digest") else None
 
@@ -52,6 +61,7 @@ def load(path: Path) -> tuple[Target, dict[str, FactRecord]]:
         raise UsageError(f"--facts-in: cannot read {path}: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"--facts-in: {path} is not JSON: {exc}") from None
+    data = _unwrap(data)
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise UsageError(
             f"--facts-in: {path} is not an mlops-gate facts file (schema_version {SCHEMA_VERSION})",
@@ -66,7 +76,49 @@ def load(path: Path) -> tuple[Target, dict[str, FactRecord]]:
             records[kind] = _record(kind, entry)
     except typed.DataError as exc:
         raise UsageError(f"--facts-in: {path}: {exc}") from None
+    if "policy_file" not in records and target.event not in ("pull_request", "merge_request"):
+        # written before policy.unchanged existed: outside a pull request the fact follows from the target
+        source = str((data.get("policy") or {}).get("source") or "")
+        records["policy_file"] = FactRecord("policy_file", PolicyFiles(source, pull_request=False),
+                                            sources=("derived: the saved target is not a pull request",))
     return target, records
+
+
+def _unwrap(data: Any) -> Any:
+    return data["facts"] if is_bundle(data) and isinstance(data.get("facts"), dict) else data
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What an evidence bundle says about the run that wrote it."""
+
+    policy: Policy  # as applied
+    release: str
+    fail_on: Severity | None
+    only: tuple[str, ...]
+    skip: tuple[str, ...]
+    today: dt.date  # waivers are judged as of the audit, so a waiver that expired since still applies
+
+
+def replay(path: Path) -> Replay | None:
+    """The run recorded in an evidence bundle; None for a plain facts file. Call after load()."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not is_bundle(data):
+        return None
+    pol, run = data.get("policy") or {}, data.get("run") or {}
+    try:
+        policy = from_applied(pol.get("applied"), f"{path} (policy {pol.get('source')}, as applied)", "policy.applied")
+        created = dt.datetime.fromisoformat(str(data.get("created", "")).replace("Z", "+00:00"))
+        fail_on = Severity(run["fail_on"]) if run.get("fail_on") else None
+        only = tuple(str(i) for i in run.get("only") or ())
+        skip = tuple(str(i) for i in run.get("skip") or ())
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"--facts-in: {path}: not a valid evidence bundle ({exc})") from None
+    if pol.get("digest") and policy.digest != pol.get("digest"):
+        raise UsageError(f"--facts-in: {path}: the policy as applied does not match its digest (tampered?)",
+                         f"check it with `mlops-gate verify-evidence {path}`")
+    release = str((data.get("release") or {}).get("tag") or "")
+    return Replay(policy, release, fail_on, only, skip, created.date())
 
 
 def _record(kind: str, entry: Any) -> FactRecord:

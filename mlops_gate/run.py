@@ -12,8 +12,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from mlops_gate import engine, policy, target
+from mlops_gate import engine, factsfile, policy, target
 from mlops_gate.errors import GateError, UsageError
 from mlops_gate.model import Report, Severity, Violation
 from mlops_gate.registry import CheckSpec, catalogue
@@ -24,7 +25,9 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from mlops_gate.cli import parse_outputs, split_ids
 
     outputs = parse_outputs(args.output)
-    check_outputs(outputs, args.facts_out)
+    evidence_out = getattr(args, "evidence", None)
+    check_outputs(outputs, args.facts_out, evidence_out)
+    sign_key = _sign_key(args, env)
     repo = Path(args.repo)
     if args.facts_in is None and not repo.is_dir():
         raise UsageError(f"--repo {args.repo}: no such directory")
@@ -32,44 +35,56 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     only, skip = split_ids(args.only), split_ids(args.skip)
     for flag, ids in (("--only", only), ("--skip", skip)):
         _known_ids(flag, ids, cat.checks)
-    pol = policy.load(_policy_ref(args, repo))
-    saved_target, facts_in = target.Target(), None
+    saved_target, facts_in, replay = target.Target(), None, None
     if args.facts_in:
-        from mlops_gate import factsfile
-
         saved_target, facts_in = factsfile.load(Path(args.facts_in))
+        replay = factsfile.replay(Path(args.facts_in))
+    pol = _load_policy(args, repo, replay, env)
+    if args.facts_in and replay is None:
         saved_digest = factsfile.policy_digest(Path(args.facts_in))
         if saved_digest and saved_digest != pol.digest:
             _say(f"warning: {args.facts_in} was collected under another policy than {pol.source}; "
                  "the verdict may differ from the original run (pass the same --policy to reproduce it)", env)
+    if replay is not None:  # reproduce the recorded run unless told otherwise
+        only, skip = only or list(replay.only), skip or list(replay.skip)
+    release = getattr(args, "release", None)
     flags = target.Target(
         platform=args.platform,
         repository=args.repository,
         branch=args.branch,
-        commit=args.commit,
+        commit=_release_commit(args, repo, saved_target if facts_in is not None else None) if release else args.commit,
         model=args.model,
         image=args.image,
         prometheus_url=args.prometheus_url,
         alertmanager_url=args.alertmanager_url,
         api_url=args.api_url,
-        release=getattr(args, "release", None),
+        release=release,
+        base_branch=args.base_branch,
+        event="pull_request" if args.base_branch else None,
     )
     tgt, dropped = target.without_credentials(
         target.merge(target.detect(env) if facts_in is None else saved_target, pol.target, flags))
     for field in dropped:
         _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
+    if facts_in is None:
+        pol = _guard(pol, tgt, repo, args.policy_ref, env, args.verbose)
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
+    from mlops_gate.providers import git
+
+    in_use = [Path(c) for c in pol.chain if not c.startswith("builtin:")] if not args.policy_ref else []
+    fail_on = args.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
     report, facts = engine.run(
         pol,
         cat.checks,
         tgt,
         repo,
-        env=env,
+        env={**env, git.POLICY_ENV: git.policy_in_use(in_use, pol.source, args.policy_ref)},
         only=only,
         skip=skip,
         facts_in=facts_in,
-        fail_on=Severity(args.fail_on) if args.fail_on else None,
+        fail_on=Severity(fail_on) if fail_on else None,
+        today=replay.today if replay is not None else None,
         errors=cat.plugin_errors,
     )
     if args.verbose:
@@ -79,13 +94,101 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for problem in (*cat.plugin_errors, *report.errors):
         _say(f"error: {problem}", env)
     report = relocate(report, repo, env)
+    dumped = factsfile.dump(facts, tgt, (pol.source, pol.digest))
     if args.facts_out:
-        from mlops_gate import factsfile
-
-        dumped = factsfile.dump(facts, tgt, (pol.source, pol.digest))
         _write(args.facts_out, json.dumps(dumped, indent=1) + "\n", env)
+    if evidence_out:
+        run = {"command": args.command, "fail_on": fail_on, "only": only, "skip": skip}
+        _write_evidence(evidence_out, sign_key, report, pol, tgt, dumped, run, repo, env)
     _emit(report, cat.checks, args, outputs, env)
     return report.verdict.exit_code
+
+
+def _sign_key(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+    if not getattr(args, "sign_key", None):
+        return None
+    if not args.evidence:
+        raise UsageError("--sign-key signs the evidence bundle: give --evidence FILE too")
+    from mlops_gate import evidence
+
+    return evidence.load_private_key(args.sign_key, env)
+
+
+def _load_policy(args: argparse.Namespace, repo: Path, replay: Any, env: Mapping[str, str]) -> policy.Policy:
+    """--policy-ref: the policy file at a git ref; a replayed evidence bundle: the policy it applied (unless
+    --policy is given); else --policy, the discovered file, or the default profile (`strict` for audit)."""
+    if args.policy_ref:
+        if replay is not None or args.facts_in:
+            raise UsageError("--policy-ref reads git; it cannot be combined with --facts-in")
+        return policy.load_from_git(repo, args.policy_ref, args.policy)
+    if replay is not None and not args.policy:
+        if args.verbose:
+            _say(f"policy: as applied in {args.facts_in}", env)
+        pol: policy.Policy = replay.policy
+        return pol
+    return policy.load(_policy_ref(args, repo))
+
+
+def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str | None,
+           env: Mapping[str, str], verbose: bool = False) -> policy.Policy:
+    """On a pull/merge request, policy.unchanged is configured and waived by the target branch's policy only."""
+    from mlops_gate.providers import git
+
+    if tgt.event not in git.PR_EVENTS or not tgt.base_branch or policy_ref:
+        return pol
+    base: policy.Policy | None = None
+    mine = next((Path(c) for c in pol.chain if not c.startswith("builtin:")), None)
+    try:
+        top = git.toplevel(repo)
+        ref = git.base_ref(top, tgt.base_branch)
+        if ref is not None and mine is not None:
+            rel = mine.resolve().relative_to(top.resolve()).as_posix()
+            base = policy.load_from_git(top, ref, rel, origin=f"the policy on {tgt.base_branch}")
+    except (GateError, ValueError) as exc:  # the check itself reports a missing ref or file
+        if verbose:
+            _say(f"note: no policy on {tgt.base_branch} to configure policy.unchanged: {exc}", env)
+    guarded, dropped = policy.guarded(pol, base)
+    for w in dropped:
+        _say(f"warning: the waiver of policy.unchanged for {w.subject!r} (owner {w.owner}) in {pol.source} is "
+             f"ignored: only the policy on {tgt.base_branch} can waive it", env)
+    return guarded
+
+
+def _release_commit(args: argparse.Namespace, repo: Path, saved: target.Target | None) -> str | None:
+    """audit --release TAG: the commit the tag points to (git), or the saved one when judging saved facts."""
+    tag = str(args.release)
+    if saved is not None:
+        if saved.release and saved.release != tag:
+            raise UsageError(f"--release {tag}: {args.facts_in} records the release {saved.release}")
+        return args.commit or saved.commit
+    from mlops_gate.providers import git
+
+    sha = git.resolve_tag(repo, tag)
+    if args.commit and not (len(args.commit) >= 7 and sha.startswith(args.commit.lower())):
+        raise UsageError(f"--commit {args.commit} is not the commit of --release {tag} ({sha})",
+                         "drop --commit: audit takes the commit from the tag")
+    return sha
+
+
+def _write_evidence(path: str, key: Any, report: Report, pol: policy.Policy, tgt: target.Target,
+                    facts: dict[str, Any], run: dict[str, Any], repo: Path, env: Mapping[str, str]) -> None:
+    from mlops_gate import evidence
+    from mlops_gate.reporters.json_report import to_data
+
+    bundle = evidence.build(
+        release={"tag": tgt.release or "", "commit": tgt.commit or "",
+                 "repository": tgt.repository or repo.resolve().name},
+        target=report.target,
+        policy={"source": pol.source, "digest": pol.digest, "chain": list(pol.chain),
+                "applied": policy.applied(pol)},
+        facts=facts,
+        report=to_data(report),
+        run=run,
+        env=env,
+    )
+    if key is not None:
+        bundle = evidence.sign(bundle, key)
+    _write(path, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n", env)
 
 
 def _say(message: str, env: Mapping[str, str]) -> None:
@@ -169,9 +272,11 @@ class OutputError(GateError):
     exit_code = 3
 
 
-def check_outputs(outputs: list[tuple[str, str]], facts_out: str | None) -> None:
+def check_outputs(outputs: list[tuple[str, str]], facts_out: str | None, evidence: str | None = None) -> None:
     """Refuse, before anything is read, outputs that cannot be written (exit 2, nothing fetched)."""
-    paths = [p for _, p in outputs] + ([facts_out] if facts_out else [])
+    if evidence == "-":
+        raise UsageError("--evidence needs a file, not stdout")
+    paths = [p for _, p in outputs] + [p for p in (facts_out, evidence) if p]
     if sum(1 for p in paths if p == "-") > 1:
         raise UsageError("only one report can go to stdout (-)")
     for p in paths:

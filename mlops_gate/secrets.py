@@ -18,6 +18,8 @@ TOKEN_VARS = (
     "MLOPS_GATE_PROMETHEUS_TOKEN",
     "MLOPS_GATE_PROMETHEUS_PASSWORD",
     "MLOPS_GATE_ADMIN_TOKEN",
+    "MLOPS_GATE_ALERTMANAGER_TOKEN",
+    "MLOPS_GATE_ALERTMANAGER_PASSWORD",
 )
 _PATTERNS = re.compile(
     r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{20,})"

@@ -325,6 +325,7 @@ receivers:
   - name: ml-slack
     slack_configs: [{channel: '#ml'}]
   - name: blackhole
+global: {smtp_smarthost: "smtp.example.com:25", smtp_from: gate@example.com, slack_api_url: "https://hooks.slack.com/x"}
 """
 
 
@@ -429,7 +430,7 @@ def test_without_alerts_the_default_route_must_notify(tmp_path: Path) -> None:
     ("am", "expected"),
     [
         (
-            "route: {receiver: x}\nreceivers: [{name: y, email_configs: [{}]}]\n",
+            "route: {receiver: x}\nreceivers: [{name: y, webhook_configs: [{url: 'http://x'}]}]\n",
             [("undefined receiver 'x' used in route", 1)],
         ),
         (

@@ -18,7 +18,7 @@ BAD = ROOT / "examples" / "fraud-model"
 # The examples name a GitHub/GitLab repository; offline, their platform facts come from facts.json.
 GOOD_RUN = ("--repo", str(GOOD), "--facts-in", str(GOOD / "facts.json"))
 BAD_RUN = ("--repo", str(BAD), "--facts-in", str(BAD / "facts.json"))
-PLATFORM_CHECKS = "vcs.*,ci.required-runs,cd.production-environment"
+PLATFORM_CHECKS = "vcs.*,ci.required-runs,cd.production-environment,registry.*"  # offline: no remote reads
 
 
 def run(
@@ -300,9 +300,16 @@ def test_committed_demo_facts_are_current() -> None:
 
 def test_audit_uses_the_strict_profile_and_records_the_release(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import subprocess
+
     repo = tmp_path / "repo"
     shutil.copytree(BAD, repo)
     (repo / ".mlops-gate.yml").unlink()
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "release"], ["tag", "v1.2.0"]):
+        subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=git_env)
     code, out, _ = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--format", "json")
     report = json.loads(out)
     assert code == 1

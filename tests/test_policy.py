@@ -50,8 +50,8 @@ def error_of(path: Path) -> str:
             "policy.yml:3: checks.ci.pr-pipelin: unknown check id 'ci.pr-pipelin' (did you mean ci.pr-pipeline?)",
         ),
         (
-            "version: 1\nchecks:\n  nothing.like-it: {}\n",
-            "policy.yml:3: checks.nothing.like-it: unknown check id 'nothing.like-it' (`mlops-gate checks` lists them)",
+            "version: 1\nchecks:\n  zzz.qqq: {}\n",
+            "policy.yml:3: checks.zzz.qqq: unknown check id 'zzz.qqq' (`mlops-gate checks` lists them)",
         ),
         (
             "version: 1\nchecks:\n  ci.pr-pipeline:\n    severity: severe\n",

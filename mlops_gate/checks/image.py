@@ -9,6 +9,7 @@ from typing import Any
 from mlops_gate.checks import _dockerfile
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, repo_subject
 from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.facts_oci import ImageFacts
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -97,7 +98,7 @@ class DigestParams:
     "image.digest-pinned",
     title="Deployed images are referenced by digest",
     severity=Severity.HIGH,
-    needs=("deploy_manifests",),
+    needs=("deploy_manifests", "oci_image"),  # oci_image costs nothing without a target image
     params=DigestParams,
 )
 def digest_pinned(facts: Mapping[str, Any], params: DigestParams, target: Target) -> Iterator[Outcome]:
@@ -118,18 +119,37 @@ def digest_pinned(facts: Mapping[str, Any], params: DigestParams, target: Target
     One result per file with image references (subject `file:<path>`). No reference at all passes,
     saying so. Params: `allow` - globs over image references exempted.
 
+    With a target image (`--image` or `target.image`), the image is resolved in its registry (subject
+    `oci:registry/repo@sha256:...`, the index digest for a multi-arch image): a reference by digest
+    passes when the registry serves that digest; a reference by tag fails, naming the digest it
+    resolves to now (a tag can move between the gate and the deploy). Without one, only the files
+    are judged, and no registry is contacted.
+
     Fix: deploy `registry/app@sha256:<digest>` (CI knows the digest it pushed: `docker buildx build
     --push --metadata-file`, or `crane digest`); in Helm values set `image.digest`.
     """
     files: RepoFiles = facts["deploy_manifests"]
     outcomes = list(_manifest_outcomes(files, params))
-    # The OCI half (the target image resolves to a digest) will add its outcome here.
+    image: ImageFacts | None = facts.get("oci_image")
+    if image is not None and image.ref:
+        outcomes.append(_target_outcome(image, params))
     if not outcomes:
         yield Outcome(
             repo_subject(target, files), f"no image reference found in {len(files.files)} deploy manifests"
         )
         return
     yield from outcomes
+
+
+def _target_outcome(image: ImageFacts, params: DigestParams) -> Outcome:
+    kind = f"{image.media_type}, {len(image.platforms)} manifests" if image.platforms else image.media_type
+    evidence = (f"{image.ref} resolves to {image.digest} ({kind})", *(f"{p.platform}: {p.digest}" for p in
+                image.platforms), *image.notes)
+    if image.pinned or glob_match(image.ref, params.allow):
+        return Outcome(image.subject, f"target image resolves to {image.digest}", evidence=evidence)
+    return Outcome(image.subject, f"target image is referenced by tag {image.tag or 'latest'}", (Violation(
+        f"target image {image.ref} is a tag; it resolves to {image.digest} now: gate and deploy "
+        f"{image.registry}/{image.repository}@{image.digest}"),), evidence)
 
 
 Ref = tuple[str, tuple[object, ...], int]  # image reference, key path, document index

@@ -1,0 +1,82 @@
+"""policy checks: a pull request cannot weaken the gate that judges it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import PurePath
+from typing import Any
+
+from mlops_gate.facts_git import PolicyCopy, PolicyFiles
+from mlops_gate.model import Location, Outcome, Severity, Violation
+from mlops_gate.registry import check
+from mlops_gate.target import Target
+
+MAX_CHANGES = 20
+
+
+@check(
+    "policy.unchanged",
+    title="The policy file is the target branch's copy",
+    severity=Severity.CRITICAL,
+    needs=("policy_file",),
+)
+def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> Iterator[Outcome]:
+    """On a pull/merge request, the policy file in use — and every repository file it `extends` — must
+    be identical to the copy on the branch the request targets. A pull request can edit the policy it is
+    judged by (lower a severity, disable a check, add a waiver); this check makes such an edit block until
+    it has been merged through the gate of the target branch's own policy.
+
+    - not a pull/merge request: passes ("not a pull request");
+    - a built-in profile (`default`, `strict`): passes — there is nothing in the repository to edit;
+    - `--policy-ref REF`: passes — the policy was read from that ref, not from the pull request;
+    - the target branch has no copy (the request adds the policy): fails;
+    - the copies differ: fails, with one violation per changed block.
+
+    The comparison uses git only (no API): the target branch must be in the clone — with
+    `actions/checkout` use `fetch-depth: 0`, elsewhere `git fetch origin <branch>`; otherwise the check
+    ends in error. On a pull/merge request the check's `enabled`, `severity` and waivers come from the
+    target branch's policy only: the request's own policy cannot switch it off or waive it.
+    """
+    pf: PolicyFiles = facts["policy_file"]
+    # the file's name, not the machine's absolute path: a stable subject for waivers and reports
+    where = f"policy:{pf.source if pf.source.startswith('builtin:') else PurePath(pf.source).name}"
+    if not pf.pull_request:
+        yield Outcome(where, "not a pull request: nothing to compare")
+        return
+    if pf.policy_ref:
+        yield Outcome(where, f"policy loaded from the git ref {pf.policy_ref} (--policy-ref), not from the pull "
+                             "request: it cannot have been changed by it")
+        return
+    if not pf.files:
+        yield Outcome(where, f"built-in profile {pf.source.removeprefix('builtin:')}: no policy file in the "
+                             "repository to change")
+        return
+    for copy in pf.files:
+        yield _judge(copy, pf.base_branch or "?")
+
+
+def _judge(copy: PolicyCopy, branch: str) -> Outcome:
+    subject = f"file:{copy.path}"
+    evidence = (f"compared with git {copy.base_ref}:{copy.path}",)
+    if not copy.in_base:
+        msg = f"{copy.path} is not on {branch}: the pull request adds the policy it is judged by"
+        return Outcome(subject, msg, (Violation(msg, Location(copy.path, 1)),), evidence)
+    if copy.identical:
+        return Outcome(subject, f"identical to {copy.base_ref}", evidence=evidence)
+    added = sum(c.added for c in copy.changes)
+    removed = sum(c.removed for c in copy.changes)
+    violations = tuple(
+        Violation(f"changed from {copy.base_ref}: +{c.added} -{c.removed} lines", Location(copy.path, max(c.line, 1)))
+        for c in copy.changes[:MAX_CHANGES]
+    )
+    if len(copy.changes) > MAX_CHANGES:
+        violations += (Violation(f"... and {len(copy.changes) - MAX_CHANGES} more changed blocks"),)
+    if not violations:  # only line endings or a trailing newline differ
+        violations = (Violation(f"differs from {copy.base_ref} (whitespace only)", Location(copy.path, 1)),)
+    return Outcome(
+        subject,
+        f"{copy.path} differs from {copy.base_ref}: {len(copy.changes)} changed blocks, +{added} -{removed} lines; "
+        f"policy changes must be merged before they can judge a pull request",
+        violations,
+        evidence,
+    )

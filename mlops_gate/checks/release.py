@@ -1,0 +1,125 @@
+"""release.traceability: one chain from the gated commit to the model, the image and its provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_gate.checks import _oci_verify as v
+from mlops_gate.checks import _slsa
+from mlops_gate.checks.image_remote import REVISION, key_scope, verified_statement
+from mlops_gate.checks.runs import latest
+from mlops_gate.facts import CommitRuns
+from mlops_gate.facts_mlflow import MlflowModel
+from mlops_gate.facts_oci import ImageFacts
+from mlops_gate.model import Outcome, Severity, Violation
+from mlops_gate.registry import check
+from mlops_gate.target import Target
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+
+
+@dataclass(frozen=True)
+class Params:
+    keys: tuple[str, ...] = ()  # the keys that sign provenance (as image.provenance's `keys`)
+    required: tuple[str, ...] = ()  # CI run names; empty: every run on the commit, at least one
+    revision_label: str = REVISION
+
+
+def _scope(params: Params, target: Target) -> Mapping[str, tuple[str, ...]]:
+    return key_scope(params.keys, "labels", "attestations")
+
+
+@check("release.traceability", title="Commit, model, image and provenance trace to one another",
+       severity=Severity.HIGH, needs=("oci_image", "mlflow_model", "commit_runs"), params=Params,
+       requires_target=("commit", "model", "image", "platform", "repository"), scope=_scope)
+def traceability(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+    """One chain for the release: the gated commit = the MLflow run's `mlflow.source.git.commit` = the
+    image's revision label = the source commit of its signed provenance, and CI passed on that commit.
+
+    Each link that is missing or differs is named. Every source must be configured (`--commit`,
+    `--model`, `--image`, `--platform`/`--repository`): a link that cannot be read is an error, never
+    skipped. Provenance counts only when its DSSE signature verifies with `keys` and its subject is the
+    image digest (`image.provenance` judges the builder). `required` names the CI runs that must have
+    succeeded (latest attempt); empty means every run reported on the commit, and at least one.
+    """
+    img: ImageFacts = facts["oci_image"]
+    model: MlflowModel = facts["mlflow_model"]
+    runs: CommitRuns = facts["commit_runs"]
+    commit = target.commit or ""
+    links: list[tuple[str, str | None, str]] = []  # (link, problem or None, evidence)
+    unknown: list[str] = []
+
+    run = model.run
+    if run is None:
+        unknown.append(f"the MLflow run of {model.model} was not read: {'; '.join(model.notes) or 'no run'}")
+    else:
+        got = run.tags.get(GIT_COMMIT_TAG, "")
+        links.append(_link(f"MLflow run {run.run_id} commit", got, commit, f"{GIT_COMMIT_TAG} is not set"))
+
+    if img.labels is None or img.attestations is None:
+        unknown.append(f"the labels/attestations of {img.ref} were not collected")
+    else:
+        revs = [lab for lab in img.labels if lab.key == params.revision_label]
+        if not revs:
+            links.append(_link("image revision label", "", commit, f"{params.revision_label} is missing"))
+        for lab in revs:
+            links.append(_link(f"image revision label ({lab.source})", lab.value, commit, ""))
+        links.append(_provenance_link(img, params, target))
+
+    links.append(_runs_link(runs, params, commit))
+    violations = tuple(Violation(f"{name}: {problem}") for name, problem, _ in links if problem)
+    evidence = tuple(ev for _, _, ev in links) + img.notes + runs.notes
+    subject = f"release:{target.release or commit[:12]}"
+    held = sum(1 for _, problem, _ in links if problem is None)
+    if violations:
+        yield Outcome(subject, f"{len(violations)} broken link(s) in the chain from {commit[:12]}", violations,
+                      evidence)
+    elif unknown:
+        yield Outcome(subject, "the chain cannot be verified", evidence=evidence, error="; ".join(unknown))
+    else:
+        yield Outcome(subject, f"commit {commit[:12]} = MLflow run = image revision = provenance source; CI passed "
+                               f"({held} links hold)", evidence=evidence)
+
+
+def _link(name: str, got: str, want: str, missing: str) -> tuple[str, str | None, str]:
+    if not got:
+        return name, missing or "not set", f"{name}: (none)"
+    problem = None if _slsa.same_commit(got, want) else f"{got}, not the gated commit {want}"
+    return name, problem, f"{name}: {got}"
+
+
+def _provenance_link(img: ImageFacts, params: Params, target: Target) -> tuple[str, str | None, str]:
+    name = "provenance source commit"
+    if not params.keys:
+        return name, "no keys to verify provenance: set checks.release.traceability.params.keys", f"{name}: unverified"
+    keys, problems = v.keys_of(params.keys, img.keys)
+    commits, reasons = [], list(problems)
+    for a in img.attestations or ():
+        statement, why = verified_statement(a, keys, img.digest or "")
+        if statement is None:
+            reasons.append(f"{a.source}: {why}")
+            continue
+        commits += [c for u, c in statement.sources if _slsa.same_repo(u, target.repository or "") and c]
+    if not commits:
+        return name, "no verified provenance names a commit of " + (target.repository or "") + (
+            f" ({'; '.join(reasons)})" if reasons else ""), f"{name}: (none)"
+    commit = target.commit or ""
+    if any(_slsa.same_commit(c, commit) for c in commits):
+        return name, None, f"{name}: {commit}"
+    return name, f"{', '.join(sorted(set(commits)))}, not the gated commit {commit}", f"{name}: {commits[0]}"
+
+
+def _runs_link(runs: CommitRuns, params: Params, commit: str) -> tuple[str, str | None, str]:
+    name = "CI runs"
+    if not _slsa.same_commit(runs.sha, commit):
+        return name, f"read for {runs.sha}, not {commit}", f"{name}: on {runs.sha}"
+    by_name = latest(runs.runs)
+    names = list(params.required) or sorted(by_name)
+    if not names:
+        return name, f"no CI run reported on {commit}", f"{name}: none"
+    failed = [f"{n} {by_name[n].conclusion or by_name[n].status}" if n in by_name else f"{n} missing"
+              for n in names if n not in by_name or by_name[n].conclusion != "success"]
+    evidence = f"{name}: {', '.join(names)}"
+    return name, ("not passed: " + ", ".join(failed)) if failed else None, evidence

@@ -1,0 +1,228 @@
+"""policy.unchanged and --policy-ref against real git repositories made in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_gate.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = ROOT / "examples" / "churn-model"
+POLICY = ".mlops-gate.yml"
+PR_ENV = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main",
+          "GITHUB_HEAD_REF": "feature", "GITHUB_REPOSITORY": "acme/churn-model"}
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          env={**os.environ, **GIT_ENV}, check=True)
+    return done.stdout.strip()
+
+
+def commit_all(repo: Path, message: str = "change") -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def make_repo(path: Path, policy_text: str | None = None) -> Path:
+    """The churn example as a git repository on `main`, then a `feature` branch checked out."""
+    shutil.copytree(GOOD, path, ignore=shutil.ignore_patterns("facts.json"))
+    if policy_text is not None:
+        (path / POLICY).write_text(policy_text)
+    git(path, "init", "-q", "-b", "main")
+    commit_all(path, "initial")
+    git(path, "checkout", "-q", "-b", "feature")
+    return path
+
+
+def gate(capsys: pytest.CaptureFixture[str], repo: Path, *extra: str,
+         env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    code = main(["check", "--repo", str(repo), "--only", "policy.unchanged", "--format", "json", *extra],
+                env=PR_ENV if env is None else env)
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if out.strip() else {}, err
+
+
+def only_result(report: dict[str, Any]) -> dict[str, Any]:
+    results = [r for r in report["results"] if r["check"] == "policy.unchanged"]
+    assert len(results) == 1, results
+    return results[0]
+
+
+def edit_policy(repo: Path, old: str, new: str, name: str = POLICY) -> None:
+    text = (repo / name).read_text()
+    assert old in text
+    (repo / name).write_text(text.replace(old, new))
+
+
+def test_not_a_pull_request_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "fail_on: high", "fail_on: critical")
+    code, report, _ = gate(capsys, repo, env={})
+    assert code == 0
+    assert only_result(report)["message"].startswith("not a pull request")
+
+
+def test_pull_request_with_the_target_branch_policy_passes(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 0 and r["status"] == "passed" and r["subject"] == f"file:{POLICY}"
+    assert r["message"] == "identical to main"
+    assert r["severity"] == "critical"
+
+
+def test_pull_request_that_edits_the_policy_is_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "fail_on: high", "fail_on: critical")
+    commit_all(repo)
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed" and r["blocking"]
+    assert "differs from main: 1 changed blocks, +1 -1 lines" in r["message"]
+    assert r["violations"][0]["location"] == {"path": POLICY, "line": 4}
+    assert r["evidence"] == [f"compared with git main:{POLICY}"]
+
+
+def test_pull_request_that_adds_the_policy_is_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "r"
+    shutil.copytree(GOOD, repo)
+    policy = (repo / POLICY).read_text()
+    (repo / POLICY).unlink()
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "no policy yet")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / POLICY).write_text(policy)
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed"
+    assert r["message"] == f"{POLICY} is not on main: the pull request adds the policy it is judged by"
+
+
+def test_a_changed_file_the_policy_extends_is_caught(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "r"
+    shutil.copytree(GOOD, repo)
+    (repo / "gate").mkdir()
+    (repo / "gate" / "base.yml").write_text("version: 1\nextends: strict\n")
+    edit_policy(repo, "extends: default", "extends: gate/base.yml")
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo)
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "gate" / "base.yml").write_text("version: 1\nextends: default\n")
+    code, report, _ = gate(capsys, repo)
+    by_subject = {r["subject"]: r["status"] for r in report["results"]}
+    assert code == 1 and by_subject == {f"file:{POLICY}": "passed", "file:gate/base.yml": "failed"}
+
+
+def test_missing_target_branch_is_an_error_naming_the_fix(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    code, report, _ = gate(capsys, repo, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
+    r = only_result(report)
+    assert code == 3 and r["status"] == "error"
+    assert "the target branch develop is not in the clone" in r["message"]
+    assert "fetch-depth: 0" in r["message"] and "git fetch origin develop" in r["message"]
+    code, report, _ = gate(capsys, repo, "--base-branch", "develop", env={})  # outside Actions
+    assert code == 3 and "run `git fetch origin develop`" in only_result(report)["message"]
+
+
+def test_not_a_git_repository_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "r"
+    shutil.copytree(GOOD, repo)
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 3 and "is not a git repository" in r["message"]
+
+
+def test_a_clone_compares_with_the_remote_tracking_branch(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    upstream = make_repo(tmp_path / "upstream")
+    git(upstream, "checkout", "-q", "main")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(clone)], check=True, env={**os.environ, **GIT_ENV})
+    git(clone, "checkout", "-q", "-b", "feature")
+    git(clone, "branch", "-D", "main")  # as in CI: only origin/main is there
+    edit_policy(clone, "fail_on: high", "fail_on: critical")
+    code, report, _ = gate(capsys, clone)
+    r = only_result(report)
+    assert code == 1 and "differs from origin/main" in r["message"]
+
+
+def test_the_pull_requests_own_waiver_and_switch_are_ignored(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n    severity: info\n")
+    (repo / POLICY).write_text((repo / POLICY).read_text() + (
+        "waivers:\n  - check: policy.unchanged\n    subject: '*'\n    owner: '@me'\n"
+        "    reason: trust me\n    expires: 2999-01-01\n"))
+    code, report, err = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed" and r["severity"] == "critical"
+    assert report["waivers"]["applied"] == [] and report["waivers"]["unused"] == []
+    assert "waiver of policy.unchanged for '*' (owner @me)" in err and "only the policy on main can waive it" in err
+
+
+def test_a_waiver_from_the_target_branch_policy_applies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    waiver = ("waivers:\n  - check: policy.unchanged\n    subject: 'file:.mlops-gate.yml'\n    owner: '@ml-platform'\n"
+              "    reason: policy migration PLAT-7\n    expires: 2999-01-01\n")
+    repo = make_repo(tmp_path / "r", (GOOD / POLICY).read_text() + waiver)
+    edit_policy(repo, "fail_on: high", "fail_on: critical")
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 0 and r["status"] == "waived"
+    assert [w["owner"] for w in report["waivers"]["applied"]] == ["@ml-platform"]
+
+
+def test_the_target_branch_policy_may_lower_the_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r", (GOOD / POLICY).read_text() + "  policy.unchanged:\n    severity: low\n")
+    edit_policy(repo, "fail_on: high", "fail_on: high  # edited")
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 0 and r["status"] == "failed" and r["severity"] == "low" and not r["blocking"]
+
+
+def test_policy_ref_reads_the_policy_from_git(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "fail_on: high", "fail_on: critical")
+    code, report, _ = gate(capsys, repo, "--policy-ref", "main")
+    r = only_result(report)
+    assert code == 0 and r["status"] == "passed"
+    assert "policy loaded from the git ref main (--policy-ref)" in r["message"]
+    assert report["fail_on"] == "high"  # main's copy, not the edited working tree
+    code, report, _ = gate(capsys, repo, "--policy-ref", "main", "--policy", POLICY, env={})
+    assert code == 0 and report["fail_on"] == "high"
+
+
+def test_policy_ref_errors_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    code, _, err = gate(capsys, repo, "--policy-ref", "nope")
+    assert code == 2 and "--policy-ref nope: no such ref" in err
+    code, _, err = gate(capsys, repo, "--policy-ref", "main", "--policy", "missing.yml")
+    assert code == 2 and "no policy file at that ref (looked for missing.yml)" in err
+    (repo / "bad.yml").write_text("version: 1\nfail_on: sometimes\n")
+    commit_all(repo)
+    code, _, err = gate(capsys, repo, "--policy-ref", "feature", "--policy", "bad.yml")
+    assert code == 2 and "feature:bad.yml" in err and "fail_on" in err
+
+
+def test_builtin_profile_has_nothing_to_tamper_with(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    code, report, _ = gate(capsys, repo, "--policy", "strict")
+    assert code == 0 and only_result(report)["message"].startswith("built-in profile strict")
+
+
+def test_base_branch_flag_simulates_a_pull_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "fail_on: high", "fail_on: low")
+    code, report, _ = gate(capsys, repo, "--base-branch", "main", env={})
+    assert code == 1 and only_result(report)["status"] == "failed"
