@@ -133,6 +133,23 @@ class Environments:
 
 
 @dataclass(frozen=True)
+class RuleTestFile:
+    """A `promtool test rules` unit-test file and, when it was run, its outcome."""
+
+    path: str
+    alerts: tuple[str, ...] = ()  # the alertnames its alert_rule_test cases exercise
+    passed: bool | None = None  # None: not run (see note)
+    output: str = ""  # promtool's output, trimmed
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RuleTests:
+    root: str
+    files: tuple[RuleTestFile, ...] = ()
+
+
+@dataclass(frozen=True)
 class FactKind:
     name: str
     type: type
@@ -154,6 +171,8 @@ _KINDS = (  # name, type, provider module, area, what it is
     ("deploy_manifests", RepoFiles, _FILES, "files", "Kubernetes/KServe manifests, Helm values, docker-compose files"),
     ("workflow_files", RepoFiles, _FILES, "files", "Databricks bundles, Airflow DAG files, Step Functions definitions"),
     ("rule_files", RepoFiles, _FILES, "files", "Prometheus rule files"),
+    ("rule_tests", RuleTests, "mlops_gate.providers.promtool", "files",
+     "promtool rule unit-test files, run with `promtool test rules` when a check asks"),
     ("alertmanager_config", RepoFiles, _FILES, "files", "Alertmanager configuration"),
     ("drift_config", RepoFiles, _FILES, "files", "drift monitors: Azure ML, Databricks quality monitors, Evidently"),
     ("branch_protection", BranchProtections, _PLATFORM, "platform",

@@ -10,7 +10,7 @@ from mlops_gate.checks import _promrules as pr
 from mlops_gate.checks._alertmanager import routing
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, matching, repo_subject
 from mlops_gate.checks._drift import DriftKind, drift_configs
-from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.facts import RepoFiles, RuleTests, SourceFile
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -23,6 +23,11 @@ class AlertRulesParams:
     required_labels: tuple[str, ...] = ("severity",)
     required_annotations: tuple[str, ...] = ("summary", "runbook_url")
     min_for: str = "1m"
+    require_rule_tests: bool = False
+
+
+def _rule_tests_scope(params: AlertRulesParams, target: Target) -> Mapping[str, tuple[str, ...]]:
+    return {"rule_tests": ("run",)} if params.require_rule_tests else {}
 
 
 def _first(f: SourceFile) -> Any:
@@ -33,8 +38,9 @@ def _first(f: SourceFile) -> Any:
     "monitoring.alert-rules",
     title="Prometheus alert rules are valid and complete",
     severity=Severity.HIGH,
-    needs=("rule_files",),
+    needs=("rule_files", "rule_tests"),
     params=AlertRulesParams,
+    scope=_rule_tests_scope,
 )
 def alert_rules(facts: Mapping[str, Any], params: AlertRulesParams, target: Target) -> Iterator[Outcome]:
     """Prometheus rule files exist, are valid as `promtool check rules` sees them, and meet the policy.
@@ -52,6 +58,11 @@ def alert_rules(facts: Mapping[str, Any], params: AlertRulesParams, target: Targ
     One repository-wide result (`repo:<name>`) fails when no rule file or no alert is found, or
     when an alert named in `required_alerts` (names or globs, e.g. `ModelLatencyHigh`,
     `*Drift*`; default none) is defined in no rule file.
+
+    With `require_rule_tests`, every required alert (every alert when none is named) must be
+    exercised by an `alert_rule_test` in a promtool unit-test file (YAML with `rule_files` and
+    `tests`) that passes `promtool test rules`; a failing test file fails with promtool's output,
+    and a missing promtool is an error.
     """
     repo: RepoFiles = facts["rule_files"]
     subject = repo_subject(target, repo)
@@ -70,6 +81,34 @@ def alert_rules(facts: Mapping[str, Any], params: AlertRulesParams, target: Targ
         alerts += names
         yield outcome
     yield _rules_summary(subject, params, files, alerts)
+    if params.require_rule_tests:
+        yield from _rule_tests(subject, params, facts["rule_tests"], alerts)
+
+
+def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts: list[str]) -> Iterator[Outcome]:
+    for t in tests.files:
+        if t.passed is None:
+            yield Outcome(f"file:{t.path}", "rule tests not run", error=t.note or "promtool did not run")
+        elif not t.passed:
+            detail = t.output.splitlines()[-1] if t.output else "failed"
+            yield Outcome(f"file:{t.path}", "promtool test rules failed",
+                          (Violation(f"promtool test rules failed: {detail}", Location(t.path)),), (t.output,))
+        else:
+            yield Outcome(f"file:{t.path}", f"promtool test rules passed ({len(t.alerts)} alert(s) exercised)")
+    wanted = [a for a in alerts if not params.required_alerts or glob_match_any(a, list(params.required_alerts))]
+    tested = {a for t in tests.files if t.passed for a in t.alerts}
+    untested = sorted(set(wanted) - tested)
+    not_run = [t for t in tests.files if t.passed is None]
+    if untested and not_run:  # unknown, not untested: the files that could not run may cover them
+        yield Outcome(f"{subject}#rule-tests", f"{len(not_run)} rule test file(s) could not run",
+                      error=f"cannot tell whether {', '.join(untested)} are tested: {not_run[0].note}")
+        return
+    yield Outcome(
+        f"{subject}#rule-tests",
+        f"{len(wanted) - len(untested)} of {len(wanted)} alert(s) exercised by passing rule tests",
+        tuple(Violation(f"alert {a} is exercised by no passing promtool rule test") for a in untested),
+        tuple(f"rule test file {t.path}" for t in tests.files),
+    )
 
 
 def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple[Outcome, list[str]]:

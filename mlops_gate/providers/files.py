@@ -291,7 +291,15 @@ def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
     return tuple(out)
 
 
+def is_rule_test(f: SourceFile) -> bool:
+    """A promtool unit-test file (top-level `rule_files` and `tests`), not a rule file."""
+    top = _top(f)
+    return "rule_files" in top and "tests" in top
+
+
 def _is_rules(f: SourceFile) -> bool:
+    if is_rule_test(f):
+        return False
     top = _top(f)
     if isinstance(top.get("groups"), list) and "route" not in top:
         return True
