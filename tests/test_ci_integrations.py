@@ -300,6 +300,8 @@ def test_action_usage_error_is_never_softened(tmp_path: Path) -> None:
     ({"command": "audit"}, "input 'release' is required with command: audit"),
     ({"release": "v1"}, "input 'release' only applies to command: audit"),
     ({"working-directory": "missing"}, "no directory 'missing'"),
+    ({"evidence": "bundle.json"}, "inputs 'evidence' and 'sign-key' only apply to command: audit"),
+    ({"policy-ref": "--upload-pack=x"}, "input 'policy-ref' must not start with '-'"),
 ])
 def test_action_rejects_bad_inputs_before_running_anything(tmp_path: Path, inputs: dict[str, str],
                                                            message: str) -> None:

@@ -106,6 +106,13 @@ add --fail-on fail-on
 add --only only
 add --skip skip
 add --facts-in facts-in
+add --policy-ref policy-ref
+if [ "$command" = audit ]; then
+  add --evidence evidence
+  add --sign-key sign-key
+elif [ -n "$(input evidence)$(input sign-key)" ]; then
+  fail_input "inputs 'evidence' and 'sign-key' only apply to command: audit"
+fi
 
 # ---- credentials: only through the environment -----------------------------------------------------
 # admin-token (a token with Administration: read) wins: classic branch protection needs it.
