@@ -114,9 +114,8 @@ def _check_options(c: argparse.ArgumentParser) -> None:
     o.add_argument(
         "--fail-on", choices=SEVERITIES, help="lowest severity that blocks (default: the policy's)"
     )
-    o.add_argument(
-        "--only", action="append", default=[], metavar="IDS", help="run only these checks (ids or globs, e.g. vcs.*)"
-    )
+    o.add_argument("--only", action="append", default=[], metavar="IDS",
+                   help="run only these checks (ids or globs, e.g. vcs.*), even ones the policy disables")
     o.add_argument(
         "--skip", action="append", default=[], metavar="IDS", help="skip these checks (ids or globs, comma-separated)"
     )

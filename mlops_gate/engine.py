@@ -6,6 +6,7 @@ import datetime as dt
 import fnmatch
 import importlib
 import time
+import traceback
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -91,8 +92,14 @@ def needed(planned: list[Planned], target: Target) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in scopes.items()}
 
 
+def _internal(what: str, exc: Exception, debug: bool) -> str:
+    """A bug's message; with -v the traceback too (never a bare traceback on the terminal)."""
+    text = f"internal error {what}: {type(exc).__name__}: {exc}"
+    return f"{text}\n{traceback.format_exc()}" if debug else f"{text} (-v shows the traceback)"
+
+
 def collect(
-    kinds: Mapping[str, frozenset[str]], root: Path, target: Target, env: Mapping[str, str]
+    kinds: Mapping[str, frozenset[str]], root: Path, target: Target, env: Mapping[str, str], debug: bool = False
 ) -> dict[str, FactRecord]:
     """Run each kind's provider once, concurrently (network-bound providers overlap)."""
     shared = Shared()
@@ -108,7 +115,7 @@ def collect(
         except GateError as exc:
             value, error = None, exc.diagnostics()
         except Exception as exc:  # fail closed: a provider bug is an error result, not a crash or a pass
-            value, error = None, f"internal error reading {kind}: {type(exc).__name__}: {exc}"
+            value, error = None, _internal(f"reading {kind}", exc, debug)
         return FactRecord(
             kind,
             value,
@@ -124,7 +131,7 @@ def collect(
         return dict(zip(kinds, pool.map(one, kinds), strict=True))
 
 
-def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target) -> list[Result]:
+def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target, debug: bool = False) -> list[Result]:
     spec, config = p.spec, p.config
 
     def result(status: Status, subject: str, message: str, **extra: Any) -> Result:
@@ -159,7 +166,7 @@ def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target) -> list[R
     except FactError as exc:
         return [result(Status.ERROR, subject, exc.diagnostics())]
     except Exception as exc:  # fail closed
-        return [result(Status.ERROR, subject, f"internal error in the check: {type(exc).__name__}: {exc}")]
+        return [result(Status.ERROR, subject, _internal("in the check", exc, debug))]
     if not outcomes:
         return [result(Status.ERROR, subject, "the check produced no result (a bug in the check)")]
     return [_from_outcome(o, result) for o in outcomes]
@@ -208,6 +215,7 @@ def run(
     fail_on: Severity | None = None,
     today: dt.date | None = None,
     errors: tuple[str, ...] = (),
+    debug: bool = False,
 ) -> tuple[Report, dict[str, FactRecord]]:
     start = time.perf_counter()
     planned = plan(policy, checks, target, only, skip)
@@ -217,8 +225,8 @@ def run(
     if facts_in is not None:
         facts = {k: v for k, v in facts_in.items() if k in kinds}
     else:
-        facts = collect(kinds, root, target, env)
-    results = [r for p in planned for r in judge(p, facts, target)]
+        facts = collect(kinds, root, target, env, debug)
+    results = [r for p in planned for r in judge(p, facts, target, debug)]
     use = apply_waivers(results, policy.waivers, today or dt.date.today())
     report = Report(
         tool_version=__version__,

@@ -114,6 +114,11 @@ def replay(path: Path) -> Replay | None:
         skip = tuple(str(i) for i in run.get("skip") or ())
     except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"--facts-in: {path}: not a valid evidence bundle ({exc})") from None
+    from mlops_gate.evidence import digest
+
+    if data.get("sha256") != digest(data):  # facts, report or policy edited after sealing
+        raise UsageError(f"--facts-in: {path}: the bundle does not match its sha256 (tampered?)",
+                         f"check it with `mlops-gate verify-evidence {path}`")
     if pol.get("digest") and policy.digest != pol.get("digest"):
         raise UsageError(f"--facts-in: {path}: the policy as applied does not match its digest (tampered?)",
                          f"check it with `mlops-gate verify-evidence {path}`")

@@ -67,7 +67,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for field in dropped:
         _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
     if facts_in is None:
-        pol = _guard(pol, tgt, repo, args.policy_ref, env, args.verbose)
+        pol = _guard(pol, tgt, repo, args.policy_ref, env, args.verbose, args.policy)
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
     from mlops_gate.providers import git
@@ -79,13 +79,15 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         cat.checks,
         tgt,
         repo,
-        env={**env, git.POLICY_ENV: git.policy_in_use(in_use, pol.source, args.policy_ref)},
+        env={**env, git.POLICY_ENV: git.policy_in_use(in_use, pol.source, args.policy_ref,
+                                                      _policy_candidates(args.policy, args.policy_ref, repo))},
         only=only,
         skip=skip,
         facts_in=facts_in,
         fail_on=Severity(fail_on) if fail_on else None,
         today=replay.today if replay is not None else None,
         errors=cat.plugin_errors,
+        debug=args.verbose,
     )
     if args.verbose:
         for rec in facts.values():
@@ -129,20 +131,48 @@ def _load_policy(args: argparse.Namespace, repo: Path, replay: Any, env: Mapping
     return policy.load(_policy_ref(args, repo))
 
 
+def _policy_candidates(policy_arg: str | None, policy_ref: str | None, repo: Path) -> list[Path]:
+    """Where the policy would be read from in the working tree: --policy PATH, else the discovered names
+    (none for --policy-ref or a built-in profile named with --policy)."""
+    if policy_ref:
+        return []
+    if policy_arg:
+        builtin = policy.profile_path(policy_arg) is not None and not Path(policy_arg).is_file()
+        return [] if builtin else [Path(policy_arg)]
+    return [repo / name for name in policy.DISCOVERED_NAMES]
+
+
 def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str | None,
-           env: Mapping[str, str], verbose: bool = False) -> policy.Policy:
-    """On a pull/merge request, policy.unchanged is configured and waived by the target branch's policy only."""
+           env: Mapping[str, str], verbose: bool = False, policy_arg: str | None = None) -> policy.Policy:
+    """On a pull/merge request, policy.unchanged is configured and waived by the target branch's policy only —
+    also when the policy was read with --policy-ref (from a ref that may not be the target branch) or the
+    request deleted the policy file (the target branch's copy still decides)."""
     from mlops_gate.providers import git
 
-    if tgt.event not in git.PR_EVENTS or not tgt.base_branch or policy_ref:
+    if tgt.event not in git.PR_EVENTS or not tgt.base_branch:
         return pol
     base: policy.Policy | None = None
     mine = next((Path(c) for c in pol.chain if not c.startswith("builtin:")), None)
     try:
         top = git.toplevel(repo)
-        ref = git.base_ref(top, tgt.base_branch)
-        if ref is not None and mine is not None:
+        ref = git.base_ref(top, tgt.base_branch, fetch=True)
+        rel: str | None = None
+        if ref is None:
+            pass
+        elif policy_ref:  # the same file as --policy-ref read, at the target branch
+            rel = policy_arg or next((n for n in policy.DISCOVERED_NAMES if git.show(top, ref, n) is not None), None)
+        elif mine is not None:
             rel = mine.resolve().relative_to(top.resolve()).as_posix()
+        else:  # a built-in profile: the target branch's copy of a policy file the request deleted, if any
+            for path in _policy_candidates(policy_arg, policy_ref, repo):
+                try:
+                    name = path.resolve().relative_to(top.resolve()).as_posix()
+                except ValueError:
+                    continue
+                if git.show(top, ref, name) is not None:
+                    rel = name
+                    break
+        if ref is not None and rel is not None:
             base = policy.load_from_git(top, ref, rel, origin=f"the policy on {tgt.base_branch}")
     except (GateError, ValueError) as exc:  # the check itself reports a missing ref or file
         if verbose:

@@ -217,3 +217,23 @@ def test_unknown_protection_is_an_error_not_unprotected() -> None:
     o = one(vcs.branch_protected(bp(b), vcs.ProtectedParams(), T))
     assert o.error == ("could not read whether main is protected: classic protection unreadable: "
                        "needs Administration: read")
+
+
+def test_the_gates_own_running_job_is_not_counted() -> None:
+    from mlops_gate.providers.platform import without_current_job
+
+    runs_ = CommitRuns("github", "acme/churn", "a" * 40, (
+        Run("test", "completed", "success", "check-run", url="https://github.com/acme/churn/actions/runs/77/job/1"),
+        Run("gate", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/77/job/2"),
+        Run("e2e", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/80/job/5"),
+    ))
+    kept = without_current_job(runs_, {"GITHUB_RUN_ID": "77"})
+    assert [r.name for r in kept.runs] == ["test", "e2e"]  # another workflow's pending run still counts
+    assert kept.notes == ("not counted (the gate's own pipeline, still running): gate",)
+    gl = CommitRuns("gitlab", "acme/churn", "a" * 40, (Run("pipeline", "in_progress", None, "pipeline", id="501"),
+                                                       Run("unit", "completed", "success", "job", id="9"),
+                                                       Run("gate", "in_progress", None, "job", id="10")))
+    assert [r.name for r in without_current_job(gl, {"CI_PIPELINE_ID": "501", "CI_JOB_ID": "10"}).runs] == ["unit"]
+    az = CommitRuns("azure", "c/p/r", "a" * 40, (Run("ci", "in_progress", None, "build", id="3"),))
+    assert without_current_job(az, {"BUILD_BUILDID": "3"}).runs == ()
+    assert without_current_job(az, {}).runs == az.runs

@@ -177,10 +177,15 @@ def test_metrics_regression_against_champion() -> None:
 
 def test_metrics_comparison_skipped_for_the_champion_itself_or_no_champion() -> None:
     same = facts(compared={"champion": ComparedVersion("champion", "2", notes=("the candidate is version 2",))})
-    o = judge(reg.metrics, same, compare_to="champion", max_regression={"val_auc": 0})
-    assert o.violations == () and "comparison with champion skipped: the candidate is version 2" in o.evidence
+    o = judge(reg.metrics, same, compare_to="champion", max_regression={"val_auc": 0},
+              thresholds={"val_auc": ">= 0.5"})
+    assert o.violations == () and o.error is None
+    assert ("comparison with champion skipped: version 2 is the champion itself; the candidate is version 2"
+            in o.evidence)
     none = facts(compared={"champion": ComparedVersion("champion", None, notes=("no version holds it",))})
-    assert judge(reg.metrics, none, compare_to="champion", max_regression={"val_auc": 0}).violations == ()
+    o = judge(reg.metrics, none, compare_to="champion", max_regression={"val_auc": 0})
+    assert o.error == ("no version holds 'champion' and no thresholds are set: "
+                       "set checks.registry.metrics.params.thresholds")  # nothing checked: never a pass
     assert judge(reg.metrics, facts(compared={}), compare_to="champion").error is not None
 
 

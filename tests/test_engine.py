@@ -195,3 +195,16 @@ def test_provider_failure_is_an_error_result(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sev", list(Severity))
 def test_severity_ranks_are_ordered(sev: Severity) -> None:
     assert (sev.rank >= Severity.HIGH.rank) == (sev in (Severity.HIGH, Severity.CRITICAL))
+
+
+def test_internal_errors_carry_the_traceback_only_when_asked() -> None:
+    def boom(facts: Any, params: Any, target: Any) -> Iterator[Outcome]:
+        raise ValueError("bad payload")
+        yield  # pragma: no cover
+
+    checks = {"ci.a": spec("ci.a", func=boom, params=NoParams)}
+    planned = engine.plan(policy(checks), checks, Target())[0]
+    quiet = engine.judge(planned, facts(ci_config=RepoFiles("/r")), Target())[0]
+    assert quiet.message == "internal error in the check: ValueError: bad payload (-v shows the traceback)"
+    loud = engine.judge(planned, facts(ci_config=RepoFiles("/r")), Target(), debug=True)[0]
+    assert "Traceback (most recent call last)" in loud.message and "bad payload" in loud.message

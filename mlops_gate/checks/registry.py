@@ -268,7 +268,13 @@ def metrics(facts: Mapping[str, Any], params: MetricsParams, target: Target) -> 
                           "(facts collected without compare_to: collect them again)")
             return
         if compared.version is None or compared.version == mv.version:
-            notes.append(f"comparison with {params.compare_to} skipped: " + "; ".join(compared.notes))
+            why = (f"version {mv.version} is the {params.compare_to} itself" if compared.version == mv.version
+                   else f"no version holds {params.compare_to!r}")
+            if not params.thresholds:  # no bar and nothing to compare with: nothing was checked
+                yield Outcome(model.subject, "no metric was checked", error=f"{why} and no thresholds are set: "
+                              "set checks.registry.metrics.params.thresholds")
+                return
+            notes.append("; ".join([f"comparison with {params.compare_to} skipped: {why}", *compared.notes]))
         else:
             violations += _regressions(params, values, compared.metrics, compared.version, at)
             notes.append(f"compared with version {compared.version} ({params.compare_to})")

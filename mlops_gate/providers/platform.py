@@ -7,10 +7,12 @@ check is written once over the host-neutral facts in `mlops_gate.facts`.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BranchProtections, CommitRuns, Environments
+from mlops_gate.facts import BranchProtections, CommitRuns, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.target import PLATFORMS
 
@@ -33,7 +35,31 @@ def commit_runs(ctx: Context) -> CommitRuns:
     if not ctx.target.commit:
         raise FactError("no commit to read runs for", "set --commit or target.commit (detected in CI)")
     result: CommitRuns = _host(ctx).commit_runs(ctx)
-    return result
+    return without_current_job(result, ctx.env)
+
+
+def without_current_job(runs: CommitRuns, env: Mapping[str, str]) -> CommitRuns:
+    """Drop the still-running CI work the gate itself is part of: the gate cannot wait for its own job
+    (or the pipeline/workflow run containing it), so counting it would block every run. Finished runs
+    of the same pipeline are kept; what was dropped is noted."""
+
+    def current(run: Run) -> bool:
+        if run.conclusion is not None:
+            return False
+        gh_run = env.get("GITHUB_RUN_ID")
+        if gh_run and run.url and f"/actions/runs/{gh_run}/" in run.url:
+            return True
+        if run.source == "pipeline" and run.id == env.get("CI_PIPELINE_ID"):
+            return True
+        if run.source == "job" and run.id == env.get("CI_JOB_ID"):
+            return True
+        return run.source == "build" and run.id == env.get("BUILD_BUILDID")
+
+    dropped = [r for r in runs.runs if current(r)]
+    if not dropped:
+        return runs
+    note = "not counted (the gate's own pipeline, still running): " + ", ".join(sorted({r.name for r in dropped}))
+    return replace(runs, runs=tuple(r for r in runs.runs if not current(r)), notes=(*runs.notes, note))
 
 
 def environments(ctx: Context) -> Environments:

@@ -132,9 +132,9 @@ else
   if [ -z "$version" ]; then
     # The action's own source: pinned by the ref in `uses: OWNER/mlops-gate@REF`.
     [ -n "${GITHUB_ACTION_PATH:-}" ] || fail_input "input 'version' is empty and GITHUB_ACTION_PATH is not set"
-    requirement="$GITHUB_ACTION_PATH"
+    requirement="${GITHUB_ACTION_PATH}[mlflow]"  # with the MLflow client: the registry checks need it
   elif [[ "$version" =~ ^[0-9][0-9A-Za-z.+!]*$ ]]; then
-    requirement="mlops-gate==$version"
+    requirement="mlops-gate[mlflow]==$version"
   else
     requirement="$version" # a pip requirement, e.g. "mlops-gate @ git+https://github.com/OWNER/mlops-gate@SHA"
   fi
