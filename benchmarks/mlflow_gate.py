@@ -77,7 +77,8 @@ def main() -> None:
             with_mlflow = [imports_mlflow("check", "--policy", policy, "--repo", str(work), "--only", "registry.*",
                                           "--model", "churn@candidate", "--commit", GOOD_SHA, "--format", "json")
                            for _ in range(args.runs)]
-            files_only = [imports_mlflow("check", "--repo", str(ROOT / "examples" / "churn-model"), "--format", "json")
+            files_only = [imports_mlflow("check", "--repo", str(ROOT / "examples" / "churn-model"), "--format", "json",
+                                         "--skip", "vcs.*,ci.required-runs,cd.production-environment,registry.*")
                           for _ in range(args.runs)]
             print(f"\nregistry.* run:  median {statistics.median(s for s, _ in with_mlflow):.3f} s, "
                   f"imports mlflow: {all(m for _, m in with_mlflow)}")
