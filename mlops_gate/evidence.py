@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import __version__
+from mlops_gate import __version__, signing
 from mlops_gate.errors import UsageError
 from mlops_gate.secrets import redact
 
@@ -125,65 +125,18 @@ def image_subject(image: str) -> dict[str, Any] | None:
     return {"name": f"{head}/{last}" if head else last, "digest": {"sha256": dig[len("sha256:"):]}}
 
 
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1 pre-authentication encoding: what is actually signed."""
-    t = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-
-
 def sign(bundle: dict[str, Any], key: Any) -> dict[str, Any]:
     """Add `signature`: a DSSE envelope over the decision statement (does not change the sha256)."""
     payload = canonical(statement(bundle))
-    sig = _sign(key, pae(PAYLOAD_TYPE, payload))
+    sig = signing.sign(key, signing.pae(PAYLOAD_TYPE, payload))
     return {
         **bundle,
         "signature": {
             "payloadType": PAYLOAD_TYPE,
             "payload": base64.b64encode(payload).decode("ascii"),
-            "signatures": [{"keyid": keyid(key.public_key()), "sig": base64.b64encode(sig).decode("ascii")}],
+            "signatures": [{"keyid": signing.key_id(key), "sig": base64.b64encode(sig).decode("ascii")}],
         },
     }
-
-
-def _sign(key: Any, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign(data)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(hashes.SHA256()))
-    if isinstance(key, rsa.RSAPrivateKey):
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
-        return key.sign(data, pss, hashes.SHA256())
-    raise UsageError(f"unsupported key type {type(key).__name__}")
-
-
-def _verify(key: Any, sig: bytes, data: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-
-    try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(sig, data)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sig, data, ec.ECDSA(hashes.SHA256()))
-        elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
-                       hashes.SHA256())
-        else:
-            return False
-    except InvalidSignature:
-        return False
-    return True
-
-
-def keyid(public_key: Any) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
 
 
 def _read_pem(path: str, flag: str) -> bytes:
@@ -194,12 +147,11 @@ def _read_pem(path: str, flag: str) -> bytes:
 
 
 def _check_type(key: Any, flag: str, path: str) -> Any:
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and key.curve.name != "secp256r1":
         raise UsageError(f"{flag} {path}: EC keys must be P-256 (this one is {key.curve.name})")
-    if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PrivateKey,
-                            ed25519.Ed25519PublicKey, rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+    if not signing.supported(key):
         raise UsageError(f"{flag} {path}: unsupported key type; use ECDSA P-256, Ed25519 or RSA")
     return key
 
@@ -220,16 +172,10 @@ def load_private_key(path: str, env: Mapping[str, str]) -> Any:
 
 def load_public_key(path: str) -> Any:
     """A PEM public key (SubjectPublicKeyInfo); a private key is accepted too (its public half is used)."""
-    from cryptography.hazmat.primitives import serialization
-
-    pem = _read_pem(path, "--key")
     try:
-        key: Any = serialization.load_pem_public_key(pem)
+        key = signing.public_key(_read_pem(path, "--key"), private_ok=True)
     except ValueError:
-        try:
-            key = serialization.load_pem_private_key(pem, None).public_key()
-        except (ValueError, TypeError):
-            raise UsageError(f"--key {path}: not a PEM public key") from None
+        raise UsageError(f"--key {path}: not a PEM public key") from None
     return _check_type(key, "--key", path)
 
 
@@ -278,8 +224,8 @@ def _verify_signature(path: str, bundle: Mapping[str, Any], key: Any, key_path: 
         return False, f"{path}: INVALID: the signature is not a DSSE envelope"
     if payload_type != PAYLOAD_TYPE:
         return False, f"{path}: INVALID: payloadType {payload_type!r}, expected {PAYLOAD_TYPE}"
-    if not any(_verify(key, s, pae(payload_type, payload)) for s in sigs):
-        return False, f"{path}: INVALID SIGNATURE: it does not verify with {key_path} (keyid {keyid(key)})"
+    if not any(signing.verify(s, signing.pae(payload_type, payload), key) for s in sigs):
+        return False, f"{path}: INVALID SIGNATURE: it does not verify with {key_path} (keyid {signing.key_id(key)})"
     try:
         stmt = json.loads(payload)
         named = stmt["predicate"]["bundle"]["sha256"]
@@ -293,5 +239,5 @@ def _verify_signature(path: str, bundle: Mapping[str, Any], key: Any, key_path: 
         return False, f"{path}: INVALID: the signature is valid but for another bundle (sha256 {named})"
     if bundle["release"]["commit"] not in commits:
         return False, f"{path}: INVALID: the signed statement names another commit ({', '.join(map(str, commits))})"
-    signer = f"{key_path} (keyid {keyid(key)})"
+    signer = f"{key_path} (keyid {signing.key_id(key)})"
     return True, f"{path}: valid: intact (sha256 {bundle['sha256']}) and signed by {signer}; {what}"

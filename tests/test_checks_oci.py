@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mlops_gate import typed
+from mlops_gate import signing, typed
 from mlops_gate.checks import _oci_verify, _slsa
 from mlops_gate.checks.image import DigestParams, digest_pinned
 from mlops_gate.checks.image_remote import (
@@ -94,6 +94,7 @@ def test_pae_matches_the_dsse_spec_vector() -> None:
     assert _oci_verify.pae("http://example.com/HelloWorld", b"hello world") == (
         b"DSSEv1 29 http://example.com/HelloWorld 11 hello world")
     assert pae("a", b"") == _oci_verify.pae("a", b"")
+    assert _oci_verify.pae is signing.pae  # one implementation, shared with the evidence bundle
 
 
 def test_simple_signing_payload_is_cosigns_exact_bytes() -> None:
@@ -114,6 +115,35 @@ def test_other_repositories_do_not_match() -> None:
     assert not _slsa.same_repo("https://github.com/evil/acme/churn", REPO)
     assert not _slsa.same_repo("https://github.com/acme/churn-fork", REPO)
     assert _slsa.same_repo("https://dev.azure.com/org/proj/_git/repo", "org/proj/repo")
+
+
+def test_another_host_is_another_repository() -> None:
+    assert not _slsa.same_repo("https://evil.example/acme/churn", REPO, "github.com")
+    assert not _slsa.same_repo("git+https://evil.example/acme/churn@refs/heads/main", REPO, "github.com")
+    assert not _slsa.same_repo("git@evil.example:acme/churn.git", REPO, "github.com")
+    for uri in ("https://GitHub.com/acme/churn", "git@github.com:acme/churn.git", "https://github.com:443/acme/churn",
+                "github.com/acme/churn", "acme/churn"):  # the last names no host: the path decides
+        assert _slsa.same_repo(uri, REPO, "github.com"), uri
+    assert _slsa.same_repo("https://evil.example/acme/churn", REPO)  # no platform: no host to compare
+    assert _slsa.same_repo("https://gitlab.example.com:8443/acme/churn", REPO, "gitlab.example.com")
+    assert not _slsa.same_repo("https://gitlab.com/acme/churn", REPO, "gitlab.example.com")
+    azure = "org/proj/repo"
+    assert _slsa.same_repo("https://org@dev.azure.com/org/proj/_git/repo", azure, "dev.azure.com")
+    assert _slsa.same_repo("https://org.visualstudio.com/org/proj/_git/repo", azure, "dev.azure.com")
+    assert not _slsa.same_repo("https://evil.example/org/proj/_git/repo", azure, "dev.azure.com")
+
+
+@pytest.mark.parametrize("platform,api_url,host", [
+    ("github", None, "github.com"), ("github", "https://api.github.com", "github.com"),
+    ("github", "https://ghe.corp.example/api/v3", "ghe.corp.example"), ("github", "https://api.acme.ghe.com", "acme.ghe.com"),
+    ("gitlab", None, "gitlab.com"), ("gitlab", "https://gitlab.example.com:8443/api/v4", "gitlab.example.com"),
+    ("gitlab", "gitlab.example.com", "gitlab.example.com"),
+    ("azure", None, "dev.azure.com"), ("azure", "https://dev.azure.com/org/", "dev.azure.com"),
+    ("azure", "https://org.visualstudio.com/", "dev.azure.com"), ("azure", "https://tfs.corp.example/tfs/Coll/", "tfs.corp.example"),
+    (None, "https://gitlab.example.com/api/v4", ""), ("bitbucket", None, ""),
+])
+def test_platform_host(platform: str | None, api_url: str | None, host: str) -> None:
+    assert _slsa.platform_host(platform, api_url) == host
 
 
 # --- image.digest-pinned (remote half) ----------------------------------------------------------------
@@ -158,6 +188,18 @@ def test_label_mismatch_and_missing_are_named() -> None:
         f"org.opencontainers.image.revision={OTHER_COMMIT} (config label (linux/arm64)), but the gated commit is {COMMIT}")
 
 
+def test_source_label_on_another_host_fails() -> None:
+    img = image(labels=(Label("org.opencontainers.image.source", f"https://evil.example/{REPO}", "config label"),
+                        Label("org.opencontainers.image.revision", COMMIT, "config label")))
+    o = one(labels({"oci_image": img}, LabelParams(), TARGET))
+    assert status(o) == "failed"
+    assert texts(o) == f"org.opencontainers.image.source=https://evil.example/{REPO} (config label), but the gated repository is {REPO}"
+    gitlab = dataclasses.replace(TARGET, platform="gitlab", api_url="https://gitlab.example.com/api/v4")
+    assert status(one(labels({"oci_image": image()}, LabelParams(), gitlab))) == "failed"  # github.com/acme/churn
+    mirrored = image(labels=(Label("org.opencontainers.image.source", f"https://gitlab.example.com/{REPO}", "config label"),))
+    assert status(one(labels({"oci_image": mirrored}, LabelParams(revision_label=""), gitlab))) == "passed"
+
+
 def test_labels_not_collected_is_an_error() -> None:
     assert status(one(labels({"oci_image": image(labels=None)}, LabelParams(), TARGET))) == "error"
 
@@ -165,7 +207,8 @@ def test_labels_not_collected_is_an_error() -> None:
 # --- image.signature --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("signer,pss", [
-    (Signer.ec(), False), (Signer.ec(ec.SECP384R1()), False), (Signer.rsa(), False), (Signer.rsa(), True),
+    (Signer.ec(), False), (Signer.ec(ec.SECP384R1()), False), (Signer.ec(ec.SECP521R1()), False),
+    (Signer.rsa(), False), (Signer.rsa(), True),
     (Signer.ed25519(), False),
 ])
 def test_signature_verifies_with_each_key_type(signer: Signer, pss: bool) -> None:
@@ -239,6 +282,15 @@ def test_provenance_passes(make: Any) -> None:
 def test_bad_provenance_fails(statement: bytes, signer: Signer, expected: str) -> None:
     o = one(provenance({"oci_image": image(attestations=(att(statement, signer),))}, PROV, TARGET))
     assert status(o) == "failed" and expected in texts(o), texts(o)
+
+
+def test_provenance_from_a_repository_of_the_same_name_on_another_host_fails() -> None:
+    evil = slsa_v1(D).replace(f"https://github.com/{REPO}".encode(), f"https://evil.example/{REPO}".encode())
+    assert b"https://github.com/" + REPO.encode() not in evil
+    o = one(provenance({"oci_image": image(attestations=(att(evil),))}, PROV, TARGET))
+    assert status(o) == "failed" and f"built from git+https://evil.example/{REPO}@refs/heads/main" in texts(o), texts(o)
+    o = _release(image(attestations=(att(evil),)))
+    assert status(o) == "failed" and f"provenance source commit: no verified provenance names a commit of {REPO}" in texts(o)
 
 
 def test_tampered_statement_fails() -> None:

@@ -110,6 +110,26 @@ def test_tampering_and_wrong_keys_are_caught(repo: Path, tmp_path: Path, capsys:
     assert code == 1 and "not signed" in out
 
 
+def test_rsa_pkcs1v15_signatures_verify_too(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """mlops-gate signs RSA with PSS; an envelope re-signed elsewhere with PKCS#1 v1.5 (cosign's RSA) verifies."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from mlops_gate import signing
+
+    priv, pub = write_keys(tmp_path, "rsa")
+    bundle_path = tmp_path / "evidence.json"
+    audit(capsys, repo, "--evidence", str(bundle_path), "--sign-key", str(priv))
+    bundle = json.loads(bundle_path.read_text())
+    key: Any = serialization.load_pem_private_key(priv.read_bytes(), None)
+    message = signing.pae(evidence.PAYLOAD_TYPE, base64.b64decode(bundle["signature"]["payload"]))
+    pkcs1 = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    bundle["signature"]["signatures"] = [{"keyid": signing.key_id(key), "sig": base64.b64encode(pkcs1).decode()}]
+    bundle_path.write_text(json.dumps(bundle))
+    code, out, _ = run(capsys, "verify-evidence", str(bundle_path), "--key", str(pub))
+    assert code == 0 and "valid: intact" in out and f"keyid {signing.key_id(key)}" in out
+
+
 def test_signed_statement_is_in_toto(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     priv, _ = write_keys(tmp_path, "ed25519")
     bundle_path = tmp_path / "evidence.json"

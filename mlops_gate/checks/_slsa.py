@@ -64,7 +64,7 @@ def _v1_sources(predicate: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((dep["uri"], _commit(dep.get("digest"))))
     external = _get(predicate, "buildDefinition", "externalParameters") or {}
     for repo in (_get(external, "workflow", "repository"), _get(external, "source"), _get(external, "repository")):
-        if isinstance(repo, str) and not any(same_repo(uri, repo_path(repo)) for uri, _ in out):
+        if isinstance(repo, str) and not any(same_repo(uri, repo_path(repo), repo_host(repo)) for uri, _ in out):
             out.append((repo, ""))
     return out
 
@@ -81,26 +81,67 @@ def _v02_sources(predicate: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def repo_path(uri: str) -> str:
-    """`git+https://github.com/Acme/Churn.git@refs/heads/main` -> `acme/churn` (host and ref dropped)."""
+def _split(uri: str) -> tuple[str, str]:
+    """(host or "", the rest) of a repository URI: URL, `git@host:path`, `host.tld/path` or a bare path."""
     text = uri.strip()
     text = text[4:] if text.startswith("git+") else text
     if "://" in text:
-        text = text.split("://", 1)[1]
-        text = text.split("/", 1)[1] if "/" in text else ""
-    elif re.match(r"^[\w.-]+@[\w.-]+:", text):  # git@host:owner/name.git
-        text = text.split(":", 1)[1]
-    elif "." in text.split("/", 1)[0] and "/" in text:  # github.com/owner/name
-        text = text.split("/", 1)[1]
+        host, _, rest = text.split("://", 1)[1].partition("/")
+        return host.rpartition("@")[2], rest
+    if re.match(r"^[\w.-]+@[\w.-]+:", text):  # git@host:owner/name.git
+        host, _, rest = text.partition(":")
+        return host.rpartition("@")[2], rest
+    if "." in text.split("/", 1)[0] and "/" in text:  # github.com/owner/name
+        host, _, rest = text.partition("/")
+        return host, rest
+    return "", text
+
+
+def repo_path(uri: str) -> str:
+    """`git+https://github.com/Acme/Churn.git@refs/heads/main` -> `acme/churn` (host and ref dropped)."""
+    text = _split(uri)[1]
     text = text.split("@", 1)[0].split("#", 1)[0].split("?", 1)[0]
     text = text.strip("/").replace("/_git/", "/")  # Azure Repos: org/project/_git/repo
     return (text[:-4] if text.endswith(".git") else text).lower()
 
 
-def same_repo(uri: str, repository: str) -> bool:
+def repo_host(uri: str) -> str:
+    """The host a repository URI names ("" when none), as `_host` normalises it."""
+    return _host(_split(uri)[0])
+
+
+def _host(host: str) -> str:
+    """Lower case, no port; Azure DevOps' aliases (`ssh.dev.azure.com`, `<org>.visualstudio.com`) are
+    `dev.azure.com`."""
+    host = host.strip().lower()
+    host = host if host.endswith("]") else host.rsplit(":", 1)[0]
+    if host == "ssh.dev.azure.com" or host.endswith(".visualstudio.com"):
+        return "dev.azure.com"
+    return host
+
+
+def platform_host(platform: str | None, api_url: str | None) -> str:
+    """The host that serves the gated repository ("" when unknown): github -> github.com (or the host of
+    `api_url` for Enterprise, `api.` dropped), gitlab -> the host of `api_url` or gitlab.com, azure ->
+    dev.azure.com or the host of the collection URL in `api_url`."""
+    default = {"github": "github.com", "gitlab": "gitlab.com", "azure": "dev.azure.com"}.get(platform or "")
+    if default is None:
+        return ""
+    url = api_url or ""
+    host = repo_host(url if not url or "://" in url else f"https://{url}")
+    if platform == "github":
+        host = host.removeprefix("api.")  # api.github.com, api.<subdomain>.ghe.com; GHES serves /api/v3
+    return host or default
+
+
+def same_repo(uri: str, repository: str, host: str = "") -> bool:
+    """`uri` names `repository` (owner/name, group/project, org/project/repo); when `host` is given (see
+    `platform_host`) and the URI names a host too, the hosts must match."""
     path = repo_path(uri)
-    want = repository.strip("/").lower()
-    return bool(path) and path == want
+    if not path or path != repository.strip("/").lower():
+        return False
+    named = repo_host(uri)
+    return not (host and named) or named == _host(host)
 
 
 def same_commit(a: str, b: str) -> bool:

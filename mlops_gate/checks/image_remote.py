@@ -56,7 +56,8 @@ def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Ite
     Labels are read from the image config (`LABEL` in the Dockerfile) and from manifest and index
     annotations; for a multi-arch index every platform's image is read. Each label must be present
     somewhere, and every value found must match: one platform built from another commit fails.
-    The source matches when its path (host, `git+`, `.git` and `@ref` dropped) is the target repository.
+    The source matches when its host is the platform's (github.com, the GitLab or Azure DevOps host) and its path
+    (`git+`, `.git` and `@ref` dropped) is the target repository.
 
     Fix: `docker buildx build --label org.opencontainers.image.revision=$GITHUB_SHA --label
     org.opencontainers.image.source=$GITHUB_SERVER_URL/$GITHUB_REPOSITORY` (docker/metadata-action sets both).
@@ -66,6 +67,7 @@ def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Ite
         yield unread(img, "labels")
         return
     violations, evidence = [], [f"resolved {img.ref} to {img.digest}"]
+    host = _slsa.platform_host(target.platform, target.api_url)
     wanted = [(params.source_label, target.repository or "", "repository"),
               (params.revision_label, target.commit or "", "commit")]
     for key, want, what in wanted:
@@ -76,7 +78,7 @@ def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Ite
         if not found:
             violations.append(Violation(f"label {key} is missing (it should be the {what} {want})"))
         for lab in found:
-            ok = _slsa.same_repo(lab.value, want) if what == "repository" else _slsa.same_commit(lab.value, want)
+            ok = _slsa.same_repo(lab.value, want, host) if what == "repository" else _slsa.same_commit(lab.value, want)
             if not ok:
                 violations.append(Violation(f"{key}={lab.value} ({lab.source}), but the gated {what} is {want}"))
     checked = [k for k, _, _ in wanted if k]
@@ -260,7 +262,8 @@ def judge_attestation(a: Attestation, keys: list[v.Key], digest: str, params: Pr
     if not builder or not any(fnmatch.fnmatchcase(builder, p) for p in params.builder_ids):
         return False, f"builder {builder or '(none)'} is not in builder_ids"
     repo, commit = target.repository or "", target.commit or ""
-    ours = [(u, c) for u, c in statement.sources if _slsa.same_repo(u, repo)]
+    host = _slsa.platform_host(target.platform, target.api_url)
+    ours = [(u, c) for u, c in statement.sources if _slsa.same_repo(u, repo, host)]
     if not ours:
         named = ", ".join(u for u, _ in statement.sources) or "none"
         return False, f"built from {named}, not {repo}"

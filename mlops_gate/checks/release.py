@@ -96,12 +96,13 @@ def _provenance_link(img: ImageFacts, params: Params, target: Target) -> tuple[s
         return name, "no keys to verify provenance: set checks.release.traceability.params.keys", f"{name}: unverified"
     keys, problems = v.keys_of(params.keys, img.keys)
     commits, reasons = [], list(problems)
+    host = _slsa.platform_host(target.platform, target.api_url)
     for a in img.attestations or ():
         statement, why = verified_statement(a, keys, img.digest or "")
         if statement is None:
             reasons.append(f"{a.source}: {why}")
             continue
-        commits += [c for u, c in statement.sources if _slsa.same_repo(u, target.repository or "") and c]
+        commits += [c for u, c in statement.sources if _slsa.same_repo(u, target.repository or "", host) and c]
     if not commits:
         return name, "no verified provenance names a commit of " + (target.repository or "") + (
             f" ({'; '.join(reasons)})" if reasons else ""), f"{name}: (none)"
