@@ -32,6 +32,11 @@ class PolicyFiles:
     source: str  # as the run loaded it: a path, `builtin:NAME`, or `REF:PATH` (--policy-ref)
     pull_request: bool
     base_branch: str | None = None
-    policy_ref: str | None = None  # the policy was loaded from this git ref (--policy-ref): nothing to compare
+    policy_ref: str | None = None  # the policy was loaded from this git ref (--policy-ref)
     base_ref: str | None = None
     files: tuple[PolicyCopy, ...] = ()
+    # policy files the target branch has but the pull request's tree no longer has (deleted or renamed away)
+    deleted: tuple[str, ...] = ()
+    # --policy-ref on a pull/merge request: the commit the ref resolves to, and the target branch's commit
+    policy_ref_commit: str | None = None
+    base_commit: str | None = None

@@ -156,24 +156,20 @@ def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str |
     try:
         top = git.toplevel(repo)
         ref = git.base_ref(top, tgt.base_branch, fetch=True)
-        rel: str | None = None
-        if ref is None:
-            pass
-        elif policy_ref:  # the same file as --policy-ref read, at the target branch
-            rel = policy_arg or next((n for n in policy.DISCOVERED_NAMES if git.show(top, ref, n) is not None), None)
-        elif mine is not None:
-            rel = mine.resolve().relative_to(top.resolve()).as_posix()
-        else:  # a built-in profile: the target branch's copy of a policy file the request deleted, if any
+        origin = f"the policy on {tgt.base_branch}"
+        if ref is not None and policy_ref:  # the file --policy-ref read, as the target branch has it
+            base = policy.load_from_git(top, ref, policy_arg, origin=origin)
+        elif ref is not None and mine is not None:
+            base = policy.load_from_git(top, ref, mine.resolve().relative_to(top.resolve()).as_posix(), origin)
+        elif ref is not None:  # a built-in profile: the target branch's copy of a policy file the request deleted
             for path in _policy_candidates(policy_arg, policy_ref, repo):
                 try:
-                    name = path.resolve().relative_to(top.resolve()).as_posix()
+                    rel = path.resolve().relative_to(top.resolve()).as_posix()
                 except ValueError:
                     continue
-                if git.show(top, ref, name) is not None:
-                    rel = name
+                if git.show(top, ref, rel) is not None:
+                    base = policy.load_from_git(top, ref, rel, origin)
                     break
-        if ref is not None and rel is not None:
-            base = policy.load_from_git(top, ref, rel, origin=f"the policy on {tgt.base_branch}")
     except (GateError, ValueError) as exc:  # the check itself reports a missing ref or file
         if verbose:
             _say(f"note: no policy on {tgt.base_branch} to configure policy.unchanged: {exc}", env)

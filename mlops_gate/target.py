@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,58 @@ def _ref_to_branch(ref: str | None) -> str | None:
     return None if ref.startswith("refs/tags/") else ref
 
 
+MAX_EVENT_BYTES = 16 * 1024 * 1024  # a GitHub event payload larger than this is not read
+
+
+def _event_payload(env: Mapping[str, str]) -> dict[str, Any]:
+    """The GitHub Actions event payload (the JSON file named by GITHUB_EVENT_PATH); {} when it is absent,
+    unreadable, too large or not a JSON object — detection never fails on it."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_EVENT_BYTES + 1)
+        if len(data) > MAX_EVENT_BYTES:
+            return {}
+        payload = json.loads(data)
+    except (OSError, ValueError, RecursionError):  # ValueError: bad JSON or bad UTF-8
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _dig(data: Any, *keys: str) -> str | None:
+    """data[k1][k2]... when every step is a mapping and the end is a non-empty string."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, str) and data else None
+
+
 def detect(env: Mapping[str, str]) -> Target:
-    """The target as the CI system running us describes it (empty outside CI)."""
+    """The target as the CI system running us describes it (empty outside CI).
+
+    GitHub: for `merge_group` (merge queue) the target branch comes from the event payload
+    (`merge_group.base_ref`: GITHUB_BASE_REF is not set); for `pull_request`/`pull_request_target` the
+    commit is the pull request's head (`pull_request.head.sha`), where check runs and statuses are attached,
+    not GITHUB_SHA (a merge commit) — GITHUB_SHA when the payload is absent or unreadable."""
     if env.get("GITHUB_ACTIONS") == "true":
         event = env.get("GITHUB_EVENT_NAME") or None
         is_pr = event in ("pull_request", "pull_request_target", "merge_group")
+        payload = _event_payload(env) if is_pr else {}
+        commit, base_branch = env.get("GITHUB_SHA") or None, env.get("GITHUB_BASE_REF") or None
+        if event == "merge_group":
+            base_branch = base_branch or _ref_to_branch(_dig(payload, "merge_group", "base_ref"))
+        elif is_pr:
+            head = _dig(payload, "pull_request", "head", "sha")
+            commit = head if head and re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", head) else commit
+            base_branch = base_branch or _dig(payload, "pull_request", "base", "ref")
         return Target(
             platform="github",
             repository=env.get("GITHUB_REPOSITORY") or None,
             branch=(env.get("GITHUB_HEAD_REF") if is_pr else _ref_to_branch(env.get("GITHUB_REF"))) or None,
-            commit=env.get("GITHUB_SHA") or None,
+            commit=commit,
             api_url=env.get("GITHUB_API_URL") or None,
-            base_branch=env.get("GITHUB_BASE_REF") or None,
+            base_branch=base_branch,
             release=env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF_TYPE") == "tag" else None,
             event="pull_request" if is_pr else event,
         )

@@ -226,3 +226,153 @@ def test_base_branch_flag_simulates_a_pull_request(tmp_path: Path, capsys: pytes
     edit_policy(repo, "fail_on: high", "fail_on: low")
     code, report, _ = gate(capsys, repo, "--base-branch", "main", env={})
     assert code == 1 and only_result(report)["status"] == "failed"
+
+
+def test_pull_request_that_deletes_the_policy_is_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "rm", "-q", POLICY)
+    commit_all(repo, "drop the gate")
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed" and r["blocking"] and r["subject"] == f"file:{POLICY}"
+    assert r["message"].startswith(f"{POLICY} is on main but the pull request deletes it: the run falls back to "
+                                   "default")
+    assert r["evidence"] == [f"git main:{POLICY} exists"]
+    code, report, _ = gate(capsys, repo, env={})  # not a pull request: nothing to compare
+    assert code == 0 and only_result(report)["message"].startswith("not a pull request")
+
+
+def test_deleting_the_policy_in_the_working_tree_only_is_blocked(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    (repo / POLICY).unlink()
+    code, report, _ = gate(capsys, repo)
+    assert code == 1 and only_result(report)["status"] == "failed"
+
+
+def test_renaming_the_policy_to_another_discovered_name_is_blocked(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "mv", POLICY, "mlops-gate.yaml")
+    edit_policy(repo, "fail_on: high", "fail_on: critical", name="mlops-gate.yaml")
+    commit_all(repo)
+    code, report, _ = gate(capsys, repo)
+    by_subject = {r["subject"]: (r["status"], r["message"]) for r in report["results"]}
+    assert code == 1
+    assert by_subject[f"file:{POLICY}"][0] == "failed" and "deletes it" in by_subject[f"file:{POLICY}"][1]
+    assert by_subject["file:mlops-gate.yaml"] == (
+        "failed", "mlops-gate.yaml is not on main: the pull request adds the policy it is judged by")
+
+
+def test_a_second_policy_file_on_the_target_branch_cannot_be_deleted(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "main")
+    (repo / "mlops-gate.yml").write_text("version: 1\nextends: default\n")
+    commit_all(repo, "a fallback policy")
+    git(repo, "checkout", "-q", "-B", "feature")
+    git(repo, "rm", "-q", POLICY)  # discovery now picks mlops-gate.yml, identical on main
+    commit_all(repo)
+    code, report, _ = gate(capsys, repo)
+    by_subject = {r["subject"]: r["status"] for r in report["results"]}
+    assert code == 1 and by_subject == {f"file:{POLICY}": "failed", "file:mlops-gate.yml": "passed"}
+
+
+def test_deleting_a_policy_given_with_the_policy_flag_is_blocked(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "mv", POLICY, "gate.yml")
+    commit_all(repo)
+    git(repo, "checkout", "-q", "-b", "pr")
+    git(repo, "rm", "-q", "gate.yml")
+    commit_all(repo)
+    code, _, err = gate(capsys, repo, "--policy", str(repo / "gate.yml"), env={**PR_ENV, "GITHUB_BASE_REF": "feature"})
+    assert code == 2 and "gate.yml" in err  # a usage error: never a pass
+
+
+def test_the_deleted_policy_on_the_target_branch_still_configures_the_check(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r", (GOOD / POLICY).read_text() + "  policy.unchanged:\n    severity: low\n")
+    git(repo, "rm", "-q", POLICY)
+    commit_all(repo)
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert r["status"] == "failed" and r["severity"] == "low" and not r["blocking"] and code == 0
+
+
+def test_no_policy_on_either_side_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "rm", "-q", POLICY)
+    commit_all(repo, "no policy")
+    git(repo, "checkout", "-q", "-B", "feature")
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 0 and r["message"] == "built-in profile default: no policy file in the repository to change"
+
+
+def make_origin(tmp_path: Path) -> str:
+    """A bare `origin` with `main` and a `feature` branch that edits the policy; its file:// URL."""
+    upstream = make_repo(tmp_path / "upstream")
+    edit_policy(upstream, "fail_on: high", "fail_on: critical")
+    commit_all(upstream, "weaken the gate")
+    git(upstream, "commit", "-q", "--allow-empty", "-m", "more")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(upstream), str(bare)], check=True,
+                   env={**os.environ, **GIT_ENV})
+    return bare.as_uri()
+
+
+def clone(url: str, dest: Path, *flags: str) -> Path:
+    subprocess.run(["git", "clone", "-q", *flags, "--branch", "feature", url, str(dest)], check=True,
+                   env={**os.environ, **GIT_ENV})
+    return dest
+
+
+def test_a_shallow_clone_fetches_the_target_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")  # as actions/checkout does
+    assert git(shallow, "rev-parse", "--is-shallow-repository") == "true"
+    assert git(shallow, "branch", "-a", "--list", "*main") == ""
+    code, report, _ = gate(capsys, shallow)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed" and "differs from origin/main" in r["message"]
+    assert git(shallow, "rev-parse", "origin/main") == git(tmp_path / "upstream", "rev-parse", "main")
+    assert git(shallow, "rev-parse", "--is-shallow-repository") == "true"
+    assert git(shallow, "tag") == ""  # --no-tags
+
+
+def test_a_single_branch_clone_is_not_made_shallow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    single = clone(make_origin(tmp_path), tmp_path / "clone", "--single-branch")
+    code, report, _ = gate(capsys, single)
+    assert code == 1 and "differs from origin/main" in only_result(report)["message"]
+    assert git(single, "rev-parse", "--is-shallow-repository") == "false"
+    assert git(single, "rev-list", "--count", "HEAD") == "3"
+
+
+def test_a_branch_origin_does_not_have_is_still_an_error(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")
+    code, report, _ = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
+    r = only_result(report)
+    assert code == 3 and r["status"] == "error"
+    assert "the target branch develop is not in the clone" in r["message"] and "fetching it from origin" in r["message"]
+    assert "fetch-depth: 0" in r["message"] and "git fetch origin develop" in r["message"]
+    code, report, _ = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "-x"})  # never passed to git fetch
+    assert code == 3 and only_result(report)["status"] == "error"
+
+
+def test_policy_ref_other_than_the_target_branch_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    code, report, _ = gate(capsys, repo, "--policy-ref", "HEAD")  # feature == main: the same commit
+    r = only_result(report)
+    assert code == 0 and r["status"] == "passed" and "the target branch main's commit" in r["message"]
+    edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
+    commit_all(repo)
+    for ref in ("HEAD", "feature"):
+        code, report, _ = gate(capsys, repo, "--policy-ref", ref)
+        r = only_result(report)  # HEAD's policy disables the check: the target branch's policy decides
+        assert code == 1 and r["status"] == "failed" and r["severity"] == "critical"
+        assert f"the policy was read from the git ref {ref} (--policy-ref" in r["message"]
+        assert "which is not the target branch main" in r["message"] and "use --policy-ref main" in r["message"]
+    code, report, _ = gate(capsys, repo, "--policy-ref", "main")
+    assert code == 0 and only_result(report)["status"] == "passed"

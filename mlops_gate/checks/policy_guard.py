@@ -27,13 +27,17 @@ def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> I
     it has been merged through the gate of the target branch's own policy.
 
     - not a pull/merge request: passes ("not a pull request");
-    - a built-in profile (`default`, `strict`): passes — there is nothing in the repository to edit;
-    - `--policy-ref REF`: passes — the policy was read from that ref, not from the pull request;
+    - `--policy-ref REF`: passes when REF is the target branch's commit; any other ref (`HEAD`, the
+      request's own branch, ...) fails — the request could have changed the policy there;
+    - the target branch has a policy file (a discovered name, or the `--policy` path) that the request's
+      tree no longer has: fails — deleting the policy would fall back to a built-in profile;
+    - a built-in profile (`default`, `strict`) and nothing deleted: passes — nothing in the repository to edit;
     - the target branch has no copy (the request adds the policy): fails;
     - the copies differ: fails, with one violation per changed block.
 
-    The comparison uses git only (no API): the target branch must be in the clone — with
-    `actions/checkout` use `fetch-depth: 0`, elsewhere `git fetch origin <branch>`; otherwise the check
+    The comparison uses git only (no API): the target branch must be in the clone. When it is not (a
+    shallow checkout), it is fetched once from `origin` (`git fetch --depth=1`, 30 s at most); if that fails
+    too — with `actions/checkout` use `fetch-depth: 0`, elsewhere `git fetch origin <branch>` — the check
     ends in error. On a pull/merge request the check's `enabled`, `severity` and waivers come from the
     target branch's policy only: the request's own policy cannot switch it off or waive it.
     """
@@ -43,16 +47,35 @@ def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> I
     if not pf.pull_request:
         yield Outcome(where, "not a pull request: nothing to compare")
         return
+    branch = pf.base_branch or "?"
     if pf.policy_ref:
-        yield Outcome(where, f"policy loaded from the git ref {pf.policy_ref} (--policy-ref), not from the pull "
-                             "request: it cannot have been changed by it")
+        yield _judge_ref(where, pf, branch)
         return
+    for rel in pf.deleted:
+        using = where.removeprefix("policy:").removeprefix("builtin:")
+        msg = (f"{rel} is on {branch} but the pull request deletes it: the run falls back to {using}; "
+               "policy changes must be merged before they can judge a pull request")
+        yield Outcome(f"file:{rel}", msg, (Violation(msg),), (f"git {pf.base_ref}:{rel} exists",))
     if not pf.files:
+        if pf.deleted:
+            return
         yield Outcome(where, f"built-in profile {pf.source.removeprefix('builtin:')}: no policy file in the "
                              "repository to change")
         return
     for copy in pf.files:
-        yield _judge(copy, pf.base_branch or "?")
+        yield _judge(copy, branch)
+
+
+def _judge_ref(where: str, pf: PolicyFiles, branch: str) -> Outcome:
+    ref, base = pf.policy_ref, pf.base_ref or branch
+    evidence = (f"git {ref} = {pf.policy_ref_commit or '?'}", f"git {base} = {pf.base_commit or '?'}")
+    if pf.policy_ref_commit and pf.policy_ref_commit == pf.base_commit:
+        return Outcome(where, f"policy loaded from the git ref {ref} (--policy-ref), the target branch {branch}'s "
+                              "commit: the pull request cannot have changed it", evidence=evidence)
+    msg = (f"the policy was read from the git ref {ref} (--policy-ref, commit {(pf.policy_ref_commit or '?')[:12]}), "
+           f"which is not the target branch {branch} ({base} is at {(pf.base_commit or '?')[:12]}): the pull "
+           f"request may have changed it; use --policy-ref {base}")
+    return Outcome(where, msg, (Violation(msg),), evidence)
 
 
 def _judge(copy: PolicyCopy, branch: str) -> Outcome:

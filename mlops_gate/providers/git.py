@@ -1,7 +1,8 @@
-"""Git facts, read with the `git` command (no API, no network): tags, refs, files at a ref.
+"""Git facts, read with the `git` command (no API): tags, refs, files at a ref.
 
 Also the provider of the `policy_file` fact kind: the policy file in use compared with the copy on
-the branch a pull/merge request targets (`policy.unchanged`).
+the branch a pull/merge request targets (`policy.unchanged`). The only network access is one bounded
+`git fetch` of that branch from `origin` when the clone does not have it (a shallow CI checkout).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import difflib
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,19 +22,22 @@ from mlops_gate.providers import Context
 # How the run tells this provider which policy it loaded (the engine hands providers only the env).
 POLICY_ENV = "_MLOPS_GATE_POLICY_IN_USE"
 PR_EVENTS = ("pull_request", "merge_request")
+FETCH_TIMEOUT = 30  # seconds: the one fetch of a missing target branch
+_FETCHED: set[tuple[str, str]] = set()  # (repository, branch) fetches already tried by this process
+_FETCH_LOCK = threading.Lock()
 
 
 class GitError(FactError):
     """git could not answer (not installed, not a repository, unknown ref)."""
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, timeout: float = 60) -> str:
     try:
         done = subprocess.run(
             ["git", "-C", str(repo), *args],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         )
     except FileNotFoundError:
@@ -87,12 +92,49 @@ def show(repo: Path, ref: str, path: str) -> str | None:
     return git(repo, "show", f"{ref}:{path}")
 
 
-def base_ref(repo: Path, branch: str) -> str | None:
-    """The ref holding the target branch: the remote-tracking branch first (CI clones), else a local one."""
+def commit_of(repo: Path, ref: str) -> str:
+    """The commit a ref resolves to (GitError when it does not)."""
+    return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+
+
+def base_ref(repo: Path, branch: str, fetch: bool = False) -> str | None:
+    """The ref holding the target branch: the remote-tracking branch first (CI clones), else a local one.
+    `fetch`: when the clone has neither (a shallow CI checkout), fetch the branch from `origin` once first."""
+    found = _lookup_branch(repo, branch)
+    if found is None and fetch and fetch_branch(repo, branch):
+        found = _lookup_branch(repo, branch)
+    return found
+
+
+def _lookup_branch(repo: Path, branch: str) -> str | None:
     for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}", branch):
         if ref_exists(repo, ref):
             return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
     return None
+
+
+def fetch_branch(repo: Path, branch: str) -> bool:
+    """One bounded `git fetch` of `branch` from the remote `origin` into refs/remotes/origin/<branch> (with
+    --depth=1 in a shallow clone, so that a complete clone is not made shallow). False when there is no
+    `origin`, the name is not a plain branch name, or the fetch fails or times out: the caller then reports
+    the branch as missing."""
+    if not branch or branch.startswith(("-", "+")) or ":" in branch:
+        return False
+    key = (str(repo.resolve()), branch)
+    with _FETCH_LOCK:
+        if key in _FETCHED:  # once per run: a failed fetch is not retried
+            return False
+        _FETCHED.add(key)
+    try:
+        git(repo, "check-ref-format", f"refs/heads/{branch}")
+        if "origin" not in git(repo, "remote").split():
+            return False
+        shallow = git(repo, "rev-parse", "--is-shallow-repository").strip() == "true"
+        git(repo, "fetch", "--no-tags", *(["--depth=1"] if shallow else []), "origin",
+            f"refs/heads/{branch}:refs/remotes/origin/{branch}", timeout=FETCH_TIMEOUT)
+    except GitError:
+        return False
+    return True
 
 
 def fetch_hint(branch: str, env: Mapping[str, str]) -> str:
@@ -101,18 +143,22 @@ def fetch_hint(branch: str, env: Mapping[str, str]) -> str:
     return f"run `git fetch origin {branch}` before the gate (shallow CI clones do not have it)"
 
 
-def policy_in_use(files: list[Path], source: str, ref: str | None) -> str:
-    """What run.py passes to the provider through POLICY_ENV."""
-    return json.dumps({"files": [str(f.resolve()) for f in files], "source": source, "ref": ref or ""})
+def policy_in_use(files: list[Path], source: str, ref: str | None, candidates: list[Path] | None = None) -> str:
+    """What run.py passes to the provider through POLICY_ENV. `candidates`: the working-tree paths the policy
+    would have been read from (the discovered names, or --policy PATH): one the target branch has but the
+    pull request's tree does not is a deleted policy."""
+    return json.dumps({"files": [str(f.resolve()) for f in files], "source": source, "ref": ref or "",
+                       "candidates": [str(c.resolve()) for c in candidates or ()]})
 
 
 def policy_file(ctx: Context) -> PolicyFiles:
     tgt = ctx.target
     raw = json.loads(ctx.env.get(POLICY_ENV) or '{"files": [], "source": "", "ref": ""}')
     source, ref = str(raw["source"]), str(raw["ref"]) or None
+    candidates = [Path(c) for c in raw.get("candidates") or ()]
     is_pr = tgt.event in PR_EVENTS
     base = PolicyFiles(source=source, pull_request=is_pr, base_branch=tgt.base_branch, policy_ref=ref)
-    if not is_pr or ref is not None or not raw["files"]:
+    if not is_pr or (ref is None and not raw["files"] and not candidates):
         return base
     if not tgt.base_branch:
         raise GitError(
@@ -123,11 +169,34 @@ def policy_file(ctx: Context) -> PolicyFiles:
     top = toplevel(ctx.root)
     found = base_ref(top, tgt.base_branch)
     if found is None:
+        found = base_ref(top, tgt.base_branch, fetch=True)
+        ctx.meter.read(f"git fetch origin {tgt.base_branch}", requests=1)
+    if found is None:
         raise GitError(
             f"the target branch {tgt.base_branch} is not in the clone (tried origin/{tgt.base_branch}, "
-            f"{tgt.base_branch}): cannot compare the policy with it",
+            f"{tgt.base_branch}, and fetching it from origin): cannot compare the policy with it",
             fetch_hint(tgt.base_branch, ctx.env),
         )
+    if ref is not None:  # --policy-ref: only the target branch itself is out of the pull request's reach
+        ctx.meter.read(f"git:{ref}")
+        try:
+            ref_commit = commit_of(top, ref)
+        except GitError:
+            raise GitError(f"--policy-ref {ref}: no such ref in {top}") from None
+        return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit,
+                           base_commit=commit_of(top, found))
+    deleted = []
+    in_use = {Path(name).resolve() for name in raw["files"]}
+    for path in dict.fromkeys(c.resolve() for c in candidates):
+        if path in in_use or path.is_file():
+            continue
+        try:
+            rel = path.relative_to(top.resolve()).as_posix()
+        except ValueError:
+            continue  # outside the repository: no copy on the target branch
+        ctx.meter.read(f"git:{found}:{rel}")
+        if show(top, found, rel) is not None:
+            deleted.append(rel)
     copies = []
     for name in raw["files"]:
         path = Path(name)
@@ -141,7 +210,7 @@ def policy_file(ctx: Context) -> PolicyFiles:
             ) from None
         ctx.meter.read(f"git:{found}:{rel}")
         copies.append(_compare(rel, path.read_text(encoding="utf-8"), show(top, found, rel), found))
-    return PolicyFiles(source, True, tgt.base_branch, None, found, tuple(copies))
+    return PolicyFiles(source, True, tgt.base_branch, None, found, tuple(copies), tuple(deleted))
 
 
 def _compare(rel: str, mine: str, theirs: str | None, ref: str) -> PolicyCopy:
