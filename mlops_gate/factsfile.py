@@ -20,7 +20,8 @@ from mlops_gate.evidence import is_bundle
 from mlops_gate.facts import FACT_KINDS
 from mlops_gate.facts_git import PolicyFiles
 from mlops_gate.model import Severity
-from mlops_gate.policy import Policy, from_applied
+from mlops_gate.policy import Policy
+from mlops_gate.policy_sources import from_applied
 from mlops_gate.target import Target
 
 SCHEMA_VERSION = 1

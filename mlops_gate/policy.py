@@ -286,24 +286,6 @@ def schema() -> dict[str, Any]:
     return out
 
 
-def digest_of(policy: Policy) -> str:
-    import hashlib
-    import json
-
-    data = {
-        "fail_on": policy.fail_on.value,
-        "target": typed.to_data(policy.target),
-        "checks": typed.to_data(policy.checks),
-        "waivers": typed.to_data(policy.waivers),
-    }
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-# --- the policy as applied (evidence bundles), from git (--policy-ref), and the pull-request guard ----
-
-GUARD_CHECK = "policy.unchanged"
-
-
 def applied(policy: Policy) -> dict[str, Any]:
     """The resolved policy as the run applied it: exactly what its digest covers."""
     return {
@@ -314,103 +296,8 @@ def applied(policy: Policy) -> dict[str, Any]:
     }
 
 
-def from_applied(data: Any, source: str, where: str = "policy") -> Policy:
-    """Rebuild a Policy from `applied()` data (an evidence bundle). Checks the bundle does not name (added
-    to mlops-gate since) are disabled, so that the replay judges what the original run judged."""
-    known = catalogue().checks
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("checks"), dict):
-            raise typed.DataError(where, "expected the policy as applied (fail_on, target, checks, waivers)")
-        checks = {}
-        for cid, spec in known.items():
-            entry = data["checks"].get(cid)
-            if entry is None:
-                checks[cid] = CheckConfig(False, spec.severity, spec.params())
-                continue
-            path = f"{where}.checks.{cid}"
-            if not isinstance(entry, dict):
-                raise typed.DataError(path, "expected a mapping")
-            checks[cid] = CheckConfig(
-                typed.from_data(bool, entry.get("enabled"), f"{path}.enabled"),
-                typed.from_data(Severity, entry.get("severity"), f"{path}.severity"),
-                typed.from_data(spec.params, entry.get("params") or {}, f"{path}.params"),
-            )
-        unknown = sorted(set(data["checks"]) - set(known))
-        if unknown:
-            raise typed.DataError(f"{where}.checks", f"unknown check ids {', '.join(unknown)} (plugins not installed?)")
-        policy = Policy(
-            source=source,
-            chain=(source,),
-            fail_on=typed.from_data(Severity, data.get("fail_on"), f"{where}.fail_on"),
-            target=typed.from_data(Target, data.get("target") or {}, f"{where}.target"),
-            checks=checks,
-            waivers=typed.from_data(tuple[Waiver, ...], data.get("waivers") or [], f"{where}.waivers"),
-        )
-    except typed.DataError as exc:
-        raise PolicyError(f"{source}: {exc}") from None
-    return dataclasses.replace(policy, digest=digest_of(policy))
+def digest_of(policy: Policy) -> str:
+    import hashlib
+    import json
 
-
-def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--policy-ref") -> Policy:
-    """Load the policy file as it is at a git ref (with every repository file it extends, read at the same
-    ref), so that the working tree — a pull request — cannot change it. `path` is relative to the
-    repository root; None: the first of DISCOVERED_NAMES present at the ref."""
-    import posixpath
-    import tempfile
-
-    from mlops_gate.providers import git
-
-    top = git.toplevel(repo)
-    if not git.ref_exists(top, ref):
-        raise PolicyError(f"{origin} {ref}: no such ref in {top}", git.fetch_hint(ref.removeprefix("origin/"), {}))
-    names = [path] if path else list(DISCOVERED_NAMES)
-    found = next(((n, t) for n in names if (t := git.show(top, ref, posixpath.normpath(n))) is not None), None)
-    if found is None:
-        raise PolicyError(f"{origin} {ref}: no policy file at that ref (looked for {', '.join(names)})",
-                          "commit the policy there, or name it with --policy PATH (relative to the repository)")
-    files = {posixpath.normpath(found[0]): found[1]}
-    current = posixpath.normpath(found[0])
-    while len(files) < 20:  # follow `extends` through repository files at the same ref
-        try:
-            docs = yamlio.load(files[current]).documents
-        except yamlio.YamlSyntaxError:
-            break  # load() below reports it with the line
-        ext = docs[0].get("extends") if docs and isinstance(docs[0], dict) else None
-        if not isinstance(ext, str):
-            break
-        nxt = posixpath.normpath(posixpath.join(posixpath.dirname(current), ext))
-        if nxt in files or nxt.startswith("../"):
-            break
-        text = git.show(top, ref, nxt)
-        if text is None:
-            break  # a built-in profile, or a missing file that load() reports
-        files[nxt], current = text, nxt
-    with tempfile.TemporaryDirectory(prefix="mlops-gate-policy-") as tmp:
-        for rel, text in files.items():
-            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-            (Path(tmp) / rel).write_text(text, encoding="utf-8")
-        label = {str(Path(tmp) / rel): f"{ref}:{rel}" for rel in files}
-        try:
-            policy = load(Path(tmp) / posixpath.normpath(found[0]), origin=origin)
-        except PolicyError as exc:
-            message = exc.message
-            for tmp_path, name in label.items():
-                message = message.replace(tmp_path, name)
-            raise PolicyError(message.replace(tmp, f"{ref}:"), exc.hint) from None
-    chain = tuple(label.get(c, c) for c in policy.chain)
-    return dataclasses.replace(policy, source=chain[0], chain=chain)
-
-
-def guarded(policy: Policy, base: Policy | None) -> tuple[Policy, tuple[Waiver, ...]]:
-    """On a pull/merge request: `policy.unchanged`'s enabled/severity/params and waivers come from the
-    target branch's policy (`base`; None: it has none — the check's defaults, no waivers), never from the
-    request's own. Returns the policy to run and the request's own waivers of the check that were dropped."""
-    spec = catalogue().checks[GUARD_CHECK]
-    config = base.checks[GUARD_CHECK] if base is not None else CheckConfig(True, spec.severity, spec.params())
-    dropped = tuple(w for w in policy.waivers if w.check == GUARD_CHECK)
-    kept = tuple(w for w in policy.waivers if w.check != GUARD_CHECK)
-    inherited = tuple(w for w in (base.waivers if base is not None else ()) if w.check == GUARD_CHECK)
-    if config == policy.checks[GUARD_CHECK] and dropped == inherited:
-        return policy, ()
-    out = dataclasses.replace(policy, checks={**policy.checks, GUARD_CHECK: config}, waivers=kept + inherited)
-    return dataclasses.replace(out, digest=digest_of(out)), tuple(w for w in dropped if w not in inherited)
+    return hashlib.sha256(json.dumps(applied(policy), sort_keys=True).encode()).hexdigest()

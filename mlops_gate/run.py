@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import engine, factsfile, policy, target
+from mlops_gate import engine, factsfile, policy, policy_sources, target
 from mlops_gate.errors import GateError, UsageError
 from mlops_gate.model import Report, Severity, Violation
 from mlops_gate.registry import CheckSpec, catalogue
@@ -122,7 +122,7 @@ def _load_policy(args: argparse.Namespace, repo: Path, replay: Any, env: Mapping
     if args.policy_ref:
         if replay is not None or args.facts_in:
             raise UsageError("--policy-ref reads git; it cannot be combined with --facts-in")
-        return policy.load_from_git(repo, args.policy_ref, args.policy)
+        return policy_sources.load_from_git(repo, args.policy_ref, args.policy)
     if replay is not None and not args.policy:
         if args.verbose:
             _say(f"policy: as applied in {args.facts_in}", env)
@@ -158,9 +158,9 @@ def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str |
         ref = git.base_ref(top, tgt.base_branch, fetch=True)
         origin = f"the policy on {tgt.base_branch}"
         if ref is not None and policy_ref:  # the file --policy-ref read, as the target branch has it
-            base = policy.load_from_git(top, ref, policy_arg, origin=origin)
+            base = policy_sources.load_from_git(top, ref, policy_arg, origin=origin)
         elif ref is not None and mine is not None:
-            base = policy.load_from_git(top, ref, mine.resolve().relative_to(top.resolve()).as_posix(), origin)
+            base = policy_sources.load_from_git(top, ref, mine.resolve().relative_to(top.resolve()).as_posix(), origin)
         elif ref is not None:  # a built-in profile: the target branch's copy of a policy file the request deleted
             for path in _policy_candidates(policy_arg, policy_ref, repo):
                 try:
@@ -168,12 +168,12 @@ def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str |
                 except ValueError:
                     continue
                 if git.show(top, ref, rel) is not None:
-                    base = policy.load_from_git(top, ref, rel, origin)
+                    base = policy_sources.load_from_git(top, ref, rel, origin)
                     break
     except (GateError, ValueError) as exc:  # the check itself reports a missing ref or file
         if verbose:
             _say(f"note: no policy on {tgt.base_branch} to configure policy.unchanged: {exc}", env)
-    guarded, dropped = policy.guarded(pol, base)
+    guarded, dropped = policy_sources.guarded(pol, base)
     for w in dropped:
         _say(f"warning: the waiver of policy.unchanged for {w.subject!r} (owner {w.owner}) in {pol.source} is "
              f"ignored: only the policy on {tgt.base_branch} can waive it", env)
