@@ -55,11 +55,17 @@ LOCATIONS = [
     ("8572b1fc-2482-47fa-8f74-7e3ed53ee54b", "distributedtask", "environments",
      "{project}/_apis/{area}/{resource}/{environmentId}"),
     ("86c8381e-5aee-4cde-8ae4-25c0c7f5eaea", "PipelinesChecks", "configurations", "{project}/_apis/pipelines/checks/{resource}/{id}"),
+    ("18a2ad18-7571-46ae-bec7-0c7da1495885", "Security", "accessControlLists", "_apis/{resource}/{securityNamespaceId}"),
+    ("28010c54-d0c0-4c89-a5b0-1c9e188b9fb7", "IMS", "Identities", "_apis/{resource}/{identityId}"),
 ]
 AREAS = {"git": "4e080c62-fa21-4fbc-8fef-2a10a2b38049", "build": "965220d5-5bb9-42cf-8d67-9b146df2a5a4",
          "policy": "fb13a388-40dd-4a04-b530-013a739c72ef", "distributedtask": "a85b8835-c1a1-4aac-ae97-1c3d0ba72dbd",
-         "pipelineschecks": "4a933897-0488-45af-bd82-6fd3ad33f46a"}
-DISCOVERY = {("OPTIONS", "/contoso/_apis"), ("GET", "/contoso/_apis/ResourceAreas")}
+         "pipelineschecks": "4a933897-0488-45af-bd82-6fd3ad33f46a", "ims": "8a3d49b8-91f0-46ef-b33d-dda338c25db3"}
+VSSPS = "/vssps"  # the IMS area lives on another host (vssps.dev.azure.com): a distinct path here
+DISCOVERY = {("OPTIONS", "/contoso/_apis"), ("GET", "/contoso/_apis/ResourceAreas"), ("OPTIONS", "/vssps/contoso/_apis")}
+GIT_NAMESPACE = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"
+ACLS = f"/contoso/_apis/accessControlLists/{GIT_NAMESPACE}"
+IDENTITIES = f"{VSSPS}/contoso/_apis/Identities"
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +84,9 @@ def serve_discovery(replay: ReplayServer, org: str = "contoso") -> None:
     locations = [{"id": i, "area": a, "resourceName": r, "routeTemplate": t, "resourceVersion": 1,
                   "minVersion": 1.0, "maxVersion": 7.1, "releasedVersion": "7.0"} for i, a, r, t in LOCATIONS]
     replay.add("OPTIONS", f"/{org}/_apis", 200, collection(locations))
-    areas = [{"id": i, "name": n, "locationUrl": f"{replay.url}/{org}/"} for n, i in AREAS.items()]
+    replay.add("OPTIONS", f"{VSSPS}/{org}/_apis", 200, collection(locations))
+    areas = [{"id": i, "name": n, "locationUrl": f"{replay.url}{VSSPS if n == 'ims' else ''}/{org}/"}
+             for n, i in AREAS.items()]
     replay.add("GET", f"/{org}/_apis/ResourceAreas", 200, collection(areas))
 
 
@@ -90,6 +98,14 @@ def serve_repository(replay: ReplayServer, default_branch: str | None = "refs/he
     if default_branch:
         repo["defaultBranch"] = default_branch
     replay.add("GET", f"{PROJECT}/git/repositories/churn", 200, repo)
+    replay.add("GET", ACLS, 200, collection([]))  # no ACL anywhere unless a test serves some
+
+
+def serve_acls(replay: ReplayServer, acls: dict[str, list[dict[str, Any]]], *, status: int = 200) -> None:
+    """`GET _apis/accesscontrollists/{namespace}?token=...`: the ACLs answered for each token asked."""
+    for token, body in acls.items():
+        replay.add("GET", ACLS, status, collection(body) if status == 200 else {"message": "denied"},
+                   query={"token": token})
 
 
 def ctx_for(tmp_path: Path, replay: ReplayServer, scope: tuple[str, ...] = (), env: dict[str, str] | None = None,
@@ -164,9 +180,10 @@ def test_min_reviewers_and_build_validation_on_main(tmp_path: Path, replay: Repl
     assert main.code_owner_review is True
     assert main.required_checks == (RequiredCheck("churn-ci"), RequiredCheck("security/dependency-scan"))
     assert main.strict is True
-    assert main.force_push_allowed is None and main.deletion_allowed is None and main.bypass_actors is None
+    # no ACL grants anyone Force push or a bypass: the policies refuse every direct push and the deletion
+    assert main.force_push_allowed is False and main.deletion_allowed is False and main.bypass_actors == ()
     assert main.signed_commits is None
-    assert any("security namespaces" in n for n in main.notes)
+    assert any("group membership is not expanded" in n for n in main.notes)
     assert any("comments must be resolved" in n for n in main.notes)
     assert main.sources[0] == "azure:policy:11 Minimum number of reviewers"
     assert not replay.unmatched()
@@ -248,7 +265,7 @@ def test_policies_and_refs_follow_continuation_tokens(tmp_path: Path, replay: Re
     facts = azure.branch_protection(ctx)
     assert [(b.branch, b.required_approvals) for b in facts.branches] == [("release/1.0", 1), ("release/2.0", 3)]
     assert replay.requests("GET", f"{PROJECT}/git/repositories/{REPO_ID}/refs")[0].query["filter"] == "heads/release/"
-    assert len(business(replay)) == 5  # repository, 2 ref pages, 2 policy pages
+    assert len(business(replay)) == 8  # repository, 2 ref pages, 2 policy pages, 3 ACLs (root, project, repo)
     assert ctx.meter.requests == len(replay.seen)
 
 
@@ -531,7 +548,8 @@ def test_typical_run_request_counts(tmp_path: Path, replay: ReplayServer) -> Non
         fact(ctx)
         counts[name] = ctx.meter.requests
     assert sum(counts.values()) == len(replay.seen)
-    assert len(business(replay)) == 7  # repository once, policies, definitions, builds, statuses, environment, checks
+    # repository once, policies, definitions, 3 ACLs, builds, statuses, environment, checks
+    assert len(business(replay)) == 10
     assert len(replay.requests("GET", "/contoso/_apis/ResourceAreas")) == 1  # discovery shared across facts
 
 

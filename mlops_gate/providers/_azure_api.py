@@ -41,6 +41,8 @@ BUILDS: Location = ("build", "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", "7.1-previe
 DEFINITIONS: Location = ("build", "dbeaf647-6167-421a-bda9-c9327b25e2e6", "7.1-preview.7")
 ENVIRONMENTS: Location = ("task_agent", "8572b1fc-2482-47fa-8f74-7e3ed53ee54b", "7.1-preview.1")
 CHECKS: Location = ("pipelines_checks", "86c8381e-5aee-4cde-8ae4-25c0c7f5eaea", "7.1-preview.1")
+ACLS: Location = ("security", "18a2ad18-7571-46ae-bec7-0c7da1495885", "7.1-preview.1")  # organisation-level
+IDENTITIES: Location = ("identity", "28010c54-d0c0-4c89-a5b0-1c9e188b9fb7", "7.1-preview.1")  # IMS: vssps host
 
 _CLIENTS = {  # kind -> SDK class (imported lazily: a run that does not read Azure never pays for the SDK)
     "git": "azure.devops.v7_1.git.git_client.GitClient",
@@ -48,12 +50,14 @@ _CLIENTS = {  # kind -> SDK class (imported lazily: a run that does not read Azu
     "build": "azure.devops.v7_1.build.build_client.BuildClient",
     "task_agent": "azure.devops.v7_1.task_agent.task_agent_client.TaskAgentClient",
     "pipelines_checks": "azure.devops.v7_1.pipelines_checks.pipelines_checks_client.PipelinesChecksClient",
+    "security": "azure.devops.v7_1.security.security_client.SecurityClient",
+    "identity": "azure.devops.v7_1.identity.identity_client.IdentityClient",
 }
 
 TOKEN_VARS = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
 SCOPES = ("set AZURE_DEVOPS_TOKEN (else SYSTEM_ACCESSTOKEN) to a PAT with Code (Read) for repositories, refs, "
           "branch policies and commit statuses, Build (Read) for builds and checks, Environment (Read & manage) "
-          "for environments")
+          "for environments; Security (Manage) and Identity (Read) to read branch permissions")
 MAX_PAGES = 20  # a bound on every paginated walk: a gate must end
 
 _METER: ContextVar[Meter | None] = ContextVar("mlops_gate_azure_meter", default=None)

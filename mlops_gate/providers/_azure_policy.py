@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mlops_gate.facts import BranchProtection, RequiredCheck
+from mlops_gate.providers._azure_security import Permissions, Security
 
 MIN_REVIEWERS = "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"
 REQUIRED_REVIEWERS = "fd2167ab-b0be-447a-8ec8-39368250530e"
@@ -26,10 +27,10 @@ PULL_REQUEST_TYPES = frozenset({MIN_REVIEWERS, REQUIRED_REVIEWERS, BUILD, STATUS
 NOT_READ = (
     "force push, branch deletion and policy bypass are Git repository permissions in Azure DevOps ('Force push "
     "(rewrite history, delete branches and tags)', 'Bypass policies when pushing/completing pull requests'); "
-    "mlops-gate does not read the security namespaces yet, so they are unknown — review them in Project "
-    "settings > Repositories > Security",
-    "Azure Repos has no setting that requires signed commits",
+    "the security namespace was not read, so they are unknown — review them in Project settings > "
+    "Repositories > Security"
 )
+NO_SIGNING = "Azure Repos has no setting that requires signed commits"
 
 Policy = Mapping[str, Any]
 
@@ -99,8 +100,9 @@ def _status_check(settings: Mapping[str, Any]) -> str:
 
 def protection(branch: str, policies: Iterable[Policy], repo_id: str, default_branch: str | None,
                definition_names: Mapping[int, str], url: str | None = None,
-               extra_notes: Iterable[str] = ()) -> BranchProtection:
-    """The protection the project's policy configurations put on `refs/heads/<branch>` of one repository."""
+               extra_notes: Iterable[str] = (), security: Security | None = None) -> BranchProtection:
+    """The protection the project's policy configurations put on `refs/heads/<branch>` of one repository;
+    force push, deletion and bypass from the `security` read (judged for the protection found), else unknown."""
     notes: list[str] = list(extra_notes)
     sources: list[str] = []
     reviewers: list[Mapping[str, Any]] = []
@@ -140,7 +142,9 @@ def protection(branch: str, policies: Iterable[Policy], repo_id: str, default_br
             notes.append(f"policy {label}: applies (not judged by mlops-gate)")
     if not protected:
         notes.append(f"no blocking branch policy applies to refs/heads/{branch}: direct pushes are allowed")
-    notes.extend(NOT_READ)
+    perms = security.permissions(branch, protected) if security else Permissions(None, None, None, (NOT_READ,))
+    notes.extend(perms.notes)
+    notes.append(NO_SIGNING)
     approvals = max((int(s.get("minimumApproverCount") or 0) for s in reviewers), default=0)
     last_push = [s for s in reviewers if _approves_last_push(s)]
     if reviewers and not last_push and any(_votes_after_push(s) for s in reviewers):
@@ -155,10 +159,10 @@ def protection(branch: str, policies: Iterable[Policy], repo_id: str, default_br
         author_can_approve=all(bool(s.get("creatorVoteCounts")) for s in reviewers),
         required_checks=tuple(RequiredCheck(name) for name in dict.fromkeys(checks)),
         strict=bool(strict) and all(strict),
-        force_push_allowed=None,
-        deletion_allowed=None,
+        force_push_allowed=perms.force_push_allowed,
+        deletion_allowed=perms.deletion_allowed,
         signed_commits=None,
-        bypass_actors=None,
+        bypass_actors=perms.bypass_actors,
         sources=tuple(sources),
         notes=tuple(notes),
         url=url,

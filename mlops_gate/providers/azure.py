@@ -1,4 +1,4 @@
-"""Azure DevOps: branch policies, builds and statuses on a commit, and environment checks.
+"""Azure DevOps: branch policies and branch permissions, builds and statuses on a commit, and environment checks.
 
 Reads through the azure-devops SDK (see `_azure_api` for how it is configured and why lists go through
 `Client._send`). The repository is ORG/PROJECT/REPO; the collection URL is `--api-url` /
@@ -17,6 +17,7 @@ from mlops_gate.errors import FactError
 from mlops_gate.facts import BranchProtections, CommitRuns, Environment, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.providers import _azure_api as az
+from mlops_gate.providers import _azure_security as sec
 from mlops_gate.providers._azure_map import build_run, environment, status_run
 from mlops_gate.providers._azure_policy import build_definition_ids, protection
 
@@ -96,11 +97,13 @@ def branch_protection(ctx: Context) -> BranchProtections:
                 policies.extend(p for p in page if isinstance(p, dict))
         ids = build_definition_ids(policies, str(repo["id"]), branches, default)
         names = _definition_names(ctx, api, ids, notes)
+        security = sec.read(api, ctx.meter, repo, branches)
     return BranchProtections(
         platform=PLATFORM,
         repository=str(ctx.target.repository),
         default_branch=default,
-        branches=tuple(protection(b, policies, str(repo["id"]), default, names, policy_url) for b in branches),
+        branches=tuple(protection(b, policies, str(repo["id"]), default, names, policy_url, security=security)
+                       for b in branches),
         requested=tuple(sorted(ctx.scope) or [DEFAULT]),
         notes=tuple(notes),
     )
