@@ -190,6 +190,56 @@ def test_gitlab_plain_deploy_job_is_not_in_merge_request_pipelines(tmp_path: Pat
     assert not run(tmp_path, {GL: "release:\n  environment: production\n  script: [x]\n"}).violations
 
 
+def test_gitlab_deploy_job_in_an_included_file(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: /ci/*.yml\n",
+        "ci/templates.yml": ".prod:\n  environment: {name: production}\n",
+        "ci/deploy.yml": "stages: [deploy]\ndeploy:\n  extends: .prod\n  script: [./deploy]\n"
+        "release:\n  environment: staging\n",
+    }
+    o = run(tmp_path, files)
+    assert o.message == "1 of 2 deploy jobs target production"
+    assert o.evidence == ("ci/deploy.yml:2: deploy job deploy", "ci/deploy.yml:5: deploy job release")
+    assert o.violations == (
+        Violation("job release deploys to environment staging, not production", Location("ci/deploy.yml", 6)),
+    )
+
+
+def test_gitlab_main_file_overrides_an_included_deploy_job(tmp_path: Path) -> None:
+    files = {
+        GL: "include: ci/deploy.yml\ndeploy:\n  environment: staging\n",
+        "ci/deploy.yml": "deploy:\n  environment: production\n  script: [./deploy]\n",
+    }
+    o = run(tmp_path, files)
+    assert o.violations == (Violation("job deploy deploys to environment staging, not production", Location(GL, 3)),)
+    files[GL] = "include: ci/deploy.yml\ndeploy:\n  only: [merge_requests]\n"  # the environment stays where written
+    o = run(tmp_path, files)
+    assert o.violations == (
+        Violation(
+            "job deploy deploys to production on pull requests (add a condition that keeps it off them)",
+            Location("ci/deploy.yml", 2),
+        ),
+    )
+
+
+def test_gitlab_include_matching_no_file_fails(tmp_path: Path) -> None:
+    files = {GL: "include: [ci/deploy.yml, ci/nope.yml]\n", "ci/deploy.yml": "deploy:\n  environment: production\n"}
+    o = run(tmp_path, files)
+    assert o.violations == (
+        Violation("include 'ci/nope.yml' matches no YAML file in the repository", Location(GL, 1)),
+    )
+
+
+def test_gitlab_unreadable_includes_are_named_when_no_deploy_job_is_found(tmp_path: Path) -> None:
+    text = "include:\n  - template: Jobs/Deploy.gitlab-ci.yml\n  - remote: https://x.test/deploy.yml\nbuild:\n  script: [make]\n"
+    o = run(tmp_path, {GL: text})
+    note = "; 2 includes could not be read offline (template Jobs/Deploy.gitlab-ci.yml, remote https://x.test/deploy.yml)"
+    assert o.message == "no deploy job found matching deploy*, release*" + note
+    assert o.violations == (Violation("no deploy job found matching deploy*, release* in 1 CI files" + note),)
+    o = run(tmp_path, {GL: text + "deploy:\n  environment: production\n"})
+    assert o.message == "1 of 1 deploy jobs target production" and not o.violations
+
+
 # --- Azure Pipelines ------------------------------------------------------------------------------
 
 

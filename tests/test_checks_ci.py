@@ -394,6 +394,120 @@ def test_gitlab_if_expressions(expr: str, ok: bool) -> None:
     assert gl_if(expr, {"A": "x", "C": "x"}) is ok
 
 
+# --- GitLab includes ------------------------------------------------------------------------------
+
+MR_RULES = "  rules:\n    - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n"
+
+
+@pytest.mark.parametrize(
+    ("include", "path"),
+    [
+        ("include: ci/test.yml\n", "ci/test.yml"),
+        ("include:\n  - local: ci/test.yml\n", "ci/test.yml"),
+        ("include: {local: '/ci/*.yml'}\n", "ci/test.yml"),
+        ("include: '/ci/**.yml'\n", "ci/unit/test.yml"),
+        ("include:\n  - local: ci/**/*.yml\n", "ci/unit/test.yml"),
+    ],
+)
+def test_gitlab_test_job_in_an_included_file(tmp_path: Path, include: str, path: str) -> None:
+    o = run(tmp_path, {GL: include + "build:\n  script: [make]\n", path: "stages: [test]\ntest:\n  script: [pytest]\n"})
+    assert passed(o), o.violations
+    assert f"{path}:2: job test runs on branch pipelines into main" in o.evidence
+    assert f"read {path}" in o.evidence
+
+
+def test_gitlab_includes_merge_into_one_pipeline(tmp_path: Path) -> None:
+    files = {
+        GL: "include: [ci/templates.yml, ci/jobs.yml]\n"
+        "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n",
+        "ci/templates.yml": ".tests:\n  script: [pytest]\n" + MR_RULES,
+        "ci/jobs.yml": "include: ci/nested.yml\nsuite:\n  extends: .tests\n",  # extends a job of another file
+        "ci/nested.yml": "other:\n  script: [make]\n",
+    }
+    o = run(tmp_path, files, accept_branch_pipelines=False)
+    assert passed(o), o.violations
+    assert "ci/jobs.yml:2: job suite runs on merge request pipelines into main" in o.evidence
+
+
+def test_gitlab_main_file_overrides_an_included_job(tmp_path: Path) -> None:
+    files = {
+        GL: "include: ci/test.yml\nstages: [test]\ntest:\n  when: manual\n",
+        "ci/test.yml": "test:\n  script: [pytest]\n",
+    }
+    o = run(tmp_path, files)
+    assert o.violations[1] == Violation("job test is manual (when: manual)", Location(GL, 3))
+    # a later include overrides an earlier one, and the including file overrides both
+    files = {
+        GL: "include: [ci/a.yml, ci/b.yml]\n",
+        "ci/a.yml": "test:\n  script: [pytest]\n  when: manual\n",
+        "ci/b.yml": "test:\n  when: on_success\n",
+    }
+    o = run(tmp_path, files)
+    assert passed(o), o.violations
+    assert "ci/b.yml:1: job test runs on branch pipelines into main" in o.evidence
+
+
+def test_gitlab_workflow_of_the_main_file_applies_to_included_jobs(tmp_path: Path) -> None:
+    files = {
+        GL: "include: ci/test.yml\nworkflow:\n  rules:\n    - if: $CI_MERGE_REQUEST_IID\n      when: never\n"
+        "    - when: always\n",
+        "ci/test.yml": "test:\n  script: [pytest]\n" + MR_RULES,
+    }
+    o = run(tmp_path, files)
+    assert o.violations[1] == Violation(
+        "the file has test jobs (test) but none runs in merge request pipelines or branch pipelines",
+        Location("ci/test.yml", 1),
+    )
+
+
+def test_gitlab_include_matching_no_file_fails(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: ci/test.yml\n  - local: ci/missing/*.yml\n",
+        "ci/test.yml": "test:\n  script: [pytest]\n",
+    }
+    o = run(tmp_path, files)
+    assert o.violations == (
+        Violation("include 'ci/missing/*.yml' matches no YAML file in the repository", Location(GL, 3)),
+    )
+    assert o.message == "1 test job runs on pull requests into main; 1 GitLab include failed"
+
+
+def test_gitlab_unparsable_included_file_is_reported(tmp_path: Path) -> None:
+    o = run(tmp_path, {GL: "include: ci/test.yml\n", "ci/test.yml": "test:\n  script: [pytest\n"})
+    assert o.violations[0].message.startswith("invalid YAML")
+    assert o.violations[0].location is not None and o.violations[0].location.path == "ci/test.yml"
+    assert o.violations[2].message == "the file has none of its 0 jobs matching test_jobs or running a test command"
+
+
+def test_gitlab_includes_that_cannot_be_read_are_named(tmp_path: Path) -> None:
+    text = (
+        "include:\n  - project: group/ci\n    file: /test.yml\n  - remote: https://x.test/ci.yml\n"
+        "  - template: Python.gitlab-ci.yml\n  - component: $CI_SERVER_FQDN/g/c/pytest@1\n"
+        "  - local: ci/$ENV.yml\n"
+        "build:\n  script: [make]\n"
+    )
+    o = gl(text, tmp=tmp_path)
+    note = (
+        "; 5 includes could not be read offline (project group/ci:/test.yml, remote https://x.test/ci.yml, "
+        "template Python.gitlab-ci.yml, component $CI_SERVER_FQDN/g/c/pytest@1, variable ci/$ENV.yml)"
+    )
+    assert o.violations[1] == Violation(
+        "the file has none of its 1 jobs matching test_jobs or running a test command" + note, Location(GL, 1)
+    )
+    assert o.message == "0 test jobs run on pull requests into main" + note
+    assert passed(gl(text + "test:\n  script: [pytest]\n", tmp=tmp_path))  # no verdict to explain
+
+
+def test_gitlab_include_depth_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_gate import gitlab_includes as _gitlab_includes
+
+    monkeypatch.setattr(_gitlab_includes, "MAX_DEPTH", 3)
+    files = {GL: "include: ci/1.yml\n"} | {f"ci/{n}.yml": f"include: ci/{n + 1}.yml\n" for n in range(1, 5)}
+    o = run(tmp_path, files | {"ci/5.yml": "test:\n  script: [pytest]\n"})
+    assert Violation("include 'ci/3.yml' nests deeper than 3 levels, GitLab's limit", Location("ci/2.yml", 1)) in o.violations
+    assert [e for e in o.evidence if e.startswith("read")] == ["read .gitlab-ci.yml", "read ci/2.yml", "read ci/1.yml"]
+
+
 # --- Azure Pipelines ------------------------------------------------------------------------------
 
 AZ = "azure-pipelines.yml"

@@ -146,3 +146,56 @@ def test_fifos_and_links_out_of_the_repository_are_not_read(tmp_path: Path) -> N
     os.symlink(repo / "inner", repo / "app.Dockerfile")
     files = read_facts(repo, "dockerfiles")["dockerfiles"].files
     assert [f.path for f in files] == ["app.Dockerfile"]
+
+
+def test_gitlab_local_includes_are_collected_recursively_with_globs(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
+            include:
+              - ci/base.yml
+              - local: /ci/jobs/*.yml
+              - {local: 'ci/deep/**.yaml'}
+              - project: group/shared
+                file: [/a.yml, /b.yml]
+              - template: Python.gitlab-ci.yml
+              - local: ci/missing.yml
+            """,
+            "ci/base.yml": "include: {local: ci/nested.yml}\n.base: {image: python}\n",
+            "ci/nested.yml": "include: ci/base.yml\n.nested: {}\n",  # a cycle: read once
+            "ci/jobs/test.yml": "test:\n  script: [pytest]\n",
+            "ci/jobs/sub/not-direct.yml": "x: {script: [x]}\n",
+            "ci/jobs/notes.txt": "not YAML\n",
+            "ci/deep/a/b/lint.yaml": "lint: {script: [ruff]}\n",
+            "ci/unrelated.yml": "y: {script: [y]}\n",
+        },
+    )
+    files = read_facts(tmp_path, "ci_config")["ci_config"].files
+    assert _paths(files) == [
+        ".gitlab-ci.yml",
+        "ci/nested.yml",
+        "ci/base.yml",
+        "ci/jobs/test.yml",
+        "ci/deep/a/b/lint.yaml",
+    ]
+
+
+def test_gitlab_includes_are_not_followed_from_a_broken_main_file(tmp_path: Path) -> None:
+    write_tree(tmp_path, {".gitlab-ci.yml": "include: ci/test.yml\ntest: [\n", "ci/test.yml": "test: {}\n"})
+    files = read_facts(tmp_path, "ci_config")["ci_config"].files
+    assert _paths(files) == [".gitlab-ci.yml"]
+    assert files[0].error
+
+
+def test_gitlab_include_globs_expand_as_gitlab_does() -> None:
+    from mlops_gate.gitlab_includes import expand
+
+    paths = ["a.yml", "ci/a.yml", "ci/b.yaml", "ci/c.txt", "ci/x/d.yml", "ci/x/y/e.yml", "other/ci/f.yml"]
+    assert expand("/ci/*.yml", paths) == ["ci/a.yml"]
+    assert expand("ci/*", paths) == ["ci/a.yml", "ci/b.yaml"]
+    assert expand("ci/**.yml", paths) == ["ci/a.yml", "ci/x/d.yml", "ci/x/y/e.yml"]
+    assert expand("ci/**/*.yml", paths) == ["ci/x/d.yml", "ci/x/y/e.yml"]
+    assert expand("/a.yml", paths) == ["a.yml"]
+    assert expand("ci/c.txt", paths) == []
+    assert expand("ci/[ab].yml", paths) == []  # only `*` is a wildcard

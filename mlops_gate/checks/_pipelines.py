@@ -99,16 +99,16 @@ def gitlab_jobs(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         merged: dict[str, Any] = {}
         for parent in as_list(defs[name].get("extends")):
             if isinstance(parent, str) and parent in defs and parent not in seen and len(seen) < 11:
-                merged = _merge(merged, resolve(parent, seen | {parent}))
-        return _merge(merged, {k: v for k, v in defs[name].items() if k != "extends"})
+                merged = deep_merge(merged, resolve(parent, seen | {parent}))
+        return deep_merge(merged, {k: v for k, v in defs[name].items() if k != "extends"})
 
     return {k: resolve(k, frozenset({k})) for k in defs if not k.startswith(".")}
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 

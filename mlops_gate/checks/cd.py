@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from mlops_gate.checks._branch_filters import gh_events
 from mlops_gate.checks._common import error_loc, loc, repo_subject
 from mlops_gate.checks._gitlab_rules import gl_env, gl_job_runs, gl_rules
 from mlops_gate.checks._pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
-from mlops_gate.facts import RepoFiles, SourceFile
-from mlops_gate.model import Outcome, Severity, Violation
+from mlops_gate.facts import RepoFiles
+from mlops_gate.gitlab_includes import Pipeline, pipeline
+from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One pipeline: a CI file, or `.gitlab-ci.yml` merged with its local includes."""
+
+    platform: str
+    doc: dict[str, Any]
+    at: Callable[..., Location]  # key path -> where it is written
+    jobs: list[Job]
+
+
+def _units(files: RepoFiles, gl: Pipeline | None) -> Iterator[Unit]:
+    for f in files.files:
+        if gl is not None and f is gl.main:
+            yield Unit("gitlab", gl.doc, gl.loc, gl.jobs())
+        elif not f.error and not (gl and f.path in gl.included):
+            yield Unit(platform_of(f.path), top(f), partial(loc, f), jobs_of(f))
 
 
 @dataclass(frozen=True)
@@ -33,9 +53,8 @@ def env_name(value: Any, platform: str) -> str | None:
     return str(name).split(".", 1)[0] if platform == "azure" else str(name)
 
 
-def _on_pull_requests(f: SourceFile, job: Job, branch: str) -> bool:
+def _on_pull_requests(doc: dict[str, Any], platform: str, job: Job, branch: str) -> bool:
     """Whether the job runs in pull/merge request builds (any condition on it counts as a guard)."""
-    doc, platform = top(f), platform_of(f.path)
     if platform == "github":
         return job.condition is None and any(e in PR_EVENTS for e in gh_events(doc.get("on")))
     if platform == "azure":
@@ -48,19 +67,19 @@ def _on_pull_requests(f: SourceFile, job: Job, branch: str) -> bool:
     return gl_job_runs(job.body, env, rules is not None)[0]
 
 
-def _judge(f: SourceFile, job: Job, p: Params, branch: str) -> tuple[bool, list[Violation]] | None:
+def _judge(u: Unit, job: Job, p: Params, branch: str) -> tuple[bool, list[Violation]] | None:
     """(targets the protected environment, violations) for one deploy job; None: not a deploy."""
-    platform, where = platform_of(f.path), f"job {job.id}"
+    platform, where = u.platform, f"job {job.id}"
     if platform == "github" and "uses" in job.body:
         uses = str(job.body["uses"])
         if uses.startswith("./"):
             return None  # the called workflow's own jobs are judged in their file
         return False, [
-            Violation(f"{where} calls {uses}: its environment cannot be verified", loc(f, *job.keys))
+            Violation(f"{where} calls {uses}: its environment cannot be verified", u.at(*job.keys))
         ]
     if platform == "azure" and "deployment" not in job.body:
         msg = f"{where} is a plain job, not a deployment job: it targets no environment"
-        return False, [Violation(msg, loc(f, *job.keys))]
+        return False, [Violation(msg, u.at(*job.keys))]
     raw = job.body.get("environment")
     if (
         platform == "gitlab"
@@ -69,11 +88,11 @@ def _judge(f: SourceFile, job: Job, p: Params, branch: str) -> tuple[bool, list[
     ):
         return None
     name = env_name(raw, platform)
-    at = loc(f, *job.keys, "environment") if raw is not None else loc(f, *job.keys)
+    at = u.at(*job.keys, "environment") if raw is not None else u.at(*job.keys)
     if name is None:
         return False, [Violation(f"{where} deploys without an environment, so no approvals apply", at)]
     if name.casefold() == p.environment.casefold():
-        if _on_pull_requests(f, job, branch) and not p.allow_pr_deploys:
+        if _on_pull_requests(u.doc, platform, job, branch) and not p.allow_pr_deploys:
             msg = f"{where} deploys to {name} on pull requests (add a condition that keeps it off them)"
             return True, [Violation(msg, at)]
         return True, []
@@ -109,6 +128,9 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
       workflow is judged through that workflow's jobs, one calling another repository's cannot be
       verified and fails.
     - GitLab: job `environment:` (string or `{name: ...}`, `extends:` merged); stop jobs are skipped.
+      `.gitlab-ci.yml` is read with the local files its `include:` names, merged into one pipeline
+      as in `ci.pr-pipeline`; when no deploy job is found, the includes that cannot be read offline
+      (project, remote, template, component) are named.
     - Azure Pipelines: a `deployment:` job with `environment:` (`env.resource` names `env`); a plain
       `job:` named like a deploy job targets no environment and fails.
 
@@ -122,23 +144,27 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
     """
     files: RepoFiles = facts["ci_config"]
     subject = repo_subject(target, files)
+    gl = pipeline(files.files)
     violations = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
+    violations += gl.problems if gl else ()
     branch = target.base_branch or "main"
     found: list[str] = []
     to_env = 0
-    for f in files.files:
-        for job in jobs_of(f) if not f.error else ():
-            judged = _judge(f, job, params, branch) if _is_deploy(job, params) else None
+    for u in _units(files, gl):
+        for job in u.jobs:
+            judged = _judge(u, job, params, branch) if _is_deploy(job, params) else None
             if judged is not None:
                 ok, bad = judged
-                found.append(f"{f.path}:{loc(f, *job.keys).line}: deploy job {job.id}")
+                at = u.at(*job.keys)
+                found.append(f"{at.path}:{at.line}: deploy job {job.id}")
                 to_env += ok
                 violations.extend(bad)
     globs = ", ".join(params.deploy_jobs)
     if not found:
         where = f" in {len(files.files)} CI files" if files.files else f" (no CI configuration: {CI_GLOBS})"
-        violations.append(Violation(f"no deploy job found matching {globs}{where}"))
-        yield Outcome(subject, f"no deploy job found matching {globs}", tuple(violations))
+        note = gl.unreadable_note() if gl else ""
+        violations.append(Violation(f"no deploy job found matching {globs}{where}{note}"))
+        yield Outcome(subject, f"no deploy job found matching {globs}{note}", tuple(violations))
         return
     if not to_env and not violations:
         violations.append(Violation(f"no deploy job targets {params.environment}"))

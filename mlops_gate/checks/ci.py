@@ -26,6 +26,7 @@ from mlops_gate.checks._pipelines import (
     top,
 )
 from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.gitlab_includes import Pipeline, pipeline
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -131,11 +132,13 @@ def _calls_tests(job: Job, p: Params, files: Mapping[str, SourceFile]) -> bool:
     return called is not None and any(_is_test(j, p) for j in jobs_of(called))
 
 
-def _gitlab(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFile]) -> list[Run]:
-    doc = top(f)
+def _gitlab(pl: Pipeline, branch: str, p: Params) -> list[Run]:
+    """`.gitlab-ci.yml` with its local includes, judged as the one pipeline GitLab builds from them."""
+    doc = pl.doc
     wf = doc.get("workflow")
     wf_rules = wf.get("rules") if isinstance(wf, dict) and isinstance(wf.get("rules"), list) else None
-    jobs = [j for j in jobs_of(f) if _is_test(j, p)]
+    all_jobs = pl.jobs()
+    jobs = [j for j in all_jobs if _is_test(j, p)]
     runs: dict[str, Run] = {}
     for mr in (True, False) if p.accept_branch_pipelines else (True,):
         env = gl_env(doc, branch, mr)
@@ -145,17 +148,19 @@ def _gitlab(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFil
         for j in jobs:
             ok, problem = gl_job_runs(j.body, env, wf_rules is not None)
             if ok and (j.id not in runs or (runs[j.id].problem and not problem)):
-                runs[j.id] = Run(f.path, loc(f, *j.keys).line, j.id, label, problem)
+                at = pl.loc(*j.keys)
+                runs[j.id] = Run(at.path, at.line, j.id, label, problem)
     if runs:
         return list(runs.values())
     where = "merge request pipelines" + (" or branch pipelines" if p.accept_branch_pipelines else "")
     problem = (
         f"has test jobs ({', '.join(j.id for j in jobs)}) but none runs in {where}"
         if jobs
-        else f"has none of its {len(jobs_of(f))} jobs matching test_jobs or running a test command"
+        else f"has none of its {len(all_jobs)} jobs matching test_jobs or running a test command"
+        + pl.unreadable_note()
     )
-    line = loc(f, *jobs[0].keys).line if jobs else loc(f, "workflow").line if wf_rules is not None else 1
-    return [Run(f.path, line, "", "merge requests", problem)]
+    at = pl.loc(*jobs[0].keys) if jobs else pl.loc("workflow") if wf_rules is not None else Location(pl.main.path, 1)
+    return [Run(at.path, at.line, "", "merge requests", problem)]
 
 
 def _azure(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFile]) -> list[Run]:
@@ -200,7 +205,7 @@ def _azure(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFile
     return [Run(f.path, loc(f, *j.keys).line, j.id, "pr", problem) for j in tests]
 
 
-ANALYSERS = {"github": _github, "gitlab": _gitlab, "azure": _azure}
+ANALYSERS = {"github": _github, "azure": _azure}
 
 
 @check(
@@ -223,11 +228,16 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
       on a branch a pull request trigger also admits.
       Jobs whose `if:` only allows push events or a `github.ref` never run on pull requests and do
       not count.
-    - GitLab: a job in merge request pipelines (`workflow:rules`, job `rules` with
-      `$CI_PIPELINE_SOURCE == "merge_request_event"`, `$CI_MERGE_REQUEST_IID`, target-branch filters,
-      `only`/`except: [merge_requests]`), or with `accept_branch_pipelines` (default true) in branch
-      pipelines on every push, which GitLab shows on the merge request. Hidden `.jobs` are templates;
-      `extends:` is merged. Unset variables are null; `$CI_DEFAULT_BRANCH` is the branch checked.
+    - GitLab: `.gitlab-ci.yml` and the local files its `include:` names (recursively; globs: `*`
+      within a folder, `**` across), merged into one pipeline as GitLab does (a later definition of
+      a job deep-merges over an earlier one; `extends:` and hidden jobs work across files). An
+      include matching no file fails; project, remote, template and component includes cannot be
+      read offline and are named when no test job is found. A job in merge request pipelines
+      (`workflow:rules`, job `rules` with `$CI_PIPELINE_SOURCE == "merge_request_event"`,
+      `$CI_MERGE_REQUEST_IID`, target-branch filters, `only`/`except: [merge_requests]`), or with
+      `accept_branch_pipelines` (default true) in branch pipelines on every push, which GitLab shows
+      on the merge request. Hidden `.jobs` are templates; `extends:` is merged. Unset variables are
+      null; `$CI_DEFAULT_BRANCH` is the branch checked.
     - Azure Pipelines: a `pr:` trigger (list or `branches: include/exclude`; `*` spans `/`). Without
       `pr:` a pipeline counts only with `azure_implicit_pr` (GitHub-hosted code, or an Azure Repos
       build-validation policy); `pr: none` is off.
@@ -246,7 +256,8 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     files: RepoFiles = facts["ci_config"]
     subject = repo_subject(target, files)
     broken = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
-    parsed = [f for f in files.files if not f.error]
+    gl = pipeline(files.files)
+    parsed = [f for f in files.files if not f.error and not (gl and f.path in gl.included)]
     evidence = tuple(f"read {f.path}" for f in files.files)
     if not files.files:
         yield Outcome(
@@ -256,15 +267,15 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     wanted = params.branches or ((target.base_branch,) if target.base_branch else ())
     fallback = ("main", "master") if not wanted else ()
     by_path = {f.path: f for f in parsed}
-    runs = {
-        b: [r for f in parsed for r in ANALYSERS[platform_of(f.path)](f, b, params, by_path)]
-        for b in wanted or fallback
-    }
+    def analyse(f: SourceFile, b: str) -> list[Run]:
+        return _gitlab(gl, b, params) if gl and f is gl.main else ANALYSERS[platform_of(f.path)](f, b, params, by_path)
+
+    runs = {b: [r for f in parsed for r in analyse(f, b)] for b in wanted or fallback}
     good = {b: [r for r in rs if not r.problem] for b, rs in runs.items()}
     missing = (
         [b for b in runs if not good[b]] if wanted else ([] if any(good.values()) else ["main or master"])
     )
-    violations = list(broken)
+    violations = [*broken, *(gl.problems if gl else ())]
     for b in missing:
         violations.append(
             Violation(
@@ -287,4 +298,8 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
         msg += " (no base branch given: main or master accepted)"
     if broken:
         msg += f"; {len(broken)} CI file{'s' if len(broken) != 1 else ''} could not be parsed"
+    if gl and missing and not any(_is_test(j, params) for j in gl.jobs()):
+        msg += gl.unreadable_note()
+    if gl and gl.problems:
+        msg += f"; {len(gl.problems)} GitLab include{'s' if len(gl.problems) != 1 else ''} failed"
     yield Outcome(subject, msg, tuple(violations), evidence)

@@ -15,6 +15,8 @@ from pathlib import Path
 from mlops_gate import yamlio
 from mlops_gate.errors import FactError
 from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.gitlab_includes import GITLAB_CI
+from mlops_gate.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policy import DISCOVERED_NAMES
 from mlops_gate.providers import Context
 
@@ -190,7 +192,17 @@ def _is_ci(rel: str) -> bool:
 
 
 def ci_config(ctx: Context) -> RepoFiles:
-    return _collect(ctx, _is_ci)
+    """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
+    found = _collect(ctx, _is_ci)
+    main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
+    if main is None:
+        return found
+    have = {f.path for f in found.files}
+    included = tuple(f for f in resolve_includes(main, lambda rel: read(ctx, rel), walk(ctx)).files
+                     if f.path not in have)
+    for f in included:
+        ctx.meter.read(f.path)
+    return RepoFiles(found.root, found.files + included)
 
 
 def dockerfiles(ctx: Context) -> RepoFiles:
