@@ -8,176 +8,15 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
-from collections.abc import Callable
-from pathlib import Path
 
-from mlops_gate import yamlio
-from mlops_gate.errors import FactError
 from mlops_gate.facts import RepoFiles, SourceFile
 from mlops_gate.gitlab_includes import GITLAB_CI
 from mlops_gate.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policy import DISCOVERED_NAMES
 from mlops_gate.providers import Context
+from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
 
-SKIP_DIRS = {
-    ".git",
-    ".hg",
-    "node_modules",
-    ".venv",
-    "venv",
-    "__pycache__",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    "site-packages",
-    ".terraform",
-    ".idea",
-    ".vscode",
-}
-MAX_FILES = 50_000
-MAX_BYTES = 1 << 20
-YAML_EXT = (".yml", ".yaml")
-
-
-def walk(ctx: Context) -> list[str]:
-    """Every file under the root (relative, '/'-separated, sorted); computed once per run."""
-    with ctx.shared.lock:
-        cached = ctx.shared.cache.get("walk")
-        if cached is None:
-            cached = _walk(ctx.root)
-            ctx.shared.cache["walk"] = cached
-    return cached  # type: ignore[return-value]
-
-
-def _walk(root: Path) -> list[str]:
-    if not root.is_dir():
-        raise FactError(f"repository directory {root} does not exist", "pass --repo DIR")
-    problems: list[str] = []
-    found: list[str] = []
-    real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        rel = Path(dirpath).relative_to(root).as_posix()
-        for name in filenames:
-            path = Path(dirpath) / name
-            if not _inside_regular(path, real_root):
-                continue  # FIFOs, sockets, links out of the repository: not project files
-            found.append(name if rel == "." else f"{rel}/{name}")
-            if len(found) > MAX_FILES:
-                raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
-    if problems:  # an unreadable folder could hide exactly the file a check looks for: fail closed
-        raise FactError(f"cannot read part of the repository: {'; '.join(problems[:3])}",
-                        "run the gate as a user who can read the whole checkout")
-    return sorted(found)
-
-
-def _inside_regular(path: Path, real_root: Path) -> bool:
-    try:
-        if not path.is_file():
-            return False
-        return not path.is_symlink() or path.resolve().is_relative_to(real_root)
-    except OSError:
-        return False
-
-
-def read(ctx: Context, rel: str) -> SourceFile:
-    """The file parsed by its kind; cached, so a file in two categories is read once."""
-    key = f"file:{rel}"
-    with ctx.shared.lock:
-        hit = ctx.shared.cache.get(key)
-    if isinstance(hit, SourceFile):
-        return hit
-    parsed = _parse(ctx.root / rel, rel)
-    with ctx.shared.lock:
-        ctx.shared.cache[key] = parsed
-    return parsed
-
-
-def _fmt(rel: str) -> str:
-    name = rel.rsplit("/", 1)[-1].lower()
-    if name.endswith(YAML_EXT) or name.endswith(".rules"):
-        return "yaml"
-    if name.endswith(".json"):
-        return "json"
-    if name.endswith(".py"):
-        return "python"
-    if _is_dockerfile(name):
-        return "dockerfile"
-    return "text"
-
-
-def _parse(path: Path, rel: str) -> SourceFile:
-    fmt = _fmt(rel)
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            return SourceFile(rel, fmt, error=f"larger than {MAX_BYTES} bytes; not read")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return SourceFile(rel, fmt, error=f"cannot read: {exc}")
-    if fmt in ("python", "dockerfile", "text"):
-        return SourceFile(rel, fmt, text=text)
-    try:
-        loaded = yamlio.load(text)
-    except yamlio.YamlSyntaxError as exc:
-        if fmt == "json":
-            return _json(rel, text)
-        return SourceFile(rel, fmt, text=text, error=str(exc), error_line=exc.line)  # text: to classify it
-    return SourceFile(rel, fmt, documents=loaded.documents, lines=loaded.lines)
-
-
-def _json(rel: str, text: str) -> SourceFile:
-    try:
-        return SourceFile(rel, "json", documents=(json.loads(text),))
-    except (ValueError, RecursionError) as exc:
-        return SourceFile(rel, "json", error=f"invalid JSON: {exc}", error_line=getattr(exc, "lineno", None))
-
-
-def _is_dockerfile(name: str) -> bool:
-    return (
-        name in ("dockerfile", "containerfile")
-        or name.startswith("dockerfile.")
-        or name.endswith(".dockerfile")
-        or name.endswith(".containerfile")
-    )
-
-
-def _top(f: SourceFile) -> dict[str, object]:
-    doc = f.documents[0] if f.documents else None
-    return doc if isinstance(doc, dict) else {}
-
-
-def _collect(
-    ctx: Context,
-    select: Callable[[str], bool],
-    keep: Callable[[SourceFile], bool] | None = None,
-    named: Callable[[SourceFile], bool] = lambda f: False,
-) -> RepoFiles:
-    """Files whose path passes `select` and whose content passes `keep`; an unparsable file is
-    kept (to be reported) when `keep` is None or its name alone says what it is (`named`)."""
-    files = []
-    for rel in walk(ctx):
-        if not select(rel):
-            continue
-        f = read(ctx, rel)
-        if _ours(f):
-            continue  # the gate's own facts files and reports are not project configuration
-        if keep is None or (keep(f) if not f.error else named(f)):
-            files.append(f)
-            ctx.meter.read(rel)
-    return RepoFiles(str(ctx.root), tuple(files))
-
-
-def _ours(f: SourceFile) -> bool:
-    tool = _top(f).get("tool")
-    return isinstance(tool, dict) and tool.get("name") == "mlops-gate"
-
-
-def _name(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1].lower()
-
+__all__ = ["YAML_EXT", "read", "walk"]  # the repository helpers other providers use come from here too
 
 # --- fact kinds -----------------------------------------------------------------------------------
 
@@ -193,7 +32,7 @@ def _is_ci(rel: str) -> bool:
 
 def ci_config(ctx: Context) -> RepoFiles:
     """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
-    found = _collect(ctx, _is_ci)
+    found = select(ctx, _is_ci)
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
@@ -206,11 +45,11 @@ def ci_config(ctx: Context) -> RepoFiles:
 
 
 def dockerfiles(ctx: Context) -> RepoFiles:
-    return _collect(ctx, lambda rel: _is_dockerfile(rel.rsplit("/", 1)[-1].lower()))
+    return select(ctx, lambda rel: is_dockerfile(rel.rsplit("/", 1)[-1].lower()))
 
 
 def _is_compose(rel: str) -> bool:
-    name = _name(rel)
+    name = name_of(rel)
     return name.endswith(YAML_EXT) and (name.startswith("docker-compose") or name.startswith("compose."))
 
 
@@ -223,7 +62,7 @@ def _is_manifest(f: SourceFile) -> bool:
 
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
-    return _collect(
+    return select(
         ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel) and not _helm_template(ctx, rel), _is_manifest,
         _named_manifest
     )
@@ -269,16 +108,16 @@ def _is_workflow(f: SourceFile) -> bool:
     if f.format == "python":
         text = f.text or ""
         return "airflow" in text and ("DAG(" in text or "@dag" in text)
-    top = _top(f)
+    top = top_mapping(f)
     return "StartAt" in top and "States" in top
 
 
 def workflow_files(ctx: Context) -> RepoFiles:
-    found = _collect(
+    found = select(
         ctx,
         _workflow_candidate,
         _is_workflow,
-        lambda f: _name(f.path).startswith("databricks.") or ".asl." in _name(f.path),
+        lambda f: name_of(f.path).startswith("databricks.") or ".asl." in name_of(f.path),
     )
     extra = _bundle_includes(ctx, found)
     return RepoFiles(found.root, found.files + extra)
@@ -293,7 +132,7 @@ def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
         if not bundle.path.rsplit("/", 1)[-1].startswith("databricks."):
             continue
         base = bundle.path.rsplit("/", 1)[0] + "/" if "/" in bundle.path else ""
-        includes = _top(bundle).get("include") or []
+        includes = top_mapping(bundle).get("include") or []
         for pattern in includes if isinstance(includes, list) else []:
             for rel in all_files:
                 if rel not in have and fnmatch.fnmatch(rel, base + str(pattern)):
@@ -305,14 +144,14 @@ def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
 
 def is_rule_test(f: SourceFile) -> bool:
     """A promtool unit-test file (top-level `rule_files` and `tests`), not a rule file."""
-    top = _top(f)
+    top = top_mapping(f)
     return "rule_files" in top and "tests" in top
 
 
 def _is_rules(f: SourceFile) -> bool:
     if is_rule_test(f):
         return False
-    top = _top(f)
+    top = top_mapping(f)
     if isinstance(top.get("groups"), list) and "route" not in top:
         return True
     # a file named like rules is reported even when misshapen, unless it is something else
@@ -320,7 +159,7 @@ def _is_rules(f: SourceFile) -> bool:
 
 
 def _named_rules(rel: str) -> bool:
-    name = _name(rel)
+    name = name_of(rel)
     return name.endswith(".rules") or (
         "alertmanager" not in name and any(w in name for w in ("rules", "alerts"))
     )
@@ -345,7 +184,7 @@ def _crd_rules(f: SourceFile) -> SourceFile:
 
 
 def rule_files(ctx: Context) -> RepoFiles:
-    found = _collect(
+    found = select(
         ctx,
         lambda rel: rel.endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
         lambda f: _is_rules(f) or _prometheus_rule_crd(f),
@@ -355,16 +194,16 @@ def rule_files(ctx: Context) -> RepoFiles:
 
 
 def _is_alertmanager(f: SourceFile) -> bool:
-    top = _top(f)
+    top = top_mapping(f)
     return "route" in top and "receivers" in top
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    return _collect(
+    return select(
         ctx,
         lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel),
         _is_alertmanager,
-        lambda f: _name(f.path).startswith("alertmanager"),
+        lambda f: name_of(f.path).startswith("alertmanager"),
     )
 
 
@@ -385,7 +224,7 @@ DRIFT_WORDS = (
 
 def _drift_candidate(rel: str) -> bool:
     candidate = rel.endswith((*YAML_EXT, ".json", ".py")) and not _is_ci(rel)
-    return candidate and _name(rel) not in DISCOVERED_NAMES
+    return candidate and name_of(rel) not in DISCOVERED_NAMES
 
 
 def _mentions_drift(f: SourceFile) -> bool:
@@ -399,4 +238,4 @@ def _mentions_drift(f: SourceFile) -> bool:
 
 
 def drift_config(ctx: Context) -> RepoFiles:
-    return _collect(ctx, _drift_candidate, _mentions_drift)
+    return select(ctx, _drift_candidate, _mentions_drift)
