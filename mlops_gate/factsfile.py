@@ -120,11 +120,25 @@ def replay(path: Path) -> Replay | None:
     if data.get("sha256") != digest(data):  # facts, report or policy edited after sealing
         raise UsageError(f"--facts-in: {path}: the bundle does not match its sha256 (tampered?)",
                          f"check it with `mlops-gate verify-evidence {path}`")
+    if "signature" in data and _signed_digest(data.get("signature")) != data.get("sha256"):
+        raise UsageError(f"--facts-in: {path}: the signature covers another bundle (edited and resealed?)",
+                         f"check it with `mlops-gate verify-evidence {path} --key PEM`")
     if pol.get("digest") and policy.digest != pol.get("digest"):
         raise UsageError(f"--facts-in: {path}: the policy as applied does not match its digest (tampered?)",
                          f"check it with `mlops-gate verify-evidence {path}`")
     release = str((data.get("release") or {}).get("tag") or "")
     return Replay(policy, release, fail_on, only, skip, created.date())
+
+
+def _signed_digest(envelope: Any) -> str | None:
+    """The bundle sha256 the DSSE-signed statement names (no key needed to read it)."""
+    import base64
+
+    try:
+        statement = json.loads(base64.b64decode(str(envelope["payload"]), validate=True))
+        return str(statement["predicate"]["bundle"]["sha256"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _record(kind: str, entry: Any) -> FactRecord:

@@ -227,9 +227,16 @@ def test_the_gates_own_running_job_is_not_counted() -> None:
         Run("gate", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/77/job/2"),
         Run("e2e", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/80/job/5"),
     ))
-    kept = without_current_job(runs_, {"GITHUB_RUN_ID": "77"})
+    kept = without_current_job(runs_, {"GITHUB_RUN_ID": "77", "GITHUB_JOB": "gate"})
     assert [r.name for r in kept.runs] == ["test", "e2e"]  # another workflow's pending run still counts
     assert kept.notes == ("not counted (the gate's own pipeline, still running): gate",)
+    sibling = CommitRuns("github", "acme/churn", "a" * 40, (
+        *runs_.runs, Run("unit-tests", "in_progress", None, "check-run",
+                         url="https://github.com/acme/churn/actions/runs/77/job/3")))
+    assert "unit-tests" in [r.name for r in without_current_job(sibling, {"GITHUB_RUN_ID": "77",
+                                                                          "GITHUB_JOB": "gate"}).runs]
+    named = without_current_job(runs_, {"GITHUB_RUN_ID": "77", "GITHUB_JOB": "g", "MLOPS_GATE_JOB_NAME": "Gate"})
+    assert [r.name for r in named.runs] == ["test", "e2e"]
     gl = CommitRuns("gitlab", "acme/churn", "a" * 40, (Run("pipeline", "in_progress", None, "pipeline", id="501"),
                                                        Run("unit", "completed", "success", "job", id="9"),
                                                        Run("gate", "in_progress", None, "job", id="10")))

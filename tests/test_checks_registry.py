@@ -239,3 +239,11 @@ def test_credentials_never_shown_in_the_uri() -> None:
 def test_facts_round_trip_through_json() -> None:
     f = facts()
     assert typed.from_data(MlflowModel, typed.to_data(f)) == f
+
+
+def test_metrics_with_nothing_actually_compared_is_an_error() -> None:
+    champ = facts(compared={"champion": ComparedVersion("champion", "1", "r0", {"other": 1.0})})
+    o = judge(reg.metrics, champ, compare_to="champion")
+    assert o.error is not None and o.error.startswith("no threshold is set and no max_regression metric")
+    o = judge(reg.metrics, champ, compare_to="champion", max_regression={"val_auc": 0.01})
+    assert o.error is not None  # the baseline never logged val_auc: nothing was compared

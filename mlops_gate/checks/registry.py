@@ -276,15 +276,25 @@ def metrics(facts: Mapping[str, Any], params: MetricsParams, target: Target) -> 
                 return
             notes.append("; ".join([f"comparison with {params.compare_to} skipped: {why}", *compared.notes]))
         else:
-            violations += _regressions(params, values, compared.metrics, compared.version, at)
-            notes.append(f"compared with version {compared.version} ({params.compare_to})")
+            found, compared_n = _regressions(params, values, compared.metrics, compared.version, at)
+            violations += found
+            notes.append(f"compared with version {compared.version} ({params.compare_to}): "
+                         f"{compared_n} metric(s) compared")
+            if not params.thresholds and not found and not compared_n:
+                yield Outcome(model.subject, "no metric was checked", evidence=tuple(notes),
+                              error=f"no threshold is set and no max_regression metric was logged by both "
+                                    f"version {mv.version} and version {compared.version}: set "
+                                    "checks.registry.metrics.params.thresholds or max_regression")
+                return
     yield Outcome(model.subject, f"{len(params.thresholds)} threshold(s), {len(violations)} violation(s) on "
                   f"version {mv.version}", violations=tuple(violations), evidence=tuple(notes))
 
 
 def _regressions(params: MetricsParams, values: Mapping[str, float], base: Mapping[str, float], version: str,
-                 at: Location | None) -> list[Violation]:
+                 at: Location | None) -> tuple[list[Violation], int]:
+    """Regressions beyond max_regression, and how many metrics were actually compared."""
     out = []
+    compared = 0
     for metric, allowed in sorted(params.max_regression.items()):
         new, old = values.get(metric), base.get(metric)
         if new is None:
@@ -292,8 +302,9 @@ def _regressions(params: MetricsParams, values: Mapping[str, float], base: Mappi
             continue
         if old is None:
             continue  # the baseline never logged it: nothing to regress from
+        compared += 1
         worse = (new - old) if params.lower_better(metric) else (old - new)
         if math.isnan(worse) or worse > allowed + 1e-12:
             out.append(Violation(f"{metric} regressed from {old:g} (version {version}) to {new:g}: "
                                  f"worse by {worse:g}, policy allows {allowed:g}", at))
-    return out
+    return out, compared

@@ -39,16 +39,19 @@ def commit_runs(ctx: Context) -> CommitRuns:
 
 
 def without_current_job(runs: CommitRuns, env: Mapping[str, str]) -> CommitRuns:
-    """Drop the still-running CI work the gate itself is part of: the gate cannot wait for its own job
-    (or the pipeline/workflow run containing it), so counting it would block every run. Finished runs
-    of the same pipeline are kept; what was dropped is noted."""
+    """Drop the still-running CI work the gate itself is: it cannot wait for its own job (nor, on GitLab,
+    for the pipeline containing it), so counting it would block every run. Sibling jobs still running
+    keep counting (their result is not known yet); what was dropped is noted. On GitHub the job is the
+    check run of this workflow run named MLOPS_GATE_JOB_NAME, else GITHUB_JOB (the job's key: set
+    MLOPS_GATE_JOB_NAME when the job has a different `name:`)."""
+    job = (env.get("MLOPS_GATE_JOB_NAME") or env.get("GITHUB_JOB") or "").lower()
 
     def current(run: Run) -> bool:
         if run.conclusion is not None:
             return False
         gh_run = env.get("GITHUB_RUN_ID")
         if gh_run and run.url and f"/actions/runs/{gh_run}/" in run.url:
-            return True
+            return bool(job) and run.name.lower() == job
         if run.source == "pipeline" and run.id == env.get("CI_PIPELINE_ID"):
             return True
         if run.source == "job" and run.id == env.get("CI_JOB_ID"):
