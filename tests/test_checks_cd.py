@@ -240,6 +240,70 @@ def test_gitlab_unreadable_includes_are_named_when_no_deploy_job_is_found(tmp_pa
     assert o.message == "1 of 1 deploy jobs target production" and not o.violations
 
 
+def test_gitlab_include_no_pipeline_applies_is_left_out(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: ci/deploy.yml\n    rules:\n      - if: $CI_PIPELINE_SOURCE == 'never'\n",
+        "ci/deploy.yml": "deploy-prod:\n  environment: production\n  script: [./deploy]\n",
+    }
+    o = run(tmp_path, files)
+    note = "; 1 include left out by its rules (local ci/deploy.yml)"
+    assert o.message == "no deploy job found matching deploy*, release*" + note
+    assert o.evidence == (".gitlab-ci.yml:2: include local ci/deploy.yml left out of any pipeline: its rules do not apply",)
+
+
+@pytest.mark.parametrize(
+    "rule", ["$CI_COMMIT_TAG", "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "$DEPLOY == 'true'", "$CI_PIPELINE_SOURCE == 'schedule'"]
+)
+def test_gitlab_include_some_pipeline_could_include_is_judged(tmp_path: Path, rule: str) -> None:
+    files = {
+        GL: f"include:\n  - local: ci/deploy.yml\n    rules:\n      - if: {rule}\n",
+        "ci/deploy.yml": "deploy:\n  environment: staging\n  script: [./deploy]\n",
+    }
+    o = run(tmp_path, files)
+    assert o.violations == (Violation("job deploy deploys to environment staging, not production", Location("ci/deploy.yml", 2)),)
+    kept = ".gitlab-ci.yml:2: include local ci/deploy.yml kept for any pipeline: its rules may apply"
+    assert (kept in o.evidence) == ("schedule" not in rule)  # scheduled pipelines include it: nothing undecided
+
+
+def test_gitlab_merge_requests_are_judged_with_the_includes_they_could_have(tmp_path: Path) -> None:
+    deploy = "deploy:\n  environment: production\n  rules:\n    - when: on_success\n"  # in every pipeline it is in
+    files = {GL: "include:\n  - local: ci/deploy.yml\n    rules:\n      - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n",
+             "ci/deploy.yml": deploy}
+    o = run(tmp_path, files)
+    assert o.message == "1 of 1 deploy jobs target production" and not o.violations  # never in a merge request pipeline
+    for rule in ("$CI_MERGE_REQUEST_IID", "$DEPLOY_ON_MR"):  # in them, or maybe
+        files[GL] = f"include:\n  - local: ci/deploy.yml\n    rules:\n      - if: {rule}\n"
+        o = run(tmp_path, files)
+        assert o.violations == (
+            Violation(
+                "job deploy deploys to production on pull requests (add a condition that keeps it off them)",
+                Location("ci/deploy.yml", 2),
+            ),
+        )
+
+
+def test_gitlab_deploy_job_after_a_spec_header(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: ci/deploy.yml\n    inputs: {env: production}\n",
+        "ci/deploy.yml": "spec:\n  inputs:\n    env:\n---\ndeploy:\n  environment: $[[ inputs.env ]]\n",
+    }
+    o = run(tmp_path, files)
+    assert o.violations == (
+        Violation("job deploy deploys to $[[ inputs.env ]], decided at run time: cannot verify it", Location("ci/deploy.yml", 6)),
+    )
+    assert "ci/deploy.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated" in o.evidence
+
+
+def test_gitlab_unreadable_includes_are_listed_on_a_pass(tmp_path: Path) -> None:
+    text = "include:\n  - remote: https://x.test/deploy.yml\ndeploy:\n  environment: production\n"
+    o = run(tmp_path, {GL: text})
+    assert not o.violations
+    assert o.evidence == (
+        ".gitlab-ci.yml:3: deploy job deploy",
+        ".gitlab-ci.yml:2: include remote https://x.test/deploy.yml not read offline: it can add workflow:rules or override jobs",
+    )
+
+
 # --- Azure Pipelines ------------------------------------------------------------------------------
 
 

@@ -508,6 +508,127 @@ def test_gitlab_include_depth_is_bounded(tmp_path: Path, monkeypatch: pytest.Mon
     assert [e for e in o.evidence if e.startswith("read")] == ["read .gitlab-ci.yml", "read ci/2.yml", "read ci/1.yml"]
 
 
+def test_gitlab_include_rules_are_judged_for_the_merge_request_pipeline(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n",
+        "ci/test.yml": "unit-tests:\n  script: [pytest]\n",
+    }
+    o = run(tmp_path, files)  # the test job exists only in tag pipelines
+    assert not passed(o)
+    assert o.message == "0 test jobs run on pull requests into main; 1 include left out by its rules (local ci/test.yml)"
+    assert ".gitlab-ci.yml:2: include local ci/test.yml left out of merge request pipelines into main: its rules do not apply" in o.evidence
+    files[GL] = "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n"
+    o = run(tmp_path, files)  # included in merge request pipelines, but a job without rules is not in them
+    assert o.violations[1].message.startswith("the file has test jobs (unit-tests) but none runs")
+    files["ci/test.yml"] += MR_RULES
+    o = run(tmp_path, files)
+    assert passed(o), o.violations
+    assert "ci/test.yml:1: job unit-tests runs on merge request pipelines into main" in o.evidence
+    # a first rule that does not match and a catch-all: included
+    files[GL] = "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n        when: never\n      - when: always\n"
+    assert passed(run(tmp_path, files, accept_branch_pipelines=False))
+    files[GL] = "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_PIPELINE_SOURCE == 'never'\n"
+    assert not passed(run(tmp_path, files))
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "      - if: $RUN_TESTS == 'true'\n",  # a project or pipeline variable
+        "      - if: $SKIP_TESTS\n        when: never\n      - when: always\n",
+        "      - changes: [src/**/*]\n",
+        "      - exists: [pyproject.toml]\n",
+        "      - if: $CI_PROJECT_PATH == 'group/project'\n",
+    ],
+)
+def test_gitlab_include_rules_that_cannot_be_decided_do_not_count(tmp_path: Path, rules: str) -> None:
+    files = {
+        GL: "include:\n  - local: ci/test.yml\n    rules:\n" + rules + "build:\n  script: [make]\n",
+        "ci/test.yml": "unit-tests:\n  script: [pytest]\n",
+    }
+    o = run(tmp_path, files)
+    assert not passed(o)
+    assert o.message.endswith("; 1 include left out by its rules (local ci/test.yml)")
+    assert (
+        ".gitlab-ci.yml:2: include local ci/test.yml left out of merge request pipelines into main: its rules "
+        "cannot be decided offline (project or pipeline variables, changes, exists), so its jobs do not count"
+    ) in o.evidence
+
+
+def test_gitlab_include_rules_apply_to_nested_and_unreadable_includes(tmp_path: Path) -> None:
+    files = {
+        GL: "include: ci/a.yml\n",
+        "ci/a.yml": "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_MERGE_REQUEST_IID\n"
+        "  - remote: https://x.test/ci.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n",
+        "ci/test.yml": "test:\n  script: [pytest]\n" + MR_RULES,
+    }
+    o = run(tmp_path, files)
+    assert passed(o), o.violations
+    assert "ci/test.yml:1: job test runs on merge request pipelines into main" in o.evidence
+    assert not any("not read offline" in e for e in o.evidence)  # a tag-only remote include is not in it
+    assert "ci/a.yml:5: include remote https://x.test/ci.yml left out of merge request pipelines into main: its rules do not apply" in o.evidence
+
+
+def test_gitlab_included_file_with_a_spec_header(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: ci/test.yml\n    inputs:\n      stage: test\n",
+        "ci/test.yml": "spec:\n  inputs:\n    stage:\n      default: test\n---\n"
+        "unit-tests:\n  stage: $[[ inputs.stage ]]\n  script: pytest\n" + MR_RULES,
+    }
+    o = run(tmp_path, files)
+    assert passed(o), o.violations
+    assert "ci/test.yml:6: job unit-tests runs on merge request pipelines into main" in o.evidence
+    assert "ci/test.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated" in o.evidence
+
+
+def test_gitlab_unreadable_includes_are_listed_on_a_pass(tmp_path: Path) -> None:
+    files = {
+        GL: "include:\n  - local: ci/test.yml\n  - remote: https://x.test/overrides.yml\n"
+        "  - project: group/templates\n    file: /kill-mr-pipelines.yml\n",
+        "ci/test.yml": "unit-tests:\n  script: [pytest]\n",
+    }
+    o = run(tmp_path, files)
+    assert passed(o), o.violations
+    assert o.message == "1 test job runs on pull requests into main"
+    assert [e for e in o.evidence if "not read offline" in e] == [
+        ".gitlab-ci.yml:3: include remote https://x.test/overrides.yml not read offline: it can add workflow:rules or override jobs",
+        ".gitlab-ci.yml:4: include project group/templates:/kill-mr-pipelines.yml not read offline: "
+        "it can add workflow:rules or override jobs",
+    ]
+
+
+def test_gitlab_pipelines_are_resolved_once_per_scope(tmp_path: Path) -> None:
+    from mlops_gate.checks._gitlab_rules import any_scope, pr_scope
+    from mlops_gate.gitlab_includes import pipeline
+
+    write_tree(tmp_path, {GL: "include: ci/test.yml\n", "ci/test.yml": "test:\n  script: [pytest]\n"})
+    files = read_facts(tmp_path, "ci_config")["ci_config"].files
+    assert pipeline(files) is pipeline(files)
+    assert pipeline(files, pr_scope("main", True)) is pipeline(list(files), pr_scope("main", True))
+    assert pipeline(files, any_scope("main")) is not pipeline(files, any_scope("dev"))
+    again = read_facts(tmp_path, "ci_config")["ci_config"].files  # the same content, read again: new objects
+    assert pipeline(again) is not pipeline(files)
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ("$X", None),
+        ("$X == 'a'", None),
+        ("$X || $CI_MERGE_REQUEST_IID", True),
+        ("$X && $CI_COMMIT_TAG", False),
+        ("($X || $Y) && $CI_PIPELINE_SOURCE == 'merge_request_event'", None),
+        ("$CI_COMMIT_TAG =~ /^v/", False),
+    ],
+)
+def test_gitlab_if_in_three_valued_logic(expr: str, value: bool | None) -> None:
+    from mlops_gate.checks._gitlab_rules import gl_env, gl_if3
+
+    env = gl_env({}, "main", mr=True)
+    assert gl_if3(expr, env, lambda name: not name.startswith("CI_")) is value
+    assert gl_if(expr, env) is bool(value)  # unset variables are null when no variable is unknown
+
+
 # --- Azure Pipelines ------------------------------------------------------------------------------
 
 AZ = "azure-pipelines.yml"

@@ -1,10 +1,13 @@
 """GitLab CI `rules`/`only`/`except` evaluation: the `if:` expression language, the predefined
-variables of a merge request or branch pipeline, and whether a job lands in that pipeline."""
+variables of a merge request or branch pipeline, whether a job lands in that pipeline, and whether an
+`include:` with `rules` is part of it (three-valued: variables GitLab sets from the project's
+settings or the pipeline's trigger cannot be known offline)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._pipelines import as_list
@@ -15,10 +18,29 @@ _TOKEN = re.compile(
     r"\s*(\$\{?\w+\}?|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|/(?:[^/\\]|\\.)*/i?|==|!=|=~|!~"
     r"|&&|\|\||\(|\)|null)"
 )
+Tri = bool | None  # None: cannot be decided offline
+
+
+class _Unknown:
+    """The value of a variable that cannot be known offline."""
+
+
+UNKNOWN = _Unknown()
+_Value = str | None | _Unknown
+
+
+def _known(name: str) -> bool:
+    return False
 
 
 def gl_if(expr: str, env: Mapping[str, str]) -> bool:
     """Evaluate a GitLab `if:` expression; unset variables are null, as in GitLab. Bad syntax: false."""
+    return gl_if3(expr, env) is True
+
+
+def gl_if3(expr: str, env: Mapping[str, str], unknown: Callable[[str], bool] = _known) -> Tri:
+    """`gl_if` in three-valued logic: a variable not in `env` for which `unknown(name)` holds makes
+    what depends on it undecided (None); `&&` and `||` still decide when one side does."""
     tokens, pos = [], 0
     while pos < len(expr.rstrip()):
         m = _TOKEN.match(expr, pos)
@@ -27,41 +49,43 @@ def gl_if(expr: str, env: Mapping[str, str]) -> bool:
         tokens.append(m.group(1))
         pos = m.end()
     try:
-        value, rest = _or(tokens, env)
+        value, rest = _or(tokens, env, unknown)
     except (IndexError, ValueError, re.error):
         return False
-    return bool(value) and not rest
+    return value if not rest else False
 
 
-def _or(t: list[str], env: Mapping[str, str]) -> tuple[bool, list[str]]:
-    value, t = _and(t, env)
+def _or(t: list[str], env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, list[str]]:
+    value, t = _and(t, env, unk)
     while t and t[0] == "||":
-        right, t = _and(t[1:], env)
-        value = value or right
+        right, t = _and(t[1:], env, unk)
+        value = True if True in (value, right) else None if None in (value, right) else False
     return value, t
 
 
-def _and(t: list[str], env: Mapping[str, str]) -> tuple[bool, list[str]]:
-    value, t = _atom(t, env)
+def _and(t: list[str], env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, list[str]]:
+    value, t = _atom(t, env, unk)
     while t and t[0] == "&&":
-        right, t = _atom(t[1:], env)
-        value = value and right
+        right, t = _atom(t[1:], env, unk)
+        value = False if False in (value, right) else None if None in (value, right) else True
     return value, t
 
 
-def _atom(t: list[str], env: Mapping[str, str]) -> tuple[bool, list[str]]:
+def _atom(t: list[str], env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, list[str]]:
     if t[0] == "(":
-        value, rest = _or(t[1:], env)
+        value, rest = _or(t[1:], env, unk)
         if not rest or rest[0] != ")":
             raise ValueError("unbalanced")
         return value, rest[1:]
-    left = _operand(t[0], env)
+    left = _operand(t[0], env, unk)
     if len(t) > 2 and t[1] in ("==", "!=", "=~", "!~"):
-        op, right = t[1], _operand(t[2], env)
+        op, right = t[1], _operand(t[2], env, unk)
+        if isinstance(left, _Unknown) or isinstance(right, _Unknown):
+            return None, t[3:]
         if op in ("==", "!="):
             return (left == right) == (op == "=="), t[3:]
         return _regex_match(left, right) == (op == "=~"), t[3:]
-    return bool(left), t[1:]
+    return (None if isinstance(left, _Unknown) else bool(left)), t[1:]
 
 
 def _regex_match(value: str | None, pattern: str | None) -> bool:
@@ -78,9 +102,10 @@ def _regex_match(value: str | None, pattern: str | None) -> bool:
     return re.search(body, value, flags) is not None
 
 
-def _operand(token: str, env: Mapping[str, str]) -> str | None:
+def _operand(token: str, env: Mapping[str, str], unk: Callable[[str], bool]) -> _Value:
     if token.startswith("$"):
-        return env.get(token.strip("${}"))
+        name = token.strip("${}")
+        return env[name] if name in env else UNKNOWN if unk(name) else None
     if token[0] in "\"'":
         return token[1:-1]
     if token == "null":
@@ -115,6 +140,12 @@ def gl_env(doc: Mapping[str, Any], branch: str, mr: bool) -> dict[str, str]:
         "CI_COMMIT_BRANCH": FEATURE,
         "CI_OPEN_MERGE_REQUESTS": "group/project!1",
     }
+
+
+def gl_workflow(doc: Mapping[str, Any]) -> list[Any] | None:
+    """`workflow: rules:` (None when the pipeline has none)."""
+    wf = doc.get("workflow")
+    return wf["rules"] if isinstance(wf, dict) and isinstance(wf.get("rules"), list) else None
 
 
 def gl_rules(rules: list[Any], env: Mapping[str, str]) -> tuple[str | None, bool]:
@@ -166,3 +197,80 @@ def _gl_ref(ref: str, env: Mapping[str, str], mr: bool) -> bool:
     if ref.startswith("/") and len(ref) > 1:
         return gl_if(f"$CI_COMMIT_REF_NAME =~ {ref}", env)
     return ref == env.get("CI_COMMIT_REF_NAME")
+
+
+# --- include:rules --------------------------------------------------------------------------------
+
+SOURCES = (
+    "push", "merge_request_event", "schedule", "web", "api", "trigger", "pipeline", "parent_pipeline",
+    "external_pull_request_event", "chat", "webide", "ondemand_dast_scan", "ondemand_dast_validation",
+    "security_orchestration_policy",
+)  # every value of $CI_PIPELINE_SOURCE
+
+
+@dataclass(frozen=True)
+class Env:
+    """One kind of pipeline as `include:rules` see it: the predefined variables set (`known`) and the
+    name prefixes known unset. Any other variable, a project, group or pipeline variable (`include`
+    cannot see the file's own `variables:`), is unknown offline."""
+
+    known: tuple[tuple[str, str], ...]
+    unset: tuple[str, ...]
+
+    def rule_matches(self, rule: Mapping[str, Any]) -> Tri:
+        """All of a rule's clauses hold; `changes` and `exists` cannot be decided offline."""
+        env = dict(self.known)
+        match = gl_if3(str(rule["if"]), env, lambda v: not v.startswith(self.unset)) if "if" in rule else True
+        return False if match is False else None if match is None or "changes" in rule or "exists" in rule else True
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The pipelines an include's `rules` are judged for: it is in them when it is in any of `envs`.
+    An include whose rules cannot be decided counts as present when `keep_uncertain` (it could be)."""
+
+    label: str
+    envs: tuple[Env, ...]
+    keep_uncertain: bool = False
+
+    def includes(self, rules: list[Any]) -> Tri:
+        results = [_include_rules([r for r in rules if isinstance(r, dict)], e) for e in self.envs]
+        return True if True in results else None if None in results else False
+
+
+def _include_rules(rules: list[Mapping[str, Any]], env: Env) -> Tri:
+    """The first matching rule decides (`when: never` leaves the file out); no match leaves it out."""
+    for i, rule in enumerate(rules):
+        match = env.rule_matches(rule)
+        if match is False:
+            continue
+        applies = bool(rule.get("when", "always") != "never")
+        if match:
+            return applies
+        return applies if _include_rules(rules[i + 1:], env) == applies else None
+    return False
+
+
+_NO_MR = ("CI_MERGE_REQUEST_", "CI_EXTERNAL_PULL_REQUEST_")
+_MR_UNSET = ("CI_COMMIT_TAG", "CI_COMMIT_BRANCH", "CI_EXTERNAL_PULL_REQUEST_")
+
+
+def pr_scope(branch: str, mr: bool, keep_uncertain: bool = False) -> Scope:
+    """A merge request pipeline into `branch` (`mr`) or a push pipeline of its source branch."""
+    env = gl_env({}, branch, mr)
+    env.pop("CI_PROJECT_PATH")  # made up for job rules; a rule naming the project must stay undecided
+    label = f"{'merge request' if mr else 'branch'} pipelines into {branch}"
+    unset = _MR_UNSET if mr else ("CI_COMMIT_TAG", *_NO_MR)
+    return Scope(label, (Env(tuple(sorted(env.items())), unset),), keep_uncertain)
+
+
+def any_scope(branch: str) -> Scope:
+    """Any pipeline (every `$CI_PIPELINE_SOURCE`, any ref): what some pipeline could include."""
+    envs = tuple(
+        Env(
+            (("CI_DEFAULT_BRANCH", branch), ("CI_PIPELINE_SOURCE", s)),
+            _MR_UNSET if s == "merge_request_event" else ("CI_MERGE_REQUEST_",) if s.startswith("external") else _NO_MR,
+        )
+        for s in SOURCES
+    )
+    return Scope("any pipeline", envs, keep_uncertain=True)

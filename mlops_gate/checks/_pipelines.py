@@ -51,8 +51,19 @@ def platform_of(path: str) -> str:
     )
 
 
+def has_spec(f: SourceFile) -> bool:
+    """A GitLab file opening with a `spec:` header (`spec: inputs:`, then `---` and the jobs)."""
+    first = f.documents[0] if f.documents else None
+    return len(f.documents) > 1 and isinstance(first, dict) and set(first) == {"spec"}
+
+
+def top_index(f: SourceFile) -> int:
+    """The document holding the file's configuration: the second one after a `spec:` header."""
+    return 1 if has_spec(f) else 0
+
+
 def top(f: SourceFile) -> dict[str, Any]:
-    doc = f.documents[0] if f.documents else None
+    doc = f.documents[top_index(f)] if f.documents else None
     return doc if isinstance(doc, dict) else {}
 
 

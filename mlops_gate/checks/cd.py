@@ -10,10 +10,10 @@ from typing import Any
 
 from mlops_gate.checks._branch_filters import gh_events
 from mlops_gate.checks._common import error_loc, loc, repo_subject
-from mlops_gate.checks._gitlab_rules import gl_env, gl_job_runs, gl_rules
+from mlops_gate.checks._gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
 from mlops_gate.checks._pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
 from mlops_gate.facts import RepoFiles
-from mlops_gate.gitlab_includes import Pipeline, pipeline
+from mlops_gate.gitlab_includes import Pipeline, left_out_note, pipeline
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -21,20 +21,29 @@ from mlops_gate.target import Target
 
 @dataclass(frozen=True)
 class Unit:
-    """One pipeline: a CI file, or `.gitlab-ci.yml` merged with its local includes."""
+    """One pipeline: a CI file, or `.gitlab-ci.yml` merged with the local includes some pipeline could
+    include (`mr`: those a merge request pipeline could)."""
 
     platform: str
     doc: dict[str, Any]
     at: Callable[..., Location]  # key path -> where it is written
     jobs: list[Job]
+    mr: Pipeline | None = None
 
 
-def _units(files: RepoFiles, gl: Pipeline | None) -> Iterator[Unit]:
-    for f in files.files:
-        if gl is not None and f is gl.main:
-            yield Unit("gitlab", gl.doc, gl.loc, gl.jobs())
-        elif not f.error and not (gl and f.path in gl.included):
-            yield Unit(platform_of(f.path), top(f), partial(loc, f), jobs_of(f))
+def _units(files: RepoFiles, branch: str) -> tuple[list[Unit], Pipeline | None]:
+    """The pipelines to judge, and the GitLab one for any pipeline (None without `.gitlab-ci.yml`)."""
+    every = pipeline(files.files)  # every include, whatever its rules: none is a CI file of its own
+    gl = pipeline(files.files, any_scope(branch))
+    mr = pipeline(files.files, pr_scope(branch, mr=True, keep_uncertain=True))
+    units = [
+        Unit("gitlab", gl.doc, gl.loc, gl.jobs(), mr)
+        if gl is not None and f is gl.main
+        else Unit(platform_of(f.path), top(f), partial(loc, f), jobs_of(f))
+        for f in files.files
+        if not f.error and not (every and f.path in every.included)
+    ]
+    return units, gl
 
 
 @dataclass(frozen=True)
@@ -53,15 +62,21 @@ def env_name(value: Any, platform: str) -> str | None:
     return str(name).split(".", 1)[0] if platform == "azure" else str(name)
 
 
-def _on_pull_requests(doc: dict[str, Any], platform: str, job: Job, branch: str) -> bool:
+def _on_pull_requests(u: Unit, job: Job, branch: str) -> bool:
     """Whether the job runs in pull/merge request builds (any condition on it counts as a guard)."""
-    if platform == "github":
+    doc = u.doc
+    if u.platform == "github":
         return job.condition is None and any(e in PR_EVENTS for e in gh_events(doc.get("on")))
-    if platform == "azure":
+    if u.platform == "azure":
         return job.condition is None and doc.get("pr") not in (None, "none", False)
+    if u.mr is not None:  # the job as a merge request pipeline could include it, if at all
+        doc = u.mr.doc
+        found = next((j for j in u.mr.jobs() if j.id == job.id), None)
+        if found is None:
+            return False
+        job = found
     env = gl_env(doc, branch, mr=True)
-    wf = doc.get("workflow")
-    rules = wf.get("rules") if isinstance(wf, dict) and isinstance(wf.get("rules"), list) else None
+    rules = gl_workflow(doc)
     if rules is not None and gl_rules(rules, env)[0] in (None, "never"):
         return False
     return gl_job_runs(job.body, env, rules is not None)[0]
@@ -92,7 +107,7 @@ def _judge(u: Unit, job: Job, p: Params, branch: str) -> tuple[bool, list[Violat
     if name is None:
         return False, [Violation(f"{where} deploys without an environment, so no approvals apply", at)]
     if name.casefold() == p.environment.casefold():
-        if _on_pull_requests(u.doc, platform, job, branch) and not p.allow_pr_deploys:
+        if _on_pull_requests(u, job, branch) and not p.allow_pr_deploys:
             msg = f"{where} deploys to {name} on pull requests (add a condition that keeps it off them)"
             return True, [Violation(msg, at)]
         return True, []
@@ -129,8 +144,12 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
       verified and fails.
     - GitLab: job `environment:` (string or `{name: ...}`, `extends:` merged); stop jobs are skipped.
       `.gitlab-ci.yml` is read with the local files its `include:` names, merged into one pipeline
-      as in `ci.pr-pipeline`; when no deploy job is found, the includes that cannot be read offline
-      (project, remote, template, component) are named.
+      as in `ci.pr-pipeline`, with every include some pipeline could include: one whose `rules`
+      apply to no pipeline (any `$CI_PIPELINE_SOURCE`, any ref) is left out, one whose rules cannot
+      be decided offline is kept, so its deploy jobs must target production too; whether a job
+      runs on merge requests is judged in the merge request pipeline. The evidence lists includes
+      left out, kept on undecided rules, or not readable offline (project, remote, template,
+      component); the message names the last when no deploy job is found.
     - Azure Pipelines: a `deployment:` job with `environment:` (`env.resource` names `env`); a plain
       `job:` named like a deploy job targets no environment and fails.
 
@@ -144,13 +163,13 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
     """
     files: RepoFiles = facts["ci_config"]
     subject = repo_subject(target, files)
-    gl = pipeline(files.files)
+    branch = target.base_branch or "main"
+    units, gl = _units(files, branch)
     violations = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
     violations += gl.problems if gl else ()
-    branch = target.base_branch or "main"
     found: list[str] = []
     to_env = 0
-    for u in _units(files, gl):
+    for u in units:
         for job in u.jobs:
             judged = _judge(u, job, params, branch) if _is_deploy(job, params) else None
             if judged is not None:
@@ -160,13 +179,14 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
                 to_env += ok
                 violations.extend(bad)
     globs = ", ".join(params.deploy_jobs)
+    notes = tuple(gl.evidence()) if gl else ()
     if not found:
         where = f" in {len(files.files)} CI files" if files.files else f" (no CI configuration: {CI_GLOBS})"
-        note = gl.unreadable_note() if gl else ""
+        note = gl.unreadable_note() + left_out_note([gl]) if gl else ""
         violations.append(Violation(f"no deploy job found matching {globs}{where}{note}"))
-        yield Outcome(subject, f"no deploy job found matching {globs}{note}", tuple(violations))
+        yield Outcome(subject, f"no deploy job found matching {globs}{note}", tuple(violations), notes)
         return
     if not to_env and not violations:
         violations.append(Violation(f"no deploy job targets {params.environment}"))
     msg = f"{to_env} of {len(found)} deploy jobs target {params.environment}"
-    yield Outcome(subject, msg, tuple(violations), tuple(found))
+    yield Outcome(subject, msg, tuple(violations), (*found, *notes))

@@ -7,13 +7,13 @@ same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._branch_filters import az_branch_ok, gh_branch_ok, gh_events
 from mlops_gate.checks._common import error_loc, loc, repo_subject
-from mlops_gate.checks._gitlab_rules import gl_env, gl_job_runs, gl_rules
+from mlops_gate.checks._gitlab_rules import any_scope
 from mlops_gate.checks._pipelines import (
     CI_GLOBS,
     PR_EVENTS,
@@ -26,7 +26,7 @@ from mlops_gate.checks._pipelines import (
     top,
 )
 from mlops_gate.facts import RepoFiles, SourceFile
-from mlops_gate.gitlab_includes import Pipeline, pipeline
+from mlops_gate.gitlab_includes import pipeline, pr_test_runs
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -132,35 +132,9 @@ def _calls_tests(job: Job, p: Params, files: Mapping[str, SourceFile]) -> bool:
     return called is not None and any(_is_test(j, p) for j in jobs_of(called))
 
 
-def _gitlab(pl: Pipeline, branch: str, p: Params) -> list[Run]:
-    """`.gitlab-ci.yml` with its local includes, judged as the one pipeline GitLab builds from them."""
-    doc = pl.doc
-    wf = doc.get("workflow")
-    wf_rules = wf.get("rules") if isinstance(wf, dict) and isinstance(wf.get("rules"), list) else None
-    all_jobs = pl.jobs()
-    jobs = [j for j in all_jobs if _is_test(j, p)]
-    runs: dict[str, Run] = {}
-    for mr in (True, False) if p.accept_branch_pipelines else (True,):
-        env = gl_env(doc, branch, mr)
-        if wf_rules is not None and gl_rules(wf_rules, env)[0] in (None, "never"):
-            continue
-        label = "merge request pipelines" if mr else "branch pipelines"
-        for j in jobs:
-            ok, problem = gl_job_runs(j.body, env, wf_rules is not None)
-            if ok and (j.id not in runs or (runs[j.id].problem and not problem)):
-                at = pl.loc(*j.keys)
-                runs[j.id] = Run(at.path, at.line, j.id, label, problem)
-    if runs:
-        return list(runs.values())
-    where = "merge request pipelines" + (" or branch pipelines" if p.accept_branch_pipelines else "")
-    problem = (
-        f"has test jobs ({', '.join(j.id for j in jobs)}) but none runs in {where}"
-        if jobs
-        else f"has none of its {len(all_jobs)} jobs matching test_jobs or running a test command"
-        + pl.unreadable_note()
-    )
-    at = pl.loc(*jobs[0].keys) if jobs else pl.loc("workflow") if wf_rules is not None else Location(pl.main.path, 1)
-    return [Run(at.path, at.line, "", "merge requests", problem)]
+def _gitlab(files: Sequence[SourceFile], branch: str, p: Params) -> tuple[list[Run], list[str], str]:
+    found, evidence, note = pr_test_runs(files, branch, lambda j: _is_test(j, p), p.accept_branch_pipelines)
+    return [Run(at.path, at.line, job, trigger, problem) for at, job, trigger, problem in found], evidence, note
 
 
 def _azure(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFile]) -> list[Run]:
@@ -231,8 +205,13 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     - GitLab: `.gitlab-ci.yml` and the local files its `include:` names (recursively; globs: `*`
       within a folder, `**` across), merged into one pipeline as GitLab does (a later definition of
       a job deep-merges over an earlier one; `extends:` and hidden jobs work across files). An
-      include matching no file fails; project, remote, template and component includes cannot be
-      read offline and are named when no test job is found. A job in merge request pipelines
+      include matching no file fails. An include's `rules:` are judged for the pipeline like a job's;
+      one they leave out adds no job, nor does one whose rules cannot be decided offline (project or
+      pipeline variables, `changes:`, `exists:`): the evidence names both. A file opening with a
+      `spec: inputs:` header is read from the document after it (`$[[ inputs.x ]]` is not
+      interpolated). Project, remote, template and component includes cannot be read offline: the
+      evidence always lists them (they can add `workflow:rules` or override jobs), the message when
+      no test job is found. A job in merge request pipelines
       (`workflow:rules`, job `rules` with `$CI_PIPELINE_SOURCE == "merge_request_event"`,
       `$CI_MERGE_REQUEST_IID`, target-branch filters, `only`/`except: [merge_requests]`), or with
       `accept_branch_pipelines` (default true) in branch pipelines on every push, which GitLab shows
@@ -256,7 +235,9 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     files: RepoFiles = facts["ci_config"]
     subject = repo_subject(target, files)
     broken = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
-    gl = pipeline(files.files)
+    gl = pipeline(files.files)  # every include, whatever its rules: none is a CI file of its own
+    any_pl = pipeline(files.files, any_scope(target.base_branch or "main"))
+    problems = any_pl.problems if any_pl else ()  # an include no pipeline applies cannot fail one
     parsed = [f for f in files.files if not f.error and not (gl and f.path in gl.included)]
     evidence = tuple(f"read {f.path}" for f in files.files)
     if not files.files:
@@ -267,15 +248,21 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     wanted = params.branches or ((target.base_branch,) if target.base_branch else ())
     fallback = ("main", "master") if not wanted else ()
     by_path = {f.path: f for f in parsed}
+    gl_notes: dict[str, tuple[list[str], str]] = {}  # branch -> (evidence, note) of the GitLab pipeline
+
     def analyse(f: SourceFile, b: str) -> list[Run]:
-        return _gitlab(gl, b, params) if gl and f is gl.main else ANALYSERS[platform_of(f.path)](f, b, params, by_path)
+        if gl is None or f is not gl.main:
+            return ANALYSERS[platform_of(f.path)](f, b, params, by_path)
+        found, gl_evidence, note = _gitlab(files.files, b, params)
+        gl_notes[b] = (gl_evidence, note)
+        return found
 
     runs = {b: [r for f in parsed for r in analyse(f, b)] for b in wanted or fallback}
     good = {b: [r for r in rs if not r.problem] for b, rs in runs.items()}
     missing = (
         [b for b in runs if not good[b]] if wanted else ([] if any(good.values()) else ["main or master"])
     )
-    violations = [*broken, *(gl.problems if gl else ())]
+    violations = [*broken, *problems]
     for b in missing:
         violations.append(
             Violation(
@@ -290,6 +277,7 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     evidence += tuple(
         f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b}" for b in covered for r in good[b]
     )
+    evidence += tuple(dict.fromkeys(e for ev, _ in gl_notes.values() for e in ev))
     into = " and ".join(covered) if covered else " or ".join(wanted or fallback)
     msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on pull requests into {into}"
     if missing and wanted and covered:
@@ -298,8 +286,8 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
         msg += " (no base branch given: main or master accepted)"
     if broken:
         msg += f"; {len(broken)} CI file{'s' if len(broken) != 1 else ''} could not be parsed"
-    if gl and missing and not any(_is_test(j, params) for j in gl.jobs()):
-        msg += gl.unreadable_note()
-    if gl and gl.problems:
-        msg += f"; {len(gl.problems)} GitLab include{'s' if len(gl.problems) != 1 else ''} failed"
+    if missing:
+        msg += "".join(dict.fromkeys(note for _, note in gl_notes.values() if note))
+    if problems:
+        msg += f"; {len(problems)} GitLab include{'s' if len(problems) != 1 else ''} failed"
     yield Outcome(subject, msg, tuple(violations), evidence)
