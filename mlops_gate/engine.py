@@ -65,12 +65,18 @@ def plan(
     out = []
     for cid, spec in checks.items():
         config = policy.checks[cid]
-        selected = _any(cid, only) if only else config.enabled
-        if not selected or _any(cid, skip):
+        if not selected(cid, only, skip, config.enabled):
             continue
         missing = tuple(f for f in spec.requires_target if not getattr(target, f))
         out.append(Planned(spec, config, missing))
     return out
+
+
+def selected(check_id: str, only: Iterable[str] = (), skip: Iterable[str] = (), enabled: bool = True) -> bool:
+    """Whether `plan` runs a check: named by --only (ids or globs) or, without --only, `enabled`; and not
+    named by --skip. `enabled=True`: whether the selection alone lets it run, whatever a policy says."""
+    only, skip = list(only), list(skip)
+    return (_any(check_id, only) if only else enabled) and not _any(check_id, skip)
 
 
 def _any(check_id: str, patterns: list[str]) -> bool:

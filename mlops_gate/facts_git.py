@@ -15,6 +15,15 @@ class PolicyChange:
 
 
 @dataclass(frozen=True)
+class PolicyLink:
+    """A symbolic link on the way to a policy file: the file itself, or a folder above it."""
+
+    path: str  # relative to the repository root, '/'-separated, as written (never resolved)
+    where: str  # "working tree", or the ref of the target branch that has it (e.g. origin/main)
+    target: str  # what it points to
+
+
+@dataclass(frozen=True)
 class PolicyCopy:
     """One policy file of the run (the policy and every repository file it extends)."""
 
@@ -23,6 +32,8 @@ class PolicyCopy:
     in_base: bool  # the target branch has this file
     identical: bool
     changes: tuple[PolicyChange, ...] = ()
+    # symbolic links on the way to it, in the working tree or on the target branch: the copies are not compared
+    links: tuple[PolicyLink, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
                           "commit the policy there, or name it with --policy PATH (relative to the repository)")
     files = {posixpath.normpath(found[0]): found[1]}
     current = posixpath.normpath(found[0])
+    _no_links(top, ref, current, origin)
     while len(files) < 20:  # follow `extends` through repository files at the same ref
         try:
             docs = yamlio.load(files[current]).documents
@@ -84,6 +85,7 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
         nxt = posixpath.normpath(posixpath.join(posixpath.dirname(current), ext))
         if nxt in files or nxt.startswith("../"):
             break
+        _no_links(top, ref, nxt, origin)
         text = git.show(top, ref, nxt)
         if text is None:
             break  # a built-in profile, or a missing file that load() reports
@@ -102,6 +104,17 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
             raise PolicyError(message.replace(tmp, f"{ref}:"), exc.hint) from None
     chain = tuple(label.get(c, c) for c in policy.chain)
     return dataclasses.replace(policy, source=chain[0], chain=chain)
+
+
+def _no_links(top: Path, ref: str, rel: str, origin: str) -> None:
+    """A policy file read at a ref is never a symbolic link (nor below one): git would give the link's text."""
+    from mlops_gate.providers import git
+
+    links = git.links_at(top, ref, rel)
+    if links:
+        shown = ", ".join(f"{name} -> {target}" for name, target in links)
+        raise PolicyError(f"{origin} {ref}: {rel} is or is below a symbolic link ({shown})",
+                          "commit the policy (and every file it extends) as regular files")
 
 
 def guarded(policy: Policy, base: Policy | None) -> tuple[Policy, tuple[Waiver, ...]]:

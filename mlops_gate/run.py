@@ -62,12 +62,15 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         base_branch=args.base_branch,
         event="pull_request" if args.base_branch else None,
     )
-    tgt, dropped = target.without_credentials(
-        target.merge(target.detect(env) if facts_in is None else saved_target, pol.target, flags))
+    detected = target.detect(env) if facts_in is None else saved_target
+    tgt, dropped = target.without_credentials(target.merge(detected, pol.target, flags))
     for field in dropped:
         _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
-    if facts_in is None:
-        pol = _guard(pol, tgt, repo, args.policy_ref, env, args.verbose, args.policy)
+    # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
+    # request between same-named branches, as the platform reports it, is not the request's own branch)
+    head_branch = tgt.branch if args.base_branch and args.base_branch != detected.base_branch else None
+    if facts_in is None and engine.selected(policy_sources.GUARD_CHECK, only, skip):
+        pol = _guard(pol, tgt, repo, args.policy_ref, env, args.verbose, args.policy, head_branch)
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
     from mlops_gate.providers import git
@@ -80,7 +83,8 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         tgt,
         repo,
         env={**env, git.POLICY_ENV: git.policy_in_use(in_use, pol.source, args.policy_ref,
-                                                      _policy_candidates(args.policy, args.policy_ref, repo))},
+                                                      _policy_candidates(args.policy, args.policy_ref, repo),
+                                                      head_branch)},
         only=only,
         skip=skip,
         facts_in=facts_in,
@@ -143,10 +147,13 @@ def _policy_candidates(policy_arg: str | None, policy_ref: str | None, repo: Pat
 
 
 def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str | None,
-           env: Mapping[str, str], verbose: bool = False, policy_arg: str | None = None) -> policy.Policy:
+           env: Mapping[str, str], verbose: bool = False, policy_arg: str | None = None,
+           head_branch: str | None = None) -> policy.Policy:
     """On a pull/merge request, policy.unchanged is configured and waived by the target branch's policy only —
     also when the policy was read with --policy-ref (from a ref that may not be the target branch) or the
-    request deleted the policy file (the target branch's copy still decides)."""
+    request deleted the policy file (the target branch's copy still decides). Called only when the selection
+    (--only/--skip) lets the check run: it may fetch the target branch. Paths are compared as written in the
+    repository, never resolved through symbolic links."""
     from mlops_gate.providers import git
 
     if tgt.event not in git.PR_EVENTS or not tgt.base_branch:
@@ -155,22 +162,19 @@ def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str |
     mine = next((Path(c) for c in pol.chain if not c.startswith("builtin:")), None)
     try:
         top = git.toplevel(repo)
+        git.check_base_branch(top, tgt.base_branch, head_branch)  # else the request configures the check
         ref = git.base_ref(top, tgt.base_branch, fetch=True)
         origin = f"the policy on {tgt.base_branch}"
+        where = git.in_repo(top, mine) if mine is not None else None
         if ref is not None and policy_ref:  # the file --policy-ref read, as the target branch has it
             base = policy_sources.load_from_git(top, ref, policy_arg, origin=origin)
-        elif ref is not None and mine is not None:
-            base = policy_sources.load_from_git(top, ref, mine.resolve().relative_to(top.resolve()).as_posix(), origin)
-        elif ref is not None:  # a built-in profile: the target branch's copy of a policy file the request deleted
-            for path in _policy_candidates(policy_arg, policy_ref, repo):
-                try:
-                    rel = path.resolve().relative_to(top.resolve()).as_posix()
-                except ValueError:
-                    continue
-                if git.show(top, ref, rel) is not None:
-                    base = policy_sources.load_from_git(top, ref, rel, origin)
-                    break
-    except (GateError, ValueError) as exc:  # the check itself reports a missing ref or file
+        elif ref is not None and where is not None:  # the same path on the target branch, links not followed
+            base = policy_sources.load_from_git(top, ref, where[0], origin)
+        elif ref is not None and mine is None:  # a built-in profile: the target branch's copy of a deleted policy
+            deleted = git.deleted_policies(top, ref, _policy_candidates(policy_arg, policy_ref, repo))
+            if deleted:
+                base = policy_sources.load_from_git(top, ref, deleted[0], origin)
+    except GateError as exc:  # the check itself reports a missing ref or file
         if verbose:
             _say(f"note: no policy on {tgt.base_branch} to configure policy.unchanged: {exc}", env)
     guarded, dropped = policy_sources.guarded(pol, base)

@@ -186,7 +186,7 @@ def test_good_release_passes_every_registry_check(seeded: Seeded, tmp_path: Path
     assert {c: r["status"] for c, r in results.items()} == dict.fromkeys(
         ("registry.lineage", "registry.metadata", "registry.metrics", "registry.model-version"), "passed")
     assert all(r["subject"] == "mlflow:churn@candidate" for r in report["results"])
-    assert "compared with version 1 (champion)" in results["registry.metrics"]["evidence"]
+    assert "compared with version 1 (champion): 1 metric(s) compared" in results["registry.metrics"]["evidence"]
     fact = json.loads(facts.read_text())["facts"]["mlflow_model"]
     assert fact["value"]["logged_model"]["model_id"].startswith("m-")
     assert fact["value"]["mlmodel"]["has_signature"] and fact["value"]["mlmodel"]["has_input_example"]

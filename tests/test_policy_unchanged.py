@@ -376,3 +376,157 @@ def test_policy_ref_other_than_the_target_branch_fails(tmp_path: Path, capsys: p
         assert "which is not the target branch main" in r["message"] and "use --policy-ref main" in r["message"]
     code, report, _ = gate(capsys, repo, "--policy-ref", "main")
     assert code == 0 and only_result(report)["status"] == "passed"
+
+
+LENIENT = "version: 1\nextends: default\nfail_on: critical\n"
+
+
+def test_a_policy_replaced_by_a_link_to_a_lenient_file_on_main_is_blocked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "main")
+    (repo / "examples").mkdir()
+    (repo / "examples" / "lenient.yml").write_text(LENIENT)
+    commit_all(repo, "an example")
+    git(repo, "checkout", "-q", "-B", "feature")
+    (repo / POLICY).unlink()
+    (repo / POLICY).symlink_to("examples/lenient.yml")  # identical to main's examples/lenient.yml
+    commit_all(repo, "weaken")
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed" and r["blocking"] and r["subject"] == f"file:{POLICY}"
+    assert r["message"].startswith(f"{POLICY} is a symbolic link: the policy file, every file it extends")
+    assert [v["message"] for v in r["violations"]] == [
+        f"{POLICY} is a symbolic link in the working tree (-> examples/lenient.yml)"]
+    assert report["fail_on"] == "critical"  # the lenient policy was loaded: only the check stands in the way
+
+
+def test_adding_a_linked_policy_name_next_to_mains_is_blocked(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "mv", POLICY, ".mlops-gate.yaml")
+    (repo / "lenient.yml").write_text(LENIENT)
+    commit_all(repo, "main uses .mlops-gate.yaml")
+    git(repo, "checkout", "-q", "-B", "feature")
+    (repo / POLICY).symlink_to("lenient.yml")  # discovered before .mlops-gate.yaml
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed" and r["subject"] == f"file:{POLICY}"
+    assert "is a symbolic link" in r["message"]
+
+
+def make_extending_repo(path: Path) -> Path:
+    """main: the policy extends gate/base.yml (strict); lenient/base.yml (default) is on main too."""
+    shutil.copytree(GOOD, path, ignore=shutil.ignore_patterns("facts.json"))
+    for folder, profile in (("gate", "strict"), ("lenient", "default")):
+        (path / folder).mkdir()
+        (path / folder / "base.yml").write_text(f"version: 1\nextends: {profile}\n")
+    edit_policy(path, "extends: default", "extends: gate/base.yml")
+    git(path, "init", "-q", "-b", "main")
+    commit_all(path)
+    git(path, "checkout", "-q", "-b", "feature")
+    return path
+
+
+def test_an_extended_file_replaced_by_a_link_is_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_extending_repo(tmp_path / "r")
+    (repo / "gate" / "base.yml").unlink()
+    (repo / "gate" / "base.yml").symlink_to("../lenient/base.yml")
+    code, report, _ = gate(capsys, repo)
+    by_subject = {r["subject"]: r for r in report["results"]}
+    assert code == 1 and by_subject[f"file:{POLICY}"]["status"] == "passed"
+    r = by_subject["file:gate/base.yml"]
+    assert r["status"] == "failed" and r["message"].startswith("gate/base.yml is a symbolic link")
+
+
+def test_a_folder_replaced_by_a_link_is_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_extending_repo(tmp_path / "r")
+    shutil.rmtree(repo / "gate")
+    (repo / "gate").symlink_to("lenient")  # gate/base.yml now reads lenient/base.yml
+    commit_all(repo, "weaken")
+    code, report, _ = gate(capsys, repo)
+    r = {r["subject"]: r for r in report["results"]}["file:gate/base.yml"]
+    assert code == 1 and r["status"] == "failed"
+    assert r["message"].startswith("gate/base.yml is or is below a symbolic link (gate)")
+    assert "gate is a symbolic link in the working tree (-> lenient)" in r["violations"][0]["message"]
+
+
+def test_a_link_on_the_target_branch_is_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "mv", POLICY, "gate.yml")
+    (repo / POLICY).symlink_to("gate.yml")
+    commit_all(repo, "main's policy is a link")
+    git(repo, "checkout", "-q", "-B", "feature")
+    (repo / POLICY).unlink()
+    (repo / POLICY).write_text(LENIENT)
+    code, report, _ = gate(capsys, repo)
+    r = only_result(report)
+    assert code == 1 and r["status"] == "failed"
+    assert r["violations"][0]["message"] == f"{POLICY} is a symbolic link on main (-> gate.yml)"
+    code, _, err = gate(capsys, repo, "--policy-ref", "main")  # never read through the link at the ref
+    assert code == 2 and "is or is below a symbolic link" in err
+
+
+def test_a_repository_reached_through_a_link_is_compared_normally(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    (tmp_path / "alias").symlink_to(repo)  # as /tmp -> /private/tmp on macOS: outside the repository
+    code, report, _ = gate(capsys, tmp_path / "alias")
+    r = only_result(report)
+    assert code == 0 and r["status"] == "passed" and r["subject"] == f"file:{POLICY}"
+
+
+@pytest.mark.parametrize("base", ["HEAD", "HEAD~0", "@{-1}", "main~1", "refs/heads/main"])
+def test_the_target_branch_must_be_a_branch_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 base: str) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
+    commit_all(repo, "switch the guard off")
+    code, report, _ = gate(capsys, repo, "--base-branch", base, env={})
+    r = only_result(report)  # the request's own policy cannot switch the check off either
+    assert code == 3 and r["status"] == "error" and r["severity"] == "critical"
+    assert "is not a branch name" in r["message"] or "not in the clone" in r["message"]
+
+
+def test_the_target_branch_cannot_be_the_branch_being_checked(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
+    commit_all(repo, "switch the guard off")
+    code, report, _ = gate(capsys, repo, "--base-branch", "feature", env={})  # the checked-out branch
+    r = only_result(report)
+    assert code == 3 and r["status"] == "error" and r["severity"] == "critical"
+    assert "the target branch is the branch being checked (feature)" in r["message"]
+    git(repo, "checkout", "-q", "--detach")  # as in CI; the request's own branch named by the platform
+    code, report, _ = gate(capsys, repo, "--base-branch", "feature", env=PR_ENV)
+    assert code == 3 and "the target branch is the branch being checked" in only_result(report)["message"]
+    code, report, _ = gate(capsys, repo, "--base-branch", "feature", "--branch", "feature", env={})
+    assert code == 3 and "the target branch is the branch being checked" in only_result(report)["message"]
+    code, report, _ = gate(capsys, repo, "--base-branch", "main", env={})
+    assert code == 1 and only_result(report)["status"] == "failed"
+
+
+def test_a_fork_pull_request_between_same_named_branches_is_compared(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "--detach")
+    env = {**PR_ENV, "GITHUB_HEAD_REF": "main"}  # a fork's main into main: the platform names the target
+    code, report, _ = gate(capsys, repo, env=env)
+    assert code == 0 and only_result(report)["status"] == "passed"
+    edit_policy(repo, "fail_on: high", "fail_on: critical")
+    code, report, _ = gate(capsys, repo, env=env)
+    assert code == 1 and only_result(report)["status"] == "failed"
+
+
+@pytest.mark.parametrize("selection", [["--only", "ci.*"], ["--only", "ci.*,policy.*", "--skip", "policy.unchanged"]])
+def test_no_fetch_when_the_check_is_not_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 selection: list[str]) -> None:
+    shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")
+    main(["check", "--repo", str(shallow), "--format", "json", *selection], env=PR_ENV)
+    report = json.loads(capsys.readouterr()[0])
+    assert report["results"] and all(r["check"] != "policy.unchanged" for r in report["results"])
+    assert git(shallow, "for-each-ref", "refs/remotes/origin/main") == ""  # nothing fetched
+    code, report, _ = gate(capsys, shallow)  # selected: fetched
+    assert code == 1 and git(shallow, "for-each-ref", "refs/remotes/origin/main") != ""

@@ -33,7 +33,10 @@ def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> I
       tree no longer has: fails — deleting the policy would fall back to a built-in profile;
     - a built-in profile (`default`, `strict`) and nothing deleted: passes — nothing in the repository to edit;
     - the target branch has no copy (the request adds the policy): fails;
-    - the copies differ: fails, with one violation per changed block.
+    - the copies differ: fails, with one violation per changed block;
+    - the policy file, a file it extends, or a folder above one is a symbolic link in the working tree or on
+      the target branch: fails — the file is compared by the path written in the repository, never through a
+      link (which could point the run at another, lenient file that the target branch has unchanged).
 
     The comparison uses git only (no API): the target branch must be in the clone. When it is not (a
     shallow checkout), it is fetched once from `origin` (`git fetch --depth=1`, 30 s at most); if that fails
@@ -81,6 +84,8 @@ def _judge_ref(where: str, pf: PolicyFiles, branch: str) -> Outcome:
 def _judge(copy: PolicyCopy, branch: str) -> Outcome:
     subject = f"file:{copy.path}"
     evidence = (f"compared with git {copy.base_ref}:{copy.path}",)
+    if copy.links:
+        return _judge_links(subject, copy, branch)
     if not copy.in_base:
         msg = f"{copy.path} is not on {branch}: the pull request adds the policy it is judged by"
         return Outcome(subject, msg, (Violation(msg, Location(copy.path, 1)),), evidence)
@@ -103,3 +108,18 @@ def _judge(copy: PolicyCopy, branch: str) -> Outcome:
         violations,
         evidence,
     )
+
+
+def _judge_links(subject: str, copy: PolicyCopy, branch: str) -> Outcome:
+    violations = tuple(
+        Violation(f"{link.path} is a symbolic link "
+                  f"{'in the working tree' if link.where == 'working tree' else 'on ' + link.where} "
+                  f"(-> {link.target})", Location(copy.path, 1))
+        for link in copy.links
+    )
+    names = ", ".join(dict.fromkeys(link.path for link in copy.links))
+    what = "is a symbolic link" if names == copy.path else f"is or is below a symbolic link ({names})"
+    msg = (f"{copy.path} {what}: the policy file, every file it extends and the folders above them must be regular "
+           f"files and folders, compared by path with {branch} (a link can make the run read another file)")
+    evidence = tuple(f"{link.where}: {link.path} -> {link.target}" for link in copy.links)
+    return Outcome(subject, msg, violations, evidence)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlops_gate.errors import FactError, UsageError
-from mlops_gate.facts_git import PolicyChange, PolicyCopy, PolicyFiles
-from mlops_gate.providers import Context
+from mlops_gate.facts_git import PolicyChange, PolicyCopy, PolicyFiles, PolicyLink
+from mlops_gate.providers import Context, Meter
 
 # How the run tells this provider which policy it loaded (the engine hands providers only the env).
 POLICY_ENV = "_MLOPS_GATE_POLICY_IN_USE"
@@ -98,8 +98,9 @@ def commit_of(repo: Path, ref: str) -> str:
 
 
 def base_ref(repo: Path, branch: str, fetch: bool = False) -> str | None:
-    """The ref holding the target branch: the remote-tracking branch first (CI clones), else a local one.
-    `fetch`: when the clone has neither (a shallow CI checkout), fetch the branch from `origin` once first."""
+    """The ref holding the target branch: the remote-tracking branch first (CI clones), else a local one —
+    a branch only, never another revision (`HEAD`, `HEAD~0`, a commit, a tag). `fetch`: when the clone has
+    neither (a shallow CI checkout), fetch the branch from `origin` once first."""
     found = _lookup_branch(repo, branch)
     if found is None and fetch and fetch_branch(repo, branch):
         found = _lookup_branch(repo, branch)
@@ -107,10 +108,47 @@ def base_ref(repo: Path, branch: str, fetch: bool = False) -> str | None:
 
 
 def _lookup_branch(repo: Path, branch: str) -> str | None:
-    for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}", branch):
+    if not is_branch_name(repo, branch):
+        return None
+    for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
         if ref_exists(repo, ref):
             return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
     return None
+
+
+def is_branch_name(repo: Path, branch: str) -> bool:
+    """`git check-ref-format --branch`, taken literally: `HEAD`, `@{-1}`, `main~1`, `-x` are not branch names."""
+    if not branch or branch.startswith("-"):
+        return False
+    try:
+        return git(repo, "check-ref-format", "--branch", branch).strip() == branch
+    except GitError:
+        return False
+
+
+def current_branch(repo: Path) -> str | None:
+    """The checked-out branch (`git symbolic-ref --short HEAD`); None on a detached HEAD."""
+    try:
+        return git(repo, "symbolic-ref", "--quiet", "--short", "HEAD").strip() or None
+    except GitError:
+        return None
+
+
+def check_base_branch(repo: Path, branch: str, head_branch: str | None = None) -> None:
+    """GitError unless `branch` can be the target branch of a pull/merge request checked out in `repo`: a
+    branch name (not any revision), and not the branch being checked — the checked-out branch, or
+    `head_branch` (the request's own branch) — which would compare the request with itself."""
+    if not is_branch_name(repo, branch):
+        raise GitError(
+            f"the target branch {branch!r} is not a branch name: the policy is compared with a branch only",
+            "pass the name of the branch the pull/merge request targets, e.g. --base-branch main",
+        )
+    if branch in (head_branch, current_branch(repo)):
+        raise GitError(
+            f"the target branch is the branch being checked ({branch}): the pull request would be compared "
+            "with itself",
+            "pass the branch the pull/merge request targets with --base-branch (or let CI detect it)",
+        )
 
 
 def fetch_branch(repo: Path, branch: str) -> bool:
@@ -143,12 +181,76 @@ def fetch_hint(branch: str, env: Mapping[str, str]) -> str:
     return f"run `git fetch origin {branch}` before the gate (shallow CI clones do not have it)"
 
 
-def policy_in_use(files: list[Path], source: str, ref: str | None, candidates: list[Path] | None = None) -> str:
+def policy_in_use(files: list[Path], source: str, ref: str | None, candidates: list[Path] | None = None,
+                  head_branch: str | None = None) -> str:
     """What run.py passes to the provider through POLICY_ENV. `candidates`: the working-tree paths the policy
     would have been read from (the discovered names, or --policy PATH): one the target branch has but the
-    pull request's tree does not is a deleted policy."""
-    return json.dumps({"files": [str(f.resolve()) for f in files], "source": source, "ref": ref or "",
-                       "candidates": [str(c.resolve()) for c in candidates or ()]})
+    pull request's tree does not is a deleted policy. Paths are made absolute but never resolved: a symbolic
+    link must not turn the policy file into the (identical) copy of another file. `head_branch`: the pull
+    request's own branch, which cannot be the target branch."""
+    return json.dumps({"files": [str(_absolute(f)) for f in files], "source": source, "ref": ref or "",
+                       "candidates": [str(_absolute(c)) for c in candidates or ()], "head": head_branch or ""})
+
+
+def _absolute(path: Path) -> Path:
+    return path if path.is_absolute() else Path.cwd() / path  # not resolve(), not os.path.abspath(): see in_repo
+
+
+def in_repo(top: Path, path: Path) -> tuple[str, tuple[str, ...]] | None:
+    """`path` relative to the repository top as written — symbolic links inside the repository are never
+    followed — with the symbolic links on the way (the file itself, or a folder above it, even one a later
+    `..` leaves), relative to the top too. None when the path is not inside the repository."""
+    parts = _absolute(path).parts
+    real_top = top.resolve()
+    for start in range(1, len(parts) + 1):  # the shallowest folder that is the repository (reached maybe
+        if Path(*parts[:start]).resolve() != real_top:  # through a link outside it, as /tmp on macOS)
+            continue
+        cur, rel, links = Path(*parts[:start]), list[str](), list[str]()
+        for name in parts[start:]:
+            cur = cur / name
+            if name == "..":
+                if not rel:
+                    break  # leaves the repository here: maybe it enters it again deeper
+                rel.pop()
+                continue
+            rel.append(name)
+            if cur.is_symlink():
+                links.append("/".join(rel))
+        else:
+            if rel:
+                return "/".join(rel), tuple(links)
+    return None
+
+
+def links_at(repo: Path, ref: str, rel: str) -> tuple[tuple[str, str], ...]:
+    """The symbolic links (mode 120000) at `ref` on the way to `rel` — the file itself or a folder above it —
+    each with what it points to."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    out = git(repo, "--literal-pathspecs", "ls-tree", "-t", "-z", ref, "--", *prefixes)
+    links = []
+    for entry in filter(None, out.split("\0")):
+        meta, _, name = entry.partition("\t")
+        if meta.split()[0] == "120000" and name in prefixes:
+            links.append((name, git(repo, "cat-file", "blob", meta.split()[2])))
+    return tuple(links)
+
+
+def deleted_policies(top: Path, ref: str, candidates: list[Path], in_use: tuple[str, ...] = (),
+                     meter: Meter | None = None) -> list[str]:
+    """The policy files the target branch `ref` has that the pull request's tree does not (deleted, renamed
+    away, or replaced by a dangling link): the `candidates` (working-tree paths the policy would be read from)
+    not in use (`in_use`: paths relative to the top) and not a file here, relative to the repository top."""
+    deleted: list[str] = []
+    for path in candidates:
+        where = in_repo(top, path)
+        if where is None or where[0] in in_use or where[0] in deleted or path.is_file():
+            continue  # outside the repository: no copy on the target branch
+        if meter is not None:
+            meter.read(f"git:{ref}:{where[0]}")
+        if show(top, ref, where[0]) is not None:
+            deleted.append(where[0])
+    return deleted
 
 
 def policy_file(ctx: Context) -> PolicyFiles:
@@ -167,6 +269,7 @@ def policy_file(ctx: Context) -> PolicyFiles:
             "or pass --base-branch",
         )
     top = toplevel(ctx.root)
+    check_base_branch(top, tgt.base_branch, str(raw.get("head") or "") or None)
     found = base_ref(top, tgt.base_branch)
     if found is None:
         found = base_ref(top, tgt.base_branch, fetch=True)
@@ -185,32 +288,35 @@ def policy_file(ctx: Context) -> PolicyFiles:
             raise GitError(f"--policy-ref {ref}: no such ref in {top}") from None
         return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit,
                            base_commit=commit_of(top, found))
-    deleted = []
-    in_use = {Path(name).resolve() for name in raw["files"]}
-    for path in dict.fromkeys(c.resolve() for c in candidates):
-        if path in in_use or path.is_file():
-            continue
-        try:
-            rel = path.relative_to(top.resolve()).as_posix()
-        except ValueError:
-            continue  # outside the repository: no copy on the target branch
-        ctx.meter.read(f"git:{found}:{rel}")
-        if show(top, found, rel) is not None:
-            deleted.append(rel)
-    copies = []
+    copies: dict[str, PolicyCopy] = {}
     for name in raw["files"]:
         path = Path(name)
-        try:
-            rel = path.resolve().relative_to(top.resolve()).as_posix()
-        except ValueError:
+        where = in_repo(top, path)
+        if where is None:
             raise GitError(
                 f"the policy file {path} is outside the repository {top}: a pull request's own copy cannot be "
                 "compared with the target branch",
                 "keep the policy in the repository, or load it with --policy-ref",
-            ) from None
+            )
+        rel, mine = where
+        if rel in copies:
+            continue
         ctx.meter.read(f"git:{found}:{rel}")
-        copies.append(_compare(rel, path.read_text(encoding="utf-8"), show(top, found, rel), found))
-    return PolicyFiles(source, True, tgt.base_branch, None, found, tuple(copies), tuple(deleted))
+        links = tuple(PolicyLink(link, "working tree", _readlink(top, link)) for link in mine)
+        links += tuple(PolicyLink(link, found, target) for link, target in links_at(top, found, rel))
+        if links:  # never read through a link: the copy compared would not be the file the path names
+            copies[rel] = PolicyCopy(rel, found, in_base=False, identical=False, links=links)
+            continue
+        copies[rel] = _compare(rel, path.read_text(encoding="utf-8"), show(top, found, rel), found)
+    deleted = deleted_policies(top, found, candidates, tuple(copies), ctx.meter)
+    return PolicyFiles(source, True, tgt.base_branch, None, found, tuple(copies.values()), tuple(deleted))
+
+
+def _readlink(top: Path, rel: str) -> str:
+    try:
+        return os.readlink(top / rel)
+    except OSError:
+        return "?"
 
 
 def _compare(rel: str, mine: str, theirs: str | None, ref: str) -> PolicyCopy:
