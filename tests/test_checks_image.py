@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_gate.checks.image import BaseParams, DigestParams, base_pinned, digest_pinned
+from mlops_gate.checks.image import PinParams, base_pinned, digest_pinned
 from mlops_gate.model import Location, Outcome
 from mlops_gate.target import Target
 from tests.util import read_facts, write_tree
@@ -17,7 +17,7 @@ D2 = "sha256:" + "0123456789abcdef" * 4
 
 def base(tmp_path: Path, files: dict[str, str], **params: object) -> list[Outcome]:
     facts = read_facts(write_tree(tmp_path, files), "dockerfiles")
-    return list(base_pinned(facts, BaseParams(**params), Target()))  # type: ignore[arg-type]
+    return list(base_pinned(facts, PinParams(**params), Target()))  # type: ignore[arg-type]
 
 
 def one(outcomes: list[Outcome]) -> Outcome:
@@ -165,7 +165,7 @@ def test_no_dockerfile_passes_with_explicit_message(tmp_path: Path) -> None:
 
 def pins(tmp_path: Path, files: dict[str, str], **params: object) -> list[Outcome]:
     facts = read_facts(write_tree(tmp_path, files), "deploy_manifests")
-    return list(digest_pinned(facts, DigestParams(**params), Target()))  # type: ignore[arg-type]
+    return list(digest_pinned(facts, PinParams(**params), Target()))  # type: ignore[arg-type]
 
 
 def test_deployment_all_container_kinds(tmp_path: Path) -> None:

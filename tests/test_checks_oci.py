@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlops_gate import signing, typed
 from mlops_gate.checks import _oci_verify, _slsa
-from mlops_gate.checks.image import DigestParams, digest_pinned
+from mlops_gate.checks.image import PinParams, digest_pinned
 from mlops_gate.checks.image_remote import (
     LabelParams,
     ProvenanceParams,
@@ -149,7 +149,7 @@ def test_platform_host(platform: str | None, api_url: str | None, host: str) -> 
 # --- image.digest-pinned (remote half) ----------------------------------------------------------------
 
 def _pinned(img: ImageFacts) -> list[Outcome]:
-    return list(digest_pinned({"deploy_manifests": RepoFiles("."), "oci_image": img}, DigestParams(), TARGET))
+    return list(digest_pinned({"deploy_manifests": RepoFiles("."), "oci_image": img}, PinParams(), TARGET))
 
 
 def test_target_by_digest_passes_and_tag_fails_naming_the_digest() -> None:

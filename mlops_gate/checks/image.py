@@ -18,7 +18,7 @@ PIN_HINT = "pin it as name@sha256:<digest> (`docker buildx imagetools inspect NA
 
 
 @dataclass(frozen=True)
-class BaseParams:
+class PinParams:  # both pinning checks: the same exemptions
     allow: tuple[str, ...] = ()  # globs over image references that need no digest
 
 
@@ -27,9 +27,9 @@ class BaseParams:
     title="Dockerfile base images are pinned by digest",
     severity=Severity.MEDIUM,
     needs=("dockerfiles",),
-    params=BaseParams,
+    params=PinParams,
 )
-def base_pinned(facts: Mapping[str, Any], params: BaseParams, target: Target) -> Iterator[Outcome]:
+def base_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> Iterator[Outcome]:
     """Every image a Dockerfile builds from is pinned by digest, so a rebuild gets the same bytes.
 
     Passes when each `FROM` (and each `COPY --from=<image>`) in every Dockerfile/Containerfile names
@@ -56,7 +56,7 @@ def base_pinned(facts: Mapping[str, Any], params: BaseParams, target: Target) ->
         yield _dockerfile_outcome(f, params)
 
 
-def _dockerfile_outcome(f: SourceFile, params: BaseParams) -> Outcome:
+def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
     if f.error or f.text is None:
         return Outcome(file_subject(f), f"cannot read {f.path}", error=f"cannot read {f.path}: {f.error}")
     uses, froms = _dockerfile.image_uses(f.text)
@@ -89,19 +89,14 @@ def _dockerfile_outcome(f: SourceFile, params: BaseParams) -> Outcome:
     return Outcome(file_subject(f), message, tuple(violations), tuple(evidence))
 
 
-@dataclass(frozen=True)
-class DigestParams:
-    allow: tuple[str, ...] = ()  # globs over image references that need no digest
-
-
 @check(
     "image.digest-pinned",
     title="Deployed images are referenced by digest",
     severity=Severity.HIGH,
     needs=("deploy_manifests", "oci_image"),  # oci_image costs nothing without a target image
-    params=DigestParams,
+    params=PinParams,
 )
-def digest_pinned(facts: Mapping[str, Any], params: DigestParams, target: Target) -> Iterator[Outcome]:
+def digest_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> Iterator[Outcome]:
     """Release and deploy manifests reference container images by digest, never by a movable tag.
 
     Reads the deploy manifests found in the repository:
@@ -141,7 +136,7 @@ def digest_pinned(facts: Mapping[str, Any], params: DigestParams, target: Target
     yield from outcomes
 
 
-def _target_outcome(image: ImageFacts, params: DigestParams) -> Outcome:
+def _target_outcome(image: ImageFacts, params: PinParams) -> Outcome:
     kind = f"{image.media_type}, {len(image.platforms)} manifests" if image.platforms else image.media_type
     evidence = (f"{image.ref} resolves to {image.digest} ({kind})", *(f"{p.platform}: {p.digest}" for p in
                 image.platforms), *image.notes)
@@ -155,7 +150,7 @@ def _target_outcome(image: ImageFacts, params: DigestParams) -> Outcome:
 Ref = tuple[str, tuple[object, ...], int]  # image reference, key path, document index
 
 
-def _manifest_outcomes(files: RepoFiles, params: DigestParams) -> Iterator[Outcome]:
+def _manifest_outcomes(files: RepoFiles, params: PinParams) -> Iterator[Outcome]:
     for f in files.files:
         if f.error:
             yield Outcome(
@@ -182,7 +177,7 @@ def _manifest_outcomes(files: RepoFiles, params: DigestParams) -> Iterator[Outco
         yield Outcome(file_subject(f), message, tuple(violations), tuple(evidence))
 
 
-def _problem(ref: str, params: DigestParams) -> str | None:
+def _problem(ref: str, params: PinParams) -> str | None:
     if _dockerfile.is_digest_pinned(ref) or glob_match(ref, params.allow):
         return None
     if "${" in ref or "$(" in ref:
