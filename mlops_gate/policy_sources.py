@@ -1,5 +1,5 @@
-"""The policy from elsewhere than the working tree: as applied in an evidence bundle, as it is at a git
-ref (`--policy-ref`), and the pull-request guard that takes `policy.unchanged` from the target branch."""
+"""The policy from elsewhere than the working tree: as applied in an evidence bundle, and as it is at a git
+ref (`--policy-ref`, and the target branch's copy that judges a pull request: see mlops_gate.trust)."""
 
 from __future__ import annotations
 
@@ -54,26 +54,29 @@ def from_applied(data: Any, source: str, where: str = "policy") -> Policy:
     return dataclasses.replace(policy, digest=digest_of(policy))
 
 
-def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--policy-ref") -> Policy:
+def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--policy-ref",
+                  shown: str | None = None) -> Policy:
     """Load the policy file as it is at a git ref (with every repository file it extends, read at the same
     ref), so that the working tree — a pull request — cannot change it. `path` is relative to the
-    repository root; None: the first of DISCOVERED_NAMES present at the ref."""
+    repository root; None: the first of DISCOVERED_NAMES present at the ref. `shown`: how the ref is named
+    in labels and messages (default: `ref`; e.g. the branch name when `ref` is the commit it was resolved to)."""
     import posixpath
     import tempfile
 
     from mlops_gate.providers import git
 
     top = git.toplevel(repo)
+    shown = shown or ref
     if not git.ref_exists(top, ref):
-        raise PolicyError(f"{origin} {ref}: no such ref in {top}", git.fetch_hint(ref.removeprefix("origin/"), {}))
+        raise PolicyError(f"{origin} {shown}: no such ref in {top}", git.fetch_hint(ref.removeprefix("origin/"), {}))
     names = [path] if path else list(DISCOVERED_NAMES)
     found = next(((n, t) for n in names if (t := git.show(top, ref, posixpath.normpath(n))) is not None), None)
     if found is None:
-        raise PolicyError(f"{origin} {ref}: no policy file at that ref (looked for {', '.join(names)})",
+        raise PolicyError(f"{origin} {shown}: no policy file at that ref (looked for {', '.join(names)})",
                           "commit the policy there, or name it with --policy PATH (relative to the repository)")
     files = {posixpath.normpath(found[0]): found[1]}
     current = posixpath.normpath(found[0])
-    _no_links(top, ref, current, origin)
+    _no_links(top, ref, current, origin, shown)
     while len(files) < 20:  # follow `extends` through repository files at the same ref
         try:
             docs = yamlio.load(files[current]).documents
@@ -85,7 +88,7 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
         nxt = posixpath.normpath(posixpath.join(posixpath.dirname(current), ext))
         if nxt in files or nxt.startswith("../"):
             break
-        _no_links(top, ref, nxt, origin)
+        _no_links(top, ref, nxt, origin, shown)
         text = git.show(top, ref, nxt)
         if text is None:
             break  # a built-in profile, or a missing file that load() reports
@@ -94,39 +97,24 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
         for rel, text in files.items():
             (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / rel).write_text(text, encoding="utf-8")
-        label = {str(Path(tmp) / rel): f"{ref}:{rel}" for rel in files}
+        label = {str(Path(tmp) / rel): f"{shown}:{rel}" for rel in files}
         try:
             policy = load(Path(tmp) / posixpath.normpath(found[0]), origin=origin)
         except PolicyError as exc:
             message = exc.message
             for tmp_path, name in label.items():
                 message = message.replace(tmp_path, name)
-            raise PolicyError(message.replace(tmp, f"{ref}:"), exc.hint) from None
+            raise PolicyError(message.replace(tmp, f"{shown}:"), exc.hint) from None
     chain = tuple(label.get(c, c) for c in policy.chain)
     return dataclasses.replace(policy, source=chain[0], chain=chain)
 
 
-def _no_links(top: Path, ref: str, rel: str, origin: str) -> None:
+def _no_links(top: Path, ref: str, rel: str, origin: str, shown: str) -> None:
     """A policy file read at a ref is never a symbolic link (nor below one): git would give the link's text."""
     from mlops_gate.providers import git
 
     links = git.links_at(top, ref, rel)
     if links:
-        shown = ", ".join(f"{name} -> {target}" for name, target in links)
-        raise PolicyError(f"{origin} {ref}: {rel} is or is below a symbolic link ({shown})",
+        names = ", ".join(f"{name} -> {target}" for name, target in links)
+        raise PolicyError(f"{origin} {shown}: {rel} is or is below a symbolic link ({names})",
                           "commit the policy (and every file it extends) as regular files")
-
-
-def guarded(policy: Policy, base: Policy | None) -> tuple[Policy, tuple[Waiver, ...]]:
-    """On a pull/merge request: `policy.unchanged`'s enabled/severity/params and waivers come from the
-    target branch's policy (`base`; None: it has none — the check's defaults, no waivers), never from the
-    request's own. Returns the policy to run and the request's own waivers of the check that were dropped."""
-    spec = catalogue().checks[GUARD_CHECK]
-    config = base.checks[GUARD_CHECK] if base is not None else CheckConfig(True, spec.severity, spec.params())
-    dropped = tuple(w for w in policy.waivers if w.check == GUARD_CHECK)
-    kept = tuple(w for w in policy.waivers if w.check != GUARD_CHECK)
-    inherited = tuple(w for w in (base.waivers if base is not None else ()) if w.check == GUARD_CHECK)
-    if config == policy.checks[GUARD_CHECK] and dropped == inherited:
-        return policy, ()
-    out = dataclasses.replace(policy, checks={**policy.checks, GUARD_CHECK: config}, waivers=kept + inherited)
-    return dataclasses.replace(out, digest=digest_of(out)), tuple(w for w in dropped if w not in inherited)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import engine, factsfile, policy, policy_sources, target
+from mlops_gate import engine, factsfile, policy, policy_sources, target, trust
 from mlops_gate.errors import GateError, UsageError
 from mlops_gate.model import Report, Severity, Violation
 from mlops_gate.registry import CheckSpec, catalogue
@@ -63,28 +63,35 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         event="pull_request" if args.base_branch else None,
     )
     detected = target.detect(env) if facts_in is None else saved_target
+    # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
+    # request between same-named branches, as the platform reports it, is not the request's own branch)
+    context = target.merge(detected, flags)  # what CI and the flags say: the policy is not read for this
+    head_branch = context.branch if args.base_branch and args.base_branch != detected.base_branch else None
+    mine, trusted = pol, trust.Trusted(pol)
+    if facts_in is None:  # decided before anything is fetched: on a pull/merge request, the target branch's policy
+        trusted = trust.resolve(pol, context, repo, env, policy_arg=args.policy, policy_ref=args.policy_ref,
+                                head_branch=head_branch, fallback="strict" if args.command == "audit" else "default")
+        pol = trusted.policy
+        if trusted.ref is not None:
+            _untrusted(mine, pol, trusted.ref, env)
     tgt, dropped = target.without_credentials(target.merge(detected, pol.target, flags))
     for field in dropped:
         _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
-    # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
-    # request between same-named branches, as the platform reports it, is not the request's own branch)
-    head_branch = tgt.branch if args.base_branch and args.base_branch != detected.base_branch else None
-    if facts_in is None and engine.selected(policy_sources.GUARD_CHECK, only, skip):
-        pol = _guard(pol, tgt, repo, args.policy_ref, env, args.verbose, args.policy, head_branch)
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
     from mlops_gate.providers import git
 
-    in_use = [Path(c) for c in pol.chain if not c.startswith("builtin:")] if not args.policy_ref else []
+    in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not args.policy_ref else []
     fail_on = args.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
     report, facts = engine.run(
         pol,
         cat.checks,
         tgt,
         repo,
-        env={**env, git.POLICY_ENV: git.policy_in_use(in_use, pol.source, args.policy_ref,
+        env={**env, git.POLICY_ENV: git.policy_in_use(in_use, mine.source, args.policy_ref,
                                                       _policy_candidates(args.policy, args.policy_ref, repo),
-                                                      head_branch)},
+                                                      head_branch),
+             trust.ANCHORS_ENV: trust.anchors_env(trusted)},
         only=only,
         skip=skip,
         facts_in=facts_in,
@@ -146,42 +153,16 @@ def _policy_candidates(policy_arg: str | None, policy_ref: str | None, repo: Pat
     return [repo / name for name in policy.DISCOVERED_NAMES]
 
 
-def _guard(pol: policy.Policy, tgt: target.Target, repo: Path, policy_ref: str | None,
-           env: Mapping[str, str], verbose: bool = False, policy_arg: str | None = None,
-           head_branch: str | None = None) -> policy.Policy:
-    """On a pull/merge request, policy.unchanged is configured and waived by the target branch's policy only —
-    also when the policy was read with --policy-ref (from a ref that may not be the target branch) or the
-    request deleted the policy file (the target branch's copy still decides). Called only when the selection
-    (--only/--skip) lets the check run: it may fetch the target branch. Paths are compared as written in the
-    repository, never resolved through symbolic links."""
-    from mlops_gate.providers import git
-
-    if tgt.event not in git.PR_EVENTS or not tgt.base_branch:
-        return pol
-    base: policy.Policy | None = None
-    mine = next((Path(c) for c in pol.chain if not c.startswith("builtin:")), None)
-    try:
-        top = git.toplevel(repo)
-        git.check_base_branch(top, tgt.base_branch, head_branch)  # else the request configures the check
-        ref = git.base_ref(top, tgt.base_branch, fetch=True)
-        origin = f"the policy on {tgt.base_branch}"
-        where = git.in_repo(top, mine) if mine is not None else None
-        if ref is not None and policy_ref:  # the file --policy-ref read, as the target branch has it
-            base = policy_sources.load_from_git(top, ref, policy_arg, origin=origin)
-        elif ref is not None and where is not None:  # the same path on the target branch, links not followed
-            base = policy_sources.load_from_git(top, ref, where[0], origin)
-        elif ref is not None and mine is None:  # a built-in profile: the target branch's copy of a deleted policy
-            deleted = git.deleted_policies(top, ref, _policy_candidates(policy_arg, policy_ref, repo))
-            if deleted:
-                base = policy_sources.load_from_git(top, ref, deleted[0], origin)
-    except GateError as exc:  # the check itself reports a missing ref or file
-        if verbose:
-            _say(f"note: no policy on {tgt.base_branch} to configure policy.unchanged: {exc}", env)
-    guarded, dropped = policy_sources.guarded(pol, base)
-    for w in dropped:
-        _say(f"warning: the waiver of policy.unchanged for {w.subject!r} (owner {w.owner}) in {pol.source} is "
-             f"ignored: only the policy on {tgt.base_branch} can waive it", env)
-    return guarded
+def _untrusted(mine: policy.Policy, trusted: policy.Policy, ref: str, env: Mapping[str, str]) -> None:
+    """Say so when a pull/merge request's own policy is not the one judging it (its edits apply once merged)."""
+    if mine.digest == trusted.digest:
+        return
+    for w in mine.waivers:
+        if w.check == policy_sources.GUARD_CHECK and w not in trusted.waivers:
+            _say(f"warning: the waiver of policy.unchanged for {w.subject!r} (owner {w.owner}) in {mine.source} is "
+                 f"ignored: only the policy on {ref} can waive it", env)
+    _say(f"warning: the policy in use ({mine.source}) differs from the target branch's: the pull/merge request is "
+         f"judged by {trusted.source}; its own policy changes apply once merged", env)
 
 
 def _release_commit(args: argparse.Namespace, repo: Path, saved: target.Target | None) -> str | None:
@@ -251,7 +232,7 @@ def _policy_ref(args: argparse.Namespace, repo: Path) -> str | Path:
     found = policy.discover(repo)
     if found is not None:
         return found
-    return "strict" if args.command == "audit" else "default"
+    return policy.PROFILES_DIR / ("strict.yaml" if args.command == "audit" else "default.yaml")  # never a file here
 
 
 def _known_ids(flag: str, ids: list[str], checks: Mapping[str, CheckSpec]) -> None:

@@ -126,22 +126,21 @@ def test_a_changed_file_the_policy_extends_is_caught(tmp_path: Path, capsys: pyt
 
 def test_missing_target_branch_is_an_error_naming_the_fix(tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # the run fails closed before anything is fetched: the target branch's policy is the one the gate trusts
     repo = make_repo(tmp_path / "r")
-    code, report, _ = gate(capsys, repo, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
-    r = only_result(report)
-    assert code == 3 and r["status"] == "error"
-    assert "the target branch develop is not in the clone" in r["message"]
-    assert "fetch-depth: 0" in r["message"] and "git fetch origin develop" in r["message"]
-    code, report, _ = gate(capsys, repo, "--base-branch", "develop", env={})  # outside Actions
-    assert code == 3 and "run `git fetch origin develop`" in only_result(report)["message"]
+    code, report, err = gate(capsys, repo, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
+    assert code == 3 and report == {}
+    assert "the target branch develop is not in the clone" in err
+    assert "fetch-depth: 0" in err and "git fetch origin develop" in err
+    code, report, err = gate(capsys, repo, "--base-branch", "develop", env={})  # outside Actions
+    assert code == 3 and report == {} and "run `git fetch origin develop`" in err
 
 
 def test_not_a_git_repository_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = tmp_path / "r"
     shutil.copytree(GOOD, repo)
-    code, report, _ = gate(capsys, repo)
-    r = only_result(report)
-    assert code == 3 and "is not a git repository" in r["message"]
+    code, report, err = gate(capsys, repo)
+    assert code == 3 and report == {} and "is not a git repository" in err
 
 
 def test_a_clone_compares_with_the_remote_tracking_branch(tmp_path: Path,
@@ -352,13 +351,12 @@ def test_a_single_branch_clone_is_not_made_shallow(tmp_path: Path, capsys: pytes
 def test_a_branch_origin_does_not_have_is_still_an_error(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")
-    code, report, _ = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
-    r = only_result(report)
-    assert code == 3 and r["status"] == "error"
-    assert "the target branch develop is not in the clone" in r["message"] and "fetching it from origin" in r["message"]
-    assert "fetch-depth: 0" in r["message"] and "git fetch origin develop" in r["message"]
-    code, report, _ = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "-x"})  # never passed to git fetch
-    assert code == 3 and only_result(report)["status"] == "error"
+    code, report, err = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
+    assert code == 3 and report == {}
+    assert "the target branch develop is not in the clone" in err and "fetching it from origin" in err
+    assert "fetch-depth: 0" in err and "git fetch origin develop" in err
+    code, report, err = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "-x"})  # never passed to git fetch
+    assert code == 3 and report == {} and "'-x' is not a branch name" in err
 
 
 def test_policy_ref_other_than_the_target_branch_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -398,7 +396,7 @@ def test_a_policy_replaced_by_a_link_to_a_lenient_file_on_main_is_blocked(
     assert r["message"].startswith(f"{POLICY} is a symbolic link: the policy file, every file it extends")
     assert [v["message"] for v in r["violations"]] == [
         f"{POLICY} is a symbolic link in the working tree (-> examples/lenient.yml)"]
-    assert report["fail_on"] == "critical"  # the lenient policy was loaded: only the check stands in the way
+    assert report["fail_on"] == "high"  # main's policy judges the request, not the lenient file it links to
 
 
 def test_adding_a_linked_policy_name_next_to_mains_is_blocked(tmp_path: Path,
@@ -461,10 +459,9 @@ def test_a_link_on_the_target_branch_is_blocked(tmp_path: Path, capsys: pytest.C
     git(repo, "checkout", "-q", "-B", "feature")
     (repo / POLICY).unlink()
     (repo / POLICY).write_text(LENIENT)
-    code, report, _ = gate(capsys, repo)
-    r = only_result(report)
-    assert code == 1 and r["status"] == "failed"
-    assert r["violations"][0]["message"] == f"{POLICY} is a symbolic link on main (-> gate.yml)"
+    code, report, err = gate(capsys, repo)  # main's policy is never read through the link: nothing is trusted
+    assert code == 2 and report == {}
+    assert f"the target branch main: {POLICY} is or is below a symbolic link ({POLICY} -> gate.yml)" in err
     code, _, err = gate(capsys, repo, "--policy-ref", "main")  # never read through the link at the ref
     assert code == 2 and "is or is below a symbolic link" in err
 
@@ -484,10 +481,9 @@ def test_the_target_branch_must_be_a_branch_name(tmp_path: Path, capsys: pytest.
     repo = make_repo(tmp_path / "r")
     edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
     commit_all(repo, "switch the guard off")
-    code, report, _ = gate(capsys, repo, "--base-branch", base, env={})
-    r = only_result(report)  # the request's own policy cannot switch the check off either
-    assert code == 3 and r["status"] == "error" and r["severity"] == "critical"
-    assert "is not a branch name" in r["message"] or "not in the clone" in r["message"]
+    code, report, err = gate(capsys, repo, "--base-branch", base, env={})
+    assert code == 3 and report == {}  # the request's own policy is never used instead: the run fails closed
+    assert "is not a branch name" in err or "not in the clone" in err
 
 
 def test_the_target_branch_cannot_be_the_branch_being_checked(tmp_path: Path,
@@ -495,15 +491,14 @@ def test_the_target_branch_cannot_be_the_branch_being_checked(tmp_path: Path,
     repo = make_repo(tmp_path / "r")
     edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
     commit_all(repo, "switch the guard off")
-    code, report, _ = gate(capsys, repo, "--base-branch", "feature", env={})  # the checked-out branch
-    r = only_result(report)
-    assert code == 3 and r["status"] == "error" and r["severity"] == "critical"
-    assert "the target branch is the branch being checked (feature)" in r["message"]
+    code, report, err = gate(capsys, repo, "--base-branch", "feature", env={})  # the checked-out branch
+    assert code == 3 and report == {}
+    assert "the target branch is the branch being checked (feature)" in err
     git(repo, "checkout", "-q", "--detach")  # as in CI; the request's own branch named by the platform
-    code, report, _ = gate(capsys, repo, "--base-branch", "feature", env=PR_ENV)
-    assert code == 3 and "the target branch is the branch being checked" in only_result(report)["message"]
-    code, report, _ = gate(capsys, repo, "--base-branch", "feature", "--branch", "feature", env={})
-    assert code == 3 and "the target branch is the branch being checked" in only_result(report)["message"]
+    code, report, err = gate(capsys, repo, "--base-branch", "feature", env=PR_ENV)
+    assert code == 3 and "the target branch is the branch being checked" in err
+    code, report, err = gate(capsys, repo, "--base-branch", "feature", "--branch", "feature", env={})
+    assert code == 3 and "the target branch is the branch being checked" in err
     code, report, _ = gate(capsys, repo, "--base-branch", "main", env={})
     assert code == 1 and only_result(report)["status"] == "failed"
 
@@ -521,12 +516,18 @@ def test_a_fork_pull_request_between_same_named_branches_is_compared(tmp_path: P
 
 
 @pytest.mark.parametrize("selection", [["--only", "ci.*"], ["--only", "ci.*,policy.*", "--skip", "policy.unchanged"]])
-def test_no_fetch_when_the_check_is_not_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 selection: list[str]) -> None:
+def test_the_target_branch_policy_judges_whatever_is_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               selection: list[str]) -> None:
+    # formerly "no fetch when the check is not selected": every pull-request run now reads the policy it trusts
+    # from the target branch (fetched once when the clone lacks it), whichever checks are selected
     shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")
+    assert git(shallow, "for-each-ref", "refs/remotes/origin/main") == ""
     main(["check", "--repo", str(shallow), "--format", "json", *selection], env=PR_ENV)
-    report = json.loads(capsys.readouterr()[0])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
     assert report["results"] and all(r["check"] != "policy.unchanged" for r in report["results"])
-    assert git(shallow, "for-each-ref", "refs/remotes/origin/main") == ""  # nothing fetched
-    code, report, _ = gate(capsys, shallow)  # selected: fetched
-    assert code == 1 and git(shallow, "for-each-ref", "refs/remotes/origin/main") != ""
+    assert report["fail_on"] == "high"  # main's policy: the request's edit (fail_on: critical) is not applied
+    assert "judged by origin/main:.mlops-gate.yml" in err
+    assert git(shallow, "for-each-ref", "refs/remotes/origin/main") != ""
+    code, report, _ = gate(capsys, shallow)
+    assert code == 1 and only_result(report)["status"] == "failed"

@@ -111,7 +111,9 @@ def signature(facts: Mapping[str, Any], params: SignatureParams, target: Target)
     payload's docker-reference is informative only: images are relocated between registries.
 
     Params: `keys` - PEM public keys: file paths relative to the repository root, or inline PEM text.
-    An empty list is an error, never a pass. Keyless signatures (Fulcio certificates) are listed
+    On a pull/merge request the key files are read from the target branch, never from the request
+    (docs/security.md): a request that replaces `cosign.pub` is still judged with the target branch's
+    key. An empty list is an error, never a pass. Keyless signatures (Fulcio certificates) are listed
     but not verified yet.
 
     Fix: `cosign sign --key cosign.key registry/app@sha256:<digest>` in the release pipeline, and commit

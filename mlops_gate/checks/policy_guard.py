@@ -22,9 +22,10 @@ MAX_CHANGES = 20
 )
 def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> Iterator[Outcome]:
     """On a pull/merge request, the policy file in use — and every repository file it `extends` — must
-    be identical to the copy on the branch the request targets. A pull request can edit the policy it is
-    judged by (lower a severity, disable a check, add a waiver); this check makes such an edit block until
-    it has been merged through the gate of the target branch's own policy.
+    be identical to the copy on the branch the request targets. A pull request could edit the policy it is
+    judged by (lower a severity, disable a check, add a waiver, point `target:` at its own hosts); the gate
+    therefore judges every pull/merge request with the target branch's copy (docs/security.md), and this
+    check reports the edit, which blocks until it has been merged through the target branch's own gate.
 
     - not a pull/merge request: passes ("not a pull request");
     - `--policy-ref REF`: passes when REF is the target branch's commit; any other ref (`HEAD`, the

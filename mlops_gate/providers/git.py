@@ -92,6 +92,27 @@ def show(repo: Path, ref: str, path: str) -> str | None:
     return git(repo, "show", f"{ref}:{path}")
 
 
+def blob(repo: Path, ref: str, path: str, limit: int) -> bytes | None:
+    """The bytes of the regular file `ref:path` (None when there is none); GitError when it is larger than
+    `limit`. The caller refuses symbolic links first (links_at): git would give the link's text."""
+    try:
+        if git(repo, "cat-file", "-t", f"{ref}:{path}").strip() != "blob":
+            return None
+        size = int(git(repo, "cat-file", "-s", f"{ref}:{path}"))
+    except (GitError, ValueError):
+        return None
+    if size > limit:
+        raise GitError(f"{ref}:{path} is {size} bytes, more than the {limit} allowed")
+    try:
+        done = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{ref}:{path}"], capture_output=True,
+                              timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git cat-file {ref}:{path} failed in {repo}: {exc}") from None
+    if done.returncode != 0:
+        raise GitError(f"git cat-file {ref}:{path} failed in {repo}: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout[: limit + 1]
+
+
 def commit_of(repo: Path, ref: str) -> str:
     """The commit a ref resolves to (GitError when it does not)."""
     return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()

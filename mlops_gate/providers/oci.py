@@ -2,13 +2,14 @@
 
 What to read comes from the checks' scope: `labels`, `signatures`, `attestations`, and `key:<path>` for
 each public-key file a check's `keys` names (read relative to the repository root, so the checks
-stay pure). No target image (`--image` unset) is not an error: the facts say so, with no request, so
+stay pure; on a pull/merge request from the target branch, never from the change: mlops_gate.trust).
+No target image (`--image` unset) is not an error: the facts say so, with no request, so
 `image.digest-pinned` can still judge the repository's manifests.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mlops_gate.facts_oci import Attestation, ImageFacts, PublicKey, Signature
@@ -23,17 +24,19 @@ MAX_KEY_BYTES = 64 << 10
 
 
 def oci_image(ctx: Context) -> ImageFacts:
-    keys = tuple(read_key(ctx.root, item[len(KEY):]) for item in sorted(ctx.scope) if item.startswith(KEY))
+    read = [read_key(ctx, item[len(KEY):]) for item in sorted(ctx.scope) if item.startswith(KEY)]
+    keys, key_notes = tuple(k for k, _ in read), tuple(n for _, n in read if n)
     if not ctx.target.image:
-        return ImageFacts(ref="", keys=keys, notes=("no target image (--image or target.image)",))
+        return ImageFacts(ref="", keys=keys, notes=("no target image (--image or target.image)", *key_notes))
     from mlops_gate.providers._oci_client import Client  # HTTP stack: only when there is an image to read
 
     ref = parse(ctx.target.image)
     client = Client(ref, ctx.env, ctx.meter)
     try:
-        return _read(client, ctx, ctx.target.image, keys)
+        facts = _read(client, ctx, ctx.target.image, keys)
     finally:
         client.close()
+    return replace(facts, notes=facts.notes + key_notes) if key_notes else facts
 
 
 def _read(client: Client, ctx: Context, given: str, keys: tuple[PublicKey, ...]) -> ImageFacts:
@@ -93,15 +96,22 @@ def _read(client: Client, ctx: Context, given: str, keys: tuple[PublicKey, ...])
     )
 
 
-def read_key(root: Path, name: str) -> PublicKey:
-    path = Path(name) if Path(name).is_absolute() else root / name
+def read_key(ctx: Context, name: str) -> tuple[PublicKey, str | None]:
+    """A key file the policy names, read where the gate trusts it (mlops_gate.trust), and a note saying
+    where when that is not the working tree."""
+    from mlops_gate import trust
+
     try:
-        data = path.read_bytes()[: MAX_KEY_BYTES + 1]
-    except OSError as exc:
-        return PublicKey(name, error=f"cannot read key file {name} (relative to {root}): {exc.strerror or exc}")
+        anchor = trust.read_anchor(ctx.root, ctx.target, ctx.env, name, MAX_KEY_BYTES)
+    except trust.AnchorError as exc:
+        return PublicKey(name, error=exc.diagnostics()), None
+    ctx.meter.read(anchor.source)
+    note = anchor.note or (f"key {name} read from {anchor.source.removeprefix('git ')}"
+                           if anchor.source.startswith("git ") else None)
+    data = anchor.data
     if len(data) > MAX_KEY_BYTES or b"-----BEGIN" not in data:
-        return PublicKey(name, error=f"{name} is not a PEM public key")
+        return PublicKey(name, error=f"{name} is not a PEM public key"), note
     try:
-        return PublicKey(name, pem=data.decode("ascii"))
+        return PublicKey(name, pem=data.decode("ascii")), note
     except UnicodeDecodeError:
-        return PublicKey(name, error=f"{name} is not a PEM public key")
+        return PublicKey(name, error=f"{name} is not a PEM public key"), note
