@@ -69,6 +69,11 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
     shown = shown or ref
     if not git.ref_exists(top, ref):
         raise PolicyError(f"{origin} {shown}: no such ref in {top}", git.fetch_hint(ref.removeprefix("origin/"), {}))
+    same = git.same_name_refs(top, ref)
+    if len(same) > 1:
+        branch = next((n for n in same if n.startswith(("refs/heads/", "refs/remotes/"))), same[0])
+        raise PolicyError(f"{origin} {shown} is ambiguous: {', '.join(same)} (git would take the first)",
+                          f"name the ref in full, e.g. {origin} {branch}")
     names = [path] if path else list(DISCOVERED_NAMES)
     found = next(((n, t) for n in names if (t := git.show(top, ref, posixpath.normpath(n))) is not None), None)
     if found is None:

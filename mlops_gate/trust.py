@@ -84,16 +84,16 @@ def resolve(mine: Policy, target: Target, repo: Path, env: Mapping[str, str], *,
     try:
         top = git.toplevel(repo)
         git.check_base_branch(top, branch, head_branch)
-        ref = git.base_ref(top, branch, fetch=True)
-        commit = git.commit_of(top, ref) if ref is not None else None
+        base = git.base_ref(top, branch, fetch=True)
     except git.GitError as exc:
         raise TrustError(f"{why}: {exc.message}", exc.hint) from None
-    if ref is None or commit is None:
+    if base is None:
         raise TrustError(
             f"the target branch {branch} is not in the clone (tried origin/{branch}, {branch}, and fetching it "
             f"from origin): {why}, never from the request",
             git.fetch_hint(branch, env) + f"; --policy-ref does not replace it (only {branch}'s copy is trusted)",
         )
+    ref, commit = base
     trusted = _at(top, ref, commit, repo, policy_arg, policy_ref, fallback) or mine
     _outside_the_change(trusted, top, ref)
     return Trusted(trusted, ref, commit, top)

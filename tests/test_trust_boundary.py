@@ -304,6 +304,35 @@ def test_a_policy_outside_the_repository_cannot_extend_a_file_of_the_change(tmp_
     assert all(s.seen == [] for s in (*hosts.trusted().values(), hosts.evil))
 
 
+def test_a_tag_named_like_the_target_branch_cannot_stand_in_for_it(tmp_path: Path, hosts: Hosts,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """git takes a tag before a branch of the same short name: a pushed tag `main` (or `origin/main`) on the
+    request's commit must not become the trusted policy, in a local clone or a CI clone alike."""
+    upstream = make_repo(tmp_path / "upstream", {POLICY: trusted_policy(hosts)})
+    write(upstream, POLICY, policy(evil_target(hosts)))
+    commit_all(upstream, "point the gate elsewhere")
+    git(upstream, "tag", "main")
+    git(upstream, "tag", "origin/main")
+    code, report, _ = run(capsys, upstream, github_pr(upstream, hosts))
+    assert_only_trusted(hosts, "prometheus", "alertmanager")
+    assert code == 1 and statuses(report) == {**live_passed(hosts), f"policy.unchanged file:{POLICY}": "failed"}
+    code, report, err = run(capsys, upstream, github_pr(upstream, hosts), "--policy-ref", "main")
+    assert code == 2 and report == {}
+    assert "--policy-ref main is ambiguous: refs/tags/main, refs/heads/main (git would take the first)" in err
+    assert "--policy-ref refs/heads/main" in err
+    hosts.prometheus.seen.clear()
+    hosts.alertmanager.seen.clear()
+    clone = tmp_path / "clone"  # as CI checks out: every branch and tag, the request's commit checked out
+    subprocess.run(["git", "clone", "-q", "--branch", "feature", str(upstream), str(clone)], check=True,
+                   env={**os.environ, **GIT_ENV})
+    assert git(clone, "rev-parse", "origin/main") == git(clone, "rev-parse", "HEAD")  # the tag wins in git
+    code, report, _ = run(capsys, clone, github_pr(clone, hosts))
+    assert_only_trusted(hosts, "prometheus", "alertmanager")
+    assert code == 1 and statuses(report) == {**live_passed(hosts), f"policy.unchanged file:{POLICY}": "failed"}
+    unchanged = next(r for r in report["results"] if r["check"] == "policy.unchanged")
+    assert "differs from origin/main" in unchanged["message"]
+
+
 def test_an_unreadable_target_branch_fails_closed_before_any_request(tmp_path: Path, hosts: Hosts,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "r", {POLICY: trusted_policy(hosts)})

@@ -113,28 +113,44 @@ def blob(repo: Path, ref: str, path: str, limit: int) -> bytes | None:
     return done.stdout[: limit + 1]
 
 
+def same_name_refs(repo: Path, ref: str) -> list[str]:
+    """Every ref a short name can mean (git takes a tag before a branch, and a branch before a remote-tracking
+    branch): a pushed tag `main` would shadow the branch `main`. More than one: ambiguous."""
+    if ref.startswith("refs/"):
+        return [ref]
+    wanted = [f"refs/{ref}", f"refs/tags/{ref}", f"refs/heads/{ref}", f"refs/remotes/{ref}", f"refs/remotes/{ref}/HEAD"]
+    try:
+        out = git(repo, "for-each-ref", "--format=%(refname)", *wanted)
+    except GitError:
+        return []
+    found = set(out.splitlines())
+    return [name for name in wanted if name in found]  # in git's order of precedence
+
+
 def commit_of(repo: Path, ref: str) -> str:
     """The commit a ref resolves to (GitError when it does not)."""
     return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
 
 
-def base_ref(repo: Path, branch: str, fetch: bool = False) -> str | None:
-    """The ref holding the target branch: the remote-tracking branch first (CI clones), else a local one —
-    a branch only, never another revision (`HEAD`, `HEAD~0`, a commit, a tag). `fetch`: when the clone has
-    neither (a shallow CI checkout), fetch the branch from `origin` once first."""
+def base_ref(repo: Path, branch: str, fetch: bool = False) -> tuple[str, str] | None:
+    """The target branch in the clone: the remote-tracking branch first (CI clones), else a local one — a
+    branch only, never another revision (`HEAD`, `HEAD~0`, a commit, a tag). Returns how it is named
+    (`origin/main`, `main`) and the commit it points to, resolved through its full ref name: a tag or any
+    other ref with the same short name (a pushed tag `main` or `origin/main`) cannot stand in for it.
+    `fetch`: when the clone has neither (a shallow CI checkout), fetch the branch from `origin` once first."""
     found = _lookup_branch(repo, branch)
     if found is None and fetch and fetch_branch(repo, branch):
         found = _lookup_branch(repo, branch)
-    return found
+    if found is None:
+        return None
+    return found.removeprefix("refs/remotes/").removeprefix("refs/heads/"), commit_of(repo, found)
 
 
 def _lookup_branch(repo: Path, branch: str) -> str | None:
     if not is_branch_name(repo, branch):
         return None
-    for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
-        if ref_exists(repo, ref):
-            return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
-    return None
+    return next((ref for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}") if ref_exists(repo, ref)),
+                None)
 
 
 def is_branch_name(repo: Path, branch: str) -> bool:
@@ -258,7 +274,7 @@ def links_at(repo: Path, ref: str, rel: str) -> tuple[tuple[str, str], ...]:
 
 
 def deleted_policies(top: Path, ref: str, candidates: list[Path], in_use: tuple[str, ...] = (),
-                     meter: Meter | None = None) -> list[str]:
+                     meter: Meter | None = None, shown: str | None = None) -> list[str]:
     """The policy files the target branch `ref` has that the pull request's tree does not (deleted, renamed
     away, or replaced by a dangling link): the `candidates` (working-tree paths the policy would be read from)
     not in use (`in_use`: paths relative to the top) and not a file here, relative to the repository top."""
@@ -268,7 +284,7 @@ def deleted_policies(top: Path, ref: str, candidates: list[Path], in_use: tuple[
         if where is None or where[0] in in_use or where[0] in deleted or path.is_file():
             continue  # outside the repository: no copy on the target branch
         if meter is not None:
-            meter.read(f"git:{ref}:{where[0]}")
+            meter.read(f"git:{shown or ref}:{where[0]}")
         if show(top, ref, where[0]) is not None:
             deleted.append(where[0])
     return deleted
@@ -280,9 +296,9 @@ def policy_file(ctx: Context) -> PolicyFiles:
     source, ref = str(raw["source"]), str(raw["ref"]) or None
     candidates = [Path(c) for c in raw.get("candidates") or ()]
     is_pr = tgt.event in PR_EVENTS
-    base = PolicyFiles(source=source, pull_request=is_pr, base_branch=tgt.base_branch, policy_ref=ref)
+    nothing = PolicyFiles(source=source, pull_request=is_pr, base_branch=tgt.base_branch, policy_ref=ref)
     if not is_pr or (ref is None and not raw["files"] and not candidates):
-        return base
+        return nothing
     if not tgt.base_branch:
         raise GitError(
             "a pull/merge request without a known target branch: cannot compare the policy with it",
@@ -291,16 +307,17 @@ def policy_file(ctx: Context) -> PolicyFiles:
         )
     top = toplevel(ctx.root)
     check_base_branch(top, tgt.base_branch, str(raw.get("head") or "") or None)
-    found = base_ref(top, tgt.base_branch)
-    if found is None:
-        found = base_ref(top, tgt.base_branch, fetch=True)
+    base = base_ref(top, tgt.base_branch)
+    if base is None:
+        base = base_ref(top, tgt.base_branch, fetch=True)
         ctx.meter.read(f"git fetch origin {tgt.base_branch}", requests=1)
-    if found is None:
+    if base is None:
         raise GitError(
             f"the target branch {tgt.base_branch} is not in the clone (tried origin/{tgt.base_branch}, "
             f"{tgt.base_branch}, and fetching it from origin): cannot compare the policy with it",
             fetch_hint(tgt.base_branch, ctx.env),
         )
+    found, at = base  # as named in reports; the commit every read is made at
     if ref is not None:  # --policy-ref: only the target branch itself is out of the pull request's reach
         ctx.meter.read(f"git:{ref}")
         try:
@@ -308,7 +325,7 @@ def policy_file(ctx: Context) -> PolicyFiles:
         except GitError:
             raise GitError(f"--policy-ref {ref}: no such ref in {top}") from None
         return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit,
-                           base_commit=commit_of(top, found))
+                           base_commit=at)
     copies: dict[str, PolicyCopy] = {}
     for name in raw["files"]:
         path = Path(name)
@@ -324,12 +341,12 @@ def policy_file(ctx: Context) -> PolicyFiles:
             continue
         ctx.meter.read(f"git:{found}:{rel}")
         links = tuple(PolicyLink(link, "working tree", _readlink(top, link)) for link in mine)
-        links += tuple(PolicyLink(link, found, target) for link, target in links_at(top, found, rel))
+        links += tuple(PolicyLink(link, found, target) for link, target in links_at(top, at, rel))
         if links:  # never read through a link: the copy compared would not be the file the path names
             copies[rel] = PolicyCopy(rel, found, in_base=False, identical=False, links=links)
             continue
-        copies[rel] = _compare(rel, path.read_text(encoding="utf-8"), show(top, found, rel), found)
-    deleted = deleted_policies(top, found, candidates, tuple(copies), ctx.meter)
+        copies[rel] = _compare(rel, path.read_text(encoding="utf-8"), show(top, at, rel), found)
+    deleted = deleted_policies(top, at, candidates, tuple(copies), ctx.meter, found)
     return PolicyFiles(source, True, tgt.base_branch, None, found, tuple(copies.values()), tuple(deleted))
 
 
