@@ -125,7 +125,8 @@ def _check_options(c: argparse.ArgumentParser) -> None:
         "--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON"
     )
     o.add_argument("--facts-in", metavar="FILE", help="judge a saved facts file or evidence bundle (a bundle "
-                   "brings the policy it applied, unless --policy is given); nothing is fetched or read")
+                   "brings the policy it applied, unless --policy is given); nothing is fetched or read; a target "
+                   "from flags or CI detection that contradicts the recorded one is refused (exit 2)")
     o.add_argument(
         "-q", "--quiet", action="store_true", help="no report on stdout (files from --output still written)"
     )

@@ -49,6 +49,7 @@ MIN_NAMED = 6  # a variable listed in TOKEN_VARS, or a URI password
 MIN_GUESSED = 8  # a variable recognised by its suffix
 _PATTERNS = re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{20,})")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]*)@")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
 _ESCAPES = ("%", "\\", "&", "+")  # a text without these can only hold the literal shapes
 _registered: set[tuple[str, str]] = set()  # (user, secret) found by providers outside the environment
 _lock = threading.Lock()
@@ -126,14 +127,18 @@ def _b64_cores(secret: bytes) -> list[str]:
 
 def literal_shapes(user: str, secret: str) -> set[str]:
     """The shapes found by plain substring search: raw, percent-encoded, base64 (Basic auth), escaped."""
-    raw = secret.encode("utf-8")
     shapes = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""),
               json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], html.escape(secret)}
-    for prefix in {b":", f"{user}:".encode()}:
-        shapes.update(_b64(prefix + raw))
-    shapes.update(_b64(raw + b":"))
-    shapes.update(_b64(raw))
-    shapes.update(_b64_cores(raw))
+    for encoding in ("utf-8", "latin-1"):  # requests encodes Basic credentials as latin-1 when it can
+        try:
+            raw, prefix = secret.encode(encoding), f"{user}:".encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        encoded = [*(s for data in (b":" + raw, prefix + raw, raw + b":", raw) for s in _b64(data)),
+                   *_b64_cores(raw)]
+        shapes.update(encoded)
+        shapes.update(q for s in encoded if (q := quote(s, safe="")) != s)  # base64 in a URL or a form
+        shapes.update(_PERCENT.sub(lambda m: m.group(0).lower(), q) for q in list(shapes) if "%" in q)
     return {s for s in shapes if len(s) >= MIN_NAMED}
 
 
