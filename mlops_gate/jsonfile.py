@@ -25,6 +25,8 @@ def read(path: Path, max_bytes: int = MAX_BYTES) -> Any:
         if path.exists():
             raise JsonFileError("is not a regular file")
         path.stat()  # raises FileNotFoundError / PermissionError with the OS's words
+    if path.stat().st_size > max_bytes:  # refused unread; the bounded read below covers a file still growing
+        raise JsonFileError(f"is larger than {max_bytes // (1024 * 1024)} MiB")
     with path.open("rb") as fh:
         data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -64,5 +66,7 @@ def depth(value: Any) -> int:
         deepest = max(deepest, level)
         if level > MAX_DEPTH:
             break
-        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+        kinds = set(map(type, children))  # at C speed: a long flat array holds no container to visit
+        if dict in kinds or list in kinds:
+            stack.extend((child, level + 1) for child in children if type(child) in (dict, list))
     return deepest
