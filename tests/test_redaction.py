@@ -87,6 +87,9 @@ def test_uri_passwords_and_docker_credentials_are_secrets(tmp_path: Path) -> Non
             ("carol", "registry-pw-77")} <= creds
     text = secrets.redact("alice:p@ss:w0rd " + base64.b64encode(b"alice:p@ss:w0rd").decode() + " proxy-secret-9", env)
     assert "w0rd" not in text and "proxy-secret" not in text and "YWxpY2U6cEBzczp3MHJk" not in text
+    short = {"MLFLOW_TRACKING_URI": "http://al:pw@mlflow.example"}  # masked with its user, never alone
+    assert secrets.redact("http://al:pw@mlflow.example Basic YWw6cHc= pw", short) == \
+        "http://***mlflow.example Basic *** pw"
 
     from mlops_gate.providers import _oci_client
 
