@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -243,6 +244,10 @@ def test_replayed_reports_and_bundles_say_so(signed: dict[str, Any], repo: Path,
     assert header.startswith("> **Facts replayed from ") and header.endswith("nothing was read live for this report.**")
     report = json.loads(js.read_text())
     assert (report["facts_source"], report["facts_file"]) == ("replayed", bundle)
+    schema = json.loads((Path(evidence.__file__).parent / "schemas" / "report-v1.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    with pytest.raises(jsonschema.ValidationError):  # replayed says from which file
+        jsonschema.Draft202012Validator(schema).validate({**report, "facts_file": None})
     again = json.loads((tmp_path / "again.json").read_text())
     assert (again["facts_source"], again["facts_file"]) == ("replayed", bundle)
 
