@@ -50,8 +50,8 @@ MIN_GUESSED = 8  # a variable recognised by its suffix
 _PATTERNS = re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{20,})")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]*)@")
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
-# a text with none of these escapes can only hold the literal shapes
-_ESCAPED = re.compile(r"%[0-9A-Fa-f]{2}|\\.|&(?:#|[A-Za-z]+;)")
+# a text with none of these escapes can only hold the literal shapes (JSON's \n \r \t: covered by those)
+_ESCAPED = re.compile(r"%[0-9A-Fa-f]{2}|\\[^nrt]|&(?:#|[A-Za-z]+;)")
 _registered: set[tuple[str, str]] = set()  # (user, secret) found by providers outside the environment
 _lock = threading.Lock()
 
