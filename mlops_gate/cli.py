@@ -60,10 +60,12 @@ def _parser() -> argparse.ArgumentParser:
                            "MLOPS_GATE_SIGN_KEY_PASSWORD")
         _check_options(c)
     v = sub.add_parser("verify-evidence", help="check an evidence bundle is intact, and signed by a key",
-                       description="exit 0 valid · 1 tampered or invalid signature · 2 not a bundle / unreadable")
+                       description="exit 0 intact (and, with --key, signed by that key) · 1 tampered, inconsistent "
+                       "or the signature does not verify · 2 usage error: not a bundle, unreadable, a bad --key")
     v.add_argument("file", metavar="FILE")
     v.add_argument("--key", metavar="PEM", help="public key (PEM) the bundle must be signed with; without it "
-                   "only the sha256 is checked")
+                   "everything but the signer is checked (sha256, policy digest, the signed statement against "
+                   "the bundle) and the answer says UNAUTHENTICATED")
     sub.add_parser("checks", help="list every check: id, default severity, title").add_argument(
         "--format", choices=("text", "json"), default="text"
     )
@@ -123,7 +125,8 @@ def _check_options(c: argparse.ArgumentParser) -> None:
         "--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON"
     )
     o.add_argument("--facts-in", metavar="FILE", help="judge a saved facts file or evidence bundle (a bundle "
-                   "brings the policy it applied, unless --policy is given); nothing is fetched or read")
+                   "brings the policy it applied, unless --policy is given); nothing is fetched or read; a target "
+                   "from flags or CI detection that contradicts the recorded one is refused (exit 2)")
     o.add_argument(
         "-q", "--quiet", action="store_true", help="no report on stdout (files from --output still written)"
     )
@@ -140,21 +143,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.command is None or (args.command == "policy" and args.policy_command is None):
         parser.print_help(sys.stderr)
         return 2
-    try:
-        return _dispatch(args, env)
-    except GateError as exc:
-        _err(exc.diagnostics(), env)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted", env)
-        return 130
-    except Exception as exc:  # a bug: never a traceback unless -v, and never a pass
-        if getattr(args, "verbose", False):
-            import traceback
+    from mlops_gate.secrets import guard_stderr
 
-            traceback.print_exc()
-        _err(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", env)
-        return 3
+    with guard_stderr(env):  # diagnostics, -v tracebacks and library logs: no form of a credential
+        try:
+            return _dispatch(args, env)
+        except GateError as exc:
+            _err(exc.diagnostics(), env)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            _err("interrupted", env)
+            return 130
+        except Exception as exc:  # a bug: never a traceback unless -v, and never a pass
+            if getattr(args, "verbose", False):
+                import traceback
+
+                traceback.print_exc()
+            _err(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", env)
+            return 3
 
 
 def entry() -> None:
@@ -173,7 +179,7 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         return run_check(args, env)
     if args.command == "verify-evidence":
-        from mlops_gate.evidence import verify
+        from mlops_gate.evidence_verify import verify
 
         valid, message = verify(args.file, args.key)
         print(redact_text(message, env))

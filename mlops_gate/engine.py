@@ -17,7 +17,7 @@ from mlops_gate import __version__, typed
 from mlops_gate.errors import FactError, GateError
 from mlops_gate.facts import FACT_KINDS
 from mlops_gate.model import Outcome, Report, Result, Severity, Status, Waiver
-from mlops_gate.policy import CheckConfig, Policy, is_expired
+from mlops_gate.policy import CheckConfig, Policy, is_expired, today_utc
 from mlops_gate.providers import Context, Meter, Shared
 from mlops_gate.registry import CheckSpec
 from mlops_gate.target import Target
@@ -233,7 +233,7 @@ def run(
     else:
         facts = collect(kinds, root, target, env, debug)
     results = [r for p in planned for r in judge(p, facts, target, debug)]
-    use = apply_waivers(results, policy.waivers, today or dt.date.today())
+    use = apply_waivers(results, policy.waivers, today or today_utc())
     report = Report(
         tool_version=__version__,
         target={k: v for k, v in typed.to_data(target).items() if v},

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import __version__, signing
+from mlops_gate import __version__, secrets, signing
 from mlops_gate.errors import UsageError
-from mlops_gate.secrets import redact
 
 KIND = "mlops-gate/evidence"
 SCHEMA_VERSION = 1
@@ -37,17 +36,6 @@ def digest(bundle: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in bundle.items() if k not in UNSEALED})).hexdigest()
 
 
-def scrub(obj: Any, env: Mapping[str, str]) -> Any:
-    """Redact every string (keys too): no token reaches a bundle, whatever field it hid in."""
-    if isinstance(obj, str):
-        return redact(obj, env)
-    if isinstance(obj, dict):
-        return {scrub(k, env): scrub(v, env) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [scrub(v, env) for v in obj]
-    return obj
-
-
 def build(
     *,
     release: Mapping[str, str],
@@ -57,24 +45,39 @@ def build(
     report: Mapping[str, Any],
     run: Mapping[str, Any],
     env: Mapping[str, str],
+    facts_file: str | None = None,
     created: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """`facts` is a facts file (factsfile.dump), so `--facts-in BUNDLE` replays it."""
+    """`facts` is a facts file (factsfile.dump), so `--facts-in BUNDLE` replays it; `facts_file`: the file
+    they were replayed from (None: read live). Every string is redacted (keys too) before sealing: no token
+    reaches a bundle, whatever field it hid in. `policy["applied"]` is sealed by its digest after redaction,
+    so that a replay can check it."""
     when = (created or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    bundle: dict[str, Any] = scrub({
+    bundle: dict[str, Any] = secrets.redactor(env).data({
         "kind": KIND,
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "mlops-gate", "version": __version__},
         "created": when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "release": dict(release),
         "target": dict(target),
+        "facts_source": "live" if facts_file is None else "replayed",
+        "facts_file": facts_file,
         "policy": dict(policy),
         "run": dict(run),
         "facts": dict(facts),
         "report": dict(report),
-    }, env)
+    })
+    if isinstance(bundle["policy"].get("applied"), dict):
+        bundle["policy"]["digest"] = applied_digest(bundle["policy"]["applied"])
     bundle["sha256"] = digest(bundle)
     return bundle
+
+
+def applied_digest(applied: Mapping[str, Any]) -> str:
+    """The digest of a policy as applied (policy.applied()): the same as policy.digest_of."""
+    from mlops_gate.policy import digest_applied
+
+    return digest_applied(applied)
 
 
 def is_bundle(data: Any) -> bool:
@@ -110,6 +113,9 @@ def statement(bundle: Mapping[str, Any]) -> dict[str, Any]:
             "bundle": {"sha256": bundle["sha256"]},
             "tool": bundle["tool"],
             "created": bundle["created"],
+            # bundles written before facts_source existed were signed without it
+            **({"facts": {"source": bundle["facts_source"], "file": bundle.get("facts_file")}}
+               if "facts_source" in bundle else {}),
         },
     }
 
@@ -139,11 +145,20 @@ def sign(bundle: dict[str, Any], key: Any) -> dict[str, Any]:
     }
 
 
+MAX_PEM_BYTES = 1024 * 1024  # a PEM key is a few KiB
+
+
 def _read_pem(path: str, flag: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        if not Path(path).is_file() and Path(path).exists():
+            raise UsageError(f"{flag} {path}: not a regular file")
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_PEM_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_PEM_BYTES:
+        raise UsageError(f"{flag} {path}: larger than {MAX_PEM_BYTES // 1024} KiB: not a PEM key")
+    return data
 
 
 def _check_type(key: Any, flag: str, path: str) -> Any:
@@ -177,67 +192,3 @@ def load_public_key(path: str) -> Any:
     except ValueError:
         raise UsageError(f"--key {path}: not a PEM public key") from None
     return _check_type(key, "--key", path)
-
-
-# --- verify-evidence ------------------------------------------------------------------------------
-
-
-def read(path: str) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not JSON ({exc})", "an evidence bundle is written by `audit --evidence`") from None
-    if not is_bundle(data):
-        raise UsageError(f"{path}: not an mlops-gate evidence bundle", "write one with `mlops-gate audit --evidence`")
-    return dict(data)
-
-
-def verify(path: str, key_path: str | None) -> tuple[bool, str]:
-    """(valid, what was found). UsageError when the file or the key cannot be used at all."""
-    bundle = read(path)
-    key = load_public_key(key_path) if key_path else None
-    recorded, actual = bundle.get("sha256"), digest(bundle)
-    if recorded != actual:
-        return False, f"{path}: TAMPERED: the content's sha256 is {actual}, the bundle records {recorded}"
-    try:
-        what = (f"release {bundle['release']['tag']} at {bundle['release']['commit']}, "
-                f"verdict {bundle['report']['verdict']}")
-    except (KeyError, TypeError):
-        return False, f"{path}: INVALID: intact, but release or report is missing"
-    if key is None:
-        signed = "signed, signature NOT verified (pass --key PEM)" if "signature" in bundle else "not signed"
-        return True, f"{path}: intact (sha256 {actual}); {what}; {signed}"
-    return _verify_signature(path, bundle, key, key_path or "", what)
-
-
-def _verify_signature(path: str, bundle: Mapping[str, Any], key: Any, key_path: str, what: str) -> tuple[bool, str]:
-    env = bundle.get("signature")
-    if not isinstance(env, dict):
-        return False, f"{path}: INVALID: intact but not signed (write it with --sign-key)"
-    try:
-        payload = base64.b64decode(str(env["payload"]), validate=True)
-        sigs = [base64.b64decode(str(s["sig"]), validate=True) for s in env["signatures"]]
-        payload_type = str(env["payloadType"])
-    except (KeyError, TypeError, ValueError):
-        return False, f"{path}: INVALID: the signature is not a DSSE envelope"
-    if payload_type != PAYLOAD_TYPE:
-        return False, f"{path}: INVALID: payloadType {payload_type!r}, expected {PAYLOAD_TYPE}"
-    if not any(signing.verify(s, signing.pae(payload_type, payload), key) for s in sigs):
-        return False, f"{path}: INVALID SIGNATURE: it does not verify with {key_path} (keyid {signing.key_id(key)})"
-    try:
-        stmt = json.loads(payload)
-        named = stmt["predicate"]["bundle"]["sha256"]
-        commits = [s["digest"].get("gitCommit") for s in stmt["subject"]]
-        ok_type = stmt["_type"] == STATEMENT_TYPE and stmt["predicateType"] == PREDICATE_TYPE
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return False, f"{path}: INVALID: the signed payload is not a decision statement"
-    if not ok_type:
-        return False, f"{path}: INVALID: the signed statement is not an mlops-gate decision ({PREDICATE_TYPE})"
-    if named != bundle["sha256"]:
-        return False, f"{path}: INVALID: the signature is valid but for another bundle (sha256 {named})"
-    if bundle["release"]["commit"] not in commits:
-        return False, f"{path}: INVALID: the signed statement names another commit ({', '.join(map(str, commits))})"
-    signer = f"{key_path} (keyid {signing.key_id(key)})"
-    return True, f"{path}: valid: intact (sha256 {bundle['sha256']}) and signed by {signer}; {what}"

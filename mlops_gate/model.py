@@ -99,6 +99,11 @@ class Report:
     waivers_unused: tuple[Waiver, ...] = ()
     duration_s: float = 0.0
     errors: tuple[str, ...] = ()  # gate-level problems (a broken plugin): the verdict cannot be pass
+    facts_file: str | None = None  # facts replayed from this file (--facts-in); None: read live
+
+    @property
+    def facts_source(self) -> str:
+        return "live" if self.facts_file is None else "replayed"
 
     def blocking(self) -> tuple[Result, ...]:
         return tuple(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -197,18 +199,10 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
                 + f"waivers[{i}].check: "
                 + _unknown(w.check, known)
             )
-        try:
-            dt.date.fromisoformat(w.expires)
-        except ValueError:
-            raise PolicyError(
-                _where(path, loaded, f"waivers[{i}].expires")
-                + f"waivers[{i}].expires: {w.expires!r} is not a date (YYYY-MM-DD)"
-            ) from None
-        for name in ("owner", "reason", "subject"):
-            if not getattr(w, name).strip():
-                raise PolicyError(
-                    _where(path, loaded, f"waivers[{i}].{name}") + f"waivers[{i}].{name}: must not be empty"
-                )
+        problem = waiver_problem(w)
+        if problem is not None:
+            key = f"waivers[{i}].{problem[0]}"
+            raise PolicyError(_where(path, loaded, key) + f"{key}: {problem[1]}")
 
 
 def _unknown(check_id: str, known: dict[str, CheckSpec]) -> str:
@@ -256,8 +250,62 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
     return dataclasses.replace(policy, digest=digest_of(policy))
 
 
+# --- waivers: exactly as documented ----------------------------------------------------------------
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# drawn as nothing although they are letters or symbols: Hangul fillers, the Braille blank
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def expiry(value: object) -> dt.date:
+    """A waiver's `expires`: a calendar date written YYYY-MM-DD, nothing else (not 20270331, not 2027-W13-3,
+    not a time); ValueError otherwise. A date YAML already parsed is accepted as it is."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD): no such day") from None
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot stand as a waiver's owner, reason or subject: someone must be able to read it."""
+    if not text:
+        return "must not be empty"
+    odd = next((c for c in text if c in _BIDI or (unicodedata.category(c) == "Cc" and c not in "\t\n\r")), None)
+    if odd is not None:
+        return f"contains the control character U+{ord(odd):04X}; write plain text"
+    if not any(c not in _BLANK and unicodedata.category(c) not in _INVISIBLE for c in text):
+        shown = " ".join(f"U+{ord(c):04X}" for c in text[:8])
+        return f"must contain visible text, not only blank or invisible characters ({shown})"
+    return None
+
+
+def waiver_problem(w: WaiverDoc | Waiver) -> tuple[str, str] | None:
+    """(key, what is wrong) for the first field of a waiver that is not as documented, else None."""
+    try:
+        expiry(w.expires)
+    except ValueError as exc:
+        return "expires", str(exc)
+    for name in ("owner", "reason", "subject"):
+        problem = text_problem(getattr(w, name))
+        if problem is not None:
+            return name, problem
+    return None
+
+
+def today_utc() -> dt.date:
+    """Waivers expire by the calendar in UTC, wherever the gate runs."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
 def is_expired(waiver: Waiver, today: dt.date) -> bool:
-    return dt.date.fromisoformat(waiver.expires) < today
+    """A waiver applies through its `expires` day (UTC) and no longer from the next day on."""
+    return expiry(waiver.expires) < today
 
 
 def schema() -> dict[str, Any]:
@@ -280,10 +328,20 @@ def schema() -> dict[str, Any]:
     out["properties"]["checks"] = {"type": "object", "properties": check_props, "additionalProperties": False}
     waiver = out["properties"]["waivers"]["items"]["properties"]
     waiver["check"] = {"enum": sorted(check_props)}
-    waiver["expires"] = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+    waiver["expires"] = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                         "description": "YYYY-MM-DD only. The waiver applies through this day, judged in UTC "
+                         "(whatever the runner's time zone), and no longer from the next day on."}
     for name in ("owner", "reason", "subject"):
-        waiver[name] = {**waiver[name], "minLength": 1}
+        waiver[name] = {**waiver[name], "minLength": 1, "pattern": VISIBLE_PATTERN,
+                        "description": "must contain visible text (not only blank or invisible characters)"}
     return out
+
+
+# at least one character that is neither blank, a control, nor invisible (the schema's approximation of
+# text_problem, in ECMA-262 regex syntax)
+VISIBLE_PATTERN = ("[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5"
+                   "\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164"
+                   "\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff0-\\ufffb]")
 
 
 def applied(policy: Policy) -> dict[str, Any]:
@@ -297,7 +355,12 @@ def applied(policy: Policy) -> dict[str, Any]:
 
 
 def digest_of(policy: Policy) -> str:
+    return digest_applied(applied(policy))
+
+
+def digest_applied(data: Any) -> str:
+    """SHA-256 of a policy as applied (applied()'s data, or the same read back from an evidence bundle)."""
     import hashlib
     import json
 
-    return hashlib.sha256(json.dumps(applied(policy), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -10,7 +10,7 @@ from typing import Any
 from mlops_gate import typed, yamlio
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
-from mlops_gate.policy import DISCOVERED_NAMES, CheckConfig, Policy, digest_of, load
+from mlops_gate.policy import DISCOVERED_NAMES, CheckConfig, Policy, digest_of, load, waiver_problem
 from mlops_gate.registry import catalogue
 from mlops_gate.target import Target
 
@@ -49,6 +49,10 @@ def from_applied(data: Any, source: str, where: str = "policy") -> Policy:
             checks=checks,
             waivers=typed.from_data(tuple[Waiver, ...], data.get("waivers") or [], f"{where}.waivers"),
         )
+        for i, w in enumerate(policy.waivers):  # as a policy file would have to write them
+            problem = waiver_problem(w)
+            if problem is not None:
+                raise typed.DataError(f"{where}.waivers[{i}].{problem[0]}", problem[1])
     except typed.DataError as exc:
         raise PolicyError(f"{source}: {exc}") from None
     return dataclasses.replace(policy, digest=digest_of(policy))

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import engine, factsfile, policy, policy_sources, target, trust
+from mlops_gate import engine, factsfile, policy, policy_sources, secrets, target, trust
 from mlops_gate.errors import GateError, UsageError
 from mlops_gate.model import Report, Severity, Violation
 from mlops_gate.registry import CheckSpec, catalogue
@@ -35,16 +35,12 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     only, skip = split_ids(args.only), split_ids(args.skip)
     for flag, ids in (("--only", only), ("--skip", skip)):
         _known_ids(flag, ids, cat.checks)
-    saved_target, facts_in, replay = target.Target(), None, None
-    if args.facts_in:
-        saved_target, facts_in = factsfile.load(Path(args.facts_in))
-        replay = factsfile.replay(Path(args.facts_in))
+    saved = factsfile.read(Path(args.facts_in)) if args.facts_in else None
+    facts_in, replay = (saved.records, saved.replay) if saved is not None else (None, None)
     pol = _load_policy(args, repo, replay, env)
-    if args.facts_in and replay is None:
-        saved_digest = factsfile.policy_digest(Path(args.facts_in))
-        if saved_digest and saved_digest != pol.digest:
-            _say(f"warning: {args.facts_in} was collected under another policy than {pol.source}; "
-                 "the verdict may differ from the original run (pass the same --policy to reproduce it)", env)
+    if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
+        _say(f"warning: {args.facts_in} was collected under another policy than {pol.source}; "
+             "the verdict may differ from the original run (pass the same --policy to reproduce it)", env)
     if replay is not None:  # reproduce the recorded run unless told otherwise
         only, skip = only or list(replay.only), skip or list(replay.skip)
     release = getattr(args, "release", None)
@@ -52,7 +48,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         platform=args.platform,
         repository=args.repository,
         branch=args.branch,
-        commit=_release_commit(args, repo, saved_target if facts_in is not None else None) if release else args.commit,
+        commit=_release_commit(args, repo, saved) if release else args.commit,
         model=args.model,
         image=args.image,
         prometheus_url=args.prometheus_url,
@@ -62,7 +58,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         base_branch=args.base_branch,
         event="pull_request" if args.base_branch else None,
     )
-    detected = target.detect(env) if facts_in is None else saved_target
+    detected = target.detect(env)
     # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
     # request between same-named branches, as the platform reports it, is not the request's own branch)
     context = target.merge(detected, flags)  # what CI and the flags say: the policy is not read for this
@@ -77,6 +73,8 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     tgt, dropped = target.without_credentials(target.merge(detected, pol.target, flags))
     for field in dropped:
         _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
+    if saved is not None:  # the recorded target, which the one this run judges must not contradict
+        tgt = factsfile.judged_target(saved, tgt)
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
     from mlops_gate.providers import git
@@ -106,13 +104,14 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                  + (f" — {rec.error}" if rec.error else ""), env)
     for problem in (*cat.plugin_errors, *report.errors):
         _say(f"error: {problem}", env)
-    report = relocate(report, repo, env)
-    dumped = factsfile.dump(facts, tgt, (pol.source, pol.digest))
+    redactor = secrets.redactor(env)  # every output below holds no form of a credential
+    report = redactor.data(replace(relocate(report, repo, env), facts_file=args.facts_in))
+    dumped: dict[str, Any] = redactor.data(factsfile.dump(facts, tgt, (pol.source, pol.digest), args.facts_in))
     if args.facts_out:
         _write(args.facts_out, json.dumps(dumped, indent=1) + "\n", env)
     if evidence_out:
         run = {"command": args.command, "fail_on": fail_on, "only": only, "skip": skip}
-        _write_evidence(evidence_out, sign_key, report, pol, tgt, dumped, run, repo, env)
+        _write_evidence(evidence_out, sign_key, report, pol, tgt, dumped, run, repo, env, args.facts_in)
     _emit(report, cat.checks, args, outputs, env)
     return report.verdict.exit_code
 
@@ -165,24 +164,29 @@ def _untrusted(mine: policy.Policy, trusted: policy.Policy, ref: str, env: Mappi
          f"judged by {trusted.source}; its own policy changes apply once merged", env)
 
 
-def _release_commit(args: argparse.Namespace, repo: Path, saved: target.Target | None) -> str | None:
-    """audit --release TAG: the commit the tag points to (git), or the saved one when judging saved facts."""
+def _release_commit(args: argparse.Namespace, repo: Path, saved: factsfile.Saved | None) -> str | None:
+    """audit --release TAG: the commit the tag points to, resolved with git in --repo — also when judging
+    saved facts, which must record that tag and that commit: a decision is never signed for a tag that
+    does not exist."""
     tag = str(args.release)
-    if saved is not None:
-        if saved.release and saved.release != tag:
-            raise UsageError(f"--release {tag}: {args.facts_in} records the release {saved.release}")
-        return args.commit or saved.commit
+    if saved is not None and saved.target.release and saved.target.release != tag:
+        raise UsageError(f"--release {tag}: {args.facts_in} records the release {saved.target.release}")
     from mlops_gate.providers import git
 
     sha = git.resolve_tag(repo, tag)
     if args.commit and not (len(args.commit) >= 7 and sha.startswith(args.commit.lower())):
         raise UsageError(f"--commit {args.commit} is not the commit of --release {tag} ({sha})",
                          "drop --commit: audit takes the commit from the tag")
+    recorded = saved.target.commit if saved is not None else None
+    if recorded and not factsfile.same("commit", sha, recorded):
+        raise UsageError(f"--release {tag} is the commit {sha} in {repo}, but {args.facts_in} records the "
+                         f"commit {recorded}", "replay the facts recorded for this release, or audit it live")
     return sha
 
 
 def _write_evidence(path: str, key: Any, report: Report, pol: policy.Policy, tgt: target.Target,
-                    facts: dict[str, Any], run: dict[str, Any], repo: Path, env: Mapping[str, str]) -> None:
+                    facts: dict[str, Any], run: dict[str, Any], repo: Path, env: Mapping[str, str],
+                    facts_file: str | None) -> None:
     from mlops_gate import evidence
     from mlops_gate.reporters.json_report import to_data
 
@@ -196,6 +200,7 @@ def _write_evidence(path: str, key: Any, report: Report, pol: policy.Policy, tgt
         report=to_data(report),
         run=run,
         env=env,
+        facts_file=facts_file,
     )
     if key is not None:
         bundle = evidence.sign(bundle, key)

@@ -139,6 +139,10 @@ def test_self_test_workflow_runs_the_action_on_the_examples_unfiltered() -> None
     steps = wf["jobs"]["action"]["steps"]
     uses = {s.get("id"): s for s in steps if s.get("uses") == "./"}
     assert uses["churn"]["with"]["facts-in"] == "examples/churn-model/facts.json"
+    for step, example in (("churn", "churn-model"), ("fraud", "fraud-model")):  # the target the facts record
+        recorded = json.loads((ROOT / "examples" / example / "facts.json").read_text(encoding="utf-8"))["target"]
+        assert {k: uses[step]["with"][k] for k in ("platform", "repository", "branch", "commit")} == {
+            k: recorded[k] for k in ("platform", "repository", "branch", "commit")}
     assert uses["fraud"]["with"]["soft-fail"] == "true"
 
 
@@ -330,8 +334,12 @@ def test_action_exports_the_token_as_github_token(tmp_path: Path, inputs: dict[s
 @pytest.mark.parametrize(("example", "verdict", "code"), [("fraud-model", "fail", 1), ("churn-model", "pass", 0)])
 def test_action_on_the_examples_as_the_self_test_runs_it(tmp_path: Path, example: str, verdict: str,
                                                          code: int) -> None:
+    recorded = json.loads((ROOT / "examples" / example / "facts.json").read_text(encoding="utf-8"))["target"]
+    # the demo facts were recorded for acme's repositories, not for the repository CI runs in: the self-test
+    # names that target (a replay judged as CI's own commit or repository is refused)
+    named = {k: recorded[k] for k in ("platform", "repository", "branch", "commit")}
     proc, outputs, _ = run_action(tmp_path, {"working-directory": f"examples/{example}",
-                                             "facts-in": f"examples/{example}/facts.json"}, cwd=ROOT)
+                                             "facts-in": f"examples/{example}/facts.json", **named}, cwd=ROOT)
     report = json.loads(Path(outputs["report-json"]).read_text(encoding="utf-8"))
     unexpected = [(r["check"], r["status"], r["message"]) for r in report["results"]
                   if r["status"] not in ("passed", "waived")] if verdict == "pass" else []

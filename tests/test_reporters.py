@@ -168,8 +168,9 @@ def test_json_is_valid_against_published_schema(report: Report) -> None:
 
 def test_json_content_and_key_order() -> None:
     data = json.loads(json_report.render(REPORT, CHECKS))
-    assert list(data) == ["schema_version", "tool", "target", "verdict", "fail_on", "summary", "results",
-                          "waivers", "errors", "duration_s"]
+    assert list(data) == ["schema_version", "tool", "target", "facts_source", "facts_file", "verdict", "fail_on",
+                          "summary", "results", "waivers", "errors", "duration_s"]
+    assert (data["facts_source"], data["facts_file"]) == ("live", None)
     assert data["tool"] == {"name": "mlops-gate", "version": "0.1.0"}
     assert list(data["target"]) == ["commit", "platform", "repository"]
     assert (data["verdict"], data["fail_on"]) == ("fail", "high")

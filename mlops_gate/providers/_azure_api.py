@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from mlops_gate.errors import FactError
 from mlops_gate.providers import Context, Meter
 from mlops_gate.providers import http as _http
+from mlops_gate.secrets import redact_values
 
 T = TypeVar("T")
 Location = tuple[str, str, str]  # (client kind, location id, api version), as the SDK's typed method has them
@@ -240,7 +241,7 @@ def _malformed(what: str, url: str) -> FactError:
 
 
 def _redact(text: str, token: str | None) -> str:
-    return text.replace(token, "***") if token else text
+    return redact_values(text, (token,))
 
 
 def api(ctx: Context) -> AzureApi:

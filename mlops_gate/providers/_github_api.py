@@ -23,6 +23,7 @@ from typing import Any
 
 from mlops_gate.errors import FactError
 from mlops_gate.providers import Context, Meter, http
+from mlops_gate.secrets import redact_values
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -98,7 +99,7 @@ class Api:
         return self.base + path
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.token, "***") if self.token else text
+        return redact_values(text, (self.token,))
 
     def fail(self, message: str, hint: str | None = None) -> FactError:
         return FactError(self.scrub(message), self.scrub(hint) if hint else None)

@@ -23,6 +23,7 @@ from mlops_gate.errors import FactError
 from mlops_gate.providers import Meter
 from mlops_gate.providers import http as h
 from mlops_gate.providers._oci_ref import DOCKER_HUB, Reference, is_loopback, scheme
+from mlops_gate.secrets import redact, register
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -72,6 +73,7 @@ def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] 
                 user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 return None, f"{path}: auths[{key}].auth is not base64 user:password"
+            register(password, user)  # not in the environment: tell the redactor
             return (user, password), None
     helpers = config.get("credHelpers") if isinstance(config, dict) else None
     helper = (helpers or {}).get(registry) if isinstance(helpers, dict) else None
@@ -170,7 +172,8 @@ class Client:
             self._header = f"Basic {token}"
             return
         if kind != "bearer" or not params.get("realm"):
-            raise FactError(f"{what}: {url} answered 401 with an unsupported challenge {header[:80]!r}", hint)
+            shown = redact(header, self.env)[:80]  # redacted whole: a cut could leave part of a secret
+            raise FactError(f"{what}: {url} answered 401 with an unsupported challenge {shown!r}", hint)
         self._header = f"Bearer {self._token(params, what)}"
 
     def _token(self, params: dict[str, str], what: str) -> str:

@@ -58,6 +58,8 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
     if any(r.status is Status.FAILED and id(r) not in blocking for r in report.results):
         table.caption = f"FAIL blocks (at or above {report.fail_on.value}); fail is below it and does not"
         table.caption_justify = "left"
+    if report.facts_file is not None:
+        console.print(Text(facts_line(report), style="bold yellow"))
     if report.results:
         console.print(table)
     else:
@@ -105,6 +107,11 @@ def verdict_line(report: Report) -> str:
     extra = [f"{below} failed below {report.fail_on.value}"] if below else []
     extra += [f"{waived} waived"] if waived else []
     return "PASSED" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def facts_line(report: Report) -> str:
+    """Said first when the facts were replayed: the verdict is about the facts in that file, not read now."""
+    return f"Facts replayed from {report.facts_file}: nothing was read live for this report."
 
 
 def summary_line(report: Report) -> str:

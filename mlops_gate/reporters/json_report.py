@@ -29,6 +29,8 @@ def to_data(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
         "target": {k: report.target[k] for k in sorted(report.target)},
+        "facts_source": report.facts_source,
+        "facts_file": report.facts_file,
         "verdict": report.verdict.value,
         "fail_on": report.fail_on.value,
         "summary": {

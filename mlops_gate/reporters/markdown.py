@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from mlops_gate.model import Report, Result, Status, Verdict, Waiver
 from mlops_gate.registry import CheckSpec
-from mlops_gate.reporters.console import AREAS, location_text, summary_line, verdict_line
+from mlops_gate.reporters.console import AREAS, facts_line, location_text, summary_line, verdict_line
 
 LIMIT = 1024 * 1024  # GitHub's step-summary limit, in bytes
 MARGIN = 16 * 1024  # for the headline, counts, waivers and truncation notes
@@ -32,6 +32,8 @@ _LEADING = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^()([-=+#])(?=[\s=#-]|$)")
 def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False) -> str:
     blocking = {id(r) for r in report.blocking()}
     head = [f"## {_ICON[report.verdict]} mlops-gate: {text(verdict_line(report))}", ""]
+    if report.facts_file is not None:
+        head += [f"> **{text(facts_line(report))}**", ""]
     if report.target:
         head += [" · ".join(f"**{text(k)}** {text(str(v))}" for k, v in sorted(report.target.items())), ""]
     if report.errors:
