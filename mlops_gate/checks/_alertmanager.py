@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from mlops_gate.checks import _promrules as pr
-from mlops_gate.checks._common import error_loc, file_subject, loc
+from mlops_gate.checks._common import error_loc, file_subject, loc, unread
 from mlops_gate.facts import SourceFile
 from mlops_gate.model import Outcome, Violation
 
@@ -74,7 +74,7 @@ _REQUIRED: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]] =
 def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
     """One configuration file's result: valid, and each label set reaches a receiver that notifies."""
     if f.error:
-        return Outcome(
+        return unread(f) or Outcome(
             file_subject(f),
             f"not a valid Alertmanager configuration: {f.error}",
             (Violation(f"cannot parse: {f.error}", error_loc(f)),),
