@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mlops_gate.checks._shellwords import GO_SPACE, LexError, split
 
-_DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")
+_DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.*)$")  # value: rstrip()ped after
 _HEREDOC_WORD = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)$")
 WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 _HEREDOC_KEYWORDS = ("RUN", "COPY", "ADD")
@@ -87,13 +87,15 @@ def parse(text: str) -> Parsed:
     return Parsed(tuple(out), syntax=_syntax(text))
 
 
-def _directive(token: str) -> tuple[str, str] | None:
-    if not token.startswith("#"):
+def _directive(token: str, prefix: str = "#") -> tuple[str, str] | None:
+    """(name, value) of a parser directive line (`# escape=\\``), or None."""
+    if not token.startswith(prefix):
         return None
-    m = _DIRECTIVE.match(_lstrip(token[1:]))
-    if m is None or m.group(1).lower() not in ("syntax", "escape", "check"):
+    m = _DIRECTIVE.match(_lstrip(token[len(prefix):]))
+    value = m.group(2).rstrip("\t\n\f\r ") if m else ""  # no lazy regex: linear on a long line
+    if m is None or not value or m.group(1).lower() not in ("syntax", "escape", "check"):
         return None
-    return m.group(1).lower(), m.group(2)
+    return m.group(1).lower(), value
 
 
 def _continued(line: str, escape: str) -> tuple[str, bool]:
@@ -190,13 +192,11 @@ def _syntax(text: str) -> tuple[int, str] | None:
     text = "\n".join(lines)
     for prefix in ("#", "//"):
         for n, line in enumerate(lines):
-            if not line.startswith(prefix):
+            found = _directive(line.rstrip("\r"), prefix)
+            if found is None:
                 break
-            m = _DIRECTIVE.match(_lstrip(line[len(prefix):]))
-            if m is None or m.group(1).lower() not in ("syntax", "escape", "check"):
-                break
-            if m.group(1).lower() == "syntax":
-                return first + n, m.group(2).split(" ", 1)[0]
+            if found[0] == "syntax":
+                return first + n, found[1].split(" ", 1)[0]
     try:
         doc = json.loads(text)
     except ValueError:

@@ -253,7 +253,7 @@ def alert_routing(facts: Mapping[str, Any], params: AlertRoutingParams, target: 
 
 
 def _label_sets(rules: RepoFiles, params: AlertRoutingParams) -> list[dict[str, str]]:
-    out = []
+    out: list[dict[str, str]] = []
     for f in rules.files:
         for rule in pr.rules_of(_first(f)):
             labels = {**rule.labels, "alertname": rule.name}
