@@ -483,3 +483,11 @@ def test_expansions_the_gate_does_not_evaluate_are_unknown(tmp_path: Path, line:
     o = one(base(tmp_path, {"Dockerfile": f"ARG BASE=python:3.12@{D}\n{line}\n"}))
     assert where(o) == [("Dockerfile", 2)]
     assert ": cannot resolve (" in messages(o)[0], messages(o)
+
+
+def test_arg_defaults_that_double_at_each_line_are_bounded(tmp_path: Path) -> None:
+    lines = "ARG A0=xxxxxxxx\n" + "".join(f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 60))
+    o = one(base(tmp_path, {"Dockerfile": lines + "FROM $A59\n"}))
+    assert messages(o) == ["FROM $A59: cannot resolve (expands to more than 65536 characters)"]
+    chained = one(base(tmp_path / "b", {"Dockerfile": "ARG B\nARG A=${B}x\nFROM $A\n"}))
+    assert messages(chained) == ["FROM $A: cannot resolve (build arg B has no default value)"]

@@ -46,6 +46,7 @@ def image_uses(text: str) -> tuple[list[ImageUse], int, str | None]:
     """
     parsed = parse(text)
     args: dict[str, str | None] = {}
+    why: dict[str, str] = {}  # build args whose default cannot be known, and why
     stages: list[str] = []
     every_stage = {_stage_name(i.args) for i in parsed.instructions if i.keyword == "FROM"} - {None}
     uses: list[ImageUse] = []
@@ -54,10 +55,10 @@ def image_uses(text: str) -> tuple[list[ImageUse], int, str | None]:
     froms = 0
     for ins in parsed.instructions:
         if ins.keyword == "ARG" and not froms:
-            args.update(_arg_defaults(ins.args, args))
+            _declare(ins.args, args, why)
         elif ins.keyword == "FROM":
             froms += 1
-            uses += _from(ins, args, stages)
+            uses += _from(ins, args, stages, why)
         elif ins.keyword == "COPY" and froms:
             for flag in ins.flags:
                 if flag.startswith("--from="):
@@ -78,7 +79,7 @@ def _stage_name(args: str) -> str | None:
     return words[2].lower() if len(words) == 3 and words[1].lower() == "as" else None
 
 
-def _from(ins: Instruction, args: dict[str, str | None], stages: list[str]) -> list[ImageUse]:
+def _from(ins: Instruction, args: dict[str, str | None], stages: list[str], why: dict[str, str]) -> list[ImageUse]:
     """The image one FROM pulls; `stages` (the earlier stage names) gets this stage's name."""
     words = [w for w in WHITESPACE.split(ins.args) if w]
     earlier = list(stages)
@@ -89,7 +90,7 @@ def _from(ins: Instruction, args: dict[str, str | None], stages: list[str]) -> l
         return [ImageUse(ins.line, "FROM", ins.args, None, "FROM names no image")]
     got = expand(words[0], args)
     if got.unknown:
-        return [ImageUse(ins.line, "FROM", words[0], None, "; ".join(got.unknown))]
+        return [ImageUse(ins.line, "FROM", words[0], None, _reasons(got.unknown, why))]
     if got.result in earlier or got.result == "scratch":
         return []  # an earlier stage (matched as written, against lower-case names), or nothing
     return [ImageUse(ins.line, "FROM", words[0], got.result)]
@@ -115,20 +116,33 @@ def _mount_from(spec: str) -> str | None:
     return found
 
 
-def _arg_defaults(text: str, known: dict[str, str | None]) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
+def _reasons(unknown: list[str], why: dict[str, str]) -> str:
+    """Why a word is unknown; a build arg whose default could not be evaluated says why (not 'no default')."""
+    out: list[str] = []
+    for reason in unknown:
+        name = reason.removeprefix("build arg ").removesuffix(" has no default value")
+        shown = why.get(name, reason) if reason.endswith(" has no default value") else reason
+        if shown not in out:
+            out.append(shown)
+    return "; ".join(out)
+
+
+def _declare(text: str, args: dict[str, str | None], why: dict[str, str]) -> None:
+    """A global ARG line: each name with its default expanded (None: no default, or none the gate can know,
+    and `why`), in order, into `args`."""
     try:
         words = split(text, raw=True)
     except LexError:
-        return found
+        return
     for token in words:
         name, eq, default = token.partition("=")
         if eq:
-            got = expand(default, {**known, **found})
-            found[name] = None if got.unknown else got.result
+            got = expand(default, args)
+            args[name] = None if got.unknown else got.result
+            if got.unknown:
+                why[name] = _reasons(got.unknown, why)
         else:
-            found[name] = known.get(name)
-    return found
+            args.setdefault(name, None)
 
 
 def is_digest_pinned(ref: str) -> bool:

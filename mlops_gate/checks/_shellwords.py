@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
            "\u2028\u2029\u202f\u205f\u3000"  # Go's unicode.IsSpace
 _SPECIAL = "@*#?-$!0"
+MAX_EXPANSION = 1 << 16  # characters variables may add to one word (`ARG B=$A$A` doubles at each line)
 
 
 class LexError(ValueError):
@@ -33,6 +34,7 @@ class _Lexer:
         self.raw_escapes = raw
         self.env = env  # None: leave every variable as written (BuildKit's SkipUnsetEnv with no env)
         self.unknown: list[str] = []
+        self.room = MAX_EXPANSION
 
     def peek(self) -> str:
         return self.s[self.pos] if self.pos < len(self.s) else ""
@@ -163,11 +165,22 @@ class _Lexer:
         """(value, set) of a variable; None to leave `written` in place (no env)."""
         if self.env is None:
             return None
-        value = self.env.get(name)
+        value = self.get(name)
         if value is None:
             why = "has no default value" if name in self.env else "is not declared before the first FROM"
             self.unknown.append(f"build arg {name} {why}")
         return (value or "", value is not None)
+
+    def get(self, name: str) -> str | None:
+        """A variable's value, counted against MAX_EXPANSION (past it, the word is unknown)."""
+        value = self.env.get(name) if self.env is not None else None
+        if value is not None:
+            self.room -= len(value)
+            if self.room < 0:
+                if self.room + len(value) >= 0:  # said once
+                    self.unknown.append(f"expands to more than {MAX_EXPANSION} characters")
+                return ""
+        return value
 
     def dollar(self) -> str:
         self.next()
@@ -202,7 +215,7 @@ class _Lexer:
         word, _ = self.until("}", mod in "#%")
         if self.env is None:
             return f"${{{name}{op}{word}}}"
-        value = self.env.get(name)
+        value = self.get(name)
         is_set = value is not None and not (null_is_unset and value == "")
         if mod == "-":
             return value if is_set and value is not None else word
