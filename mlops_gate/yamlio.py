@@ -221,6 +221,8 @@ def _plain(value: Any, depth: int = 0) -> Any:
 
 
 def _key(k: Any) -> str:
+    if isinstance(k, bytes):  # `? !!binary aW1hZ2U=` is the key `image` to kubectl: the same here
+        return k.decode("latin-1")
     return "null" if k is None else k if type(k) is str else str(k)
 
 

@@ -149,13 +149,15 @@ STALE_REPORT = json.dumps({"schema_version": 1, "tool": {"name": "mlops-gate"},
 def test_own_outputs_are_left_out_by_path_not_by_content(capsys: pytest.CaptureFixture[str],
                                                           tmp_path: Path) -> None:
     write_tree(tmp_path, {"out/report.json": STALE_REPORT, "mlops-gate-report.json": STALE_REPORT})
-    # judged like any project file when it is not this run's output: its words make a drift "config"
+    # judged like any project file when it is not this run's output, whatever its name or keys: its words
+    # make a drift "config" (a pull request could give a manifest a report's name)
     code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.drift-monitor", "--fail-on", "medium")
-    assert code == 0 and "out/report.json" in report["results"][0]["message"]
-    assert "mlops-gate-report.json" not in report["results"][0]["message"]  # the templates' name: left out
-    # the same file as this run's --output: left out, so nothing is found
+    message = report["results"][0]["message"]
+    assert code == 0 and "out/report.json" in message and "mlops-gate-report.json" in message
+    # the same files as this run's outputs: left out, so nothing is found
     code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.drift-monitor", "--fail-on", "medium",
-                           "--output", f"json={tmp_path / 'out/report.json'}")
+                           "--output", f"json={tmp_path / 'out/report.json'}",
+                           "--facts-out", str(tmp_path / "mlops-gate-report.json"))
     assert (code, report["results"][0]["message"]) == (1, "no drift monitor found")
 
 
@@ -195,6 +197,17 @@ def test_merge_keys_count_as_expansion(tmp_path: Path) -> None:
         f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}\n" for i in range(1, 9))
     with pytest.raises(yamlio.YamlSyntaxError, match="expands to more than"):
         yamlio.load(doc)
+
+
+def test_binary_keys_and_values_read_as_kubectl_reads_them(capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pod.yaml": "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                                      "    - ? !!binary aW1hZ2U=\n      : python:latest\n"
+                                      "    - image: !!binary cHl0aG9uOjM=\n"})
+    code, report, _ = gate(capsys, tmp_path, "--only", "image.digest-pinned")
+    r = result(report, "image.digest-pinned", "file:pod.yaml")
+    assert code == 1 and [v["message"].split(" is ")[0] for v in r["violations"]] == [
+        "image python:latest", "image python:3"]
 
 
 def test_recursive_alias_is_refused(tmp_path: Path) -> None:
@@ -273,3 +286,58 @@ def test_hostile_file_names_in_every_format(capsys: pytest.CaptureFixture[str], 
                 fmt, line)
     json.loads((tmp_path / "sarif").read_text(encoding="utf-8"))
     json.loads((tmp_path / "gitlab-codequality").read_text(encoding="utf-8"))
+
+
+# --- regular expressions and long lines written to stall the gate ----------------------------------------
+
+def test_hostile_regexes_are_evaluated_in_linear_time(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Python's re would backtrack on (a|aa)+$ against this label value for hours; Alertmanager (RE2) does not
+    write_tree(tmp_path, {
+        "monitoring/rules.yml": "groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: up == 0\n"
+                                "        for: 5m\n        labels: {severity: " + "a" * 60 + "x}\n"
+                                "        annotations: {summary: s, runbook_url: https://r}\n",
+        "monitoring/alertmanager.yml": "route:\n  receiver: nobody\n  routes:\n"
+                                       "    - {receiver: pager, match_re: {severity: '(a|aa)+$'}}\n"
+                                       "    - {receiver: pager, matchers: ['severity=~\"(a|aa)+$\"']}\n"
+                                       "receivers:\n  - name: nobody\n  - name: pager\n"
+                                       "    pagerduty_configs: [{routing_key: k}]\n",
+    })
+    code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.alert-routing")
+    r = result(report, "monitoring.alert-routing", "file:monitoring/alertmanager.yml")
+    assert (code, r["status"]) == (1, "failed")  # the alert matches neither route: it reaches `nobody`
+    assert r["violations"][0]["message"].startswith("alert {alertname=Slow, severity=aaaa")
+
+
+def test_alertmanager_regexes_use_alertmanager_s_syntax() -> None:
+    from mlops_gate.checks import _re2
+    from mlops_gate.checks._alertmanager import parse_matchers
+
+    assert parse_matchers("a=b" + " " * 200_000 + "c") == [("a", "=", "b" + " " * 200_000 + "c")]  # linear
+
+    assert _re2.fullmatch("crit.*", "critical") is True
+    assert _re2.fullmatch("(?=crit)crit", "crit") is None  # a lookahead: Go's regexp refuses it, so does amtool
+    assert _re2.search("^release/", "RELEASE/1", ignore_case=True) is True
+
+
+def test_long_gitlab_rule_expression_is_linear() -> None:
+    from mlops_gate.checks._gitlab_rules import gl_if
+
+    assert gl_if('$CI_COMMIT_BRANCH == "main"' + " && $X == 'y'" * 50_000, {"CI_COMMIT_BRANCH": "main"}) is False
+    assert gl_if("(" * 5000 + "$A" + ")" * 5000, {"A": "1"}) is False  # nesting past Python's stack: false
+    assert gl_if("$A =~ /(a|aa)+$/", {"A": "a" * 60 + "x"}) is False
+
+
+def test_a_routing_tree_too_large_to_walk_for_every_alert_fails(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "rules.yml": "groups:\n- name: g\n  rules:\n" + "".join(
+            f"  - {{alert: A{n}, expr: up, for: 5m, labels: {{severity: page}}, annotations: {{summary: s, "
+            f"runbook_url: https://r}}}}\n" for n in range(1000)),
+        "alertmanager.yml": "route:\n  receiver: r\n  routes:\n"
+                            + "    - {receiver: r, match: {severity: page}, continue: true}\n" * 1000
+                            + "receivers: [{name: r, webhook_configs: [{url: 'https://hook'}]}]\n",
+    })
+    code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.alert-routing")
+    r = result(report, "monitoring.alert-routing", "file:alertmanager.yml")
+    assert (code, r["status"], r["message"]) == (1, "failed", "1001 routes for 1000 alert label sets")
+    assert r["violations"][0]["message"].startswith("routing 1000 alerts through 1001 routes is more than the gate")

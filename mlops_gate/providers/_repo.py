@@ -11,7 +11,8 @@ Where a kind is recognised by content (an Airflow DAG among Python files), a can
 read is dropped only when a search over its bytes shows it cannot be one.
 
 The gate's own outputs are recognised by path, never by content: this run's reports, facts file and
-evidence bundle (OUTPUTS_ENV, set by the CLI), and the names the shipped CI templates write (OWN_NAMES).
+evidence bundle (OUTPUTS_ENV, set by the CLI). No file name is left out on its own: a pull request could
+give a manifest that name (the shipped CI templates' `mlops-gate-report.json` is this run's output anyway).
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ MAX_BYTES = 1 << 20  # per file
 RUN_BYTES = 64 << 20  # every file one run reads, together (parsed files stay in memory for the run)
 YAML_EXT = (".yml", ".yaml")
 OUTPUTS_ENV = "MLOPS_GATE_OWN_OUTPUTS"  # this run's output paths, one a line
-OWN_NAMES = frozenset({"mlops-gate-report.json", "mlops-gate-junit.xml", "mlops-gate-codequality.json"})
 
 
 class _Run:
@@ -278,7 +278,7 @@ def select(
     own = own_outputs(ctx)
     budget = scan_budget(ctx)
     for rel in walk(ctx):
-        if not wanted(rel) or rel in own or name_of(rel) in OWN_NAMES:
+        if not wanted(rel) or rel in own:
             continue
         if could_hold is not None and not could_hold(Content(ctx.root, rel, _fmt(rel), budget)):
             continue  # its bytes show it cannot be one: not read, not parsed
