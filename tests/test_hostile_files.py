@@ -341,3 +341,10 @@ def test_a_routing_tree_too_large_to_walk_for_every_alert_fails(capsys: pytest.C
     r = result(report, "monitoring.alert-routing", "file:alertmanager.yml")
     assert (code, r["status"], r["message"]) == (1, "failed", "1001 routes for 1000 alert label sets")
     assert r["violations"][0]["message"].startswith("routing 1000 alerts through 1001 routes is more than the gate")
+
+
+def test_blank_lines_do_not_stall_the_drift_search(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # `^\s*import` over a megabyte of blank lines backtracked quadratically (minutes)
+    write_tree(tmp_path, {"monitor.py": "import os  # evidently drift\n" + "\n" * 1_000_000 + "import evidently\n"})
+    code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.drift-monitor")
+    assert (code, report["results"][0]["message"]) == (0, "1 drift monitor(s) found: evidently drift code (monitor.py)")
