@@ -47,6 +47,24 @@ def near_budget_bomb(n: int) -> str:
     return f"apiVersion: v1\nkind: List\nn: {n}\na: &a [{', '.join(['x'] * 949)}]\nb: [{', '.join(['*a'] * 948)}]\n"
 
 
+def redos() -> dict[str, str]:
+    """A route whose match_re backtracks exponentially in Python's re against the alert's label value."""
+    return {"rules.yml": "groups:\n- name: g\n  rules:\n  - {alert: A, expr: up, for: 5m, labels: {severity: "
+                         + "a" * 5000 + "x}, annotations: {summary: s, runbook_url: https://r}}\n",
+            "alertmanager.yml": "route:\n  receiver: r\n  routes:\n"
+                                "  - {receiver: r, match_re: {severity: '(a|aa)+$'}}\nreceivers: [{name: r}]\n"}
+
+
+def padded_manifests(repo: Path) -> None:
+    """50 Deployments padded past 1 MiB with a comment, written in pieces (this process stays small)."""
+    (repo / "m").mkdir()
+    for n in range(50):
+        with open(repo / "m" / f"{n:02}.yaml", "w", encoding="utf-8") as fh:
+            fh.write(DEPLOY)
+            for _ in range(16):
+                fh.write("#" * (MIB // 16))
+
+
 def sparse(path: Path, size: int) -> None:
     with open(path, "wb") as fh:
         fh.truncate(size)
@@ -78,8 +96,17 @@ CASES: list[Case] = [
     ("deep nesting, JSON, 1 MiB of [", write(lambda: {"sfn.asl.json": "[" * (MIB // 2) + "]" * (MIB // 2)}),
      ["--only", "orchestration.workflow-defined"]),
     ("2 GiB manifest (sparse)", lambda repo: sparse(repo / "deploy.yaml", 2 << 30), ONLY),
-    ("50 manifests of 1 MiB + 100 bytes", write(lambda: {f"m/{n:02}.yaml": DEPLOY + "#" * MIB for n in range(50)}),
-     ONLY),
+    ("50 manifests of 1 MiB + 100 bytes", padded_manifests, ONLY),
+    ("Alertmanager (a|aa)+$ against a long label", write(redos), ["--only", "monitoring.alert-routing"]),
+    ("GitLab rules: a 700 KB && chain", write(lambda: {".gitlab-ci.yml": "test:\n  script: [pytest]\n  rules:\n"
+                                                      "    - if: '$A == \"x\"" + " && $B == \"y\"" * 50_000 + "'\n"}),
+     ["--only", "ci.pr-pipeline"]),
+    ("Dockerfile: ARG doubling at each of 60 lines", write(lambda: {"Dockerfile": "ARG A0=xxxxxxxx\n" + "".join(
+        f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 60)) + "FROM $A59\n"}),
+     ["--only", "image.base-pinned"]),
+    ("drift search over 1 MB of blank lines",
+     write(lambda: {"m.py": "import os  # evidently drift\n" + "\n" * 1_000_000}),
+     ["--only", "monitoring.drift-monitor"]),
 ]
 
 
