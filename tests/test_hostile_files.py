@@ -95,6 +95,22 @@ def test_a_dockerfile_that_cannot_be_read_is_an_error(capsys: pytest.CaptureFixt
     assert (code, r["status"], r["message"]) == (3, "error", f"Dockerfile: not read: {why}")
 
 
+def test_links_to_folders_the_walk_does_not_reach_are_reported(tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "Dockerfile").write_text("FROM python:latest\n")
+    write_tree(repo, {"node_modules/x/app.yaml": DEPLOYMENT, "real/values.yaml": "image: python:3\n"})
+    os.symlink(outside, repo / "docker")  # out of the repository
+    os.symlink(repo / "node_modules" / "x", repo / "deploy")  # into a folder the walk skips
+    os.symlink(repo / "real", repo / "same")  # a walked folder: judged there, not reported twice
+    facts = read_facts(repo, "dockerfiles", "deploy_manifests")
+    links = [("deploy", "not read: a symbolic link to a folder the gate does not walk; its files are not judged: "
+                        "commit them"),
+             ("docker", "not read: a symbolic link out of the repository, not followed; commit the file itself")]
+    assert [(f.path, f.error) for f in facts["dockerfiles"].files] == links  # either could hold a Dockerfile
+    assert [(f.path, f.error) for f in facts["deploy_manifests"].files] == [*links, ("real/values.yaml", None)]
+
+
 def test_only_files_whose_bytes_could_hold_a_workflow_are_kept(tmp_path: Path) -> None:
     big = "#" * (MIB + 1)
     (tmp_path / "data").mkdir()
