@@ -15,6 +15,8 @@ from mlops_gate.facts_mlflow import MlflowModel  # each remote area keeps its ty
 from mlops_gate.facts_oci import ImageFacts
 from mlops_gate.facts_prometheus import AlertmanagerState, PrometheusState
 
+NOT_READ = "not read: "  # how SourceFile.error starts when the file was not read at all (size, encoding, link, ...)
+
 
 @dataclass(frozen=True)
 class SourceFile:

@@ -136,13 +136,20 @@ def _locate(ref: str, base: Path, origin: str = "--policy") -> Path:
     )
 
 
+MAX_POLICY_BYTES = 1 << 20
+
+
 def _read(path: Path) -> PolicyDoc:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_POLICY_BYTES + 1)
+        if len(raw) > MAX_POLICY_BYTES:
+            raise PolicyError(f"{path}: the policy is larger than 1 MiB; it is not read")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read the policy: {exc}") from None
     try:
-        loaded = yamlio.load(text)
+        loaded = yamlio.load(text, max_documents=1)  # a policy is one document: a second is refused unread
     except yamlio.YamlSyntaxError as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
         raise PolicyError(f"{where}: {exc}") from None

@@ -78,8 +78,10 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
     from mlops_gate.providers import git
+    from mlops_gate.providers._repo import OUTPUTS_ENV
 
     in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not args.policy_ref else []
+    own = [p for _, p in outputs if p != "-"] + [p for p in (args.facts_out, evidence_out) if p]
     fail_on = args.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
     report, facts = engine.run(
         pol,
@@ -89,7 +91,8 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         env={**env, git.POLICY_ENV: git.policy_in_use(in_use, mine.source, args.policy_ref,
                                                       _policy_candidates(args.policy, args.policy_ref, repo),
                                                       head_branch),
-             trust.ANCHORS_ENV: trust.anchors_env(trusted)},
+             trust.ANCHORS_ENV: trust.anchors_env(trusted),
+             OUTPUTS_ENV: "\n".join(own)},  # the files provider leaves this run's outputs out, by path
         only=only,
         skip=skip,
         facts_in=facts_in,

@@ -127,6 +127,8 @@ def _show(value: Any) -> str:
 
 def to_data(obj: Any) -> Any:
     """The inverse of from_data: JSON-ready plain data."""
+    if type(obj) in _LEAVES:  # most values are: return them before the slower tests
+        return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, enum.Enum):
@@ -136,6 +138,9 @@ def to_data(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_data(v) for k, v in obj.items()}
     return obj
+
+
+_LEAVES = (str, int, float, bool, type(None))
 
 
 def schema_of(tp: Any) -> dict[str, Any]:

@@ -2,17 +2,30 @@
 
 CI files are YAML 1.2 in practice (GitHub's `on:`), so only true/false are booleans and dates stay
 strings; every mapping key becomes a string. Lines are kept per key path ("jobs/test/steps/0").
+
+Bounded: a file's documents together may expand (aliases and merge keys counted every time they are
+used, long strings by their length) to at most FILE_UNITS units, nest at most MAX_DEPTH levels, and
+draw on a per-run `Budget` shared by every file the run reads. The expansion is measured on the node
+graph before anything is built, so an alias bomb is refused in time linear in its text.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+FILE_UNITS = 1_000_000  # a dense 1 MiB file is about 600 000: only aliases reach this
+RUN_UNITS = 4_000_000  # every YAML/JSON file of one run together: checks and the facts file walk them all
+MAX_DEPTH = 100
+CHARS_PER_UNIT = 64  # a string costs one unit per 64 characters on top of its node
+MAX_LINE_PATH = 512  # key paths longer than this get no line of their own (their parent's is used)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Loader(_Base):  # type: ignore[misc]
@@ -45,9 +58,29 @@ _Loader.add_multi_constructor("!", _untagged)
 
 
 class YamlSyntaxError(ValueError):
-    def __init__(self, message: str, line: int | None) -> None:
+    def __init__(self, message: str, line: int | None, bounded: bool = False) -> None:
         super().__init__(message)
         self.line = line
+        self.bounded = bounded  # refused for its size or nesting, not for its syntax
+
+
+class Budget:
+    """Units one run may still spend on YAML (thread-safe: providers read files concurrently)."""
+
+    def __init__(self, units: int | None = None) -> None:
+        self.total = RUN_UNITS if units is None else units
+        self.left = self.total
+        self._lock = threading.Lock()
+
+    def take(self, units: int) -> int:
+        with self._lock:
+            got = max(0, min(units, self.left))
+            self.left -= got
+            return got
+
+    def give_back(self, units: int) -> None:
+        with self._lock:
+            self.left += units
 
 
 @dataclass(frozen=True)
@@ -56,18 +89,32 @@ class Loaded:
     lines: dict[str, int] = field(default_factory=dict)
 
 
-def load(text: str) -> Loaded:
-    """Parse every document of `text`; raise YamlSyntaxError with the line on bad YAML."""
+def load(text: str, budget: Budget | None = None, max_documents: int | None = None) -> Loaded:
+    """Parse every document of `text` (at most `max_documents`); raise YamlSyntaxError with the line on bad
+    YAML, on a document past `max_documents`, and when the file expands beyond its or the run's budget."""
+    limit = budget.take(FILE_UNITS) if budget is not None else FILE_UNITS
+    left = [limit]
+    try:
+        return _load(text, left, max_documents, budget if limit < FILE_UNITS else None)
+    finally:
+        if budget is not None:
+            budget.give_back(left[0])
+
+
+def _load(text: str, left: list[int], max_documents: int | None, short: Budget | None) -> Loaded:
     loader = _Loader(text)
     lines: dict[str, int] = {}
     docs: list[Any] = []
     try:
         while loader.check_node():
+            if max_documents is not None and len(docs) >= max_documents:
+                mark = loader.peek_event().start_mark
+                raise YamlSyntaxError(f"document {max_documents + 1} starts here: only {max_documents} is allowed",
+                                      mark.line + 1)
             node = loader.get_node()
-            prefix = str(len(docs))
-            budget = [_BUDGET]
-            _index(node, prefix, lines, budget)
-            docs.append(_plain(loader.construct_document(node), budget))
+            _measure(node, left, short)
+            _index(node, str(len(docs)), lines, {})
+            docs.append(_plain(loader.construct_document(node)))
     except YamlSyntaxError:
         raise
     except yaml.YAMLError as exc:
@@ -82,49 +129,109 @@ def load(text: str) -> Loaded:
     return Loaded(tuple(docs), lines)
 
 
-_BUDGET = 200_000  # nodes visited per document: stops alias bombs ("billion laughs")
+def _measure(root: yaml.Node, left: list[int], short: Budget | None) -> None:
+    """Spend the document's expanded size (each alias counted where it is used) from `left`, computed once
+    per distinct node; refuse recursive aliases and nesting deeper than MAX_DEPTH. `short`: the run's
+    budget, when what it had left was less than a file's share."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > MAX_DEPTH:
+            raise YamlSyntaxError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1,
+                                  bounded=True)
+        if id(node) in active:
+            raise YamlSyntaxError("invalid YAML: an alias refers to a node that contains it",
+                                  node.start_mark.line + 1, bounded=True)
+        active.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(item, depth + 1) for item in node.value)
+        else:
+            total = 1 + len(str(node.value)) // CHARS_PER_UNIT
+        active.discard(id(node))
+        sizes[id(node)] = total
+        if total > left[0]:
+            raise YamlSyntaxError(_too_large(short), node.start_mark.line + 1, bounded=True)
+        return total
+
+    left[0] -= size(root, 0)
 
 
-def _spend(budget: list[int]) -> None:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise ValueError("document too large (alias expansion?)")
+def _too_large(short: Budget | None) -> str:
+    if short is not None:
+        return (f"not parsed: this run's YAML budget ({short.total:,} nodes for every file together) is spent; "
+                "point --repo at the project, or move generated YAML out of it")
+    return (f"invalid YAML: expands to more than {FILE_UNITS:,} nodes (aliases count each time they are used; "
+            "an alias bomb?)")
 
 
-def _index(node: yaml.Node, path: str, lines: dict[str, int], budget: list[int], depth: int = 0) -> None:
-    _spend(budget)
-    lines.setdefault(path, node.start_mark.line + 1)
-    if depth > 50:
+def _index(node: yaml.Node, path: str | None, lines: dict[str, int], seen: dict[int, None]) -> None:
+    """Lines per key path, and duplicate keys refused. An aliased node is walked once, where it is defined;
+    where it is used, its path gets the line of the alias (so the walk is linear in the text)."""
+    if path is not None:
+        lines.setdefault(path, node.start_mark.line + 1)
+    if id(node) in seen:
         return
+    seen[id(node)] = None
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        names: set[str] = set()
         for key, value in node.value:
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
-            if name in seen and name != "<<":
+            if name in names and name != "<<":
                 # PyYAML keeps the last silently; promtool, kubectl and GitHub reject the file
                 raise YamlSyntaxError(f"invalid YAML: duplicate key {name!r}", key.start_mark.line + 1)
-            seen.add(name)
-            lines.setdefault(f"{path}/{name}", key.start_mark.line + 1)
-            _index(value, f"{path}/{name}", lines, budget, depth + 1)
+            names.add(name)
+            sub = _child(path, name)
+            if sub is not None:
+                lines.setdefault(sub, key.start_mark.line + 1)
+            _index(value, sub, lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(item, f"{path}/{i}", lines, budget, depth + 1)
+            _index(item, _child(path, str(i)), lines, seen)
 
 
-def _plain(value: Any, budget: list[int], depth: int = 0) -> Any:
-    """Keys to strings, sets and bytes to JSON-able forms, so facts serialize as they were read."""
-    _spend(budget)
-    if depth > 100:
-        raise ValueError("nesting too deep")
+def _child(path: str | None, name: str) -> str | None:
+    if path is None or len(path) + len(name) >= MAX_LINE_PATH:
+        return None
+    return f"{path}/{name}"
+
+
+_LEAVES = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Keys to strings, sets and bytes to JSON-able forms, so facts serialize as they were read. Aliased values
+    are copied where they are used: _measure bounded that copy already."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return {("null" if k is None else str(k)): _plain(v, budget, depth + 1) for k, v in value.items()}
+        return {_key(k): v if type(v) in _LEAVES else _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v, budget, depth + 1) for v in value]
+        return [v if type(v) in _LEAVES else _plain(v, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted(str(v) for v in value)
     if isinstance(value, bytes):
         return value.decode("latin-1")
     return value
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, bytes):  # `? !!binary aW1hZ2U=` is the key `image` to kubectl: the same here
+        return k.decode("latin-1")
+    return "null" if k is None else k if type(k) is str else str(k)
+
+
+def no_surrogates(text: str) -> str:
+    """`text`, or ValueError when it holds a lone surrogate (a JSON `\\udcff` escape: not a character, and no
+    UTF-8 writer can print it; libyaml refuses one in YAML)."""
+    if _SURROGATE.search(text):
+        raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not a character")
+    return text
 
 
 def line_of(lines: dict[str, int], *path: object, doc: int = 0) -> int | None:

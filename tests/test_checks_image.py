@@ -107,7 +107,7 @@ def test_arg_inside_a_stage_does_not_reach_from(tmp_path: Path) -> None:
 
 def test_platform_flag_continuation_comments_and_directives(tmp_path: Path) -> None:
     o = one(base(tmp_path, {"Dockerfile": f"""
-        # syntax=docker/dockerfile:1
+        # syntax=docker/dockerfile:1@{D}
         # escape=`
         ARG TARGET=python:3.12@{D}
 
@@ -121,7 +121,7 @@ def test_platform_flag_continuation_comments_and_directives(tmp_path: Path) -> N
         FROM --platform=linux/amd64 ubuntu:22.04
         """}))
     assert where(o) == [("Dockerfile", 12)]
-    assert o.evidence == (f"Dockerfile:6 FROM python:3.12@{D}",)
+    assert o.evidence == (f"Dockerfile:1 # syntax docker/dockerfile:1@{D}", f"Dockerfile:6 FROM python:3.12@{D}")
 
 
 def test_heredoc_body_is_not_an_instruction(tmp_path: Path) -> None:
@@ -354,3 +354,140 @@ def test_kserve_predictor_containers_pinned(tmp_path: Path) -> None:
         """}))
     assert not o.violations
     assert o.evidence == (f"isvc.yaml:spec/predictor/containers/0/image ghcr.io/acme/churn-server@{D}",)
+
+
+# --- the Dockerfile read as BuildKit reads it (moby/buildkit frontend/dockerfile/parser) ----------------
+
+def messages(o: Outcome) -> list[str]:
+    return [v.message for v in o.violations]
+
+
+def test_quoted_heredoc_marker_hides_nothing(tmp_path: Path) -> None:
+    # `"<<EOF"` is a quoted word, not a heredoc: every later line is an instruction
+    o = one(base(tmp_path, {"Dockerfile": f'FROM alpine@{D}\nRUN echo "<<EOF"\nFROM python:latest\n'}))
+    assert where(o) == [("Dockerfile", 3)]
+    assert messages(o)[0].startswith("FROM python:latest is not pinned by digest")
+
+
+@pytest.mark.parametrize("run", ["RUN cat<<EOF", "RUN echo '<<EOF'", "RUN echo \\<<EOF", 'RUN ["sh", "-c", "cat <<EOF"]',
+                                 "RUN echo ${} <<EOF"])
+def test_lines_that_are_not_heredocs_in_buildkit(tmp_path: Path, run: str) -> None:
+    # `cat<<EOF` is one word not starting with <<; a JSON form has no heredoc; a line BuildKit cannot split
+    # into words (a bad substitution) opens none
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\n{run}\nFROM python:latest\nEOF\n"}))
+    assert where(o) == [("Dockerfile", 3)], run
+
+
+@pytest.mark.parametrize("run", ["RUN cat << EOF", "RUN <<EOF", "RUN 3<<'EOF' cat", 'COPY <<"EOF" /x',
+                                 "ADD <<EOF /x", "ONBUILD RUN <<EOF", "RUN --mount=type=cache,target=/c <<EOF"])
+def test_heredoc_bodies_are_content(tmp_path: Path, run: str) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\n{run}\nFROM python:latest AS hidden\nEOF\n"
+                                          "FROM hidden\n"}))
+    # the body is content: `hidden` is no stage, so the last FROM pulls an image named hidden
+    assert where(o) == [("Dockerfile", 5)], run
+    assert messages(o)[0].startswith("FROM hidden is not pinned by digest")
+
+
+def test_heredoc_ends_only_at_the_exact_delimiter(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\nRUN <<EOF\n  EOF\nEOF \nFROM ubuntu:22.04\nEOF\n"
+                                          "RUN <<-END\n\t\tFROM x\n\tEND\nFROM debian:12\n"}))
+    assert where(o) == [("Dockerfile", 10)]  # `  EOF`, `EOF ` are body lines; `<<-` strips leading tabs
+
+
+def test_two_heredocs_on_one_line(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\nCOPY <<A <<B /dst/\nFROM a\nA\nFROM b\nB\n"
+                                          "FROM c\n"}))
+    assert where(o) == [("Dockerfile", 7)]
+
+
+def test_unterminated_heredoc_is_refused(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\nRUN <<EOF\nFROM python:latest\n"}))
+    assert messages(o) == ["BuildKit refuses this Dockerfile (line 2: unterminated heredoc EOF); "
+                           "what follows was not read"]
+    assert o.message == "BuildKit refuses it: line 2: unterminated heredoc EOF"
+
+
+def test_byte_order_mark_does_not_hide_the_first_from(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(b"\xef\xbb\xbfFROM python:latest\n")
+    facts = read_facts(tmp_path, "dockerfiles")
+    o = one(list(base_pinned(facts, PinParams(), Target())))
+    assert where(o) == [("Dockerfile", 1)]
+    assert messages(o)[0].startswith("FROM python:latest is not pinned")
+
+
+def test_tab_after_the_keyword_and_crlf_line_ends(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(f"FROM alpine@{D}\r\nFROM\tpython:latest\r\n".encode())
+    o = one(list(base_pinned(read_facts(tmp_path, "dockerfiles"), PinParams(), Target())))
+    assert where(o) == [("Dockerfile", 2)]
+
+
+def test_run_mount_from_an_image_is_judged_like_from(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"""
+        FROM golang@{D} AS build
+        FROM alpine@{D}
+        RUN --mount=type=bind,from=python:latest,target=/py \\
+            --mount=type=cache,target=/root/.cache \\
+            --mount="from=Build,source=/out,target=/out" \\
+            --mount=from=tool@{D},target=/t \\
+            --mount=type=bind,FROM=ubuntu:22.04 true
+        RUN echo --mount=from=not-a-flag:latest
+        """}))
+    assert where(o) == [("Dockerfile", 3), ("Dockerfile", 3)]
+    assert messages(o)[0].startswith("RUN --mount from python:latest is not pinned by digest")
+    assert messages(o)[1].startswith("RUN --mount from ubuntu:22.04 is not pinned by digest")
+    assert f"Dockerfile:3 RUN --mount from tool@{D}" in o.evidence  # pinned; `Build` is the build stage
+
+
+def test_copy_from_only_as_a_leading_flag(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\nCOPY src --from=python:latest /dst\n"
+                                          'COPY --chown=1 "--from=x" /a /b\nCOPY --from="nginx:1" /a /b\n'}))
+    assert where(o) == [("Dockerfile", 4)]  # a --from after a source is a path; a quoted flag value counts
+    assert messages(o)[0].startswith("COPY --from nginx:1 is not pinned")
+
+
+def test_unpinned_syntax_frontend_is_an_image(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"# syntax=evil/frontend:latest\nFROM alpine@{D}\n"}))
+    assert where(o) == [("Dockerfile", 1)]
+    assert messages(o)[0].startswith("# syntax evil/frontend:latest is not pinned by digest")
+    allowed = one(base(tmp_path / "b", {"Dockerfile": f"#!/x\n//syntax = docker/dockerfile:1\nFROM alpine@{D}\n"},
+                       allow=("docker/dockerfile:*",)))
+    assert not allowed.violations and allowed.evidence[0] == "Dockerfile:2 # syntax docker/dockerfile:1"
+
+
+def test_escape_directive_only_before_anything_else(tmp_path: Path) -> None:
+    # an unknown directive ends the directives: `escape` after it is a comment, so ` is no continuation
+    o = one(base(tmp_path, {"Dockerfile": f"# foo=bar\n# escape=`\nFROM alpine@{D}\nRUN echo `\nFROM python:3\n"}))
+    assert where(o) == [("Dockerfile", 5)]
+    twice = one(base(tmp_path / "b", {"Dockerfile": f"# escape=`\n# escape=\\\nFROM alpine@{D}\n"}))
+    assert messages(twice)[0].startswith("BuildKit refuses this Dockerfile (line 2: only one escape parser")
+
+
+def test_continuations_join_as_written(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D}\nRUN echo a\\\\\nFROM python:3\nFROM pyth\\\n"
+                                          f"  # comment\n\non@{D}\n"}))
+    # an escaped escape does not continue; blank and comment lines inside a continuation vanish, and the
+    # parts are joined as written (`FROM pyth` + `on@...` is `FROM python@...`)
+    assert where(o) == [("Dockerfile", 3)]
+    assert o.evidence[-1] == f"Dockerfile:4 FROM python@{D}"
+
+
+def test_stage_names_match_buildkit(tmp_path: Path) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"FROM alpine@{D} AS Base\nFROM base\nFROM Base\nFROM later\n"
+                                          f"FROM alpine@{D} AS later\nCOPY --from=BASE /a /b\n"}))
+    # stage names are lower-cased; FROM matches them as written, and only earlier ones
+    assert where(o) == [("Dockerfile", 3), ("Dockerfile", 4)]
+
+
+@pytest.mark.parametrize("line", ["FROM ${BASE%@*}", "FROM ${BASE/@*/}", "FROM ${NOPE?unset}", "FROM $TARGETARCH/python"])
+def test_expansions_the_gate_does_not_evaluate_are_unknown(tmp_path: Path, line: str) -> None:
+    o = one(base(tmp_path, {"Dockerfile": f"ARG BASE=python:3.12@{D}\n{line}\n"}))
+    assert where(o) == [("Dockerfile", 2)]
+    assert ": cannot resolve (" in messages(o)[0], messages(o)
+
+
+def test_arg_defaults_that_double_at_each_line_are_bounded(tmp_path: Path) -> None:
+    lines = "ARG A0=xxxxxxxx\n" + "".join(f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 60))
+    o = one(base(tmp_path, {"Dockerfile": lines + "FROM $A59\n"}))
+    assert messages(o) == ["FROM $A59: cannot resolve (expands to more than 65536 characters)"]
+    chained = one(base(tmp_path / "b", {"Dockerfile": "ARG B\nARG A=${B}x\nFROM $A\n"}))
+    assert messages(chained) == ["FROM $A: cannot resolve (build arg B has no default value)"]

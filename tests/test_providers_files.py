@@ -47,7 +47,9 @@ def test_each_kind_finds_its_files_and_skips_vendored_dirs(tmp_path: Path) -> No
     assert _paths(facts["drift_config"].files) == ["monitoring/evidently.yml"]
 
 
-def test_unparsable_files_are_kept_where_the_name_says_what_they_are(tmp_path: Path) -> None:
+def test_unparsable_yaml_is_kept_and_reported_wherever_it_is(tmp_path: Path) -> None:
+    # any YAML file could be a manifest: one that does not parse is reported whatever its name (this test
+    # used to assert that random/broken.yaml was dropped, which let an unparsable manifest pass unjudged)
     write_tree(
         tmp_path,
         {
@@ -61,7 +63,8 @@ def test_unparsable_files_are_kept_where_the_name_says_what_they_are(tmp_path: P
     rules = {f.path: f for f in facts["rule_files"].files}
     assert rules["monitoring/alerts.yml"].error and rules["monitoring/alerts.yml"].error_line == 3
     assert "monitoring/app.rules" in rules  # misshapen but named as rules: reported, not dropped
-    assert _paths(facts["deploy_manifests"].files) == ["k8s/broken.yaml"]
+    assert _paths(facts["deploy_manifests"].files) == ["k8s/broken.yaml", "monitoring/alerts.yml",
+                                                        "random/broken.yaml"]
 
 
 def test_duplicate_keys_are_a_parse_error_with_the_line(tmp_path: Path) -> None:
@@ -104,8 +107,9 @@ def test_unreadable_and_oversized_files_are_reported_not_crashes(tmp_path: Path)
     (tmp_path / "Dockerfile").write_bytes(b"\xff\xfe\x00FROM")
     (tmp_path / "big.rules").write_text("#" * (1 << 21))
     facts = read_facts(tmp_path, "dockerfiles", "rule_files")
-    assert "cannot read" in (facts["dockerfiles"].files[0].error or "")
-    assert "larger than" in (facts["rule_files"].files[0].error or "")
+    assert facts["dockerfiles"].files[0].error == "not read: not UTF-8 text (byte 0xff at offset 0); save it as UTF-8"
+    assert (facts["rule_files"].files[0].error or "").startswith(
+        "not read: larger than 1048576 bytes (2097152 bytes); the gate reads files up to 1 MiB")
 
 
 def test_missing_repository_is_a_fact_error(tmp_path: Path) -> None:
@@ -134,7 +138,8 @@ def test_helm_templates_are_skipped_and_broken_manifests_anywhere_are_reported(t
     assert by_path["infra/app.yaml"].error == "invalid YAML: duplicate key 'metadata'"
 
 
-def test_fifos_and_links_out_of_the_repository_are_not_read(tmp_path: Path) -> None:
+def test_fifos_and_links_out_of_the_repository_are_reported_not_read(tmp_path: Path) -> None:
+    # they used to be dropped silently, so a Dockerfile linked out of the checkout was "not found" and passed
     import os
 
     repo = tmp_path / "repo"
@@ -145,7 +150,11 @@ def test_fifos_and_links_out_of_the_repository_are_not_read(tmp_path: Path) -> N
     (repo / "inner").write_text("FROM python\n")
     os.symlink(repo / "inner", repo / "app.Dockerfile")
     files = read_facts(repo, "dockerfiles")["dockerfiles"].files
-    assert [f.path for f in files] == ["app.Dockerfile"]
+    assert [(f.path, f.error, f.text) for f in files] == [
+        ("Containerfile", "not read: not a regular file (a FIFO, socket or device); remove it from the checkout", None),
+        ("Dockerfile", "not read: a symbolic link out of the repository, not followed; commit the file itself", None),
+        ("app.Dockerfile", None, "FROM python\n"),  # a link within the repository is read as its target
+    ]
 
 
 def test_gitlab_local_includes_are_collected_recursively_with_globs(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from mlops_gate.checks import _promrules as pr
-from mlops_gate.checks._common import error_loc, file_subject, loc
+from mlops_gate.checks import _re2
+from mlops_gate.checks._common import error_loc, file_subject, loc, unread
 from mlops_gate.facts import SourceFile
 from mlops_gate.model import Outcome, Violation
 
@@ -42,7 +43,7 @@ _NOTIFIERS = (
     "msteams msteamsv2 jira rocketchat incidentio"
 )
 NOTIFIERS = {f"{n}_configs" for n in _NOTIFIERS.split()}
-MATCHER_RE = re.compile(r"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*", re.S)
+MATCHER_RE = re.compile(r"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*)", re.S)  # value rstrip()ped: linear
 # what each notifier must have, inline or (second) in `global`, else amtool check-config rejects it
 _REQUIRED: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]] = {
     "webhook_configs": ((("url", "url_file"), (), "missing URL in webhook config"),),
@@ -74,7 +75,7 @@ _REQUIRED: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]] =
 def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
     """One configuration file's result: valid, and each label set reaches a receiver that notifies."""
     if f.error:
-        return Outcome(
+        return unread(f) or Outcome(
             file_subject(f),
             f"not a valid Alertmanager configuration: {f.error}",
             (Violation(f"cannot parse: {f.error}", error_loc(f)),),
@@ -86,6 +87,12 @@ def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
         return Outcome(
             file_subject(f), f"{len(problems)} problem(s) in the Alertmanager configuration", tuple(problems)
         )
+    routes = _count(route)
+    if routes * len(label_sets) > MAX_MATCHES:  # each alert walks the tree: bounded, and never a pass
+        return Outcome(file_subject(f), f"{routes} routes for {len(label_sets)} alert label sets", (Violation(
+            f"routing {len(label_sets)} alerts through {routes} routes is more than the gate evaluates "
+            f"({MAX_MATCHES:,} route matches): split the configuration, or narrow `alerts`/`match_labels`",
+            loc(f, "route")),))
     receivers = {pr.scalar(r.get("name")) or "": i for i, r in enumerate(doc["receivers"])}
     silent, reached = [], set()
     for labels in label_sets:
@@ -110,6 +117,14 @@ def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
     return Outcome(file_subject(f), message, tuple(silent), evidence)
 
 
+MAX_MATCHES = 1_000_000
+
+
+def _count(route: dict[str, Any]) -> int:
+    children = route.get("routes")
+    return 1 + sum(_count(c) for c in children if isinstance(c, dict)) if isinstance(children, list) else 1
+
+
 def match(
     route: dict[str, Any], labels: dict[str, str], path: tuple[object, ...], receiver: str
 ) -> list[tuple[tuple[object, ...], str]]:
@@ -129,12 +144,12 @@ def _matches(route: dict[str, Any], labels: dict[str, str]) -> bool:
         if labels.get(name, "") != pr.scalar(value):
             return False
     for name, value in (route.get("match_re") or {}).items():
-        if not re.fullmatch(str(value), labels.get(name, "")):
+        if not _re2.fullmatch(str(value), labels.get(name, "")):
             return False
     for text in route.get("matchers") or []:
         for name, op, value in parse_matchers(str(text)) or [("", "!=", "")]:  # unparsable: matches nothing
             got = labels.get(name, "")
-            ok = got == value if op in ("=", "!=") else re.fullmatch(value, got) is not None
+            ok = got == value if op in ("=", "!=") else _re2.fullmatch(value, got) is True
             if ok == (op in ("!=", "!~")):
                 return False
     return True
@@ -166,7 +181,7 @@ def _parse_matcher(text: str) -> tuple[str, str, str] | None:
     m = MATCHER_RE.fullmatch(text)
     if not m:
         return None
-    raw, value, escaped = m.group(3), "", False
+    raw, value, escaped = m.group(3).rstrip(), "", False
     quoted = raw.startswith('"')
     raw = raw[1:] if quoted else raw
     for i, ch in enumerate(raw):
@@ -301,11 +316,7 @@ def _route_problems(
 
 
 def _regex_ok(text: str) -> bool:
-    try:
-        re.compile(text)
-    except re.error:
-        return False
-    return True
+    return _re2.valid(text)  # Alertmanager's syntax (RE2), as amtool check-config refuses it
 
 
 def _list(value: Any) -> list[Any]:

@@ -6,8 +6,8 @@ import fnmatch
 from collections.abc import Iterable
 
 from mlops_gate import yamlio
-from mlops_gate.facts import RepoFiles, SourceFile
-from mlops_gate.model import Location
+from mlops_gate.facts import NOT_READ, RepoFiles, SourceFile
+from mlops_gate.model import Location, Outcome, Violation
 from mlops_gate.target import Target, subject_name
 
 
@@ -37,3 +37,17 @@ def matching(files: Iterable[SourceFile], globs: Iterable[str]) -> list[SourceFi
 
 def glob_match(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def unread(f: SourceFile) -> Outcome | None:
+    """The result for a file that was not read at all (too large, not UTF-8, a link out of the repository,
+    ...): it fails, naming the file and the fix; None for a file that was read."""
+    if not f.error or not f.error.startswith(NOT_READ):
+        return None
+    return Outcome(file_subject(f), f"cannot read {f.path}", (Violation(f.error, Location(f.path)),))
+
+
+def problem(f: SourceFile) -> str:
+    """Why a file could not be judged, for a violation: `not read: ...` or `cannot parse: ...`."""
+    error = f.error or ""
+    return error if error.startswith(NOT_READ) else f"cannot parse: {error}"

@@ -1,27 +1,31 @@
-"""Just enough of the Dockerfile grammar to find the images a build pulls.
+"""Just enough of the Dockerfile grammar to find the images a build pulls, read the way BuildKit's frontend
+reads it (moby/buildkit frontend/dockerfile/parser): nothing is executed or fetched.
 
-Logical instructions (parser directives, `escape`, line continuations, comments, heredocs), global
-`ARG` substitution in `FROM` (`$A`, `${A}`, `${A:-default}`, `${A:+alt}`), stage names, and
-`COPY --from=<image>`. Nothing is executed or fetched.
+- Lines end at LF only (a trailing CR is dropped); a UTF-8 BOM is dropped from the first line.
+- Parser directives (`# syntax=`, `# escape=`, `# check=`) only at the very top: any other line, a blank
+  one or an unknown directive ends them. `escape` sets the continuation character.
+- A line ending in the escape character (spaces after it allowed, an escaped escape excepted) continues on
+  the next; comment and blank lines inside a continuation vanish; the parts are joined as written.
+- Heredocs only for RUN, COPY, ADD (also under ONBUILD), not in JSON form, and only where a shell word of the
+  line starts with `<<` (`<<EOF`, `<<-EOF`, `2<<"EOF"`, `<< EOF`): `echo "<<EOF"` or `cat<<EOF` are not
+  heredocs. The body runs to a line that is exactly the delimiter.
+- Images pulled: each `FROM` (after `--platform=`; `FROM <earlier stage>` and `scratch` pull nothing),
+  `COPY --from=<image>`, `RUN --mount=...,from=<image>`, and the frontend a `# syntax=` directive names.
+  Global `ARG`s (before the first FROM) are expanded with their defaults; an image that depends on a
+  build arg without a default, or on an expansion the gate does not evaluate, cannot be known.
 """
 
 from __future__ import annotations
 
+import csv
 import re
-import shlex
 from dataclasses import dataclass
 
+from mlops_gate.checks._dockerfile_parse import WHITESPACE, Instruction, parse
+from mlops_gate.checks._shellwords import LexError, expand, split
+
 DIGEST_RE = re.compile(r"@sha256:[0-9a-f]{64}$|@sha512:[0-9a-f]{128}$")
-_DIRECTIVE_RE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
-_HEREDOC_RE = re.compile(r"<<-?\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\1")
-_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-@dataclass(frozen=True)
-class Instruction:
-    line: int  # 1-based line where the instruction starts
-    keyword: str  # upper case
-    args: str  # the rest, continuations joined
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")
 
 
 @dataclass(frozen=True)
@@ -29,128 +33,116 @@ class ImageUse:
     """One image the build pulls: `ref` after substitution, or `unresolved` saying why not."""
 
     line: int
-    instruction: str  # FROM or COPY --from
+    instruction: str  # FROM, COPY --from, RUN --mount from, # syntax
     written: str
     ref: str | None
     unresolved: str | None = None
 
 
-def instructions(text: str) -> list[Instruction]:
-    """Logical instructions of a Dockerfile, each with its first line."""
-    escape = "\\"
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):  # parser directives: only at the very top, before anything else
-        m = _DIRECTIVE_RE.match(lines[i].strip())
-        if not m:
-            break
-        if m.group(1).lower() == "escape" and m.group(2) in ("`", "\\"):
-            escape = m.group(2)
-        i += 1
-    out: list[Instruction] = []
-    while i < len(lines):
-        raw = lines[i].strip()
-        i += 1
-        if not raw or raw.startswith("#"):
-            continue
-        start, parts = i, []
-        while raw.endswith(escape):
-            parts.append(raw[: -len(escape)])
-            raw = ""
-            while i < len(lines) and not raw:  # comments and blank lines inside a continuation vanish
-                candidate = lines[i].strip()
-                i += 1
-                if candidate and not candidate.startswith("#"):
-                    raw = candidate
-            if not raw:
-                break
-        parts.append(raw)
-        keyword, _, args = " ".join(p.strip() for p in parts).partition(" ")
-        out.append(Instruction(start, keyword.upper(), args.strip()))
-        for m in _HEREDOC_RE.finditer(args if keyword.upper() in ("RUN", "COPY", "ADD") else ""):
-            # heredoc bodies are content, not instructions
-            while i < len(lines) and lines[i].strip() != m.group(2):
-                i += 1
-            i += 1
-    return out
+def image_uses(text: str) -> tuple[list[ImageUse], int, str | None]:
+    """Every external image a build pulls, the number of FROMs, and why BuildKit would refuse the file.
+
+    Stage references (`FROM builder`, `COPY --from=0`, `--mount=from=builder`) and `scratch` are not images.
+    """
+    parsed = parse(text)
+    args: dict[str, str | None] = {}
+    why: dict[str, str] = {}  # build args whose default cannot be known, and why
+    stages: list[str] = []
+    every_stage = {_stage_name(i.args) for i in parsed.instructions if i.keyword == "FROM"} - {None}
+    uses: list[ImageUse] = []
+    if parsed.syntax is not None:
+        uses.append(ImageUse(parsed.syntax[0], "# syntax", parsed.syntax[1], parsed.syntax[1]))
+    froms = 0
+    for ins in parsed.instructions:
+        if ins.keyword == "ARG" and not froms:
+            _declare(ins.args, args, why)
+        elif ins.keyword == "FROM":
+            froms += 1
+            uses += _from(ins, args, stages, why)
+        elif ins.keyword == "COPY" and froms:
+            for flag in ins.flags:
+                if flag.startswith("--from="):
+                    source = flag[len("--from="):]
+                    if source and source.lower() not in stages and not source.isdigit():
+                        uses.append(_known(ins.line, "COPY --from", source))
+        elif ins.keyword == "RUN" and froms:
+            for flag in ins.flags:
+                if flag.startswith("--mount="):
+                    mounted = _mount_from(flag[len("--mount="):])
+                    if mounted and mounted.lower() not in every_stage and mounted != "scratch":
+                        uses.append(_known(ins.line, "RUN --mount from", mounted))
+    return uses, froms, parsed.error
 
 
-def substitute(value: str, args: dict[str, str | None]) -> tuple[str | None, str | None]:
-    """`value` with build args expanded, or (None, reason) when one has no value to expand."""
-    problems: list[str] = []
-
-    def expand(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(4)
-        op, word = m.group(2), m.group(3) or ""
-        current = args.get(name)
-        is_set = current is not None and (current != "" or not (op or "").startswith(":"))
-        if op in (":-", "-"):
-            return current if is_set and current is not None else word
-        if op in (":+", "+"):
-            return word if is_set else ""
-        if current is None:
-            why = "has no default value" if name in args else "is not declared before the first FROM"
-            problems.append(f"build arg {name} {why}")
-            return ""
-        return current
-
-    result = _VAR_RE.sub(expand, value)
-    return (None, "; ".join(problems)) if problems else (result, None)
+def _stage_name(args: str) -> str | None:
+    words = WHITESPACE.split(args)
+    return words[2].lower() if len(words) == 3 and words[1].lower() == "as" else None
 
 
-def _split(args: str) -> list[str]:
+def _from(ins: Instruction, args: dict[str, str | None], stages: list[str], why: dict[str, str]) -> list[ImageUse]:
+    """The image one FROM pulls; `stages` (the earlier stage names) gets this stage's name."""
+    words = [w for w in WHITESPACE.split(ins.args) if w]
+    earlier = list(stages)
+    name = _stage_name(ins.args)
+    if name is not None and _STAGE_NAME.match(name):
+        stages.append(name)
+    if not words:
+        return [ImageUse(ins.line, "FROM", ins.args, None, "FROM names no image")]
+    got = expand(words[0], args)
+    if got.unknown:
+        return [ImageUse(ins.line, "FROM", words[0], None, _reasons(got.unknown, why))]
+    if got.result in earlier or got.result == "scratch":
+        return []  # an earlier stage (matched as written, against lower-case names), or nothing
+    return [ImageUse(ins.line, "FROM", words[0], got.result)]
+
+
+def _known(line: int, instruction: str, source: str) -> ImageUse:
+    """An image named in a flag: BuildKit refuses variables there, so `$` makes it unknowable."""
+    if "$" in source:
+        return ImageUse(line, instruction, source, None, "BuildKit does not expand variables here")
+    return ImageUse(line, instruction, source, source)
+
+
+def _mount_from(spec: str) -> str | None:
     try:
-        return shlex.split(args, comments=False, posix=True)
-    except ValueError:
-        return args.split()
-
-
-def _arg_defaults(args: str, known: dict[str, str | None]) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for token in _split(args):
-        name, eq, default = token.partition("=")
-        if eq:
-            value, _ = substitute(default, {**known, **found})
-            found[name] = value
-        else:
-            found[name] = known.get(name)
+        fields = next(csv.reader([spec]), [])
+    except csv.Error:
+        return None  # BuildKit refuses the mount: the build fails
+    found = None
+    for item in fields:
+        key, eq, value = item.partition("=")
+        if eq and key.lower() == "from":
+            found = value
     return found
 
 
-def image_uses(text: str) -> tuple[list[ImageUse], int]:
-    """Every external image a Dockerfile pulls (FROM and COPY --from), and the number of FROMs.
+def _reasons(unknown: list[str], why: dict[str, str]) -> str:
+    """Why a word is unknown; a build arg whose default could not be evaluated says why (not 'no default')."""
+    out: list[str] = []
+    for reason in unknown:
+        name = reason.removeprefix("build arg ").removesuffix(" has no default value")
+        shown = why.get(name, reason) if reason.endswith(" has no default value") else reason
+        if shown not in out:
+            out.append(shown)
+    return "; ".join(out)
 
-    Stage references (`FROM builder`, `COPY --from=0`) and `scratch` are not images and are left out.
-    """
-    global_args: dict[str, str | None] = {}
-    stages: list[str] = []
-    uses: list[ImageUse] = []
-    froms = 0
-    for ins in instructions(text):
-        if ins.keyword == "ARG" and not froms:
-            global_args.update(_arg_defaults(ins.args, global_args))
-        elif ins.keyword == "FROM":
-            froms += 1
-            words = [w for w in _split(ins.args) if not w.startswith("--")]
-            if not words:
-                uses.append(ImageUse(ins.line, "FROM", ins.args, None, "FROM names no image"))
-                continue
-            written = words[0]
-            ref, why = substitute(written, global_args)
-            if ref is not None and ref.lower() not in stages and ref.lower() != "scratch":
-                uses.append(ImageUse(ins.line, "FROM", written, ref))
-            elif ref is None:
-                uses.append(ImageUse(ins.line, "FROM", written, None, why))
-            if len(words) >= 3 and words[1].lower() == "as":
-                stages.append(words[2].lower())
-        elif ins.keyword == "COPY" and froms:
-            for word in _split(ins.args):
-                if not word.startswith("--from="):
-                    continue
-                source = word[len("--from=") :]
-                if source.lower() not in stages and not source.isdigit() and "$" not in source:
-                    uses.append(ImageUse(ins.line, "COPY --from", source, source))
-    return uses, froms
+
+def _declare(text: str, args: dict[str, str | None], why: dict[str, str]) -> None:
+    """A global ARG line: each name with its default expanded (None: no default, or none the gate can know,
+    and `why`), in order, into `args`."""
+    try:
+        words = split(text, raw=True)
+    except LexError:
+        return
+    for token in words:
+        name, eq, default = token.partition("=")
+        if eq:
+            got = expand(default, args)
+            args[name] = None if got.unknown else got.result
+            if got.unknown:
+                why[name] = _reasons(got.unknown, why)
+        else:
+            args.setdefault(name, None)
 
 
 def is_digest_pinned(ref: str) -> bool:

@@ -29,7 +29,8 @@ def drift_configs(drift: RepoFiles) -> Iterator[tuple[DriftKind, str, Location]]
         if f.format == "python":
             text = f.text or ""
             for module, kind in LIBRARIES.items():
-                if re.search(rf"^\s*(?:import|from)\s+{module}\b", text, re.M) and "drift" in text.lower():
+                # [ \t], not \s: a run of blank lines would make \s* backtrack quadratically
+                if re.search(rf"^[ \t]*(?:import|from)[ \t]+{module}\b", text, re.M) and "drift" in text.lower():
                     yield kind, f"{module} drift code", Location(f.path)
             continue
         for i, doc in enumerate(f.documents):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_gate.checks import _re2
 from mlops_gate.checks._pipelines import as_list
 
 FEATURE = "mlops-gate/feature"  # the source branch of the pull request being imagined
@@ -41,51 +42,53 @@ def gl_if(expr: str, env: Mapping[str, str]) -> bool:
 def gl_if3(expr: str, env: Mapping[str, str], unknown: Callable[[str], bool] = _known) -> Tri:
     """`gl_if` in three-valued logic: a variable not in `env` for which `unknown(name)` holds makes
     what depends on it undecided (None); `&&` and `||` still decide when one side does."""
-    tokens, pos = [], 0
-    while pos < len(expr.rstrip()):
+    tokens, pos, end = [], 0, len(expr.rstrip())
+    while pos < end:
         m = _TOKEN.match(expr, pos)
         if not m:
             return False
         tokens.append(m.group(1))
         pos = m.end()
     try:
-        value, rest = _or(tokens, env, unknown)
-    except (IndexError, ValueError, re.error):
+        value, at = _or(tokens, 0, env, unknown)
+    except (IndexError, ValueError, RecursionError):
         return False
-    return value if not rest else False
+    return value if at == len(tokens) else False
 
 
-def _or(t: list[str], env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, list[str]]:
-    value, t = _and(t, env, unk)
-    while t and t[0] == "||":
-        right, t = _and(t[1:], env, unk)
+# each step takes the tokens and the index of the next one, and returns its value and the index after it
+# (indices, not slices: a long `&&` chain stays linear)
+def _or(t: list[str], i: int, env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, int]:
+    value, i = _and(t, i, env, unk)
+    while i < len(t) and t[i] == "||":
+        right, i = _and(t, i + 1, env, unk)
         value = True if True in (value, right) else None if None in (value, right) else False
-    return value, t
+    return value, i
 
 
-def _and(t: list[str], env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, list[str]]:
-    value, t = _atom(t, env, unk)
-    while t and t[0] == "&&":
-        right, t = _atom(t[1:], env, unk)
+def _and(t: list[str], i: int, env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, int]:
+    value, i = _atom(t, i, env, unk)
+    while i < len(t) and t[i] == "&&":
+        right, i = _atom(t, i + 1, env, unk)
         value = False if False in (value, right) else None if None in (value, right) else True
-    return value, t
+    return value, i
 
 
-def _atom(t: list[str], env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, list[str]]:
-    if t[0] == "(":
-        value, rest = _or(t[1:], env, unk)
-        if not rest or rest[0] != ")":
+def _atom(t: list[str], i: int, env: Mapping[str, str], unk: Callable[[str], bool]) -> tuple[Tri, int]:
+    if t[i] == "(":
+        value, i = _or(t, i + 1, env, unk)
+        if i >= len(t) or t[i] != ")":
             raise ValueError("unbalanced")
-        return value, rest[1:]
-    left = _operand(t[0], env, unk)
-    if len(t) > 2 and t[1] in ("==", "!=", "=~", "!~"):
-        op, right = t[1], _operand(t[2], env, unk)
+        return value, i + 1
+    left = _operand(t[i], env, unk)
+    if len(t) > i + 2 and t[i + 1] in ("==", "!=", "=~", "!~"):
+        op, right = t[i + 1], _operand(t[i + 2], env, unk)
         if isinstance(left, _Unknown) or isinstance(right, _Unknown):
-            return None, t[3:]
+            return None, i + 3
         if op in ("==", "!="):
-            return (left == right) == (op == "=="), t[3:]
-        return _regex_match(left, right) == (op == "=~"), t[3:]
-    return (None if isinstance(left, _Unknown) else bool(left)), t[1:]
+            return (left == right) == (op == "=="), i + 3
+        return _regex_match(left, right) == (op == "=~"), i + 3
+    return (None if isinstance(left, _Unknown) else bool(left)), i + 1
 
 
 def _regex_match(value: str | None, pattern: str | None) -> bool:
@@ -99,7 +102,10 @@ def _regex_match(value: str | None, pattern: str | None) -> bool:
         if len(pattern) > 1 and pattern[0] == pattern[-1] == "/"
         else pattern
     )
-    return re.search(body, value, flags) is not None
+    found = _re2.search(body, value, ignore_case=bool(flags))  # GitLab evaluates RE2 (UntrustedRegexp)
+    if found is None:
+        raise ValueError(f"invalid regular expression {pattern}")  # the whole `if:` is false, as before
+    return found
 
 
 def _operand(token: str, env: Mapping[str, str], unk: Callable[[str], bool]) -> _Value:

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_gate.checks._common import error_loc, loc
+from mlops_gate.checks._common import error_loc, loc, problem
 from mlops_gate.facts import SourceFile
 from mlops_gate.model import Location, Violation
 
@@ -54,6 +54,9 @@ def _kwarg(call: ast.expr, name: str) -> ast.expr | None:
 
 def airflow(f: SourceFile) -> Workflow:
     w = Workflow("airflow", f)
+    if f.error:
+        w.bad(problem(f), error_loc(f))
+        return w
     try:
         tree = ast.parse(f.text or "", filename=f.path)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -106,7 +109,7 @@ STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", 
 def stepfunctions(f: SourceFile) -> Workflow:
     w = Workflow("stepfunctions", f)
     if f.error:
-        w.bad(f"cannot parse: {f.error}", error_loc(f))
+        w.bad(problem(f), error_loc(f))
     elif "StartAt" not in first_mapping(f) or "States" not in first_mapping(f):
         w.bad("not a state machine: StartAt and States are required", loc(f))
     else:

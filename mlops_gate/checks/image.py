@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks import _dockerfile
-from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, repo_subject
+from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject, unread
 from mlops_gate.facts import RepoFiles, SourceFile
 from mlops_gate.facts_oci import ImageFacts
 from mlops_gate.model import Location, Outcome, Severity, Violation
@@ -32,13 +32,18 @@ class PinParams:  # both pinning checks: the same exemptions
 def base_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> Iterator[Outcome]:
     """Every image a Dockerfile builds from is pinned by digest, so a rebuild gets the same bytes.
 
-    Passes when each `FROM` (and each `COPY --from=<image>`) in every Dockerfile/Containerfile names
-    its image as `name@sha256:<64 hex>` (a tag may precede the digest: `python:3.12@sha256:...`).
-    Multi-stage builds are understood: `FROM builder` naming an earlier `AS builder` stage, and
-    `FROM scratch`, pull nothing. `ARG`s declared before the first `FROM` are substituted with their
-    defaults (`$BASE`, `${BASE}`, `${BASE:-python:3.12@sha256:...}`); a `FROM` whose argument has no
-    default cannot be verified and fails (it is pinned only by whatever `--build-arg` CI passes).
-    `--platform=` flags, line continuations, comments and parser directives (`# escape=`) are handled.
+    Passes when every image a Dockerfile/Containerfile pulls is named `name@sha256:<64 hex>` (a tag may
+    precede the digest: `python:3.12@sha256:...`): each `FROM`, `COPY --from=<image>`,
+    `RUN --mount=...,from=<image>`, and the BuildKit frontend a `# syntax=` directive names (it parses
+    the file and runs in the build; pin it too, or `allow` it). The file is read as BuildKit reads it:
+    parser directives, `# escape=`, line continuations, comments, a UTF-8 BOM, and heredocs (only where a
+    word starts with `<<`, so `echo "<<EOF"` hides nothing). Multi-stage builds are understood:
+    `FROM builder` naming an earlier `AS builder` stage, and `FROM scratch`, pull nothing. `ARG`s declared
+    before the first `FROM` are substituted with their defaults (`$BASE`, `${BASE}`,
+    `${BASE:-python:3.12@sha256:...}`); an image whose build arg has no default, or that uses an expansion
+    the gate does not evaluate (`${BASE%...}`), cannot be verified and fails (it is pinned only by whatever
+    `--build-arg` CI passes). A Dockerfile BuildKit would refuse fails too, and one the gate cannot read
+    (too large, not UTF-8, a link out of the repository) is an error.
 
     One result per Dockerfile (subject `file:<path>`), so a waiver can cover one file. A repository
     without any Dockerfile passes, saying there is nothing to pin.
@@ -58,10 +63,13 @@ def base_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> 
 
 def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
     if f.error or f.text is None:
-        return Outcome(file_subject(f), f"cannot read {f.path}", error=f"cannot read {f.path}: {f.error}")
-    uses, froms = _dockerfile.image_uses(f.text)
+        return Outcome(file_subject(f), f"cannot judge {f.path}", error=f"{f.path}: {problem(f)}")
+    uses, froms, refused = _dockerfile.image_uses(f.text)
     violations: list[Violation] = []
     evidence = []
+    if refused:
+        violations.append(Violation(f"BuildKit refuses this Dockerfile ({refused}); what follows was not read",
+                                    Location(f.path, 1)))
     if not froms:
         violations.append(Violation("no FROM instruction: not a buildable Dockerfile", Location(f.path, 1)))
     for use in uses:
@@ -78,7 +86,9 @@ def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
                 Violation(f"{use.instruction} {shown} is not pinned by digest; {PIN_HINT}", where)
             )
     message = (
-        f"{len(evidence)} of {len(uses)} images pinned by digest"
+        f"BuildKit refuses it: {refused}"
+        if refused
+        else f"{len(evidence)} of {len(uses)} images pinned by digest"
         if uses and violations
         else f"all {len(uses)} images pinned by digest"
         if uses
@@ -99,7 +109,7 @@ def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
 def digest_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> Iterator[Outcome]:
     """Release and deploy manifests reference container images by digest, never by a movable tag.
 
-    Reads the deploy manifests found in the repository:
+    Reads the deploy manifests found in the repository (YAML, or JSON naming `apiVersion` and `kind`):
     - Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...): every
       `image` of `containers`, `initContainers` and `ephemeralContainers`, in pod templates too;
       any other `image:` string of a manifest (CRDs, Argo, Tekton) is held to the same rule;
@@ -112,7 +122,9 @@ def digest_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -
     values file; `${VAR}` interpolation cannot be verified and fails.
 
     One result per file with image references (subject `file:<path>`). No reference at all passes,
-    saying so. Params: `allow` - globs over image references exempted.
+    saying so. A YAML file the gate cannot read or parse (larger than 1 MiB, not UTF-8, a link out of the
+    repository, an alias bomb, ...) fails, naming the file: any YAML file could be a manifest.
+    Params: `allow` - globs over image references exempted.
 
     With a target image (`--image` or `target.image`), the image is resolved in its registry (subject
     `oci:registry/repo@sha256:...`, the index digest for a multi-arch image): a reference by digest
@@ -153,7 +165,7 @@ Ref = tuple[str, tuple[object, ...], int]  # image reference, key path, document
 def _manifest_outcomes(files: RepoFiles, params: PinParams) -> Iterator[Outcome]:
     for f in files.files:
         if f.error:
-            yield Outcome(
+            yield unread(f) or Outcome(
                 file_subject(f),
                 f"cannot parse {f.path}",
                 (Violation(f"cannot parse: {f.error}", error_loc(f)),),
@@ -221,7 +233,8 @@ def _image_strings(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]
                 yield from _image_strings(value, (*path, key), i)
     elif isinstance(node, list):
         for n, item in enumerate(node):
-            yield from _image_strings(item, (*path, n), i)
+            if isinstance(item, (dict, list)):  # leaves hold no `image:`; skipping them keeps big lists cheap
+                yield from _image_strings(item, (*path, n), i)
 
 
 def _helm_refs(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]:
@@ -239,7 +252,8 @@ def _helm_refs(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]:
                 yield from _helm_refs(value, (*path, key), i)
     elif isinstance(node, list):
         for n, item in enumerate(node):
-            yield from _helm_refs(item, (*path, n), i)
+            if isinstance(item, (dict, list)):
+                yield from _helm_refs(item, (*path, n), i)
 
 
 def _helm_ref(image: dict[str, Any]) -> str | None:

@@ -8,7 +8,16 @@ from typing import Any
 
 from mlops_gate.checks import _promrules as pr
 from mlops_gate.checks._alertmanager import routing
-from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, matching, repo_subject
+from mlops_gate.checks._common import (
+    error_loc,
+    file_subject,
+    glob_match,
+    loc,
+    matching,
+    problem,
+    repo_subject,
+    unread,
+)
 from mlops_gate.checks._drift import DriftKind, drift_configs
 from mlops_gate.facts import RepoFiles, RuleTests, SourceFile
 from mlops_gate.model import Location, Outcome, Severity, Violation
@@ -113,7 +122,7 @@ def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts
 
 def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple[Outcome, list[str]]:
     if f.error:
-        return Outcome(
+        return unread(f) or Outcome(
             file_subject(f),
             f"not a valid rule file: {f.error}",
             (Violation(f"cannot parse: {f.error}", error_loc(f)),),
@@ -244,7 +253,7 @@ def alert_routing(facts: Mapping[str, Any], params: AlertRoutingParams, target: 
 
 
 def _label_sets(rules: RepoFiles, params: AlertRoutingParams) -> list[dict[str, str]]:
-    out = []
+    out: list[dict[str, str]] = []
     for f in rules.files:
         for rule in pr.rules_of(_first(f)):
             labels = {**rule.labels, "alertname": rule.name}
@@ -287,9 +296,14 @@ def drift_monitor(facts: Mapping[str, Any], params: DriftMonitorParams, target: 
     `data_drift`, `prediction_drift` or `feature_attribution_drift` signal (`azureml`); a Databricks
     bundle with `resources.quality_monitors` (`databricks`); a YAML/JSON config naming Evidently,
     NannyML, alibi-detect or whylogs and drift, or Python code importing one of them and mentioning
-    drift (`evidently`, `nannyml`, `alibi-detect`, `whylogs`). One repository-wide result.
+    drift (`evidently`, `nannyml`, `alibi-detect`, `whylogs`). One repository-wide result, and one
+    failing result (`file:<path>`) for each file that mentions drift but could not be read or parsed.
     """
     drift: RepoFiles = facts["drift_config"]
+    for f in drift.files:
+        if f.error:
+            yield unread(f) or Outcome(file_subject(f), f"cannot parse {f.path}",
+                                       (Violation(problem(f), error_loc(f)),))
     found = [
         (kind, what, where)
         for kind, what, where in _drift_found(facts["rule_files"], drift)

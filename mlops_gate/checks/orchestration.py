@@ -8,9 +8,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, repo_subject
+from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject
 from mlops_gate.checks._workflows import Workflow, airflow, first_mapping, stepfunctions
-from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.facts import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -157,7 +157,7 @@ TaskRef = tuple[SourceFile, tuple[object, ...], Any]  # file, key path, task
 def _databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[tuple[int, str]]) -> Workflow:
     w = Workflow("databricks", bundle)
     if bundle.error:
-        w.bad(f"cannot parse: {bundle.error}", error_loc(bundle))
+        w.bad(problem(bundle), error_loc(bundle))
         return w
     top = first_mapping(bundle)
     if not isinstance(top.get("bundle"), dict) or not top["bundle"].get("name"):
@@ -169,7 +169,8 @@ def _databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[
     job_loc: dict[str, Location] = {}
     for f in (bundle, *includes):
         if f.error:
-            w.bad(f"cannot parse {f.path}: {f.error}", error_loc(f))
+            w.bad(f"{f.path}: {problem(f)}" if f.error.startswith(NOT_READ) else f"cannot parse {f.path}: {f.error}",
+                  error_loc(f))
             continue
         doc = first_mapping(f)
         sections: list[tuple[str | None, tuple[object, ...], Any]] = [

@@ -1,17 +1,37 @@
-"""The repository as the files provider reads it: one walk per run, each file parsed once (cached),
-and the selection helper every file fact kind uses."""
+"""The repository as the files provider reads it: one walk per run, each file read and parsed once
+(cached), and the selection helper every file fact kind uses.
+
+A *candidate* of a fact kind is a file whose path that kind's discovery selects (its name or extension
+says it could hold those facts: a Dockerfile name, `.gitlab-ci.yml`, any YAML file for manifests and rule
+files, ...), and a link to a folder the walk does not reach (out of the repository, to nothing, or into a
+skipped folder) where such a file could be. A candidate the gate cannot judge — larger than 1 MiB, not
+UTF-8, a link out of the repository or to nothing, not a regular file, unreadable, with a name that cannot
+be printed, or YAML that does not parse or expands beyond its budget (see _parse) — is never dropped: it
+is kept with `error` set (starting with NOT_READ when it was not read at all) and every check that
+consumes the kind reports it. Where a kind is recognised by content (an Airflow DAG among Python files),
+a file is not even read when a search over its bytes shows it cannot be one (_scan).
+
+The gate's own outputs are recognised by path, never by content: this run's reports, facts file and
+evidence bundle (OUTPUTS_ENV, set by the CLI). No file name is left out on its own: a pull request could
+give a manifest that name (the shipped CI templates' `mlops-gate-report.json` is this run's output anyway).
+"""
 
 from __future__ import annotations
 
-import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
-from mlops_gate import yamlio
+from mlops_gate import printable
 from mlops_gate.errors import FactError
 from mlops_gate.facts import RepoFiles, SourceFile
-from mlops_gate.providers import Context
+from mlops_gate.providers import Context, _parse
+from mlops_gate.providers._parse import YAML_EXT, is_dockerfile, name_of
+from mlops_gate.providers._scan import Content, scan_budget
+
+__all__ = ["OUTPUTS_ENV", "YAML_EXT", "is_dockerfile", "name_of", "read", "select", "top_mapping", "walk"]
 
 SKIP_DIRS = {
     ".git",
@@ -31,12 +51,20 @@ SKIP_DIRS = {
     ".vscode",
 }
 MAX_FILES = 50_000
-MAX_BYTES = 1 << 20
-YAML_EXT = (".yml", ".yaml")
+OUTPUTS_ENV = "MLOPS_GATE_OWN_OUTPUTS"  # this run's output paths, one a line
 
 
 def walk(ctx: Context) -> list[str]:
-    """Every file under the root (relative, '/'-separated, sorted); computed once per run."""
+    """Every file under the root (relative, '/'-separated, sorted; a name that cannot be printed is shown
+    escaped, and never read); computed once per run."""
+    return _walked(ctx)[0]
+
+
+Walked = tuple[list[str], frozenset[str], frozenset[str], frozenset[str]]
+
+
+def _walked(ctx: Context) -> Walked:
+    """(every path, the same as a set, the escaped names among them, the links to folders not walked)."""
     with ctx.shared.lock:
         cached = ctx.shared.cache.get("walk")
         if cached is None:
@@ -45,35 +73,41 @@ def walk(ctx: Context) -> list[str]:
     return cached  # type: ignore[return-value]
 
 
-def _walk(root: Path) -> list[str]:
+def _walk(root: Path) -> Walked:
     if not root.is_dir():
         raise FactError(f"repository directory {root} does not exist", "pass --repo DIR")
     problems: list[str] = []
     found: list[str] = []
-    real_root = root.resolve()
+    links: set[str] = set()  # links to folders whose files are not walked elsewhere: candidates of what they hold
     for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         rel = Path(dirpath).relative_to(root).as_posix()
-        for name in filenames:
-            path = Path(dirpath) / name
-            if not _inside_regular(path, real_root):
-                continue  # FIFOs, sockets, links out of the repository: not project files
+        hidden = [d for d in dirnames if _hidden_folder(Path(dirpath) / d, root)]
+        links.update(d if rel == "." else f"{rel}/{d}" for d in hidden)
+        for name in [*filenames, *hidden]:  # links to files or nothing, FIFOs, sockets: read() says what they are
             found.append(name if rel == "." else f"{rel}/{name}")
             if len(found) > MAX_FILES:
                 raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
     if problems:  # an unreadable folder could hide exactly the file a check looks for: fail closed
-        raise FactError(f"cannot read part of the repository: {'; '.join(problems[:3])}",
+        shown = printable.name("; ".join(problems[:3]))
+        raise FactError(f"cannot read part of the repository: {shown}",
                         "run the gate as a user who can read the whole checkout")
-    return sorted(found)
+    escaped = {printable.name(rel) for rel in found if not printable.is_clean_name(rel)}
+    paths = sorted({rel for rel in found if printable.is_clean_name(rel)} | escaped)
+    return paths, frozenset(paths), frozenset(escaped), frozenset(links & set(paths))
 
 
-def _inside_regular(path: Path, real_root: Path) -> bool:
-    try:
-        if not path.is_file():
-            return False
-        return not path.is_symlink() or path.resolve().is_relative_to(real_root)
-    except OSError:
+def _hidden_folder(path: Path, root: Path) -> bool:
+    """A link to a folder whose files the walk does not reach: out of the repository, to nothing, or into
+    a skipped folder (a link to a walked folder is judged there)."""
+    if not path.is_symlink():
         return False
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return True
+    real = root.resolve()
+    return not target.is_relative_to(real) or bool(SKIP_DIRS & set(target.relative_to(real).parts))
 
 
 def read(ctx: Context, rel: str) -> SourceFile:
@@ -83,58 +117,18 @@ def read(ctx: Context, rel: str) -> SourceFile:
         hit = ctx.shared.cache.get(key)
     if isinstance(hit, SourceFile):
         return hit
-    parsed = _parse(ctx.root / rel, rel)
     with ctx.shared.lock:
-        ctx.shared.cache[key] = parsed
+        lock = cast(threading.Lock, ctx.shared.cache.setdefault(f"lock:{rel}", threading.Lock()))
+    with lock:  # two fact kinds asking at once: one reads, the other waits (and nothing is counted twice)
+        with ctx.shared.lock:
+            hit = ctx.shared.cache.get(key)
+        if isinstance(hit, SourceFile):
+            return hit
+        _, paths, escaped, _ = _walked(ctx)
+        parsed = _parse.parse(ctx, rel, escaped=rel in escaped, known=rel in paths)
+        with ctx.shared.lock:
+            ctx.shared.cache[key] = parsed
     return parsed
-
-
-def _fmt(rel: str) -> str:
-    name = rel.rsplit("/", 1)[-1].lower()
-    if name.endswith(YAML_EXT) or name.endswith(".rules"):
-        return "yaml"
-    if name.endswith(".json"):
-        return "json"
-    if name.endswith(".py"):
-        return "python"
-    if is_dockerfile(name):
-        return "dockerfile"
-    return "text"
-
-
-def _parse(path: Path, rel: str) -> SourceFile:
-    fmt = _fmt(rel)
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            return SourceFile(rel, fmt, error=f"larger than {MAX_BYTES} bytes; not read")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return SourceFile(rel, fmt, error=f"cannot read: {exc}")
-    if fmt in ("python", "dockerfile", "text"):
-        return SourceFile(rel, fmt, text=text)
-    try:
-        loaded = yamlio.load(text)
-    except yamlio.YamlSyntaxError as exc:
-        if fmt == "json":
-            return _json(rel, text)
-        return SourceFile(rel, fmt, text=text, error=str(exc), error_line=exc.line)  # text: to classify it
-    return SourceFile(rel, fmt, documents=loaded.documents, lines=loaded.lines)
-
-
-def _json(rel: str, text: str) -> SourceFile:
-    try:
-        return SourceFile(rel, "json", documents=(json.loads(text),))
-    except (ValueError, RecursionError) as exc:
-        return SourceFile(rel, "json", error=f"invalid JSON: {exc}", error_line=getattr(exc, "lineno", None))
-
-
-def is_dockerfile(name: str) -> bool:
-    return (
-        name in ("dockerfile", "containerfile")
-        or name.startswith("dockerfile.")
-        or name.endswith(".dockerfile")
-        or name.endswith(".containerfile")
-    )
 
 
 def top_mapping(f: SourceFile) -> dict[str, object]:
@@ -144,29 +138,38 @@ def top_mapping(f: SourceFile) -> dict[str, object]:
 
 def select(
     ctx: Context,
-    select: Callable[[str], bool],
+    wanted: Callable[[str], bool],
     keep: Callable[[SourceFile], bool] | None = None,
-    named: Callable[[SourceFile], bool] = lambda f: False,
+    could_hold: Callable[[Content], bool] | None = None,
 ) -> RepoFiles:
-    """Files whose path passes `select` and whose content passes `keep`; an unparsable file is
-    kept (to be reported) when `keep` is None or its name alone says what it is (`named`)."""
+    """The candidates (paths that pass `wanted`, and `could_hold`: a test over their bytes that never says
+    no to a file that `keep` would take) whose content passes `keep`. A candidate that could not be read or
+    parsed is kept, to be reported."""
     files = []
-    for rel in walk(ctx):
-        if not select(rel):
+    own = own_outputs(ctx)
+    budget = scan_budget(ctx)
+    paths, _, _, links = _walked(ctx)
+    for rel in paths:
+        if rel in own or not (wanted(rel) or (rel in links and any(wanted(f"{rel}/{p}") for p in _PROBES))):
             continue
+        if could_hold is not None and not could_hold(Content(ctx.root, rel, _parse.fmt(rel), budget)):
+            continue  # its bytes show it cannot be one: not read, not parsed
         f = read(ctx, rel)
-        if _ours(f):
-            continue  # the gate's own facts files and reports are not project configuration
-        if keep is None or (keep(f) if not f.error else named(f)):
+        if keep is None or f.error is not None or keep(f):
             files.append(f)
             ctx.meter.read(rel)
     return RepoFiles(str(ctx.root), tuple(files))
 
 
-def _ours(f: SourceFile) -> bool:
-    tool = top_mapping(f).get("tool")
-    return isinstance(tool, dict) and tool.get("name") == "mlops-gate"
+_PROBES = ("x.yaml", "x.yml", "x.json", "x.py", "x.rules", "Dockerfile", "databricks.yml", "x.asl.json")
 
 
-def name_of(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1].lower()
+def own_outputs(ctx: Context) -> frozenset[str]:
+    """This run's output files inside the repository, relative to it (the CLI lists them in OUTPUTS_ENV)."""
+    root = ctx.root.resolve()
+    out = set()
+    for line in ctx.env.get(OUTPUTS_ENV, "").splitlines():
+        path = Path(line).resolve() if line.strip() else None
+        if path is not None and path.is_relative_to(root):
+            out.add(path.relative_to(root).as_posix())
+    return frozenset(out)

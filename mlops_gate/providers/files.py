@@ -2,12 +2,18 @@
 
 Discovery is broad and param-free (every YAML file with top-level `groups` is a rule-file
 candidate); checks narrow it with their own params (`rule_files`, `paths`, ...).
+
+Each kind's candidates are the paths its first test selects; a candidate that could not be read or
+parsed is kept and reported (see providers/_repo.py): every YAML file for manifests, rule files and
+Alertmanager configs (YAML can spell any key in escapes, so no search over its bytes can rule it out),
+and for workflows and drift monitors the files whose bytes could hold one.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 
 from mlops_gate.facts import RepoFiles, SourceFile
 from mlops_gate.gitlab_includes import GITLAB_CI
@@ -15,6 +21,7 @@ from mlops_gate.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policy import DISCOVERED_NAMES
 from mlops_gate.providers import Context
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
+from mlops_gate.providers._scan import Content, word
 
 __all__ = ["YAML_EXT", "read", "walk"]  # the repository helpers other providers use come from here too
 
@@ -50,7 +57,7 @@ def dockerfiles(ctx: Context) -> RepoFiles:
 
 def _is_compose(rel: str) -> bool:
     name = name_of(rel)
-    return name.endswith(YAML_EXT) and (name.startswith("docker-compose") or name.startswith("compose."))
+    return name.endswith((*YAML_EXT, ".json")) and (name.startswith("docker-compose") or name.startswith("compose."))
 
 
 def _is_manifest(f: SourceFile) -> bool:
@@ -61,10 +68,23 @@ def _is_manifest(f: SourceFile) -> bool:
     return any(isinstance(d, dict) and "apiVersion" in d and "kind" in d for d in f.documents)
 
 
+_API_VERSION, _KIND = re.compile(word("apiVersion")), re.compile(word("kind"))
+
+
+def _could_be_manifest(c: Content) -> bool:
+    """Every YAML file could be one; a JSON file only with `apiVersion` and `kind` in it, or a values/compose
+    name (kubectl, Helm and Compose all read JSON too)."""
+    if c.format != "json" or name_of(c.path).startswith(("values", "compose.", "docker-compose")):
+        return True
+    return c.has(_API_VERSION) and c.has(_KIND)
+
+
 def deploy_manifests(ctx: Context) -> RepoFiles:
     return select(
-        ctx, lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel) and not _helm_template(ctx, rel), _is_manifest,
-        _named_manifest
+        ctx,
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel) and not _helm_template(ctx, rel),
+        _is_manifest,
+        _could_be_manifest,
     )
 
 
@@ -75,22 +95,6 @@ def _helm_template(ctx: Context, rel: str) -> bool:
         return False
     chart = "/".join(parts[: parts.index("templates")])
     return (f"{chart}/Chart.yaml" if chart else "Chart.yaml") in set(walk(ctx))
-
-
-def _named_manifest(f: SourceFile) -> bool:
-    """An unparsable file still counts (and is reported) where its text, name or folder says it deploys."""
-    rel, text = f.path, f.text or ""
-    if "apiVersion:" in text and "kind:" in text:
-        return True
-    parts = rel.lower().split("/")
-    return (
-        _is_compose(rel)
-        or parts[-1].startswith("values")
-        or any(
-            p in ("k8s", "kubernetes", "deploy", "manifests", "helm", "charts", "kustomize")
-            for p in parts[:-1]
-        )
-    )
 
 
 def _workflow_candidate(rel: str) -> bool:
@@ -112,13 +116,22 @@ def _is_workflow(f: SourceFile) -> bool:
     return "StartAt" in top and "States" in top
 
 
+_AIRFLOW, _DAG = re.compile(rb"airflow"), re.compile(rb"DAG\(|@dag")
+_START_AT, _STATES = re.compile(word("StartAt")), re.compile(word("States"))
+
+
+def _could_be_workflow(c: Content) -> bool:
+    """What _is_workflow needs, over the bytes (a JSON key may be written with \\u escapes)."""
+    name = name_of(c.path)
+    if name.startswith("databricks.") or ".asl." in name:
+        return True
+    if c.format == "python":
+        return c.has(_AIRFLOW) and c.has(_DAG)
+    return c.has(_START_AT) and c.has(_STATES)
+
+
 def workflow_files(ctx: Context) -> RepoFiles:
-    found = select(
-        ctx,
-        _workflow_candidate,
-        _is_workflow,
-        lambda f: name_of(f.path).startswith("databricks.") or ".asl." in name_of(f.path),
-    )
+    found = select(ctx, _workflow_candidate, _is_workflow, _could_be_workflow)
     extra = _bundle_includes(ctx, found)
     return RepoFiles(found.root, found.files + extra)
 
@@ -186,9 +199,8 @@ def _crd_rules(f: SourceFile) -> SourceFile:
 def rule_files(ctx: Context) -> RepoFiles:
     found = select(
         ctx,
-        lambda rel: rel.endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
         lambda f: _is_rules(f) or _prometheus_rule_crd(f),
-        lambda f: _named_rules(f.path),
     )
     return RepoFiles(found.root, tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files))
 
@@ -199,12 +211,7 @@ def _is_alertmanager(f: SourceFile) -> bool:
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    return select(
-        ctx,
-        lambda rel: rel.endswith(YAML_EXT) and not _is_ci(rel),
-        _is_alertmanager,
-        lambda f: name_of(f.path).startswith("alertmanager"),
-    )
+    return select(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel), _is_alertmanager)
 
 
 DRIFT_WORDS = (
@@ -223,7 +230,7 @@ DRIFT_WORDS = (
 
 
 def _drift_candidate(rel: str) -> bool:
-    candidate = rel.endswith((*YAML_EXT, ".json", ".py")) and not _is_ci(rel)
+    candidate = name_of(rel).endswith((*YAML_EXT, ".json", ".py")) and not _is_ci(rel)
     return candidate and name_of(rel) not in DISCOVERED_NAMES
 
 
@@ -237,5 +244,17 @@ def _mentions_drift(f: SourceFile) -> bool:
     return any(w in blob for w in DRIFT_WORDS)
 
 
+_DRIFT_PY = re.compile(b"|".join(w.encode() for w in DRIFT_WORDS), re.I)
+_DRIFT_JSON = re.compile(b"|".join(word(w) for w in DRIFT_WORDS), re.I)
+
+
+def _could_be_drift(c: Content) -> bool:
+    """What _mentions_drift needs, over the bytes; YAML is read anyway (every YAML file is a manifest
+    candidate), and can spell a word in escapes no search of its bytes would find."""
+    if c.format == "yaml" or any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
+        return True
+    return c.has(_DRIFT_PY if c.format == "python" else _DRIFT_JSON)
+
+
 def drift_config(ctx: Context) -> RepoFiles:
-    return select(ctx, _drift_candidate, _mentions_drift)
+    return select(ctx, _drift_candidate, _mentions_drift, _could_be_drift)

@@ -27,4 +27,7 @@ def renderer(fmt: str) -> Renderer:
 
 
 def render(fmt: str, report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False, **extra: int) -> str:
-    return renderer(fmt)(report, checks, color=color, **extra)
+    """The report in `fmt`; every string in it made printable first (reporters/_safe.py)."""
+    from mlops_gate.reporters._safe import safe
+
+    return renderer(fmt)(safe(report), checks, color=color, **extra)

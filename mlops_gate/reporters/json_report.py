@@ -22,7 +22,11 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
 
 
 def to_data(report: Report) -> dict[str, Any]:
-    """The report as plain data, keys in a fixed, documented order."""
+    """The report as plain data, keys in a fixed, documented order; its strings made printable (the
+    evidence bundle takes it from here, not through render)."""
+    from mlops_gate.reporters._safe import safe
+
+    report = safe(report)
     blocking = {id(r) for r in report.blocking()}
     counts = report.counts()
     return {

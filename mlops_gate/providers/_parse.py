@@ -1,0 +1,172 @@
+"""One repository file read and parsed, within bounds: links followed only inside the repository, regular
+files only, at most MAX_BYTES each and RUN_BYTES a run, UTF-8 only, YAML and JSON within yamlio's budgets.
+What cannot be read is a SourceFile whose `error` starts with NOT_READ and says how to fix it."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+
+from mlops_gate import yamlio
+from mlops_gate.facts import NOT_READ, SourceFile
+from mlops_gate.providers import Context
+
+MAX_BYTES = 1 << 20  # per file
+RUN_BYTES = 64 << 20  # every file one run reads, together (parsed files stay in memory for the run)
+YAML_EXT = (".yml", ".yaml")
+
+
+class _Run:
+    """What one run may still read: bytes of files, and YAML nodes (shared by every fact kind)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bytes_left = RUN_BYTES
+        self.yaml = yamlio.Budget()
+
+
+def _state(ctx: Context) -> _Run:
+    with ctx.shared.lock:
+        run = ctx.shared.cache.get("run-budget")
+        if not isinstance(run, _Run):
+            run = _Run()
+            ctx.shared.cache["run-budget"] = run
+    return run
+
+
+def fmt(rel: str) -> str:
+    name = name_of(rel)
+    if name.endswith(YAML_EXT) or name.endswith(".rules"):
+        return "yaml"
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith(".py"):
+        return "python"
+    if is_dockerfile(name):
+        return "dockerfile"
+    return "text"
+
+
+def not_read(rel: str, fmt: str, why: str) -> SourceFile:
+    return SourceFile(rel, fmt, error=NOT_READ + why)
+
+
+def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
+    """The file read and parsed by its format, or why not (`escaped`: its name cannot be printed; `known`:
+    the walk found it)."""
+    kind = fmt(rel)
+    if escaped:
+        return not_read(rel, kind, "its name holds control characters or bytes that are not UTF-8 (shown "
+                                  "escaped); rename it")
+    if not known:
+        return not_read(rel, kind, "no such file in the repository")
+    problem, data = _bytes(ctx, rel)
+    if problem is not None:
+        return not_read(rel, kind, problem)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return not_read(rel, kind, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                                  "save it as UTF-8")
+    if kind in ("python", "dockerfile", "text"):
+        return SourceFile(rel, kind, text=text)
+    try:
+        loaded = yamlio.load(text, _state(ctx).yaml)
+    except yamlio.YamlSyntaxError as exc:
+        if kind == "json" and not exc.bounded:
+            return _json(rel, text, _state(ctx).yaml)
+        return SourceFile(rel, kind, text=text, error=str(exc), error_line=exc.line)  # text: to classify it
+    return SourceFile(rel, kind, documents=loaded.documents, lines=loaded.lines)
+
+
+def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
+    """The file's bytes, or why they were not read: links are followed only within the repository, only
+    regular files are opened, and no more than MAX_BYTES (and the run's RUN_BYTES) are read."""
+    path = ctx.root / rel
+    try:
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                return "a symbolic link to nothing (or a loop); replace it with the file", b""
+            if not target.is_relative_to(ctx.root.resolve()):
+                return "a symbolic link out of the repository, not followed; commit the file itself", b""
+            path = target
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            return "a symbolic link to a folder the gate does not walk; its files are not judged: commit them", b""
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file (a FIFO, socket or device); remove it from the checkout", b""
+        if st.st_size > MAX_BYTES:
+            return (f"larger than {MAX_BYTES} bytes ({st.st_size} bytes); the gate reads files up to 1 MiB: "
+                    "split it, or move it out of the repository", b"")
+        if not _spend(ctx, st.st_size):
+            return (f"this run has read {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
+                    "or move generated files out of it", b"")
+        with open(path, "rb") as fh:  # a regular file: opening cannot block
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}", b""
+    if len(data) > MAX_BYTES:
+        return f"larger than {MAX_BYTES} bytes (it grew while read)", b""
+    return None, data
+
+
+def _spend(ctx: Context, size: int) -> bool:
+    run = _state(ctx)
+    with run.lock:
+        if size > run.bytes_left:
+            return False
+        run.bytes_left -= size
+        return True
+
+
+def _json(rel: str, text: str, budget: yamlio.Budget) -> SourceFile:
+    """JSON that YAML would not read (a tab, a `\\/`), held to the limits YAML files get: nesting at most
+    yamlio.MAX_DEPTH, no lone surrogate (`"\\udcff"`), its nodes counted in the run's budget."""
+    try:
+        doc = json.loads(text)
+        nodes = _json_bounds(doc)
+    except (ValueError, RecursionError) as exc:
+        return SourceFile(rel, "json", error=f"invalid JSON: {exc}", error_line=getattr(exc, "lineno", None))
+    got = budget.take(nodes)
+    if got < nodes:
+        budget.give_back(got)
+        return SourceFile(rel, "json", error=f"not parsed: this run's YAML budget ({budget.total:,} nodes for "
+                                             "every file together) is spent; point --repo at the project")
+    return SourceFile(rel, "json", documents=(doc,))
+
+
+def _json_bounds(doc: object) -> int:
+    """How many nodes `doc` has; ValueError past yamlio.MAX_DEPTH or at a lone surrogate."""
+    stack, nodes = [(doc, 0)], 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > yamlio.MAX_DEPTH:
+            raise ValueError(f"nested deeper than {yamlio.MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yamlio.no_surrogates(k)
+                stack.append((v, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            yamlio.no_surrogates(node)
+    return nodes
+
+
+def is_dockerfile(name: str) -> bool:
+    """`Dockerfile`, `Dockerfile.prod`, `Dockerfile-gpu`, `Dockerfile_x`, `app.dockerfile` (and Containerfile
+    alike), lower-cased; not BuildKit's per-Dockerfile ignore file `Dockerfile.dockerignore`."""
+    return not name.endswith(".dockerignore") and (
+        name in ("dockerfile", "containerfile")
+        or name.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-",
+                            "containerfile_"))
+        or name.endswith((".dockerfile", ".containerfile"))
+    )
+
+
+def name_of(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1].lower()

@@ -1,0 +1,79 @@
+"""A bounded search over a file's bytes, to tell before reading it whether it could hold a fact kind's
+facts at all (a 5 MiB `tokenizer.json` without `StartAt` is no Step Functions definition; a Python file
+that never says `airflow` is no Airflow DAG), so data files are neither parsed nor reported.
+
+The answer errs towards "could": a file that cannot be searched (a link out of the repository, a FIFO, a
+name that cannot be printed, larger than SCAN_BYTES, or past the run's RUN_SCAN_BYTES) could hold anything,
+so it is read, and reported when it cannot be.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from mlops_gate.providers import Context
+
+SCAN_BYTES = 64 << 20  # per file
+RUN_SCAN_BYTES = 512 << 20  # per run
+CHUNK = 1 << 20
+OVERLAP = 1024  # longer than any pattern searched for
+
+
+class ScanBudget:
+    def __init__(self, total: int = RUN_SCAN_BYTES) -> None:
+        self.left = total
+        self.lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        with self.lock:
+            if size > self.left:
+                return False
+            self.left -= size
+            return True
+
+
+def scan_budget(ctx: Context) -> ScanBudget:
+    with ctx.shared.lock:
+        budget = ctx.shared.cache.get("scan-budget")
+        if not isinstance(budget, ScanBudget):
+            budget = ScanBudget()
+            ctx.shared.cache["scan-budget"] = budget
+    return budget
+
+
+class Content:
+    """The bytes of one repository file (`path` relative to `root`, `format` as the reader names it),
+    searched on demand."""
+
+    def __init__(self, root: Path, path: str, format: str, budget: ScanBudget) -> None:
+        self.path, self.format = path, format
+        self._root = root
+        self._budget = budget
+
+    def has(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
+        path = self._root / self.path
+        try:
+            real = path.resolve(strict=True)
+            if not real.is_relative_to(self._root.resolve()) or not real.is_file():
+                return True
+            size = real.stat().st_size
+            if size > SCAN_BYTES or not self._budget.take(size):
+                return True
+            with open(real, "rb") as fh:
+                tail = b""
+                while chunk := fh.read(CHUNK):
+                    if pattern.search(tail + chunk):
+                        return True
+                    tail = chunk[-OVERLAP:]
+        except (OSError, RuntimeError):
+            return True
+        return False
+
+
+def word(text: str) -> bytes:
+    """A regex (bytes) for `text` as JSON may write it: each character literally or as a `\\u00XX` escape."""
+    return b"".join(b"(?:" + re.escape(c.encode()) + rb"|\\u00(?i:" + f"{ord(c):02x}".encode() + b"))"
+                    for c in text)
