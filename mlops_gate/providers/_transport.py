@@ -135,7 +135,7 @@ class _Watchdog:
                 when, _, gen, req = self._heap[0]
                 delay = when - time.monotonic()
                 if delay > 0:
-                    self._cond.wait(delay)
+                    self._cond.wait(min(delay, 3600.0))
                     continue
                 heapq.heappop(self._heap)
                 if gen == req.gen:

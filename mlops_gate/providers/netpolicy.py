@@ -21,6 +21,7 @@ from mlops_gate.errors import FactError, UsageError
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 INSECURE_VARS = ("MLOPS_GATE_INSECURE_HOSTS", "MLOPS_GATE_INSECURE_REGISTRIES")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_SECONDS = 86400  # a day: no CI job waits longer, and larger values overflow the waits that use them
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ def _seconds(name: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds greater than 0",
+    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds greater than 0 (and at most {MAX_SECONDS})",
                          f"set {name} to a positive number such as 20, or unset it for the default")
     return value
 
