@@ -31,6 +31,7 @@ from mlops_gate.providers import Context, Meter, http, netpolicy
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
+MAX_REDIRECTS = 5
 _current = threading.local()  # .meter: the Meter of the fact this thread is reading
 
 
@@ -173,7 +174,7 @@ class Api:
         items: list[Any] = []
         url = path
         query: dict[str, Any] | None = {**(params or {}), "per_page": 100}
-        seen: set[str] = set()
+        seen: set[tuple[Any, ...]] = set()
         for _ in range(self.max_pages):
             reply = self.get(meter, url, query, what=what, hint_403=hint_403, hint_404=hint_404)
             data = reply.data
@@ -188,10 +189,10 @@ class Api:
             if netpolicy.origin(following) != netpolicy.origin(self.base):
                 raise self.fail(f"{what}: the next page of {self.url(path)} is on another host "
                                 f"({netpolicy.shown(following)}); not followed", "check --api-url")
-            if following in seen:
+            if netpolicy.page_key(following) in seen:
                 raise self.fail(f"{what}: the pages of {self.url(path)} loop (the next link repeats "
                                 f"{netpolicy.shown(following)})", "the API answered an endless list; check --api-url")
-            seen.add(following)
+            seen.add(netpolicy.page_key(following))
             url, query = following, None  # the next URL carries its own query
         raise self.fail(f"{what}: {self.url(path)} has more than {self.max_pages} pages of 100; the rest was not "
                         "read, so it is not judged",
@@ -280,10 +281,22 @@ def _requester_class(session: Any) -> type[Any]:
             self.verb, self.url, self.input, self.headers = verb, url, input, headers
 
         def getresponse(self) -> Any:
-            response = session.request(self.verb, f"{self.protocol}://{self.host}:{self.port}{self.url}",
-                                       headers=self.headers, data=self.input, verify=self.verify,
-                                       allow_redirects=False)  # PyGithub follows 301s itself, on its own host only
-            return RequestsResponse(response)
+            """The answer, following redirects on the API's own origin (PyGithub itself follows only 301s
+            and takes any other 3xx for an empty answer); a redirect to another host is an error."""
+            url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
+            for _ in range(MAX_REDIRECTS + 1):
+                response = session.request(self.verb, url, headers=self.headers, data=self.input, verify=self.verify,
+                                           allow_redirects=False)
+                if not response.is_redirect:
+                    return RequestsResponse(response)
+                target = urllib.parse.urljoin(url, response.headers["Location"])
+                if netpolicy.origin(target) != netpolicy.origin(url):
+                    raise FactError(f"{self.verb} {netpolicy.shown(url)} answered {response.status_code}, a redirect "
+                                    f"to {netpolicy.shown(target)} on another host: not followed",
+                                    "the GitHub API answers from its own host; check --api-url")
+                url = target
+            raise FactError(f"{self.verb} {netpolicy.shown(url)}: more than {MAX_REDIRECTS} redirects",
+                            "check --api-url")
 
         def close(self) -> None:  # the session outlives one request: its pool keeps the connection alive
             pass

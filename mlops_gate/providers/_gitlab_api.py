@@ -91,7 +91,7 @@ class Api:
         url = self.url(path)
         target, data = path, {"per_page": "100", **(query or {})}
         items: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        seen: set[tuple[Any, ...]] = set()
         for _ in range(self.max_pages):
             fetch = functools.partial(self.gl.http_request, "get", target, query_data=data, obey_rate_limit=False)
             response = self._call(fetch, what, url)
@@ -100,7 +100,7 @@ class Api:
                 raise FactError(f"GitLab {what}: malformed response from {url} (expected a list of objects)",
                                 REACH_HINT)
             items.extend(page)
-            seen.add(str(response.url))
+            seen.add(netpolicy.page_key(str(response.url)))
             following = (response.links.get("next") or {}).get("url")
             if not following:
                 self.meter.read(url)
@@ -108,7 +108,7 @@ class Api:
             if netpolicy.origin(following) != netpolicy.origin(self.base):
                 raise FactError(f"GitLab {what}: the next page of {url} is on another host "
                                 f"({netpolicy.shown(following)}); not followed", REACH_HINT)
-            if following in seen:
+            if netpolicy.page_key(following) in seen:
                 raise FactError(f"GitLab {what}: the pages of {url} loop (the next link repeats "
                                 f"{netpolicy.shown(following)})", "the API answered an endless list; " + REACH_HINT)
             target, data = following, {}  # the next link carries its own query

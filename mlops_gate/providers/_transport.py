@@ -283,21 +283,21 @@ class BoundedAdapter(HTTPAdapter):
         size = response.headers.get("Content-Length", "")
         if size.isdigit() and int(size) > self.max_bytes:
             response.close()
-            raise self._too_large(req, f"{size} bytes")
+            raise self._too_large(req, f"{size} bytes, more than the {self.max_bytes}")
         chunks, total = [], 0
         for chunk in response.iter_content(64 << 10):
             total += len(chunk)
             if total > self.max_bytes:
                 response.close()
-                raise self._too_large(req, "more")
+                raise self._too_large(req, f"more than the {self.max_bytes} bytes")
             chunks.append(chunk)
         response._content = b"".join(chunks)  # what requests' own Response.content stores
         if req.expired:  # the watchdog fired as the last byte came in
             raise req.timeout()
 
     def _too_large(self, req: Request, size: str) -> TransportError:
-        return TransportError(f"{req.method} {req.url}: the response is {size} than the {self.max_bytes} bytes "
-                              "the gate reads (MLOPS_GATE_HTTP_MAX_BYTES)",
+        return TransportError(f"{req.method} {req.url}: the response is {size} the gate reads "
+                              "(MLOPS_GATE_HTTP_MAX_BYTES)",
                               "check the URL; if the answer really is this large, raise MLOPS_GATE_HTTP_MAX_BYTES")
 
     def _redirect(self, request: Any, response: Any) -> None:

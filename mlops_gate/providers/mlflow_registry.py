@@ -40,7 +40,7 @@ from mlops_gate.facts_mlflow import (
     RunFacts,
 )
 from mlops_gate.providers import Context, Meter, netpolicy
-from mlops_gate.providers._mlflow_limits import bounded, call_budget
+from mlops_gate.providers._mlflow_limits import bounded, call_budget, watch
 from mlops_gate.secrets import redact
 
 T = TypeVar("T")
@@ -151,9 +151,12 @@ class _Reader:
         self.client, self.uri, self.ctx = client, uri, ctx
         self.notes: list[str] = []
         self.budget, self.run_deadline = call_budget(ctx.env, _DEFAULTS), run_deadline
+        uris = {uri, without_userinfo(ctx.env.get("MLFLOW_REGISTRY_URI") or uri)}
+        self.connections = [watch(u) for u in uris if urlsplit(u).scheme in ("http", "https")]
 
     def bounded(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return bounded(f"{what}: MLflow at {self.uri}", self.budget, self.run_deadline, func, *args, **kwargs)
+        return bounded(f"{what}: MLflow at {self.uri}", self.budget, self.run_deadline, func, *args,
+                       connections=self.connections, **kwargs)
 
     def call(self, what: str, func: Any, *args: Any, missing_ok: bool = False) -> Any:
         """One client call; None when the entity does not exist and `missing_ok`."""

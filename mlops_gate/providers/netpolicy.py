@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from mlops_gate.errors import FactError, UsageError
 
@@ -111,6 +111,12 @@ def origin(url: str) -> tuple[str, str, int | None]:
     scheme = parts.scheme.lower()
     host, port = split_host(parts.netloc)
     return scheme, host, port if port is not None else DEFAULT_PORTS.get(scheme)
+
+
+def page_key(url: str) -> tuple[tuple[str, str, int | None], str, tuple[tuple[str, str], ...]]:
+    """A page's URL as pagination loops are detected: origin, path, and the query in any order."""
+    parts = urlsplit(url)
+    return origin(url), parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
 
 
 def shown(url: str) -> str:

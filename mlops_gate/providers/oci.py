@@ -26,11 +26,12 @@ def oci_image(ctx: Context) -> ImageFacts:
     keys = tuple(read_key(ctx.root, item[len(KEY):]) for item in sorted(ctx.scope) if item.startswith(KEY))
     if not ctx.target.image:
         return ImageFacts(ref="", keys=keys, notes=("no target image (--image or target.image)",))
-    from mlops_gate.providers import http
+    from mlops_gate.providers import http, netpolicy
     from mlops_gate.providers._oci_client import MAX_BLOB, Client  # HTTP stack: only when there is an image to read
 
     ref = parse(ctx.target.image)
-    client = Client(ref, ctx.env, ctx.meter, http.adapter(ctx, max_bytes=MAX_BLOB))
+    limit = min(netpolicy.limits(ctx.env).max_bytes, MAX_BLOB)
+    client = Client(ref, ctx.env, ctx.meter, http.adapter(ctx, max_bytes=limit))
     try:
         return _read(client, ctx, ctx.target.image, keys)
     finally:
