@@ -307,3 +307,90 @@ def test_a_fractional_page_cap_is_a_usage_error(tmp_path: Path) -> None:
     with redirect_stderr(err), redirect_stdout(io.StringIO()):
         assert main(["check", "--repo", str(tmp_path)], env={"MLOPS_GATE_HTTP_MAX_PAGES": "2.5"}) == 2
     assert "is not a whole number greater than 0" in err.getvalue()
+
+
+# --- a TLS handshake dripped a byte at a time ------------------------------------------------------
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_a_tls_handshake_dripped_a_byte_at_a_time_is_cut_off(tmp_path: Path) -> None:
+    """A real TLS server behind a relay that passes its bytes on one every 20 ms: the handshake alone would
+    take minutes; the attempt's deadline shuts the socket down in the middle of it."""
+    import socket
+    import ssl
+    import threading
+
+    from mlops_gate.providers import http
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    tls = socket.create_server(("127.0.0.1", 0))
+    relay = socket.create_server(("127.0.0.1", 0))
+    stop, relayed, hung_up = threading.Event(), [0], threading.Event()
+
+    def serve_tls() -> None:
+        conn, _ = tls.accept()
+        try:
+            with context.wrap_socket(conn, server_side=True) as s:
+                s.recv(1024)
+        except OSError:
+            pass
+
+    def pump(src: socket.socket, dst: socket.socket, slow: bool) -> None:
+        try:
+            while not stop.is_set():
+                data = src.recv(1 if slow else 65536)
+                if not data:
+                    break
+                if slow:
+                    stop.wait(0.02)
+                    relayed[0] += 1
+                dst.sendall(data)
+        except OSError:
+            hung_up.set()
+
+    def serve_relay() -> None:
+        client, _ = relay.accept()
+        upstream = socket.create_connection(tls.getsockname())
+        threading.Thread(target=pump, args=(client, upstream, False), daemon=True).start()
+        pump(upstream, client, True)
+        hung_up.set()
+
+    for target in (serve_tls, serve_relay):
+        threading.Thread(target=target, daemon=True).start()
+    ctx = Context(root=tmp_path, target=Target(), env={"MLOPS_GATE_HTTP_TIMEOUT": "0.5",
+                                                       "MLOPS_GATE_HTTP_REQUEST_DEADLINE": "1.5"})
+    session = http.session(ctx)
+    session.verify = str(cert)
+    try:
+        with pytest.raises(FactError) as err:
+            session.get(f"https://localhost:{relay.getsockname()[1]}/", timeout=30)
+        assert "did not answer within 0.5 s (MLOPS_GATE_HTTP_TIMEOUT, connect to last byte" in err.value.message
+        assert hung_up.wait(10) and relayed[0] < 200  # a TLS 1.3 server flight is well over 200 bytes
+    finally:
+        stop.set()
+        tls.close()
+        relay.close()

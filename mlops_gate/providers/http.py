@@ -86,11 +86,11 @@ class BoundedRetry(Retry):
         wait = float(super().get_backoff_time())
         if wait > 0:
             _must_fit(wait, f"the server keeps failing; the next retry would start after {wait:g} s",
-                      "the service fails; retry later")
+                      "the service fails; retry later", after_timeout=True)
         return wait
 
 
-def _must_fit(wait: float, what: str, hint: str) -> None:
+def _must_fit(wait: float, what: str, hint: str, after_timeout: bool = False) -> None:
     req = _transport.current()
     limit = netpolicy.Limits().request_s
     if req is None:
@@ -99,6 +99,8 @@ def _must_fit(wait: float, what: str, hint: str) -> None:
         raise FactError(f"{what}: more than the {limit:g} s a request may wait", hint)
     if req.budget(wait) >= 0:
         return
+    if after_timeout and req.expired:  # the attempts timed out: say that, not that the retries ran out
+        raise req.timeout()
     which = ("the run's network deadline (MLOPS_GATE_HTTP_RUN_DEADLINE)" if req.run_deadline <= req.deadline
              else f"the request deadline ({req.limits.request_s:g} s, MLOPS_GATE_HTTP_REQUEST_DEADLINE)")
     raise FactError(f"{what}: past {which}; {req.method} {req.url} made {req.attempts} attempt(s)", hint)
