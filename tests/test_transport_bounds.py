@@ -222,6 +222,15 @@ def test_an_unprotected_branch_on_page_101_is_never_a_pass(srv: Servers, tmp_pat
     assert report["results"][0]["subject"] == "github:acme/churn@release/2.0"
 
 
+def test_github_202_forever_is_not_waited_for(srv: Servers) -> None:
+    server = srv()
+    server.on(GH_REPO, server.reply(202, {}))
+    with pytest.raises(FactError) as err:
+        read_github(server, {})
+    assert "answered 202 Accepted (not ready yet); not waited for" in err.value.message
+    assert len(server.requests(GH_REPO)) == 1
+
+
 def test_github_pages_that_loop_are_an_error(srv: Servers) -> None:
     server = srv()
     server.on(GH_REPO, server.reply(200, {"id": 1, "default_branch": "main"}))

@@ -282,11 +282,15 @@ def _requester_class(session: Any) -> type[Any]:
 
         def getresponse(self) -> Any:
             """The answer, following redirects on the API's own origin (PyGithub itself follows only 301s
-            and takes any other 3xx for an empty answer); a redirect to another host is an error."""
+            and takes any other 3xx for an empty answer); a redirect to another host is an error, and so is
+            a 202 (PyGithub would wait 2 s and ask again, for as long as the server says 202)."""
             url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
             for _ in range(MAX_REDIRECTS + 1):
                 response = session.request(self.verb, url, headers=self.headers, data=self.input, verify=self.verify,
                                            allow_redirects=False)
+                if response.status_code == 202:  # PyGithub would sleep and ask again, without end
+                    raise FactError(f"{self.verb} {netpolicy.shown(url)} answered 202 Accepted (not ready yet); "
+                                    "not waited for", "retry later")
                 if not response.is_redirect:
                     return RequestsResponse(response)
                 target = urllib.parse.urljoin(url, response.headers["Location"])
