@@ -175,8 +175,10 @@ def _err(message: str, env: Mapping[str, str]) -> None:
 
 def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
     if args.command in ("check", "audit"):
+        from mlops_gate.providers.netpolicy import limits
         from mlops_gate.run import run_check
 
+        limits(env)  # a bad MLOPS_GATE_HTTP_* value is a usage error before anything is read
         return run_check(args, env)
     if args.command == "verify-evidence":
         from mlops_gate.evidence_verify import verify

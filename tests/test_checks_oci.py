@@ -406,8 +406,15 @@ def test_credentials_from_env_then_docker_config(tmp_path: Any) -> None:
     assert credentials("ghcr.io", env) == (("bob", "pw:with:colons"), None)
     creds, note = credentials("quay.io", env)
     assert creds is None and note is not None and "credential helper 'desktop'" in note
-    assert credentials("quay.io", {**env, "MLOPS_GATE_REGISTRY_USERNAME": "u", "MLOPS_GATE_REGISTRY_PASSWORD": "p"}) == (
-        ("u", "p"), None)
+    user = {"MLOPS_GATE_REGISTRY_USERNAME": "u", "MLOPS_GATE_REGISTRY_PASSWORD": "p"}
+    assert credentials("quay.io", {**env, **user, "MLOPS_GATE_REGISTRY_HOST": "quay.io"}) == (("u", "p"), None)
+    # bound to the registry MLOPS_GATE_REGISTRY_HOST names: never sent to whichever registry an image names
+    creds, note = credentials("quay.io", {**env, **user, "MLOPS_GATE_REGISTRY_HOST": "ghcr.io"})
+    assert creds is None and note == "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are for ghcr.io, not sent to quay.io"
+    creds, note = credentials("quay.io", {**env, **user})
+    assert creds is None and note is not None and "set MLOPS_GATE_REGISTRY_HOST" in note
+    assert credentials("ghcr.io", {**user, "MLOPS_GATE_REGISTRY_HOST": "https://ghcr.io/"}) == (("u", "p"), None)
+    assert credentials("docker.io", {**user, "MLOPS_GATE_REGISTRY_HOST": "index.docker.io"}) == (("u", "p"), None)
 
 
 def test_challenge_parsing() -> None:

@@ -206,7 +206,8 @@ def test_token_registry_401_without_credentials(world: World, repo: Path, capsys
 
 
 def test_token_registry_with_credentials(world: World, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass"}
+    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass",
+           "MLOPS_GATE_REGISTRY_HOST": world.token.host}
     code, report = gate(repo, world.ref("good", world.token), "image.signature", capsys, env)
     assert code == 0, report["results"]
     assert "s3cret-pass" not in json.dumps(report)
@@ -227,13 +228,15 @@ def test_basic_auth_registry(world: World, repo: Path, capsys: pytest.CaptureFix
     ref = world.ref("good", world.basic)
     code, report = gate(repo, ref, "image.labels", capsys)
     assert code == 3 and "Basic auth, no credentials" in report["results"][0]["message"]
-    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass"}
+    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass",
+           "MLOPS_GATE_REGISTRY_HOST": world.basic.host}
     code, report = gate(repo, ref, "image.labels", capsys, env)
     assert code == 0, report["results"]
 
 
 def test_wrong_password_is_named(world: World, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "wrong-pass"}
+    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "wrong-pass",
+           "MLOPS_GATE_REGISTRY_HOST": world.token.host}
     code, report = gate(repo, world.ref("good", world.token), "image.labels", capsys, env)
     r = report["results"][0]
     assert (code, r["status"]) == (3, "error") and "token for repository:ml/churn:pull" in r["message"]

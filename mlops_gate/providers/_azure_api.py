@@ -9,10 +9,12 @@ the work — resource-area and location (OPTIONS) discovery, api-version negotia
 types. We read the JSON ourselves, so a malformed body is reported as such and the facts are built
 from the documented REST shapes.
 
-Every client is built by us (not by `Connection.get_client`) so that its msrest configuration carries
-our timeout, our bounded retry policy and a response hook that counts requests into the meter of the
-fact being read; `Connection` would look up resource areas through an internal client we could not
-configure.
+Every client is built by us (not by `Connection.get_client`) so that its msrest configuration sends
+through the gate's bounded transport (deadlines, size cap, bounded retries, credentials stripped from
+redirects to another origin) with a response hook that counts requests into the meter of the fact being
+read; `Connection` would look up resource areas through an internal client we could not configure.
+The token goes to the collection URL and to the resource-area hosts it names (organisation services such
+as vssps.dev.azure.com) only when they are under the same domain and reached over HTTPS (loopback aside).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import Context, Meter
+from mlops_gate.providers import Context, Meter, netpolicy
 from mlops_gate.providers import http as _http
+from mlops_gate.providers._transport import TransportError
 from mlops_gate.secrets import redact_values
 
 T = TypeVar("T")
@@ -59,7 +62,6 @@ TOKEN_VARS = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
 SCOPES = ("set AZURE_DEVOPS_TOKEN (else SYSTEM_ACCESSTOKEN) to a PAT with Code (Read) for repositories, refs, "
           "branch policies and commit statuses, Build (Read) for builds and checks, Environment (Read & manage) "
           "for environments; Security (Manage) and Identity (Read) to read branch permissions")
-MAX_PAGES = 20  # a bound on every paginated walk: a gate must end
 
 _METER: ContextVar[Meter | None] = ContextVar("mlops_gate_azure_meter", default=None)
 _LAST = threading.local()  # status and URL of the last response this thread received
@@ -100,9 +102,12 @@ def metered(meter: Meter) -> contextlib.AbstractContextManager[Any]:
 class AzureApi:
     """One organisation/project/repository on one collection URL, with its SDK clients."""
 
-    def __init__(self, base_url: str, org: str, project: str, repo: str, token: str | None, timeout_s: float):
+    def __init__(self, base_url: str, org: str, project: str, repo: str, token: str | None, ctx: Context):
         self.base_url, self.org, self.project, self.repo = base_url.rstrip("/"), org, project, repo
-        self._token, self._timeout = token, timeout_s
+        self._token, self._env = token, ctx.env
+        limits = netpolicy.limits(ctx.env)
+        self._timeout, self.max_pages = limits.attempt_s, limits.max_pages
+        self._adapter = _http.adapter(ctx, pool_maxsize=16)
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
         self._areas: dict[str, str] | None = None
@@ -113,14 +118,15 @@ class AzureApi:
         return BasicAuthentication("", self._token) if self._token else Authentication()
 
     def _configure(self, client: Any) -> Any:
-        """Our timeout, retry policy and counting hook on the client's msrest configuration. msrest builds
-        its (thread-local) requests session when the client is made, so the retry policy is applied to the
-        session on every send through msrest's public `session_configuration_callback`."""
-        policy = _http.retry()
+        """Our transport and counting hook on the client's msrest configuration. msrest builds its
+        (thread-local) requests session when the client is made, so the transport is mounted on the session
+        at every send through msrest's public `session_configuration_callback`."""
+        adapter = self._adapter
 
         def configure_session(session: Any, global_config: Any, local_config: Any, **kwargs: Any) -> Any:
-            for adapter in session.adapters.values():
-                adapter.max_retries = policy
+            if session.adapters.get("https://") is not adapter:
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
             return kwargs
 
         client.config.session_configuration_callback = configure_session
@@ -136,7 +142,20 @@ class AzureApi:
             client = self._configure(LocationClient(self.base_url, self._creds()))
             areas = self.call(client.get_resource_areas, "resource areas", f"{self.base_url}/_apis/ResourceAreas")
             self._areas = {str(a.id).lower(): str(a.location_url) for a in areas or () if a.id and a.location_url}
+            for url in self._areas.values():
+                self._check_area(url)
         return self._areas
+
+    def _check_area(self, url: str) -> None:
+        """The token may go to a resource area the collection names only over HTTPS and under its domain."""
+        netpolicy.require_secure(url, self._env, "Azure DevOps resource area", "the server's ResourceAreas")
+        base, area = netpolicy.origin(self.base_url)[1], netpolicy.origin(url)[1]
+        labels = base.split(".")
+        domain = ".".join(labels[1:]) if len(labels) >= 3 and not base.replace(".", "").isdigit() else base
+        if area != base and not area.endswith("." + domain):
+            raise FactError(f"resource areas: {self.base_url} names {netpolicy.shown(url)}, outside {domain}: the "
+                            "token is not sent there", "check --api-url (or SYSTEM_COLLECTIONURI): it must be the "
+                            "collection URL, e.g. https://dev.azure.com/ORG/")
 
     def client(self, kind: str) -> Any:
         with self._lock:
@@ -156,8 +175,12 @@ class AzureApi:
         _LAST.status, _LAST.url = None, url
         try:
             return fn()
+        except TransportError as exc:  # a deadline, a size cap, a refused redirect
+            raise FactError(f"{what}: {exc.message}", exc.hint) from None
         except FactError:
             raise
+        except RecursionError:
+            raise _malformed(what, getattr(_LAST, "url", None) or url, "JSON nested too deeply") from None
         except DeserializationError:
             raise _malformed(what, getattr(_LAST, "url", None) or url) from None
         except (AzureDevOpsClientRequestError, AuthenticationError) as exc:
@@ -200,21 +223,34 @@ class AzureApi:
         url = _clean(response.url)
         try:
             body = json.loads(response.text)
+        except RecursionError:
+            raise _malformed(what, url, "JSON nested too deeply") from None
         except ValueError:
             raise _malformed(what, url) from None
         return body, response.headers.get("X-MS-ContinuationToken") or None, url
 
     def pages(self, location: Location, what: str, route: dict[str, str], query: dict[str, Any] | None = None,
-              notes: list[str] | None = None, max_pages: int = MAX_PAGES) -> Iterator[tuple[list[Any], str]]:
-        """Every page of a list that pages with continuation tokens, at most `max_pages` of them."""
+              notes: list[str] | None = None, newest: int | None = None) -> Iterator[tuple[list[Any], str]]:
+        """Every page of a list that pages with continuation tokens. More pages than the cap is an error
+        (the list is never judged on a part), except for a newest-first walk that stops on purpose after
+        `newest` pages: that is noted."""
         token: str | None = None
-        for _ in range(max_pages):
+        seen: set[str] = set()
+        for _ in range(newest or self.max_pages):
             body, token, url = self.get(location, what, route, {**(query or {}), "continuationToken": token})
             yield values(body, what, url), url
             if not token:
                 return
-        if notes is not None:
-            notes.append(f"{what}: stopped after {max_pages} pages; older items were not read")
+            if token in seen and newest is None:
+                raise FactError(f"{what}: the pages of {url} loop (a continuation token repeats)",
+                                "the server answered an endless list; check --api-url")
+            seen.add(token)
+        if newest is not None:
+            if notes is not None:
+                notes.append(f"{what}: stopped after {newest} pages; older items were not read")
+            return
+        raise FactError(f"{what}: more than {self.max_pages} pages; the rest was not read, so it is not judged",
+                        "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer branches in the policy")
 
     def repository(self) -> dict[str, Any]:
         body, _, url = self.get(REPOSITORY, "repository", {"repositoryId": self.repo},
@@ -234,8 +270,8 @@ def values(body: Any, what: str, url: str) -> list[Any]:
     return items
 
 
-def _malformed(what: str, url: str) -> FactError:
-    return FactError(f"{what}: malformed response from {url}",
+def _malformed(what: str, url: str, why: str = "") -> FactError:
+    return FactError(f"{what}: malformed response from {url}" + (f" ({why})" if why else ""),
                      "the server did not answer Azure DevOps JSON; check that --api-url (or SYSTEM_COLLECTIONURI) "
                      "is the collection URL, e.g. https://dev.azure.com/ORG/")
 
@@ -252,9 +288,10 @@ def api(ctx: Context) -> AzureApi:
                         "set --repository ORG/PROJECT/REPO (in Azure Pipelines it is detected)")
     org, project, repo = parts
     base = ctx.target.api_url or f"https://dev.azure.com/{org}"
+    netpolicy.require_secure(base, ctx.env, "Azure DevOps", "--api-url (or SYSTEM_COLLECTIONURI)")
     token = _http.first_env(ctx.env, *TOKEN_VARS)
     return once(ctx, f"azure:api:{base}:{org}/{project}/{repo}",
-                lambda: AzureApi(base, org, project, repo, token, _http.timeout(ctx.env)))
+                lambda: AzureApi(base, org, project, repo, token, ctx))
 
 
 def once(ctx: Context, key: str, make: Callable[[], T]) -> T:

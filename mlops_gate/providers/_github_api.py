@@ -1,15 +1,20 @@
-"""The GitHub REST transport the three GitHub facts share: one PyGithub client and one repository
+"""The GitHub REST transport the three GitHub facts share: one PyGithub requester and one repository
 read per run, bounded retries, request counting, pagination, and failures turned into FactErrors.
 
 Requests go through PyGithub's public `Requester.requestJsonAndCheck` (auth, base URL prefix for GitHub
 Enterprise Server, error mapping); payloads are read as plain JSON so a missing field never makes
 PyGithub fetch an object lazily behind our back.
 
-Counting: PyGithub owns its `requests.Session`, so requests are counted where every attempt passes,
-in the urllib3 `Retry` PyGithub hands to its adapter: urllib3 asks `Retry.is_retry()` once per response
-and calls `Retry.increment(error=...)` once per failed connection. The counter adds to the meter of the
-calling thread (facts are read concurrently through one shared client), so no PyGithub internals are
-patched, in production or in tests.
+Transport: PyGithub's documented `Requester.injectConnectionClasses` swaps the classes it sends through;
+it is called on a subclass of `Requester` made for this run's client (PyGithub's own class is left
+alone), and our classes send through one `requests.Session` on the gate's bounded transport (deadlines,
+size cap, credentials kept to the API's origin). One connection object per request also means threads
+reading facts concurrently never share one.
+
+Counting: requests are counted where every attempt passes, in the urllib3 `Retry` of that transport:
+urllib3 asks `Retry.is_retry()` once per response and calls `Retry.increment(error=...)` once per failed
+connection. The counter adds to the meter of the calling thread (facts are read concurrently through
+one shared client).
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import Context, Meter, http
+from mlops_gate.providers import Context, Meter, http, netpolicy
 from mlops_gate.secrets import redact_values
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
+MAX_REDIRECTS = 5
 _current = threading.local()  # .meter: the Meter of the fact this thread is reading
 
 
@@ -90,7 +96,7 @@ class Api:
     slug: str
     token: str | None
     requester: Any
-    client: Any
+    max_pages: int = netpolicy.Limits.max_pages
     _repo_lock: threading.Lock = field(default_factory=threading.Lock)
     _repo: dict[str, Any] | None = None
     _repo_error: FactError | None = None
@@ -124,13 +130,17 @@ class Api:
             raise (NotFound(error.message, error.hint) if exc.status == 404 else error) from None
         except ValueError as exc:  # json.JSONDecodeError, or a body PyGithub could not take apart
             raise self.malformed(what, shown, str(exc)) from None
+        except RecursionError:
+            raise self.malformed(what, shown, "JSON nested too deeply") from None
         except requests.exceptions.RequestException as exc:
             raise self.fail(f"{what}: cannot reach {self.base} ({type(exc).__name__})",
                             "check the API URL (--api-url, GITHUB_API_URL) and the network") from None
-        except FactError as exc:  # from http.BoundedRetry: a rate-limit wait too long to sit out
-            raise self.fail(exc.message, exc.hint) from None
+        except FactError as exc:  # the transport: a deadline, a size cap, a wait too long to sit out
+            raise self.fail(f"{what}: {exc.message}", exc.hint) from None
         except AssertionError:  # PyGithub refuses a next-page URL on another host
             raise self.fail(f"{what}: {shown} points outside {self.base}", "check --api-url") from None
+        except RuntimeError as exc:  # PyGithub refuses a 301 to another host or scheme
+            raise self.fail(f"{what}: {shown}: {exc}", "check --api-url") from None
         finally:
             _current.meter = None
         if isinstance(data, dict) and "data" in data and set(data) <= {"data", "url"}:
@@ -158,15 +168,15 @@ class Api:
 
     def paginate(self, meter: Meter, path: str, params: dict[str, Any] | None = None, *, key: str | None = None,
                  what: str, hint_403: str = "the token lacks the permission to read this",
-                 hint_404: str | None = None, max_pages: int = 100) -> list[Any]:
-        """Every item of a paginated list, following `Link: rel="next"`; `key` names the list in an
-        object-shaped page (`check_runs`, `branch_policies`)."""
+                 hint_404: str | None = None) -> list[Any]:
+        """Every item of a paginated list, following `Link: rel="next"` on the API's own origin; `key` names
+        the list in an object-shaped page (`check_runs`, `branch_policies`). A list longer than the page cap,
+        or one whose next links loop, is an error: never judged on the pages that were read."""
         items: list[Any] = []
-        url: str | None = path
+        url = path
         query: dict[str, Any] | None = {**(params or {}), "per_page": 100}
-        for _ in range(max_pages):
-            if url is None:
-                break
+        seen: set[tuple[Any, ...]] = set()
+        for _ in range(self.max_pages):
             reply = self.get(meter, url, query, what=what, hint_403=hint_403, hint_404=hint_404)
             data = reply.data
             page = data.get(key) if key and isinstance(data, dict) else data
@@ -174,8 +184,20 @@ class Api:
                 raise self.fail(f"{what}: malformed response from {self.url(path)}: expected a list"
                                 + (f" under {key!r}" if key else ""))
             items.extend(page)
-            url, query = _next_link(reply.headers.get("link")), None  # the next URL carries its own query
-        return items
+            following = _next_link(reply.headers.get("link"))
+            if following is None:
+                return items
+            if netpolicy.origin(following) != netpolicy.origin(self.base):
+                raise self.fail(f"{what}: the next page of {self.url(path)} is on another host "
+                                f"({netpolicy.shown(following)}); not followed", "check --api-url")
+            if netpolicy.page_key(following) in seen:
+                raise self.fail(f"{what}: the pages of {self.url(path)} loop (the next link repeats "
+                                f"{netpolicy.shown(following)})", "the API answered an endless list; check --api-url")
+            seen.add(netpolicy.page_key(following))
+            url, query = following, None  # the next URL carries its own query
+        raise self.fail(f"{what}: {self.url(path)} has more than {self.max_pages} pages of 100; the rest was not "
+                        "read, so it is not judged",
+                        "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer items in the policy (a narrower branch glob)")
 
     def repo(self, meter: Meter) -> dict[str, Any]:
         """`GET /repos/{owner}/{name}`, read once per run whichever fact asks first."""
@@ -225,19 +247,73 @@ def api(ctx: Context) -> Api:
 
 
 def _create(base: str, slug: str, ctx: Context) -> Api:
-    import github
-    from github import Auth
+    from github import Auth, Consts
 
     token = http.first_env(ctx.env, *TOKEN_VARS)
-    if not base.startswith(("http://", "https://")):
-        raise FactError(f"GitHub API URL {_redact_url(base)!r} is not http(s)", "set --api-url https://HOST/api/v3")
-    client = github.Github(
+    netpolicy.require_secure(base, ctx.env, "GitHub API", "--api-url (or GITHUB_API_URL)")
+    requester = _requester_class(http.session(ctx, counting_retry()))(
         auth=Auth.Token(token) if token else None,
         base_url=base,
-        timeout=max(1, math.ceil(http.timeout(ctx.env))),
-        retry=counting_retry(),
+        timeout=max(1, math.ceil(http.timeout(ctx.env))),  # the transport bounds every attempt itself
+        user_agent=Consts.DEFAULT_USER_AGENT,
         per_page=100,
+        verify=True,
+        retry=None,  # the transport retries (counting_retry)
+        pool_size=None,
         seconds_between_requests=None,  # PyGithub's default pacing (0.25 s) is for writes; we only read
         seconds_between_writes=None,
     )
-    return Api(_redact_url(base), slug, token, client.requester, client)
+    return Api(_redact_url(base), slug, token, requester, netpolicy.limits(ctx.env).max_pages)
+
+
+def _requester_class(session: Any) -> type[Any]:
+    """A `Requester` subclass whose connections send through `session` (see the module docstring)."""
+    from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
+
+    class Connection:
+        protocol = "https"
+
+        def __init__(self, host: str, port: int | None = None, strict: bool = False, timeout: Any = None,
+                     retry: Any = None, pool_size: Any = None, **kwargs: Any) -> None:
+            self.host, self.port = host, port or (443 if self.protocol == "https" else 80)
+            self.verify = kwargs.get("verify", True)
+
+        def request(self, verb: str, url: str, input: Any, headers: dict[str, str], stream: bool = False) -> None:
+            self.verb, self.url, self.input, self.headers = verb, url, input, headers
+
+        def getresponse(self) -> Any:
+            """The answer, following redirects on the API's own origin (PyGithub itself follows only 301s
+            and takes any other 3xx for an empty answer); a redirect to another host is an error, and so is
+            a 202 (PyGithub would wait 2 s and ask again, for as long as the server says 202)."""
+            url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
+            for _ in range(MAX_REDIRECTS + 1):
+                response = session.request(self.verb, url, headers=self.headers, data=self.input, verify=self.verify,
+                                           allow_redirects=False)
+                if response.status_code == 202:  # PyGithub would sleep and ask again, without end
+                    raise FactError(f"{self.verb} {netpolicy.shown(url)} answered 202 Accepted (not ready yet); "
+                                    "not waited for", "retry later")
+                if not response.is_redirect:
+                    return RequestsResponse(response)
+                target = urllib.parse.urljoin(url, response.headers["Location"])
+                if netpolicy.origin(target) != netpolicy.origin(url):
+                    raise FactError(f"{self.verb} {netpolicy.shown(url)} answered {response.status_code}, a redirect "
+                                    f"to {netpolicy.shown(target)} on another host: not followed",
+                                    "the GitHub API answers from its own host; check --api-url")
+                url = target
+            raise FactError(f"{self.verb} {netpolicy.shown(url)}: more than {MAX_REDIRECTS} redirects",
+                            "check --api-url")
+
+        def close(self) -> None:  # the session outlives one request: its pool keeps the connection alive
+            pass
+
+    class HTTPS(Connection, HTTPSRequestsConnectionClass):
+        protocol = "https"
+
+    class HTTP(Connection, HTTPRequestsConnectionClass):
+        protocol = "http"
+
+    class BoundRequester(Requester):
+        pass
+
+    BoundRequester.injectConnectionClasses(HTTP, HTTPS)
+    return BoundRequester

@@ -7,6 +7,7 @@ call waits for `GET /projects/:id` and the independent reads of one fact can run
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import Context, Meter, Shared, http
+from mlops_gate.providers import Context, Meter, Shared, http, netpolicy
 
 PUBLIC_URL = "https://gitlab.com"
 JOB_TOKEN_HINT = "set GITLAB_TOKEN to a token with read_api (a project access token)"
@@ -62,6 +63,7 @@ class Api:
     meter: Meter
     shared: Shared
     needed_by: str = ""  # the checks that need this fact, named when CI_JOB_TOKEN cannot read it
+    max_pages: int = netpolicy.Limits.max_pages
 
     @property
     def project_path(self) -> str:
@@ -84,19 +86,43 @@ class Api:
         return result
 
     def list(self, path: str, what: str, query: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        """Every page (python-gitlab follows the Link: rel="next" headers GitLab sends)."""
+        """Every page, following the `Link: rel="next"` headers GitLab sends, on the API's own origin only.
+        A list longer than the page cap, or whose next links loop, is an error: never judged on a part."""
         url = self.url(path)
-        data = {"per_page": "100", **(query or {})}
+        target, data = path, {"per_page": "100", **(query or {})}
+        items: list[dict[str, Any]] = []
+        seen: set[tuple[Any, ...]] = set()
+        for _ in range(self.max_pages):
+            fetch = functools.partial(self.gl.http_request, "get", target, query_data=data, obey_rate_limit=False)
+            response = self._call(fetch, what, url)
+            page = self._json(response, what, url)
+            if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+                raise FactError(f"GitLab {what}: malformed response from {url} (expected a list of objects)",
+                                REACH_HINT)
+            items.extend(page)
+            seen.add(netpolicy.page_key(str(response.url)))
+            following = (response.links.get("next") or {}).get("url")
+            if not following:
+                self.meter.read(url)
+                return items
+            if netpolicy.origin(following) != netpolicy.origin(self.base):
+                raise FactError(f"GitLab {what}: the next page of {url} is on another host "
+                                f"({netpolicy.shown(following)}); not followed", REACH_HINT)
+            if netpolicy.page_key(following) in seen:
+                raise FactError(f"GitLab {what}: the pages of {url} loop (the next link repeats "
+                                f"{netpolicy.shown(following)})", "the API answered an endless list; " + REACH_HINT)
+            target, data = following, {}  # the next link carries its own query
+        raise FactError(f"GitLab {what}: {url} has more than {self.max_pages} pages of 100; the rest was not read, "
+                        "so it is not judged", "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer branches in the policy")
 
-        def fetch() -> list[dict[str, Any]]:
-            pages = self.gl.http_list(path, query_data=data, iterator=True, obey_rate_limit=False)
-            return list(pages)
-
-        items: list[dict[str, Any]] = self._call(fetch, what, url)
-        if not all(isinstance(item, dict) for item in items):
-            raise FactError(f"GitLab {what}: malformed response from {url} (expected a list of objects)", REACH_HINT)
-        self.meter.read(url)
-        return items
+    def _json(self, response: Any, what: str, url: str) -> Any:
+        try:
+            return response.json()
+        except RecursionError:
+            raise FactError(f"GitLab {what}: malformed response from {url} (JSON nested too deeply)",
+                            REACH_HINT) from None
+        except ValueError:
+            raise FactError(f"GitLab {what}: malformed response from {url} (not JSON)", REACH_HINT) from None
 
     def optional(self, fetch: Callable[[], Any]) -> Any:
         """Run a read of a feature that a tier or the job token may hide: 401/403/404 raise Unavailable."""
@@ -125,12 +151,19 @@ class Api:
 
         try:
             return fetch()
+        except RecursionError:
+            raise FactError(f"GitLab {what}: malformed response from {url} (JSON nested too deeply)",
+                            REACH_HINT) from None
         except gle.GitlabParsingError:
             raise FactError(f"GitLab {what}: malformed response from {url}", REACH_HINT) from None
         except gle.GitlabError as e:  # GitlabHttpError, GitlabAuthenticationError
             raise self._failure(e.response_code, what, url) from None
         except requests.exceptions.RequestException:
             raise FactError(f"GitLab {what}: cannot reach {url}", REACH_HINT) from None
+        except _Denied:
+            raise
+        except FactError as e:  # the transport: a deadline, a size cap, a refused redirect
+            raise FactError(f"GitLab {what}: {e.message}", e.hint) from None
 
     def _failure(self, status: int | None, what: str, url: str) -> FactError:
         if status not in (401, 403, 404):
@@ -158,17 +191,20 @@ class _Denied(FactError):
 
 def connect(ctx: Context, needed_by: str = "") -> Api:
     """A python-gitlab client for this fact, counting its requests into the fact's own meter; the
-    connection pool (and the project read) are shared by every GitLab fact of the run."""
+    connection pool (and the project read) are shared by every GitLab fact of the run. The token goes to
+    the configured instance only (https, loopback aside): the transport strips it from redirects to
+    another origin, and `list` follows next links on the instance's origin only."""
     import gitlab
     import requests
-    from requests.adapters import HTTPAdapter
 
     base = base_url(ctx.target.api_url)
+    netpolicy.require_secure(base, ctx.env, "GitLab API", "--api-url (or CI_API_V4_URL / CI_SERVER_URL)")
     with ctx.shared.lock:
         adapter = ctx.shared.cache.get(f"gitlab:adapter:{base}")
-        if adapter is None:
-            adapter = ctx.shared.cache[f"gitlab:adapter:{base}"] = HTTPAdapter(
-                max_retries=http.retry(), pool_maxsize=16)
+    if adapter is None:  # http.adapter reads the run's clock, which takes no lock of ctx.shared's
+        made = http.adapter(ctx, pool_maxsize=16)
+        with ctx.shared.lock:
+            adapter = ctx.shared.cache.setdefault(f"gitlab:adapter:{base}", made)
     session = requests.Session()
     session.mount("https://", adapter)  # type: ignore[arg-type]
     session.mount("http://", adapter)  # type: ignore[arg-type]
@@ -178,4 +214,5 @@ def connect(ctx: Context, needed_by: str = "") -> Api:
     gl = gitlab.Gitlab(base, private_token=token, job_token=job_token, timeout=http.timeout(ctx.env),
                        session=session, retry_transient_errors=False, per_page=100)
     auth = "GITLAB_TOKEN" if token else "CI_JOB_TOKEN" if job_token else "anonymous"
-    return Api(gl, base + "/api/v4", ctx.target.repository or "", auth, ctx.meter, ctx.shared, needed_by)
+    return Api(gl, base + "/api/v4", ctx.target.repository or "", auth, ctx.meter, ctx.shared, needed_by,
+               netpolicy.limits(ctx.env).max_pages)

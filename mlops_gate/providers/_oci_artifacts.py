@@ -24,7 +24,7 @@ MAX_REFERRERS = 32  # bound the requests one image may cost
 def doc(fetched: Fetched, what: str) -> dict[str, Any]:
     try:
         data = json.loads(fetched.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise FactError(f"{what}: {fetched.url} is not a JSON manifest")
@@ -76,7 +76,7 @@ def _image_labels(client: Client, manifest: dict[str, Any], where: str) -> tuple
     digest = str(config["digest"])
     try:
         data = json.loads(client.blob(digest, f"image config {digest}"))
-    except ValueError:
+    except (ValueError, RecursionError):
         data = {}
     cfg = (data.get("config") or data.get("container_config") or {}) if isinstance(data, dict) else {}
     labels = cfg.get("Labels") if isinstance(cfg, dict) else None
@@ -139,8 +139,8 @@ def attestations_in(client: Client, fetched: Fetched, source: str) -> list[Attes
         predicate = (layer.get("annotations") or {}).get("predicateType")
         try:
             data = json.loads(client.blob(ldigest, f"attestation {ldigest}"))
-        except (FactError, ValueError) as exc:
-            why = exc.message if isinstance(exc, FactError) else "not JSON"
+        except (FactError, ValueError, RecursionError) as exc:
+            why = exc.message if isinstance(exc, FactError) else "not JSON (or nested too deeply)"
             out.append(Attestation(source, fetched.digest, ldigest, "", "", error=why))
             continue
         if media_type in BUNDLE_TYPES:

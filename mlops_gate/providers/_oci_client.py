@@ -1,9 +1,12 @@
 """A small OCI Distribution v2 client: only the reads the gate needs (manifests, blobs, referrers).
 
 Auth follows the registry's `WWW-Authenticate` challenge: anonymous first, then Basic, or a Bearer
-token fetched from the challenge's realm for the challenge's scope (Docker's token flow), with
-credentials from MLOPS_GATE_REGISTRY_USERNAME/PASSWORD or Docker's config.json. Every manifest and
-blob is checked against the digest it was asked by (or, for a tag, against Docker-Content-Digest).
+token fetched from the challenge's realm for the challenge's scope (Docker's token flow). Credentials are
+bound to a registry: MLOPS_GATE_REGISTRY_USERNAME/PASSWORD go only to the registry named in
+MLOPS_GATE_REGISTRY_HOST, Docker's config.json `auths` entries only to the registry they are keyed by;
+never to whichever registry an image names. They are sent to that registry, and to the token realm it
+names, only over HTTPS (loopback, or a host listed in MLOPS_GATE_INSECURE_HOSTS, aside). Every manifest
+and blob is checked against the digest it was asked by (or, for a tag, against Docker-Content-Digest).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import Meter
+from mlops_gate.providers import Meter, netpolicy
 from mlops_gate.providers import http as h
-from mlops_gate.providers._oci_ref import DOCKER_HUB, Reference, is_loopback, scheme
+from mlops_gate.providers._oci_ref import DOCKER_HUB, Reference, scheme
 from mlops_gate.secrets import redact, register
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -35,8 +38,8 @@ MAX_MANIFEST = 4 << 20  # the Distribution spec's recommended manifest size limi
 MAX_BLOB = 16 << 20  # configs, signature payloads and attestations are small; refuse anything huge
 
 _CHALLENGE_RE = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))')
-HINT_401 = ("set MLOPS_GATE_REGISTRY_USERNAME/MLOPS_GATE_REGISTRY_PASSWORD, or `docker login {host}` "
-            "(credentials are read from $DOCKER_CONFIG/config.json or ~/.docker/config.json)")
+HINT_401 = ("set MLOPS_GATE_REGISTRY_HOST={host} with MLOPS_GATE_REGISTRY_USERNAME/MLOPS_GATE_REGISTRY_PASSWORD, "
+            "or `docker login {host}` (credentials are read from $DOCKER_CONFIG/config.json or ~/.docker/config.json)")
 
 
 @dataclass(frozen=True)
@@ -51,17 +54,30 @@ def digest_of(body: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm}:{hashlib.new(algorithm, body).hexdigest()}"
 
 
+def registry_host(value: str) -> str:
+    """A registry as MLOPS_GATE_REGISTRY_HOST or an `auths` key may write it (`https://host/v1/`) -> `host`."""
+    host = value.strip().lower().split("://", 1)[-1].split("/", 1)[0]
+    return DOCKER_HUB if host in ("index.docker.io", "registry-1.docker.io", "docker.io") else host
+
+
 def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] | None, str | None]:
-    """(username, password) for `registry`, and a note when Docker's config names a helper we do not run."""
+    """(username, password) for `registry`, and a note when credentials exist but are not for it (or sit in a
+    Docker credential helper we do not run)."""
     user, password = env.get("MLOPS_GATE_REGISTRY_USERNAME"), env.get("MLOPS_GATE_REGISTRY_PASSWORD")
+    bound = registry_host(env.get("MLOPS_GATE_REGISTRY_HOST", ""))
+    env_note = None
     if user and password:
-        return (user, password), None
+        if bound == registry_host(registry):
+            return (user, password), None
+        env_note = (f"MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are for {bound}, not sent to {registry}" if bound else
+                    "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are not sent: set MLOPS_GATE_REGISTRY_HOST to the "
+                    "registry they belong to")
     base = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or os.path.expanduser("~")) / ".docker")
     path = Path(base) / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None, None
+    except (OSError, ValueError, RecursionError):
+        return None, env_note
     auths = config.get("auths") if isinstance(config, dict) else None
     keys: tuple[str, ...] = (registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/", f"https://{registry}/v2/")
     if registry == DOCKER_HUB:
@@ -79,9 +95,10 @@ def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] 
     helper = (helpers or {}).get(registry) if isinstance(helpers, dict) else None
     helper = helper or (config.get("credsStore") if isinstance(config, dict) else None)
     if helper:
-        return None, (f"{path} keeps credentials in the credential helper {helper!r}, which mlops-gate does not run: "
-                      "set MLOPS_GATE_REGISTRY_USERNAME/PASSWORD")
-    return None, None
+        return None, env_note or (f"{path} keeps credentials in the credential helper {helper!r}, which "
+                                  "mlops-gate does not run: set MLOPS_GATE_REGISTRY_HOST and "
+                                  "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD")
+    return None, env_note
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -95,6 +112,7 @@ class Client:
     ref: Reference
     env: Mapping[str, str]
     meter: Meter
+    adapter: Any = None  # the run's bounded transport (http.adapter); a plain one when None
     session: Any = None
     auth: tuple[str, str] | None = None
     notes: list[str] = field(default_factory=list)
@@ -106,7 +124,8 @@ class Client:
 
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "mlops-gate"
-        adapter = HTTPAdapter(max_retries=h.retry())
+        self.session.auth = h.no_netrc  # only the credentials bound to this registry, not ~/.netrc's
+        adapter = self.adapter or HTTPAdapter(max_retries=h.retry())
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         h.count_requests(self.session, self.meter)
@@ -121,10 +140,10 @@ class Client:
     # --- HTTP with the challenge flow ------------------------------------------------------------
     def get(self, path: str, accept: str, what: str, limit: int, ok_404: bool = False) -> Any:
         url = f"{self.base}/{path}"
-        response = self._send(url, accept)
+        response = self._send(url, accept, what)
         if response is not None and response.status_code == 401:
             self._authenticate(response, what, url)
-            response = self._send(url, accept)
+            response = self._send(url, accept, what)
         if response is None:
             raise h.http_failure(None, what, url, "", "")
         if response.status_code == 404 and ok_404:
@@ -141,7 +160,7 @@ class Client:
         body = _read(response, limit, what, url)
         return response, body
 
-    def _send(self, url: str, accept: str) -> Any:
+    def _send(self, url: str, accept: str, what: str) -> Any:
         import requests
 
         headers = {"Accept": accept}
@@ -149,6 +168,8 @@ class Client:
             headers["Authorization"] = self._header
         try:
             return self.session.get(url, headers=headers, timeout=h.timeout(self.env), stream=True)
+        except FactError as exc:  # the transport: a deadline, a size cap, a refused redirect
+            raise FactError(f"{what}: {exc.message}", exc.hint) from None
         except requests.exceptions.SSLError as exc:
             raise FactError(f"TLS error talking to {self.ref.api_host}: {exc}",
                             "fix the registry's certificate, or list the host in MLOPS_GATE_INSECURE_REGISTRIES "
@@ -190,6 +211,8 @@ class Client:
             auth = self.auth
         try:
             response = self.session.get(realm, params=query, auth=auth, timeout=h.timeout(self.env))
+        except FactError as exc:
+            raise FactError(f"{what}: token service {netpolicy.shown(realm)}: {exc.message}", exc.hint) from None
         except requests.exceptions.RequestException as exc:
             raise FactError(f"{what}: cannot reach the token service {realm}: {type(exc).__name__}",
                             "check the network and the registry's token realm") from None
@@ -200,7 +223,7 @@ class Client:
         try:
             data = response.json()
             token = data.get("token") or data.get("access_token")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             token = None
         if not isinstance(token, str) or not token:
             raise FactError(f"{what}: the token service {realm} returned no token")
@@ -208,8 +231,8 @@ class Client:
 
     def _may_send_secret(self, url: str) -> bool:
         parts = urlsplit(url)
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return parts.scheme == "https" or is_loopback(host) or scheme(host, self.env) == "http"
+        return parts.scheme == "https" or (parts.scheme == "http"
+                                           and netpolicy.cleartext_allowed(parts.netloc, self.env))
 
     # --- the Distribution API --------------------------------------------------------------------
     def manifest(self, reference: str, what: str, ok_404: bool = False) -> Fetched | None:
@@ -251,7 +274,7 @@ class Client:
 def _media_type(body: bytes, header: str) -> str:
     try:
         declared = json.loads(body).get("mediaType")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         declared = None
     return str(declared or header.split(";")[0].strip())
 

@@ -3,12 +3,12 @@ be reached over plain HTTP."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mlops_gate.errors import FactError
+from mlops_gate.providers import netpolicy
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -69,20 +69,10 @@ def _problem(path: str, tag: str | None, digest: str | None) -> str | None:
 
 
 def is_loopback(host: str) -> bool:
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    hostname = hostname.strip("[]")
-    if hostname == "localhost" or hostname.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
-def insecure_hosts(env: Mapping[str, str]) -> frozenset[str]:
-    return frozenset(h.strip().lower() for h in env.get("MLOPS_GATE_INSECURE_REGISTRIES", "").split(",") if h.strip())
+    return netpolicy.is_loopback(host)
 
 
 def scheme(host: str, env: Mapping[str, str]) -> str:
-    """HTTPS, except loopback registries (as Docker allows) and hosts the user lists as insecure."""
-    return "http" if is_loopback(host) or host.lower() in insecure_hosts(env) else "https"
+    """HTTPS, except loopback registries (as Docker allows) and hosts the user lists as insecure
+    (MLOPS_GATE_INSECURE_HOSTS, or its older name MLOPS_GATE_INSECURE_REGISTRIES)."""
+    return "http" if netpolicy.cleartext_allowed(host, env, default_port=443) else "https"

@@ -118,11 +118,11 @@ def commit_runs(ctx: Context) -> CommitRuns:
         repo_id = str(_repository(ctx, api)["id"])
         query = {"repositoryId": repo_id, "repositoryType": "TfsGit", "queryOrder": "queueTimeDescending"}
         # the API has no commit filter: walk the repository's builds newest first and match the sha here
-        for page, url in api.pages(az.BUILDS, "builds", {}, query, notes, BUILD_PAGES):
+        for page, url in api.pages(az.BUILDS, "builds", {}, query, notes, newest=BUILD_PAGES):
             ctx.meter.read(url)
             runs.extend(build_run(b) for b in page
                         if isinstance(b, dict) and str(b.get("sourceVersion")).lower() == sha)
-        for skip in range(0, az.MAX_PAGES * STATUS_PAGE, STATUS_PAGE):
+        for skip in range(0, api.max_pages * STATUS_PAGE, STATUS_PAGE):
             route = {"repositoryId": repo_id, "commitId": sha}
             body, _, url = api.get(az.STATUSES, "commit statuses", route, {"top": STATUS_PAGE, "skip": skip})
             ctx.meter.read(url)
@@ -130,6 +130,9 @@ def commit_runs(ctx: Context) -> CommitRuns:
             runs.extend(status_run(s) for s in page if isinstance(s, dict))
             if len(page) < STATUS_PAGE:
                 break
+        else:
+            raise FactError(f"commit statuses of {sha}: more than {api.max_pages} pages of {STATUS_PAGE}; the rest "
+                            "was not read, so it is not judged", "raise MLOPS_GATE_HTTP_MAX_PAGES")
     if not runs:
         notes.append(f"no build or status reported on {sha} in {ctx.target.repository}")
     return CommitRuns(PLATFORM, str(ctx.target.repository), sha, tuple(runs), tuple(notes))

@@ -7,18 +7,23 @@ whatever artifact store backs the server. `mlflow-skinny` is enough: it talks to
 The client reads its settings from `os.environ`, so for the duration of the read the `MLFLOW_*` variables
 are set to exactly those of the gate's environment (under a lock: one MLflow read at a time per process).
 Each entity is fetched once; every REST request the client makes is counted into the meter.
+
+Bounds: each client call is waited for at most its attempts' worth of MLOPS_GATE_HTTP_TIMEOUT (see
+`_mlflow_limits`). The URIs must be https:// (loopback, or MLOPS_GATE_INSECURE_HOSTS, aside); redirects
+are not followed unless MLFLOW_ALLOW_HTTP_REDIRECTS says so.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
@@ -34,9 +39,11 @@ from mlops_gate.facts_mlflow import (
     RegisteredModelFacts,
     RunFacts,
 )
-from mlops_gate.providers import Context, Meter
+from mlops_gate.providers import Context, Meter, netpolicy
+from mlops_gate.providers._mlflow_limits import bounded, call_budget, watch
 from mlops_gate.secrets import redact
 
+T = TypeVar("T")
 _LOCK = threading.Lock()
 _ACTIVE: list[Meter] = []  # the meter of the read in progress (at most one: _LOCK)
 _DEFAULTS = {  # bounded retries: a CI gate fails clearly instead of backing off for minutes
@@ -44,6 +51,7 @@ _DEFAULTS = {  # bounded retries: a CI gate fails clearly instead of backing off
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_ALLOW_HTTP_REDIRECTS": "false",  # the credentials and the facts come from the configured server only
 }
 CREDENTIALS = "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN"
 LOGGED_MODEL = re.compile(r"^models:/(m-[0-9a-f]+)/?$")
@@ -78,6 +86,13 @@ def mlflow_model(ctx: Context) -> MlflowModel:
         raise FactError("no model to read", "set --model NAME@ALIAS or NAME/VERSION, or target.model")
     name, alias, version = parse_model(ctx.target.model)
     compare = sorted(s.removeprefix("alias:") for s in ctx.scope if s.startswith("alias:"))
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        value = ctx.env.get(var, "")
+        if urlsplit(value).scheme.lower() in ("http", "https"):
+            netpolicy.require_secure(value, ctx.env, "MLflow", var)
+    from mlops_gate.providers import http
+
+    clock = http.clock(ctx)
     with _LOCK, _environment(ctx.env):
         try:
             from mlflow import MlflowClient  # type: ignore[import-untyped,unused-ignore]
@@ -88,7 +103,7 @@ def mlflow_model(ctx: Context) -> MlflowModel:
         _ACTIVE.append(ctx.meter)
         try:
             client = MlflowClient(tracking_uri=uri, registry_uri=ctx.env.get("MLFLOW_REGISTRY_URI") or uri)
-            reader = _Reader(client, without_userinfo(uri), ctx)
+            reader = _Reader(client, without_userinfo(uri), ctx, clock.deadline)
             return reader.read(ctx.target.model, name, alias, version, compare)
         finally:
             _ACTIVE.clear()
@@ -99,7 +114,7 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
     saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
     wanted = {**_DEFAULTS, **{k: v for k, v in env.items() if k.startswith("MLFLOW_")}}
     wanted["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    wanted.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(float(env.get("MLOPS_GATE_HTTP_TIMEOUT", "20")))))
+    wanted.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, math.ceil(netpolicy.limits(env).attempt_s))))
     try:
         for k in saved:
             del os.environ[k]
@@ -132,14 +147,23 @@ def _install_counter() -> None:
 
 
 class _Reader:
-    def __init__(self, client: Any, uri: str, ctx: Context) -> None:
+    def __init__(self, client: Any, uri: str, ctx: Context, run_deadline: float) -> None:
         self.client, self.uri, self.ctx = client, uri, ctx
         self.notes: list[str] = []
+        self.budget, self.run_deadline = call_budget(ctx.env, _DEFAULTS), run_deadline
+        uris = {uri, without_userinfo(ctx.env.get("MLFLOW_REGISTRY_URI") or uri)}
+        self.connections = [watch(u) for u in uris if urlsplit(u).scheme in ("http", "https")]
+
+    def bounded(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return bounded(f"{what}: MLflow at {self.uri}", self.budget, self.run_deadline, func, *args,
+                       connections=self.connections, **kwargs)
 
     def call(self, what: str, func: Any, *args: Any, missing_ok: bool = False) -> Any:
         """One client call; None when the entity does not exist and `missing_ok`."""
         try:
-            return func(*args)
+            return self.bounded(what, func, *args)
+        except FactError:
+            raise
         except Exception as exc:
             status, code = _status_of(exc)
             if status == 404 or code == "RESOURCE_DOES_NOT_EXIST":
@@ -191,7 +215,9 @@ class _Reader:
                 registered: RegisteredModelFacts) -> ModelVersionFacts:
         if alias is not None:
             try:
-                mv = self.client.get_model_version_by_alias(name, alias)
+                mv = self.bounded(f"alias {name}@{alias}", self.client.get_model_version_by_alias, name, alias)
+            except FactError:
+                raise
             except Exception as exc:
                 status, code = _status_of(exc)
                 if status in (400, 404) or code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
@@ -234,7 +260,10 @@ class _Reader:
 
         with tempfile.TemporaryDirectory(prefix="mlops-gate-") as tmp:
             try:
-                path = Path(download_artifacts(artifact_uri=source, dst_path=tmp, tracking_uri=self.uri))
+                path = Path(self.bounded(f"MLmodel of {name}/{version}", download_artifacts, artifact_uri=source,
+                                         dst_path=tmp, tracking_uri=self.uri))
+            except FactError as exc:
+                return None, exc.diagnostics()
             except Exception as exc:
                 status, code = _status_of(exc)
                 if status == 404 or code == "RESOURCE_DOES_NOT_EXIST" or isinstance(exc, (FileNotFoundError,)):

@@ -28,10 +28,12 @@ def oci_image(ctx: Context) -> ImageFacts:
     keys, key_notes = tuple(k for k, _ in read), tuple(n for _, n in read if n)
     if not ctx.target.image:
         return ImageFacts(ref="", keys=keys, notes=("no target image (--image or target.image)", *key_notes))
-    from mlops_gate.providers._oci_client import Client  # HTTP stack: only when there is an image to read
+    from mlops_gate.providers import http, netpolicy
+    from mlops_gate.providers._oci_client import MAX_BLOB, Client  # HTTP stack: only when there is an image to read
 
     ref = parse(ctx.target.image)
-    client = Client(ref, ctx.env, ctx.meter)
+    limit = min(netpolicy.limits(ctx.env).max_bytes, MAX_BLOB)
+    client = Client(ref, ctx.env, ctx.meter, http.adapter(ctx, max_bytes=limit))
     try:
         facts = _read(client, ctx, ctx.target.image, keys)
     finally:

@@ -2,7 +2,9 @@
 
 Credentials only from the environment: `MLOPS_GATE_PROMETHEUS_TOKEN` (bearer) or
 `MLOPS_GATE_PROMETHEUS_USERNAME`/`_PASSWORD` (basic auth), and the same `MLOPS_GATE_ALERTMANAGER_*`
-for Alertmanager. Each endpoint is read once, concurrently; every attempt (retries included) is counted.
+for Alertmanager; sent only to the configured URL's origin (https, loopback aside; the transport strips
+them from a redirect to another origin). Each endpoint is read once, concurrently; every attempt (retries
+included) is counted.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mlops_gate.facts_prometheus import (
     Silence,
     SilenceMatcher,
 )
-from mlops_gate.providers import Context, Meter, http
+from mlops_gate.providers import Context, Meter, http, netpolicy
 
 T = TypeVar("T")
 
@@ -34,13 +36,12 @@ class _Client:
     """One service: base URL, auth from the environment, bounded retries, counted attempts."""
 
     def __init__(self, ctx: Context, url: str, service: str, flag: str) -> None:
-        import requests
-        from requests.adapters import HTTPAdapter
-
         self.base, self.service, self.flag, self.env = url.rstrip("/"), service, flag, ctx.env
+        netpolicy.require_secure(self.base, ctx.env, service, flag)
         self.prefix = f"MLOPS_GATE_{service.upper()}"
         self.timeout = http.timeout(ctx.env)
-        self.session = requests.Session()
+        self.session = http.session(ctx)
+        self.session.auth = http.no_netrc  # only the credentials set for this service, not ~/.netrc's
         self.session.headers["Accept"] = "application/json"
         token = http.first_env(ctx.env, f"{self.prefix}_TOKEN")
         user = http.first_env(ctx.env, f"{self.prefix}_USERNAME")
@@ -49,9 +50,6 @@ class _Client:
         elif user:
             self.session.auth = (user, ctx.env.get(f"{self.prefix}_PASSWORD", ""))
         self.has_auth = bool(token or user)
-        adapter = HTTPAdapter(max_retries=http.retry())
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
         _count(self.session, ctx.meter)
         self.meter = ctx.meter
 
@@ -62,6 +60,8 @@ class _Client:
         url = self.base + path
         try:
             resp = self.session.get(url, params=params, timeout=self.timeout)
+        except FactError as exc:  # the transport: a deadline, a size cap, a refused redirect
+            raise FactError(f"{what}: {exc.message}", exc.hint) from None
         except requests.RequestException as exc:
             raise FactError(
                 f"{what}: cannot reach {self.base} ({type(exc).__name__})",
@@ -71,6 +71,9 @@ class _Client:
             raise self._failure(resp.status_code, what, url)
         try:
             data = resp.json()
+        except RecursionError:
+            raise FactError(f"{what}: {url} answered JSON nested too deeply",
+                            f"check {self.flag}: it must be {self.service}'s base URL") from None
         except ValueError:
             raise FactError(
                 f"{what}: {url} did not answer JSON (HTTP {resp.status_code})",
