@@ -32,16 +32,25 @@ took = time.perf_counter() - start
 peak = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)  # this process only
 print(f"{code} {took:.3f} {peak}", file=sys.stderr)
 """
-SECRETS = {"GITHUB_TOKEN": "ghp_" + "A1b2C3d4E5" * 4, "MLFLOW_TRACKING_URI": "https://u:p%40ss-w0rd-42@mlflow.example",
-           "MLOPS_GATE_PROMETHEUS_USERNAME": "bob", "MLOPS_GATE_PROMETHEUS_PASSWORD": "prom pa$$ w/rd&<x>",
-           "AZURE_DEVOPS_TOKEN": "azpat0123456789abcdefghijklmnop"}
+SECRETS = {
+    "GITHUB_TOKEN": "ghp_" + "A1b2C3d4E5" * 4,
+    "MLFLOW_TRACKING_URI": "https://u:p%40ss-w0rd-42@mlflow.example",
+    "MLOPS_GATE_PROMETHEUS_USERNAME": "bob",
+    "MLOPS_GATE_PROMETHEUS_PASSWORD": "prom pa$$ w/rd&<x>",
+    "AZURE_DEVOPS_TOKEN": "azpat0123456789abcdefghijklmnop",
+}
 
 
 def probe(argv: list[str], env: dict[str, str]) -> tuple[int, float, float]:
     """(exit code, seconds in main, peak RSS in MiB) of one fresh process."""
-    out = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=False,
-                         env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **env},
-                         cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **env},
+        cwd=ROOT,
+    )
     code, seconds, rss_kib = out.stderr.strip().splitlines()[-1].split()
     return int(code), float(seconds), int(rss_kib) / 1024
 
@@ -57,8 +66,12 @@ def files(work: Path) -> dict[str, Path]:
     deep.write_text("[" * 100_000 + "]" * 100_000)
     bound = work / "deep-201.json"
     bound.write_text(json.dumps({"kind": "mlops-gate/evidence", "x": json.loads("[" * 201 + "]" * 201)}))
-    return {"just under 32 MiB (flat array)": under, "over 32 MiB": over, "nested 100 000 deep": deep,
-            "nested 201 deep": bound}
+    return {
+        "just under 32 MiB (flat array)": under,
+        "over 32 MiB": over,
+        "nested 100 000 deep": deep,
+        "nested 201 deep": bound,
+    }
 
 
 def main() -> None:
@@ -68,17 +81,36 @@ def main() -> None:
     print(f"{'case':<44} {'command':<16} {'exit':>4} {'median s':>9} {'peak MiB':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in files(Path(tmp)).items():
-            for label, argv in (("verify-evidence", ["verify-evidence", str(path)]),
-                                ("check --facts-in", ["check", "--facts-in", str(path), "-q"])):
+            for label, argv in (
+                ("verify-evidence", ["verify-evidence", str(path)]),
+                ("check --facts-in", ["check", "--facts-in", str(path), "-q"]),
+            ):
                 runs = [probe(argv, {}) for _ in range(args.runs)]
-                print(f"{name:<44} {label:<16} {runs[0][0]:>4} {statistics.median(r[1] for r in runs):>9.3f} "
-                      f"{max(r[2] for r in runs):>9.1f}")
-    normal = ["check", "--repo", str(EXAMPLE), "--facts-in", str(EXAMPLE / "facts.json"), "--format", "json",
-              "--output", "markdown=/dev/null", "--output", "sarif=/dev/null", "--facts-out", "/dev/null"]
+                print(
+                    f"{name:<44} {label:<16} {runs[0][0]:>4} {statistics.median(r[1] for r in runs):>9.3f} "
+                    f"{max(r[2] for r in runs):>9.1f}"
+                )
+    normal = [
+        "check",
+        "--repo",
+        str(EXAMPLE),
+        "--facts-in",
+        str(EXAMPLE / "facts.json"),
+        "--format",
+        "json",
+        "--output",
+        "markdown=/dev/null",
+        "--output",
+        "sarif=/dev/null",
+        "--facts-out",
+        "/dev/null",
+    ]
     for label, env in (("normal run, no credentials", {}), ("normal run, 5 credentials", SECRETS)):
         runs = [probe(normal, env) for _ in range(args.runs * 3)]
-        print(f"{label:<44} {'check':<16} {runs[0][0]:>4} {statistics.median(r[1] for r in runs):>9.3f} "
-              f"{max(r[2] for r in runs):>9.1f}")
+        print(
+            f"{label:<44} {'check':<16} {runs[0][0]:>4} {statistics.median(r[1] for r in runs):>9.3f} "
+            f"{max(r[2] for r in runs):>9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ DEPLOY = "apiVersion: apps/v1\nkind: Deployment\nspec: {template: {spec: {contai
 def small_bombs(size: int) -> str:
     """Many small alias bombs, one per document: each one under a per-document budget."""
     doc = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcd", "bcde", strict=True))
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcd", "bcde", strict=True)
+    )
     return "---\n".join([doc] * (size // (len(doc) + 4) + 1))[:size].rsplit("---\n", 1)[0]
 
 
@@ -39,7 +40,8 @@ def laughs() -> str:
 
 def merges() -> str:
     return "m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}\n" + "".join(
-        f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}\n" for i in range(1, 12))
+        f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}\n" for i in range(1, 12)
+    )
 
 
 def near_budget_bomb(n: int) -> str:
@@ -49,10 +51,13 @@ def near_budget_bomb(n: int) -> str:
 
 def redos() -> dict[str, str]:
     """A route whose match_re backtracks exponentially in Python's re against the alert's label value."""
-    return {"rules.yml": "groups:\n- name: g\n  rules:\n  - {alert: A, expr: up, for: 5m, labels: {severity: "
-                         + "a" * 5000 + "x}, annotations: {summary: s, runbook_url: https://r}}\n",
-            "alertmanager.yml": "route:\n  receiver: r\n  routes:\n"
-                                "  - {receiver: r, match_re: {severity: '(a|aa)+$'}}\nreceivers: [{name: r}]\n"}
+    return {
+        "rules.yml": "groups:\n- name: g\n  rules:\n  - {alert: A, expr: up, for: 5m, labels: {severity: "
+        + "a" * 5000
+        + "x}, annotations: {summary: s, runbook_url: https://r}}\n",
+        "alertmanager.yml": "route:\n  receiver: r\n  routes:\n"
+        "  - {receiver: r, match_re: {severity: '(a|aa)+$'}}\nreceivers: [{name: r}]\n",
+    }
 
 
 def padded_manifests(repo: Path) -> None:
@@ -76,10 +81,12 @@ Case = tuple[str, Callable[[Path], None], list[str]]
 def write(files: Callable[[], dict[str, str]]) -> Callable[[Path], None]:
     """A case that writes `files()` (built only when the case runs: this process stays small, and a child's
     peak RSS starts from this process's size)."""
+
     def make(repo: Path) -> None:
         for rel, text in files().items():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
             (repo / rel).write_text(text, encoding="utf-8")
+
     return make
 
 
@@ -90,31 +97,55 @@ CASES: list[Case] = [
     ("alias bombs, one per document, 1 MiB", write(lambda: {"values.yaml": small_bombs(MIB - 100)}), ONLY),
     ("billion laughs, 1 KB", write(lambda: {"values.yaml": laughs()}), ONLY),
     ("merge-key bomb, 1 KB", write(lambda: {"values.yaml": merges()}), ONLY),
-    ("40 files near the per-file budget (run budget)",
-     write(lambda: {f"k8s/{n:02}.yaml": near_budget_bomb(n) for n in range(40)}), ONLY),
+    (
+        "40 files near the per-file budget (run budget)",
+        write(lambda: {f"k8s/{n:02}.yaml": near_budget_bomb(n) for n in range(40)}),
+        ONLY,
+    ),
     ("deep nesting, YAML, 1 MiB of [", write(lambda: {"deep.yaml": "[" * (MIB // 2) + "]" * (MIB // 2)}), ONLY),
-    ("deep nesting, JSON, 1 MiB of [", write(lambda: {"sfn.asl.json": "[" * (MIB // 2) + "]" * (MIB // 2)}),
-     ["--only", "orchestration.workflow-defined"]),
+    (
+        "deep nesting, JSON, 1 MiB of [",
+        write(lambda: {"sfn.asl.json": "[" * (MIB // 2) + "]" * (MIB // 2)}),
+        ["--only", "orchestration.workflow-defined"],
+    ),
     ("2 GiB manifest (sparse)", lambda repo: sparse(repo / "deploy.yaml", 2 << 30), ONLY),
     ("50 manifests of 1 MiB + 100 bytes", padded_manifests, ONLY),
     ("Alertmanager (a|aa)+$ against a long label", write(redos), ["--only", "monitoring.alert-routing"]),
-    ("GitLab rules: a 700 KB && chain", write(lambda: {".gitlab-ci.yml": "test:\n  script: [pytest]\n  rules:\n"
-                                                      "    - if: '$A == \"x\"" + " && $B == \"y\"" * 50_000 + "'\n"}),
-     ["--only", "ci.pr-pipeline"]),
-    ("Dockerfile: ARG doubling at each of 60 lines", write(lambda: {"Dockerfile": "ARG A0=xxxxxxxx\n" + "".join(
-        f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 60)) + "FROM $A59\n"}),
-     ["--only", "image.base-pinned"]),
-    ("drift search over 1 MB of blank lines",
-     write(lambda: {"m.py": "import os  # evidently drift\n" + "\n" * 1_000_000}),
-     ["--only", "monitoring.drift-monitor"]),
+    (
+        "GitLab rules: a 700 KB && chain",
+        write(
+            lambda: {
+                ".gitlab-ci.yml": "test:\n  script: [pytest]\n  rules:\n"
+                '    - if: \'$A == "x"' + ' && $B == "y"' * 50_000 + "'\n"
+            }
+        ),
+        ["--only", "ci.pr-pipeline"],
+    ),
+    (
+        "Dockerfile: ARG doubling at each of 60 lines",
+        write(
+            lambda: {
+                "Dockerfile": "ARG A0=xxxxxxxx\n"
+                + "".join(f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 60))
+                + "FROM $A59\n"
+            }
+        ),
+        ["--only", "image.base-pinned"],
+    ),
+    (
+        "drift search over 1 MB of blank lines",
+        write(lambda: {"m.py": "import os  # evidently drift\n" + "\n" * 1_000_000}),
+        ["--only", "monitoring.drift-monitor"],
+    ),
 ]
 
 
 def measure(args: list[str]) -> tuple[float, float, int, str]:
     """(wall seconds, peak RSS MiB, exit code, stdout) of one gate run in a child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "mlops_gate", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlops_gate", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -139,8 +170,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="mlops-gate-hostile-") as tmp:
             repo = Path(tmp)
             make(repo)
-            wall, rss, code, out = measure(["check", "--repo", str(repo), "--format", "json", "--fail-on", "low",
-                                            *only])
+            wall, rss, code, out = measure(
+                ["check", "--repo", str(repo), "--format", "json", "--fail-on", "low", *only]
+            )
             what = verdict(out) if out.strip().startswith("{") else "no JSON report"
             failed |= code == 0
             print(f"{name:<48} {wall:6.2f} s {rss:7.1f} MiB  exit {code}  {what}")

@@ -29,9 +29,27 @@ CHECKS = ("registry.model-version", "registry.lineage", "registry.metadata", "re
 
 
 def gate(url: str, work: Path, only: str, *extra: str) -> tuple[float, dict[str, object]]:
-    cmd = [sys.executable, "-m", "mlops_gate", "check", "--policy", str(work / "policy.yml"), "--repo", str(work),
-           "--only", only, "--model", "churn@candidate", "--commit", GOOD_SHA, "--repository", REPO,
-           "--format", "json", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlops_gate",
+        "check",
+        "--policy",
+        str(work / "policy.yml"),
+        "--repo",
+        str(work),
+        "--only",
+        only,
+        "--model",
+        "churn@candidate",
+        "--commit",
+        GOOD_SHA,
+        "--repository",
+        REPO,
+        "--format",
+        "json",
+        *extra,
+    ]
     env = {**os.environ, "MLFLOW_TRACKING_URI": url}
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=work)
@@ -40,11 +58,14 @@ def gate(url: str, work: Path, only: str, *extra: str) -> tuple[float, dict[str,
 
 
 def imports_mlflow(*argv: str) -> tuple[float, bool]:
-    code = ("import sys, time, runpy; t = time.perf_counter(); sys.argv = ['mlops-gate', *sys.argv[1:]]\n"
-            "try:\n    runpy.run_module('mlops_gate', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(round(time.perf_counter() - t, 3), 'mlflow' in sys.modules, file=sys.stderr)")
-    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False,
-                         env={**os.environ})
+    code = (
+        "import sys, time, runpy; t = time.perf_counter(); sys.argv = ['mlops-gate', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('mlops_gate', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(round(time.perf_counter() - t, 3), 'mlflow' in sys.modules, file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False, env={**os.environ}
+    )
     seconds, loaded = out.stderr.strip().splitlines()[-1].split()
     return float(seconds), loaded == "True"
 
@@ -69,25 +90,68 @@ def main() -> None:
                     times.append(elapsed)
                 fact = json.loads(facts.read_text())["facts"]["mlflow_model"]
                 p90 = sorted(times)[max(0, int(0.9 * len(times)) - 1)]
-                print(f"{only:24} requests {fact['requests']:2}  provider {fact['duration_s']:.3f} s  "
-                      f"gate wall median {statistics.median(times):.2f} s  p90 {p90:.2f} s"
-                      f"  verdict {report['verdict']}")
+                print(
+                    f"{only:24} requests {fact['requests']:2}  provider {fact['duration_s']:.3f} s  "
+                    f"gate wall median {statistics.median(times):.2f} s  p90 {p90:.2f} s"
+                    f"  verdict {report['verdict']}"
+                )
             os.environ["MLFLOW_TRACKING_URI"] = server.url
             policy = str(work / "policy.yml")
-            with_mlflow = [imports_mlflow("check", "--policy", policy, "--repo", str(work), "--only", "registry.*",
-                                          "--model", "churn@candidate", "--commit", GOOD_SHA, "--format", "json")
-                           for _ in range(args.runs)]
-            files_only = [imports_mlflow("check", "--repo", str(ROOT / "examples" / "churn-model"), "--format", "json",
-                                         "--skip", "vcs.*,ci.required-runs,cd.production-environment,registry.*")
-                          for _ in range(args.runs)]
-            print(f"\nregistry.* run:  median {statistics.median(s for s, _ in with_mlflow):.3f} s, "
-                  f"imports mlflow: {all(m for _, m in with_mlflow)}")
-            print(f"files-only run:  median {statistics.median(s for s, _ in files_only):.3f} s, "
-                  f"imports mlflow: {any(m for _, m in files_only)}")
-            mlflow_import = [float(subprocess.run(
-                [sys.executable, "-c", "import time; t = time.perf_counter(); from mlflow import MlflowClient; "
-                 "print(time.perf_counter() - t)"], capture_output=True, text=True, check=False,
-                env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}).stdout) for _ in range(args.runs)]
+            with_mlflow = [
+                imports_mlflow(
+                    "check",
+                    "--policy",
+                    policy,
+                    "--repo",
+                    str(work),
+                    "--only",
+                    "registry.*",
+                    "--model",
+                    "churn@candidate",
+                    "--commit",
+                    GOOD_SHA,
+                    "--format",
+                    "json",
+                )
+                for _ in range(args.runs)
+            ]
+            files_only = [
+                imports_mlflow(
+                    "check",
+                    "--repo",
+                    str(ROOT / "examples" / "churn-model"),
+                    "--format",
+                    "json",
+                    "--skip",
+                    "vcs.*,ci.required-runs,cd.production-environment,registry.*",
+                )
+                for _ in range(args.runs)
+            ]
+            print(
+                f"\nregistry.* run:  median {statistics.median(s for s, _ in with_mlflow):.3f} s, "
+                f"imports mlflow: {all(m for _, m in with_mlflow)}"
+            )
+            print(
+                f"files-only run:  median {statistics.median(s for s, _ in files_only):.3f} s, "
+                f"imports mlflow: {any(m for _, m in files_only)}"
+            )
+            mlflow_import = [
+                float(
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            "-c",
+                            "import time; t = time.perf_counter(); from mlflow import MlflowClient; "
+                            "print(time.perf_counter() - t)",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+                    ).stdout
+                )
+                for _ in range(args.runs)
+            ]
             print(f"`from mlflow import MlflowClient` alone: median {statistics.median(mlflow_import):.3f} s")
         finally:
             _stop(server)

@@ -30,8 +30,10 @@ from tests.oci_fixtures import (  # noqa: E402
 )
 
 RUNS = 20
-LABELS = {"org.opencontainers.image.source": "https://github.com/acme/churn",
-          "org.opencontainers.image.revision": COMMIT}
+LABELS = {
+    "org.opencontainers.image.source": "https://github.com/acme/churn",
+    "org.opencontainers.image.revision": COMMIT,
+}
 SCOPES = {
     "image.digest-pinned": (),
     "image.labels": ("labels",),

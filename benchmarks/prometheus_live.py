@@ -54,9 +54,24 @@ def main() -> None:
                 assert all(r.error is None for r in records.values()), records
                 requests = {k: r.requests for k, r in records.items()}
             print(f"{len(metrics)} required metrics: requests {requests}; facts read in {stats(times)}")
-            cli = [sys.executable, "-m", "mlops_gate", "check", "--only", "monitoring.live", "--repo", str(repo),
-                   "--policy", str(policy(Path(tmp) / "policy.json", metrics)), "--prometheus-url", live.prometheus,
-                   "--alertmanager-url", live.alertmanager, "--format", "json"]
+            cli = [
+                sys.executable,
+                "-m",
+                "mlops_gate",
+                "check",
+                "--only",
+                "monitoring.live",
+                "--repo",
+                str(repo),
+                "--policy",
+                str(policy(Path(tmp) / "policy.json", metrics)),
+                "--prometheus-url",
+                live.prometheus,
+                "--alertmanager-url",
+                live.alertmanager,
+                "--format",
+                "json",
+            ]
             walls = []
             for _ in range(runs):
                 start = time.perf_counter()

@@ -84,9 +84,11 @@ def serve(scenario: str) -> Any:
     elif scenario in ("huge", "huge-cl"):
         server.on(GL, server.stream(512 << 20, declared=scenario == "huge-cl"))
     elif scenario == "pages":
+
         def endless(req: Any) -> None:
             page = len(server.requests(GL))
             req.json(200, [], {"Link": f'<{server.url}{GL}?page={page + 1}>; rel="next"'})
+
         server.on(GL, endless)
     elif scenario == "self-page":
         server.on(GL, server.reply(200, [], {"Link": f'<{{url}}{GL}?page=1>; rel="next"'}))
@@ -95,8 +97,12 @@ def serve(scenario: str) -> Any:
 
         def branches(req: Any) -> None:
             page = len(server.requests(f"{GH}/branches"))
-            req.json(200, [{"name": f"feature/{page}-{i}"} for i in range(100)],
-                     {"Link": f'<{server.url}{GH}/branches?per_page=100&page={page + 1}>; rel="next"'})
+            req.json(
+                200,
+                [{"name": f"feature/{page}-{i}"} for i in range(100)],
+                {"Link": f'<{server.url}{GH}/branches?per_page=100&page={page + 1}>; rel="next"'},
+            )
+
         server.on(f"{GH}/branches", branches)
     elif scenario == "deep-json":
         server.on(GH, server.reply(200, nested(2_000_000)))
@@ -107,8 +113,14 @@ def hostile(scenario: str) -> dict[str, Any]:
     server = serve(scenario)
     try:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        out = subprocess.run([sys.executable, __file__, "--child", scenario, server.url], capture_output=True,
-                             text=True, env=env, check=True, timeout=600).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", scenario, server.url],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=600,
+        ).stdout
         figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
         figures["requests"] = len(server.seen)
         figures["bytes_sent"] = server.sent
@@ -162,9 +174,15 @@ def overhead(rounds: int, count: int) -> list[dict[str, Any]]:
                         assert len(session.get(f"{server.url}/{size}", timeout=20).content) == size
                     times[label].append((time.perf_counter() - started) / count * 1e6)
             stock, bounded = (statistics.median(times[k]) for k in sessions)
-            rows.append({"body": name, "stock_us": round(stock), "bounded_us": round(bounded),
-                         "difference_us": round(bounded - stock),
-                         "difference_pct": round(100 * (bounded - stock) / stock, 1)})
+            rows.append(
+                {
+                    "body": name,
+                    "stock_us": round(stock),
+                    "bounded_us": round(bounded),
+                    "difference_us": round(bounded - stock),
+                    "difference_pct": round(100 * (bounded - stock) / stock, 1),
+                }
+            )
     finally:
         server.stop()
     return rows
@@ -185,14 +203,18 @@ def main() -> None:
     print(f"hostile inputs (MLOPS_GATE_HTTP_TIMEOUT={TIMEOUT}, other limits at their defaults)")
     for scenario in scenarios if not args.only else args.only.split(","):
         f = hostile(scenario)
-        print(f"  {scenario:<10} {f['wall_s']:>6.2f} s  peak RSS {f['peak_rss_mib']:>6.1f} MiB  "
-              f"{f['requests']:>3} requests  {f['bytes_sent']:>9} bytes sent  -> {f['outcome'][:150]}")
+        print(
+            f"  {scenario:<10} {f['wall_s']:>6.2f} s  peak RSS {f['peak_rss_mib']:>6.1f} MiB  "
+            f"{f['requests']:>3} requests  {f['bytes_sent']:>9} bytes sent  -> {f['outcome'][:150]}"
+        )
     if args.unbounded:
         print(f"  drip through a plain requests.Session(timeout=3): held {unbounded_drip():.1f} s (the whole drip)")
     print(f"deadline machinery: {args.requests} GETs x {args.rounds} rounds, median per request")
     for row in overhead(args.rounds, args.requests):
-        print(f"  {row['body']:<8} stock {row['stock_us']:>6} us  bounded {row['bounded_us']:>6} us  "
-              f"difference {row['difference_us']:>+5} us ({row['difference_pct']:+.1f} %)")
+        print(
+            f"  {row['body']:<8} stock {row['stock_us']:>6} us  bounded {row['bounded_us']:>6} us  "
+            f"difference {row['difference_us']:>+5} us ({row['difference_pct']:+.1f} %)"
+        )
 
 
 if __name__ == "__main__":

@@ -20,13 +20,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GIT_ENV = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@example.com", "GIT_CONFIG_NOSYSTEM": "1"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.com",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 BASE = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/churn-model", "HOME": "/nonexistent"}
 EVENTS = {
     "push": {**BASE, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"},
-    "pull_request": {**BASE, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main",
-                     "GITHUB_HEAD_REF": "feature"},
+    "pull_request": {
+        **BASE,
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_BASE_REF": "main",
+        "GITHUB_HEAD_REF": "feature",
+    },
 }
 
 
@@ -46,8 +55,19 @@ def make_repo(path: Path) -> Path:
 
 
 def timed(repo: Path, env: dict[str, str]) -> tuple[float, int]:
-    cmd = [sys.executable, "-m", "mlops_gate", "check", "--repo", str(repo), "--only", "ci.*,policy.unchanged",
-           "--format", "json", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlops_gate",
+        "check",
+        "--repo",
+        str(repo),
+        "--only",
+        "ci.*,policy.unchanged",
+        "--format",
+        "json",
+        "-q",
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, env={"PATH": os.environ["PATH"], **env}, capture_output=True, check=False, cwd=ROOT)
     return time.perf_counter() - start, done.returncode
@@ -67,8 +87,11 @@ def main() -> None:
                 times[name].append(elapsed)
                 codes[name].add(code)
         for name in EVENTS:
-            print(f"{name:13s} median {statistics.median(times[name]) * 1000:7.1f} ms  "
-                  f"min {min(times[name]) * 1000:7.1f} ms  exit {sorted(codes[name])}  ({runs} runs)")
+            print(
+                f"{name:13s} median {statistics.median(times[name]) * 1000:7.1f} ms  "
+                f"min {min(times[name]) * 1000:7.1f} ms  exit {sorted(codes[name])}  ({runs} runs)"
+            )
+
 
 if __name__ == "__main__":
     main()

@@ -51,21 +51,37 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "audit":
             c.description = AUDIT_DESCRIPTION
-            c.add_argument("--release", required=True, metavar="TAG",
-                           help="the release tag being audited; resolved to its commit with git in --repo")
-            c.add_argument("--evidence", metavar="FILE",
-                           help="write the evidence bundle: facts, policy as applied, report, sha256")
-            c.add_argument("--sign-key", metavar="PEM", help="sign the decision (in-toto statement in a DSSE "
-                           "envelope) with this ECDSA P-256, Ed25519 or RSA private key; passphrase in "
-                           "MLOPS_GATE_SIGN_KEY_PASSWORD")
+            c.add_argument(
+                "--release",
+                required=True,
+                metavar="TAG",
+                help="the release tag being audited; resolved to its commit with git in --repo",
+            )
+            c.add_argument(
+                "--evidence", metavar="FILE", help="write the evidence bundle: facts, policy as applied, report, sha256"
+            )
+            c.add_argument(
+                "--sign-key",
+                metavar="PEM",
+                help="sign the decision (in-toto statement in a DSSE "
+                "envelope) with this ECDSA P-256, Ed25519 or RSA private key; passphrase in "
+                "MLOPS_GATE_SIGN_KEY_PASSWORD",
+            )
         _check_options(c)
-    v = sub.add_parser("verify-evidence", help="check an evidence bundle is intact, and signed by a key",
-                       description="exit 0 intact (and, with --key, signed by that key) · 1 tampered, inconsistent "
-                       "or the signature does not verify · 2 usage error: not a bundle, unreadable, a bad --key")
+    v = sub.add_parser(
+        "verify-evidence",
+        help="check an evidence bundle is intact, and signed by a key",
+        description="exit 0 intact (and, with --key, signed by that key) · 1 tampered, inconsistent "
+        "or the signature does not verify · 2 usage error: not a bundle, unreadable, a bad --key",
+    )
     v.add_argument("file", metavar="FILE")
-    v.add_argument("--key", metavar="PEM", help="public key (PEM) the bundle must be signed with; without it "
-                   "everything but the signer is checked (sha256, policy digest, the signed statement against "
-                   "the bundle) and the answer says UNAUTHENTICATED")
+    v.add_argument(
+        "--key",
+        metavar="PEM",
+        help="public key (PEM) the bundle must be signed with; without it "
+        "everything but the signer is checked (sha256, policy digest, the signed statement against "
+        "the bundle) and the answer says UNAUTHENTICATED",
+    )
     sub.add_parser("checks", help="list every check: id, default severity, title").add_argument(
         "--format", choices=("text", "json"), default="text"
     )
@@ -86,9 +102,13 @@ def _check_options(c: argparse.ArgumentParser) -> None:
         "in --repo, else the `default` profile; `strict` for audit)",
     )
     c.add_argument("--repo", metavar="DIR", default=".", help="repository to inspect (default: .)")
-    c.add_argument("--policy-ref", metavar="REF", help="read the policy file (--policy PATH relative to the "
-                   "repository, else the discovered name) from this git ref, e.g. origin/main, not the working "
-                   "tree: a pull request cannot weaken its own gate")
+    c.add_argument(
+        "--policy-ref",
+        metavar="REF",
+        help="read the policy file (--policy PATH relative to the "
+        "repository, else the discovered name) from this git ref, e.g. origin/main, not the working "
+        "tree: a pull request cannot weaken its own gate",
+    )
     t = c.add_argument_group("target (flags win over the policy's target:, which wins over CI detection)")
     t.add_argument("--platform", choices=("github", "gitlab", "azure"))
     t.add_argument("--repository", metavar="SLUG", help="owner/name, group/project or org/project/repo")
@@ -99,13 +119,9 @@ def _check_options(c: argparse.ArgumentParser) -> None:
     t.add_argument("--image", metavar="REF")
     t.add_argument("--prometheus-url", metavar="URL")
     t.add_argument("--alertmanager-url", metavar="URL", help="live Alertmanager (optional, for monitoring.live)")
-    t.add_argument(
-        "--api-url", metavar="URL", help="platform API endpoint (GitHub Enterprise, self-managed GitLab)"
-    )
+    t.add_argument("--api-url", metavar="URL", help="platform API endpoint (GitHub Enterprise, self-managed GitLab)")
     o = c.add_argument_group("output")
-    o.add_argument(
-        "--format", choices=FORMAT_NAMES, default="console", help="report on stdout (default: console)"
-    )
+    o.add_argument("--format", choices=FORMAT_NAMES, default="console", help="report on stdout (default: console)")
     o.add_argument(
         "--output",
         action="append",
@@ -113,23 +129,26 @@ def _check_options(c: argparse.ArgumentParser) -> None:
         metavar="FMT=PATH",
         help="also write FMT to PATH (repeatable; PATH - is stdout)",
     )
+    o.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that blocks (default: the policy's)")
     o.add_argument(
-        "--fail-on", choices=SEVERITIES, help="lowest severity that blocks (default: the policy's)"
+        "--only",
+        action="append",
+        default=[],
+        metavar="IDS",
+        help="run only these checks (ids or globs, e.g. vcs.*), even ones the policy disables",
     )
-    o.add_argument("--only", action="append", default=[], metavar="IDS",
-                   help="run only these checks (ids or globs, e.g. vcs.*), even ones the policy disables")
     o.add_argument(
         "--skip", action="append", default=[], metavar="IDS", help="skip these checks (ids or globs, comma-separated)"
     )
+    o.add_argument("--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON")
     o.add_argument(
-        "--facts-out", metavar="FILE", help="write the collected facts (with their sources) as JSON"
+        "--facts-in",
+        metavar="FILE",
+        help="judge a saved facts file or evidence bundle (a bundle "
+        "brings the policy it applied, unless --policy is given); nothing is fetched or read; a target "
+        "from flags or CI detection that contradicts the recorded one is refused (exit 2)",
     )
-    o.add_argument("--facts-in", metavar="FILE", help="judge a saved facts file or evidence bundle (a bundle "
-                   "brings the policy it applied, unless --policy is given); nothing is fetched or read; a target "
-                   "from flags or CI detection that contradicts the recorded one is refused (exit 2)")
-    o.add_argument(
-        "-q", "--quiet", action="store_true", help="no report on stdout (files from --output still written)"
-    )
+    o.add_argument("-q", "--quiet", action="store_true", help="no report on stdout (files from --output still written)")
     o.add_argument("-v", "--verbose", action="store_true", help="progress and tracebacks on stderr")
 
 

@@ -53,20 +53,22 @@ def build(
     reaches a bundle, whatever field it hid in. `policy["applied"]` is sealed by its digest after redaction,
     so that a replay can check it."""
     when = (created or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    bundle: dict[str, Any] = secrets.redactor(env).data({
-        "kind": KIND,
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "mlops-gate", "version": __version__},
-        "created": when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "release": dict(release),
-        "target": dict(target),
-        "facts_source": "live" if facts_file is None else "replayed",
-        "facts_file": facts_file,
-        "policy": dict(policy),
-        "run": dict(run),
-        "facts": dict(facts),
-        "report": dict(report),
-    })
+    bundle: dict[str, Any] = secrets.redactor(env).data(
+        {
+            "kind": KIND,
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "mlops-gate", "version": __version__},
+            "created": when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "release": dict(release),
+            "target": dict(target),
+            "facts_source": "live" if facts_file is None else "replayed",
+            "facts_file": facts_file,
+            "policy": dict(policy),
+            "run": dict(run),
+            "facts": dict(facts),
+            "report": dict(report),
+        }
+    )
     if isinstance(bundle["policy"].get("applied"), dict):
         bundle["policy"]["digest"] = applied_digest(bundle["policy"]["applied"])
     bundle["sha256"] = digest(bundle)
@@ -90,8 +92,10 @@ def is_bundle(data: Any) -> bool:
 def statement(bundle: Mapping[str, Any]) -> dict[str, Any]:
     release, report = bundle["release"], bundle["report"]
     subjects: list[dict[str, Any]] = [
-        {"name": f"git+{release.get('repository') or 'repository'}@{release['tag']}",
-         "digest": {"gitCommit": release["commit"]}}
+        {
+            "name": f"git+{release.get('repository') or 'repository'}@{release['tag']}",
+            "digest": {"gitCommit": release["commit"]},
+        }
     ]
     image = image_subject(str(bundle.get("target", {}).get("image") or ""))
     if image:
@@ -114,8 +118,11 @@ def statement(bundle: Mapping[str, Any]) -> dict[str, Any]:
             "tool": bundle["tool"],
             "created": bundle["created"],
             # bundles written before facts_source existed were signed without it
-            **({"facts": {"source": bundle["facts_source"], "file": bundle.get("facts_file")}}
-               if "facts_source" in bundle else {}),
+            **(
+                {"facts": {"source": bundle["facts_source"], "file": bundle.get("facts_file")}}
+                if "facts_source" in bundle
+                else {}
+            ),
         },
     }
 
@@ -128,7 +135,7 @@ def image_subject(image: str) -> dict[str, Any] | None:
     head, _, last = name.rpartition("/")
     if ":" in last:  # drop a tag: the digest is what the subject names
         last = last.split(":", 1)[0]
-    return {"name": f"{head}/{last}" if head else last, "digest": {"sha256": dig[len("sha256:"):]}}
+    return {"name": f"{head}/{last}" if head else last, "digest": {"sha256": dig[len("sha256:") :]}}
 
 
 def sign(bundle: dict[str, Any], key: Any) -> dict[str, Any]:
@@ -177,11 +184,12 @@ def load_private_key(path: str, env: Mapping[str, str]) -> Any:
 
     password = env.get(KEY_PASSWORD_ENV)
     try:
-        key = serialization.load_pem_private_key(_read_pem(path, "--sign-key"),
-                                                 password.encode() if password else None)
+        key = serialization.load_pem_private_key(_read_pem(path, "--sign-key"), password.encode() if password else None)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"--sign-key {path}: not a usable PEM private key ({exc})",
-                         f"an encrypted key needs its passphrase in {KEY_PASSWORD_ENV}") from None
+        raise UsageError(
+            f"--sign-key {path}: not a usable PEM private key ({exc})",
+            f"an encrypted key needs its passphrase in {KEY_PASSWORD_ENV}",
+        ) from None
     return _check_type(key, "--sign-key", path)
 
 

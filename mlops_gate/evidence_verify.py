@@ -57,8 +57,10 @@ def read(path: str) -> dict[str, Any]:
         raise UsageError(f"{path}: not an mlops-gate evidence bundle", hint)
     version = data.get("schema_version")
     if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise UsageError(f"{path}: evidence schema_version {version!r}; this mlops-gate reads {SCHEMA_VERSION}",
-                         "verify it with the mlops-gate version that wrote it (bundle `tool.version`)")
+        raise UsageError(
+            f"{path}: evidence schema_version {version!r}; this mlops-gate reads {SCHEMA_VERSION}",
+            "verify it with the mlops-gate version that wrote it (bundle `tool.version`)",
+        )
     return data
 
 
@@ -82,8 +84,10 @@ def _verify(bundle: dict[str, Any], key: Any, key_path: str) -> tuple[bool, str]
         return False, f"INVALID: {problem}"
     recorded, actual = bundle["sha256"], digest(bundle)
     if recorded != actual:
-        return False, (f"TAMPERED: the bundle does not match its sha256 (tampered?): its content's sha256 is "
-                       f"{actual}, it records {recorded}")
+        return False, (
+            f"TAMPERED: the bundle does not match its sha256 (tampered?): its content's sha256 is "
+            f"{actual}, it records {recorded}"
+        )
     problem = consistency(bundle)
     if problem:
         return False, f"INVALID: intact, but {problem} (edited and resealed?)"
@@ -92,8 +96,10 @@ def _verify(bundle: dict[str, Any], key: Any, key_path: str) -> tuple[bool, str]
     if envelope is None:
         if key is not None:
             return False, f"INVALID: intact but not signed (write it with --sign-key); {what}"
-        return True, (f"intact (sha256 {actual}); {what}; not signed: UNAUTHENTICATED (anyone able to write "
-                      "the file could have written it; sign with `audit --sign-key`, verify with --key)")
+        return True, (
+            f"intact (sha256 {actual}); {what}; not signed: UNAUTHENTICATED (anyone able to write "
+            "the file could have written it; sign with `audit --sign-key`, verify with --key)"
+        )
     parsed = _envelope(envelope)
     if isinstance(parsed, str):
         return False, f"INVALID: the signature is not a valid DSSE envelope: {parsed}"
@@ -102,14 +108,19 @@ def _verify(bundle: dict[str, Any], key: Any, key_path: str) -> tuple[bool, str]
         return False, f"INVALID SIGNATURE: it does not verify with {key_path} (keyid {signing.key_id(key)})"
     problem = statement_mismatch(payload, bundle)
     if problem:
-        signed = ("the signature is valid but for another bundle" if key is not None
-                  else "the signature covers another bundle (edited and resealed?)")
+        signed = (
+            "the signature is valid but for another bundle"
+            if key is not None
+            else "the signature covers another bundle (edited and resealed?)"
+        )
         return False, f"INVALID: {signed}: {problem}"
     if key is None:
         claimed = ", ".join(keyids) or "none given"
-        return True, (f"intact (sha256 {actual}) and its signed statement matches it; {what}; signature "
-                      f"UNAUTHENTICATED: not checked against a key (keyid claimed: {claimed}); pass --key PEM "
-                      "to check who signed it")
+        return True, (
+            f"intact (sha256 {actual}) and its signed statement matches it; {what}; signature "
+            f"UNAUTHENTICATED: not checked against a key (keyid claimed: {claimed}); pass --key PEM "
+            "to check who signed it"
+        )
     signer = f"{key_path} (keyid {signing.key_id(key)})"
     return True, f"valid: intact (sha256 {actual}) and signed by {signer}: authenticated; {what}"
 
@@ -117,8 +128,13 @@ def _verify(bundle: dict[str, Any], key: Any, key_path: str) -> tuple[bool, str]
 def describe(bundle: Mapping[str, Any]) -> str:
     release, report = bundle["release"], bundle["report"]
     facts = bundle.get("facts_source")
-    source = (f"; facts replayed from {bundle.get('facts_file')}" if facts == "replayed"
-              else "; facts read live" if facts == "live" else "")
+    source = (
+        f"; facts replayed from {bundle.get('facts_file')}"
+        if facts == "replayed"
+        else "; facts read live"
+        if facts == "live"
+        else ""
+    )
     return f"release {release['tag']} at {release['commit']}, verdict {report['verdict']}{source}"
 
 
@@ -139,8 +155,9 @@ def structure(bundle: Mapping[str, Any]) -> str | None:
     release, report, policy = bundle["release"], bundle["report"], bundle["policy"]
     if not (_is_str(release.get("tag")) and _is_str(release.get("commit"))):
         return "release.tag or release.commit is missing"
-    if not (_is_str(policy.get("source")) and _is_str(policy.get("digest")) and isinstance(policy.get("applied"),
-                                                                                        dict)):
+    if not (
+        _is_str(policy.get("source")) and _is_str(policy.get("digest")) and isinstance(policy.get("applied"), dict)
+    ):
         return "policy.source, policy.digest or policy.applied is missing"
     if report.get("verdict") not in VERDICTS or not _is_str(report.get("fail_on")):
         return "report.verdict or report.fail_on is missing"
@@ -148,8 +165,9 @@ def structure(bundle: Mapping[str, Any]) -> str | None:
     if not isinstance(results, list) or not isinstance(report.get("summary"), dict):
         return "report.results or report.summary is missing"
     for i, r in enumerate(results):
-        if not isinstance(r, dict) or not all(isinstance(r.get(k), str) for k in
-                                              ("check", "subject", "severity", "message", "status")):
+        if not isinstance(r, dict) or not all(
+            isinstance(r.get(k), str) for k in ("check", "subject", "severity", "message", "status")
+        ):
             return f"report.results[{i}] is not a result"
     if "facts_source" in bundle:
         source, file = bundle["facts_source"], bundle.get("facts_file")
@@ -165,8 +183,11 @@ def consistency(bundle: Mapping[str, Any]) -> str | None:
     if applied_digest(bundle["policy"]["applied"]) != bundle["policy"]["digest"]:
         return "the policy as applied does not match its digest"
     facts_target = bundle["facts"].get("target")
-    for where, tgt in (("target", bundle["target"]), ("report.target", report.get("target")),
-                       ("facts.target", facts_target)):
+    for where, tgt in (
+        ("target", bundle["target"]),
+        ("report.target", report.get("target")),
+        ("facts.target", facts_target),
+    ):
         if not isinstance(tgt, dict):
             continue
         if tgt.get("commit") not in (None, release["commit"]):
@@ -174,12 +195,16 @@ def consistency(bundle: Mapping[str, Any]) -> str | None:
         if tgt.get("release") not in (None, release["tag"]):
             return f"{where}.release {tgt['release']} is not the release {release['tag']}"
     results = report["results"]
-    verdict = ("fail" if any(r.get("blocking") is True and r["status"] == "failed" for r in results)
-               else "error" if report.get("errors") or any(r["status"] == "error" for r in results) else "pass")
+    verdict = (
+        "fail"
+        if any(r.get("blocking") is True and r["status"] == "failed" for r in results)
+        else "error"
+        if report.get("errors") or any(r["status"] == "error" for r in results)
+        else "pass"
+    )
     if verdict != report["verdict"]:
         return f"the report's verdict is {report['verdict']} but its results make it {verdict}"
-    if bundle.get("facts_source") is not None and report.get("facts_source") not in (None,
-                                                                                      bundle["facts_source"]):
+    if bundle.get("facts_source") is not None and report.get("facts_source") not in (None, bundle["facts_source"]):
         return f"report.facts_source {report.get('facts_source')} is not the bundle's {bundle['facts_source']}"
     return None
 
@@ -230,8 +255,11 @@ def statement_mismatch(payload: bytes, bundle: Mapping[str, Any]) -> str | None:
         return f"the signed statement names sha256 {named}"
     if signed.get("subject") != expected["subject"]:
         subjects: list[Any] = signed["subject"] if isinstance(signed.get("subject"), list) else []
-        commits = [str(s.get("digest", {}).get("gitCommit")) for s in subjects
-                   if isinstance(s, dict) and isinstance(s.get("digest"), dict) and s["digest"].get("gitCommit")]
+        commits = [
+            str(s.get("digest", {}).get("gitCommit"))
+            for s in subjects
+            if isinstance(s, dict) and isinstance(s.get("digest"), dict) and s["digest"].get("gitCommit")
+        ]
         if bundle["release"]["commit"] not in commits:
             return f"the signed statement names another commit ({', '.join(commits) or 'none'})"
         return "the signed statement's subjects are not the bundle's release and image"

@@ -27,8 +27,9 @@ from mlops_gate.target import FIELDS, Target
 SCHEMA_VERSION = 1
 
 
-def dump(records: Mapping[str, FactRecord], target: Target, policy: tuple[str, str] = ("", ""),
-         facts_file: str | None = None) -> dict[str, Any]:
+def dump(
+    records: Mapping[str, FactRecord], target: Target, policy: tuple[str, str] = ("", ""), facts_file: str | None = None
+) -> dict[str, Any]:
     """`policy`: (source, digest) of the policy the facts were collected under, to warn on a different one;
     `facts_file`: the file the facts were replayed from (None: read live)."""
     return {
@@ -109,8 +110,11 @@ def _load(path: Path, data: Any) -> tuple[Target, dict[str, FactRecord]]:
     if "policy_file" not in records and target.event not in ("pull_request", "merge_request"):
         # written before policy.unchanged existed: outside a pull request the fact follows from the target
         source = str((data.get("policy") or {}).get("source") or "")
-        records["policy_file"] = FactRecord("policy_file", PolicyFiles(source, pull_request=False),
-                                            sources=("derived: the saved target is not a pull request",))
+        records["policy_file"] = FactRecord(
+            "policy_file",
+            PolicyFiles(source, pull_request=False),
+            sources=("derived: the saved target is not a pull request",),
+        )
     return target, records
 
 
@@ -124,12 +128,15 @@ def _replay(path: Path, data: dict[str, Any]) -> Replay:
     from mlops_gate import evidence_verify
 
     if data.get("schema_version") != evidence.SCHEMA_VERSION:
-        raise UsageError(f"--facts-in: {path}: evidence schema_version {data.get('schema_version')!r} is not "
-                         f"{evidence.SCHEMA_VERSION}")
+        raise UsageError(
+            f"--facts-in: {path}: evidence schema_version {data.get('schema_version')!r} is not "
+            f"{evidence.SCHEMA_VERSION}"
+        )
     ok, problem = evidence_verify.check(data)
     if not ok:
-        raise UsageError(f"--facts-in: {path}: {problem}",
-                         f"check it with `mlops-gate verify-evidence {path} --key PEM`")
+        raise UsageError(
+            f"--facts-in: {path}: {problem}", f"check it with `mlops-gate verify-evidence {path} --key PEM`"
+        )
     pol, run = data["policy"], data["run"]
     try:
         policy = from_applied(pol.get("applied"), f"{path} (policy {pol.get('source')}, as applied)", "policy.applied")
@@ -140,20 +147,19 @@ def _replay(path: Path, data: dict[str, Any]) -> Replay:
     except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"--facts-in: {path}: not a valid evidence bundle ({exc})") from None
     if policy.digest != pol.get("digest"):
-        raise UsageError(f"--facts-in: {path}: the policy as applied does not match its digest (tampered?)",
-                         f"check it with `mlops-gate verify-evidence {path}`")
+        raise UsageError(
+            f"--facts-in: {path}: the policy as applied does not match its digest (tampered?)",
+            f"check it with `mlops-gate verify-evidence {path}`",
+        )
     when = created if created.tzinfo else created.replace(tzinfo=dt.timezone.utc)
-    return Replay(policy, str(data["release"]["tag"]), fail_on, only, skip,
-                  when.astimezone(dt.timezone.utc).date())
+    return Replay(policy, str(data["release"]["tag"]), fail_on, only, skip, when.astimezone(dt.timezone.utc).date())
 
 
 def _record(kind: str, entry: Any) -> FactRecord:
     path = f"facts.{kind}"
     if not isinstance(entry, dict):
         raise typed.DataError(path, "expected a mapping")
-    meta = typed.from_data(
-        _Meta, {k: v for k, v in entry.items() if k in ("sources", "requests", "duration_s")}, path
-    )
+    meta = typed.from_data(_Meta, {k: v for k, v in entry.items() if k in ("sources", "requests", "duration_s")}, path)
     if "error" in entry:
         value, error = None, typed.from_data(str, entry["error"], f"{path}.error")
     elif "value" in entry:
@@ -188,7 +194,8 @@ def judged_target(saved: Saved, given: Target) -> Target:
             raise UsageError(
                 f"--facts-in: {saved.path} records the {name} {theirs}, but this run judges {mine}",
                 "replay facts only for what they were read for: drop the flag, or run the gate live on "
-                f"this {name} (the {name} comes from flags, the policy's target: or the CI environment)")
+                f"this {name} (the {name} comes from flags, the policy's target: or the CI environment)",
+            )
     filled = {name: getattr(given, name) for name in FIELDS if not getattr(recorded, name)}
     judged = replace(recorded, **{k: v for k, v in filled.items() if v})
     _facts_agree(saved, judged)
@@ -203,8 +210,11 @@ def _read_for(value: Any) -> tuple[tuple[str, str], ...]:
     if isinstance(value, ImageFacts):
         return (("image", value.ref),)
     if all(hasattr(value, a) for a in ("platform", "repository")):  # the platform facts
-        return (("platform", value.platform), ("repository", value.repository),
-                ("commit", str(getattr(value, "sha", "") or "")))
+        return (
+            ("platform", value.platform),
+            ("repository", value.repository),
+            ("commit", str(getattr(value, "sha", "") or "")),
+        )
     return ()
 
 
@@ -215,9 +225,11 @@ def _facts_agree(saved: Saved, judged: Target) -> None:
         for name, value in _read_for(record.value):
             wanted = getattr(judged, name)
             if value and wanted and not same(name, value, wanted):
-                raise UsageError(f"--facts-in: {saved.path}: facts.{kind} were read for the {name} {value}, "
-                                 f"not the {name} judged ({wanted})",
-                                 "the facts file was edited or assembled from several runs: collect it again")
+                raise UsageError(
+                    f"--facts-in: {saved.path}: facts.{kind} were read for the {name} {value}, "
+                    f"not the {name} judged ({wanted})",
+                    "the facts file was edited or assembled from several runs: collect it again",
+                )
 
 
 def same(name: str, a: str, b: str) -> bool:

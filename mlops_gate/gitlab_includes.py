@@ -174,12 +174,17 @@ class Pipeline:
         ]
         out += [
             f"{f.path}: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated"
-            for f in self.files if has_spec(f)
+            for f in self.files
+            if has_spec(f)
         ]
         out += [
             f"{i.at()}include {i.describe()} left out of {label}: its rules "
-            + ("do not apply" if decided else "cannot be decided offline (project or pipeline variables, "
-               "changes, exists), so its jobs do not count")
+            + (
+                "do not apply"
+                if decided
+                else "cannot be decided offline (project or pipeline variables, "
+                "changes, exists), so its jobs do not count"
+            )
             for i, decided in self.left_out
         ]
         out += [f"{i.at()}include {i.describe()} kept for {label}: its rules may apply" for i in self.conditional]
@@ -277,6 +282,13 @@ def _pipeline(files: Sequence[SourceFile], scope: Scope | None) -> Pipeline | No
         doc = deep_merge(doc, {k: v for k, v in top(f).items() if k != "include"})
     included = frozenset(f.path for f in res.files) - {main.path}
     return Pipeline(
-        main, readable, included, tuple(res.unreadable), tuple(res.problems), doc, scope,
-        tuple(res.left_out), tuple(res.conditional),
+        main,
+        readable,
+        included,
+        tuple(res.unreadable),
+        tuple(res.problems),
+        doc,
+        scope,
+        tuple(res.left_out),
+        tuple(res.conditional),
     )

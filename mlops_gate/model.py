@@ -106,9 +106,7 @@ class Report:
         return "live" if self.facts_file is None else "replayed"
 
     def blocking(self) -> tuple[Result, ...]:
-        return tuple(
-            r for r in self.results if r.status is Status.FAILED and r.severity.rank >= self.fail_on.rank
-        )
+        return tuple(r for r in self.results if r.status is Status.FAILED and r.severity.rank >= self.fail_on.rank)
 
     @property
     def verdict(self) -> Verdict:

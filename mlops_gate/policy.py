@@ -184,8 +184,9 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
     known = catalogue().checks
     for check_id, cdoc in doc.checks.items():
         if check_id not in known:
-            raise PolicyError(_where(path, loaded, f"checks.{check_id}") + f"checks.{check_id}: "
-                              + _unknown(check_id, known))
+            raise PolicyError(
+                _where(path, loaded, f"checks.{check_id}") + f"checks.{check_id}: " + _unknown(check_id, known)
+            )
         spec = known[check_id]
         for name, value in cdoc.params.items():
             key = f"checks.{check_id}.params.{name}"
@@ -202,9 +203,7 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
     for i, w in enumerate(doc.waivers):
         if w.check not in known:
             raise PolicyError(
-                _where(path, loaded, f"waivers[{i}].check")
-                + f"waivers[{i}].check: "
-                + _unknown(w.check, known)
+                _where(path, loaded, f"waivers[{i}].check") + f"waivers[{i}].check: " + _unknown(w.check, known)
             )
         problem = waiver_problem(w)
         if problem is not None:
@@ -242,9 +241,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
         try:
             params = typed.from_data(spec.params, entry["params"], f"checks.{cid}.params")
         except typed.DataError as exc:
-            raise PolicyError(
-                f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params"
-            ) from None
+            raise PolicyError(f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params") from None
         checks[cid] = CheckConfig(entry.get("enabled", True), entry.get("severity", spec.severity), params)
     policy = Policy(
         source=docs[0][0],
@@ -335,20 +332,30 @@ def schema() -> dict[str, Any]:
     out["properties"]["checks"] = {"type": "object", "properties": check_props, "additionalProperties": False}
     waiver = out["properties"]["waivers"]["items"]["properties"]
     waiver["check"] = {"enum": sorted(check_props)}
-    waiver["expires"] = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-                         "description": "YYYY-MM-DD only. The waiver applies through this day, judged in UTC "
-                         "(whatever the runner's time zone), and no longer from the next day on."}
+    waiver["expires"] = {
+        "type": "string",
+        "format": "date",
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "YYYY-MM-DD only. The waiver applies through this day, judged in UTC "
+        "(whatever the runner's time zone), and no longer from the next day on.",
+    }
     for name in ("owner", "reason", "subject"):
-        waiver[name] = {**waiver[name], "minLength": 1, "pattern": VISIBLE_PATTERN,
-                        "description": "must contain visible text (not only blank or invisible characters)"}
+        waiver[name] = {
+            **waiver[name],
+            "minLength": 1,
+            "pattern": VISIBLE_PATTERN,
+            "description": "must contain visible text (not only blank or invisible characters)",
+        }
     return out
 
 
 # at least one character that is neither blank, a control, nor invisible (the schema's approximation of
 # text_problem, in ECMA-262 regex syntax)
-VISIBLE_PATTERN = ("[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5"
-                   "\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164"
-                   "\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff0-\\ufffb]")
+VISIBLE_PATTERN = (
+    "[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5"
+    "\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164"
+    "\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff0-\\ufffb]"
+)
 
 
 def applied(policy: Policy) -> dict[str, Any]:

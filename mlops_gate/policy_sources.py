@@ -58,8 +58,9 @@ def from_applied(data: Any, source: str, where: str = "policy") -> Policy:
     return dataclasses.replace(policy, digest=digest_of(policy))
 
 
-def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--policy-ref",
-                  shown: str | None = None) -> Policy:
+def load_from_git(
+    repo: Path, ref: str, path: str | None, origin: str = "--policy-ref", shown: str | None = None
+) -> Policy:
     """Load the policy file as it is at a git ref (with every repository file it extends, read at the same
     ref), so that the working tree — a pull request — cannot change it. `path` is relative to the
     repository root; None: the first of DISCOVERED_NAMES present at the ref. `shown`: how the ref is named
@@ -76,13 +77,17 @@ def load_from_git(repo: Path, ref: str, path: str | None, origin: str = "--polic
     same = git.same_name_refs(top, ref)
     if len(same) > 1:
         branch = next((n for n in same if n.startswith(("refs/heads/", "refs/remotes/"))), same[0])
-        raise PolicyError(f"{origin} {shown} is ambiguous: {', '.join(same)} (git would take the first)",
-                          f"name the ref in full, e.g. {origin} {branch}")
+        raise PolicyError(
+            f"{origin} {shown} is ambiguous: {', '.join(same)} (git would take the first)",
+            f"name the ref in full, e.g. {origin} {branch}",
+        )
     names = [path] if path else list(DISCOVERED_NAMES)
     found = next(((n, t) for n in names if (t := git.show(top, ref, posixpath.normpath(n))) is not None), None)
     if found is None:
-        raise PolicyError(f"{origin} {shown}: no policy file at that ref (looked for {', '.join(names)})",
-                          "commit the policy there, or name it with --policy PATH (relative to the repository)")
+        raise PolicyError(
+            f"{origin} {shown}: no policy file at that ref (looked for {', '.join(names)})",
+            "commit the policy there, or name it with --policy PATH (relative to the repository)",
+        )
     files = {posixpath.normpath(found[0]): found[1]}
     current = posixpath.normpath(found[0])
     _no_links(top, ref, current, origin, shown)
@@ -125,5 +130,7 @@ def _no_links(top: Path, ref: str, rel: str, origin: str, shown: str) -> None:
     links = git.links_at(top, ref, rel)
     if links:
         names = ", ".join(f"{name} -> {target}" for name, target in links)
-        raise PolicyError(f"{origin} {shown}: {rel} is or is below a symbolic link ({names})",
-                          "commit the policy (and every file it extends) as regular files")
+        raise PolicyError(
+            f"{origin} {shown}: {rel} is or is below a symbolic link ({names})",
+            "commit the policy (and every file it extends) as regular files",
+        )

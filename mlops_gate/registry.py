@@ -25,8 +25,19 @@ ScopeFunc = Callable[[Any, Target], Mapping[str, Iterable[str]]]
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 DOCS_URL = "https://github.com/mlops-gate/mlops-gate/blob/main/docs/checks.md#{anchor}"
 BUILTIN_MODULES = (
-    "vcs", "ci", "runs", "cd", "environment", "orchestration", "image", "image_remote", "release", "monitoring",
-    "monitoring_live", "registry", "policy_guard",
+    "vcs",
+    "ci",
+    "runs",
+    "cd",
+    "environment",
+    "orchestration",
+    "image",
+    "image_remote",
+    "release",
+    "monitoring",
+    "monitoring_live",
+    "registry",
+    "policy_guard",
 )
 
 

@@ -39,8 +39,11 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     facts_in, replay = (saved.records, saved.replay) if saved is not None else (None, None)
     pol = _load_policy(args, repo, replay, env)
     if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
-        _say(f"warning: {args.facts_in} was collected under another policy than {pol.source}; "
-             "the verdict may differ from the original run (pass the same --policy to reproduce it)", env)
+        _say(
+            f"warning: {args.facts_in} was collected under another policy than {pol.source}; "
+            "the verdict may differ from the original run (pass the same --policy to reproduce it)",
+            env,
+        )
     if replay is not None:  # reproduce the recorded run unless told otherwise
         only, skip = only or list(replay.only), skip or list(replay.skip)
     release = getattr(args, "release", None)
@@ -65,8 +68,16 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     head_branch = context.branch if args.base_branch and args.base_branch != detected.base_branch else None
     mine, trusted = pol, trust.Trusted(pol)
     if facts_in is None:  # decided before anything is fetched: on a pull/merge request, the target branch's policy
-        trusted = trust.resolve(pol, context, repo, env, policy_arg=args.policy, policy_ref=args.policy_ref,
-                                head_branch=head_branch, fallback="strict" if args.command == "audit" else "default")
+        trusted = trust.resolve(
+            pol,
+            context,
+            repo,
+            env,
+            policy_arg=args.policy,
+            policy_ref=args.policy_ref,
+            head_branch=head_branch,
+            fallback="strict" if args.command == "audit" else "default",
+        )
         pol = trusted.policy
         if trusted.ref is not None:
             _untrusted(mine, pol, trusted.ref, env)
@@ -88,11 +99,18 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         cat.checks,
         tgt,
         repo,
-        env={**env, git.POLICY_ENV: git.policy_in_use(in_use, mine.source, args.policy_ref,
-                                                      _policy_candidates(args.policy, args.policy_ref, repo),
-                                                      head_branch),
-             trust.ANCHORS_ENV: trust.anchors_env(trusted),
-             OUTPUTS_ENV: "\n".join(own)},  # the files provider leaves this run's outputs out, by path
+        env={
+            **env,
+            git.POLICY_ENV: git.policy_in_use(
+                in_use,
+                mine.source,
+                args.policy_ref,
+                _policy_candidates(args.policy, args.policy_ref, repo),
+                head_branch,
+            ),
+            trust.ANCHORS_ENV: trust.anchors_env(trusted),
+            OUTPUTS_ENV: "\n".join(own),
+        },  # the files provider leaves this run's outputs out, by path
         only=only,
         skip=skip,
         facts_in=facts_in,
@@ -103,8 +121,11 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     if args.verbose:
         for rec in facts.values():
-            _say(f"facts {rec.kind}: {len(rec.sources)} sources, {rec.requests} requests, {rec.duration_s:.3f}s"
-                 + (f" — {rec.error}" if rec.error else ""), env)
+            _say(
+                f"facts {rec.kind}: {len(rec.sources)} sources, {rec.requests} requests, {rec.duration_s:.3f}s"
+                + (f" — {rec.error}" if rec.error else ""),
+                env,
+            )
     for problem in (*cat.plugin_errors, *report.errors):
         _say(f"error: {problem}", env)
     redactor = secrets.redactor(env)  # every output below holds no form of a credential
@@ -161,10 +182,16 @@ def _untrusted(mine: policy.Policy, trusted: policy.Policy, ref: str, env: Mappi
         return
     for w in mine.waivers:
         if w.check == policy_sources.GUARD_CHECK and w not in trusted.waivers:
-            _say(f"warning: the waiver of policy.unchanged for {w.subject!r} (owner {w.owner}) in {mine.source} is "
-                 f"ignored: only the policy on {ref} can waive it", env)
-    _say(f"warning: the policy in use ({mine.source}) differs from the target branch's: the pull/merge request is "
-         f"judged by {trusted.source}; its own policy changes apply once merged", env)
+            _say(
+                f"warning: the waiver of policy.unchanged for {w.subject!r} (owner {w.owner}) in {mine.source} is "
+                f"ignored: only the policy on {ref} can waive it",
+                env,
+            )
+    _say(
+        f"warning: the policy in use ({mine.source}) differs from the target branch's: the pull/merge request is "
+        f"judged by {trusted.source}; its own policy changes apply once merged",
+        env,
+    )
 
 
 def _release_commit(args: argparse.Namespace, repo: Path, saved: factsfile.Saved | None) -> str | None:
@@ -178,27 +205,42 @@ def _release_commit(args: argparse.Namespace, repo: Path, saved: factsfile.Saved
 
     sha = git.resolve_tag(repo, tag)
     if args.commit and not (len(args.commit) >= 7 and sha.startswith(args.commit.lower())):
-        raise UsageError(f"--commit {args.commit} is not the commit of --release {tag} ({sha})",
-                         "drop --commit: audit takes the commit from the tag")
+        raise UsageError(
+            f"--commit {args.commit} is not the commit of --release {tag} ({sha})",
+            "drop --commit: audit takes the commit from the tag",
+        )
     recorded = saved.target.commit if saved is not None else None
     if recorded and not factsfile.same("commit", sha, recorded):
-        raise UsageError(f"--release {tag} is the commit {sha} in {repo}, but {args.facts_in} records the "
-                         f"commit {recorded}", "replay the facts recorded for this release, or audit it live")
+        raise UsageError(
+            f"--release {tag} is the commit {sha} in {repo}, but {args.facts_in} records the commit {recorded}",
+            "replay the facts recorded for this release, or audit it live",
+        )
     return sha
 
 
-def _write_evidence(path: str, key: Any, report: Report, pol: policy.Policy, tgt: target.Target,
-                    facts: dict[str, Any], run: dict[str, Any], repo: Path, env: Mapping[str, str],
-                    facts_file: str | None) -> None:
+def _write_evidence(
+    path: str,
+    key: Any,
+    report: Report,
+    pol: policy.Policy,
+    tgt: target.Target,
+    facts: dict[str, Any],
+    run: dict[str, Any],
+    repo: Path,
+    env: Mapping[str, str],
+    facts_file: str | None,
+) -> None:
     from mlops_gate import evidence
     from mlops_gate.reporters.json_report import to_data
 
     bundle = evidence.build(
-        release={"tag": tgt.release or "", "commit": tgt.commit or "",
-                 "repository": tgt.repository or repo.resolve().name},
+        release={
+            "tag": tgt.release or "",
+            "commit": tgt.commit or "",
+            "repository": tgt.repository or repo.resolve().name,
+        },
         target=report.target,
-        policy={"source": pol.source, "digest": pol.digest, "chain": list(pol.chain),
-                "applied": policy.applied(pol)},
+        policy={"source": pol.source, "digest": pol.digest, "chain": list(pol.chain), "applied": policy.applied(pol)},
         facts=facts,
         report=to_data(report),
         run=run,

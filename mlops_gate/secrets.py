@@ -69,7 +69,8 @@ def credentials(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     for name, value in env.items():
         upper = name.upper()
         if (name in TOKEN_VARS and len(value) >= MIN_NAMED) or (
-                upper.endswith(SECRET_SUFFIXES) and len(value) >= MIN_GUESSED):
+            upper.endswith(SECRET_SUFFIXES) and len(value) >= MIN_GUESSED
+        ):
             user = next((env[u] for u in _user_vars(upper) if env.get(u)), "")
             found.add((user, value))
         for user, password in _uri_credentials(value):
@@ -125,8 +126,15 @@ def _b64_cores(secret: bytes) -> list[str]:
 
 def literal_shapes(user: str, secret: str) -> set[str]:
     """The shapes found by plain substring search: raw, percent-encoded, base64 (Basic auth), escaped."""
-    shapes = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""),
-              json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], html.escape(secret)}
+    shapes = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
     if user:
         shapes |= {f"{user}:{secret}@", f"{quote(user, safe='')}:{quote(secret, safe='')}@"}
     for encoding in ("utf-8", "latin-1"):  # requests encodes Basic credentials as latin-1 when it can
@@ -134,8 +142,7 @@ def literal_shapes(user: str, secret: str) -> set[str]:
             raw, prefix = secret.encode(encoding), f"{user}:".encode(encoding)
         except UnicodeEncodeError:
             continue
-        encoded = [*(s for data in (b":" + raw, prefix + raw, raw + b":", raw) for s in _b64(data)),
-                   *_b64_cores(raw)]
+        encoded = [*(s for data in (b":" + raw, prefix + raw, raw + b":", raw) for s in _b64(data)), *_b64_cores(raw)]
         shapes.update(encoded)
         shapes.update(q for s in encoded if (q := quote(s, safe="")) != s)  # base64 in a URL or a form
         shapes.update(_PERCENT.sub(lambda m: m.group(0).lower(), q) for q in list(shapes) if "%" in q)

@@ -99,8 +99,7 @@ def detect(env: Mapping[str, str]) -> Target:
         return Target(
             platform="gitlab",
             repository=env.get("CI_PROJECT_PATH") or None,
-            branch=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") if mr else env.get("CI_COMMIT_BRANCH"))
-            or None,
+            branch=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") if mr else env.get("CI_COMMIT_BRANCH")) or None,
             commit=env.get("CI_COMMIT_SHA") or None,
             api_url=env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL") or None,
             base_branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
@@ -129,9 +128,7 @@ def detect(env: Mapping[str, str]) -> Target:
 def _azure_org(url: str | None) -> str | None:
     if not url:
         return None
-    m = re.match(r"https?://dev\.azure\.com/([^/]+)", url) or re.match(
-        r"https?://([^./]+)\.visualstudio\.com", url
-    )
+    m = re.match(r"https?://dev\.azure\.com/([^/]+)", url) or re.match(r"https?://([^./]+)\.visualstudio\.com", url)
     if m:
         return m.group(1)
     path = [p for p in url.split("://", 1)[-1].split("/")[1:] if p]

@@ -59,8 +59,17 @@ def is_pull_request(target: Target) -> bool:
     return target.event in PR_EVENTS
 
 
-def resolve(mine: Policy, target: Target, repo: Path, env: Mapping[str, str], *, policy_arg: str | None,
-            policy_ref: str | None, head_branch: str | None, fallback: str) -> Trusted:
+def resolve(
+    mine: Policy,
+    target: Target,
+    repo: Path,
+    env: Mapping[str, str],
+    *,
+    policy_arg: str | None,
+    policy_ref: str | None,
+    head_branch: str | None,
+    fallback: str,
+) -> Trusted:
     """Not a pull/merge request: `mine`. On one: the target branch's copy of the policy — the file the same
     command would read in the target branch's tree (the --policy or --policy-ref path, else the first
     discovered name), with everything it extends read at the same commit — whatever the request did to its
@@ -99,8 +108,9 @@ def resolve(mine: Policy, target: Target, repo: Path, env: Mapping[str, str], *,
     return Trusted(trusted, ref, commit, top)
 
 
-def _at(top: Path, ref: str, commit: str, repo: Path, policy_arg: str | None, policy_ref: str | None,
-        fallback: str) -> Policy | None:
+def _at(
+    top: Path, ref: str, commit: str, repo: Path, policy_arg: str | None, policy_ref: str | None, fallback: str
+) -> Policy | None:
     """The target branch's copy; None: the policy in use is a file outside the repository (not part of the
     change: it is used as loaded)."""
     from mlops_gate.policy_sources import load_from_git
@@ -168,8 +178,10 @@ def read_anchor(root: Path, target: Target, env: Mapping[str, str], name: str, l
         spec = json.loads(env.get(ANCHORS_ENV) or "null")
         top, ref, commit = Path(spec["top"]), str(spec["ref"]), str(spec["commit"])
     except (TypeError, KeyError, ValueError):
-        raise AnchorError(f"{name}: on a pull/merge request trust anchors are read from the target branch, "
-                          "which this run did not resolve") from None
+        raise AnchorError(
+            f"{name}: on a pull/merge request trust anchors are read from the target branch, "
+            "which this run did not resolve"
+        ) from None
     where = git.in_repo(top, path)
     if where is None:  # outside the repository: not part of the change
         return Anchor(_read(path, name, root, limit), str(path))
@@ -181,8 +193,10 @@ def read_anchor(root: Path, target: Target, env: Mapping[str, str], name: str, l
         raise AnchorError(f"{name}: cannot read it from the target branch {ref}: {exc.message}") from None
     if links:
         shown = ", ".join(f"{link} -> {to}" for link, to in links)
-        raise AnchorError(f"{name} is or is below a symbolic link on {ref} ({shown}): a trust anchor is read as "
-                          "a regular file only", "commit the key as a regular file on the target branch")
+        raise AnchorError(
+            f"{name} is or is below a symbolic link on {ref} ({shown}): a trust anchor is read as a regular file only",
+            "commit the key as a regular file on the target branch",
+        )
     if data is None:
         raise AnchorError(
             f"{name} is not on the target branch {ref} ({rel}): on a pull/merge request trust anchors are read "

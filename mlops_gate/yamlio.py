@@ -33,11 +33,7 @@ class _Loader(_Base):  # type: ignore[misc]
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
-    ]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -109,8 +105,9 @@ def _load(text: str, left: list[int], max_documents: int | None, short: Budget |
         while loader.check_node():
             if max_documents is not None and len(docs) >= max_documents:
                 mark = loader.peek_event().start_mark
-                raise YamlSyntaxError(f"document {max_documents + 1} starts here: only {max_documents} is allowed",
-                                      mark.line + 1)
+                raise YamlSyntaxError(
+                    f"document {max_documents + 1} starts here: only {max_documents} is allowed", mark.line + 1
+                )
             node = loader.get_node()
             _measure(node, left, short)
             _index(node, str(len(docs)), lines, {})
@@ -141,11 +138,13 @@ def _measure(root: yaml.Node, left: list[int], short: Budget | None) -> None:
         if known is not None:
             return known
         if depth > MAX_DEPTH:
-            raise YamlSyntaxError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1,
-                                  bounded=True)
+            raise YamlSyntaxError(
+                f"invalid YAML: nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1, bounded=True
+            )
         if id(node) in active:
-            raise YamlSyntaxError("invalid YAML: an alias refers to a node that contains it",
-                                  node.start_mark.line + 1, bounded=True)
+            raise YamlSyntaxError(
+                "invalid YAML: an alias refers to a node that contains it", node.start_mark.line + 1, bounded=True
+            )
         active.add(id(node))
         if isinstance(node, yaml.MappingNode):
             total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
@@ -164,10 +163,14 @@ def _measure(root: yaml.Node, left: list[int], short: Budget | None) -> None:
 
 def _too_large(short: Budget | None) -> str:
     if short is not None:
-        return (f"not parsed: this run's YAML budget ({short.total:,} nodes for every file together) is spent; "
-                "point --repo at the project, or move generated YAML out of it")
-    return (f"invalid YAML: expands to more than {FILE_UNITS:,} nodes (aliases count each time they are used; "
-            "an alias bomb?)")
+        return (
+            f"not parsed: this run's YAML budget ({short.total:,} nodes for every file together) is spent; "
+            "point --repo at the project, or move generated YAML out of it"
+        )
+    return (
+        f"invalid YAML: expands to more than {FILE_UNITS:,} nodes (aliases count each time they are used; "
+        "an alias bomb?)"
+    )
 
 
 def _index(node: yaml.Node, path: str | None, lines: dict[str, int], seen: dict[int, None]) -> None:

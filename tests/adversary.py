@@ -44,8 +44,12 @@ class Request(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
-        seen = Seen(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                    {k.lower(): v for k, v in self.headers.items()})
+        seen = Seen(
+            self.command,
+            parts.path,
+            dict(parse_qsl(parts.query, keep_blank_values=True)),
+            {k.lower(): v for k, v in self.headers.items()},
+        )
         adversary = self.server.adversary
         with adversary.lock:
             adversary.seen.append(seen)
@@ -104,8 +108,16 @@ class Adversary:
         self.routes[(method, path)] = handler
         return self
 
-    def add(self, method: str, path: str, status: int = 200, body: Any = None, *,
-            headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> None:
+    def add(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> None:
         """tests/replay.py's way to add a JSON route (the query is not matched here), so the helpers that
         serve Azure DevOps discovery to a ReplayServer serve it here too."""
         self.on(path, self.reply(status, body, headers), method.upper())
@@ -133,6 +145,7 @@ class Adversary:
     def reply(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None) -> Handler:
         def answer(req: Request) -> None:
             req.json(status, body, {k: v.replace("{url}", self.url) for k, v in (headers or {}).items()})
+
         return answer
 
     def redirect(self, location: str, status: int = 302) -> Handler:
@@ -141,10 +154,12 @@ class Adversary:
             req.send_header("Location", location)
             req.send_header("Content-Length", "0")
             req.end_headers()
+
         return answer
 
     def drip(self, head: bytes, byte: bytes = b" ", every_s: float = 0.05, count: int = 100_000) -> Handler:
         """Send `head` (status line and headers, or only part of them), then `byte` every `every_s`."""
+
         def answer(req: Request) -> None:
             req.wfile.write(head)
             req.wfile.flush()
@@ -156,10 +171,12 @@ class Adversary:
                 req.wfile.flush()
                 with self.lock:
                     self.sent += len(byte)
+
         return answer
 
     def stream(self, total: int, declared: bool = False, chunk: int = 1 << 20) -> Handler:
         """A 200 JSON-typed body of `total` bytes (`declared`: with its Content-Length; else chunked)."""
+
         def answer(req: Request) -> None:
             req.send_response(200)
             req.send_header("Content-Type", "application/json")
@@ -178,12 +195,15 @@ class Adversary:
                     self.sent += len(piece)
             if not declared:
                 req.wfile.write(b"0\r\n\r\n")
+
         return answer
 
     def silent(self) -> Handler:
         """Accept the request and never answer (until the server stops)."""
+
         def answer(req: Request) -> None:
             self.stopping.wait(60)
+
         return answer
 
 

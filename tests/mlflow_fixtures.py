@@ -48,15 +48,31 @@ def _start(root: Path, auth: bool) -> MlflowServer:
     port = _free_port()
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     env = {k: v for k, v in env.items() if not k.startswith("MLFLOW_TRACKING_")}
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-           "--artifacts-destination", str(root / "artifacts"), "--serve-artifacts"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--serve-artifacts",
+    ]
     if auth:
         ini = root / "basic_auth.ini"
-        ini.write_text("[mlflow]\ndefault_permission = NO_PERMISSIONS\n"
-                       f"database_uri = sqlite:///{root / 'auth.db'}\nadmin_username = {ADMIN[0]}\n"
-                       f"admin_password = {ADMIN[1]}\n"
-                       "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+        ini.write_text(
+            "[mlflow]\ndefault_permission = NO_PERMISSIONS\n"
+            f"database_uri = sqlite:///{root / 'auth.db'}\nadmin_username = {ADMIN[0]}\n"
+            f"admin_password = {ADMIN[1]}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        )
         env["MLFLOW_AUTH_CONFIG_PATH"] = str(ini)
         env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "gate-tests-csrf-key"
         cmd += ["--app-name", "basic-auth"]
@@ -95,8 +111,11 @@ def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowS
     if importlib.util.find_spec("mlflow") is None or importlib.util.find_spec("mlflow.server") is None:
         pytest.skip("the full `mlflow` package (with its server) is not installed: pip install 'mlflow[auth]'")
     root = tmp_path_factory.mktemp("mlflow")
-    auth_skip = "" if importlib.util.find_spec("flask_wtf") else \
-        "MLflow's basic-auth app needs Flask-WTF: pip install 'mlflow[auth]'"
+    auth_skip = (
+        ""
+        if importlib.util.find_spec("flask_wtf")
+        else "MLflow's basic-auth app needs Flask-WTF: pip install 'mlflow[auth]'"
+    )
     plain = _start(root / "plain", auth=False)
     auth = None if auth_skip else _start(root / "auth", auth=True)
     try:

@@ -46,6 +46,7 @@ OTHER_COMMIT = "fedcba9876543210fedcba9876543210fedcba98"
 
 # --- keys and signatures ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Signer:
     private: Any
@@ -64,8 +65,11 @@ class Signer:
 
     @property
     def pem(self) -> str:
-        return self.private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return (
+            self.private.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
 
     def sign(self, data: bytes, pss: bool = False) -> bytes:
         k = self.private
@@ -86,58 +90,82 @@ def simple_signing(digest: str, reference: str) -> bytes:
     """cosign's payload, byte for byte: compact JSON, keys in Go struct order, `"optional":null`."""
     identity = '{"docker-reference":"' + reference + '"}'
     image = '{"docker-manifest-digest":"' + digest + '"}'
-    return ('{"critical":{"identity":' + identity + ',"image":' + image
-            + ',"type":"cosign container image signature"},"optional":null}').encode()
+    return (
+        '{"critical":{"identity":'
+        + identity
+        + ',"image":'
+        + image
+        + ',"type":"cosign container image signature"},"optional":null}'
+    ).encode()
 
 
 def pae(payload_type: str, body: bytes) -> bytes:
     """DSSE v1 PAE, written from the spec: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body."""
-    return b" ".join([b"DSSEv1", str(len(payload_type)).encode(), payload_type.encode(),
-                      str(len(body)).encode(), body])
+    return b" ".join([b"DSSEv1", str(len(payload_type)).encode(), payload_type.encode(), str(len(body)).encode(), body])
 
 
 def envelope(statement: bytes, signer: Signer, payload_type: str = IN_TOTO) -> dict[str, Any]:
-    return {"payloadType": payload_type, "payload": b64(statement),
-            "signatures": [{"keyid": "", "sig": b64(signer.sign(pae(payload_type, statement)))}]}
+    return {
+        "payloadType": payload_type,
+        "payload": b64(statement),
+        "signatures": [{"keyid": "", "sig": b64(signer.sign(pae(payload_type, statement)))}],
+    }
 
 
-def slsa_v1(digest: str, *, builder: str = BUILDER, repo: str = REPO, commit: str = COMMIT,
-            name: str = "registry/churn") -> bytes:
+def slsa_v1(
+    digest: str, *, builder: str = BUILDER, repo: str = REPO, commit: str = COMMIT, name: str = "registry/churn"
+) -> bytes:
     algo, hexd = digest.split(":", 1)
-    return json.dumps({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": name, "digest": {algo: hexd}}],
-        "predicateType": SLSA_V1,
-        "predicate": {
-            "buildDefinition": {
-                "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
-                "externalParameters": {"workflow": {"ref": "refs/heads/main", "repository": f"https://github.com/{repo}",
-                                                    "path": ".github/workflows/release.yml"}},
-                "resolvedDependencies": [{"uri": f"git+https://github.com/{repo}@refs/heads/main",
-                                          "digest": {"gitCommit": commit}}],
+    return json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": name, "digest": {algo: hexd}}],
+            "predicateType": SLSA_V1,
+            "predicate": {
+                "buildDefinition": {
+                    "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+                    "externalParameters": {
+                        "workflow": {
+                            "ref": "refs/heads/main",
+                            "repository": f"https://github.com/{repo}",
+                            "path": ".github/workflows/release.yml",
+                        }
+                    },
+                    "resolvedDependencies": [
+                        {"uri": f"git+https://github.com/{repo}@refs/heads/main", "digest": {"gitCommit": commit}}
+                    ],
+                },
+                "runDetails": {"builder": {"id": builder}, "metadata": {"invocationId": "1"}},
             },
-            "runDetails": {"builder": {"id": builder}, "metadata": {"invocationId": "1"}},
-        },
-    }).encode()
+        }
+    ).encode()
 
 
 def slsa_v02(digest: str, *, builder: str = BUILDER, repo: str = REPO, commit: str = COMMIT) -> bytes:
     algo, hexd = digest.split(":", 1)
-    return json.dumps({
-        "_type": "https://in-toto.io/Statement/v0.1",
-        "subject": [{"name": "registry/churn", "digest": {algo: hexd}}],
-        "predicateType": SLSA_V02,
-        "predicate": {
-            "builder": {"id": builder},
-            "buildType": "https://github.com/slsa-framework/slsa-github-generator/container@v1",
-            "invocation": {"configSource": {"uri": f"git+https://github.com/{repo}@refs/heads/main",
-                                            "digest": {"sha1": commit}, "entryPoint": ".github/workflows/r.yml"}},
-            "materials": [{"uri": f"git+https://github.com/{repo}@refs/heads/main", "digest": {"sha1": commit}}],
-        },
-    }).encode()
+    return json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "subject": [{"name": "registry/churn", "digest": {algo: hexd}}],
+            "predicateType": SLSA_V02,
+            "predicate": {
+                "builder": {"id": builder},
+                "buildType": "https://github.com/slsa-framework/slsa-github-generator/container@v1",
+                "invocation": {
+                    "configSource": {
+                        "uri": f"git+https://github.com/{repo}@refs/heads/main",
+                        "digest": {"sha1": commit},
+                        "entryPoint": ".github/workflows/r.yml",
+                    }
+                },
+                "materials": [{"uri": f"git+https://github.com/{repo}@refs/heads/main", "digest": {"sha1": commit}}],
+            },
+        }
+    ).encode()
 
 
 # --- OCI image layouts ------------------------------------------------------------------------------
+
 
 def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
@@ -161,22 +189,38 @@ class Layout:
         path.write_bytes(data)
         return {"mediaType": media_type, "digest": d, "size": len(data), **extra}
 
-    def image(self, labels: dict[str, str], arch: str = "amd64", annotations: dict[str, str] | None = None,
-              content: bytes = b"model") -> dict[str, Any]:
+    def image(
+        self,
+        labels: dict[str, str],
+        arch: str = "amd64",
+        annotations: dict[str, str] | None = None,
+        content: bytes = b"model",
+    ) -> dict[str, Any]:
         layer = self.blob(_tar(content), OCI_LAYER)
-        config = self.blob(canonical({
-            "architecture": arch, "os": "linux", "config": {"Labels": labels, "Cmd": ["serve"]},
-            "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
-        }), OCI_CONFIG)
+        config = self.blob(
+            canonical(
+                {
+                    "architecture": arch,
+                    "os": "linux",
+                    "config": {"Labels": labels, "Cmd": ["serve"]},
+                    "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+                }
+            ),
+            OCI_CONFIG,
+        )
         manifest: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]}
         if annotations:
             manifest["annotations"] = annotations
         return self.blob(canonical(manifest), OCI_MANIFEST)
 
-    def index(self, manifests: list[tuple[dict[str, Any], str]], annotations: dict[str, str] | None = None
-              ) -> dict[str, Any]:
-        body: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-            {**desc, "platform": {"os": "linux", "architecture": arch}} for desc, arch in manifests]}
+    def index(
+        self, manifests: list[tuple[dict[str, Any], str]], annotations: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{**desc, "platform": {"os": "linux", "architecture": arch}} for desc, arch in manifests],
+        }
         if annotations:
             body["annotations"] = annotations
         return self.blob(canonical(body), OCI_INDEX)
@@ -200,6 +244,7 @@ def _tar(content: bytes) -> bytes:
 
 
 # --- real registries on loopback --------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -227,12 +272,14 @@ class Registry:
         if self.creds:
             cmd += ["--dest-creds", ":".join(self.creds)]
         cmd += [f"oci:{layout.root}:{tag}", f"docker://{self.host}/{repo}:{tag}"]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=60,
-                       env={"PATH": "/usr/bin:/bin", "HOME": str(self.workdir)})
+        subprocess.run(
+            cmd, check=True, capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": str(self.workdir)}
+        )
 
     # artifacts (signatures, attestations) are pushed through the API, as cosign does
-    def _request(self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-                 repo: str = "") -> Any:
+    def _request(
+        self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None, repo: str = ""
+    ) -> Any:
         headers = dict(headers or {})
         if self.token is not None:
             headers["Authorization"] = f"Bearer {self.token.issue(repo, ['pull', 'push'])}"
@@ -247,58 +294,112 @@ class Registry:
         if location.startswith("/"):
             location = f"http://{self.host}{location}"
         sep = "&" if "?" in location else "?"
-        self._request("PUT", f"{location}{sep}digest={d}", data,
-                      {"Content-Type": "application/octet-stream"}, repo=repo).close()
+        self._request(
+            "PUT", f"{location}{sep}digest={d}", data, {"Content-Type": "application/octet-stream"}, repo=repo
+        ).close()
         return d
 
     def put_manifest(self, repo: str, ref: str, body: bytes, media_type: str = OCI_MANIFEST) -> str:
-        self._request("PUT", f"http://{self.host}/v2/{repo}/manifests/{ref}", body,
-                      {"Content-Type": media_type}, repo=repo).close()
+        self._request(
+            "PUT", f"http://{self.host}/v2/{repo}/manifests/{ref}", body, {"Content-Type": media_type}, repo=repo
+        ).close()
         return sha(body)
 
-    def artifact(self, repo: str, ref: str | None, layers: list[tuple[bytes, str, dict[str, str]]],
-                 config_type: str = "application/vnd.oci.image.config.v1+json", **extra: Any) -> str:
+    def artifact(
+        self,
+        repo: str,
+        ref: str | None,
+        layers: list[tuple[bytes, str, dict[str, str]]],
+        config_type: str = "application/vnd.oci.image.config.v1+json",
+        **extra: Any,
+    ) -> str:
         """An OCI manifest whose layers are the given blobs (cosign's layout for .sig / .att tags)."""
         config = b"{}"
         self.put_blob(repo, config)
         descs = []
         for data, media_type, notes in layers:
-            descs.append({"mediaType": media_type, "digest": self.put_blob(repo, data), "size": len(data),
-                          **({"annotations": notes} if notes else {})})
-        body = canonical({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                          "config": {"mediaType": config_type, "digest": sha(config), "size": len(config)},
-                          "layers": descs, **extra})
+            descs.append(
+                {
+                    "mediaType": media_type,
+                    "digest": self.put_blob(repo, data),
+                    "size": len(data),
+                    **({"annotations": notes} if notes else {}),
+                }
+            )
+        body = canonical(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": config_type, "digest": sha(config), "size": len(config)},
+                "layers": descs,
+                **extra,
+            }
+        )
         return self.put_manifest(repo, ref or sha(body), body)
 
-    def sign(self, repo: str, digest: str, signer: Signer, *, payload: bytes | None = None,
-             signed: bytes | None = None) -> str:
+    def sign(
+        self, repo: str, digest: str, signer: Signer, *, payload: bytes | None = None, signed: bytes | None = None
+    ) -> str:
         """A cosign classic signature: tag sha256-<hex>.sig, one simple-signing layer per signature."""
         payload = payload if payload is not None else simple_signing(digest, f"{self.host}/{repo}")
         sig = signer.sign(signed if signed is not None else payload)
-        return self.artifact(repo, digest.replace(":", "-") + ".sig",
-                             [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": b64(sig)})])
+        return self.artifact(
+            repo,
+            digest.replace(":", "-") + ".sig",
+            [(payload, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": b64(sig)})],
+        )
 
     def attest(self, repo: str, digest: str, statement: bytes, signer: Signer) -> str:
         env = canonical(envelope(statement, signer))
-        return self.artifact(repo, digest.replace(":", "-") + ".att",
-                             [(env, DSSE, {"predicateType": json.loads(statement)["predicateType"]})])
+        return self.artifact(
+            repo,
+            digest.replace(":", "-") + ".att",
+            [(env, DSSE, {"predicateType": json.loads(statement)["predicateType"]})],
+        )
 
     def bundle_referrer(self, repo: str, digest: str, statement: bytes, signer: Signer) -> str:
         """A sigstore bundle v0.3 (DSSE) attached as an OCI 1.1 referrer, listed in the referrers tag-schema
         index `sha256-<hex>` (what clients write when the registry has no referrers API, as 2.8 has not)."""
-        bundle = canonical({"mediaType": BUNDLE, "verificationMaterial": {"publicKey": {"hint": "test"}},
-                            "dsseEnvelope": envelope(statement, signer)})
+        bundle = canonical(
+            {
+                "mediaType": BUNDLE,
+                "verificationMaterial": {"publicKey": {"hint": "test"}},
+                "dsseEnvelope": envelope(statement, signer),
+            }
+        )
         size = len(self._manifest(repo, digest))
-        ref = self.artifact(repo, None, [(bundle, BUNDLE, {})], config_type="application/vnd.oci.empty.v1+json",
-                            artifactType=BUNDLE, subject={"mediaType": OCI_MANIFEST, "digest": digest, "size": size})
-        index = canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-            {"mediaType": OCI_MANIFEST, "digest": ref, "size": len(self._manifest(repo, ref)), "artifactType": BUNDLE}]})
+        ref = self.artifact(
+            repo,
+            None,
+            [(bundle, BUNDLE, {})],
+            config_type="application/vnd.oci.empty.v1+json",
+            artifactType=BUNDLE,
+            subject={"mediaType": OCI_MANIFEST, "digest": digest, "size": size},
+        )
+        index = canonical(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_INDEX,
+                "manifests": [
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        "digest": ref,
+                        "size": len(self._manifest(repo, ref)),
+                        "artifactType": BUNDLE,
+                    }
+                ],
+            }
+        )
         self.put_manifest(repo, digest.replace(":", "-"), index, OCI_INDEX)
         return ref
 
     def _manifest(self, repo: str, ref: str) -> bytes:
-        with self._request("GET", f"http://{self.host}/v2/{repo}/manifests/{ref}",
-                           headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"}, repo=repo) as r:
+        with self._request(
+            "GET",
+            f"http://{self.host}/v2/{repo}/manifests/{ref}",
+            headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"},
+            repo=repo,
+        ) as r:
             return bytes(r.read())
 
     def stop(self) -> None:
@@ -319,8 +420,9 @@ def start_registry(workdir: Path, auth: dict[str, Any] | None = None) -> Registr
     }
     path = workdir / "config.yml"
     path.write_text(json.dumps(config))  # JSON is YAML
-    proc = subprocess.Popen(["docker-registry", "serve", str(path)], stdout=subprocess.DEVNULL,
-                            stderr=(workdir / "registry.log").open("wb"))
+    proc = subprocess.Popen(
+        ["docker-registry", "serve", str(path)], stdout=subprocess.DEVNULL, stderr=(workdir / "registry.log").open("wb")
+    )
     host = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -341,6 +443,7 @@ def start_registry(workdir: Path, auth: dict[str, Any] | None = None) -> Registr
 
 # --- a tiny token issuer for `auth: token` ----------------------------------------------------------
 
+
 @dataclass
 class TokenIssuer:
     """Docker's token flow: GET realm?service=&scope= with Basic credentials -> a JWT the registry trusts
@@ -356,11 +459,17 @@ class TokenIssuer:
     def cert_pem(self) -> bytes:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "token-issuer")])
         now = dt.datetime.now(dt.timezone.utc)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(1)
-                     .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                     .sign(self.key, hashes.SHA256()))
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
     def issue(self, repo: str, actions: list[str]) -> str:
@@ -370,8 +479,16 @@ class TokenIssuer:
         der = self.cert.public_bytes(serialization.Encoding.DER)
         now = int(time.time())
         header = {"alg": "ES256", "typ": "JWT", "x5c": [base64.b64encode(der).decode()]}
-        claims = {"iss": self.issuer, "sub": "test", "aud": self.service, "exp": now + 300, "nbf": now - 10,
-                  "iat": now, "jti": str(now), "access": [{"type": "repository", "name": repo, "actions": actions}]}
+        claims = {
+            "iss": self.issuer,
+            "sub": "test",
+            "aud": self.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": str(now),
+            "access": [{"type": "repository", "name": repo, "actions": actions}],
+        }
         signing = part(header) + b"." + part(claims)
         r, s = decode_dss_signature(self.key.sign(signing, ec.ECDSA(hashes.SHA256())))
         sig = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")
@@ -428,8 +545,18 @@ def start_token_registry(workdir: Path, users: dict[str, str]) -> Registry:
     bundle.write_bytes(issuer.cert_pem())
     realm = issuer.start()
     try:
-        reg = start_registry(workdir, {"token": {"realm": realm, "service": issuer.service, "issuer": issuer.issuer,
-                                                  "rootcertbundle": str(bundle), "autoredirect": False}})
+        reg = start_registry(
+            workdir,
+            {
+                "token": {
+                    "realm": realm,
+                    "service": issuer.service,
+                    "issuer": issuer.issuer,
+                    "rootcertbundle": str(bundle),
+                    "autoredirect": False,
+                }
+            },
+        )
     except Exception:
         issuer.stop()
         raise

@@ -94,7 +94,9 @@ def _request(url: str, auth: tuple[str, str] | None) -> urllib.request.Request:
     return req
 
 
-def wait_for(what: str, probe: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, limit: float = 30.0) -> None:
+def wait_for(
+    what: str, probe: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, limit: float = 30.0
+) -> None:
     """Poll `probe` with short timeouts until it holds; fail with the server's log otherwise."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:

@@ -46,11 +46,22 @@ class ReplayServer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
-    def add(self, method: str, path: str, status: int = 200, body: Body = None, *,
-            headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
-            responses: list[tuple[int, Body]] | list[tuple[int, Body, dict[str, str]]] | None = None) -> None:
-        seq = [(r[0], r[1], dict(r[2]) if len(r) > 2 else {}) for r in responses] if responses else [
-            (status, body, dict(headers or {}))]
+    def add(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: Body = None,
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        responses: list[tuple[int, Body]] | list[tuple[int, Body, dict[str, str]]] | None = None,
+    ) -> None:
+        seq = (
+            [(r[0], r[1], dict(r[2]) if len(r) > 2 else {}) for r in responses]
+            if responses
+            else [(status, body, dict(headers or {}))]
+        )
         self.routes.insert(0, Route(method.upper(), path, dict(query or {}), seq))  # later additions win
 
     @property
@@ -82,8 +93,11 @@ class ReplayServer:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         with self.lock:
             for route in self.routes:
-                if route.method == method and route.path == parts.path and all(
-                        query.get(k) == v for k, v in route.query.items()):
+                if (
+                    route.method == method
+                    and route.path == parts.path
+                    and all(query.get(k) == v for k, v in route.query.items())
+                ):
                     reply = route.responses[min(route.hits, len(route.responses) - 1)]
                     route.hits += 1
                     self.seen.append(Seen(method, parts.path, query, headers, True))
@@ -103,8 +117,13 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             status, body, headers = server.respond(self.command, self.path, dict(self.headers.items()))
             if server.delay_s:
                 time.sleep(server.delay_s)
-            data = body if isinstance(body, bytes) else b"" if body is None and status == 204 else json.dumps(
-                body).encode()
+            data = (
+                body
+                if isinstance(body, bytes)
+                else b""
+                if body is None and status == 204
+                else json.dumps(body).encode()
+            )
             self.send_response(status)
             if not any(k.lower() == "content-type" for k in headers):
                 self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -109,13 +109,17 @@ GOOD = {
     "templates": cfg("  receiver: default", extra="templates: ['/etc/alertmanager/*.tmpl']\n"),
     "matcher-unquoted": cfg("  receiver: default\n  routes:\n    - matchers: [severity=critical, 'team=~ml|ops']"),
     "empty-routes": cfg("  receiver: default\n  routes: []"),
-    "email-inline": cfg("  receiver: m", "receivers:\n  - name: m\n    email_configs: [{to: a@b.c, smarthost: 'h:25', from: g@b.c}]"),
-    "pagerduty-key-file": cfg("  receiver: pd", "receivers:\n  - name: pd\n    pagerduty_configs: [{routing_key_file: /k}]"),
+    "email-inline": cfg(
+        "  receiver: m", "receivers:\n  - name: m\n    email_configs: [{to: a@b.c, smarthost: 'h:25', from: g@b.c}]"
+    ),
+    "pagerduty-key-file": cfg(
+        "  receiver: pd", "receivers:\n  - name: pd\n    pagerduty_configs: [{routing_key_file: /k}]"
+    ),
     "opsgenie-global-key": cfg(
         "  receiver: o", "receivers:\n  - name: o\n    opsgenie_configs: [{}]", "global: {opsgenie_api_key: k}\n"
     ),
-    "matchers-braces": cfg("  receiver: default\n  routes:\n    - matchers: ['{a=\"b\", c=~\"d|e\",}']"),
-    "matcher-escapes": cfg("  receiver: default\n  routes:\n    - matchers: ['a=\"x\\\"y\\n\"', 'b=\"1,2\"']"),
+    "matchers-braces": cfg('  receiver: default\n  routes:\n    - matchers: [\'{a="b", c=~"d|e",}\']'),
+    "matcher-escapes": cfg('  receiver: default\n  routes:\n    - matchers: [\'a="x\\"y\\n"\', \'b="1,2"\']'),
 }
 
 BAD = {
@@ -151,16 +155,22 @@ BAD = {
         "  receiver: default\n  mute_time_intervals: [w]",
         extra="time_intervals:\n  - name: w\n    time_intervals: [{weekdays: [monday]}]\n",
     ),
-    "email-without-from": cfg("  receiver: m", "receivers:\n  - name: m\n    email_configs: [{to: a@b.c, smarthost: 'h:25'}]"),
-    "email-without-to": cfg("  receiver: m", "receivers:\n  - name: m\n    email_configs: [{smarthost: 'h:25', from: a@b.c}]"),
+    "email-without-from": cfg(
+        "  receiver: m", "receivers:\n  - name: m\n    email_configs: [{to: a@b.c, smarthost: 'h:25'}]"
+    ),
+    "email-without-to": cfg(
+        "  receiver: m", "receivers:\n  - name: m\n    email_configs: [{smarthost: 'h:25', from: a@b.c}]"
+    ),
     "opsgenie-without-key": cfg("  receiver: o", "receivers:\n  - name: o\n    opsgenie_configs: [{}]"),
-    "victorops-without-routing-key": cfg("  receiver: v", "receivers:\n  - name: v\n    victorops_configs: [{api_key: y}]"),
+    "victorops-without-routing-key": cfg(
+        "  receiver: v", "receivers:\n  - name: v\n    victorops_configs: [{api_key: y}]"
+    ),
     "telegram-without-token": cfg("  receiver: t", "receivers:\n  - name: t\n    telegram_configs: [{chat_id: 1}]"),
     "discord-without-url": cfg("  receiver: d", "receivers:\n  - name: d\n    discord_configs: [{}]"),
     "pushover-without-user": cfg("  receiver: p", "receivers:\n  - name: p\n    pushover_configs: [{token: t}]"),
     "sns-without-target": cfg("  receiver: s", "receivers:\n  - name: s\n    sns_configs: [{}]"),
     "webex-without-room": cfg("  receiver: w", "receivers:\n  - name: w\n    webex_configs: [{}]"),
-    "matcher-unescaped-quote": cfg("  receiver: default\n  routes:\n    - matchers: ['a=\"x\"y\"']"),
+    "matcher-unescaped-quote": cfg('  receiver: default\n  routes:\n    - matchers: [\'a="x"y"\']'),
     "matcher-bad-regex": cfg("  receiver: default\n  routes:\n    - matchers: ['a=~\"(x\"']"),
     "matchers-empty-middle": cfg("  receiver: default\n  routes:\n    - matchers: ['a=b,,c=d']"),
     "yaml-syntax": "route: {receiver: a\n",

@@ -23,8 +23,24 @@ def test_tampered_facts_in_a_bundle_are_refused(tmp_path: Path, capsys: pytest.C
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "r"], ["tag", "v1"]):
         subprocess.run(["git", "-C", str(repo), *cmd], check=True, env={**os.environ, **GIT_ENV})
     bundle = tmp_path / "evidence.json"
-    assert main(["audit", "--release", "v1", "--repo", str(repo), "--only", "image.base-pinned", "-q",
-                 "--evidence", str(bundle)], env={}) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "--release",
+                "v1",
+                "--repo",
+                str(repo),
+                "--only",
+                "image.base-pinned",
+                "-q",
+                "--evidence",
+                str(bundle),
+            ],
+            env={},
+        )
+        == 0
+    )
     capsys.readouterr()
     data = json.loads(bundle.read_text())
     data["facts"]["facts"]["dockerfiles"]["value"]["files"] = []  # hide the Dockerfile after the fact
@@ -47,11 +63,32 @@ def test_resealed_signed_bundle_is_refused(tmp_path: Path, capsys: pytest.Captur
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "r"], ["tag", "v1"]):
         subprocess.run(["git", "-C", str(repo), *cmd], check=True, env={**os.environ, **GIT_ENV})
     key = tmp_path / "key.pem"
-    key.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     bundle = tmp_path / "evidence.json"
-    assert main(["audit", "--release", "v1", "--repo", str(repo), "--only", "image.base-pinned", "-q",
-                 "--evidence", str(bundle), "--sign-key", str(key)], env={}) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "--release",
+                "v1",
+                "--repo",
+                str(repo),
+                "--only",
+                "image.base-pinned",
+                "-q",
+                "--evidence",
+                str(bundle),
+                "--sign-key",
+                str(key),
+            ],
+            env={},
+        )
+        == 0
+    )
     capsys.readouterr()
     data = json.loads(bundle.read_text())
     data["facts"]["facts"]["dockerfiles"]["value"]["files"] = []

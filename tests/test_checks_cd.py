@@ -29,8 +29,7 @@ def run(tmp_path: Path, files: dict[str, str], target: Target | None = None, **p
 
 def gh_job(env: str, on: str = "on:\n  push:\n    branches: [main]\n", extra: str = "") -> dict[str, str]:
     return {
-        GH: on
-        + f"jobs:\n  deploy:\n    runs-on: ubuntu-latest\n{env}{extra}    steps:\n      - run: ./deploy.sh\n"
+        GH: on + f"jobs:\n  deploy:\n    runs-on: ubuntu-latest\n{env}{extra}    steps:\n      - run: ./deploy.sh\n"
     }
 
 
@@ -40,9 +39,7 @@ def gh_job(env: str, on: str = "on:\n  push:\n    branches: [main]\n", extra: st
 def test_no_ci_files_fails_closed(tmp_path: Path) -> None:
     o = run(tmp_path, {"README.md": "x\n"})
     assert o.message == "no deploy job found matching deploy*, release*"
-    assert o.violations[0].message.startswith(
-        "no deploy job found matching deploy*, release* (no CI configuration"
-    )
+    assert o.violations[0].message.startswith("no deploy job found matching deploy*, release* (no CI configuration")
 
 
 def test_no_deploy_job_fails_closed(tmp_path: Path) -> None:
@@ -60,9 +57,7 @@ def test_unparsable_file(tmp_path: Path) -> None:
 # --- GitHub ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "env", ["    environment: production\n", "    environment:\n      name: Production\n"]
-)
+@pytest.mark.parametrize("env", ["    environment: production\n", "    environment:\n      name: Production\n"])
 def test_github_production_passes(tmp_path: Path, env: str) -> None:
     o = run(tmp_path, gh_job(env))
     assert not o.violations
@@ -97,9 +92,7 @@ def test_github_other_environments(tmp_path: Path) -> None:
 
 
 def test_github_job_name_matches(tmp_path: Path) -> None:
-    files = {
-        GH: "on: push\njobs:\n  ship:\n    name: Release to prod\n    runs-on: x\n    steps: [{run: x}]\n"
-    }
+    files = {GH: "on: push\njobs:\n  ship:\n    name: Release to prod\n    runs-on: x\n    steps: [{run: x}]\n"}
     o = run(tmp_path, files)
     assert o.violations[0].message == "job ship deploys without an environment, so no approvals apply"
 
@@ -174,8 +167,7 @@ def test_gitlab_production_with_extends(tmp_path: Path) -> None:
             2,
         ),
         (
-            "deploy:\n  environment: production\n"
-            "  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == 'main'\n",
+            "deploy:\n  environment: production\n  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == 'main'\n",
             "deploys to production on pull requests (add a condition that keeps it off them)",
             2,
         ),
@@ -225,15 +217,15 @@ def test_gitlab_main_file_overrides_an_included_deploy_job(tmp_path: Path) -> No
 def test_gitlab_include_matching_no_file_fails(tmp_path: Path) -> None:
     files = {GL: "include: [ci/deploy.yml, ci/nope.yml]\n", "ci/deploy.yml": "deploy:\n  environment: production\n"}
     o = run(tmp_path, files)
-    assert o.violations == (
-        Violation("include 'ci/nope.yml' matches no YAML file in the repository", Location(GL, 1)),
-    )
+    assert o.violations == (Violation("include 'ci/nope.yml' matches no YAML file in the repository", Location(GL, 1)),)
 
 
 def test_gitlab_unreadable_includes_are_named_when_no_deploy_job_is_found(tmp_path: Path) -> None:
     text = "include:\n  - template: Jobs/Deploy.gitlab-ci.yml\n  - remote: https://x.test/deploy.yml\nbuild:\n  script: [make]\n"
     o = run(tmp_path, {GL: text})
-    note = "; 2 includes could not be read offline (template Jobs/Deploy.gitlab-ci.yml, remote https://x.test/deploy.yml)"
+    note = (
+        "; 2 includes could not be read offline (template Jobs/Deploy.gitlab-ci.yml, remote https://x.test/deploy.yml)"
+    )
     assert o.message == "no deploy job found matching deploy*, release*" + note
     assert o.violations == (Violation("no deploy job found matching deploy*, release* in 1 CI files" + note),)
     o = run(tmp_path, {GL: text + "deploy:\n  environment: production\n"})
@@ -248,11 +240,19 @@ def test_gitlab_include_no_pipeline_applies_is_left_out(tmp_path: Path) -> None:
     o = run(tmp_path, files)
     note = "; 1 include left out by its rules (local ci/deploy.yml)"
     assert o.message == "no deploy job found matching deploy*, release*" + note
-    assert o.evidence == (".gitlab-ci.yml:2: include local ci/deploy.yml left out of any pipeline: its rules do not apply",)
+    assert o.evidence == (
+        ".gitlab-ci.yml:2: include local ci/deploy.yml left out of any pipeline: its rules do not apply",
+    )
 
 
 @pytest.mark.parametrize(
-    "rule", ["$CI_COMMIT_TAG", "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "$DEPLOY == 'true'", "$CI_PIPELINE_SOURCE == 'schedule'"]
+    "rule",
+    [
+        "$CI_COMMIT_TAG",
+        "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+        "$DEPLOY == 'true'",
+        "$CI_PIPELINE_SOURCE == 'schedule'",
+    ],
 )
 def test_gitlab_include_some_pipeline_could_include_is_judged(tmp_path: Path, rule: str) -> None:
     files = {
@@ -260,15 +260,19 @@ def test_gitlab_include_some_pipeline_could_include_is_judged(tmp_path: Path, ru
         "ci/deploy.yml": "deploy:\n  environment: staging\n  script: [./deploy]\n",
     }
     o = run(tmp_path, files)
-    assert o.violations == (Violation("job deploy deploys to environment staging, not production", Location("ci/deploy.yml", 2)),)
+    assert o.violations == (
+        Violation("job deploy deploys to environment staging, not production", Location("ci/deploy.yml", 2)),
+    )
     kept = ".gitlab-ci.yml:2: include local ci/deploy.yml kept for any pipeline: its rules may apply"
     assert (kept in o.evidence) == ("schedule" not in rule)  # scheduled pipelines include it: nothing undecided
 
 
 def test_gitlab_merge_requests_are_judged_with_the_includes_they_could_have(tmp_path: Path) -> None:
     deploy = "deploy:\n  environment: production\n  rules:\n    - when: on_success\n"  # in every pipeline it is in
-    files = {GL: "include:\n  - local: ci/deploy.yml\n    rules:\n      - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n",
-             "ci/deploy.yml": deploy}
+    files = {
+        GL: "include:\n  - local: ci/deploy.yml\n    rules:\n      - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n",
+        "ci/deploy.yml": deploy,
+    }
     o = run(tmp_path, files)
     assert o.message == "1 of 1 deploy jobs target production" and not o.violations  # never in a merge request pipeline
     for rule in ("$CI_MERGE_REQUEST_IID", "$DEPLOY_ON_MR"):  # in them, or maybe
@@ -289,9 +293,15 @@ def test_gitlab_deploy_job_after_a_spec_header(tmp_path: Path) -> None:
     }
     o = run(tmp_path, files)
     assert o.violations == (
-        Violation("job deploy deploys to $[[ inputs.env ]], decided at run time: cannot verify it", Location("ci/deploy.yml", 6)),
+        Violation(
+            "job deploy deploys to $[[ inputs.env ]], decided at run time: cannot verify it",
+            Location("ci/deploy.yml", 6),
+        ),
     )
-    assert "ci/deploy.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated" in o.evidence
+    assert (
+        "ci/deploy.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated"
+        in o.evidence
+    )
 
 
 def test_gitlab_unreadable_includes_are_listed_on_a_pass(tmp_path: Path) -> None:
@@ -307,9 +317,7 @@ def test_gitlab_unreadable_includes_are_listed_on_a_pass(tmp_path: Path) -> None
 # --- Azure Pipelines ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "env", ["production", "production.web-vm", "{name: production, resourceType: VirtualMachine}"]
-)
+@pytest.mark.parametrize("env", ["production", "production.web-vm", "{name: production, resourceType: VirtualMachine}"])
 def test_azure_deployment_job(tmp_path: Path, env: str) -> None:
     text = (
         "trigger: [main]\npr: none\nstages:\n  - stage: Release\n    jobs:\n      - deployment: DeployWeb\n"

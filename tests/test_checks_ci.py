@@ -134,10 +134,7 @@ def test_github_glob(pattern: str, name: str, ok: bool) -> None:
 def test_fallback_main_or_master(tmp_path: Path) -> None:
     o = run(tmp_path, gh("on:\n  pull_request:\n    branches: [master]\n"), Target())
     assert passed(o)
-    assert (
-        o.message
-        == "1 test job runs on pull requests into master (no base branch given: main or master accepted)"
-    )
+    assert o.message == "1 test job runs on pull requests into master (no base branch given: main or master accepted)"
     o = run(tmp_path, gh("on:\n  pull_request:\n    branches: [dev]\n"), Target())
     assert o.violations[0].message == "no CI job runs tests on pull requests into main or master"
 
@@ -160,9 +157,7 @@ def test_github_paths_filter_ok_when_another_workflow_covers(tmp_path: Path) -> 
 
 def test_github_types_without_synchronize(tmp_path: Path) -> None:
     o = run(tmp_path, gh("on:\n  pull_request:\n    types: [opened]\n"))
-    assert (
-        o.violations[1].message == "the file runs on pull_request for types ['opened']: later pushes are not tested"
-    )
+    assert o.violations[1].message == "the file runs on pull_request for types ['opened']: later pushes are not tested"
 
 
 def test_github_branches_and_ignore_together_rejected(tmp_path: Path) -> None:
@@ -276,8 +271,7 @@ def test_gitlab_plain_job_runs_in_branch_pipelines(tmp_path: Path) -> None:
         "  rules:\n    - if: '$CI_MERGE_REQUEST_IID'\n",
         '  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "main"\n',
         "  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME =~ /^(main|master)$/\n",
-        "  rules:\n"
-        "    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == $CI_DEFAULT_BRANCH && $CI_MERGE_REQUEST_IID\n",
+        "  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == $CI_DEFAULT_BRANCH && $CI_MERGE_REQUEST_IID\n",
         "  rules:\n    - if: $CI_COMMIT_BRANCH\n      when: never\n    - when: on_success\n",
         "  only: [merge_requests]\n",
         "  only:\n    refs: [merge_requests]\n",
@@ -293,8 +287,7 @@ def test_gitlab_merge_request_rules(tmp_path: Path, rules: str) -> None:
     "rules",
     [
         '  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "main"\n',
-        '  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n'
-        "      when: never\n    - when: always\n",
+        '  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n      when: never\n    - when: always\n',
         "  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n",
         "  only: [merge_requests]\n  except: [merge_requests]\n",
         "  except: [merge_requests]\n",
@@ -311,10 +304,7 @@ def test_gitlab_rules_that_miss_develop(tmp_path: Path, rules: str) -> None:
 
 
 def test_gitlab_workflow_rules_enable_jobs_without_rules(tmp_path: Path) -> None:
-    text = (
-        "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n"
-        "test:\n  script: pytest\n"
-    )
+    text = "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\ntest:\n  script: pytest\n"
     assert passed(gl(text, tmp=tmp_path, accept_branch_pipelines=False))
 
 
@@ -364,10 +354,7 @@ def test_gitlab_job_level_manual(tmp_path: Path) -> None:
 
 def test_gitlab_allow_failure(tmp_path: Path) -> None:
     o = gl("lint:\n  script: [pytest]\n  allow_failure: true\n", tmp=tmp_path)
-    assert (
-        o.violations[1].message
-        == "job lint allows failure (allow_failure: true), so a failing test does not block"
-    )
+    assert o.violations[1].message == "job lint allows failure (allow_failure: true), so a failing test does not block"
 
 
 def test_gitlab_no_test_job(tmp_path: Path) -> None:
@@ -504,7 +491,10 @@ def test_gitlab_include_depth_is_bounded(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(_gitlab_includes, "MAX_DEPTH", 3)
     files = {GL: "include: ci/1.yml\n"} | {f"ci/{n}.yml": f"include: ci/{n + 1}.yml\n" for n in range(1, 5)}
     o = run(tmp_path, files | {"ci/5.yml": "test:\n  script: [pytest]\n"})
-    assert Violation("include 'ci/3.yml' nests deeper than 3 levels, GitLab's limit", Location("ci/2.yml", 1)) in o.violations
+    assert (
+        Violation("include 'ci/3.yml' nests deeper than 3 levels, GitLab's limit", Location("ci/2.yml", 1))
+        in o.violations
+    )
     assert [e for e in o.evidence if e.startswith("read")] == ["read .gitlab-ci.yml", "read ci/2.yml", "read ci/1.yml"]
 
 
@@ -515,9 +505,16 @@ def test_gitlab_include_rules_are_judged_for_the_merge_request_pipeline(tmp_path
     }
     o = run(tmp_path, files)  # the test job exists only in tag pipelines
     assert not passed(o)
-    assert o.message == "0 test jobs run on pull requests into main; 1 include left out by its rules (local ci/test.yml)"
-    assert ".gitlab-ci.yml:2: include local ci/test.yml left out of merge request pipelines into main: its rules do not apply" in o.evidence
-    files[GL] = "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n"
+    assert (
+        o.message == "0 test jobs run on pull requests into main; 1 include left out by its rules (local ci/test.yml)"
+    )
+    assert (
+        ".gitlab-ci.yml:2: include local ci/test.yml left out of merge request pipelines into main: its rules do not apply"
+        in o.evidence
+    )
+    files[GL] = (
+        "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n"
+    )
     o = run(tmp_path, files)  # included in merge request pipelines, but a job without rules is not in them
     assert o.violations[1].message.startswith("the file has test jobs (unit-tests) but none runs")
     files["ci/test.yml"] += MR_RULES
@@ -525,7 +522,9 @@ def test_gitlab_include_rules_are_judged_for_the_merge_request_pipeline(tmp_path
     assert passed(o), o.violations
     assert "ci/test.yml:1: job unit-tests runs on merge request pipelines into main" in o.evidence
     # a first rule that does not match and a catch-all: included
-    files[GL] = "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n        when: never\n      - when: always\n"
+    files[GL] = (
+        "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n        when: never\n      - when: always\n"
+    )
     assert passed(run(tmp_path, files, accept_branch_pipelines=False))
     files[GL] = "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_PIPELINE_SOURCE == 'never'\n"
     assert not passed(run(tmp_path, files))
@@ -566,7 +565,10 @@ def test_gitlab_include_rules_apply_to_nested_and_unreadable_includes(tmp_path: 
     assert passed(o), o.violations
     assert "ci/test.yml:1: job test runs on merge request pipelines into main" in o.evidence
     assert not any("not read offline" in e for e in o.evidence)  # a tag-only remote include is not in it
-    assert "ci/a.yml:5: include remote https://x.test/ci.yml left out of merge request pipelines into main: its rules do not apply" in o.evidence
+    assert (
+        "ci/a.yml:5: include remote https://x.test/ci.yml left out of merge request pipelines into main: its rules do not apply"
+        in o.evidence
+    )
 
 
 def test_gitlab_included_file_with_a_spec_header(tmp_path: Path) -> None:
@@ -578,7 +580,10 @@ def test_gitlab_included_file_with_a_spec_header(tmp_path: Path) -> None:
     o = run(tmp_path, files)
     assert passed(o), o.violations
     assert "ci/test.yml:6: job unit-tests runs on merge request pipelines into main" in o.evidence
-    assert "ci/test.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated" in o.evidence
+    assert (
+        "ci/test.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated"
+        in o.evidence
+    )
 
 
 def test_gitlab_unreadable_includes_are_listed_on_a_pass(tmp_path: Path) -> None:
@@ -684,18 +689,15 @@ def test_azure_pr_paths(tmp_path: Path) -> None:
         ("steps:\n  - script: pytest -q\n", True),
         ("steps:\n  - script: echo hi\n", False),
         (
-            "stages:\n  - stage: CI\n    jobs:\n      - job: build\n"
-            "        steps:\n          - task: VSTest@2\n",
+            "stages:\n  - stage: CI\n    jobs:\n      - job: build\n        steps:\n          - task: VSTest@2\n",
             True,
         ),
         (
-            "jobs:\n  - job: build\n    steps:\n"
-            "      - task: DotNetCoreCLI@2\n        inputs: {command: test}\n",
+            "jobs:\n  - job: build\n    steps:\n      - task: DotNetCoreCLI@2\n        inputs: {command: test}\n",
             True,
         ),
         (
-            "jobs:\n  - job: build\n    steps:\n"
-            "      - task: DotNetCoreCLI@2\n        inputs: {command: build}\n",
+            "jobs:\n  - job: build\n    steps:\n      - task: DotNetCoreCLI@2\n        inputs: {command: build}\n",
             False,
         ),
         (

@@ -60,9 +60,7 @@ def rules(tmp_path: Path, files: dict[str, str], **params: Any) -> list[Outcome]
 
 def rule_file(body: str) -> str:
     """One group `g` whose rules are `body` (indented as a rule list item)."""
-    return "groups:\n  - name: g\n    rules:\n" + "".join(
-        f"      {line}\n" for line in body.strip().splitlines()
-    )
+    return "groups:\n  - name: g\n    rules:\n" + "".join(f"      {line}\n" for line in body.strip().splitlines())
 
 
 # --- monitoring.alert-rules -------------------------------------------------------------------------
@@ -112,8 +110,7 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
             rule_file("- record: a\n  expr: sum(rate(x[5m])"),
             [
                 (
-                    "group 'g', rule 1 (record a): could not parse expression: parse error: "
-                    "unexpected end of input",
+                    "group 'g', rule 1 (record a): could not parse expression: parse error: unexpected end of input",
                     5,
                 )
             ],
@@ -122,8 +119,7 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
             rule_file('- record: a\n  expr: up{job="x} > 0'),
             [
                 (
-                    "group 'g', rule 1 (record a): could not parse expression: parse error: "
-                    "unterminated quoted string",
+                    "group 'g', rule 1 (record a): could not parse expression: parse error: unterminated quoted string",
                     5,
                 )
             ],
@@ -199,9 +195,7 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
     ],
 )
 def test_validation_problems(tmp_path: Path, text: str, expected: list[tuple[str, int | None]]) -> None:
-    file_out = rules(
-        tmp_path, {"alerts.yml": text}, required_labels=(), required_annotations=(), min_for="0s"
-    )[0]
+    file_out = rules(tmp_path, {"alerts.yml": text}, required_labels=(), required_annotations=(), min_for="0s")[0]
     assert status(file_out) == "failed"
     assert [(m, line) for m, _, line in viol(file_out)] == expected
     assert all(path == "alerts.yml" for _, path, _ in viol(file_out))
@@ -210,12 +204,8 @@ def test_validation_problems(tmp_path: Path, text: str, expected: list[tuple[str
 
 def test_shapes_the_provider_does_not_discover_are_still_judged() -> None:
     # discovery keeps only YAML with a `groups` list; the validator itself covers the other shapes
-    assert pr.validate({"groups": {"name": "g"}}) == [
-        pr.Problem("`groups` is a mapping, not a list", ("groups",))
-    ]
-    assert pr.validate([{"name": "g"}]) == [
-        pr.Problem("top level is a list, not a mapping with `groups`", ())
-    ]
+    assert pr.validate({"groups": {"name": "g"}}) == [pr.Problem("`groups` is a mapping, not a list", ("groups",))]
+    assert pr.validate([{"name": "g"}]) == [pr.Problem("top level is a list, not a mapping with `groups`", ())]
     assert pr.validate(None) == []
 
 
@@ -254,9 +244,7 @@ def test_alert_requirements(tmp_path: Path) -> None:
 
 def test_requirements_follow_params(tmp_path: Path) -> None:
     text = rule_file("- alert: A\n  expr: up == 0\n  for: 2m\n  labels: {severity: page}")
-    out = rules(
-        tmp_path, {"alerts.yml": text}, required_labels=("team",), required_annotations=(), min_for="1h"
-    )
+    out = rules(tmp_path, {"alerts.yml": text}, required_labels=("team",), required_annotations=(), min_for="1h")
     assert viol(out[0]) == [
         ("alert A lacks required label(s): team", "alerts.yml", 4),
         ("alert A: its `for` is shorter than min_for 1h", "alerts.yml", 6),
@@ -265,9 +253,7 @@ def test_requirements_follow_params(tmp_path: Path) -> None:
 
 def test_bad_min_for_is_an_error(tmp_path: Path) -> None:
     out = rules(tmp_path, {"alerts.yml": GOOD_RULES}, min_for="one minute")
-    assert [(status(o), o.message) for o in out] == [
-        ("error", "min_for 'one minute' is not a Prometheus duration")
-    ]
+    assert [(status(o), o.message) for o in out] == [("error", "min_for 'one minute' is not a Prometheus duration")]
     assert out[0].error == "set checks.monitoring.alert-rules.params.min_for to a duration such as 1m"
 
 
@@ -352,9 +338,7 @@ def test_alerts_reaching_notifying_receivers_pass(tmp_path: Path) -> None:
 
 
 def test_blackhole_receiver_fails_at_its_definition(tmp_path: Path) -> None:
-    out = routing(
-        tmp_path, {"alerts.yml": rule_file(alert("FeatureDrift", team="ml")), "alertmanager.yml": AM}
-    )
+    out = routing(tmp_path, {"alerts.yml": rule_file(alert("FeatureDrift", team="ml")), "alertmanager.yml": AM})
     assert (status(out[0]), out[0].message) == ("failed", "1 of 1 alert(s) reach no receiver that notifies")
     assert viol(out[0]) == [
         (
@@ -412,18 +396,13 @@ def test_match_labels_and_alerts_narrow_what_is_routed(tmp_path: Path) -> None:
     out = routing(tmp_path, tree, alerts=("*Drift",))
     assert status(out[0]) == "failed"
     out = routing(tmp_path, tree, match_labels={"team": "ml", "alertname": "ModelDrift"})
-    assert (
-        viol(out[0])[0][0]
-        == "alert {alertname=ModelDrift, team=ml} routes to blackhole, which notifies no one"
-    )
+    assert viol(out[0])[0][0] == "alert {alertname=ModelDrift, team=ml} routes to blackhole, which notifies no one"
 
 
 def test_without_alerts_the_default_route_must_notify(tmp_path: Path) -> None:
     am = "route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n"
     out = routing(tmp_path, {"alertmanager.yml": am})
-    assert viol(out[0]) == [
-        ("alert {no labels} routes to null, which notifies no one", "alertmanager.yml", 2)
-    ]
+    assert viol(out[0]) == [("alert {no labels} routes to null, which notifies no one", "alertmanager.yml", 2)]
 
 
 @pytest.mark.parametrize(
@@ -542,10 +521,7 @@ resources:
             "1 drift monitor(s) found: Databricks quality monitor churn_inference (databricks.yml:3)",
         ),
         (
-            {
-                "monitoring/drift.py": "from evidently.presets import DataDriftPreset\n"
-                "report = DataDriftPreset()\n"
-            },
+            {"monitoring/drift.py": "from evidently.presets import DataDriftPreset\nreport = DataDriftPreset()\n"},
             "1 drift monitor(s) found: evidently drift code (monitoring/drift.py)",
         ),
         (

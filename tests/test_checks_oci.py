@@ -52,26 +52,44 @@ PROV = ProvenanceParams(keys=(KEY.pem,), builder_ids=(BUILDER,))
 
 
 def image(**changes: Any) -> ImageFacts:
-    base = ImageFacts(ref=f"{REF}@{D}", registry="registry.example.com", repository="ml/churn", pinned=True,
-                      digest=D, media_type="application/vnd.oci.image.manifest.v1+json",
-                      labels=(Label("org.opencontainers.image.source", f"https://github.com/{REPO}", "config label"),
-                              Label("org.opencontainers.image.revision", COMMIT, "config label")),
-                      signatures=(), attestations=())
+    base = ImageFacts(
+        ref=f"{REF}@{D}",
+        registry="registry.example.com",
+        repository="ml/churn",
+        pinned=True,
+        digest=D,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        labels=(
+            Label("org.opencontainers.image.source", f"https://github.com/{REPO}", "config label"),
+            Label("org.opencontainers.image.revision", COMMIT, "config label"),
+        ),
+        signatures=(),
+        attestations=(),
+    )
     return dataclasses.replace(base, **changes)
 
 
-def sig(signer: Signer, digest: str = D, payload: bytes | None = None, signed: bytes | None = None,
-        **kw: Any) -> Signature:
+def sig(
+    signer: Signer, digest: str = D, payload: bytes | None = None, signed: bytes | None = None, **kw: Any
+) -> Signature:
     payload = payload if payload is not None else simple_signing(digest, REF)
     sig_bytes = signer.sign(signed if signed is not None else payload, pss=kw.pop("pss", False))
-    return Signature("tag sha256-1111.sig", "sha256:" + "9" * 64, "sha256:" + "8" * 64, b64(payload),
-                     b64(sig_bytes), **kw)
+    return Signature(
+        "tag sha256-1111.sig", "sha256:" + "9" * 64, "sha256:" + "8" * 64, b64(payload), b64(sig_bytes), **kw
+    )
 
 
 def att(statement: bytes, signer: Signer = KEY, **kw: Any) -> Attestation:
     env = envelope(statement, signer)
-    return Attestation("tag sha256-1111.att", "sha256:" + "7" * 64, "sha256:" + "6" * 64, env["payloadType"],
-                       env["payload"], tuple(DsseSignature(s["sig"], s["keyid"]) for s in env["signatures"]), **kw)
+    return Attestation(
+        "tag sha256-1111.att",
+        "sha256:" + "7" * 64,
+        "sha256:" + "6" * 64,
+        env["payloadType"],
+        env["payload"],
+        tuple(DsseSignature(s["sig"], s["keyid"]) for s in env["signatures"]),
+        **kw,
+    )
 
 
 def one(outcomes: Any) -> Outcome:
@@ -90,23 +108,33 @@ def texts(o: Outcome) -> str:
 
 # --- crypto primitives --------------------------------------------------------------------------------
 
+
 def test_pae_matches_the_dsse_spec_vector() -> None:
     assert _oci_verify.pae("http://example.com/HelloWorld", b"hello world") == (
-        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world")
+        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    )
     assert pae("a", b"") == _oci_verify.pae("a", b"")
     assert _oci_verify.pae is signing.pae  # one implementation, shared with the evidence bundle
 
 
 def test_simple_signing_payload_is_cosigns_exact_bytes() -> None:
     assert simple_signing(D, "r/x") == (
-        b'{"critical":{"identity":{"docker-reference":"r/x"},"image":{"docker-manifest-digest":"' + D.encode()
-        + b'"},"type":"cosign container image signature"},"optional":null}')
+        b'{"critical":{"identity":{"docker-reference":"r/x"},"image":{"docker-manifest-digest":"'
+        + D.encode()
+        + b'"},"type":"cosign container image signature"},"optional":null}'
+    )
 
 
-@pytest.mark.parametrize("repo_uri", [
-    "https://github.com/acme/churn", "https://github.com/Acme/Churn.git", "git+https://github.com/acme/churn@refs/heads/main",
-    "git@github.com:acme/churn.git", "github.com/acme/churn/",
-])
+@pytest.mark.parametrize(
+    "repo_uri",
+    [
+        "https://github.com/acme/churn",
+        "https://github.com/Acme/Churn.git",
+        "git+https://github.com/acme/churn@refs/heads/main",
+        "git@github.com:acme/churn.git",
+        "github.com/acme/churn/",
+    ],
+)
 def test_repository_uris_normalise(repo_uri: str) -> None:
     assert _slsa.same_repo(repo_uri, REPO)
 
@@ -121,8 +149,13 @@ def test_another_host_is_another_repository() -> None:
     assert not _slsa.same_repo("https://evil.example/acme/churn", REPO, "github.com")
     assert not _slsa.same_repo("git+https://evil.example/acme/churn@refs/heads/main", REPO, "github.com")
     assert not _slsa.same_repo("git@evil.example:acme/churn.git", REPO, "github.com")
-    for uri in ("https://GitHub.com/acme/churn", "git@github.com:acme/churn.git", "https://github.com:443/acme/churn",
-                "github.com/acme/churn", "acme/churn"):  # the last names no host: the path decides
+    for uri in (
+        "https://GitHub.com/acme/churn",
+        "git@github.com:acme/churn.git",
+        "https://github.com:443/acme/churn",
+        "github.com/acme/churn",
+        "acme/churn",
+    ):  # the last names no host: the path decides
         assert _slsa.same_repo(uri, REPO, "github.com"), uri
     assert _slsa.same_repo("https://evil.example/acme/churn", REPO)  # no platform: no host to compare
     assert _slsa.same_repo("https://gitlab.example.com:8443/acme/churn", REPO, "gitlab.example.com")
@@ -133,20 +166,30 @@ def test_another_host_is_another_repository() -> None:
     assert not _slsa.same_repo("https://evil.example/org/proj/_git/repo", azure, "dev.azure.com")
 
 
-@pytest.mark.parametrize("platform,api_url,host", [
-    ("github", None, "github.com"), ("github", "https://api.github.com", "github.com"),
-    ("github", "https://ghe.corp.example/api/v3", "ghe.corp.example"), ("github", "https://api.acme.ghe.com", "acme.ghe.com"),
-    ("gitlab", None, "gitlab.com"), ("gitlab", "https://gitlab.example.com:8443/api/v4", "gitlab.example.com"),
-    ("gitlab", "gitlab.example.com", "gitlab.example.com"),
-    ("azure", None, "dev.azure.com"), ("azure", "https://dev.azure.com/org/", "dev.azure.com"),
-    ("azure", "https://org.visualstudio.com/", "dev.azure.com"), ("azure", "https://tfs.corp.example/tfs/Coll/", "tfs.corp.example"),
-    (None, "https://gitlab.example.com/api/v4", ""), ("bitbucket", None, ""),
-])
+@pytest.mark.parametrize(
+    "platform,api_url,host",
+    [
+        ("github", None, "github.com"),
+        ("github", "https://api.github.com", "github.com"),
+        ("github", "https://ghe.corp.example/api/v3", "ghe.corp.example"),
+        ("github", "https://api.acme.ghe.com", "acme.ghe.com"),
+        ("gitlab", None, "gitlab.com"),
+        ("gitlab", "https://gitlab.example.com:8443/api/v4", "gitlab.example.com"),
+        ("gitlab", "gitlab.example.com", "gitlab.example.com"),
+        ("azure", None, "dev.azure.com"),
+        ("azure", "https://dev.azure.com/org/", "dev.azure.com"),
+        ("azure", "https://org.visualstudio.com/", "dev.azure.com"),
+        ("azure", "https://tfs.corp.example/tfs/Coll/", "tfs.corp.example"),
+        (None, "https://gitlab.example.com/api/v4", ""),
+        ("bitbucket", None, ""),
+    ],
+)
 def test_platform_host(platform: str | None, api_url: str | None, host: str) -> None:
     assert _slsa.platform_host(platform, api_url) == host
 
 
 # --- image.digest-pinned (remote half) ----------------------------------------------------------------
+
 
 def _pinned(img: ImageFacts) -> list[Outcome]:
     return list(digest_pinned({"deploy_manifests": RepoFiles("."), "oci_image": img}, PinParams(), TARGET))
@@ -173,6 +216,7 @@ def test_multi_arch_index_reports_its_platforms() -> None:
 
 # --- image.labels -----------------------------------------------------------------------------------
 
+
 def test_labels_match() -> None:
     o = one(labels({"oci_image": image()}, LabelParams(), TARGET))
     assert status(o) == "passed"
@@ -185,18 +229,28 @@ def test_label_mismatch_and_missing_are_named() -> None:
     assert status(o) == "failed"
     assert texts(o) == (
         f"label org.opencontainers.image.source is missing (it should be the repository {REPO}) | "
-        f"org.opencontainers.image.revision={OTHER_COMMIT} (config label (linux/arm64)), but the gated commit is {COMMIT}")
+        f"org.opencontainers.image.revision={OTHER_COMMIT} (config label (linux/arm64)), but the gated commit is {COMMIT}"
+    )
 
 
 def test_source_label_on_another_host_fails() -> None:
-    img = image(labels=(Label("org.opencontainers.image.source", f"https://evil.example/{REPO}", "config label"),
-                        Label("org.opencontainers.image.revision", COMMIT, "config label")))
+    img = image(
+        labels=(
+            Label("org.opencontainers.image.source", f"https://evil.example/{REPO}", "config label"),
+            Label("org.opencontainers.image.revision", COMMIT, "config label"),
+        )
+    )
     o = one(labels({"oci_image": img}, LabelParams(), TARGET))
     assert status(o) == "failed"
-    assert texts(o) == f"org.opencontainers.image.source=https://evil.example/{REPO} (config label), but the gated repository is {REPO}"
+    assert (
+        texts(o)
+        == f"org.opencontainers.image.source=https://evil.example/{REPO} (config label), but the gated repository is {REPO}"
+    )
     gitlab = dataclasses.replace(TARGET, platform="gitlab", api_url="https://gitlab.example.com/api/v4")
     assert status(one(labels({"oci_image": image()}, LabelParams(), gitlab))) == "failed"  # github.com/acme/churn
-    mirrored = image(labels=(Label("org.opencontainers.image.source", f"https://gitlab.example.com/{REPO}", "config label"),))
+    mirrored = image(
+        labels=(Label("org.opencontainers.image.source", f"https://gitlab.example.com/{REPO}", "config label"),)
+    )
     assert status(one(labels({"oci_image": mirrored}, LabelParams(revision_label=""), gitlab))) == "passed"
 
 
@@ -206,11 +260,18 @@ def test_labels_not_collected_is_an_error() -> None:
 
 # --- image.signature --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("signer,pss", [
-    (Signer.ec(), False), (Signer.ec(ec.SECP384R1()), False), (Signer.ec(ec.SECP521R1()), False),
-    (Signer.rsa(), False), (Signer.rsa(), True),
-    (Signer.ed25519(), False),
-])
+
+@pytest.mark.parametrize(
+    "signer,pss",
+    [
+        (Signer.ec(), False),
+        (Signer.ec(ec.SECP384R1()), False),
+        (Signer.ec(ec.SECP521R1()), False),
+        (Signer.rsa(), False),
+        (Signer.rsa(), True),
+        (Signer.ed25519(), False),
+    ],
+)
 def test_signature_verifies_with_each_key_type(signer: Signer, pss: bool) -> None:
     o = one(signature({"oci_image": image(signatures=(sig(signer, pss=pss),))}, SignatureParams((signer.pem,)), TARGET))
     assert status(o) == "passed", o
@@ -252,8 +313,13 @@ def test_signature_copied_from_another_digest_fails() -> None:
 
 def test_tampered_payload_fails() -> None:
     honest = simple_signing(OTHER, REF)
-    o = one(signature({"oci_image": image(signatures=(sig(KEY, payload=simple_signing(D, REF), signed=honest),))},
-                      SignatureParams((KEY.pem,)), TARGET))
+    o = one(
+        signature(
+            {"oci_image": image(signatures=(sig(KEY, payload=simple_signing(D, REF), signed=honest),))},
+            SignatureParams((KEY.pem,)),
+            TARGET,
+        )
+    )
     assert status(o) == "failed" and "does not verify" in texts(o)
 
 
@@ -265,20 +331,30 @@ def test_one_good_signature_among_bad_ones_passes() -> None:
 
 # --- image.provenance -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("make", [slsa_v1, slsa_v02])
 def test_provenance_passes(make: Any) -> None:
     o = one(provenance({"oci_image": image(attestations=(att(make(D)),))}, PROV, TARGET))
     assert status(o) == "passed", o
-    assert o.message.startswith("verified SLSA provenance signed by inline key") and f"{REPO}@{COMMIT[:12]}" in o.message
+    assert (
+        o.message.startswith("verified SLSA provenance signed by inline key") and f"{REPO}@{COMMIT[:12]}" in o.message
+    )
 
 
-@pytest.mark.parametrize("statement,signer,expected", [
-    (slsa_v1(OTHER), KEY, f"its subject is {OTHER}, not {D}"),
-    (slsa_v1(D, builder="https://evil.example/builder"), KEY, "builder https://evil.example/builder is not in builder_ids"),
-    (slsa_v1(D, commit=OTHER_COMMIT), KEY, f"built from commit {OTHER_COMMIT}, not {COMMIT}"),
-    (slsa_v1(D, repo="evil/churn"), KEY, f"not {REPO}"),
-    (slsa_v1(D), Signer.ec(), "no signature verifies with the 1 policy key(s)"),
-])
+@pytest.mark.parametrize(
+    "statement,signer,expected",
+    [
+        (slsa_v1(OTHER), KEY, f"its subject is {OTHER}, not {D}"),
+        (
+            slsa_v1(D, builder="https://evil.example/builder"),
+            KEY,
+            "builder https://evil.example/builder is not in builder_ids",
+        ),
+        (slsa_v1(D, commit=OTHER_COMMIT), KEY, f"built from commit {OTHER_COMMIT}, not {COMMIT}"),
+        (slsa_v1(D, repo="evil/churn"), KEY, f"not {REPO}"),
+        (slsa_v1(D), Signer.ec(), "no signature verifies with the 1 policy key(s)"),
+    ],
+)
 def test_bad_provenance_fails(statement: bytes, signer: Signer, expected: str) -> None:
     o = one(provenance({"oci_image": image(attestations=(att(statement, signer),))}, PROV, TARGET))
     assert status(o) == "failed" and expected in texts(o), texts(o)
@@ -290,7 +366,9 @@ def test_provenance_from_a_repository_of_the_same_name_on_another_host_fails() -
     o = one(provenance({"oci_image": image(attestations=(att(evil),))}, PROV, TARGET))
     assert status(o) == "failed" and f"built from git+https://evil.example/{REPO}@refs/heads/main" in texts(o), texts(o)
     o = _release(image(attestations=(att(evil),)))
-    assert status(o) == "failed" and f"provenance source commit: no verified provenance names a commit of {REPO}" in texts(o)
+    assert status(
+        o
+    ) == "failed" and f"provenance source commit: no verified provenance names a commit of {REPO}" in texts(o)
 
 
 def test_tampered_statement_fails() -> None:
@@ -304,8 +382,10 @@ def test_builder_ids_are_globs_and_empty_lists_are_errors() -> None:
     params = dataclasses.replace(PROV, builder_ids=("https://github.com/slsa-framework/*@refs/tags/v2.*",))
     assert status(one(provenance({"oci_image": image(attestations=(att(slsa_v1(D)),))}, params, TARGET))) == "passed"
     o = one(provenance({"oci_image": image()}, ProvenanceParams(), TARGET))
-    assert o.error == ("set checks.image.provenance.params.keys and set checks.image.provenance.params.builder_ids "
-                       "(an empty allow-list cannot pass)")
+    assert o.error == (
+        "set checks.image.provenance.params.keys and set checks.image.provenance.params.builder_ids "
+        "(an empty allow-list cannot pass)"
+    )
 
 
 def test_non_slsa_attestation_does_not_count() -> None:
@@ -323,9 +403,15 @@ def test_facts_round_trip_through_json() -> None:
 
 # --- release.traceability ---------------------------------------------------------------------------
 
-def _release(img: ImageFacts, run_commit: str | None = COMMIT, conclusion: str = "success",
-             params: ReleaseParams | None = None) -> Outcome:
-    run = None if run_commit is None else RunFacts("r1", tags={"mlflow.source.git.commit": run_commit} if run_commit else {})
+
+def _release(
+    img: ImageFacts, run_commit: str | None = COMMIT, conclusion: str = "success", params: ReleaseParams | None = None
+) -> Outcome:
+    run = (
+        None
+        if run_commit is None
+        else RunFacts("r1", tags={"mlflow.source.git.commit": run_commit} if run_commit else {})
+    )
     model = MlflowModel("http://mlflow", "churn@champion", run=run, notes=() if run else ("run r1: 404",))
     runs = CommitRuns("github", REPO, COMMIT, (Run("test", "completed", conclusion, "check-run"),))
     facts = {"oci_image": img, "mlflow_model": model, "commit_runs": runs}
@@ -339,12 +425,18 @@ def test_release_chain_holds() -> None:
 
 
 def test_release_chain_names_each_broken_link() -> None:
-    img = image(attestations=(att(slsa_v1(D, commit=OTHER_COMMIT)),),
-                labels=(Label("org.opencontainers.image.revision", OTHER_COMMIT, "config label"),))
+    img = image(
+        attestations=(att(slsa_v1(D, commit=OTHER_COMMIT)),),
+        labels=(Label("org.opencontainers.image.revision", OTHER_COMMIT, "config label"),),
+    )
     o = _release(img, run_commit="", conclusion="failure")
     assert status(o) == "failed"
     assert [v.message.split(":")[0] for v in o.violations] == [
-        "MLflow run r1 commit", "image revision label (config label)", "provenance source commit", "CI runs"]
+        "MLflow run r1 commit",
+        "image revision label (config label)",
+        "provenance source commit",
+        "CI runs",
+    ]
     assert "mlflow.source.git.commit is not set" in texts(o) and "not passed: test failure" in texts(o)
 
 
@@ -365,13 +457,17 @@ def test_b64_accepts_url_safe_dsse() -> None:
 
 # --- provider helpers that need no server: references, transport, credentials ------------------------
 
-@pytest.mark.parametrize("ref,expected", [
-    ("python:3.12", ("docker.io", "library/python", "3.12", None)),
-    ("acme/churn", ("docker.io", "acme/churn", None, None)),
-    (f"ghcr.io/acme/churn:v1@{D}", ("ghcr.io", "acme/churn", "v1", D)),
-    (f"localhost:5000/ml/churn@{D}", ("localhost:5000", "ml/churn", None, D)),
-    ("docker://127.0.0.1:5000/a/b:t", ("127.0.0.1:5000", "a/b", "t", None)),
-])
+
+@pytest.mark.parametrize(
+    "ref,expected",
+    [
+        ("python:3.12", ("docker.io", "library/python", "3.12", None)),
+        ("acme/churn", ("docker.io", "acme/churn", None, None)),
+        (f"ghcr.io/acme/churn:v1@{D}", ("ghcr.io", "acme/churn", "v1", D)),
+        (f"localhost:5000/ml/churn@{D}", ("localhost:5000", "ml/churn", None, D)),
+        ("docker://127.0.0.1:5000/a/b:t", ("127.0.0.1:5000", "a/b", "t", None)),
+    ],
+)
 def test_references_are_normalised_like_docker(ref: str, expected: tuple[Any, ...]) -> None:
     from mlops_gate.providers._oci_ref import parse
 
@@ -391,16 +487,24 @@ def test_https_except_loopback_and_listed_insecure_hosts() -> None:
     from mlops_gate.providers._oci_ref import scheme
 
     env = {"MLOPS_GATE_INSECURE_REGISTRIES": "reg.lan:5000, other.lan"}
-    assert [scheme(h, env) for h in ("ghcr.io", "127.0.0.1:5000", "localhost:5000", "[::1]:5000", "reg.lan:5000",
-                                     "reg.lan", "other.lan")] == ["https", "http", "http", "http", "http", "https", "http"]
+    assert [
+        scheme(h, env)
+        for h in ("ghcr.io", "127.0.0.1:5000", "localhost:5000", "[::1]:5000", "reg.lan:5000", "reg.lan", "other.lan")
+    ] == ["https", "http", "http", "http", "http", "https", "http"]
 
 
 def test_credentials_from_env_then_docker_config(tmp_path: Any) -> None:
     from mlops_gate.providers._oci_client import credentials
 
     auth = base64.b64encode(b"bob:pw:with:colons").decode()
-    (tmp_path / "config.json").write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth},
-                                                                "ghcr.io": {"auth": auth}}, "credsStore": "desktop"}))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {"https://index.docker.io/v1/": {"auth": auth}, "ghcr.io": {"auth": auth}},
+                "credsStore": "desktop",
+            }
+        )
+    )
     env = {"DOCKER_CONFIG": str(tmp_path)}
     assert credentials("docker.io", env) == (("bob", "pw:with:colons"), None)
     assert credentials("ghcr.io", env) == (("bob", "pw:with:colons"), None)
@@ -420,8 +524,15 @@ def test_credentials_from_env_then_docker_config(tmp_path: Any) -> None:
 def test_challenge_parsing() -> None:
     from mlops_gate.providers._oci_client import parse_challenge
 
-    assert parse_challenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
-                           'scope="repository:library/python:pull"') == ("bearer", {
-        "realm": "https://auth.docker.io/token", "service": "registry.docker.io",
-        "scope": "repository:library/python:pull"})
+    assert parse_challenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+        'scope="repository:library/python:pull"'
+    ) == (
+        "bearer",
+        {
+            "realm": "https://auth.docker.io/token",
+            "service": "registry.docker.io",
+            "scope": "repository:library/python:pull",
+        },
+    )
     assert parse_challenge('Basic realm="Registry Realm"') == ("basic", {"realm": "Registry Realm"})

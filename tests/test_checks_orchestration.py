@@ -69,6 +69,7 @@ targets:
 
 # --- repository level ------------------------------------------------------------------------------
 
+
 def test_no_workflow_fails(tmp_path: Path) -> None:
     (o,) = run(tmp_path, {"src/model.py": "print('hi')\n"})
     assert o.subject.startswith("repo:")
@@ -85,18 +86,21 @@ def test_kinds_and_paths_narrow_the_search(tmp_path: Path) -> None:
 
 
 def test_required_tasks_across_workflows(tmp_path: Path) -> None:
-    files = {"databricks.yml": BUNDLE, "resources/predict.yml": PREDICT,
-             "dags/monitor.py": "from airflow import DAG\nwith DAG('m'):\n    Empty(task_id='drift')\n"}
+    files = {
+        "databricks.yml": BUNDLE,
+        "resources/predict.yml": PREDICT,
+        "dags/monitor.py": "from airflow import DAG\nwith DAG('m'):\n    Empty(task_id='drift')\n",
+    }
     out = by_subject(run(tmp_path, files, required_tasks=("fit", "score", "dri*")))
     assert out["repo"].violations == ()
-    assert out["repo"].message == ("2 workflows (airflow, databricks) define 5 tasks; "
-                                   "all 3 required tasks present")
+    assert out["repo"].message == ("2 workflows (airflow, databricks) define 5 tasks; all 3 required tasks present")
     out = by_subject(run(tmp_path, files, required_tasks=("fit", "evaluate")))
     assert out["repo"].message.endswith("; required tasks missing: evaluate")
     assert messages(out["repo"]) == ["no workflow defines required task 'evaluate'"]
 
 
 # --- Databricks --------------------------------------------------------------------------------------
+
 
 def test_valid_bundle_with_includes_and_target_overrides(tmp_path: Path) -> None:
     out = by_subject(run(tmp_path, {"databricks.yml": BUNDLE, "resources/predict.yml": PREDICT}))
@@ -108,7 +112,10 @@ def test_valid_bundle_with_includes_and_target_overrides(tmp_path: Path) -> None
 
 
 def test_bundle_task_problems(tmp_path: Path) -> None:
-    (o, _) = run(tmp_path, {"databricks.yml": """
+    (o, _) = run(
+        tmp_path,
+        {
+            "databricks.yml": """
         bundle: {name: churn}
         resources:
           jobs:
@@ -122,20 +129,27 @@ def test_bundle_task_problems(tmp_path: Path) -> None:
                 - notebook_task: {notebook_path: ./x}
             empty:
               max_concurrent_runs: 1
-        """})
+        """
+        },
+    )
     assert o.message == "Databricks bundle: 1 tasks; 5 problems"
     assert pairs(o) == [
         ("job train: task 'fit' depends on unknown task 'ingest'", ("databricks.yml", 7)),
         ("job train: duplicate task_key 'fit'", ("databricks.yml", 9)),
-        ("job train: task 'fit' has no task type (notebook_task, spark_python_task, python_wheel_task, ...)",
-         ("databricks.yml", 9)),
+        (
+            "job train: task 'fit' has no task type (notebook_task, spark_python_task, python_wheel_task, ...)",
+            ("databricks.yml", 9),
+        ),
         ("job train: a task has no task_key", ("databricks.yml", 11)),
         ("job empty has no tasks", ("databricks.yml", 12)),
     ]
 
 
 def test_bundle_dependency_cycle(tmp_path: Path) -> None:
-    (o, _) = run(tmp_path, {"databricks.yml": """
+    (o, _) = run(
+        tmp_path,
+        {
+            "databricks.yml": """
         bundle: {name: churn}
         resources:
           jobs:
@@ -143,13 +157,18 @@ def test_bundle_dependency_cycle(tmp_path: Path) -> None:
               tasks:
                 - {task_key: a, depends_on: [{task_key: b}], notebook_task: {notebook_path: ./a}}
                 - {task_key: b, depends_on: [{task_key: a}], notebook_task: {notebook_path: ./b}}
-        """})
+        """
+        },
+    )
     assert messages(o) == ["job train: tasks depend on each other in a cycle: a -> b -> a"]
     assert where(o) == [("databricks.yml", 6)]
 
 
 def test_target_task_depending_on_unknown_task(tmp_path: Path) -> None:
-    (o, _) = run(tmp_path, {"databricks.yml": """
+    (o, _) = run(
+        tmp_path,
+        {
+            "databricks.yml": """
         bundle: {name: churn}
         resources:
           jobs:
@@ -166,7 +185,9 @@ def test_target_task_depending_on_unknown_task(tmp_path: Path) -> None:
                     - task_key: push
                       depends_on: [{task_key: evaluate}]
                       notebook_task: {notebook_path: ./push}
-        """})
+        """
+        },
+    )
     assert messages(o) == ["job train: task 'push' depends on unknown task 'evaluate'"]
     assert where(o) == [("databricks.yml", 15)]
 
@@ -191,9 +212,13 @@ def test_unparsable_bundle_and_include(tmp_path: Path) -> None:
 
 # --- Airflow -----------------------------------------------------------------------------------------
 
+
 def test_airflow_dag_forms(tmp_path: Path) -> None:
-    out = by_subject(run(tmp_path, {
-        "dags/train.py": """
+    out = by_subject(
+        run(
+            tmp_path,
+            {
+                "dags/train.py": """
             from airflow import DAG
             from airflow.operators.bash import BashOperator
             with DAG(dag_id="train", schedule="@daily") as dag:
@@ -201,7 +226,7 @@ def test_airflow_dag_forms(tmp_path: Path) -> None:
                 b = BashOperator(task_id="fit", bash_command="y")
                 a >> b
             """,
-        "dags/predict.py": """
+                "dags/predict.py": """
             import airflow
             from airflow.decorators import dag, task
             @dag(schedule=None)
@@ -213,13 +238,16 @@ def test_airflow_dag_forms(tmp_path: Path) -> None:
                 score(load())
             predict()
             """,
-        "dags/legacy.py": """
+                "dags/legacy.py": """
             from airflow import models
             dag = models.DAG("legacy")
             for i in range(3):
                 PythonOperator(task_id=f"part_{i}", dag=dag, python_callable=print)
             """,
-    }, required_tasks=("fit", "score_batch", "load")))
+            },
+            required_tasks=("fit", "score_batch", "load"),
+        )
+    )
     assert out["file:dags/train.py"].message == "Airflow DAG file: 2 tasks, valid"
     assert out["file:dags/predict.py"].message == "Airflow DAG file: 2 tasks, valid"
     assert out["file:dags/predict.py"].evidence == ("dags/predict.py: DAG predict: tasks load, score_batch",)
@@ -235,12 +263,16 @@ def test_airflow_syntax_error_at_its_line(tmp_path: Path) -> None:
 
 
 def test_airflow_file_without_dag_or_tasks(tmp_path: Path) -> None:
-    out = by_subject(run(tmp_path, {
-        "dags/helpers.py": "# builds airflow DAG( objects elsewhere\nimport airflow\n",
-        "dags/empty.py": "from airflow import DAG\ndag = DAG('nothing')\n",
-    }))
-    assert messages(out["file:dags/helpers.py"]) == [
-        "defines no DAG (DAG(...), `with DAG(...)` or an @dag function)"]
+    out = by_subject(
+        run(
+            tmp_path,
+            {
+                "dags/helpers.py": "# builds airflow DAG( objects elsewhere\nimport airflow\n",
+                "dags/empty.py": "from airflow import DAG\ndag = DAG('nothing')\n",
+            },
+        )
+    )
+    assert messages(out["file:dags/helpers.py"]) == ["defines no DAG (DAG(...), `with DAG(...)` or an @dag function)"]
     assert where(out["file:dags/helpers.py"]) == [("dags/helpers.py", 1)]
     assert messages(out["file:dags/empty.py"]) == ["DAG nothing defines no task"]
 
@@ -250,14 +282,27 @@ def test_airflow_file_without_dag_or_tasks(tmp_path: Path) -> None:
 GOOD_ASL = {
     "StartAt": "Prepare",
     "States": {
-        "Prepare": {"Type": "Task", "Resource": "arn:x", "Next": "Fan",
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]},
-        "Fan": {"Type": "Parallel", "Next": "Each", "Branches": [
-            {"StartAt": "Train", "States": {"Train": {"Type": "Task", "Resource": "arn:t", "End": True}}}]},
-        "Each": {"Type": "Map", "Next": "Gate", "ItemProcessor": {
-            "StartAt": "Score", "States": {"Score": {"Type": "Pass", "End": True}}}},
-        "Gate": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Done"}],
-                 "Default": "Failed"},
+        "Prepare": {
+            "Type": "Task",
+            "Resource": "arn:x",
+            "Next": "Fan",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+        },
+        "Fan": {
+            "Type": "Parallel",
+            "Next": "Each",
+            "Branches": [{"StartAt": "Train", "States": {"Train": {"Type": "Task", "Resource": "arn:t", "End": True}}}],
+        },
+        "Each": {
+            "Type": "Map",
+            "Next": "Gate",
+            "ItemProcessor": {"StartAt": "Score", "States": {"Score": {"Type": "Pass", "End": True}}},
+        },
+        "Gate": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Done"}],
+            "Default": "Failed",
+        },
         "Done": {"Type": "Succeed"},
         "Failed": {"Type": "Fail"},
     },
@@ -265,15 +310,19 @@ GOOD_ASL = {
 
 
 def test_valid_state_machine_json(tmp_path: Path) -> None:
-    (o, repo) = run(tmp_path, {"sfn/training.asl.json": json.dumps(GOOD_ASL, indent=2)},
-                    required_tasks=("Train", "Score"))
+    (o, repo) = run(
+        tmp_path, {"sfn/training.asl.json": json.dumps(GOOD_ASL, indent=2)}, required_tasks=("Train", "Score")
+    )
     assert o.violations == ()
     assert o.message == "Step Functions: 8 tasks, valid"
     assert repo.violations == ()
 
 
 def test_state_machine_problems_yaml(tmp_path: Path) -> None:
-    (o, _) = run(tmp_path, {"sfn/predict.asl.yaml": """
+    (o, _) = run(
+        tmp_path,
+        {
+            "sfn/predict.asl.yaml": """
         StartAt: Begin
         States:
           Start:
@@ -292,7 +341,9 @@ def test_state_machine_problems_yaml(tmp_path: Path) -> None:
               States:
                 Inner: {Type: Pass}
           Odd: {Type: Sleep, End: true}
-        """})
+        """
+        },
+    )
     assert pairs(o) == [
         ("StartAt 'Begin' names no state", ("sfn/predict.asl.yaml", 1)),
         ("state Start: Next 'Missing' names no state", ("sfn/predict.asl.yaml", 6)),
@@ -300,22 +351,30 @@ def test_state_machine_problems_yaml(tmp_path: Path) -> None:
         ("state Loop needs exactly one of Next or End: true", ("sfn/predict.asl.yaml", 12)),
         ("state Inner needs exactly one of Next or End: true", ("sfn/predict.asl.yaml", 17)),
         ("no terminal state (End: true, Succeed or Fail)", ("sfn/predict.asl.yaml", 16)),
-        ("state Odd has Type 'Sleep'; expected one of Task, Pass, Choice, Wait, Succeed, Fail, Parallel, Map",
-         ("sfn/predict.asl.yaml", 18)),
+        (
+            "state Odd has Type 'Sleep'; expected one of Task, Pass, Choice, Wait, Succeed, Fail, Parallel, Map",
+            ("sfn/predict.asl.yaml", 18),
+        ),
     ]
 
 
 def test_unreachable_state(tmp_path: Path) -> None:
-    asl = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"},
-                                      "C": {"Type": "Succeed"}}}
+    asl = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}, "C": {"Type": "Succeed"}},
+    }
     (o, _) = run(tmp_path, {"machine.json": json.dumps(asl, indent=2)})
     assert messages(o) == ["state C is unreachable from StartAt"]
     assert where(o) == [("machine.json", 12)]
 
 
 def test_parallel_branch_is_checked(tmp_path: Path) -> None:
-    asl = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
-        {"StartAt": "X", "States": {"Y": {"Type": "Succeed"}}}]}}}
+    asl = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Parallel", "End": True, "Branches": [{"StartAt": "X", "States": {"Y": {"Type": "Succeed"}}}]}
+        },
+    }
     (o, _) = run(tmp_path, {"p.json": json.dumps(asl)})
     assert messages(o) == ["StartAt 'X' names no state"]
 
@@ -327,7 +386,10 @@ def test_unparsable_asl(tmp_path: Path) -> None:
 
 
 def test_catch_and_default_targets_must_resolve(tmp_path: Path) -> None:
-    (o, _) = run(tmp_path, {"sm.asl.yaml": """
+    (o, _) = run(
+        tmp_path,
+        {
+            "sm.asl.yaml": """
         StartAt: Work
         States:
           Work:
@@ -342,7 +404,9 @@ def test_catch_and_default_targets_must_resolve(tmp_path: Path) -> None:
               - {Variable: $.ok, BooleanEquals: true, Next: Done}
             Default: Retry
           Done: {Type: Succeed}
-        """})
+        """
+        },
+    )
     assert pairs(o) == [
         ("state Work: Catch/0/Next 'Cleanup' names no state", ("sm.asl.yaml", 7)),
         ("state Route: Default 'Retry' names no state", ("sm.asl.yaml", 13)),

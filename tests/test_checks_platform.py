@@ -23,9 +23,19 @@ from mlops_gate.target import Target
 
 T = Target(platform="github", repository="acme/churn", commit="a" * 40)
 GOOD = BranchProtection(
-    branch="main", protected=True, required_approvals=2, code_owner_review=True, dismiss_stale=True,
-    last_push_approval=True, author_can_approve=False, required_checks=(RequiredCheck("test", "github-actions"),),
-    strict=True, force_push_allowed=False, deletion_allowed=False, signed_commits=True, bypass_actors=(),
+    branch="main",
+    protected=True,
+    required_approvals=2,
+    code_owner_review=True,
+    dismiss_stale=True,
+    last_push_approval=True,
+    author_can_approve=False,
+    required_checks=(RequiredCheck("test", "github-actions"),),
+    strict=True,
+    force_push_allowed=False,
+    deletion_allowed=False,
+    signed_commits=True,
+    bypass_actors=(),
     sources=("classic", "ruleset:7 main"),
 )
 
@@ -46,9 +56,13 @@ def status(o: Outcome) -> str:
 @pytest.mark.parametrize("platform", ["github", "gitlab", "azure"])
 def test_well_protected_branch_passes_every_vcs_check_on_every_platform(platform: str) -> None:
     facts = bp(GOOD, platform=platform)
-    for func, params in ((vcs.branch_protected, vcs.ProtectedParams()), (vcs.reviews_required, vcs.ReviewParams()),
-                         (vcs.status_checks_required, vcs.StatusParams()), (vcs.no_bypass, vcs.BypassParams()),
-                         (vcs.signed_commits, vcs.SignedParams())):
+    for func, params in (
+        (vcs.branch_protected, vcs.ProtectedParams()),
+        (vcs.reviews_required, vcs.ReviewParams()),
+        (vcs.status_checks_required, vcs.StatusParams()),
+        (vcs.no_bypass, vcs.BypassParams()),
+        (vcs.signed_commits, vcs.SignedParams()),
+    ):
         o = one(func(facts, params, T))
         assert status(o) == "passed", (func.__name__, o)
         assert o.subject == f"{platform}:acme/churn@main"
@@ -62,8 +76,11 @@ def test_unprotected_branch_fails_every_vcs_check() -> None:
 
 
 def test_force_push_and_deletion_allowed_fail() -> None:
-    o = one(vcs.branch_protected(bp(replace(GOOD, force_push_allowed=True, deletion_allowed=True)),
-                                 vcs.ProtectedParams(), T))
+    o = one(
+        vcs.branch_protected(
+            bp(replace(GOOD, force_push_allowed=True, deletion_allowed=True)), vcs.ProtectedParams(), T
+        )
+    )
     assert [v.message for v in o.violations] == ["force pushes allowed on main", "deletion allowed on main"]
 
 
@@ -71,8 +88,9 @@ def test_unread_field_is_an_error_that_says_why_never_a_pass() -> None:
     unread = replace(GOOD, force_push_allowed=None, notes=("branch permissions need the security API",))
     o = one(vcs.branch_protected(bp(unread), vcs.ProtectedParams(), T))
     assert status(o) == "error"
-    assert o.error == ("could not read whether force pushes are allowed for main: "
-                       "branch permissions need the security API")
+    assert o.error == (
+        "could not read whether force pushes are allowed for main: branch permissions need the security API"
+    )
     assert status(one(vcs.branch_protected(bp(unread), vcs.ProtectedParams(block_force_push=False), T))) == "passed"
 
 
@@ -97,8 +115,10 @@ def test_review_settings_each_checked() -> None:
 
 def test_status_checks() -> None:
     none = replace(GOOD, required_checks=())
-    assert one(vcs.status_checks_required(bp(none), vcs.StatusParams(), T)).violations[0].message == \
-        "main requires no status check before merging"
+    assert (
+        one(vcs.status_checks_required(bp(none), vcs.StatusParams(), T)).violations[0].message
+        == "main requires no status check before merging"
+    )
     o = one(vcs.status_checks_required(bp(replace(GOOD, strict=False)), vcs.StatusParams(required=("test", "lint")), T))
     assert [v.message for v in o.violations] == [
         "main does not require lint (required: test)",
@@ -109,8 +129,13 @@ def test_status_checks() -> None:
 
 
 def test_bypass_actors_and_allow_list() -> None:
-    b = replace(GOOD, bypass_actors=(BypassActor("admins", "repository administrators"),
-                                     BypassActor("team", "release", "pull_request")))
+    b = replace(
+        GOOD,
+        bypass_actors=(
+            BypassActor("admins", "repository administrators"),
+            BypassActor("team", "release", "pull_request"),
+        ),
+    )
     o = one(vcs.no_bypass(bp(b), vcs.BypassParams(), T))
     assert [v.message for v in o.violations] == [
         "admins repository administrators can bypass the protection of main",
@@ -129,8 +154,9 @@ def test_signed_commits() -> None:
 def test_branch_globs_missing_names_and_default() -> None:
     rel = replace(GOOD, branch="release/1.0", force_push_allowed=True)
     facts = bp(GOOD, rel)
-    outs = list(vcs.branch_protected(facts, vcs.ProtectedParams(branches=("@default", "release/*", "hotfix/*",
-                                                                         "develop")), T))
+    outs = list(
+        vcs.branch_protected(facts, vcs.ProtectedParams(branches=("@default", "release/*", "hotfix/*", "develop")), T)
+    )
     by_subject = {o.subject: o for o in outs}
     assert status(by_subject["github:acme/churn@main"]) == "passed"
     assert status(by_subject["github:acme/churn@release/1.0"]) == "failed"
@@ -152,13 +178,16 @@ def test_required_runs_from_branch_protection() -> None:
 
 def test_latest_attempt_decides() -> None:
     green = Run("test", "completed", "success", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
-    red = Run("test", "completed", "failure", "check-run", url="https://ci/2", started_at="2026-11-01T11:00:00Z",
-              id="2")
+    red = Run(
+        "test", "completed", "failure", "check-run", url="https://ci/2", started_at="2026-11-01T11:00:00Z", id="2"
+    )
     o = one(runs.required_runs(_runs(green, red), runs.Params(), T))
     assert o.violations[0].message == "test: latest run failure"
     assert o.violations[0].location is not None and o.violations[0].location.path == "https://ci/2"
-    assert status(one(runs.required_runs(_runs(red, replace(green, started_at="2026-11-01T12:00:00Z")),
-                                         runs.Params(), T))) == "passed"
+    assert (
+        status(one(runs.required_runs(_runs(red, replace(green, started_at="2026-11-01T12:00:00Z")), runs.Params(), T)))
+        == "passed"
+    )
 
 
 def test_pending_missing_neutral_and_skipped() -> None:
@@ -167,8 +196,10 @@ def test_pending_missing_neutral_and_skipped() -> None:
     neutral = Run("lint", "completed", "neutral", "status")
     o = one(runs.required_runs(_runs(neutral), runs.Params(required=("lint", "e2e")), T))
     assert [v.message for v in o.violations] == ["lint: latest run neutral", "e2e: no run on aaaaaaaaaaaa"]
-    assert status(one(runs.required_runs(_runs(neutral), runs.Params(required=("lint",), allow_neutral=True), T))) \
+    assert (
+        status(one(runs.required_runs(_runs(neutral), runs.Params(required=("lint",), allow_neutral=True), T)))
         == "passed"
+    )
 
 
 def test_no_required_checks_means_every_run_must_pass_and_one_must_exist() -> None:
@@ -177,8 +208,15 @@ def test_no_required_checks_means_every_run_must_pass_and_one_must_exist() -> No
     assert status(o) == "failed" and o.violations[0].message == f"no CI run reported on commit {'b' * 40}"
 
 
-PROD = Environment("production", True, reviewers=("team:sre",), min_approvals=1, self_review_allowed=False,
-                   branch_policy="protected", other_rules=("wait_timer: 10 min",))
+PROD = Environment(
+    "production",
+    True,
+    reviewers=("team:sre",),
+    min_approvals=1,
+    self_review_allowed=False,
+    branch_policy="protected",
+    other_rules=("wait_timer: 10 min",),
+)
 
 
 def env(*items: Environment) -> dict[str, Any]:
@@ -191,16 +229,21 @@ def test_production_environment() -> None:
     o = one(environment.production_environment(env(Environment("production", False)), environment.Params(), T))
     assert o.violations[0].message == "no environment named production: create it with protection rules"
     loose = replace(PROD, min_approvals=0, self_review_allowed=True, branch_policy="any")
-    assert [v.message for v in one(environment.production_environment(env(loose), environment.Params(), T)).violations] \
-        == ["production needs 0 approval(s), policy wants 1", "whoever triggers a deployment to production may approve it",
-            "production accepts deployments from any branch"]
+    assert [
+        v.message for v in one(environment.production_environment(env(loose), environment.Params(), T)).violations
+    ] == [
+        "production needs 0 approval(s), policy wants 1",
+        "whoever triggers a deployment to production may approve it",
+        "production accepts deployments from any branch",
+    ]
 
 
 def test_production_environment_patterns_and_unknowns() -> None:
     pat = replace(PROD, branch_policy="patterns", branch_patterns=("main", "feature/*"))
     o = one(environment.production_environment(env(pat), environment.Params(allowed_branches=("main", "release/*")), T))
-    assert o.violations[0].message == ("production accepts deployments from branch patterns feature/* "
-                                       "not in allowed_branches")
+    assert o.violations[0].message == (
+        "production accepts deployments from branch patterns feature/* not in allowed_branches"
+    )
     unknown = replace(PROD, min_approvals=None, notes=("protected environments need GitLab Premium",))
     o = one(environment.production_environment(env(unknown), environment.Params(), T))
     assert o.error == "could not read its required approvals: protected environments need GitLab Premium"
@@ -215,31 +258,57 @@ def test_latest_attempt_compares_instants_across_time_zones() -> None:
 def test_unknown_protection_is_an_error_not_unprotected() -> None:
     b = BranchProtection("main", protected=None, notes=("classic protection unreadable: needs Administration: read",))
     o = one(vcs.branch_protected(bp(b), vcs.ProtectedParams(), T))
-    assert o.error == ("could not read whether main is protected: classic protection unreadable: "
-                       "needs Administration: read")
+    assert o.error == (
+        "could not read whether main is protected: classic protection unreadable: needs Administration: read"
+    )
 
 
 def test_the_gates_own_running_job_is_not_counted() -> None:
     from mlops_gate.providers.platform import without_current_job
 
-    runs_ = CommitRuns("github", "acme/churn", "a" * 40, (
-        Run("test", "completed", "success", "check-run", url="https://github.com/acme/churn/actions/runs/77/job/1"),
-        Run("gate", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/77/job/2"),
-        Run("e2e", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/80/job/5"),
-    ))
+    runs_ = CommitRuns(
+        "github",
+        "acme/churn",
+        "a" * 40,
+        (
+            Run("test", "completed", "success", "check-run", url="https://github.com/acme/churn/actions/runs/77/job/1"),
+            Run("gate", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/77/job/2"),
+            Run("e2e", "in_progress", None, "check-run", url="https://github.com/acme/churn/actions/runs/80/job/5"),
+        ),
+    )
     kept = without_current_job(runs_, {"GITHUB_RUN_ID": "77", "GITHUB_JOB": "gate"})
     assert [r.name for r in kept.runs] == ["test", "e2e"]  # another workflow's pending run still counts
     assert kept.notes == ("not counted (the gate's own pipeline, still running): gate",)
-    sibling = CommitRuns("github", "acme/churn", "a" * 40, (
-        *runs_.runs, Run("unit-tests", "in_progress", None, "check-run",
-                         url="https://github.com/acme/churn/actions/runs/77/job/3")))
-    assert "unit-tests" in [r.name for r in without_current_job(sibling, {"GITHUB_RUN_ID": "77",
-                                                                          "GITHUB_JOB": "gate"}).runs]
+    sibling = CommitRuns(
+        "github",
+        "acme/churn",
+        "a" * 40,
+        (
+            *runs_.runs,
+            Run(
+                "unit-tests",
+                "in_progress",
+                None,
+                "check-run",
+                url="https://github.com/acme/churn/actions/runs/77/job/3",
+            ),
+        ),
+    )
+    assert "unit-tests" in [
+        r.name for r in without_current_job(sibling, {"GITHUB_RUN_ID": "77", "GITHUB_JOB": "gate"}).runs
+    ]
     named = without_current_job(runs_, {"GITHUB_RUN_ID": "77", "GITHUB_JOB": "g", "MLOPS_GATE_JOB_NAME": "Gate"})
     assert [r.name for r in named.runs] == ["test", "e2e"]
-    gl = CommitRuns("gitlab", "acme/churn", "a" * 40, (Run("pipeline", "in_progress", None, "pipeline", id="501"),
-                                                       Run("unit", "completed", "success", "job", id="9"),
-                                                       Run("gate", "in_progress", None, "job", id="10")))
+    gl = CommitRuns(
+        "gitlab",
+        "acme/churn",
+        "a" * 40,
+        (
+            Run("pipeline", "in_progress", None, "pipeline", id="501"),
+            Run("unit", "completed", "success", "job", id="9"),
+            Run("gate", "in_progress", None, "job", id="10"),
+        ),
+    )
     assert [r.name for r in without_current_job(gl, {"CI_PIPELINE_ID": "501", "CI_JOB_ID": "10"}).runs] == ["unit"]
     az = CommitRuns("azure", "c/p/r", "a" * 40, (Run("ci", "in_progress", None, "build", id="3"),))
     assert without_current_job(az, {"BUILD_BUILDID": "3"}).runs == ()

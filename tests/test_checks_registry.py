@@ -31,16 +31,38 @@ TARGET = Target(model="churn@candidate", commit=SHA, repository="acme/churn")
 
 
 def facts(**changes: Any) -> MlflowModel:
-    run = RunFacts("r1", "1", "FINISHED", "active",
-                   {reg.COMMIT_TAG: SHA, reg.REPO_TAG: "git@github.com:acme/churn.git"},
-                   {"learning_rate": "0.1"}, {"val_auc": 0.85, "latency_p95_ms": 40.0},
-                   (DatasetInputFacts("train", "abc", "code", "training"),), "http://mlflow/#/experiments/1/runs/r1")
+    run = RunFacts(
+        "r1",
+        "1",
+        "FINISHED",
+        "active",
+        {reg.COMMIT_TAG: SHA, reg.REPO_TAG: "git@github.com:acme/churn.git"},
+        {"learning_rate": "0.1"},
+        {"val_auc": 0.85, "latency_p95_ms": 40.0},
+        (DatasetInputFacts("train", "abc", "code", "training"),),
+        "http://mlflow/#/experiments/1/runs/r1",
+    )
     base = MlflowModel(
-        "http://mlflow", "churn@candidate",
-        ModelVersionFacts("churn", "2", ("candidate",), "READY", "", "None", "v2", {"validation_status": "approved"},
-                          "r1", "models:/m-1", "m-1", 1, "http://mlflow/#/models/churn/versions/2"),
+        "http://mlflow",
+        "churn@candidate",
+        ModelVersionFacts(
+            "churn",
+            "2",
+            ("candidate",),
+            "READY",
+            "",
+            "None",
+            "v2",
+            {"validation_status": "approved"},
+            "r1",
+            "models:/m-1",
+            "m-1",
+            1,
+            "http://mlflow/#/models/churn/versions/2",
+        ),
         RegisteredModelFacts("churn", "Churn", {"owner": "ml"}, {"champion": "1", "candidate": "2"}),
-        run, "r1",
+        run,
+        "r1",
         LoggedModelFacts("m-1", "model", "r1", "READY", "mlflow-artifacts:/1/m-1", {"val_auc": 0.86}),
         MlmodelSummary("mlflow-artifacts:/1/m-1/MLmodel", ("python_function",), True, True),
         None,
@@ -89,7 +111,8 @@ def test_lineage_fails_on_another_commit_a_prefix_or_no_tag() -> None:
     run = facts().run
     assert run is not None
     assert messages(judge(reg.lineage, facts(), dataclasses.replace(TARGET, commit="feed" * 10))) == [
-        f"run r1 was trained from commit {SHA}, the release is commit {'feed' * 10}"]
+        f"run r1 was trained from commit {SHA}, the release is commit {'feed' * 10}"
+    ]
     assert messages(judge(reg.lineage, facts(), dataclasses.replace(TARGET, commit=SHA[:12]))) != []
     no_tag = dataclasses.replace(run, tags={})
     assert messages(judge(reg.lineage, facts(run=no_tag))) == ["run r1 has no mlflow.source.git.commit tag"]
@@ -98,40 +121,61 @@ def test_lineage_fails_on_another_commit_a_prefix_or_no_tag() -> None:
 def test_lineage_fails_on_unfinished_run_other_repo_and_missing_datasets() -> None:
     run = facts().run
     assert run is not None
-    bad = dataclasses.replace(run, status="RUNNING", dataset_inputs=(),
-                              tags={reg.COMMIT_TAG: SHA, reg.REPO_TAG: "https://github.com/evil/churn"})
+    bad = dataclasses.replace(
+        run,
+        status="RUNNING",
+        dataset_inputs=(),
+        tags={reg.COMMIT_TAG: SHA, reg.REPO_TAG: "https://github.com/evil/churn"},
+    )
     o = judge(reg.lineage, facts(run=bad), require_dataset_inputs=True)
-    assert messages(o) == ["run r1 is RUNNING, not FINISHED", "run r1 came from https://github.com/evil/churn, "
-                           "not acme/churn", "run r1 logged no dataset inputs"]
+    assert messages(o) == [
+        "run r1 is RUNNING, not FINISHED",
+        "run r1 came from https://github.com/evil/churn, not acme/churn",
+        "run r1 logged no dataset inputs",
+    ]
 
 
 def test_lineage_without_a_run_fails() -> None:
     assert messages(judge(reg.lineage, facts(run=None, run_id=""))) == [
-        "the version names no run: the version cannot be traced to code"]
+        "the version names no run: the version cannot be traced to code"
+    ]
     assert messages(judge(reg.lineage, facts(run=None, run_id="gone"))) == [
-        "run gone not found: the version cannot be traced to code"]
+        "run gone not found: the version cannot be traced to code"
+    ]
 
 
-@pytest.mark.parametrize("url, ok", [
-    ("https://github.com/acme/churn.git", True), ("git@github.com:acme/churn.git", True),
-    ("https://gitlab.example.com/group/acme/churn", True), ("https://github.com/acme/churn-v2", False),
-])
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("https://github.com/acme/churn.git", True),
+        ("git@github.com:acme/churn.git", True),
+        ("https://gitlab.example.com/group/acme/churn", True),
+        ("https://github.com/acme/churn-v2", False),
+    ],
+)
 def test_same_repo(url: str, ok: bool) -> None:
     assert reg._same_repo(url, "acme/churn") is ok
 
 
 def test_metadata_passes_with_tags_from_version_and_model() -> None:
-    o = judge(reg.metadata, facts(), required_tags={"owner": None, "validation_status": ["approved"]},
-              required_params=["learning_rate"])
+    o = judge(
+        reg.metadata,
+        facts(),
+        required_tags={"owner": None, "validation_status": ["approved"]},
+        required_params=["learning_rate"],
+    )
     assert o.violations == ()
 
 
 def test_metadata_reports_every_gap() -> None:
     mv = dataclasses.replace(facts().version, description="", tags={"validation_status": "pending"})  # type: ignore[type-var]
     ml = MlmodelSummary("x/MLmodel", ("sklearn",), has_signature=False, has_input_example=False)
-    o = judge(reg.metadata, facts(version=mv, mlmodel=ml),
-              required_tags={"owner": None, "validation_status": ["approved"], "team": None},
-              required_params=["learning_rate", "max_depth"])
+    o = judge(
+        reg.metadata,
+        facts(version=mv, mlmodel=ml),
+        required_tags={"owner": None, "validation_status": ["approved"], "team": None},
+        required_params=["learning_rate", "max_depth"],
+    )
     assert messages(o) == [
         "version 2 has no description",
         "tag team is not set on version 2 nor on churn".replace("tag team", "tag 'team'"),
@@ -151,10 +195,17 @@ def test_metadata_malformed_or_unread_mlmodel() -> None:
 
 
 def test_summarize_reads_signature_and_example() -> None:
-    s = summarize("m", "flavors: {python_function: {}, sklearn: {}}\nsignature: {inputs: '[...]'}\n"
-                       "saved_input_example_info: {artifact_path: input_example.json}\n")
-    assert (s.flavors, s.has_signature, s.has_input_example, s.error) == (("python_function", "sklearn"), True, True,
-                                                                          None)
+    s = summarize(
+        "m",
+        "flavors: {python_function: {}, sklearn: {}}\nsignature: {inputs: '[...]'}\n"
+        "saved_input_example_info: {artifact_path: input_example.json}\n",
+    )
+    assert (s.flavors, s.has_signature, s.has_input_example, s.error) == (
+        ("python_function", "sklearn"),
+        True,
+        True,
+        None,
+    )
     assert summarize("m", "- a list").error == "MLmodel is not an MLmodel file: no `flavors` mapping"
 
 
@@ -166,8 +217,13 @@ def test_metrics_thresholds_use_the_logged_model_value() -> None:
 
 
 def test_metrics_regression_against_champion() -> None:
-    o = judge(reg.metrics, facts(), compare_to="champion", max_regression={"val_auc": 0.005, "latency_p95_ms": 2},
-              thresholds={"latency_p95_ms": "<= 50"})
+    o = judge(
+        reg.metrics,
+        facts(),
+        compare_to="champion",
+        max_regression={"val_auc": 0.005, "latency_p95_ms": 2},
+        thresholds={"latency_p95_ms": "<= 50"},
+    )
     assert messages(o) == [
         "latency_p95_ms regressed from 35 (version 1) to 40: worse by 5, policy allows 2",
         "val_auc regressed from 0.87 (version 1) to 0.86: worse by 0.01, policy allows 0.005",
@@ -177,15 +233,16 @@ def test_metrics_regression_against_champion() -> None:
 
 def test_metrics_comparison_skipped_for_the_champion_itself_or_no_champion() -> None:
     same = facts(compared={"champion": ComparedVersion("champion", "2", notes=("the candidate is version 2",))})
-    o = judge(reg.metrics, same, compare_to="champion", max_regression={"val_auc": 0},
-              thresholds={"val_auc": ">= 0.5"})
+    o = judge(reg.metrics, same, compare_to="champion", max_regression={"val_auc": 0}, thresholds={"val_auc": ">= 0.5"})
     assert o.violations == () and o.error is None
-    assert ("comparison with champion skipped: version 2 is the champion itself; the candidate is version 2"
-            in o.evidence)
+    assert (
+        "comparison with champion skipped: version 2 is the champion itself; the candidate is version 2" in o.evidence
+    )
     none = facts(compared={"champion": ComparedVersion("champion", None, notes=("no version holds it",))})
     o = judge(reg.metrics, none, compare_to="champion", max_regression={"val_auc": 0})
-    assert o.error == ("no version holds 'champion' and no thresholds are set: "
-                       "set checks.registry.metrics.params.thresholds")  # nothing checked: never a pass
+    assert o.error == (
+        "no version holds 'champion' and no thresholds are set: set checks.registry.metrics.params.thresholds"
+    )  # nothing checked: never a pass
     assert judge(reg.metrics, facts(compared={}), compare_to="champion").error is not None
 
 
@@ -208,8 +265,16 @@ def test_max_regression_needs_compare_to(tmp_path: Path) -> None:
         load(p)
 
 
-@pytest.mark.parametrize("text, bound", [(">= 0.80", (">=", 0.8)), ("<=50", ("<=", 50.0)), ("> 0", (">", 0.0)),
-                                         ("== 1", ("==", 1.0)), (" < -1e-3 ", ("<", -0.001))])
+@pytest.mark.parametrize(
+    "text, bound",
+    [
+        (">= 0.80", (">=", 0.8)),
+        ("<=50", ("<=", 50.0)),
+        ("> 0", (">", 0.0)),
+        ("== 1", ("==", 1.0)),
+        (" < -1e-3 ", ("<", -0.001)),
+    ],
+)
 def test_parse_bound(text: str, bound: tuple[str, float]) -> None:
     assert reg.parse_bound(text) == bound
 
@@ -220,9 +285,14 @@ def test_metrics_scope_asks_for_the_compare_to_alias() -> None:
     assert reg.metrics.spec.scope(reg.MetricsParams(), TARGET) == {}  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("ref, parsed", [("churn@champion", ("churn", "champion", None)),
-                                         ("churn/3", ("churn", None, "3")),
-                                         ("models:/cat.schema.churn@prod", ("cat.schema.churn", "prod", None))])
+@pytest.mark.parametrize(
+    "ref, parsed",
+    [
+        ("churn@champion", ("churn", "champion", None)),
+        ("churn/3", ("churn", None, "3")),
+        ("models:/cat.schema.churn@prod", ("cat.schema.churn", "prod", None)),
+    ],
+)
 def test_parse_model(ref: str, parsed: tuple[str, str | None, str | None]) -> None:
     assert parse_model(ref) == parsed
 

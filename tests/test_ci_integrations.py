@@ -37,9 +37,14 @@ UNPINNED = "FROM alpine:3\n"
 
 # ---- helpers ---------------------------------------------------------------------------------------
 
+
 def check_jsonschema(schema: str, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *extra, str(path)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *extra, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_valid(schema: str, path: Path, *extra: str) -> None:
@@ -53,13 +58,19 @@ def yaml_documents(path: Path) -> list[Any]:
 
 def only_policy(directory: Path, check: str, severity: str = "high") -> Path:
     """A policy with every registered check disabled but `check`: the run reads local files only."""
-    listed = subprocess.run([sys.executable, "-m", "mlops_gate", "checks", "--format", "json"],
-                            capture_output=True, text=True, check=True, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "mlops_gate", "checks", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     checks: dict[str, Any] = {c["id"]: {"enabled": False} for c in json.loads(listed.stdout)}
     checks[check] = {"severity": severity}
     path = directory / ".mlops-gate.yml"
-    path.write_text(yaml.safe_dump({"version": 1, "extends": "default", "fail_on": "high", "checks": checks}),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"version": 1, "extends": "default", "fail_on": "high", "checks": checks}), encoding="utf-8"
+    )
     return path
 
 
@@ -81,22 +92,47 @@ def fake_python(directory: Path) -> Path:
         "#!/bin/sh\n"
         f'printf "GITHUB_TOKEN=%s\\nGITLAB_TOKEN=%s\\nINPUT_TOKEN=%s\\n" "${{GITHUB_TOKEN-}}" "${{GITLAB_TOKEN-}}" '
         f'"${{INPUT_TOKEN-}}" > "{directory}/seen-env"\n'
-        f'exec "{sys.executable}" "$@"\n', encoding="utf-8")
+        f'exec "{sys.executable}" "$@"\n',
+        encoding="utf-8",
+    )
     script.chmod(0o755)
     return script
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "INPUT_", "CI_", "GITLAB_", "RUNNER_", "SYSTEM_", "BUILD_", "AGENT_",
-                                "MLOPS_GATE_", "TF_BUILD", "AZURE_", "GH_"))
-           and k not in {"CI", "GITLAB_CI"}}
-    env.update(MLOPS_GATE_SKIP_INSTALL="1", MLOPS_GATE_PYTHON=sys.executable, NO_COLOR="1",
-               HOME=str(tmp_path), TMPDIR=str(tmp_path))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "GITHUB_",
+                "INPUT_",
+                "CI_",
+                "GITLAB_",
+                "RUNNER_",
+                "SYSTEM_",
+                "BUILD_",
+                "AGENT_",
+                "MLOPS_GATE_",
+                "TF_BUILD",
+                "AZURE_",
+                "GH_",
+            )
+        )
+        and k not in {"CI", "GITLAB_CI"}
+    }
+    env.update(
+        MLOPS_GATE_SKIP_INSTALL="1",
+        MLOPS_GATE_PYTHON=sys.executable,
+        NO_COLOR="1",
+        HOME=str(tmp_path),
+        TMPDIR=str(tmp_path),
+    )
     return env
 
 
 # ---- the GitHub Action ------------------------------------------------------------------------------
+
 
 def action() -> dict[str, Any]:
     return yaml.safe_load(ACTION.read_text(encoding="utf-8"))
@@ -117,8 +153,9 @@ def test_action_passes_every_input_through_env_and_never_into_run() -> None:
     for name in spec["inputs"]:
         var = "INPUT_" + name.upper().replace("-", "_")
         assert env.get(var) == f"${{{{ inputs.{name} }}}}", f"input {name} must reach the script as {var}"
-        assert f"input {name}" in script or f"bool_input {name}" in script or f" {name}\n" in script \
-            or var in script, f"the script ignores input {name}"
+        assert f"input {name}" in script or f"bool_input {name}" in script or f" {name}\n" in script or var in script, (
+            f"the script ignores input {name}"
+        )
     assert set(env) == {"INPUT_" + n.upper().replace("-", "_") for n in spec["inputs"]}
     assert spec["inputs"]["token"]["default"] == "${{ github.token }}"
     for name, output in spec["outputs"].items():
@@ -142,7 +179,8 @@ def test_self_test_workflow_runs_the_action_on_the_examples_unfiltered() -> None
     for step, example in (("churn", "churn-model"), ("fraud", "fraud-model")):  # the target the facts record
         recorded = json.loads((ROOT / "examples" / example / "facts.json").read_text(encoding="utf-8"))["target"]
         assert {k: uses[step]["with"][k] for k in ("platform", "repository", "branch", "commit")} == {
-            k: recorded[k] for k in ("platform", "repository", "branch", "commit")}
+            k: recorded[k] for k in ("platform", "repository", "branch", "commit")
+        }
     assert uses["fraud"]["with"]["soft-fail"] == "true"
 
 
@@ -155,8 +193,13 @@ def actionlint() -> str:
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_actionlint_accepts_the_workflows(workflow: Path) -> None:
-    proc = subprocess.run([actionlint(), "-no-color", str(workflow.relative_to(ROOT))], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [actionlint(), "-no-color", str(workflow.relative_to(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -178,8 +221,9 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
             assert_valid("vendor.github-workflows", path)
             assert "paths" not in str(doc.get(True)), "README gates are never path-filtered"
             if shutil.which("actionlint"):
-                proc = subprocess.run([actionlint(), "-no-color", str(path)], capture_output=True, text=True,
-                                      timeout=120)
+                proc = subprocess.run(
+                    [actionlint(), "-no-color", str(path)], capture_output=True, text=True, timeout=120
+                )
                 assert proc.returncode == 0, proc.stdout + proc.stderr
         elif "include" in doc:
             kinds.append("gitlab")
@@ -194,8 +238,9 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
     assert release_gate["jobs"]["deploy"]["environment"] == "production"
 
 
-def run_action(tmp_path: Path, inputs: dict[str, str], *, env: dict[str, str] | None = None,
-               cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+def run_action(
+    tmp_path: Path, inputs: dict[str, str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
     """Run the action's script as the runner would: INPUT_* as action.yml sets them, GITHUB_* files."""
     if BASH is None:
         pytest.skip("bash is not installed")
@@ -208,15 +253,27 @@ def run_action(tmp_path: Path, inputs: dict[str, str], *, env: dict[str, str] | 
     output.write_text("", encoding="utf-8")
     summary.write_text("", encoding="utf-8")
     (tmp_path / "runner_temp").mkdir(exist_ok=True)
-    run_env.update(GITHUB_ACTIONS="true", CI="true", GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary),
-                   GITHUB_ACTION_PATH=str(ROOT), GITHUB_WORKSPACE=str(cwd or tmp_path), GITHUB_EVENT_NAME="push",
-                   GITHUB_REPOSITORY="acme/churn-model", GITHUB_REF="refs/heads/main", GITHUB_REF_NAME="main",
-                   GITHUB_SHA="4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92", GITHUB_RUN_ID="1",
-                   GITHUB_SERVER_URL="https://github.com", GITHUB_API_URL="https://api.github.com",
-                   RUNNER_TEMP=str(tmp_path / "runner_temp"))
+    run_env.update(
+        GITHUB_ACTIONS="true",
+        CI="true",
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_ACTION_PATH=str(ROOT),
+        GITHUB_WORKSPACE=str(cwd or tmp_path),
+        GITHUB_EVENT_NAME="push",
+        GITHUB_REPOSITORY="acme/churn-model",
+        GITHUB_REF="refs/heads/main",
+        GITHUB_REF_NAME="main",
+        GITHUB_SHA="4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92",
+        GITHUB_RUN_ID="1",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_API_URL="https://api.github.com",
+        RUNNER_TEMP=str(tmp_path / "runner_temp"),
+    )
     run_env.update(env or {})
-    proc = subprocess.run([BASH, str(RUN_GATE)], cwd=cwd or tmp_path, env=run_env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [BASH, str(RUN_GATE)], cwd=cwd or tmp_path, env=run_env, capture_output=True, text=True, timeout=300
+    )
     outputs = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines())
     return proc, outputs, summary.read_text(encoding="utf-8")
 
@@ -264,8 +321,9 @@ def test_action_exactly_ten_annotations_are_all_shown(tmp_path: Path) -> None:
 
 def test_action_annotations_and_summary_can_be_turned_off(tmp_path: Path) -> None:
     make_repo(tmp_path / "project", unpinned=2)
-    proc, outputs, summary = run_action(tmp_path, {"working-directory": "project", "annotations": "false",
-                                                   "summary": "false"})
+    proc, outputs, summary = run_action(
+        tmp_path, {"working-directory": "project", "annotations": "false", "summary": "false"}
+    )
     assert proc.returncode == 1
     assert outputs["verdict"] == "fail"
     assert "::error" not in proc.stdout
@@ -284,31 +342,36 @@ def test_action_soft_fail_passes_the_step_but_not_the_verdict(tmp_path: Path) ->
 
 def test_action_usage_error_is_never_softened(tmp_path: Path) -> None:
     make_repo(tmp_path / "project")
-    proc, outputs, summary = run_action(tmp_path, {"working-directory": "project", "soft-fail": "true",
-                                                   "policy": "no-such-policy.yml"})
+    proc, outputs, summary = run_action(
+        tmp_path, {"working-directory": "project", "soft-fail": "true", "policy": "no-such-policy.yml"}
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert outputs["verdict"] == "error"
     assert outputs["report-json"] == ""
     assert "could not run" in summary
 
 
-@pytest.mark.parametrize(("inputs", "message"), [
-    ({"policy": "--help"}, "input 'policy' must not start with '-'"),
-    ({"model": "-x"}, "input 'model' must not start with '-'"),
-    ({"working-directory": "--repo=/"}, "input 'working-directory' must not start with '-'"),
-    ({"version": "--index-url=https://evil.example"}, "input 'version' must not start with '-'"),
-    ({"image": "a\n--format=json"}, "input 'image' must be a single line"),
-    ({"soft-fail": "yes"}, "input 'soft-fail' must be true or false"),
-    ({"command": "rm"}, "input 'command' must be one of: check audit"),
-    ({"fail-on": "never"}, "input 'fail-on' must be one of"),
-    ({"command": "audit"}, "input 'release' is required with command: audit"),
-    ({"release": "v1"}, "input 'release' only applies to command: audit"),
-    ({"working-directory": "missing"}, "no directory 'missing'"),
-    ({"evidence": "bundle.json"}, "inputs 'evidence' and 'sign-key' only apply to command: audit"),
-    ({"policy-ref": "--upload-pack=x"}, "input 'policy-ref' must not start with '-'"),
-])
-def test_action_rejects_bad_inputs_before_running_anything(tmp_path: Path, inputs: dict[str, str],
-                                                           message: str) -> None:
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"policy": "--help"}, "input 'policy' must not start with '-'"),
+        ({"model": "-x"}, "input 'model' must not start with '-'"),
+        ({"working-directory": "--repo=/"}, "input 'working-directory' must not start with '-'"),
+        ({"version": "--index-url=https://evil.example"}, "input 'version' must not start with '-'"),
+        ({"image": "a\n--format=json"}, "input 'image' must be a single line"),
+        ({"soft-fail": "yes"}, "input 'soft-fail' must be true or false"),
+        ({"command": "rm"}, "input 'command' must be one of: check audit"),
+        ({"fail-on": "never"}, "input 'fail-on' must be one of"),
+        ({"command": "audit"}, "input 'release' is required with command: audit"),
+        ({"release": "v1"}, "input 'release' only applies to command: audit"),
+        ({"working-directory": "missing"}, "no directory 'missing'"),
+        ({"evidence": "bundle.json"}, "inputs 'evidence' and 'sign-key' only apply to command: audit"),
+        ({"policy-ref": "--upload-pack=x"}, "input 'policy-ref' must not start with '-'"),
+    ],
+)
+def test_action_rejects_bad_inputs_before_running_anything(
+    tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
     proc, outputs, summary = run_action(tmp_path, inputs)
     assert proc.returncode == 2
     assert message in proc.stderr
@@ -316,10 +379,13 @@ def test_action_rejects_bad_inputs_before_running_anything(tmp_path: Path, input
     assert outputs == {} and summary == "", "nothing ran"
 
 
-@pytest.mark.parametrize(("inputs", "token"), [
-    ({}, "ghs_from_github_token"),
-    ({"admin-token": "github_pat_admin"}, "github_pat_admin"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "token"),
+    [
+        ({}, "ghs_from_github_token"),
+        ({"admin-token": "github_pat_admin"}, "github_pat_admin"),
+    ],
+)
 def test_action_exports_the_token_as_github_token(tmp_path: Path, inputs: dict[str, str], token: str) -> None:
     make_repo(tmp_path / "project")
     py = fake_python(tmp_path)
@@ -332,21 +398,27 @@ def test_action_exports_the_token_as_github_token(tmp_path: Path, inputs: dict[s
 
 
 @pytest.mark.parametrize(("example", "verdict", "code"), [("fraud-model", "fail", 1), ("churn-model", "pass", 0)])
-def test_action_on_the_examples_as_the_self_test_runs_it(tmp_path: Path, example: str, verdict: str,
-                                                         code: int) -> None:
+def test_action_on_the_examples_as_the_self_test_runs_it(tmp_path: Path, example: str, verdict: str, code: int) -> None:
     recorded = json.loads((ROOT / "examples" / example / "facts.json").read_text(encoding="utf-8"))["target"]
     # the demo facts were recorded for acme's repositories, not for the repository CI runs in: the self-test
     # names that target (a replay judged as CI's own commit or repository is refused)
     named = {k: recorded[k] for k in ("platform", "repository", "branch", "commit")}
-    proc, outputs, _ = run_action(tmp_path, {"working-directory": f"examples/{example}",
-                                             "facts-in": f"examples/{example}/facts.json", **named}, cwd=ROOT)
+    proc, outputs, _ = run_action(
+        tmp_path,
+        {"working-directory": f"examples/{example}", "facts-in": f"examples/{example}/facts.json", **named},
+        cwd=ROOT,
+    )
     report = json.loads(Path(outputs["report-json"]).read_text(encoding="utf-8"))
-    unexpected = [(r["check"], r["status"], r["message"]) for r in report["results"]
-                  if r["status"] not in ("passed", "waived")] if verdict == "pass" else []
+    unexpected = (
+        [(r["check"], r["status"], r["message"]) for r in report["results"] if r["status"] not in ("passed", "waived")]
+        if verdict == "pass"
+        else []
+    )
     assert (outputs["verdict"], proc.returncode) == (verdict, code), unexpected or proc.stderr
 
 
 # ---- GitLab CI/CD components ------------------------------------------------------------------------
+
 
 def gitlab_job(path: Path) -> tuple[dict[str, Any], str, dict[str, Any]]:
     spec, jobs = yaml_documents(path)
@@ -371,8 +443,10 @@ def test_gitlab_component_contract(template: Path) -> None:
     assert name.startswith("$[[ inputs.job-prefix ]]-")
     assert "allow_failure" not in job
     assert job["artifacts"]["when"] == "always"
-    assert job["artifacts"]["reports"] == {"junit": "mlops-gate-junit.xml",
-                                           "codequality": "mlops-gate-codequality.json"}
+    assert job["artifacts"]["reports"] == {
+        "junit": "mlops-gate-junit.xml",
+        "codequality": "mlops-gate-codequality.json",
+    }
     # inputs reach the shell through variables, never pasted into it
     assert all("$[[" not in line for line in job["script"])
     rules = [r["if"] for r in job["rules"]]
@@ -403,29 +477,42 @@ def render_gitlab(template: Path, inputs: dict[str, str]) -> tuple[list[str], di
     def interpolate(text: str) -> str:
         def one(m: re.Match[str]) -> str:
             return values[m.group(2)] if m.group(1) == "inputs" else ""  # component.version: included by SHA
+
         return re.sub(r"\$\[\[\s*(inputs|component)\.([\w-]+)\s*\]\]", one, text)
 
     variables = {k: interpolate(str(v)) for k, v in job["variables"].items()}
     return [interpolate(line) for line in job["script"]], variables
 
 
-def run_gitlab(tmp_path: Path, template: Path, project: Path, inputs: dict[str, str],
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_gitlab(
+    tmp_path: Path, template: Path, project: Path, inputs: dict[str, str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     if SH is None:
         pytest.skip("sh is not installed")
     script, variables = render_gitlab(template, inputs)
-    ci = {"CI": "true", "GITLAB_CI": "true", "CI_PROJECT_DIR": str(project), "CI_PROJECT_PATH": "acme/fraud-model",
-          "CI_SERVER_URL": "https://gitlab.example.com", "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
-          "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_SHA": "9b1e3c5a7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d",
-          # a default-branch pipeline: in a merge request pipeline policy.unchanged compares the policy
-          # with the target branch's copy, which needs a real clone (its own tests cover that)
-          "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_REF_NAME": "main",
-          "CI_JOB_TOKEN": "job-token-value", **(env or {})}
+    ci = {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_PROJECT_DIR": str(project),
+        "CI_PROJECT_PATH": "acme/fraud-model",
+        "CI_SERVER_URL": "https://gitlab.example.com",
+        "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_COMMIT_SHA": "9b1e3c5a7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d",
+        # a default-branch pipeline: in a merge request pipeline policy.unchanged compares the policy
+        # with the target branch's copy, which needs a real clone (its own tests cover that)
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_COMMIT_BRANCH": "main",
+        "CI_COMMIT_REF_NAME": "main",
+        "CI_JOB_TOKEN": "job-token-value",
+        **(env or {}),
+    }
     run_env = base_env(tmp_path) | ci
     # GitLab expands $VARS inside variable values, then runs the lines in one shell that stops at the first error
     run_env |= {k: re.sub(r"\$(\w+)", lambda m: ci.get(m.group(1), ""), v) for k, v in variables.items()}
-    return subprocess.run([SH, "-e", "-c", "\n".join(script)], cwd=project, env=run_env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [SH, "-e", "-c", "\n".join(script)], cwd=project, env=run_env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_gitlab_gate_pass_writes_the_reports(tmp_path: Path) -> None:
@@ -451,8 +538,13 @@ def test_gitlab_gate_fail_blocks_and_still_writes_the_reports(tmp_path: Path) ->
 def test_gitlab_gate_reads_the_named_token_variable(tmp_path: Path) -> None:
     project = make_repo(tmp_path / "project")
     py = fake_python(tmp_path)
-    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"token-variable": "MLOPS_GATE_TOKEN"},
-                      env={"MLOPS_GATE_TOKEN": "glpat-secret", "MLOPS_GATE_PYTHON": str(py)})
+    proc = run_gitlab(
+        tmp_path,
+        GITLAB_TEMPLATES[0],
+        project,
+        {"token-variable": "MLOPS_GATE_TOKEN"},
+        env={"MLOPS_GATE_TOKEN": "glpat-secret", "MLOPS_GATE_PYTHON": str(py)},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "GITLAB_TOKEN=glpat-secret\n" in (tmp_path / "seen-env").read_text(encoding="utf-8")
     assert "CI_JOB_TOKEN" not in proc.stderr and "glpat-secret" not in proc.stdout + proc.stderr
@@ -470,14 +562,24 @@ def test_gitlab_gate_rejects_flag_like_values(tmp_path: Path) -> None:
 def test_gitlab_release_gate_audits_the_tag(tmp_path: Path) -> None:
     project = make_repo(tmp_path / "project")
     assert GIT is not None
-    git_env = base_env(tmp_path) | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    git_env = base_env(tmp_path) | {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "release"], ["tag", "v1.0.0"]):
         subprocess.run([GIT, *cmd], cwd=project, env=git_env, check=True, capture_output=True)
-    sha = subprocess.run([GIT, "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True,
-                         check=True).stdout.strip()
-    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[1], project, {},
-                      env={"CI_COMMIT_TAG": "v1.0.0", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_SHA": sha})
+    sha = subprocess.run(
+        [GIT, "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    proc = run_gitlab(
+        tmp_path,
+        GITLAB_TEMPLATES[1],
+        project,
+        {},
+        env={"CI_COMMIT_TAG": "v1.0.0", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_SHA": sha},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((project / "mlops-gate-report.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "pass"
@@ -485,6 +587,7 @@ def test_gitlab_release_gate_audits_the_tag(tmp_path: Path) -> None:
 
 
 # ---- Azure Pipelines -------------------------------------------------------------------------------
+
 
 def test_azure_template_is_valid_against_the_schema() -> None:
     assert_valid("vendor.azure-pipelines", AZURE_TEMPLATE, "--data-transform", "azure-pipelines")
@@ -529,13 +632,29 @@ def run_azure(tmp_path: Path, project: Path, parameters: dict[str, str]) -> subp
         value = re.sub(r"\$\{\{\s*parameters\.(\w+)\s*\}\}", lambda m: values[m.group(1)], str(value))
         env[key] = re.sub(r"\$\(([\w.]+)\)", lambda m: macros[m.group(1)], value)
     (tmp_path / "agent_temp").mkdir(exist_ok=True)
-    run_env = base_env(tmp_path) | env | {
-        "TF_BUILD": "True", "AGENT_TEMPDIRECTORY": str(tmp_path / "agent_temp"), "BUILD_SOURCESDIRECTORY": str(project),
-        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/", "SYSTEM_TEAMPROJECT": "ml",
-        "BUILD_REPOSITORY_NAME": "churn-model", "BUILD_SOURCEBRANCH": "refs/heads/main",
-        "BUILD_SOURCEVERSION": "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92", "BUILD_REASON": "IndividualCI"}
-    return subprocess.run([BASH, "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", gate["bash"]], cwd=project,
-                          env=run_env, capture_output=True, text=True, timeout=300)
+    run_env = (
+        base_env(tmp_path)
+        | env
+        | {
+            "TF_BUILD": "True",
+            "AGENT_TEMPDIRECTORY": str(tmp_path / "agent_temp"),
+            "BUILD_SOURCESDIRECTORY": str(project),
+            "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
+            "SYSTEM_TEAMPROJECT": "ml",
+            "BUILD_REPOSITORY_NAME": "churn-model",
+            "BUILD_SOURCEBRANCH": "refs/heads/main",
+            "BUILD_SOURCEVERSION": "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92",
+            "BUILD_REASON": "IndividualCI",
+        }
+    )
+    return subprocess.run(
+        [BASH, "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", gate["bash"]],
+        cwd=project,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_azure_template_pass(tmp_path: Path) -> None:
@@ -552,7 +671,7 @@ def test_azure_template_fail_annotates_and_blocks(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     issues = [line for line in proc.stdout.splitlines() if line.startswith("##vso[task.logissue type=error")]
     assert len(issues) == 2 and all("code=image.base-pinned" in i for i in issues)
-    assert "failures=\"2\"" in (tmp_path / "agent_temp" / "mlops-gate" / "junit.xml").read_text(encoding="utf-8")
+    assert 'failures="2"' in (tmp_path / "agent_temp" / "mlops-gate" / "junit.xml").read_text(encoding="utf-8")
     assert json.loads((tmp_path / "agent_temp" / "mlops-gate" / "report.json").read_text())["verdict"] == "fail"
 
 
@@ -564,6 +683,7 @@ def test_azure_template_rejects_flag_like_values(tmp_path: Path) -> None:
 
 
 # ---- shellcheck over every script ------------------------------------------------------------------
+
 
 def shell_scripts() -> list[tuple[str, str, str]]:
     """(name, dialect, text) of every shell script the integrations run."""

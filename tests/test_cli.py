@@ -21,9 +21,7 @@ BAD_RUN = ("--repo", str(BAD), "--facts-in", str(BAD / "facts.json"))
 PLATFORM_CHECKS = "vcs.*,ci.required-runs,cd.production-environment,registry.*"  # offline: no remote reads
 
 
-def run(
-    capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None
-) -> tuple[int, str, str]:
+def run(capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     code = main(list(argv), env=env or {})
     out, err = capsys.readouterr()
     return code, out, err
@@ -87,8 +85,7 @@ def test_exit_code_does_not_depend_on_format(capsys: pytest.CaptureFixture[str])
 
 
 def test_fail_on_critical_lets_high_failures_through(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", *BAD_RUN, "--format", "json", "--fail-on", "critical",
-                         "--skip", "vcs.*")
+    code, out, _ = run(capsys, "check", *BAD_RUN, "--format", "json", "--fail-on", "critical", "--skip", "vcs.*")
     assert code == 0 and json.loads(out)["verdict"] == "pass"
 
 
@@ -126,8 +123,9 @@ def test_missing_facts_is_error_exit_3(tmp_path: Path, capsys: pytest.CaptureFix
     pol.write_text("version: 1\nextends: default\n")
     facts = tmp_path / "facts.json"
     skip = ("--skip", PLATFORM_CHECKS)
-    code, _, _ = run(capsys, "check", "--repo", str(tmp_path / "repo"), "--policy", str(pol), "--facts-out",
-                     str(facts), "-q", *skip)
+    code, _, _ = run(
+        capsys, "check", "--repo", str(tmp_path / "repo"), "--policy", str(pol), "--facts-out", str(facts), "-q", *skip
+    )
     assert code == 0
     data = json.loads(facts.read_text())
     del data["facts"]["rule_files"]
@@ -136,24 +134,30 @@ def test_missing_facts_is_error_exit_3(tmp_path: Path, capsys: pytest.CaptureFix
     report = json.loads(out)
     assert code == 3 and report["verdict"] == "error"
     errors = [r for r in report["results"] if r["status"] == "error"]
-    assert {r["check"] for r in errors} == {"monitoring.alert-rules", "monitoring.alert-routing",
-                                            "monitoring.drift-monitor"}
+    assert {r["check"] for r in errors} == {
+        "monitoring.alert-rules",
+        "monitoring.alert-routing",
+        "monitoring.drift-monitor",
+    }
     assert all("rule_files: not in the facts given" in r["message"] for r in errors)
 
 
-def test_platform_checks_without_a_target_say_which_flag_is_missing(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_platform_checks_without_a_target_say_which_flag_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "check", "--repo", str(tmp_path), "--only", "vcs.branch-protected", "--format", "json")
     (result,) = json.loads(out)["results"]
     assert code == 3 and result["status"] == "error"
-    assert result["message"] == ("not configured: set --platform or target.platform; --repository or "
-                                 "target.repository, or disable the check")
+    assert result["message"] == (
+        "not configured: set --platform or target.platform; --repository or target.repository, or disable the check"
+    )
 
 
 def test_facts_round_trip_reproduces_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     facts = tmp_path / "facts.json"
-    code, first, _ = run(capsys, "check", "--repo", str(BAD), "--format", "json", "--facts-out", str(facts),
-                           "--skip", PLATFORM_CHECKS)
+    code, first, _ = run(
+        capsys, "check", "--repo", str(BAD), "--format", "json", "--facts-out", str(facts), "--skip", PLATFORM_CHECKS
+    )
     saved = json.loads(facts.read_text())
     assert saved["facts"]["ci_config"]["sources"] == [".gitlab-ci.yml"]
     assert saved["target"]["repository"] == "acme/fraud-model"
@@ -255,9 +259,7 @@ def test_third_party_check_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     registry.reset_cache()
     monkeypatch.setattr(registry, "_entry_points", lambda: [_EP("acme", "acme:has_readme", has_readme)])
     try:
-        code, out, _ = run(
-            capsys, "check", "--repo", str(GOOD), "--format", "json", "--only", "acme.has-readme"
-        )
+        code, out, _ = run(capsys, "check", "--repo", str(GOOD), "--format", "json", "--only", "acme.has-readme")
         report = json.loads(out)
         assert code == 0
         assert [(r["check"], r["status"]) for r in report["results"]] == [("acme.has-readme", "passed")]
@@ -273,8 +275,9 @@ def test_committed_demo_facts_reproduce_the_live_run(example: Path, capsys: pyte
     """
     skip = ("--skip", PLATFORM_CHECKS)
     live_code, live, _ = run(capsys, "check", "--repo", str(example), "--format", "json", *skip)
-    saved_code, saved, _ = run(capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"),
-                               "--format", "json", *skip)
+    saved_code, saved, _ = run(
+        capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"), "--format", "json", *skip
+    )
     assert live_code == saved_code
     assert json.loads(live)["results"] == json.loads(saved)["results"]
 
@@ -298,16 +301,22 @@ def test_committed_demo_facts_are_current() -> None:
         os.chdir(cwd)
 
 
-def test_audit_uses_the_strict_profile_and_records_the_release(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_audit_uses_the_strict_profile_and_records_the_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import os
     import subprocess
 
     repo = tmp_path / "repo"
     shutil.copytree(BAD, repo)
     (repo / ".mlops-gate.yml").unlink()
-    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-               "GIT_COMMITTER_EMAIL": "t@t"}
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "release"], ["tag", "v1.2.0"]):
         subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=git_env)
     code, out, _ = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--format", "json")
@@ -334,8 +343,9 @@ def test_empty_selection_cannot_pass(capsys: pytest.CaptureFixture[str]) -> None
     assert "no check was selected" in err
 
 
-def test_stdout_holds_one_report_and_outputs_are_checked_first(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_stdout_holds_one_report_and_outputs_are_checked_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "check", *BAD_RUN, "--output", "markdown=-")
     assert code == 1 and out.startswith("#") and "┏" not in out  # markdown only, no console table
     assert run(capsys, "check", *BAD_RUN, "--output", "json=-", "--output", "sarif=-")[0] == 2
@@ -345,8 +355,17 @@ def test_stdout_holds_one_report_and_outputs_are_checked_first(tmp_path: Path,
 
 def test_credentials_in_urls_are_dropped_and_verbose_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     env = {"MLOPS_GATE_PROMETHEUS_TOKEN": "s3cr3t-prom-token"}
-    code, out, err = run(capsys, "check", *GOOD_RUN, "-v", "--format", "json", "--prometheus-url",
-                         "https://bob:s3cr3t-prom-token@prom.example:9090", env=env)
+    code, out, err = run(
+        capsys,
+        "check",
+        *GOOD_RUN,
+        "-v",
+        "--format",
+        "json",
+        "--prometheus-url",
+        "https://bob:s3cr3t-prom-token@prom.example:9090",
+        env=env,
+    )
     assert code == 0
     assert "s3cr3t" not in out + err
     assert json.loads(out)["target"]["prometheus_url"] == "https://prom.example:9090"

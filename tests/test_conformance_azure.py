@@ -43,18 +43,27 @@ def body(name: str) -> Any:
 
 
 def ctx_for(tmp_path: Path, replay: ReplayServer, repo: str, scope: tuple[str, ...], commit: str = "") -> Context:
-    target = Target(platform="azure", repository=f"{ORG}/{PROJECT}/{repo}", commit=commit or None,
-                    api_url=f"{replay.url}/{ORG}/")
+    target = Target(
+        platform="azure", repository=f"{ORG}/{PROJECT}/{repo}", commit=commit or None, api_url=f"{replay.url}/{ORG}/"
+    )
     return Context(root=tmp_path, target=target, env={"AZURE_DEVOPS_TOKEN": "t0ken-for-tests"}, scope=frozenset(scope))
 
 
 def serve_repo(replay: ReplayServer, name: str, repo_id: str, branches: tuple[str, ...]) -> None:
     """The repository and its refs are hand-written (the corpus has no example of them)."""
     serve_discovery(replay, ORG)
-    replay.add("GET", f"{API}/git/repositories/{name}", 200,
-               {"id": repo_id, "name": name, "defaultBranch": "refs/heads/master", "project": {"name": PROJECT}})
-    replay.add("GET", f"{API}/git/repositories/{repo_id}/refs", 200,
-               collection([{"name": f"refs/heads/{b}", "objectId": "0" * 40} for b in branches]))
+    replay.add(
+        "GET",
+        f"{API}/git/repositories/{name}",
+        200,
+        {"id": repo_id, "name": name, "defaultBranch": "refs/heads/master", "project": {"name": PROJECT}},
+    )
+    replay.add(
+        "GET",
+        f"{API}/git/repositories/{repo_id}/refs",
+        200,
+        collection([{"name": f"refs/heads/{b}", "objectId": "0" * 40} for b in branches]),
+    )
 
 
 BRANCHES = ("master", "releases/m131", "features/ml", "adventureworks")
@@ -65,8 +74,9 @@ def test_policy_list_example(tmp_path: Path, replay: ReplayServer) -> None:
     adventureworks of one repository; optional minimum approvals on master; optional build on features/*."""
     serve_repo(replay, "fiber", ADVENTUREWORKS_REPO, BRANCHES)
     replay.add("GET", f"{API}/policy/configurations", 200, body("policy-7.1/GET__policy_configurations.json"))
-    facts = azure.branch_protection(ctx_for(tmp_path, replay, "fiber", ("@default", "releases/*", "features/*",
-                                                                         "adventureworks")))
+    facts = azure.branch_protection(
+        ctx_for(tmp_path, replay, "fiber", ("@default", "releases/*", "features/*", "adventureworks"))
+    )
     by = {b.branch: b for b in facts.branches}
     assert facts.default_branch == "master" and sorted(by) == sorted(BRANCHES)
     for name in ("master", "releases/m131", "adventureworks"):
@@ -89,20 +99,39 @@ def test_policy_list_example_for_another_repository(tmp_path: Path, replay: Repl
     assert not by["adventureworks"].protected and by["master"].protected
 
 
-@pytest.mark.parametrize(("name", "repo_id", "expect"), [
-    ("policy-7.1/GET__policy_configurations__configurationId_.json", ADVENTUREWORKS_REPO,
-     {"protected": True, "code_owner_review": True}),
-    ("policy-7.1/POST__policy_configurations2.json", ADVENTUREWORKS_REPO,  # optional: noted, not required
-     {"protected": False, "required_approvals": 0}),
-    ("policy-7.1/POST__policy_configurations4.json", ADVENTUREWORKS_REPO,  # optional work item linking
-     {"protected": False}),
-    ("policy-7.1/POST__policy_configurations5.json", SQUASH_REPO,  # blocking merge strategy on this repository
-     {"protected": True, "required_approvals": 0, "required_checks": ()}),
-    ("policy-7.1/POST__policy_configurations5.json", ADVENTUREWORKS_REPO,  # ... and not on another one
-     {"protected": False}),
-])
-def test_single_policy_examples_on_master(tmp_path: Path, replay: ReplayServer, name: str, repo_id: str,
-                                          expect: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("name", "repo_id", "expect"),
+    [
+        (
+            "policy-7.1/GET__policy_configurations__configurationId_.json",
+            ADVENTUREWORKS_REPO,
+            {"protected": True, "code_owner_review": True},
+        ),
+        (
+            "policy-7.1/POST__policy_configurations2.json",
+            ADVENTUREWORKS_REPO,  # optional: noted, not required
+            {"protected": False, "required_approvals": 0},
+        ),
+        (
+            "policy-7.1/POST__policy_configurations4.json",
+            ADVENTUREWORKS_REPO,  # optional work item linking
+            {"protected": False},
+        ),
+        (
+            "policy-7.1/POST__policy_configurations5.json",
+            SQUASH_REPO,  # blocking merge strategy on this repository
+            {"protected": True, "required_approvals": 0, "required_checks": ()},
+        ),
+        (
+            "policy-7.1/POST__policy_configurations5.json",
+            ADVENTUREWORKS_REPO,  # ... and not on another one
+            {"protected": False},
+        ),
+    ],
+)
+def test_single_policy_examples_on_master(
+    tmp_path: Path, replay: ReplayServer, name: str, repo_id: str, expect: dict[str, Any]
+) -> None:
     serve_repo(replay, "fiber", repo_id, ("master",))
     replay.add("GET", f"{API}/policy/configurations", 200, collection([body(name)]))
     (master,) = azure.branch_protection(ctx_for(tmp_path, replay, "fiber", ())).branches
@@ -115,8 +144,13 @@ def test_build_policy_example_names_its_definition(tmp_path: Path, replay: Repla
     build = {**body("policy-7.1/POST__policy_configurations3.json"), "isBlocking": True}
     serve_repo(replay, "fiber", ADVENTUREWORKS_REPO, ("features/ml",))
     replay.add("GET", f"{API}/policy/configurations", 200, collection([build]))
-    replay.add("GET", f"{API}/build/definitions", 200, collection([{"id": 5, "name": "Fabrikam-Fiber-CI"}]),
-               query={"definitionIds": "5"})
+    replay.add(
+        "GET",
+        f"{API}/build/definitions",
+        200,
+        collection([{"id": 5, "name": "Fabrikam-Fiber-CI"}]),
+        query={"definitionIds": "5"},
+    )
     (features,) = azure.branch_protection(ctx_for(tmp_path, replay, "fiber", ("features/*",))).branches
     assert features.protected and features.required_checks == (RequiredCheck("Fabrikam-Fiber-CI"),)
     assert features.strict is False  # queueOnSourceUpdateOnly defaults to true: the build does not expire
@@ -127,8 +161,10 @@ def test_policy_type_ids_match_the_vendor_list() -> None:
     assert names[MIN_REVIEWERS] == "Minimum approval count"
     assert names[REQUIRED_REVIEWERS] == "Required reviewers"
     assert names[BUILD] == "Build"
-    listed = {b["type"]["id"]: b["type"]["displayName"] for b in
-              (body(f"policy-7.1/POST__policy_configurations{i}.json") for i in (4, 5))}
+    listed = {
+        b["type"]["id"]: b["type"]["displayName"]
+        for b in (body(f"policy-7.1/POST__policy_configurations{i}.json") for i in (4, 5))
+    }
     assert listed == {WORK_ITEMS: "Work item linking", MERGE_STRATEGY: "Require a merge strategy"}
 
 
@@ -141,14 +177,20 @@ def test_commit_statuses_example(tmp_path: Path, replay: ReplayServer) -> None:
     facts = azure.commit_runs(ctx_for(tmp_path, replay, "fiber", (), commit=sha))
     (run,) = facts.runs
     assert (run.name, run.status, run.conclusion, run.source) == (
-        "continuous-integration/Build123", "completed", "success", "status")
+        "continuous-integration/Build123",
+        "completed",
+        "success",
+        "status",
+    )
     assert run.url == "https://ci.fabrikam.com/my-project/build/123" and run.started_at == "2016-01-27T09:33:07Z"
 
 
 def test_pull_request_statuses_example_maps_like_commit_statuses() -> None:
     items = body("git-statuses/GET_git_pullRequestStatuses_statuses.json")["value"]
     assert [(r.name, r.conclusion) for r in map(status_run, items)] == [
-        ("vsts-samples/sample-status-2", "success"), ("vsts-samples/sample-status-4", "success")]
+        ("vsts-samples/sample-status-2", "success"),
+        ("vsts-samples/sample-status-4", "success"),
+    ]
 
 
 def test_every_build_status_and_result_of_the_swagger_is_mapped() -> None:

@@ -47,10 +47,18 @@ def pygithub(name: str) -> list[Exchange]:
         if not lines[i].strip():
             i += 1
             continue
-        _proto, verb, _host, _port, target, _req_headers, _req_body, status, headers, body = lines[i:i + 10]
+        _proto, verb, _host, _port, target, _req_headers, _req_body, status, headers, body = lines[i : i + 10]
         parts = urllib.parse.urlsplit(target)
-        out.append(Exchange(verb, parts.path, dict(urllib.parse.parse_qsl(parts.query)), int(status),
-                            {k: v for k, v in ast.literal_eval(headers)}, body))
+        out.append(
+            Exchange(
+                verb,
+                parts.path,
+                dict(urllib.parse.parse_qsl(parts.query)),
+                int(status),
+                {k: v for k, v in ast.literal_eval(headers)},
+                body,
+            )
+        )
         i += 10
     return out
 
@@ -70,8 +78,9 @@ def load(*parts: str) -> Any:
     return json.loads(CORPUS.joinpath(*parts).read_text(encoding="utf-8"))
 
 
-def ctx(replay: ReplayServer, tmp_path: Path, repository: str, scope: set[str] | None = None,
-        commit: str = "0" * 40) -> Context:
+def ctx(
+    replay: ReplayServer, tmp_path: Path, repository: str, scope: set[str] | None = None, commit: str = "0" * 40
+) -> Context:
     target = Target(platform="github", repository=repository, commit=commit, api_url=replay.url)
     return Context(root=tmp_path, target=target, env={"GITHUB_TOKEN": "t0ken-for-tests"}, scope=frozenset(scope or ()))
 
@@ -88,6 +97,7 @@ def no_rules(replay: ReplayServer, repository: str, branch: str) -> None:
 
 # --- branch protection --------------------------------------------------------------------------
 
+
 def test_pygithub_branch_protection_setup(replay: ReplayServer, tmp_path: Path) -> None:
     serve(replay, pygithub("BranchProtection.setUp.txt"))
     no_rules(replay, "curvewise-forks/PyGithub", "master")
@@ -96,7 +106,12 @@ def test_pygithub_branch_protection_setup(replay: ReplayServer, tmp_path: Path) 
     (bp,) = facts.branches
     assert bp.protected and bp.sources == ("classic",) and bp.notes == ()
     assert bp.required_checks == (RequiredCheck("build (3.10)", "15368"),) and bp.strict is True
-    assert (bp.required_approvals, bp.code_owner_review, bp.dismiss_stale, bp.last_push_approval) == (1, False, False, False)
+    assert (bp.required_approvals, bp.code_owner_review, bp.dismiss_stale, bp.last_push_approval) == (
+        1,
+        False,
+        False,
+        False,
+    )
     assert bp.force_push_allowed is False and bp.deletion_allowed is False and bp.signed_commits is False
     assert bp.bypass_actors == ()  # enforce_admins is on, no pull-request allowances
     assert replay.unmatched() == []
@@ -123,8 +138,10 @@ def test_pygithub_required_signatures_subresource(replay: ReplayServer, tmp_path
     serve(replay, pygithub("Branch.testGetRequiredSignatures.txt"))
     minimal_repo(replay, "jacquev6/PyGithub", "integrations")
     no_rules(replay, "jacquev6/PyGithub", "integrations")
-    old = {"required_pull_request_reviews": {"required_approving_review_count": 1},
-           "enforce_admins": {"enabled": True}}  # hand-written: an older payload without required_signatures
+    old = {
+        "required_pull_request_reviews": {"required_approving_review_count": 1},
+        "enforce_admins": {"enabled": True},
+    }  # hand-written: an older payload without required_signatures
     replay.add("GET", "/repos/jacquev6/PyGithub/branches/integrations/protection", 200, old)
     (bp,) = gh.branch_protection(ctx(replay, tmp_path, "jacquev6/PyGithub")).branches
     assert bp.signed_commits is True
@@ -161,8 +178,12 @@ def test_vendor_branch_protection_example(replay: ReplayServer, tmp_path: Path) 
     no_rules(replay, "octocat/Hello-World", "master")
     base = "/repos/octocat/Hello-World/branches/master/protection"
     replay.add("GET", base, 200, load("rest-api-description-examples", "branch-protection.json"))
-    replay.add("GET", f"{base}/required_signatures", 200,
-               load("rest-api-description-examples", "protected-branch-admin-enforced.json"))
+    replay.add(
+        "GET",
+        f"{base}/required_signatures",
+        200,
+        load("rest-api-description-examples", "protected-branch-admin-enforced.json"),
+    )
     (bp,) = gh.branch_protection(ctx(replay, tmp_path, "octocat/Hello-World")).branches
     assert bp.protected and bp.required_approvals == 2 and bp.code_owner_review and bp.dismiss_stale
     assert bp.last_push_approval is True and bp.required_checks == (RequiredCheck("continuous-integration/travis-ci"),)
@@ -173,10 +194,18 @@ def test_vendor_branch_protection_example(replay: ReplayServer, tmp_path: Path) 
 def test_vendor_rules_and_ruleset_examples(replay: ReplayServer, tmp_path: Path) -> None:
     minimal_repo(replay, "monalisa/my-repo", "main")
     replay.add("GET", "/repos/monalisa/my-repo/branches/main/protection", 404, {"message": "Branch not protected"})
-    replay.add("GET", "/repos/monalisa/my-repo/rules/branches/main", 200,
-               load("rest-api-description-examples", "repository-rule-items.json"))
-    replay.add("GET", "/repos/monalisa/my-repo/rulesets/42", 200,
-               load("rest-api-description-examples", "repository-ruleset.json"))
+    replay.add(
+        "GET",
+        "/repos/monalisa/my-repo/rules/branches/main",
+        200,
+        load("rest-api-description-examples", "repository-rule-items.json"),
+    )
+    replay.add(
+        "GET",
+        "/repos/monalisa/my-repo/rulesets/42",
+        200,
+        load("rest-api-description-examples", "repository-ruleset.json"),
+    )
     # ruleset 73 belongs to the organization: no route, so it answers 404 like an unreadable org ruleset
     (bp,) = gh.branch_protection(ctx(replay, tmp_path, "monalisa/my-repo")).branches
     assert bp.protected and bp.sources == ("ruleset:42 super cool ruleset", "ruleset:73")
@@ -201,6 +230,7 @@ def test_gh_cli_ruleset_fixtures(replay: ReplayServer, tmp_path: Path) -> None:
 
 # --- commit runs ---------------------------------------------------------------------------------
 
+
 def test_pygithub_check_runs(replay: ReplayServer, tmp_path: Path) -> None:
     sha = "10a7135a04f71e6101f8b013aded8a662d08fd1f"
     serve(replay, pygithub("CheckRun.testGetCheckRunsForRef.txt"))
@@ -208,19 +238,32 @@ def test_pygithub_check_runs(replay: ReplayServer, tmp_path: Path) -> None:
     replay.add("GET", f"/repos/PyGithub/PyGithub/commits/{sha}/statuses", 200, [])  # hand-written: none
     facts = gh.commit_runs(ctx(replay, tmp_path, "PyGithub/PyGithub", commit=sha))
     assert [(r.name, r.conclusion, r.app) for r in facts.runs] == [
-        ("test (Python 3.8)", "success", "github-actions"), ("test (Python 3.7)", "success", "github-actions"),
-        ("test (Python 3.6)", "failure", "github-actions"), ("test (Python 3.5)", "success", "github-actions")]
+        ("test (Python 3.8)", "success", "github-actions"),
+        ("test (Python 3.7)", "success", "github-actions"),
+        ("test (Python 3.6)", "failure", "github-actions"),
+        ("test (Python 3.5)", "success", "github-actions"),
+    ]
     assert all(r.source == "check-run" and r.status == "completed" and r.started_at for r in facts.runs)
 
 
 def test_vendor_check_run_example(replay: ReplayServer, tmp_path: Path) -> None:
     sha = "ce587453ced02b1526dfb4cb910479d431683101"
     minimal_repo(replay, "github/hello-world", "main")
-    replay.add("GET", f"/repos/github/hello-world/commits/{sha}/check-runs", 200,
-               load("rest-api-description-examples", "check-run-paginated.json"))
+    replay.add(
+        "GET",
+        f"/repos/github/hello-world/commits/{sha}/check-runs",
+        200,
+        load("rest-api-description-examples", "check-run-paginated.json"),
+    )
     replay.add("GET", f"/repos/github/hello-world/commits/{sha}/statuses", 200, [])
     (run,) = gh.commit_runs(ctx(replay, tmp_path, "github/hello-world", commit=sha)).runs
-    assert (run.name, run.status, run.conclusion, run.app, run.id) == ("mighty_readme", "completed", "neutral", "octoapp", "4")
+    assert (run.name, run.status, run.conclusion, run.app, run.id) == (
+        "mighty_readme",
+        "completed",
+        "neutral",
+        "octoapp",
+        "4",
+    )
 
 
 def test_statuses_recorded(replay: ReplayServer, tmp_path: Path) -> None:
@@ -233,23 +276,32 @@ def test_statuses_recorded(replay: ReplayServer, tmp_path: Path) -> None:
     replay.add("GET", get["path"], 200, get["response"])
     facts = gh.commit_runs(ctx(replay, tmp_path, slug, commit=sha))
     assert [(r.name, r.status, r.conclusion, r.source) for r in facts.runs] == [
-        ("example/2", "completed", "success", "status"), ("example/1", "completed", "failure", "status")]
+        ("example/2", "completed", "success", "status"),
+        ("example/1", "completed", "failure", "status"),
+    ]
 
     sha2 = "1292bf0e22c796e91cc3d6e24b544aece8c21f2a"  # PyGithub's recording uses the legacy /statuses/{sha}
-    serve(replay, pygithub("CommitStatus.setUp.txt"),
-          {f"/repos/jacquev6/PyGithub/statuses/{sha2}": f"/repos/jacquev6/PyGithub/commits/{sha2}/statuses"})
+    serve(
+        replay,
+        pygithub("CommitStatus.setUp.txt"),
+        {f"/repos/jacquev6/PyGithub/statuses/{sha2}": f"/repos/jacquev6/PyGithub/commits/{sha2}/statuses"},
+    )
     minimal_repo(replay, "jacquev6/PyGithub", "master")  # its repo payload predates default_branch
     replay.add("GET", f"/repos/jacquev6/PyGithub/commits/{sha2}/check-runs", 200, {"total_count": 0, "check_runs": []})
     runs = gh.commit_runs(ctx(replay, tmp_path, "jacquev6/PyGithub", commit=sha2)).runs
     assert [(r.name, r.status, r.conclusion, r.url) for r in runs] == [
         ("build", "completed", "success", "https://github.com/jacquev6/PyGithub/issues/67"),
-        ("default", "in_progress", None, None)]  # a 2012 status without context: GitHub's default context
+        ("default", "in_progress", None, None),
+    ]  # a 2012 status without context: GitHub's default context
 
 
 # --- environments --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "reviewers"), [("Environment.setUp.txt", ("alson",)),
-                                                 ("Environment.testReviewers.txt", ("alson", "justice-league"))])
+
+@pytest.mark.parametrize(
+    ("name", "reviewers"),
+    [("Environment.setUp.txt", ("alson",)), ("Environment.testReviewers.txt", ("alson", "justice-league"))],
+)
 def test_pygithub_environment(replay: ReplayServer, tmp_path: Path, name: str, reviewers: tuple[str, ...]) -> None:
     serve(replay, pygithub("Environment.setUp.txt"))
     serve(replay, pygithub(name))
@@ -268,10 +320,18 @@ def test_pygithub_deleted_environment(replay: ReplayServer, tmp_path: Path) -> N
 
 def test_vendor_environment_with_custom_branch_policies(replay: ReplayServer, tmp_path: Path) -> None:
     minimal_repo(replay, "github/hello-world", "main")
-    replay.add("GET", "/repos/github/hello-world/environments/staging", 200,
-               load("rest-api-description-examples", "environment.json"))
-    replay.add("GET", "/repos/github/hello-world/environments/staging/deployment-branch-policies", 200,
-               load("rest-api-description-examples", "deployment-branch-policies-list.json"))
+    replay.add(
+        "GET",
+        "/repos/github/hello-world/environments/staging",
+        200,
+        load("rest-api-description-examples", "environment.json"),
+    )
+    replay.add(
+        "GET",
+        "/repos/github/hello-world/environments/staging/deployment-branch-policies",
+        200,
+        load("rest-api-description-examples", "deployment-branch-policies-list.json"),
+    )
     (env,) = gh.environments(ctx(replay, tmp_path, "github/hello-world", {"staging"})).environments
     assert env.reviewers == ("octocat", "justice-league") and env.self_review_allowed is True
     assert env.branch_policy == "patterns" and env.branch_patterns == ("release/*", "main")

@@ -31,9 +31,13 @@ def doc(name: str) -> Any:
 
 
 def ctx(replay: ReplayServer, *scope: str, shared: Shared | None = None) -> Context:
-    return Context(root=Path("."), target=Target(platform="gitlab", repository=SLUG, commit=SHA,
-                                                 api_url=replay.url + "/api/v4"),
-                   env={"GITLAB_TOKEN": "t0ken-for-tests"}, scope=frozenset(scope), shared=shared or Shared())
+    return Context(
+        root=Path("."),
+        target=Target(platform="gitlab", repository=SLUG, commit=SHA, api_url=replay.url + "/api/v4"),
+        env={"GITLAB_TOKEN": "t0ken-for-tests"},
+        scope=frozenset(scope),
+        shared=shared or Shared(),
+    )
 
 
 def serve_premium_settings(replay: ReplayServer) -> None:

@@ -50,10 +50,7 @@ def policy(
         ("test",),
         fail_on,
         Target(),
-        {
-            cid: CheckConfig(enabled, s.severity, (params or {}).get(cid, s.params()))
-            for cid, s in checks.items()
-        },
+        {cid: CheckConfig(enabled, s.severity, (params or {}).get(cid, s.params())) for cid, s in checks.items()},
         waivers,
     )
 
@@ -185,9 +182,7 @@ def test_facts_collected_concurrently_only_for_needed_kinds(tmp_path: Path) -> N
 
 def test_provider_failure_is_an_error_result(tmp_path: Path) -> None:
     checks = {"ci.demo": spec()}
-    report, collected = engine.run(
-        policy(checks), checks, Target(), tmp_path / "missing", env={}, today=TODAY
-    )
+    report, collected = engine.run(policy(checks), checks, Target(), tmp_path / "missing", env={}, today=TODAY)
     assert "does not exist" in (collected["ci_config"].error or "")
     assert report.results[0].status is Status.ERROR
 

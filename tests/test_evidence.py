@@ -33,10 +33,12 @@ def write_keys(tmp: Path, kind: str) -> tuple[Path, Path]:
         "rsa": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
     }[kind]()
     priv, pub = tmp / f"{kind}.pem", tmp / f"{kind}.pub"
-    priv.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    priv.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    pub.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     return priv, pub
 
 
@@ -48,10 +50,23 @@ def repo(tmp_path: Path) -> Path:
     return r
 
 
-def audit(capsys: pytest.CaptureFixture[str], repo: Path, *extra: str,
-          env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    return run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--only", CHECKS,
-               "--format", "json", *extra, env=env)
+def audit(
+    capsys: pytest.CaptureFixture[str], repo: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    return run(
+        capsys,
+        "audit",
+        "--release",
+        "v1.2.0",
+        "--repo",
+        str(repo),
+        "--only",
+        CHECKS,
+        "--format",
+        "json",
+        *extra,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("kind", ["ec", "ed25519", "rsa"])
@@ -158,8 +173,20 @@ def test_bundle_replays_the_verdict_offline(repo: Path, tmp_path: Path, capsys: 
     commit_all(repo)
     git(repo, "tag", "v1.2.1")  # lightweight
     bundle_path = tmp_path / "evidence.json"
-    code, out, _ = run(capsys, "audit", "--release", "v1.2.1", "--repo", str(repo), "--only", CHECKS,
-                       "--format", "json", "--evidence", str(bundle_path))
+    code, out, _ = run(
+        capsys,
+        "audit",
+        "--release",
+        "v1.2.1",
+        "--repo",
+        str(repo),
+        "--only",
+        CHECKS,
+        "--format",
+        "json",
+        "--evidence",
+        str(bundle_path),
+    )
     assert code == 1
     first = json.loads(out)
     # later: the repository's policy changed; the bundle alone decides. `check` needs no checkout at all;
@@ -171,16 +198,21 @@ def test_bundle_replays_the_verdict_offline(repo: Path, tmp_path: Path, capsys: 
         assert (again["facts_source"], again["facts_file"]) == ("replayed", str(bundle_path))
         assert code == 1 and again["verdict"] == first["verdict"] == "fail"
         assert [(r["check"], r["subject"], r["status"]) for r in again["results"]] == [
-            (r["check"], r["subject"], r["status"]) for r in first["results"]]
+            (r["check"], r["subject"], r["status"]) for r in first["results"]
+        ]
         assert again["target"]["commit"] == git(repo, "rev-parse", "v1.2.1")
     code, _, err = run(capsys, "audit", "--release", "v9", "--facts-in", str(bundle_path))
     assert code == 2 and "records the release v1.2.1" in err
 
 
 def test_a_bundle_never_contains_a_token(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (repo / POLICY).write_text((GOOD / POLICY).read_text() + (
-        "waivers:\n  - check: image.base-pinned\n    owner: '@me'\n"
-        f"    reason: 'pasted by mistake {TOKEN}'\n    expires: 2999-01-01\n"))
+    (repo / POLICY).write_text(
+        (GOOD / POLICY).read_text()
+        + (
+            "waivers:\n  - check: image.base-pinned\n    owner: '@me'\n"
+            f"    reason: 'pasted by mistake {TOKEN}'\n    expires: 2999-01-01\n"
+        )
+    )
     commit_all(repo)
     git(repo, "tag", "-f", "-a", "v1.2.0", "-m", "again")
     bundle_path = tmp_path / "evidence.json"
@@ -221,7 +253,8 @@ def test_usage_errors(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, err = audit(capsys, repo, "--evidence", str(tmp_path / "e.json"), "--sign-key", str(tmp_path / "bad.pem"))
     assert code == 2 and "not a usable PEM private key" in err and not (tmp_path / "e.json").exists()
     p384 = ec.generate_private_key(ec.SECP384R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     (tmp_path / "p384.pem").write_bytes(p384)
     code, _, err = audit(capsys, repo, "--evidence", str(tmp_path / "e.json"), "--sign-key", str(tmp_path / "p384.pem"))
     assert code == 2 and "must be P-256" in err
@@ -235,15 +268,18 @@ def test_usage_errors(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_encrypted_sign_key_takes_its_passphrase_from_the_environment(
-        repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.BestAvailableEncryption(b"hunter22-pass"))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"hunter22-pass"),
+    )
     (tmp_path / "enc.pem").write_bytes(pem)
     args = ("--evidence", str(tmp_path / "e.json"), "--sign-key", str(tmp_path / "enc.pem"))
     assert audit(capsys, repo, *args)[0] == 2
     env = {evidence.KEY_PASSWORD_ENV: "hunter22-pass"}
     assert audit(capsys, repo, *args, env=env)[0] == 0
-    code, _, _ = run(capsys, "verify-evidence", str(tmp_path / "e.json"), "--key", str(tmp_path / "enc.pem"),
-                     env=env)
+    code, _, _ = run(capsys, "verify-evidence", str(tmp_path / "e.json"), "--key", str(tmp_path / "enc.pem"), env=env)
     assert code == 2  # --key takes a public key (or an unencrypted private one)

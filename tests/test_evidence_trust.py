@@ -38,11 +38,29 @@ def signed(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> di
     """A bundle signed by the release key, with the paths of that key's halves."""
     priv, pub = write_keys(tmp_path, "ec")
     path = tmp_path / "evidence.json"
-    code, _, _ = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--only", CHECKS, "-q",
-                     "--evidence", str(path), "--sign-key", str(priv))
+    code, _, _ = run(
+        capsys,
+        "audit",
+        "--release",
+        "v1.2.0",
+        "--repo",
+        str(repo),
+        "--only",
+        CHECKS,
+        "-q",
+        "--evidence",
+        str(path),
+        "--sign-key",
+        str(priv),
+    )
     assert code == 0
-    return {"path": path, "priv": priv, "pub": pub, "data": json.loads(path.read_text()),
-            "commit": git(repo, "rev-parse", "v1.2.0^{commit}")}
+    return {
+        "path": path,
+        "priv": priv,
+        "pub": pub,
+        "data": json.loads(path.read_text()),
+        "commit": git(repo, "rev-parse", "v1.2.0^{commit}"),
+    }
 
 
 def write(path: Path, data: Any) -> Path:
@@ -70,8 +88,9 @@ def verify(capsys: pytest.CaptureFixture[str], path: Path, key: Path | None = No
 # --- verify-evidence without a key checks everything it can, and never says "signed" -----------------
 
 
-def test_intact_signed_bundle_without_key_is_unauthenticated(signed: dict[str, Any],
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_intact_signed_bundle_without_key_is_unauthenticated(
+    signed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = verify(capsys, signed["path"])
     assert code == 0
     assert f"release v1.2.0 at {signed['commit']}, verdict pass; facts read live" in out
@@ -82,21 +101,25 @@ def test_intact_signed_bundle_without_key_is_unauthenticated(signed: dict[str, A
 
 
 def test_resealed_bundle_whose_signature_covers_another_digest_fails_without_key(
-        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = signed["data"]
     original_sha = data["sha256"]
     data["facts"]["facts"]["dockerfiles"]["value"]["files"] = []  # hide the Dockerfile, then reseal
     path = write(tmp_path / "resealed.json", reseal(data))
     code, out = verify(capsys, path)
     assert code == 1
-    assert out.strip() == (f"{path}: INVALID: the signature covers another bundle (edited and resealed?): "
-                           f"the signed statement names sha256 {original_sha}")
+    assert out.strip() == (
+        f"{path}: INVALID: the signature covers another bundle (edited and resealed?): "
+        f"the signed statement names sha256 {original_sha}"
+    )
     code, out = verify(capsys, path, signed["pub"])
     assert code == 1 and "the signature is valid but for another bundle" in out
 
 
 def test_an_attacker_who_re_signs_with_their_own_key_is_only_unauthenticated(
-        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     mallory, _ = write_keys(tmp_path / "..", "ed25519")
     data = signed["data"]
     data["facts"]["facts"]["dockerfiles"]["value"]["files"] = []
@@ -126,21 +149,56 @@ def _envelope_cases(data: dict[str, Any], other: dict[str, Any]) -> dict[str, tu
         # another bundle's envelope, signature and all: valid, but not for this bundle
         "envelope swapped": (other["signature"], other_sha, f"valid but for another bundle: {other_sha}"),
         "payload swapped": ({**env, "payload": other["signature"]["payload"]}, other_sha, BAD_SIGNATURE),
-        "verdict flipped": ({**env, "payload": base64.b64encode(json.dumps(flipped).encode()).decode()},
-                            "the signed statement's predicate.verdict differs from the bundle's", BAD_SIGNATURE),
-        "payload not JSON": ({**env, "payload": base64.b64encode(b"[[[[").decode()},
-                             "the signed payload is not JSON", BAD_SIGNATURE),
+        "verdict flipped": (
+            {**env, "payload": base64.b64encode(json.dumps(flipped).encode()).decode()},
+            "the signed statement's predicate.verdict differs from the bundle's",
+            BAD_SIGNATURE,
+        ),
+        "payload not JSON": (
+            {**env, "payload": base64.b64encode(b"[[[[").decode()},
+            "the signed payload is not JSON",
+            BAD_SIGNATURE,
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["payload type", "no signatures", "sig not base64", "payload not base64",
-                                  "extra key", "not an object", "envelope swapped", "payload swapped",
-                                  "verdict flipped", "payload not JSON"])
-def test_altered_envelopes_fail_with_and_without_key(signed: dict[str, Any], repo: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str], case: str) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "payload type",
+        "no signatures",
+        "sig not base64",
+        "payload not base64",
+        "extra key",
+        "not an object",
+        "envelope swapped",
+        "payload swapped",
+        "verdict flipped",
+        "payload not JSON",
+    ],
+)
+def test_altered_envelopes_fail_with_and_without_key(
+    signed: dict[str, Any], repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     other = tmp_path / "other.json"  # the same release, signed again by the same key: another bundle
-    assert run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--only", "ci.pr-pipeline", "-q",
-               "--evidence", str(other), "--sign-key", str(signed["priv"]))[0] == 0
+    assert (
+        run(
+            capsys,
+            "audit",
+            "--release",
+            "v1.2.0",
+            "--repo",
+            str(repo),
+            "--only",
+            "ci.pr-pipeline",
+            "-q",
+            "--evidence",
+            str(other),
+            "--sign-key",
+            str(signed["priv"]),
+        )[0]
+        == 0
+    )
     envelope, unkeyed, keyed = _envelope_cases(signed["data"], json.loads(other.read_text()))[case]
     path = write(tmp_path / "altered.json", {**signed["data"], "signature": envelope})
     code, out = verify(capsys, path)
@@ -151,18 +209,28 @@ def test_altered_envelopes_fail_with_and_without_key(signed: dict[str, Any], rep
     assert code == 2 and unkeyed in err
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (lambda d: d["report"].update(verdict="pass", results=[{**r, "status": "failed", "blocking": True}
-                                                            for r in d["report"]["results"]]),
-     "the report's verdict is pass but its results make it fail"),
-    (lambda d: d["target"].update(commit="0" * 40), f"target.commit {'0' * 40} is not the release commit"),
-    (lambda d: d["facts"]["target"].update(release="v9"), "facts.target.release v9 is not the release v1.2.0"),
-    (lambda d: d["policy"]["applied"].update(fail_on="critical"), "the policy as applied does not match its digest"),
-    (lambda d: d.update(facts_source="replayed"), "facts_source is neither live nor replayed from a file"),
-    (lambda d: d["release"].pop("commit"), "release.tag or release.commit is missing"),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda d: d["report"].update(
+                verdict="pass", results=[{**r, "status": "failed", "blocking": True} for r in d["report"]["results"]]
+            ),
+            "the report's verdict is pass but its results make it fail",
+        ),
+        (lambda d: d["target"].update(commit="0" * 40), f"target.commit {'0' * 40} is not the release commit"),
+        (lambda d: d["facts"]["target"].update(release="v9"), "facts.target.release v9 is not the release v1.2.0"),
+        (
+            lambda d: d["policy"]["applied"].update(fail_on="critical"),
+            "the policy as applied does not match its digest",
+        ),
+        (lambda d: d.update(facts_source="replayed"), "facts_source is neither live nor replayed from a file"),
+        (lambda d: d["release"].pop("commit"), "release.tag or release.commit is missing"),
+    ],
+)
 def test_resealed_unsigned_bundles_whose_parts_disagree_are_invalid(
-        signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Any, expected: str) -> None:
+    signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Any, expected: str
+) -> None:
     data = {k: v for k, v in signed["data"].items() if k != "signature"}
     edit(data)
     path = write(tmp_path / "edited.json", reseal(data))
@@ -183,8 +251,9 @@ def test_unsigned_bundle(signed: dict[str, Any], tmp_path: Path, capsys: pytest.
 # --- exit 2 for what is not a bundle at all: never a traceback, never exit 3 ------------------------
 
 
-def test_hostile_files_are_usage_errors(tmp_path: Path, signed: dict[str, Any],
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_files_are_usage_errors(
+    tmp_path: Path, signed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
     nested = tmp_path / "nested.json"  # under the parser's recursion limit, over the gate's nesting bound
@@ -216,12 +285,14 @@ def test_hostile_files_are_usage_errors(tmp_path: Path, signed: dict[str, Any],
     assert code == 2 and "larger than 1024 KiB: not a PEM key" in err
 
 
-def test_what_a_bundle_says_cannot_rewrite_the_terminal_line(signed: dict[str, Any], tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_what_a_bundle_says_cannot_rewrite_the_terminal_line(
+    signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = {k: v for k, v in signed["data"].items() if k != "signature"}
     data["release"]["tag"] = "v1.2.0\r\x1b[2Kvalid: signed by the release key"
-    data["facts"]["target"]["release"] = data["target"]["release"] = data["report"]["target"]["release"] = \
-        data["release"]["tag"]
+    data["facts"]["target"]["release"] = data["target"]["release"] = data["report"]["target"]["release"] = data[
+        "release"
+    ]["tag"]
     path = write(tmp_path / "x\x1b[31m.json", reseal(data))
     code, out = verify(capsys, path)
     assert code == 0 and "\x1b" not in out and "\r" not in out
@@ -231,12 +302,23 @@ def test_what_a_bundle_says_cannot_rewrite_the_terminal_line(signed: dict[str, A
 # --- replays state what they are, and judge only what was recorded ---------------------------------
 
 
-def test_replayed_reports_and_bundles_say_so(signed: dict[str, Any], repo: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_replayed_reports_and_bundles_say_so(
+    signed: dict[str, Any], repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundle = str(signed["path"])
     md, js = tmp_path / "r.md", tmp_path / "r.json"
-    code, out, _ = run(capsys, "check", "--facts-in", bundle, "--output", f"markdown={md}",
-                       "--output", f"json={js}", "--facts-out", str(tmp_path / "again.json"))
+    code, out, _ = run(
+        capsys,
+        "check",
+        "--facts-in",
+        bundle,
+        "--output",
+        f"markdown={md}",
+        "--output",
+        f"json={js}",
+        "--facts-out",
+        str(tmp_path / "again.json"),
+    )
     assert code == 0
     line = f"Facts replayed from {bundle}: nothing was read live for this report."
     assert " ".join(out.split()).startswith(line)  # the console says it first
@@ -252,8 +334,21 @@ def test_replayed_reports_and_bundles_say_so(signed: dict[str, Any], repo: Path,
     assert (again["facts_source"], again["facts_file"]) == ("replayed", bundle)
 
     replayed = tmp_path / "replayed-evidence.json"
-    code, _, _ = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--facts-in", bundle, "-q",
-                     "--evidence", str(replayed), "--sign-key", str(signed["priv"]))
+    code, _, _ = run(
+        capsys,
+        "audit",
+        "--release",
+        "v1.2.0",
+        "--repo",
+        str(repo),
+        "--facts-in",
+        bundle,
+        "-q",
+        "--evidence",
+        str(replayed),
+        "--sign-key",
+        str(signed["priv"]),
+    )
     assert code == 0
     data = json.loads(replayed.read_text())
     assert (data["facts_source"], data["facts_file"]) == ("replayed", bundle)
@@ -265,12 +360,18 @@ def test_replayed_reports_and_bundles_say_so(signed: dict[str, Any], repo: Path,
     assert signed["data"]["facts_source"] == "live" and signed["data"]["facts_file"] is None
 
 
-def test_replay_judged_as_another_commit_or_target_is_refused(signed: dict[str, Any], tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_judged_as_another_commit_or_target_is_refused(
+    signed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundle, commit = str(signed["path"]), signed["commit"]
     other = "f" * 40
-    ci = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/churn-model", "GITHUB_SHA": other,
-          "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_NAME": "push"}
+    ci = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/churn-model",
+        "GITHUB_SHA": other,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_EVENT_NAME": "push",
+    }
     code, _, err = run(capsys, "check", "--facts-in", bundle, "-q", env=ci)  # CI judges another commit
     assert code == 2
     assert f"--facts-in: {bundle} records the commit {commit}, but this run judges {other}" in err
@@ -282,20 +383,27 @@ def test_replay_judged_as_another_commit_or_target_is_refused(signed: dict[str, 
         assert f", but this run judges {value}" in err
     example = Path(__file__).resolve().parents[1] / "examples" / "churn-model"  # records branch and model
     for flag, value, name in (("--branch", "feature", "branch main"), ("--model", "churn@challenger", "model")):
-        code, _, err = run(capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"), "-q",
-                           flag, value)
+        code, _, err = run(
+            capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"), "-q", flag, value
+        )
         assert code == 2 and f"records the {name}" in err and f"but this run judges {value}" in err
     # in a pull request CI detects its head commit: the recorded one is not it
-    code, _, err = run(capsys, "check", "--facts-in", bundle, "-q",
-                       env={**ci, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main",
-                            "GITHUB_HEAD_REF": "feature"})
+    code, _, err = run(
+        capsys,
+        "check",
+        "--facts-in",
+        bundle,
+        "-q",
+        env={**ci, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "feature"},
+    )
     assert code == 2 and f"records the commit {commit}, but this run judges {other}" in err
     # naming the recorded target with flags is replaying it on purpose: flags win over detection
     assert run(capsys, "check", "--facts-in", bundle, "-q", "--commit", commit, env=ci)[0] == 0
 
 
-def test_a_facts_file_whose_target_alone_was_edited_is_refused(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_facts_file_whose_target_alone_was_edited_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     example = Path(__file__).resolve().parents[1] / "examples" / "churn-model"
     data = json.loads((example / "facts.json").read_text())
     recorded = data["facts"]["commit_runs"]["value"]["sha"]
@@ -319,7 +427,8 @@ def test_image_replay_accepts_the_same_digest_only(tmp_path: Path, capsys: pytes
 
 
 def test_audit_refuses_a_tag_that_does_not_resolve_even_when_replaying(
-        signed: dict[str, Any], repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    signed: dict[str, Any], repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundle = signed["path"]
     data = json.loads(bundle.read_text())
     data = {k: v for k, v in data.items() if k != "signature"}
@@ -328,13 +437,37 @@ def test_audit_refuses_a_tag_that_does_not_resolve_even_when_replaying(
     data["release"]["tag"] = "v9.9.9"
     forged = write(tmp_path / "forged.json", reseal(data))
     out_bundle = tmp_path / "decision.json"
-    code, _, err = run(capsys, "audit", "--release", "v9.9.9", "--repo", str(repo), "--facts-in", str(forged),
-                       "--evidence", str(out_bundle), "--sign-key", str(signed["priv"]), "-q")
+    code, _, err = run(
+        capsys,
+        "audit",
+        "--release",
+        "v9.9.9",
+        "--repo",
+        str(repo),
+        "--facts-in",
+        str(forged),
+        "--evidence",
+        str(out_bundle),
+        "--sign-key",
+        str(signed["priv"]),
+        "-q",
+    )
     assert code == 2 and "--release v9.9.9: no such tag" in err and not out_bundle.exists()
     plain = tmp_path / "plain"
     plain.mkdir()
-    code, _, err = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(plain), "--facts-in", str(bundle),
-                       "--evidence", str(out_bundle), "-q")
+    code, _, err = run(
+        capsys,
+        "audit",
+        "--release",
+        "v1.2.0",
+        "--repo",
+        str(plain),
+        "--facts-in",
+        str(bundle),
+        "--evidence",
+        str(out_bundle),
+        "-q",
+    )
     assert code == 2 and "is not a git repository" in err and not out_bundle.exists()
     # the tag exists but points elsewhere than the recorded commit
     (repo / "README.md").write_text("moved\n")
@@ -342,11 +475,23 @@ def test_audit_refuses_a_tag_that_does_not_resolve_even_when_replaying(
     git(repo, "commit", "-qm", "moved")
     git(repo, "tag", "-f", "-a", "v1.2.0", "-m", "moved")
     moved = git(repo, "rev-parse", "v1.2.0^{commit}")
-    code, _, err = run(capsys, "audit", "--release", "v1.2.0", "--repo", str(repo), "--facts-in", str(bundle),
-                       "--evidence", str(out_bundle), "-q")
+    code, _, err = run(
+        capsys,
+        "audit",
+        "--release",
+        "v1.2.0",
+        "--repo",
+        str(repo),
+        "--facts-in",
+        str(bundle),
+        "--evidence",
+        str(out_bundle),
+        "-q",
+    )
     assert code == 2 and not out_bundle.exists()
-    assert f"--release v1.2.0 is the commit {moved} in {repo}, but {bundle} records the commit " \
-           f"{signed['commit']}" in err
+    assert (
+        f"--release v1.2.0 is the commit {moved} in {repo}, but {bundle} records the commit {signed['commit']}" in err
+    )
 
 
 def test_keyid_in_the_envelope_is_the_signers(signed: dict[str, Any]) -> None:

@@ -18,12 +18,15 @@ from tests.util import read_facts, write_tree
 
 D = "sha256:" + "a" * 64
 MIB = 1 << 20
-DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n" \
-             "        - name: app\n          image: python:latest\n"
+DEPLOYMENT = (
+    "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+    "        - name: app\n          image: python:latest\n"
+)
 
 
-def gate(capsys: pytest.CaptureFixture[str], repo: Path, *args: str, env: dict[str, str] | None = None
-         ) -> tuple[int, dict[str, Any], str]:
+def gate(
+    capsys: pytest.CaptureFixture[str], repo: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
     code = main(["check", "--repo", str(repo), "--format", "json", *args], env=env or {})
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
@@ -38,8 +41,10 @@ def result(report: dict[str, Any], check: str, subject: str) -> dict[str, Any]:
 
 # --- files the gate cannot read are findings ------------------------------------------------------------
 
-def test_oversized_manifest_anywhere_fails_instead_of_being_dropped(capsys: pytest.CaptureFixture[str],
-                                                                     tmp_path: Path) -> None:
+
+def test_oversized_manifest_anywhere_fails_instead_of_being_dropped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     padded = DEPLOYMENT + "#" * (MIB + 10) + "\n"
     write_tree(tmp_path, {"random/app.yaml": padded})
     code, report, _ = gate(capsys, tmp_path, "--only", "image.digest-pinned")
@@ -47,7 +52,8 @@ def test_oversized_manifest_anywhere_fails_instead_of_being_dropped(capsys: pyte
     assert (code, r["status"], r["message"]) == (1, "failed", "cannot read random/app.yaml")
     assert r["violations"][0]["message"] == (
         f"not read: larger than 1048576 bytes ({len(padded)} bytes); the gate reads files up to 1 MiB: split it, "
-        "or move it out of the repository")
+        "or move it out of the repository"
+    )
 
 
 def test_non_utf8_manifest_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -58,8 +64,9 @@ def test_non_utf8_manifest_fails(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert r["violations"][0]["message"] == "not read: not UTF-8 text (byte 0xe9 at offset 5); save it as UTF-8"
 
 
-def test_oversized_rule_file_with_any_name_fails_alert_rules(capsys: pytest.CaptureFixture[str],
-                                                             tmp_path: Path) -> None:
+def test_oversized_rule_file_with_any_name_fails_alert_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     rules = "groups:\n  - name: x\n    rules:\n      - alert: Bad\n        expr: up == 0\n" + "#" * MIB + "\n"
     write_tree(tmp_path, {"ops/thing.yaml": rules})
     code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.alert-rules")
@@ -67,8 +74,9 @@ def test_oversized_rule_file_with_any_name_fails_alert_rules(capsys: pytest.Capt
     assert (code, r["status"], r["message"]) == (1, "failed", "cannot read ops/thing.yaml")
 
 
-def test_a_project_file_carrying_the_gate_s_tool_key_is_judged(capsys: pytest.CaptureFixture[str],
-                                                              tmp_path: Path) -> None:
+def test_a_project_file_carrying_the_gate_s_tool_key_is_judged(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     write_tree(tmp_path, {"charts/app/values.yaml": "tool: {name: mlops-gate}\nimage: python:latest\n"})
     code, report, _ = gate(capsys, tmp_path, "--only", "image.digest-pinned")
     r = result(report, "image.digest-pinned", "file:charts/app/values.yaml")
@@ -76,16 +84,26 @@ def test_a_project_file_carrying_the_gate_s_tool_key_is_judged(capsys: pytest.Ca
     assert r["violations"][0]["message"] == "image python:latest is not pinned by digest; deploy name@sha256:<digest>"
 
 
-@pytest.mark.parametrize(("make", "why"), [
-    (lambda repo, out: os.symlink(out, repo / "Dockerfile"),
-     "a symbolic link out of the repository, not followed; commit the file itself"),
-    (lambda repo, out: os.symlink(repo / "missing", repo / "Dockerfile"),
-     "a symbolic link to nothing (or a loop); replace it with the file"),
-    (lambda repo, out: os.mkfifo(repo / "Dockerfile"),
-     "not a regular file (a FIFO, socket or device); remove it from the checkout"),
-])
-def test_a_dockerfile_that_cannot_be_read_is_an_error(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                       make: Any, why: str) -> None:
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (
+            lambda repo, out: os.symlink(out, repo / "Dockerfile"),
+            "a symbolic link out of the repository, not followed; commit the file itself",
+        ),
+        (
+            lambda repo, out: os.symlink(repo / "missing", repo / "Dockerfile"),
+            "a symbolic link to nothing (or a loop); replace it with the file",
+        ),
+        (
+            lambda repo, out: os.mkfifo(repo / "Dockerfile"),
+            "not a regular file (a FIFO, socket or device); remove it from the checkout",
+        ),
+    ],
+)
+def test_a_dockerfile_that_cannot_be_read_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, make: Any, why: str
+) -> None:
     repo, outside = tmp_path / "repo", tmp_path / "Dockerfile.real"
     repo.mkdir()
     outside.write_text("FROM python:latest\n")
@@ -104,9 +122,13 @@ def test_links_to_folders_the_walk_does_not_reach_are_reported(tmp_path: Path) -
     os.symlink(repo / "node_modules" / "x", repo / "deploy")  # into a folder the walk skips
     os.symlink(repo / "real", repo / "same")  # a walked folder: judged there, not reported twice
     facts = read_facts(repo, "dockerfiles", "deploy_manifests")
-    links = [("deploy", "not read: a symbolic link to a folder the gate does not walk; its files are not judged: "
-                        "commit them"),
-             ("docker", "not read: a symbolic link out of the repository, not followed; commit the file itself")]
+    links = [
+        (
+            "deploy",
+            "not read: a symbolic link to a folder the gate does not walk; its files are not judged: commit them",
+        ),
+        ("docker", "not read: a symbolic link out of the repository, not followed; commit the file itself"),
+    ]
     assert [(f.path, f.error) for f in facts["dockerfiles"].files] == links  # either could hold a Dockerfile
     assert [(f.path, f.error) for f in facts["deploy_manifests"].files] == [*links, ("real/values.yaml", None)]
 
@@ -122,17 +144,22 @@ def test_only_files_whose_bytes_could_hold_a_workflow_are_kept(tmp_path: Path) -
     (tmp_path / "latin.py").write_bytes(b"# caf\xe9\nimport airflow\n@dag\ndef f(): pass\n")
     files = read_facts(tmp_path, "workflow_files")["workflow_files"].files
     assert [(f.path, (f.error or "")[:20]) for f in files] == [
-        ("dags/big.py", "not read: larger tha"), ("latin.py", "not read: not UTF-8 "), ("sfn.json", "not read: larger tha")]
+        ("dags/big.py", "not read: larger tha"),
+        ("latin.py", "not read: not UTF-8 "),
+        ("sfn.json", "not read: larger tha"),
+    ]
 
 
-def test_unreadable_workflow_and_drift_files_fail_their_checks(capsys: pytest.CaptureFixture[str],
-                                                              tmp_path: Path) -> None:
+def test_unreadable_workflow_and_drift_files_fail_their_checks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags/train.py").write_bytes(b"from airflow import DAG\nwith DAG('t'):\n    pass  # \xff\n")
     (tmp_path / "monitoring").mkdir()
     (tmp_path / "monitoring/evidently-drift.yaml").write_bytes(b"drift: [\xff]\n")
-    code, report, _ = gate(capsys, tmp_path, "--only", "orchestration.workflow-defined,monitoring.drift-monitor",
-                           "--fail-on", "medium")
+    code, report, _ = gate(
+        capsys, tmp_path, "--only", "orchestration.workflow-defined,monitoring.drift-monitor", "--fail-on", "medium"
+    )
     wf = result(report, "orchestration.workflow-defined", "file:dags/train.py")
     drift = result(report, "monitoring.drift-monitor", "file:monitoring/evidently-drift.yaml")
     assert code == 1 and wf["status"] == drift["status"] == "failed"
@@ -141,29 +168,37 @@ def test_unreadable_workflow_and_drift_files_fail_their_checks(capsys: pytest.Ca
 
 
 def test_candidates_by_name_whatever_the_case_or_format(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "deploy/app.YAML": DEPLOYMENT,  # kubectl -f takes any extension, Helm and Compose JSON too
-        "deploy/app.json": json.dumps({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
-            {"name": "a", "image": "python:latest"}]}}),
-        "deploy/escaped.json": '{"\\u0061piVersion": "v1", "kin\\u0064": "Pod"}',
-        "data/rows.json": json.dumps([{"x": 1}]),  # no apiVersion: never parsed as a manifest
-        "Dockerfile-gpu": "FROM python:latest\n", "docker/Containerfile_dev": "FROM python:latest\n",
-        "Dockerfile.dockerignore": "*.pyc\n",  # BuildKit's ignore file for that Dockerfile, not a Dockerfile
-    })
+    write_tree(
+        tmp_path,
+        {
+            "deploy/app.YAML": DEPLOYMENT,  # kubectl -f takes any extension, Helm and Compose JSON too
+            "deploy/app.json": json.dumps(
+                {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "image": "python:latest"}]}}
+            ),
+            "deploy/escaped.json": '{"\\u0061piVersion": "v1", "kin\\u0064": "Pod"}',
+            "data/rows.json": json.dumps([{"x": 1}]),  # no apiVersion: never parsed as a manifest
+            "Dockerfile-gpu": "FROM python:latest\n",
+            "docker/Containerfile_dev": "FROM python:latest\n",
+            "Dockerfile.dockerignore": "*.pyc\n",  # BuildKit's ignore file for that Dockerfile, not a Dockerfile
+        },
+    )
     facts = read_facts(tmp_path, "deploy_manifests", "dockerfiles")
-    assert [f.path for f in facts["deploy_manifests"].files] == ["deploy/app.YAML", "deploy/app.json",
-                                                                 "deploy/escaped.json"]
+    assert [f.path for f in facts["deploy_manifests"].files] == [
+        "deploy/app.YAML",
+        "deploy/app.json",
+        "deploy/escaped.json",
+    ]
     assert [f.path for f in facts["dockerfiles"].files] == ["Dockerfile-gpu", "docker/Containerfile_dev"]
 
 
 # --- the gate's own outputs are recognised by path ------------------------------------------------------
 
-STALE_REPORT = json.dumps({"schema_version": 1, "tool": {"name": "mlops-gate"},
-                           "note": "an evidently drift config was looked for"})
+STALE_REPORT = json.dumps(
+    {"schema_version": 1, "tool": {"name": "mlops-gate"}, "note": "an evidently drift config was looked for"}
+)
 
 
-def test_own_outputs_are_left_out_by_path_not_by_content(capsys: pytest.CaptureFixture[str],
-                                                          tmp_path: Path) -> None:
+def test_own_outputs_are_left_out_by_path_not_by_content(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write_tree(tmp_path, {"out/report.json": STALE_REPORT, "mlops-gate-report.json": STALE_REPORT})
     # judged like any project file when it is not this run's output, whatever its name or keys: its words
     # make a drift "config" (a pull request could give a manifest a report's name)
@@ -171,14 +206,24 @@ def test_own_outputs_are_left_out_by_path_not_by_content(capsys: pytest.CaptureF
     message = report["results"][0]["message"]
     assert code == 0 and "out/report.json" in message and "mlops-gate-report.json" in message
     # the same files as this run's outputs: left out, so nothing is found
-    code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.drift-monitor", "--fail-on", "medium",
-                           "--output", f"json={tmp_path / 'out/report.json'}",
-                           "--facts-out", str(tmp_path / "mlops-gate-report.json"))
+    code, report, _ = gate(
+        capsys,
+        tmp_path,
+        "--only",
+        "monitoring.drift-monitor",
+        "--fail-on",
+        "medium",
+        "--output",
+        f"json={tmp_path / 'out/report.json'}",
+        "--facts-out",
+        str(tmp_path / "mlops-gate-report.json"),
+    )
     assert (code, report["results"][0]["message"]) == (1, "no drift monitor found")
 
 
-def test_outputs_env_names_files_relative_to_the_working_directory(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outputs_env_names_files_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_tree(tmp_path, {"evidently-drift.yml": "drift: evidently\n", "other-drift.yml": "drift: evidently\n"})
     monkeypatch.chdir(tmp_path)
     from mlops_gate.engine import collect
@@ -190,40 +235,52 @@ def test_outputs_env_names_files_relative_to_the_working_directory(tmp_path: Pat
 
 # --- bounds: alias bombs, many of them, deep nesting, a second policy document ---------------------------
 
+
 def bombs(size: int) -> str:
     """Many small alias bombs, one per document (each under any per-document limit)."""
     doc = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcd", "bcde", strict=True))
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcd", "bcde", strict=True)
+    )
     return "---\n".join([doc] * (size // (len(doc) + 4) + 1))
 
 
 @pytest.mark.parametrize("size", [16_500, 165_000])
-def test_many_small_alias_bombs_are_refused_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                            size: int) -> None:
+def test_many_small_alias_bombs_are_refused_naming_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, size: int
+) -> None:
     write_tree(tmp_path, {"deploy/values.yaml": bombs(size)})
     code, report, _ = gate(capsys, tmp_path, "--only", "image.digest-pinned")
     r = result(report, "image.digest-pinned", "file:deploy/values.yaml")
     assert (code, r["status"], r["message"]) == (1, "failed", "cannot parse deploy/values.yaml")
-    assert r["violations"][0]["message"] == ("cannot parse: invalid YAML: expands to more than 1,000,000 nodes "
-                                             "(aliases count each time they are used; an alias bomb?)")
+    assert r["violations"][0]["message"] == (
+        "cannot parse: invalid YAML: expands to more than 1,000,000 nodes "
+        "(aliases count each time they are used; an alias bomb?)"
+    )
 
 
 def test_merge_keys_count_as_expansion(tmp_path: Path) -> None:
     doc = "m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}\n" + "".join(
-        f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}\n" for i in range(1, 9))
+        f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}\n" for i in range(1, 9)
+    )
     with pytest.raises(yamlio.YamlSyntaxError, match="expands to more than"):
         yamlio.load(doc)
 
 
-def test_binary_keys_and_values_read_as_kubectl_reads_them(capsys: pytest.CaptureFixture[str],
-                                                          tmp_path: Path) -> None:
-    write_tree(tmp_path, {"pod.yaml": "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
-                                      "    - ? !!binary aW1hZ2U=\n      : python:latest\n"
-                                      "    - image: !!binary cHl0aG9uOjM=\n"})
+def test_binary_keys_and_values_read_as_kubectl_reads_them(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pod.yaml": "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+            "    - ? !!binary aW1hZ2U=\n      : python:latest\n"
+            "    - image: !!binary cHl0aG9uOjM=\n"
+        },
+    )
     code, report, _ = gate(capsys, tmp_path, "--only", "image.digest-pinned")
     r = result(report, "image.digest-pinned", "file:pod.yaml")
     assert code == 1 and [v["message"].split(" is ")[0] for v in r["violations"]] == [
-        "image python:latest", "image python:3"]
+        "image python:latest",
+        "image python:3",
+    ]
 
 
 def test_recursive_alias_is_refused(tmp_path: Path) -> None:
@@ -239,14 +296,24 @@ def test_the_run_has_one_budget_for_every_file(tmp_path: Path, monkeypatch: pyte
     files = read_facts(tmp_path, "deploy_manifests")["deploy_manifests"].files
     assert [f.error for f in files][:3] == [None, None, None]
     assert [(f.path, f.error) for f in files][3:] == [
-        (f"k8s/{n}.yaml", "not parsed: this run's YAML budget (3,000 nodes for every file together) is spent; "
-                          "point --repo at the project, or move generated YAML out of it") for n in (3, 4)]
+        (
+            f"k8s/{n}.yaml",
+            "not parsed: this run's YAML budget (3,000 nodes for every file together) is spent; "
+            "point --repo at the project, or move generated YAML out of it",
+        )
+        for n in (3, 4)
+    ]
 
 
 def test_deep_nesting_is_refused_in_yaml_and_json(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"deep.yaml": "a: " + "[" * 150 + "]" * 150 + "\n",
-                          "sfn/deep.asl.json": '{"StartAt": ' + "[" * 150 + "]" * 150 + "}",
-                          "sfn/deeper.asl.json": "[" * 100_000 + "]" * 100_000})
+    write_tree(
+        tmp_path,
+        {
+            "deep.yaml": "a: " + "[" * 150 + "]" * 150 + "\n",
+            "sfn/deep.asl.json": '{"StartAt": ' + "[" * 150 + "]" * 150 + "}",
+            "sfn/deeper.asl.json": "[" * 100_000 + "]" * 100_000,
+        },
+    )
     facts = read_facts(tmp_path, "deploy_manifests", "workflow_files")
     (manifest,) = facts["deploy_manifests"].files
     assert (manifest.path, manifest.error) == ("deep.yaml", "invalid YAML: nested deeper than 100 levels")
@@ -290,34 +357,39 @@ def test_hostile_file_names_in_every_format(capsys: pytest.CaptureFixture[str], 
     report = json.loads((tmp_path / "json").read_text(encoding="utf-8"))
     (r,) = report["results"]
     assert (r["subject"], r["status"]) == (f"file:{shown}", "failed")
-    assert r["violations"][0]["message"] == ("not read: its name holds control characters or bytes that are not "
-                                             "UTF-8 (shown escaped); rename it")
+    assert r["violations"][0]["message"] == (
+        "not read: its name holds control characters or bytes that are not UTF-8 (shown escaped); rename it"
+    )
     for fmt in formats:
         text = (tmp_path / fmt).read_text(encoding="utf-8")  # every writer wrote valid UTF-8
         assert "\x1b" not in text and "\u202e" not in text and "\udcff" not in text, fmt
         for line in text.splitlines():
-            assert "##vso[" not in line or (fmt == "azure" and line.startswith("##vso[task.logissue")
-                                            and line.count("##vso[") == 1), (fmt, line)
-            assert not line.lstrip().startswith("::") or (fmt == "github" and line.startswith("::error ")), (
-                fmt, line)
+            assert "##vso[" not in line or (
+                fmt == "azure" and line.startswith("##vso[task.logissue") and line.count("##vso[") == 1
+            ), (fmt, line)
+            assert not line.lstrip().startswith("::") or (fmt == "github" and line.startswith("::error ")), (fmt, line)
     json.loads((tmp_path / "sarif").read_text(encoding="utf-8"))
     json.loads((tmp_path / "gitlab-codequality").read_text(encoding="utf-8"))
 
 
 # --- regular expressions and long lines written to stall the gate ----------------------------------------
 
+
 def test_hostile_regexes_are_evaluated_in_linear_time(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     # Python's re would backtrack on (a|aa)+$ against this label value for hours; Alertmanager (RE2) does not
-    write_tree(tmp_path, {
-        "monitoring/rules.yml": "groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: up == 0\n"
-                                "        for: 5m\n        labels: {severity: " + "a" * 60 + "x}\n"
-                                "        annotations: {summary: s, runbook_url: https://r}\n",
-        "monitoring/alertmanager.yml": "route:\n  receiver: nobody\n  routes:\n"
-                                       "    - {receiver: pager, match_re: {severity: '(a|aa)+$'}}\n"
-                                       "    - {receiver: pager, matchers: ['severity=~\"(a|aa)+$\"']}\n"
-                                       "receivers:\n  - name: nobody\n  - name: pager\n"
-                                       "    pagerduty_configs: [{routing_key: k}]\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "monitoring/rules.yml": "groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: up == 0\n"
+            "        for: 5m\n        labels: {severity: " + "a" * 60 + "x}\n"
+            "        annotations: {summary: s, runbook_url: https://r}\n",
+            "monitoring/alertmanager.yml": "route:\n  receiver: nobody\n  routes:\n"
+            "    - {receiver: pager, match_re: {severity: '(a|aa)+$'}}\n"
+            "    - {receiver: pager, matchers: ['severity=~\"(a|aa)+$\"']}\n"
+            "receivers:\n  - name: nobody\n  - name: pager\n"
+            "    pagerduty_configs: [{routing_key: k}]\n",
+        },
+    )
     code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.alert-routing")
     r = result(report, "monitoring.alert-routing", "file:monitoring/alertmanager.yml")
     assert (code, r["status"]) == (1, "failed")  # the alert matches neither route: it reaches `nobody`
@@ -343,16 +415,23 @@ def test_long_gitlab_rule_expression_is_linear() -> None:
     assert gl_if("$A =~ /(a|aa)+$/", {"A": "a" * 60 + "x"}) is False
 
 
-def test_a_routing_tree_too_large_to_walk_for_every_alert_fails(capsys: pytest.CaptureFixture[str],
-                                                               tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "rules.yml": "groups:\n- name: g\n  rules:\n" + "".join(
-            f"  - {{alert: A{n}, expr: up, for: 5m, labels: {{severity: page}}, annotations: {{summary: s, "
-            f"runbook_url: https://r}}}}\n" for n in range(1000)),
-        "alertmanager.yml": "route:\n  receiver: r\n  routes:\n"
-                            + "    - {receiver: r, match: {severity: page}, continue: true}\n" * 1000
-                            + "receivers: [{name: r, webhook_configs: [{url: 'https://hook'}]}]\n",
-    })
+def test_a_routing_tree_too_large_to_walk_for_every_alert_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "rules.yml": "groups:\n- name: g\n  rules:\n"
+            + "".join(
+                f"  - {{alert: A{n}, expr: up, for: 5m, labels: {{severity: page}}, annotations: {{summary: s, "
+                f"runbook_url: https://r}}}}\n"
+                for n in range(1000)
+            ),
+            "alertmanager.yml": "route:\n  receiver: r\n  routes:\n"
+            + "    - {receiver: r, match: {severity: page}, continue: true}\n" * 1000
+            + "receivers: [{name: r, webhook_configs: [{url: 'https://hook'}]}]\n",
+        },
+    )
     code, report, _ = gate(capsys, tmp_path, "--only", "monitoring.alert-routing")
     r = result(report, "monitoring.alert-routing", "file:alertmanager.yml")
     assert (code, r["status"], r["message"]) == (1, "failed", "1001 routes for 1000 alert label sets")

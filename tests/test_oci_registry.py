@@ -56,8 +56,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w = World(plain, token, basic)
         layout = Layout(tmp_path_factory.mktemp("layout"))
         images = {  # tag -> labels; distinct content gives distinct digests
-            "good": GOOD_LABELS, "unsigned": GOOD_LABELS, "otherkey": GOOD_LABELS, "copied": GOOD_LABELS,
-            "tampered": GOOD_LABELS, "attother": GOOD_LABELS, "builder": GOOD_LABELS, "bundled": GOOD_LABELS,
+            "good": GOOD_LABELS,
+            "unsigned": GOOD_LABELS,
+            "otherkey": GOOD_LABELS,
+            "copied": GOOD_LABELS,
+            "tampered": GOOD_LABELS,
+            "attother": GOOD_LABELS,
+            "builder": GOOD_LABELS,
+            "bundled": GOOD_LABELS,
             "othercommit": {**GOOD_LABELS, "org.opencontainers.image.revision": OTHER_COMMIT},
         }
         for tag, labels in images.items():
@@ -99,21 +105,49 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     (tmp_path / "cosign.pub").write_text(KEY.pem)
-    (tmp_path / ".mlops-gate.yml").write_text(json.dumps({
-        "version": 1, "extends": "default",
-        "checks": {
-            "image.signature": {"params": {"keys": ["cosign.pub"]}},
-            "image.provenance": {"params": {"keys": ["cosign.pub"], "builder_ids": [BUILDER]}},
-            "release.traceability": {"params": {"keys": ["cosign.pub"], "required": ["test"]}},
-        },
-    }))
+    (tmp_path / ".mlops-gate.yml").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "extends": "default",
+                "checks": {
+                    "image.signature": {"params": {"keys": ["cosign.pub"]}},
+                    "image.provenance": {"params": {"keys": ["cosign.pub"], "builder_ids": [BUILDER]}},
+                    "release.traceability": {"params": {"keys": ["cosign.pub"], "required": ["test"]}},
+                },
+            }
+        )
+    )
     return tmp_path
 
 
-def gate(repo: Path, image: str, only: str, capsys: pytest.CaptureFixture[str], env: dict[str, str] | None = None,
-         *extra: str) -> tuple[int, dict[str, Any]]:
-    code = main(["check", "--only", only, "--image", image, "--commit", COMMIT, "--repository", REPO,
-                 "--repo", str(repo), "--format", "json", *extra], env={"HOME": str(repo), **(env or {})})
+def gate(
+    repo: Path,
+    image: str,
+    only: str,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str] | None = None,
+    *extra: str,
+) -> tuple[int, dict[str, Any]]:
+    code = main(
+        [
+            "check",
+            "--only",
+            only,
+            "--image",
+            image,
+            "--commit",
+            COMMIT,
+            "--repository",
+            REPO,
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            *extra,
+        ],
+        env={"HOME": str(repo), **(env or {})},
+    )
     out = capsys.readouterr().out
     return code, json.loads(out)
 
@@ -134,11 +168,14 @@ def test_good_image_passes_every_image_check(world: World, repo: Path, capsys: p
     assert code == 0, report["results"]
     subject = f"oci:{world.plain.host}/{NAME}@{d}"
     assert {r["check"]: (r["status"], r["subject"]) for r in report["results"] if r["subject"].startswith("oci:")} == {
-        c: ("passed", subject) for c in ("image.digest-pinned", "image.labels", "image.signature", "image.provenance")}
+        c: ("passed", subject) for c in ("image.digest-pinned", "image.labels", "image.signature", "image.provenance")
+    }
     assert result(report, "image.signature")["message"] == (
-        f"verified with cosign.pub, binds {d} (signed as {world.plain.host}/{NAME}) (1 of 1 signatures)")
+        f"verified with cosign.pub, binds {d} (signed as {world.plain.host}/{NAME}) (1 of 1 signatures)"
+    )
     assert result(report, "image.provenance")["message"] == (
-        f"verified SLSA provenance signed by cosign.pub: built by {BUILDER} from {REPO}@{COMMIT[:12]}")
+        f"verified SLSA provenance signed by cosign.pub: built by {BUILDER} from {REPO}@{COMMIT[:12]}"
+    )
 
 
 def test_tag_instead_of_digest(world: World, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,31 +184,49 @@ def test_tag_instead_of_digest(world: World, repo: Path, capsys: pytest.CaptureF
     r = result(report, "image.digest-pinned")
     assert code == 1 and r["status"] == "failed"
     d = world.digests["good"]
-    assert violations(r) == f"target image {ref} is a tag; it resolves to {d} now: gate and deploy {world.plain.host}/{NAME}@{d}"
+    assert (
+        violations(r)
+        == f"target image {ref} is a tag; it resolves to {d} now: gate and deploy {world.plain.host}/{NAME}@{d}"
+    )
 
 
-@pytest.mark.parametrize("tag,check,expected", [
-    ("unsigned", "image.signature", "no cosign signature found for {d}"),
-    ("otherkey", "image.signature", "does not verify with any of the 1 policy key(s)"),
-    ("copied", "image.signature", "verifies with cosign.pub but signs {good}, not {d} (a signature copied from another image)"),
-    ("tampered", "image.signature", "does not verify with any of the 1 policy key(s)"),
-    ("attother", "image.provenance", "signed by cosign.pub, but its subject is {good}, not {d}"),
-    ("builder", "image.provenance", "builder https://evil.example/builder is not in builder_ids"),
-    ("othercommit", "image.provenance", f"built from commit {OTHER_COMMIT}, not {COMMIT}"),
-    ("othercommit", "image.labels", f"org.opencontainers.image.revision={OTHER_COMMIT} (config label), but the gated commit is {COMMIT}"),
-    ("unsigned", "image.provenance", "no provenance attestation found for {d}"),
-])
-def test_bad_images_fail(world: World, repo: Path, capsys: pytest.CaptureFixture[str], tag: str, check: str,
-                         expected: str) -> None:
+@pytest.mark.parametrize(
+    "tag,check,expected",
+    [
+        ("unsigned", "image.signature", "no cosign signature found for {d}"),
+        ("otherkey", "image.signature", "does not verify with any of the 1 policy key(s)"),
+        (
+            "copied",
+            "image.signature",
+            "verifies with cosign.pub but signs {good}, not {d} (a signature copied from another image)",
+        ),
+        ("tampered", "image.signature", "does not verify with any of the 1 policy key(s)"),
+        ("attother", "image.provenance", "signed by cosign.pub, but its subject is {good}, not {d}"),
+        ("builder", "image.provenance", "builder https://evil.example/builder is not in builder_ids"),
+        ("othercommit", "image.provenance", f"built from commit {OTHER_COMMIT}, not {COMMIT}"),
+        (
+            "othercommit",
+            "image.labels",
+            f"org.opencontainers.image.revision={OTHER_COMMIT} (config label), but the gated commit is {COMMIT}",
+        ),
+        ("unsigned", "image.provenance", "no provenance attestation found for {d}"),
+    ],
+)
+def test_bad_images_fail(
+    world: World, repo: Path, capsys: pytest.CaptureFixture[str], tag: str, check: str, expected: str
+) -> None:
     code, report = gate(repo, world.ref(tag), check, capsys, None, "--fail-on", "medium")  # labels: medium
     r = result(report, check)
     assert (code, r["status"]) == (1, "failed"), r
     assert expected.format(d=world.digests[tag], good=world.digests["good"]) in violations(r)
 
 
-def test_sigstore_bundle_found_through_the_referrers_tag_fallback(world: World, repo: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = gate(repo, world.ref("bundled"), "image.provenance", capsys, None, "--facts-out", str(repo / "f.json"))
+def test_sigstore_bundle_found_through_the_referrers_tag_fallback(
+    world: World, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = gate(
+        repo, world.ref("bundled"), "image.provenance", capsys, None, "--facts-out", str(repo / "f.json")
+    )
     r = result(report, "image.provenance")
     assert code == 0, r
     assert r["message"].startswith("verified SLSA provenance signed by cosign.pub")
@@ -186,8 +241,10 @@ def test_multi_arch_index(world: World, repo: Path, capsys: pytest.CaptureFixtur
     pinned = result(report, "image.digest-pinned")
     assert pinned["message"] == f"target image resolves to {world.digests['multi']}"
     assert f"linux/arm64: {world.digests['multi-arm64']}" in pinned["evidence"]
-    assert f"org.opencontainers.image.revision={COMMIT} (config label (linux/arm64))" in result(
-        report, "image.labels")["evidence"]
+    assert (
+        f"org.opencontainers.image.revision={COMMIT} (config label (linux/arm64))"
+        in result(report, "image.labels")["evidence"]
+    )
 
 
 def test_registry_down_is_an_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,8 +263,11 @@ def test_token_registry_401_without_credentials(world: World, repo: Path, capsys
 
 
 def test_token_registry_with_credentials(world: World, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass",
-           "MLOPS_GATE_REGISTRY_HOST": world.token.host}
+    env = {
+        "MLOPS_GATE_REGISTRY_USERNAME": "ci",
+        "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass",
+        "MLOPS_GATE_REGISTRY_HOST": world.token.host,
+    }
     code, report = gate(repo, world.ref("good", world.token), "image.signature", capsys, env)
     assert code == 0, report["results"]
     assert "s3cret-pass" not in json.dumps(report)
@@ -228,15 +288,21 @@ def test_basic_auth_registry(world: World, repo: Path, capsys: pytest.CaptureFix
     ref = world.ref("good", world.basic)
     code, report = gate(repo, ref, "image.labels", capsys)
     assert code == 3 and "Basic auth, no credentials" in report["results"][0]["message"]
-    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass",
-           "MLOPS_GATE_REGISTRY_HOST": world.basic.host}
+    env = {
+        "MLOPS_GATE_REGISTRY_USERNAME": "ci",
+        "MLOPS_GATE_REGISTRY_PASSWORD": "s3cret-pass",
+        "MLOPS_GATE_REGISTRY_HOST": world.basic.host,
+    }
     code, report = gate(repo, ref, "image.labels", capsys, env)
     assert code == 0, report["results"]
 
 
 def test_wrong_password_is_named(world: World, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"MLOPS_GATE_REGISTRY_USERNAME": "ci", "MLOPS_GATE_REGISTRY_PASSWORD": "wrong-pass",
-           "MLOPS_GATE_REGISTRY_HOST": world.token.host}
+    env = {
+        "MLOPS_GATE_REGISTRY_USERNAME": "ci",
+        "MLOPS_GATE_REGISTRY_PASSWORD": "wrong-pass",
+        "MLOPS_GATE_REGISTRY_HOST": world.token.host,
+    }
     code, report = gate(repo, world.ref("good", world.token), "image.labels", capsys, env)
     r = report["results"][0]
     assert (code, r["status"]) == (3, "error") and "token for repository:ml/churn:pull" in r["message"]
@@ -258,10 +324,21 @@ def test_release_traceability_over_registry_facts(world: World, repo: Path, caps
     data = json.loads(facts.read_text())
     oci = data["facts"]["oci_image"]
     assert oci["value"]["digest"] == world.digests["good"] and oci["requests"] >= 5
-    data["facts"]["mlflow_model"] = {"value": {"tracking_uri": "http://mlflow", "model": "churn@champion",
-                                               "run": {"run_id": "r1", "tags": {"mlflow.source.git.commit": COMMIT}}}}
-    data["facts"]["commit_runs"] = {"value": {"platform": "github", "repository": REPO, "sha": COMMIT, "runs": [
-        {"name": "test", "status": "completed", "conclusion": "success", "source": "check-run"}]}}
+    data["facts"]["mlflow_model"] = {
+        "value": {
+            "tracking_uri": "http://mlflow",
+            "model": "churn@champion",
+            "run": {"run_id": "r1", "tags": {"mlflow.source.git.commit": COMMIT}},
+        }
+    }
+    data["facts"]["commit_runs"] = {
+        "value": {
+            "platform": "github",
+            "repository": REPO,
+            "sha": COMMIT,
+            "runs": [{"name": "test", "status": "completed", "conclusion": "success", "source": "check-run"}],
+        }
+    }
     facts.write_text(json.dumps(data))
     args = ["--model", "churn@champion", "--platform", "github", "--facts-in", str(facts)]
     code, report = gate(repo, world.ref("good"), "release.*", capsys, None, *args)
@@ -275,10 +352,13 @@ def test_release_traceability_over_registry_facts(world: World, repo: Path, caps
 
 
 def test_release_traceability_names_unconfigured_sources(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["check", "--only", "release.*", "--commit", COMMIT, "--repo", str(repo), "--format", "json"],
-                env={"HOME": str(repo)})
+    code = main(
+        ["check", "--only", "release.*", "--commit", COMMIT, "--repo", str(repo), "--format", "json"],
+        env={"HOME": str(repo)},
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 3
     assert report["results"][0]["message"] == (
         "not configured: set --model or target.model (NAME@ALIAS or NAME/VERSION); --image or target.image; "
-        "--platform or target.platform; --repository or target.repository, or disable the check")
+        "--platform or target.platform; --repository or target.repository, or disable the check"
+    )

@@ -84,8 +84,7 @@ def error_of(path: Path) -> str:
         ),
         (
             "version: 1\nfailon: high\n",
-            "policy.yml:2: failon: unknown key (known keys: checks, extends, fail_on, "
-            "target, version, waivers)",
+            "policy.yml:2: failon: unknown key (known keys: checks, extends, fail_on, target, version, waivers)",
         ),
         (
             "version: 1\ntarget:\n  platform: bitbucket\n",
@@ -164,9 +163,7 @@ def test_committed_schema_is_current_and_validates_profiles(capsys: pytest.Captu
     assert printed == committed, "run: mlops-gate policy schema > policies/policy.schema.json"
     from mlops_gate import yamlio
 
-    for path in sorted((ROOT / "policies").glob("*.yaml")) + sorted(
-        (ROOT / "examples").glob("*/.mlops-gate.yml")
-    ):
+    for path in sorted((ROOT / "policies").glob("*.yaml")) + sorted((ROOT / "examples").glob("*/.mlops-gate.yml")):
         jsonschema.validate(yamlio.load(path.read_text()).documents[0], committed)
 
 

@@ -16,15 +16,27 @@ from mlops_gate.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = ROOT / "examples" / "churn-model"
 POLICY = ".mlops-gate.yml"
-PR_ENV = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main",
-          "GITHUB_HEAD_REF": "feature", "GITHUB_REPOSITORY": "acme/churn-model"}
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
+PR_ENV = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_EVENT_NAME": "pull_request",
+    "GITHUB_BASE_REF": "main",
+    "GITHUB_HEAD_REF": "feature",
+    "GITHUB_REPOSITORY": "acme/churn-model",
+}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": "/nonexistent",
+}
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}, check=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, env={**os.environ, **GIT_ENV}, check=True
+    )
     return done.stdout.strip()
 
 
@@ -44,10 +56,13 @@ def make_repo(path: Path, policy_text: str | None = None) -> Path:
     return path
 
 
-def gate(capsys: pytest.CaptureFixture[str], repo: Path, *extra: str,
-         env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
-    code = main(["check", "--repo", str(repo), "--only", "policy.unchanged", "--format", "json", *extra],
-                env=PR_ENV if env is None else env)
+def gate(
+    capsys: pytest.CaptureFixture[str], repo: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
+    code = main(
+        ["check", "--repo", str(repo), "--only", "policy.unchanged", "--format", "json", *extra],
+        env=PR_ENV if env is None else env,
+    )
     out, err = capsys.readouterr()
     return code, json.loads(out) if out.strip() else {}, err
 
@@ -72,8 +87,7 @@ def test_not_a_pull_request_passes(tmp_path: Path, capsys: pytest.CaptureFixture
     assert only_result(report)["message"].startswith("not a pull request")
 
 
-def test_pull_request_with_the_target_branch_policy_passes(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_pull_request_with_the_target_branch_policy_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "r")
     code, report, _ = gate(capsys, repo)
     r = only_result(report)
@@ -124,8 +138,7 @@ def test_a_changed_file_the_policy_extends_is_caught(tmp_path: Path, capsys: pyt
     assert code == 1 and by_subject == {f"file:{POLICY}": "passed", "file:gate/base.yml": "failed"}
 
 
-def test_missing_target_branch_is_an_error_naming_the_fix(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_target_branch_is_an_error_naming_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # the run fails closed before anything is fetched: the target branch's policy is the one the gate trusts
     repo = make_repo(tmp_path / "r")
     code, report, err = gate(capsys, repo, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
@@ -143,8 +156,7 @@ def test_not_a_git_repository_is_an_error(tmp_path: Path, capsys: pytest.Capture
     assert code == 3 and report == {} and "is not a git repository" in err
 
 
-def test_a_clone_compares_with_the_remote_tracking_branch(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_clone_compares_with_the_remote_tracking_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     upstream = make_repo(tmp_path / "upstream")
     git(upstream, "checkout", "-q", "main")
     clone = tmp_path / "clone"
@@ -157,13 +169,18 @@ def test_a_clone_compares_with_the_remote_tracking_branch(tmp_path: Path,
     assert code == 1 and "differs from origin/main" in r["message"]
 
 
-def test_the_pull_requests_own_waiver_and_switch_are_ignored(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_pull_requests_own_waiver_and_switch_are_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n    severity: info\n")
-    (repo / POLICY).write_text((repo / POLICY).read_text() + (
-        "waivers:\n  - check: policy.unchanged\n    subject: '*'\n    owner: '@me'\n"
-        "    reason: trust me\n    expires: 2999-01-01\n"))
+    (repo / POLICY).write_text(
+        (repo / POLICY).read_text()
+        + (
+            "waivers:\n  - check: policy.unchanged\n    subject: '*'\n    owner: '@me'\n"
+            "    reason: trust me\n    expires: 2999-01-01\n"
+        )
+    )
     code, report, err = gate(capsys, repo)
     r = only_result(report)
     assert code == 1 and r["status"] == "failed" and r["severity"] == "critical"
@@ -172,8 +189,10 @@ def test_the_pull_requests_own_waiver_and_switch_are_ignored(tmp_path: Path,
 
 
 def test_a_waiver_from_the_target_branch_policy_applies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    waiver = ("waivers:\n  - check: policy.unchanged\n    subject: 'file:.mlops-gate.yml'\n    owner: '@ml-platform'\n"
-              "    reason: policy migration PLAT-7\n    expires: 2999-01-01\n")
+    waiver = (
+        "waivers:\n  - check: policy.unchanged\n    subject: 'file:.mlops-gate.yml'\n    owner: '@ml-platform'\n"
+        "    reason: policy migration PLAT-7\n    expires: 2999-01-01\n"
+    )
     repo = make_repo(tmp_path / "r", (GOOD / POLICY).read_text() + waiver)
     edit_policy(repo, "fail_on: high", "fail_on: critical")
     code, report, _ = gate(capsys, repo)
@@ -234,23 +253,26 @@ def test_pull_request_that_deletes_the_policy_is_blocked(tmp_path: Path, capsys:
     code, report, _ = gate(capsys, repo)
     r = only_result(report)
     assert code == 1 and r["status"] == "failed" and r["blocking"] and r["subject"] == f"file:{POLICY}"
-    assert r["message"].startswith(f"{POLICY} is on main but the pull request deletes it: the run falls back to "
-                                   "default")
+    assert r["message"].startswith(
+        f"{POLICY} is on main but the pull request deletes it: the run falls back to default"
+    )
     assert r["evidence"] == [f"git main:{POLICY} exists"]
     code, report, _ = gate(capsys, repo, env={})  # not a pull request: nothing to compare
     assert code == 0 and only_result(report)["message"].startswith("not a pull request")
 
 
-def test_deleting_the_policy_in_the_working_tree_only_is_blocked(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_deleting_the_policy_in_the_working_tree_only_is_blocked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     (repo / POLICY).unlink()
     code, report, _ = gate(capsys, repo)
     assert code == 1 and only_result(report)["status"] == "failed"
 
 
-def test_renaming_the_policy_to_another_discovered_name_is_blocked(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_renaming_the_policy_to_another_discovered_name_is_blocked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     git(repo, "mv", POLICY, "mlops-gate.yaml")
     edit_policy(repo, "fail_on: high", "fail_on: critical", name="mlops-gate.yaml")
@@ -260,11 +282,14 @@ def test_renaming_the_policy_to_another_discovered_name_is_blocked(tmp_path: Pat
     assert code == 1
     assert by_subject[f"file:{POLICY}"][0] == "failed" and "deletes it" in by_subject[f"file:{POLICY}"][1]
     assert by_subject["file:mlops-gate.yaml"] == (
-        "failed", "mlops-gate.yaml is not on main: the pull request adds the policy it is judged by")
+        "failed",
+        "mlops-gate.yaml is not on main: the pull request adds the policy it is judged by",
+    )
 
 
-def test_a_second_policy_file_on_the_target_branch_cannot_be_deleted(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_policy_file_on_the_target_branch_cannot_be_deleted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     git(repo, "checkout", "-q", "main")
     (repo / "mlops-gate.yml").write_text("version: 1\nextends: default\n")
@@ -277,8 +302,9 @@ def test_a_second_policy_file_on_the_target_branch_cannot_be_deleted(tmp_path: P
     assert code == 1 and by_subject == {f"file:{POLICY}": "failed", "file:mlops-gate.yml": "passed"}
 
 
-def test_deleting_a_policy_given_with_the_policy_flag_is_blocked(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_deleting_a_policy_given_with_the_policy_flag_is_blocked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     git(repo, "mv", POLICY, "gate.yml")
     commit_all(repo)
@@ -290,7 +316,8 @@ def test_deleting_a_policy_given_with_the_policy_flag_is_blocked(tmp_path: Path,
 
 
 def test_the_deleted_policy_on_the_target_branch_still_configures_the_check(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r", (GOOD / POLICY).read_text() + "  policy.unchanged:\n    severity: low\n")
     git(repo, "rm", "-q", POLICY)
     commit_all(repo)
@@ -317,14 +344,16 @@ def make_origin(tmp_path: Path) -> str:
     commit_all(upstream, "weaken the gate")
     git(upstream, "commit", "-q", "--allow-empty", "-m", "more")
     bare = tmp_path / "origin.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(upstream), str(bare)], check=True,
-                   env={**os.environ, **GIT_ENV})
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(upstream), str(bare)], check=True, env={**os.environ, **GIT_ENV}
+    )
     return bare.as_uri()
 
 
 def clone(url: str, dest: Path, *flags: str) -> Path:
-    subprocess.run(["git", "clone", "-q", *flags, "--branch", "feature", url, str(dest)], check=True,
-                   env={**os.environ, **GIT_ENV})
+    subprocess.run(
+        ["git", "clone", "-q", *flags, "--branch", "feature", url, str(dest)], check=True, env={**os.environ, **GIT_ENV}
+    )
     return dest
 
 
@@ -348,8 +377,7 @@ def test_a_single_branch_clone_is_not_made_shallow(tmp_path: Path, capsys: pytes
     assert git(single, "rev-list", "--count", "HEAD") == "3"
 
 
-def test_a_branch_origin_does_not_have_is_still_an_error(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_branch_origin_does_not_have_is_still_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")
     code, report, err = gate(capsys, shallow, env={**PR_ENV, "GITHUB_BASE_REF": "develop"})
     assert code == 3 and report == {}
@@ -380,7 +408,8 @@ LENIENT = "version: 1\nextends: default\nfail_on: critical\n"
 
 
 def test_a_policy_replaced_by_a_link_to_a_lenient_file_on_main_is_blocked(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     git(repo, "checkout", "-q", "main")
     (repo / "examples").mkdir()
@@ -395,12 +424,14 @@ def test_a_policy_replaced_by_a_link_to_a_lenient_file_on_main_is_blocked(
     assert code == 1 and r["status"] == "failed" and r["blocking"] and r["subject"] == f"file:{POLICY}"
     assert r["message"].startswith(f"{POLICY} is a symbolic link: the policy file, every file it extends")
     assert [v["message"] for v in r["violations"]] == [
-        f"{POLICY} is a symbolic link in the working tree (-> examples/lenient.yml)"]
+        f"{POLICY} is a symbolic link in the working tree (-> examples/lenient.yml)"
+    ]
     assert report["fail_on"] == "high"  # main's policy judges the request, not the lenient file it links to
 
 
-def test_adding_a_linked_policy_name_next_to_mains_is_blocked(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_adding_a_linked_policy_name_next_to_mains_is_blocked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     git(repo, "checkout", "-q", "main")
     git(repo, "mv", POLICY, ".mlops-gate.yaml")
@@ -466,8 +497,9 @@ def test_a_link_on_the_target_branch_is_blocked(tmp_path: Path, capsys: pytest.C
     assert code == 2 and "is or is below a symbolic link" in err
 
 
-def test_a_repository_reached_through_a_link_is_compared_normally(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_repository_reached_through_a_link_is_compared_normally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     (tmp_path / "alias").symlink_to(repo)  # as /tmp -> /private/tmp on macOS: outside the repository
     code, report, _ = gate(capsys, tmp_path / "alias")
@@ -476,8 +508,7 @@ def test_a_repository_reached_through_a_link_is_compared_normally(tmp_path: Path
 
 
 @pytest.mark.parametrize("base", ["HEAD", "HEAD~0", "@{-1}", "main~1", "refs/heads/main"])
-def test_the_target_branch_must_be_a_branch_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 base: str) -> None:
+def test_the_target_branch_must_be_a_branch_name(tmp_path: Path, capsys: pytest.CaptureFixture[str], base: str) -> None:
     repo = make_repo(tmp_path / "r")
     edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
     commit_all(repo, "switch the guard off")
@@ -486,8 +517,9 @@ def test_the_target_branch_must_be_a_branch_name(tmp_path: Path, capsys: pytest.
     assert "is not a branch name" in err or "not in the clone" in err
 
 
-def test_the_target_branch_cannot_be_the_branch_being_checked(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_target_branch_cannot_be_the_branch_being_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     edit_policy(repo, "checks:\n", "checks:\n  policy.unchanged:\n    enabled: false\n")
     commit_all(repo, "switch the guard off")
@@ -503,8 +535,9 @@ def test_the_target_branch_cannot_be_the_branch_being_checked(tmp_path: Path,
     assert code == 1 and only_result(report)["status"] == "failed"
 
 
-def test_a_fork_pull_request_between_same_named_branches_is_compared(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_fork_pull_request_between_same_named_branches_is_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "r")
     git(repo, "checkout", "-q", "--detach")
     env = {**PR_ENV, "GITHUB_HEAD_REF": "main"}  # a fork's main into main: the platform names the target
@@ -516,8 +549,9 @@ def test_a_fork_pull_request_between_same_named_branches_is_compared(tmp_path: P
 
 
 @pytest.mark.parametrize("selection", [["--only", "ci.*"], ["--only", "ci.*,policy.*", "--skip", "policy.unchanged"]])
-def test_the_target_branch_policy_judges_whatever_is_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                               selection: list[str]) -> None:
+def test_the_target_branch_policy_judges_whatever_is_selected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], selection: list[str]
+) -> None:
     # formerly "no fetch when the check is not selected": every pull-request run now reads the policy it trusts
     # from the target branch (fetched once when the clone lacks it), whichever checks are selected
     shallow = clone(make_origin(tmp_path), tmp_path / "clone", "--depth", "1")

@@ -53,8 +53,21 @@ def run(
         (repo / "monitoring" / "alerts.yml").write_text(rules)
     policy = {"version": 1, "extends": "default", "checks": {"monitoring.live": {"enabled": True, "params": params}}}
     (tmp_path / "policy.json").write_text(json.dumps(policy))
-    argv = ["check", "--policy", str(tmp_path / "policy.json"), "--repo", str(repo), "--only", "monitoring.live",
-            "--prometheus-url", prometheus, "--format", "json", "--facts-out", str(tmp_path / "facts.json")]
+    argv = [
+        "check",
+        "--policy",
+        str(tmp_path / "policy.json"),
+        "--repo",
+        str(repo),
+        "--only",
+        "monitoring.live",
+        "--prometheus-url",
+        prometheus,
+        "--format",
+        "json",
+        "--facts-out",
+        str(tmp_path / "facts.json"),
+    ]
     if alertmanager:
         argv += ["--alertmanager-url", alertmanager]
     out, err = io.StringIO(), io.StringIO()
@@ -78,7 +91,7 @@ def test_all_good(tmp_path: Path, live: Servers) -> None:
     prom, am = report["results"]
     assert prom["subject"] == f"prometheus:{live.prometheus}"
     assert prom["message"] == (
-        "2 rule(s) loaded and healthy; 1 of 1 target(s) {job=\"churn-model\"} up; "
+        '2 rule(s) loaded and healthy; 1 of 1 target(s) {job="churn-model"} up; '
         "2 of 2 required metric(s) have samples; no blocking alert firing"
     )
     assert am["message"] == "all 2 model alert(s) reach a notifying receiver (team-ml); none silenced"
@@ -118,8 +131,9 @@ def test_target_down(tmp_path: Path, live: Servers) -> None:
     code, report, _ = run(tmp_path, live.prometheus, {**GOOD, "targets": {"job": "churn-shadow"}})
     assert (code, results(report)) == (1, [("prometheus", "failed")])
     (msg,) = messages(report)
-    assert msg.startswith(f"target http://{live.down_target}/metrics {{instance=\"{live.down_target}\", "
-                          f"job=\"churn-shadow\"}} is down: Get ")
+    assert msg.startswith(
+        f'target http://{live.down_target}/metrics {{instance="{live.down_target}", job="churn-shadow"}} is down: Get '
+    )
     assert "connection refused" in msg
 
 
@@ -226,6 +240,7 @@ def test_nothing_to_verify_is_an_error(tmp_path: Path, live: Servers) -> None:
 
 
 # --- the check over hand-built facts (no server) -----------------------------------------------------
+
 
 def _facts(**am: Any) -> dict[str, Any]:
     from mlops_gate.facts import RepoFiles

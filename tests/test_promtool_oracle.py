@@ -56,9 +56,7 @@ GOOD = {
             "annotations: {summary: 'down {{ $labels.instance }}', runbook_url: 'https://x'}",
         )
     ),
-    "interval-limit": rules(
-        record(), head="groups:\n  - name: g\n    interval: 30s\n    limit: 10\n    rules:\n"
-    ),
+    "interval-limit": rules(record(), head="groups:\n  - name: g\n    interval: 30s\n    limit: 10\n    rules:\n"),
     "two-groups": "groups:\n  - name: a\n    rules: []\n  - name: b\n    rules: []\n",
     "durations": rules(
         alert(extra="for: 1h30m"),
@@ -104,9 +102,7 @@ GOOD = {
             "\n  d: '{{ $value | humanizePercentage }} {{ printf \"%.2f\" $value }}'"
         )
     ),
-    "template-range": rules(
-        alert(extra="annotations: {s: '{{ range $k, $v := $labels }}{{ $k }}{{ end }}'}")
-    ),
+    "template-range": rules(alert(extra="annotations: {s: '{{ range $k, $v := $labels }}{{ $k }}{{ end }}'}")),
     "scalar-values": rules(alert("5", "labels: {severity: 1, page: true, x: null}")),
     "underscore-label": rules(alert(extra="labels: {_team: ml}")),
     "record-labels": rules(record(extra="labels: {team: ml}")),
@@ -264,9 +260,7 @@ def soup(rng: random.Random) -> str:
 def grammar(rng: random.Random, depth: int = 0) -> str:
     """Grammar-shaped: mostly valid, probing false alarms (types, precedence, modifiers)."""
     r = rng.random() if depth < 4 else 0.0
-    sel = rng.choice(
-        ["up", 'http_requests_total{job="api",code=~"5.."}', 'x{a!="b"}', '{__name__="y"}', "sum"]
-    )
+    sel = rng.choice(["up", 'http_requests_total{job="api",code=~"5.."}', 'x{a!="b"}', '{__name__="y"}', "sum"])
     sub = lambda: grammar(rng, depth + 1)  # noqa: E731
     if r < 0.25:
         return sel + rng.choice(["", " offset 5m", " @ 100", " offset -1h"])
@@ -317,16 +311,10 @@ def test_generated_expressions_agree_with_promtool(tmp_path: Path) -> None:
     path = tmp_path / "generated.rules"
     path.write_text("groups:\n- name: g\n  rules:\n" + body, encoding="utf-8")
     assert PROMTOOL is not None
-    proc = subprocess.run(
-        [PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=120
-    )
-    rejected = {
-        int(n) - 1 for n in re.findall(r'rule (\d+), "r\d+": could not parse', proc.stdout + proc.stderr)
-    }
+    proc = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=120)
+    rejected = {int(n) - 1 for n in re.findall(r'rule (\d+), "r\d+": could not parse', proc.stdout + proc.stderr)}
     assert 100 < len(rejected) < len(exprs) - 100  # both sides of the line are exercised
     disagree = [
-        (e, i in rejected)
-        for i, e in enumerate(exprs)
-        if (pr.promql_problem(e) is not None) != (i in rejected)
+        (e, i in rejected) for i, e in enumerate(exprs) if (pr.promql_problem(e) is not None) != (i in rejected)
     ]
     assert disagree == []

@@ -45,24 +45,65 @@ COMMENTS = "c6a1889d-b943-4856-b76f-9e46bb6b0df2"
 LOCATIONS = [
     ("e81700f7-3be2-46de-8624-2eb35882fcaa", "Location", "ResourceAreas", "_apis/{resource}/{areaId}"),
     ("225f7195-f9c7-4d14-ab28-a83f7ff77e1f", "git", "repositories", "{project}/_apis/{area}/{resource}/{repositoryId}"),
-    ("2d874a60-a811-4f62-9c9f-963a6ea0a55b", "git", "refs",
-     "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*filter}"),
-    ("428dd4fb-fda5-4722-af02-9313b80305da", "git", "statuses",
-     "{project}/_apis/{area}/repositories/{repositoryId}/commits/{commitId}/{resource}"),
-    ("dad91cbe-d183-45f8-9c6e-9c1164472121", "policy", "configurations", "{project}/_apis/{area}/{resource}/{configurationId}"),
+    (
+        "2d874a60-a811-4f62-9c9f-963a6ea0a55b",
+        "git",
+        "refs",
+        "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*filter}",
+    ),
+    (
+        "428dd4fb-fda5-4722-af02-9313b80305da",
+        "git",
+        "statuses",
+        "{project}/_apis/{area}/repositories/{repositoryId}/commits/{commitId}/{resource}",
+    ),
+    (
+        "dad91cbe-d183-45f8-9c6e-9c1164472121",
+        "policy",
+        "configurations",
+        "{project}/_apis/{area}/{resource}/{configurationId}",
+    ),
     ("0cd358e1-9217-4d94-8269-1c1ee6f93dcf", "build", "builds", "{project}/_apis/{area}/{resource}/{buildId}"),
-    ("dbeaf647-6167-421a-bda9-c9327b25e2e6", "build", "definitions", "{project}/_apis/{area}/{resource}/{definitionId}"),
-    ("8572b1fc-2482-47fa-8f74-7e3ed53ee54b", "distributedtask", "environments",
-     "{project}/_apis/{area}/{resource}/{environmentId}"),
-    ("86c8381e-5aee-4cde-8ae4-25c0c7f5eaea", "PipelinesChecks", "configurations", "{project}/_apis/pipelines/checks/{resource}/{id}"),
-    ("18a2ad18-7571-46ae-bec7-0c7da1495885", "Security", "accessControlLists", "_apis/{resource}/{securityNamespaceId}"),
+    (
+        "dbeaf647-6167-421a-bda9-c9327b25e2e6",
+        "build",
+        "definitions",
+        "{project}/_apis/{area}/{resource}/{definitionId}",
+    ),
+    (
+        "8572b1fc-2482-47fa-8f74-7e3ed53ee54b",
+        "distributedtask",
+        "environments",
+        "{project}/_apis/{area}/{resource}/{environmentId}",
+    ),
+    (
+        "86c8381e-5aee-4cde-8ae4-25c0c7f5eaea",
+        "PipelinesChecks",
+        "configurations",
+        "{project}/_apis/pipelines/checks/{resource}/{id}",
+    ),
+    (
+        "18a2ad18-7571-46ae-bec7-0c7da1495885",
+        "Security",
+        "accessControlLists",
+        "_apis/{resource}/{securityNamespaceId}",
+    ),
     ("28010c54-d0c0-4c89-a5b0-1c9e188b9fb7", "IMS", "Identities", "_apis/{resource}/{identityId}"),
 ]
-AREAS = {"git": "4e080c62-fa21-4fbc-8fef-2a10a2b38049", "build": "965220d5-5bb9-42cf-8d67-9b146df2a5a4",
-         "policy": "fb13a388-40dd-4a04-b530-013a739c72ef", "distributedtask": "a85b8835-c1a1-4aac-ae97-1c3d0ba72dbd",
-         "pipelineschecks": "4a933897-0488-45af-bd82-6fd3ad33f46a", "ims": "8a3d49b8-91f0-46ef-b33d-dda338c25db3"}
+AREAS = {
+    "git": "4e080c62-fa21-4fbc-8fef-2a10a2b38049",
+    "build": "965220d5-5bb9-42cf-8d67-9b146df2a5a4",
+    "policy": "fb13a388-40dd-4a04-b530-013a739c72ef",
+    "distributedtask": "a85b8835-c1a1-4aac-ae97-1c3d0ba72dbd",
+    "pipelineschecks": "4a933897-0488-45af-bd82-6fd3ad33f46a",
+    "ims": "8a3d49b8-91f0-46ef-b33d-dda338c25db3",
+}
 VSSPS = "/vssps"  # the IMS area lives on another host (vssps.dev.azure.com): a distinct path here
-DISCOVERY = {("OPTIONS", "/contoso/_apis"), ("GET", "/contoso/_apis/ResourceAreas"), ("OPTIONS", "/vssps/contoso/_apis")}
+DISCOVERY = {
+    ("OPTIONS", "/contoso/_apis"),
+    ("GET", "/contoso/_apis/ResourceAreas"),
+    ("OPTIONS", "/vssps/contoso/_apis"),
+}
 GIT_NAMESPACE = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"
 ACLS = f"/contoso/_apis/accessControlLists/{GIT_NAMESPACE}"
 IDENTITIES = f"{VSSPS}/contoso/_apis/Identities"
@@ -81,20 +122,38 @@ def collection(body: list[Any]) -> dict[str, Any]:
 
 def serve_discovery(replay: ReplayServer, org: str = "contoso") -> None:
     """Resource areas and API locations, as the SDK asks for them before its first real call."""
-    locations = [{"id": i, "area": a, "resourceName": r, "routeTemplate": t, "resourceVersion": 1,
-                  "minVersion": 1.0, "maxVersion": 7.1, "releasedVersion": "7.0"} for i, a, r, t in LOCATIONS]
+    locations = [
+        {
+            "id": i,
+            "area": a,
+            "resourceName": r,
+            "routeTemplate": t,
+            "resourceVersion": 1,
+            "minVersion": 1.0,
+            "maxVersion": 7.1,
+            "releasedVersion": "7.0",
+        }
+        for i, a, r, t in LOCATIONS
+    ]
     replay.add("OPTIONS", f"/{org}/_apis", 200, collection(locations))
     replay.add("OPTIONS", f"{VSSPS}/{org}/_apis", 200, collection(locations))
-    areas = [{"id": i, "name": n, "locationUrl": f"{replay.url}{VSSPS if n == 'ims' else ''}/{org}/"}
-             for n, i in AREAS.items()]
+    areas = [
+        {"id": i, "name": n, "locationUrl": f"{replay.url}{VSSPS if n == 'ims' else ''}/{org}/"}
+        for n, i in AREAS.items()
+    ]
     replay.add("GET", f"/{org}/_apis/ResourceAreas", 200, collection(areas))
 
 
 def serve_repository(replay: ReplayServer, default_branch: str | None = "refs/heads/main") -> None:
     serve_discovery(replay)
-    repo: dict[str, Any] = {"id": REPO_ID, "name": "churn", "url": f"https://dev.azure.com/contoso/ml/_apis/git/repositories/{REPO_ID}",
-                            "project": {"id": "eb6e4656-77fc-42a1-9181-4c6d8e9da5d1", "name": "ml"},
-                            "remoteUrl": "https://contoso@dev.azure.com/contoso/ml/_git/churn", "size": 1024}
+    repo: dict[str, Any] = {
+        "id": REPO_ID,
+        "name": "churn",
+        "url": f"https://dev.azure.com/contoso/ml/_apis/git/repositories/{REPO_ID}",
+        "project": {"id": "eb6e4656-77fc-42a1-9181-4c6d8e9da5d1", "name": "ml"},
+        "remoteUrl": "https://contoso@dev.azure.com/contoso/ml/_git/churn",
+        "size": 1024,
+    }
     if default_branch:
         repo["defaultBranch"] = default_branch
     replay.add("GET", f"{PROJECT}/git/repositories/churn", 200, repo)
@@ -104,25 +163,51 @@ def serve_repository(replay: ReplayServer, default_branch: str | None = "refs/he
 def serve_acls(replay: ReplayServer, acls: dict[str, list[dict[str, Any]]], *, status: int = 200) -> None:
     """`GET _apis/accesscontrollists/{namespace}?token=...`: the ACLs answered for each token asked."""
     for token, body in acls.items():
-        replay.add("GET", ACLS, status, collection(body) if status == 200 else {"message": "denied"},
-                   query={"token": token})
+        replay.add(
+            "GET", ACLS, status, collection(body) if status == 200 else {"message": "denied"}, query={"token": token}
+        )
 
 
-def ctx_for(tmp_path: Path, replay: ReplayServer, scope: tuple[str, ...] = (), env: dict[str, str] | None = None,
-            api_url: str | None = None) -> Context:
-    target = Target(platform="azure", repository="contoso/ml/churn", commit=SHA,
-                    api_url=api_url or f"{replay.url}/contoso/")
-    return Context(root=tmp_path, target=target, env={"AZURE_DEVOPS_TOKEN": TOKEN} if env is None else env,
-                   scope=frozenset(scope))
+def ctx_for(
+    tmp_path: Path,
+    replay: ReplayServer,
+    scope: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    api_url: str | None = None,
+) -> Context:
+    target = Target(
+        platform="azure", repository="contoso/ml/churn", commit=SHA, api_url=api_url or f"{replay.url}/contoso/"
+    )
+    return Context(
+        root=tmp_path, target=target, env={"AZURE_DEVOPS_TOKEN": TOKEN} if env is None else env, scope=frozenset(scope)
+    )
 
 
-def policy(pid: int, type_id: str, settings: dict[str, Any], scope: list[dict[str, Any]], *,
-           enabled: bool = True, blocking: bool = True, name: str = "") -> dict[str, Any]:
-    return {"id": pid, "revision": 1, "isEnabled": enabled, "isBlocking": blocking, "isDeleted": False,
-            "createdDate": "2024-05-02T10:00:00Z", "settings": {**settings, "scope": scope},
-            "type": {"id": type_id, "displayName": name or type_id[:8],
-                     "url": f"https://dev.azure.com/contoso/ml/_apis/policy/types/{type_id}"},
-            "url": f"https://dev.azure.com/contoso/ml/_apis/policy/configurations/{pid}"}
+def policy(
+    pid: int,
+    type_id: str,
+    settings: dict[str, Any],
+    scope: list[dict[str, Any]],
+    *,
+    enabled: bool = True,
+    blocking: bool = True,
+    name: str = "",
+) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "revision": 1,
+        "isEnabled": enabled,
+        "isBlocking": blocking,
+        "isDeleted": False,
+        "createdDate": "2024-05-02T10:00:00Z",
+        "settings": {**settings, "scope": scope},
+        "type": {
+            "id": type_id,
+            "displayName": name or type_id[:8],
+            "url": f"https://dev.azure.com/contoso/ml/_apis/policy/types/{type_id}",
+        },
+        "url": f"https://dev.azure.com/contoso/ml/_apis/policy/configurations/{pid}",
+    }
 
 
 def exact(ref: str, repo: str | None = REPO_ID) -> dict[str, Any]:
@@ -138,9 +223,17 @@ def serve_policies(replay: ReplayServer, policies: list[dict[str, Any]]) -> None
 
 
 def refs(*names: str) -> dict[str, Any]:
-    return collection([{"name": f"refs/heads/{n}", "objectId": SHA, "creator": {"displayName": "Ada"},
-                        "url": f"https://dev.azure.com/contoso/ml/_apis/git/repositories/{REPO_ID}/refs?filter=heads%2F{n}"}
-                       for n in names])
+    return collection(
+        [
+            {
+                "name": f"refs/heads/{n}",
+                "objectId": SHA,
+                "creator": {"displayName": "Ada"},
+                "url": f"https://dev.azure.com/contoso/ml/_apis/git/repositories/{REPO_ID}/refs?filter=heads%2F{n}",
+            }
+            for n in names
+        ]
+    )
 
 
 def business(replay: ReplayServer) -> list[Any]:
@@ -152,21 +245,64 @@ def business(replay: ReplayServer) -> list[Any]:
 
 def test_min_reviewers_and_build_validation_on_main(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    serve_policies(replay, [
-        policy(11, MIN_REVIEWERS, {"minimumApproverCount": 2, "creatorVoteCounts": False, "allowDownvotes": False,
-                                   "resetOnSourcePush": True, "requireVoteOnLastIteration": True,
-                                   "blockLastPusherVote": True}, [exact("refs/heads/main")], name="Minimum number of reviewers"),
-        policy(12, BUILD, {"buildDefinitionId": 7, "queueOnSourceUpdateOnly": False, "manualQueueOnly": False,
-                           "displayName": None, "validDuration": 0}, [exact("refs/heads/main")], name="Build"),
-        policy(13, STATUS, {"statusGenre": "security", "statusName": "dependency-scan", "invalidateOnSourceUpdate": True},
-               [exact("refs/heads/main")], name="Status"),
-        policy(14, COMMENTS, {}, [exact("refs/heads/main")], name="Comment requirements"),
-        policy(15, REQUIRED_REVIEWERS, {"requiredReviewerIds": ["1d1dad71-f27c-4370-810d-838ec41efd41"],
-                                        "filenamePatterns": ["/models/*"], "minimumApproverCount": 1},
-               [exact("refs/heads/main")], name="Required reviewers"),
-    ])
-    replay.add("GET", f"{PROJECT}/build/definitions", 200, collection([{"id": 7, "name": "churn-ci", "revision": 3}]),
-               query={"definitionIds": "7"})
+    serve_policies(
+        replay,
+        [
+            policy(
+                11,
+                MIN_REVIEWERS,
+                {
+                    "minimumApproverCount": 2,
+                    "creatorVoteCounts": False,
+                    "allowDownvotes": False,
+                    "resetOnSourcePush": True,
+                    "requireVoteOnLastIteration": True,
+                    "blockLastPusherVote": True,
+                },
+                [exact("refs/heads/main")],
+                name="Minimum number of reviewers",
+            ),
+            policy(
+                12,
+                BUILD,
+                {
+                    "buildDefinitionId": 7,
+                    "queueOnSourceUpdateOnly": False,
+                    "manualQueueOnly": False,
+                    "displayName": None,
+                    "validDuration": 0,
+                },
+                [exact("refs/heads/main")],
+                name="Build",
+            ),
+            policy(
+                13,
+                STATUS,
+                {"statusGenre": "security", "statusName": "dependency-scan", "invalidateOnSourceUpdate": True},
+                [exact("refs/heads/main")],
+                name="Status",
+            ),
+            policy(14, COMMENTS, {}, [exact("refs/heads/main")], name="Comment requirements"),
+            policy(
+                15,
+                REQUIRED_REVIEWERS,
+                {
+                    "requiredReviewerIds": ["1d1dad71-f27c-4370-810d-838ec41efd41"],
+                    "filenamePatterns": ["/models/*"],
+                    "minimumApproverCount": 1,
+                },
+                [exact("refs/heads/main")],
+                name="Required reviewers",
+            ),
+        ],
+    )
+    replay.add(
+        "GET",
+        f"{PROJECT}/build/definitions",
+        200,
+        collection([{"id": 7, "name": "churn-ci", "revision": 3}]),
+        query={"definitionIds": "7"},
+    )
     ctx = ctx_for(tmp_path, replay)
 
     facts = azure.branch_protection(ctx)
@@ -196,17 +332,35 @@ def test_min_reviewers_and_build_validation_on_main(tmp_path: Path, replay: Repl
 
 def test_exact_and_prefix_scopes_across_release_branches(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/refs", 200,
-               refs("main", "release/1.0", "release/2.0", "releases", "feature/x"), query={"filter": "heads/"})
-    serve_policies(replay, [
-        policy(1, MIN_REVIEWERS, {"minimumApproverCount": 1, "creatorVoteCounts": True}, [exact("refs/heads/main")]),
-        policy(2, MIN_REVIEWERS, {"minimumApproverCount": 2, "creatorVoteCounts": False},
-               [prefix("refs/heads/release/", repo=None)]),
-        policy(3, MIN_REVIEWERS, {"minimumApproverCount": 5}, [exact("refs/heads/release")]),  # not release/*
-        policy(4, MIN_REVIEWERS, {"minimumApproverCount": 4}, [exact("refs/heads/main", OTHER_REPO_ID)]),
-        policy(5, BUILD, {"buildDefinitionId": 9, "queueOnSourceUpdateOnly": True, "validDuration": 720},
-               [prefix("refs/heads/release/")]),
-    ])
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/{REPO_ID}/refs",
+        200,
+        refs("main", "release/1.0", "release/2.0", "releases", "feature/x"),
+        query={"filter": "heads/"},
+    )
+    serve_policies(
+        replay,
+        [
+            policy(
+                1, MIN_REVIEWERS, {"minimumApproverCount": 1, "creatorVoteCounts": True}, [exact("refs/heads/main")]
+            ),
+            policy(
+                2,
+                MIN_REVIEWERS,
+                {"minimumApproverCount": 2, "creatorVoteCounts": False},
+                [prefix("refs/heads/release/", repo=None)],
+            ),
+            policy(3, MIN_REVIEWERS, {"minimumApproverCount": 5}, [exact("refs/heads/release")]),  # not release/*
+            policy(4, MIN_REVIEWERS, {"minimumApproverCount": 4}, [exact("refs/heads/main", OTHER_REPO_ID)]),
+            policy(
+                5,
+                BUILD,
+                {"buildDefinitionId": 9, "queueOnSourceUpdateOnly": True, "validDuration": 720},
+                [prefix("refs/heads/release/")],
+            ),
+        ],
+    )
     replay.add("GET", f"{PROJECT}/build/definitions", 200, collection([{"id": 9, "name": "release-ci"}]))
     facts = azure.branch_protection(ctx_for(tmp_path, replay, scope=("main", "release/*", "hotfix")))
 
@@ -222,12 +376,26 @@ def test_exact_and_prefix_scopes_across_release_branches(tmp_path: Path, replay:
 
 def test_disabled_and_optional_policies_do_not_protect(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    serve_policies(replay, [
-        policy(21, MIN_REVIEWERS, {"minimumApproverCount": 3}, [exact("refs/heads/main")], enabled=False),
-        policy(22, BUILD, {"buildDefinitionId": 4, "displayName": "nightly"}, [exact("refs/heads/main")], blocking=False),
-        policy(23, "2e26e725-8201-4edd-8bf5-978563c34a80", {"maximumGitBlobSizeInBytes": 10485760},
-               [{"repositoryId": REPO_ID}], name="File size restriction"),
-    ])
+    serve_policies(
+        replay,
+        [
+            policy(21, MIN_REVIEWERS, {"minimumApproverCount": 3}, [exact("refs/heads/main")], enabled=False),
+            policy(
+                22,
+                BUILD,
+                {"buildDefinitionId": 4, "displayName": "nightly"},
+                [exact("refs/heads/main")],
+                blocking=False,
+            ),
+            policy(
+                23,
+                "2e26e725-8201-4edd-8bf5-978563c34a80",
+                {"maximumGitBlobSizeInBytes": 10485760},
+                [{"repositoryId": REPO_ID}],
+                name="File size restriction",
+            ),
+        ],
+    )
     (main,) = azure.branch_protection(ctx_for(tmp_path, replay)).branches
     assert main.protected is False
     assert main.required_approvals == 0 and main.required_checks == ()
@@ -239,10 +407,17 @@ def test_disabled_and_optional_policies_do_not_protect(tmp_path: Path, replay: R
 
 def test_unprotected_branch_and_default_branch_prefix_policy(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay, default_branch="refs/heads/trunk")
-    serve_policies(replay, [
-        policy(31, MIN_REVIEWERS, {"minimumApproverCount": 1},
-               [{"repositoryId": None, "refName": None, "matchKind": "DefaultBranch"}]),
-    ])
+    serve_policies(
+        replay,
+        [
+            policy(
+                31,
+                MIN_REVIEWERS,
+                {"minimumApproverCount": 1},
+                [{"repositoryId": None, "refName": None, "matchKind": "DefaultBranch"}],
+            ),
+        ],
+    )
     replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/refs", 200, refs("trunk", "dev"))
     facts = azure.branch_protection(ctx_for(tmp_path, replay, scope=("@default", "dev")))
     by_name = {b.branch: b for b in facts.branches}
@@ -253,10 +428,20 @@ def test_unprotected_branch_and_default_branch_prefix_policy(tmp_path: Path, rep
 
 def test_policies_and_refs_follow_continuation_tokens(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/refs", 200, refs("release/1.0"),
-               headers={"X-MS-ContinuationToken": "refs-page-2"})
-    replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/refs", 200, refs("release/2.0"),
-               query={"continuationToken": "refs-page-2"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/{REPO_ID}/refs",
+        200,
+        refs("release/1.0"),
+        headers={"X-MS-ContinuationToken": "refs-page-2"},
+    )
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/{REPO_ID}/refs",
+        200,
+        refs("release/2.0"),
+        query={"continuationToken": "refs-page-2"},
+    )
     page1 = collection([policy(41, MIN_REVIEWERS, {"minimumApproverCount": 1}, [prefix("refs/heads/release/")])])
     page2 = collection([policy(42, MIN_REVIEWERS, {"minimumApproverCount": 3}, [exact("refs/heads/release/2.0")])])
     replay.add("GET", f"{PROJECT}/policy/configurations", 200, page1, headers={"X-MS-ContinuationToken": "42"})
@@ -273,12 +458,18 @@ def test_policies_and_refs_follow_continuation_tokens(tmp_path: Path, replay: Re
 
 
 def build(bid: int, name: str, sha: str, status: str, result: str | None, start: str | None) -> dict[str, Any]:
-    b: dict[str, Any] = {"id": bid, "buildNumber": f"2024.{bid}", "status": status, "sourceVersion": sha,
-                         "sourceBranch": "refs/heads/main", "queueTime": "2024-05-02T09:00:00Z",
-                         "definition": {"id": bid % 7, "name": name, "type": "build"},
-                         "repository": {"id": REPO_ID, "type": "TfsGit"},
-                         "url": f"https://dev.azure.com/contoso/ml/_apis/build/Builds/{bid}",
-                         "_links": {"web": {"href": f"https://dev.azure.com/contoso/ml/_build/results?buildId={bid}"}}}
+    b: dict[str, Any] = {
+        "id": bid,
+        "buildNumber": f"2024.{bid}",
+        "status": status,
+        "sourceVersion": sha,
+        "sourceBranch": "refs/heads/main",
+        "queueTime": "2024-05-02T09:00:00Z",
+        "definition": {"id": bid % 7, "name": name, "type": "build"},
+        "repository": {"id": REPO_ID, "type": "TfsGit"},
+        "url": f"https://dev.azure.com/contoso/ml/_apis/build/Builds/{bid}",
+        "_links": {"web": {"href": f"https://dev.azure.com/contoso/ml/_build/results?buildId={bid}"}},
+    }
     if result:
         b["result"] = result
     if start:
@@ -288,49 +479,100 @@ def build(bid: int, name: str, sha: str, status: str, result: str | None, start:
 
 def test_builds_and_statuses_for_the_exact_commit(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/build/builds", 200, collection([
-        build(103, "churn-ci", SHA, "completed", "failed", "2024-05-02T11:00:00Z"),
-        build(102, "churn-ci", OTHER_SHA, "completed", "succeeded", "2024-05-02T10:30:00Z"),
-        build(101, "churn-ci", SHA.upper(), "completed", "succeeded", "2024-05-02T10:00:00Z"),
-        build(104, "train", SHA, "inProgress", None, "2024-05-02T11:05:00Z"),
-        build(105, "docs", SHA, "notStarted", None, None),
-        build(106, "lint", SHA, "completed", "partiallySucceeded", "2024-05-02T10:01:00Z"),
-    ]), query={"repositoryId": REPO_ID, "repositoryType": "TfsGit"})
-    replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/commits/{SHA}/statuses", 200, collection([
-        {"id": 2, "state": "pending", "description": "scanning", "context": {"name": "dependency-scan", "genre": "security"},
-         "creationDate": "2024-05-02T11:10:00Z", "targetUrl": "https://scanner.example/run/2"},
-        {"id": 1, "state": "succeeded", "context": {"name": "dependency-scan", "genre": "security"},
-         "creationDate": "2024-05-02T10:10:00Z"},
-        {"id": 3, "state": "notApplicable", "context": {"name": "docs-preview"}, "creationDate": "2024-05-02T10:11:00Z"},
-        {"id": 4, "state": "error", "context": {"name": "model-eval"}, "creationDate": "2024-05-02T10:12:00Z"},
-    ]))
+    replay.add(
+        "GET",
+        f"{PROJECT}/build/builds",
+        200,
+        collection(
+            [
+                build(103, "churn-ci", SHA, "completed", "failed", "2024-05-02T11:00:00Z"),
+                build(102, "churn-ci", OTHER_SHA, "completed", "succeeded", "2024-05-02T10:30:00Z"),
+                build(101, "churn-ci", SHA.upper(), "completed", "succeeded", "2024-05-02T10:00:00Z"),
+                build(104, "train", SHA, "inProgress", None, "2024-05-02T11:05:00Z"),
+                build(105, "docs", SHA, "notStarted", None, None),
+                build(106, "lint", SHA, "completed", "partiallySucceeded", "2024-05-02T10:01:00Z"),
+            ]
+        ),
+        query={"repositoryId": REPO_ID, "repositoryType": "TfsGit"},
+    )
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/{REPO_ID}/commits/{SHA}/statuses",
+        200,
+        collection(
+            [
+                {
+                    "id": 2,
+                    "state": "pending",
+                    "description": "scanning",
+                    "context": {"name": "dependency-scan", "genre": "security"},
+                    "creationDate": "2024-05-02T11:10:00Z",
+                    "targetUrl": "https://scanner.example/run/2",
+                },
+                {
+                    "id": 1,
+                    "state": "succeeded",
+                    "context": {"name": "dependency-scan", "genre": "security"},
+                    "creationDate": "2024-05-02T10:10:00Z",
+                },
+                {
+                    "id": 3,
+                    "state": "notApplicable",
+                    "context": {"name": "docs-preview"},
+                    "creationDate": "2024-05-02T10:11:00Z",
+                },
+                {"id": 4, "state": "error", "context": {"name": "model-eval"}, "creationDate": "2024-05-02T10:12:00Z"},
+            ]
+        ),
+    )
     ctx = ctx_for(tmp_path, replay)
     facts = azure.commit_runs(ctx)
 
     assert facts.sha == SHA and facts.platform == "azure"
     builds = [r for r in facts.runs if r.source == "build"]
     assert [(r.name, r.status, r.conclusion, r.id) for r in builds] == [
-        ("churn-ci", "completed", "failure", "103"), ("churn-ci", "completed", "success", "101"),
-        ("train", "in_progress", None, "104"), ("docs", "queued", None, "105"), ("lint", "completed", "neutral", "106")]
-    assert builds[0] == Run("churn-ci", "completed", "failure", "build",
-                            url="https://dev.azure.com/contoso/ml/_build/results?buildId=103",
-                            started_at="2024-05-02T11:00:00Z", id="103")
+        ("churn-ci", "completed", "failure", "103"),
+        ("churn-ci", "completed", "success", "101"),
+        ("train", "in_progress", None, "104"),
+        ("docs", "queued", None, "105"),
+        ("lint", "completed", "neutral", "106"),
+    ]
+    assert builds[0] == Run(
+        "churn-ci",
+        "completed",
+        "failure",
+        "build",
+        url="https://dev.azure.com/contoso/ml/_build/results?buildId=103",
+        started_at="2024-05-02T11:00:00Z",
+        id="103",
+    )
     statuses = [(r.name, r.status, r.conclusion) for r in facts.runs if r.source == "status"]
-    assert statuses == [("security/dependency-scan", "in_progress", None),
-                        ("security/dependency-scan", "completed", "success"), ("docs-preview", "completed", "skipped"),
-                        ("model-eval", "completed", "error")]
+    assert statuses == [
+        ("security/dependency-scan", "in_progress", None),
+        ("security/dependency-scan", "completed", "success"),
+        ("docs-preview", "completed", "skipped"),
+        ("model-eval", "completed", "error"),
+    ]
     assert ctx.meter.requests == len(replay.seen)
     assert len(business(replay)) == 3  # repository, builds, statuses
 
 
 def test_builds_follow_continuation_token(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/build/builds", 200,
-               collection([build(9, "other", OTHER_SHA, "completed", "succeeded", "2024-05-02T10:00:00Z")]),
-               headers={"X-MS-ContinuationToken": "2024-05-01T00:00:00Z"})
-    replay.add("GET", f"{PROJECT}/build/builds", 200,
-               collection([build(8, "churn-ci", SHA, "completed", "succeeded", "2024-05-01T10:00:00Z")]),
-               query={"continuationToken": "2024-05-01T00:00:00Z"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/build/builds",
+        200,
+        collection([build(9, "other", OTHER_SHA, "completed", "succeeded", "2024-05-02T10:00:00Z")]),
+        headers={"X-MS-ContinuationToken": "2024-05-01T00:00:00Z"},
+    )
+    replay.add(
+        "GET",
+        f"{PROJECT}/build/builds",
+        200,
+        collection([build(8, "churn-ci", SHA, "completed", "succeeded", "2024-05-01T10:00:00Z")]),
+        query={"continuationToken": "2024-05-01T00:00:00Z"},
+    )
     replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/commits/{SHA}/statuses", 200, collection([]))
     facts = azure.commit_runs(ctx_for(tmp_path, replay))
     assert [(r.name, r.conclusion) for r in facts.runs] == [("churn-ci", "success")]
@@ -349,8 +591,13 @@ def test_no_runs_is_noted(tmp_path: Path, replay: ReplayServer) -> None:
 
 def test_missing_environment(tmp_path: Path, replay: ReplayServer) -> None:
     serve_discovery(replay)
-    replay.add("GET", f"{PROJECT}/distributedtask/environments", 200,
-               collection([{"id": 3, "name": "production-eu", "project": {"name": "ml"}}]), query={"name": "production"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/distributedtask/environments",
+        200,
+        collection([{"id": 3, "name": "production-eu", "project": {"name": "ml"}}]),
+        query={"name": "production"},
+    )
     facts = azure.environments(ctx_for(tmp_path, replay))
     (env,) = facts.environments
     assert env.name == "production" and env.exists is False
@@ -359,26 +606,62 @@ def test_missing_environment(tmp_path: Path, replay: ReplayServer) -> None:
 
 def test_environment_with_approval_and_branch_control(tmp_path: Path, replay: ReplayServer) -> None:
     serve_discovery(replay)
-    replay.add("GET", f"{PROJECT}/distributedtask/environments", 200,
-               collection([{"id": 12, "name": "Production", "description": "", "project": {"name": "ml"}}]))
-    approval = {"id": 101, "version": 2, "timeout": 43200, "resource": {"type": "environment", "id": "12", "name": "Production"},
-                "type": {"id": "8C6F20A7-A545-4486-9777-F762FAFE0D4D", "name": "Approval"},
-                "settings": {"approvers": [{"displayName": "Ada Lovelace", "id": "a1", "uniqueName": "ada@contoso.com"},
-                                           {"displayName": "[ml]\\Release Managers", "id": "g1"}],
-                             "executionOrder": "anyOrder", "minRequiredApprovers": 0,
-                             "instructions": "check the model card", "blockedApprovers": [],
-                             "requesterCannotBeApprover": True}}
-    branch_control = {"id": 102, "version": 1, "timeout": 1440, "resource": {"type": "environment", "id": "12"},
-                      "type": {"id": "fe1de3ee-a436-41b4-bb20-f6eb4cb879a7", "name": "Task Check"},
-                      "settings": {"displayName": "Branch control",
-                                   "definitionRef": {"id": "86b05a0c-73e6-4f7d-b3cf-e38f3b39a75b",
-                                                     "name": "evaluatebranchProtection", "version": "0.0.1"},
-                                   "inputs": {"allowedBranches": "refs/heads/main,refs/heads/release/*",
-                                              "ensureProtectionOfBranch": "true", "allowUnknownStatusBranch": "false"}}}
-    hours = {"id": 103, "type": {"id": "fe1de3ee-a436-41b4-bb20-f6eb4cb879a7", "name": "Task Check"},
-             "settings": {"displayName": "Business Hours", "definitionRef": {"name": "evaluateBusinessHours"}}}
-    replay.add("GET", f"{PROJECT}/pipelines/checks/configurations", 200, collection([approval, branch_control, hours]),
-               query={"resourceType": "environment", "resourceId": "12", "$expand": "settings"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/distributedtask/environments",
+        200,
+        collection([{"id": 12, "name": "Production", "description": "", "project": {"name": "ml"}}]),
+    )
+    approval = {
+        "id": 101,
+        "version": 2,
+        "timeout": 43200,
+        "resource": {"type": "environment", "id": "12", "name": "Production"},
+        "type": {"id": "8C6F20A7-A545-4486-9777-F762FAFE0D4D", "name": "Approval"},
+        "settings": {
+            "approvers": [
+                {"displayName": "Ada Lovelace", "id": "a1", "uniqueName": "ada@contoso.com"},
+                {"displayName": "[ml]\\Release Managers", "id": "g1"},
+            ],
+            "executionOrder": "anyOrder",
+            "minRequiredApprovers": 0,
+            "instructions": "check the model card",
+            "blockedApprovers": [],
+            "requesterCannotBeApprover": True,
+        },
+    }
+    branch_control = {
+        "id": 102,
+        "version": 1,
+        "timeout": 1440,
+        "resource": {"type": "environment", "id": "12"},
+        "type": {"id": "fe1de3ee-a436-41b4-bb20-f6eb4cb879a7", "name": "Task Check"},
+        "settings": {
+            "displayName": "Branch control",
+            "definitionRef": {
+                "id": "86b05a0c-73e6-4f7d-b3cf-e38f3b39a75b",
+                "name": "evaluatebranchProtection",
+                "version": "0.0.1",
+            },
+            "inputs": {
+                "allowedBranches": "refs/heads/main,refs/heads/release/*",
+                "ensureProtectionOfBranch": "true",
+                "allowUnknownStatusBranch": "false",
+            },
+        },
+    }
+    hours = {
+        "id": 103,
+        "type": {"id": "fe1de3ee-a436-41b4-bb20-f6eb4cb879a7", "name": "Task Check"},
+        "settings": {"displayName": "Business Hours", "definitionRef": {"name": "evaluateBusinessHours"}},
+    }
+    replay.add(
+        "GET",
+        f"{PROJECT}/pipelines/checks/configurations",
+        200,
+        collection([approval, branch_control, hours]),
+        query={"resourceType": "environment", "resourceId": "12", "$expand": "settings"},
+    )
     ctx = ctx_for(tmp_path, replay, scope=("production",))
     (env,) = azure.environments(ctx).environments
     assert env.exists and env.name == "Production"
@@ -406,9 +689,14 @@ def test_environment_without_checks(tmp_path: Path, replay: ReplayServer) -> Non
 def test_429_with_retry_after_then_success(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
     serve_policies(replay, [])
-    replay.add("GET", f"{PROJECT}/git/repositories/churn", responses=[
-        (429, {"message": "Request was blocked due to exceeding usage of resource"}, {"Retry-After": "1"}),
-        (200, {"id": REPO_ID, "name": "churn", "defaultBranch": "refs/heads/main"})])
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/churn",
+        responses=[
+            (429, {"message": "Request was blocked due to exceeding usage of resource"}, {"Retry-After": "1"}),
+            (200, {"id": REPO_ID, "name": "churn", "defaultBranch": "refs/heads/main"}),
+        ],
+    )
     ctx = ctx_for(tmp_path, replay)
     started = time.monotonic()
     facts = azure.branch_protection(ctx)
@@ -420,9 +708,14 @@ def test_429_with_retry_after_then_success(tmp_path: Path, replay: ReplayServer)
 
 def test_500_then_success(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/policy/configurations", responses=[
-        (500, {"message": "TF400898: An Internal Error Occurred", "typeKey": "VssServiceException"}),
-        (200, collection([policy(1, MIN_REVIEWERS, {"minimumApproverCount": 1}, [exact("refs/heads/main")])]))])
+    replay.add(
+        "GET",
+        f"{PROJECT}/policy/configurations",
+        responses=[
+            (500, {"message": "TF400898: An Internal Error Occurred", "typeKey": "VssServiceException"}),
+            (200, collection([policy(1, MIN_REVIEWERS, {"minimumApproverCount": 1}, [exact("refs/heads/main")])])),
+        ],
+    )
     ctx = ctx_for(tmp_path, replay)
     assert azure.branch_protection(ctx).branches[0].required_approvals == 1
     assert ctx.meter.requests == len(replay.seen)
@@ -438,7 +731,10 @@ def test_persistent_500_is_a_fact_error(tmp_path: Path, replay: ReplayServer) ->
 def test_malformed_json(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
     replay.add("GET", f"{PROJECT}/policy/configurations", 200, b'{"count": 1, "value": [{"id": ')
-    with pytest.raises(FactError, match=r"branch policies: malformed response from http://127.0.0.1:\d+/contoso/ml/_apis/policy/configurations$") as exc:
+    with pytest.raises(
+        FactError,
+        match=r"branch policies: malformed response from http://127.0.0.1:\d+/contoso/ml/_apis/policy/configurations$",
+    ) as exc:
         azure.branch_protection(ctx_for(tmp_path, replay))
     assert "collection URL" in str(exc.value.hint)
 
@@ -474,17 +770,36 @@ def test_203_sign_in_page_means_a_rejected_token(tmp_path: Path, replay: ReplayS
 
 def test_403_and_404_carry_the_service_message(tmp_path: Path, replay: ReplayServer) -> None:
     serve_discovery(replay)
-    replay.add("GET", f"{PROJECT}/git/repositories/churn", 404, {
-        "$id": "1", "innerException": None, "errorCode": 0, "eventId": 3000, "typeKey": "GitRepositoryNotFoundException",
-        "typeName": "Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, Microsoft.TeamFoundation.Git.Server",
-        "message": "TF401019: The Git repository with name or identifier churn does not exist or you do not have permissions"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/churn",
+        404,
+        {
+            "$id": "1",
+            "innerException": None,
+            "errorCode": 0,
+            "eventId": 3000,
+            "typeKey": "GitRepositoryNotFoundException",
+            "typeName": "Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, Microsoft.TeamFoundation.Git.Server",
+            "message": "TF401019: The Git repository with name or identifier churn does not exist or you do not have permissions",
+        },
+    )
     with pytest.raises(FactError, match="404 Not Found: TF401019") as exc:
         azure.branch_protection(ctx_for(tmp_path, replay))
     assert "--repository ORG/PROJECT/REPO" in str(exc.value.hint)
 
-    replay.add("GET", f"{PROJECT}/distributedtask/environments", 403, {
-        "$id": "1", "typeKey": "UnauthorizedRequestException", "errorCode": 0, "eventId": 3000,
-        "message": "TF400813: The user is not authorized to access this resource."})
+    replay.add(
+        "GET",
+        f"{PROJECT}/distributedtask/environments",
+        403,
+        {
+            "$id": "1",
+            "typeKey": "UnauthorizedRequestException",
+            "errorCode": 0,
+            "eventId": 3000,
+            "message": "TF400813: The user is not authorized to access this resource.",
+        },
+    )
     with pytest.raises(FactError, match="403 Forbidden: TF400813") as exc2:
         azure.environments(ctx_for(tmp_path, replay))
     assert "Environment (Read & manage)" in str(exc2.value.hint)
@@ -534,8 +849,11 @@ def serve_typical(replay: ReplayServer) -> None:
     replay.add("GET", f"{PROJECT}/pipelines/checks/configurations", 200, collection([]))
 
 
-FACTS = (("branch_protection", azure.branch_protection), ("commit_runs", azure.commit_runs),
-         ("environments", azure.environments))
+FACTS = (
+    ("branch_protection", azure.branch_protection),
+    ("commit_runs", azure.commit_runs),
+    ("environments", azure.environments),
+)
 
 
 def test_typical_run_request_counts(tmp_path: Path, replay: ReplayServer) -> None:
@@ -579,9 +897,13 @@ def test_concurrent_facts_share_discovery_and_the_repository(tmp_path: Path, rep
 
 def test_build_walk_is_bounded_and_says_so(tmp_path: Path, replay: ReplayServer) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/build/builds", 200,
-               collection([build(1, "other", OTHER_SHA, "completed", "succeeded", "2024-05-02T10:00:00Z")]),
-               headers={"X-MS-ContinuationToken": "more"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/build/builds",
+        200,
+        collection([build(1, "other", OTHER_SHA, "completed", "succeeded", "2024-05-02T10:00:00Z")]),
+        headers={"X-MS-ContinuationToken": "more"},
+    )
     replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/commits/{SHA}/statuses", 200, collection([]))
     facts = azure.commit_runs(ctx_for(tmp_path, replay))
     assert len(replay.requests("GET", f"{PROJECT}/build/builds")) == azure.BUILD_PAGES

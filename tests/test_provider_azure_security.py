@@ -53,39 +53,80 @@ def ace(descriptor: str, allow: int = 0, deny: int = 0, effective: int | None = 
 
 
 def acl(token: str, *aces: dict[str, Any], inherit: bool = True) -> dict[str, Any]:
-    return {"inheritPermissions": inherit, "token": token, "acesDictionary": {a["descriptor"]: a for a in aces},
-            "includeExtendedInfo": any("extendedInfo" in a for a in aces)}
+    return {
+        "inheritPermissions": inherit,
+        "token": token,
+        "acesDictionary": {a["descriptor"]: a for a in aces},
+        "includeExtendedInfo": any("extendedInfo" in a for a in aces),
+    }
 
 
 def group(descriptor: str, name: str) -> dict[str, Any]:
-    return {"id": descriptor[-8:], "descriptor": descriptor, "providerDisplayName": name, "isActive": True,
-            "isContainer": True, "members": [], "memberOf": [],
-            "properties": {"SchemaClassName": {"$type": "System.String", "$value": "Group"},
-                           "Account": {"$type": "System.String", "$value": name.split("\\")[-1]}}}
+    return {
+        "id": descriptor[-8:],
+        "descriptor": descriptor,
+        "providerDisplayName": name,
+        "isActive": True,
+        "isContainer": True,
+        "members": [],
+        "memberOf": [],
+        "properties": {
+            "SchemaClassName": {"$type": "System.String", "$value": "Group"},
+            "Account": {"$type": "System.String", "$value": name.split("\\")[-1]},
+        },
+    }
 
 
 def user(descriptor: str, display: str) -> dict[str, Any]:
     account = descriptor.rsplit("\\", 1)[-1]
-    return {"id": account, "descriptor": descriptor, "providerDisplayName": display, "isActive": True,
-            "members": [], "memberOf": [],
-            "properties": {"SchemaClassName": {"$type": "System.String", "$value": "User"},
-                           "Account": {"$type": "System.String", "$value": account}}}
+    return {
+        "id": account,
+        "descriptor": descriptor,
+        "providerDisplayName": display,
+        "isActive": True,
+        "members": [],
+        "memberOf": [],
+        "properties": {
+            "SchemaClassName": {"$type": "System.String", "$value": "User"},
+            "Account": {"$type": "System.String", "$value": account},
+        },
+    }
 
 
-IDENTITY_LIST = [group(ADMINS, "[ml]\\Project Administrators"), group(CONTRIBUTORS, "[ml]\\Contributors"),
-                 group(RELEASERS, "[ml]\\Release Managers"), user(ADA, "Ada Lovelace"), user(BOB, "Bob"),
-                 {"id": "b1", "descriptor": BUILD_SERVICE, "providerDisplayName": "ml Build Service (contoso)",
-                  "isActive": True, "properties": {}}]
+IDENTITY_LIST = [
+    group(ADMINS, "[ml]\\Project Administrators"),
+    group(CONTRIBUTORS, "[ml]\\Contributors"),
+    group(RELEASERS, "[ml]\\Release Managers"),
+    user(ADA, "Ada Lovelace"),
+    user(BOB, "Bob"),
+    {
+        "id": "b1",
+        "descriptor": BUILD_SERVICE,
+        "providerDisplayName": "ml Build Service (contoso)",
+        "isActive": True,
+        "properties": {},
+    },
+]
 
-DEFAULT_PROJECT = acl(PROJECT_TOKEN, ace(ADMINS, PROJECT_ADMIN_BITS),
-                      ace(CONTRIBUTORS, READ | CONTRIBUTE | CREATE_BRANCH | 32 | 64 | 16384))
+DEFAULT_PROJECT = acl(
+    PROJECT_TOKEN,
+    ace(ADMINS, PROJECT_ADMIN_BITS),
+    ace(CONTRIBUTORS, READ | CONTRIBUTE | CREATE_BRANCH | 32 | 64 | 16384),
+)
 
 
-def serve(replay: ReplayServer, *, protected: bool = True, branches: tuple[str, ...] = (),
-          acls: dict[str, list[dict[str, Any]]] | None = None, identities: list[dict[str, Any]] | None = None) -> None:
+def serve(
+    replay: ReplayServer,
+    *,
+    protected: bool = True,
+    branches: tuple[str, ...] = (),
+    acls: dict[str, list[dict[str, Any]]] | None = None,
+    identities: list[dict[str, Any]] | None = None,
+) -> None:
     serve_repository(replay)
-    serve_policies(replay, [policy(1, MIN_REVIEWERS, {"minimumApproverCount": 1}, [exact("refs/heads/main")])]
-                   if protected else [])
+    serve_policies(
+        replay, [policy(1, MIN_REVIEWERS, {"minimumApproverCount": 1}, [exact("refs/heads/main")])] if protected else []
+    )
     if branches:
         replay.add("GET", f"/contoso/ml/_apis/git/repositories/{REPO_ID}/refs", 200, refs(*branches))
     serve_acls(replay, {ROOT: [], PROJECT_TOKEN: [DEFAULT_PROJECT], REPO_TOKEN: [], **(acls or {})})
@@ -112,8 +153,9 @@ def test_nobody_may_force_push_a_protected_branch(tmp_path: Path, replay: Replay
     (main,) = azure.branch_protection(ctx).branches
     assert main.protected
     assert main.force_push_allowed is False and main.deletion_allowed is False and main.bypass_actors == ()
-    asked = [(s.query["token"], s.query["recurse"], s.query["includeExtendedInfo"])
-             for s in replay.requests("GET", ACLS)]
+    asked = [
+        (s.query["token"], s.query["recurse"], s.query["includeExtendedInfo"]) for s in replay.requests("GET", ACLS)
+    ]
     assert asked == [(ROOT, "false", "true"), (PROJECT_TOKEN, "false", "true"), (REPO_TOKEN, "true", "true")]
     (named,) = replay.requests("GET", IDENTITIES)  # one request names every holder, on the IMS (vssps) host
     assert set(named.query["descriptors"].split(",")) == {ADMINS, ADA} and named.query["queryMembership"] == "None"
@@ -130,8 +172,9 @@ def test_a_group_may_force_push_an_unprotected_branch(tmp_path: Path, replay: Re
     assert any("group [ml]\\Contributors" in n and "force push" in n for n in main.notes)
 
 
-def test_a_group_holding_force_push_and_bypass_may_rewrite_a_protected_branch(tmp_path: Path,
-                                                                             replay: ReplayServer) -> None:
+def test_a_group_holding_force_push_and_bypass_may_rewrite_a_protected_branch(
+    tmp_path: Path, replay: ReplayServer
+) -> None:
     serve(replay, acls={REPO_TOKEN: [acl(MAIN, ace(RELEASERS, FORCE_PUSH | POLICY_EXEMPT))]})
     main = main_of(tmp_path, replay)
     assert main.force_push_allowed is True
@@ -140,14 +183,21 @@ def test_a_group_holding_force_push_and_bypass_may_rewrite_a_protected_branch(tm
 
 
 def test_policy_exempt_and_pull_request_bypass_holders(tmp_path: Path, replay: ReplayServer) -> None:
-    serve(replay, acls={REPO_TOKEN: [
-        acl(REPO_TOKEN, ace(BOB, PR_BYPASS), ace(BUILD_SERVICE, CONTRIBUTE | POLICY_EXEMPT)),
-        acl(MAIN, ace(ADA, CONTRIBUTE | POLICY_EXEMPT | PR_BYPASS)),
-    ]})
+    serve(
+        replay,
+        acls={
+            REPO_TOKEN: [
+                acl(REPO_TOKEN, ace(BOB, PR_BYPASS), ace(BUILD_SERVICE, CONTRIBUTE | POLICY_EXEMPT)),
+                acl(MAIN, ace(ADA, CONTRIBUTE | POLICY_EXEMPT | PR_BYPASS)),
+            ]
+        },
+    )
     main = main_of(tmp_path, replay)
-    assert main.bypass_actors == (BypassActor("app", "ml Build Service (contoso)", "always"),
-                                  BypassActor("user", "ada@contoso.com", "always"),
-                                  BypassActor("user", "bob@contoso.com", "pull_request"))
+    assert main.bypass_actors == (
+        BypassActor("app", "ml Build Service (contoso)", "always"),
+        BypassActor("user", "ada@contoso.com", "always"),
+        BypassActor("user", "bob@contoso.com", "pull_request"),
+    )
     # Force push is held only by the administrators (a group), the push bypass by others: membership unread
     assert main.force_push_allowed is None and main.deletion_allowed is None
     assert any("group membership was not read" in n for n in main.notes)
@@ -155,8 +205,9 @@ def test_policy_exempt_and_pull_request_bypass_holders(tmp_path: Path, replay: R
 
 def test_distinct_users_cannot_join_force_push_and_bypass(tmp_path: Path, replay: ReplayServer) -> None:
     project = acl(PROJECT_TOKEN, ace(CONTRIBUTORS, READ | CONTRIBUTE))  # no administrator Force push here
-    serve(replay, acls={PROJECT_TOKEN: [project],
-                        REPO_TOKEN: [acl(MAIN, ace(ADA, FORCE_PUSH), ace(BOB, POLICY_EXEMPT))]})
+    serve(
+        replay, acls={PROJECT_TOKEN: [project], REPO_TOKEN: [acl(MAIN, ace(ADA, FORCE_PUSH), ace(BOB, POLICY_EXEMPT))]}
+    )
     main = main_of(tmp_path, replay)
     assert main.force_push_allowed is False and main.deletion_allowed is False
     assert main.bypass_actors == (BypassActor("user", "bob@contoso.com", "always"),)
@@ -167,12 +218,19 @@ def test_inherited_permissions_and_broken_inheritance(tmp_path: Path, replay: Re
     stops inheritance, `release/2.0` denies Force push explicitly, and on `hotfix` the service's effective
     allow (extendedInfo) says Contributors got the bypass from above although the ACE sets nothing."""
     project = acl(PROJECT_TOKEN, ace(ADMINS, PROJECT_ADMIN_BITS), ace(RELEASERS, FORCE_PUSH | POLICY_EXEMPT))
-    serve(replay, protected=False, branches=("main", "release/1.0", "release/2.0", "hotfix"), acls={
-        PROJECT_TOKEN: [project],
-        REPO_TOKEN: [acl(MAIN, ace(ADA, CONTRIBUTE), inherit=False),
-                     acl(branch_token(PROJECT_ID, REPO_ID, "release/2.0") + "/", ace(RELEASERS, deny=FORCE_PUSH)),
-                     acl(branch_token(PROJECT_ID, REPO_ID, "hotfix"), ace(CONTRIBUTORS, 0, effective=PR_BYPASS))],
-    })
+    serve(
+        replay,
+        protected=False,
+        branches=("main", "release/1.0", "release/2.0", "hotfix"),
+        acls={
+            PROJECT_TOKEN: [project],
+            REPO_TOKEN: [
+                acl(MAIN, ace(ADA, CONTRIBUTE), inherit=False),
+                acl(branch_token(PROJECT_ID, REPO_ID, "release/2.0") + "/", ace(RELEASERS, deny=FORCE_PUSH)),
+                acl(branch_token(PROJECT_ID, REPO_ID, "hotfix"), ace(CONTRIBUTORS, 0, effective=PR_BYPASS)),
+            ],
+        },
+    )
     facts = azure.branch_protection(ctx_for(tmp_path, replay, scope=("main", "release/*", "hotfix")))
     by = {b.branch: b for b in facts.branches}
     releasers = BypassActor("group", "[ml]\\Release Managers", "always")

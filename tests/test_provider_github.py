@@ -21,27 +21,56 @@ SHA = "abc1234def5678abc1234def5678abc1234def56"
 REPO = "/repos/acme/churn"
 
 
-def ctx(replay: ReplayServer, tmp_path: Path, scope: set[str] | None = None, shared: Shared | None = None,
-        env: dict[str, str] | None = None, api_url: str | None = None) -> Context:
+def ctx(
+    replay: ReplayServer,
+    tmp_path: Path,
+    scope: set[str] | None = None,
+    shared: Shared | None = None,
+    env: dict[str, str] | None = None,
+    api_url: str | None = None,
+) -> Context:
     target = Target(platform="github", repository="acme/churn", commit=SHA, api_url=api_url or replay.url)
-    return Context(root=tmp_path, target=target, env={"GITHUB_TOKEN": TOKEN} if env is None else env,
-                   scope=frozenset(scope or ()), shared=shared or Shared())
+    return Context(
+        root=tmp_path,
+        target=target,
+        env={"GITHUB_TOKEN": TOKEN} if env is None else env,
+        scope=frozenset(scope or ()),
+        shared=shared or Shared(),
+    )
 
 
 def repo(replay: ReplayServer, default: str = "main") -> None:
-    replay.add("GET", REPO, 200, {"id": 1, "name": "churn", "full_name": "acme/churn", "default_branch": default,
-                                  "private": True, "url": f"{replay.url}{REPO}"})
+    replay.add(
+        "GET",
+        REPO,
+        200,
+        {
+            "id": 1,
+            "name": "churn",
+            "full_name": "acme/churn",
+            "default_branch": default,
+            "private": True,
+            "url": f"{replay.url}{REPO}",
+        },
+    )
 
 
 def classic(**over: Any) -> dict[str, Any]:
     """GET /repos/{o}/{r}/branches/{b}/protection, fully protected."""
     body: dict[str, Any] = {
         "url": "https://api.github.com/repos/acme/churn/branches/main/protection",
-        "required_status_checks": {"strict": True, "contexts": ["test", "lint"],
-                                   "checks": [{"context": "test", "app_id": 15368}, {"context": "lint", "app_id": None}]},
-        "required_pull_request_reviews": {"dismiss_stale_reviews": True, "require_code_owner_reviews": True,
-                                          "required_approving_review_count": 2, "require_last_push_approval": False,
-                                          "bypass_pull_request_allowances": {"users": [], "teams": [], "apps": []}},
+        "required_status_checks": {
+            "strict": True,
+            "contexts": ["test", "lint"],
+            "checks": [{"context": "test", "app_id": 15368}, {"context": "lint", "app_id": None}],
+        },
+        "required_pull_request_reviews": {
+            "dismiss_stale_reviews": True,
+            "require_code_owner_reviews": True,
+            "required_approving_review_count": 2,
+            "require_last_push_approval": False,
+            "bypass_pull_request_allowances": {"users": [], "teams": [], "apps": []},
+        },
         "required_signatures": {"enabled": False},
         "enforce_admins": {"enabled": True},
         "required_linear_history": {"enabled": False},
@@ -53,33 +82,61 @@ def classic(**over: Any) -> dict[str, Any]:
     return body
 
 
-NOT_PROTECTED = {"message": "Branch not protected",
-                 "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"}
-NO_ADMIN = {"message": "Resource not accessible by integration",
-            "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"}
+NOT_PROTECTED = {
+    "message": "Branch not protected",
+    "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
+}
+NO_ADMIN = {
+    "message": "Resource not accessible by integration",
+    "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
+}
 
 
 def rule(kind: str, rid: int, **params: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": kind, "ruleset_source_type": "Repository", "ruleset_source": "acme/churn",
-                            "ruleset_id": rid}
+    item: dict[str, Any] = {
+        "type": kind,
+        "ruleset_source_type": "Repository",
+        "ruleset_source": "acme/churn",
+        "ruleset_id": rid,
+    }
     if params:
         item["parameters"] = params
     return item
 
 
-def ruleset(rid: int, name: str, enforcement: str = "active", bypass: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": rid, "name": name, "target": "branch", "source_type": "Repository",
-                            "source": "acme/churn", "enforcement": enforcement,
-                            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
-                            "rules": [], "bypass_actors": bypass or []}
+def ruleset(
+    rid: int, name: str, enforcement: str = "active", bypass: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": rid,
+        "name": name,
+        "target": "branch",
+        "source_type": "Repository",
+        "source": "acme/churn",
+        "enforcement": enforcement,
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [],
+        "bypass_actors": bypass or [],
+    }
     return body
 
 
 MAIN_RULES = [
-    rule("pull_request", 42, required_approving_review_count=1, require_code_owner_review=True,
-         dismiss_stale_reviews_on_push=True, require_last_push_approval=True, required_review_thread_resolution=False),
-    rule("required_status_checks", 42, strict_required_status_checks_policy=True,
-         required_status_checks=[{"context": "test", "integration_id": 15368}, {"context": "train-smoke"}]),
+    rule(
+        "pull_request",
+        42,
+        required_approving_review_count=1,
+        require_code_owner_review=True,
+        dismiss_stale_reviews_on_push=True,
+        require_last_push_approval=True,
+        required_review_thread_resolution=False,
+    ),
+    rule(
+        "required_status_checks",
+        42,
+        strict_required_status_checks_policy=True,
+        required_status_checks=[{"context": "test", "integration_id": 15368}, {"context": "train-smoke"}],
+    ),
     rule("non_fast_forward", 42),
     rule("deletion", 42),
 ]
@@ -94,7 +151,12 @@ def test_classic_protection(replay: ReplayServer, tmp_path: Path) -> None:
     assert facts.default_branch == "main" and facts.requested == ("main",)
     (bp,) = facts.branches
     assert bp.protected and bp.sources == ("classic",)
-    assert (bp.required_approvals, bp.code_owner_review, bp.dismiss_stale, bp.last_push_approval) == (2, True, True, False)
+    assert (bp.required_approvals, bp.code_owner_review, bp.dismiss_stale, bp.last_push_approval) == (
+        2,
+        True,
+        True,
+        False,
+    )
     assert bp.required_checks == (RequiredCheck("test", "15368"), RequiredCheck("lint"))
     assert bp.strict is True and bp.force_push_allowed is False and bp.deletion_allowed is False
     assert bp.signed_commits is False and bp.bypass_actors == () and bp.author_can_approve is False
@@ -122,7 +184,12 @@ def test_rulesets_only(replay: ReplayServer, tmp_path: Path) -> None:
     c = ctx(replay, tmp_path, {"main"})
     (bp,) = gh.branch_protection(c).branches
     assert bp.protected and bp.sources == ("ruleset:42 main-protection",)
-    assert (bp.required_approvals, bp.code_owner_review, bp.dismiss_stale, bp.last_push_approval) == (1, True, True, True)
+    assert (bp.required_approvals, bp.code_owner_review, bp.dismiss_stale, bp.last_push_approval) == (
+        1,
+        True,
+        True,
+        True,
+    )
     assert bp.required_checks == (RequiredCheck("test", "15368"), RequiredCheck("train-smoke"))
     assert bp.strict and bp.force_push_allowed is False and bp.deletion_allowed is False
     assert bp.signed_commits is False and bp.bypass_actors == ()
@@ -131,8 +198,12 @@ def test_rulesets_only(replay: ReplayServer, tmp_path: Path) -> None:
 
 def test_classic_and_rulesets_merge_to_the_strictest(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
-    replay.add("GET", f"{REPO}/branches/main/protection", 200, classic(
-        allow_force_pushes={"enabled": True}, enforce_admins={"enabled": False}))
+    replay.add(
+        "GET",
+        f"{REPO}/branches/main/protection",
+        200,
+        classic(allow_force_pushes={"enabled": True}, enforce_admins={"enabled": False}),
+    )
     replay.add("GET", f"{REPO}/rules/branches/main", 200, [*MAIN_RULES, rule("required_signatures", 43)])
     replay.add("GET", f"{REPO}/rulesets/42", 200, ruleset(42, "main-protection"))
     replay.add("GET", f"{REPO}/rulesets/43", 200, ruleset(43, "signed"))
@@ -140,16 +211,23 @@ def test_classic_and_rulesets_merge_to_the_strictest(replay: ReplayServer, tmp_p
     assert bp.sources == ("classic", "ruleset:42 main-protection", "ruleset:43 signed")
     assert bp.required_approvals == 2 and bp.last_push_approval is True and bp.signed_commits is True
     assert bp.force_push_allowed is False  # classic allows it, the non_fast_forward rule blocks it
-    assert set(bp.required_checks or ()) == {RequiredCheck("test", "15368"), RequiredCheck("lint"),
-                                             RequiredCheck("train-smoke")}
+    assert set(bp.required_checks or ()) == {
+        RequiredCheck("test", "15368"),
+        RequiredCheck("lint"),
+        RequiredCheck("train-smoke"),
+    }
     assert bp.bypass_actors == (BypassActor("admins", "repository administrators"),)
 
 
 def test_evaluate_mode_ruleset_is_ignored(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
     replay.add("GET", f"{REPO}/branches/main/protection", 404, NOT_PROTECTED)
-    replay.add("GET", f"{REPO}/rules/branches/main", 200, [rule("pull_request", 7, required_approving_review_count=3),
-                                                           rule("non_fast_forward", 7)])
+    replay.add(
+        "GET",
+        f"{REPO}/rules/branches/main",
+        200,
+        [rule("pull_request", 7, required_approving_review_count=3), rule("non_fast_forward", 7)],
+    )
     replay.add("GET", f"{REPO}/rulesets/7", 200, ruleset(7, "trial", enforcement="evaluate"))
     (bp,) = gh.branch_protection(ctx(replay, tmp_path)).branches
     assert not bp.protected and bp.required_approvals == 0 and bp.force_push_allowed is True
@@ -158,22 +236,46 @@ def test_evaluate_mode_ruleset_is_ignored(replay: ReplayServer, tmp_path: Path) 
 
 def test_bypass_actors(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
-    replay.add("GET", f"{REPO}/branches/main/protection", 200, classic(required_pull_request_reviews={
-        "required_approving_review_count": 1,
-        "bypass_pull_request_allowances": {"users": [{"login": "octocat", "id": 1}],
-                                           "teams": [{"slug": "release-eng", "id": 9}], "apps": []}}))
+    replay.add(
+        "GET",
+        f"{REPO}/branches/main/protection",
+        200,
+        classic(
+            required_pull_request_reviews={
+                "required_approving_review_count": 1,
+                "bypass_pull_request_allowances": {
+                    "users": [{"login": "octocat", "id": 1}],
+                    "teams": [{"slug": "release-eng", "id": 9}],
+                    "apps": [],
+                },
+            }
+        ),
+    )
     replay.add("GET", f"{REPO}/rules/branches/main", 200, MAIN_RULES)
-    replay.add("GET", f"{REPO}/rulesets/42", 200, ruleset(42, "main-protection", bypass=[
-        {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"},
-        {"actor_id": 1, "actor_type": "OrganizationAdmin", "bypass_mode": "always"},
-        {"actor_id": 77, "actor_type": "Integration", "bypass_mode": "pull_request"},
-        {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"},
-    ]))
+    replay.add(
+        "GET",
+        f"{REPO}/rulesets/42",
+        200,
+        ruleset(
+            42,
+            "main-protection",
+            bypass=[
+                {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"},
+                {"actor_id": 1, "actor_type": "OrganizationAdmin", "bypass_mode": "always"},
+                {"actor_id": 77, "actor_type": "Integration", "bypass_mode": "pull_request"},
+                {"actor_id": None, "actor_type": "DeployKey", "bypass_mode": "always"},
+            ],
+        ),
+    )
     (bp,) = gh.branch_protection(ctx(replay, tmp_path)).branches
     assert bp.bypass_actors == (
-        BypassActor("user", "octocat"), BypassActor("team", "release-eng"),
-        BypassActor("role", "admin"), BypassActor("org-admin", "organization admins"),
-        BypassActor("app", "app 77", "pull_request"), BypassActor("deploy-key", "deploy keys"))
+        BypassActor("user", "octocat"),
+        BypassActor("team", "release-eng"),
+        BypassActor("role", "admin"),
+        BypassActor("org-admin", "organization admins"),
+        BypassActor("app", "app 77", "pull_request"),
+        BypassActor("deploy-key", "deploy keys"),
+    )
 
 
 def test_hidden_bypass_actors_are_unknown_not_empty(replay: ReplayServer, tmp_path: Path) -> None:
@@ -193,11 +295,24 @@ def test_classic_403_without_admin_judges_rulesets(replay: ReplayServer, tmp_pat
     replay.add("GET", f"{REPO}/branches/main/protection", 403, NO_ADMIN)
     replay.add("GET", f"{REPO}/rules/branches/main", 200, MAIN_RULES[:1])
     replay.add("GET", f"{REPO}/rulesets/42", 200, ruleset(42, "main-protection"))
-    replay.add("GET", f"{REPO}/branches/main", 200, {
-        "name": "main", "protected": True,
-        "protection": {"enabled": True, "required_status_checks": {
-            "enforcement_level": "non_admins", "contexts": ["test"], "checks": [{"context": "test", "app_id": 15368}]}},
-        "protection_url": f"{replay.url}{REPO}/branches/main/protection"})
+    replay.add(
+        "GET",
+        f"{REPO}/branches/main",
+        200,
+        {
+            "name": "main",
+            "protected": True,
+            "protection": {
+                "enabled": True,
+                "required_status_checks": {
+                    "enforcement_level": "non_admins",
+                    "contexts": ["test"],
+                    "checks": [{"context": "test", "app_id": 15368}],
+                },
+            },
+            "protection_url": f"{replay.url}{REPO}/branches/main/protection",
+        },
+    )
     c = ctx(replay, tmp_path)
     (bp,) = gh.branch_protection(c).branches
     assert bp.protected and bp.required_approvals == 1 and bp.code_owner_review is True
@@ -228,11 +343,19 @@ def test_missing_branch_is_left_out(replay: ReplayServer, tmp_path: Path) -> Non
 
 def test_release_glob_across_pages(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
-    replay.add("GET", f"{REPO}/branches", 200, [{"name": "main", "protected": True}, {"name": "release/1.0"}],
-               headers={"Link": '<{url}/repositories/1/branches?per_page=100&page=2>; rel="next", '
-                                '<{url}/repositories/1/branches?per_page=100&page=2>; rel="last"'})
-    replay.add("GET", "/repositories/1/branches", 200, [{"name": "release/2.0"}, {"name": "feature/x"}],
-               query={"page": "2"})
+    replay.add(
+        "GET",
+        f"{REPO}/branches",
+        200,
+        [{"name": "main", "protected": True}, {"name": "release/1.0"}],
+        headers={
+            "Link": '<{url}/repositories/1/branches?per_page=100&page=2>; rel="next", '
+            '<{url}/repositories/1/branches?per_page=100&page=2>; rel="last"'
+        },
+    )
+    replay.add(
+        "GET", "/repositories/1/branches", 200, [{"name": "release/2.0"}, {"name": "feature/x"}], query={"page": "2"}
+    )
     for b in ("main", "release/1.0", "release/2.0"):
         replay.add("GET", f"{REPO}/branches/{b}/protection", 200, classic())
         replay.add("GET", f"{REPO}/rules/branches/{b}", 200, [])
@@ -258,35 +381,81 @@ def test_org_ruleset_unreadable_is_noted(replay: ReplayServer, tmp_path: Path) -
 
 # --- commit runs --------------------------------------------------------------------------------
 
+
 def check_run(rid: int, name: str, status: str, conclusion: str | None, started: str) -> dict[str, Any]:
-    return {"id": rid, "name": name, "head_sha": SHA, "status": status, "conclusion": conclusion,
-            "started_at": started, "completed_at": started if status == "completed" else None,
-            "html_url": f"https://github.com/acme/churn/runs/{rid}",
-            "app": {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}}
+    return {
+        "id": rid,
+        "name": name,
+        "head_sha": SHA,
+        "status": status,
+        "conclusion": conclusion,
+        "started_at": started,
+        "completed_at": started if status == "completed" else None,
+        "html_url": f"https://github.com/acme/churn/runs/{rid}",
+        "app": {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"},
+    }
 
 
 def test_commit_runs_paginated_with_pending_and_retried(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
     runs = f"{REPO}/commits/{SHA}/check-runs"
-    replay.add("GET", runs, 200, {"total_count": 3, "check_runs": [
-        check_run(1, "test", "completed", "success", "2024-05-01T10:00:00Z"),
-        check_run(2, "test", "completed", "failure", "2024-05-01T11:00:00Z")]},
-        headers={"Link": f'<{{url}}/repositories/1/commits/{SHA}/check-runs?filter=all&per_page=100&page=2>; rel="next"'},
-        query={"filter": "all"})
-    replay.add("GET", f"/repositories/1/commits/{SHA}/check-runs", 200, {"total_count": 3, "check_runs": [
-        check_run(3, "train-smoke", "in_progress", None, "2024-05-01T11:05:00Z")]}, query={"page": "2"})
-    replay.add("GET", f"{REPO}/commits/{SHA}/statuses", 200, [
-        {"id": 11, "state": "pending", "context": "ci/jenkins", "target_url": "https://ci.example/1",
-         "created_at": "2024-05-01T11:06:00Z", "updated_at": "2024-05-01T11:06:00Z"},
-        {"id": 10, "state": "error", "context": "ci/jenkins", "target_url": None,
-         "created_at": "2024-05-01T10:06:00Z", "updated_at": "2024-05-01T10:06:00Z"}])
+    replay.add(
+        "GET",
+        runs,
+        200,
+        {
+            "total_count": 3,
+            "check_runs": [
+                check_run(1, "test", "completed", "success", "2024-05-01T10:00:00Z"),
+                check_run(2, "test", "completed", "failure", "2024-05-01T11:00:00Z"),
+            ],
+        },
+        headers={
+            "Link": f'<{{url}}/repositories/1/commits/{SHA}/check-runs?filter=all&per_page=100&page=2>; rel="next"'
+        },
+        query={"filter": "all"},
+    )
+    replay.add(
+        "GET",
+        f"/repositories/1/commits/{SHA}/check-runs",
+        200,
+        {"total_count": 3, "check_runs": [check_run(3, "train-smoke", "in_progress", None, "2024-05-01T11:05:00Z")]},
+        query={"page": "2"},
+    )
+    replay.add(
+        "GET",
+        f"{REPO}/commits/{SHA}/statuses",
+        200,
+        [
+            {
+                "id": 11,
+                "state": "pending",
+                "context": "ci/jenkins",
+                "target_url": "https://ci.example/1",
+                "created_at": "2024-05-01T11:06:00Z",
+                "updated_at": "2024-05-01T11:06:00Z",
+            },
+            {
+                "id": 10,
+                "state": "error",
+                "context": "ci/jenkins",
+                "target_url": None,
+                "created_at": "2024-05-01T10:06:00Z",
+                "updated_at": "2024-05-01T10:06:00Z",
+            },
+        ],
+    )
     c = ctx(replay, tmp_path)
     facts = gh.commit_runs(c)
     assert facts.sha == SHA and facts.platform == "github" and facts.repository == "acme/churn"
     by = [(r.name, r.status, r.conclusion, r.source, r.id) for r in facts.runs]
-    assert by == [("test", "completed", "success", "check-run", "1"), ("test", "completed", "failure", "check-run", "2"),
-                  ("train-smoke", "in_progress", None, "check-run", "3"),
-                  ("ci/jenkins", "in_progress", None, "status", "11"), ("ci/jenkins", "completed", "error", "status", "10")]
+    assert by == [
+        ("test", "completed", "success", "check-run", "1"),
+        ("test", "completed", "failure", "check-run", "2"),
+        ("train-smoke", "in_progress", None, "check-run", "3"),
+        ("ci/jenkins", "in_progress", None, "status", "11"),
+        ("ci/jenkins", "completed", "error", "status", "10"),
+    ]
     assert facts.runs[0].app == "github-actions" and facts.runs[0].url == "https://github.com/acme/churn/runs/1"
     assert facts.runs[1].started_at == "2024-05-01T11:00:00Z"
     assert c.meter.requests == 4
@@ -303,11 +472,19 @@ def test_unknown_commit(replay: ReplayServer, tmp_path: Path) -> None:
 
 # --- environments ---------------------------------------------------------------------------------
 
+
 def environment(name: str, rules: list[dict[str, Any]], policy: dict[str, Any] | None) -> dict[str, Any]:
-    return {"id": 161088068, "name": name, "url": f"https://api.github.com/repos/acme/churn/environments/{name}",
-            "html_url": f"https://github.com/acme/churn/deployments/activity_log?environments_filter={name}",
-            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z", "can_admins_bypass": False,
-            "protection_rules": rules, "deployment_branch_policy": policy}
+    return {
+        "id": 161088068,
+        "name": name,
+        "url": f"https://api.github.com/repos/acme/churn/environments/{name}",
+        "html_url": f"https://github.com/acme/churn/deployments/activity_log?environments_filter={name}",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+        "can_admins_bypass": False,
+        "protection_rules": rules,
+        "deployment_branch_policy": policy,
+    }
 
 
 def test_environment_missing(replay: ReplayServer, tmp_path: Path) -> None:
@@ -320,12 +497,28 @@ def test_environment_missing(replay: ReplayServer, tmp_path: Path) -> None:
 
 def test_environment_with_reviewers_on_protected_branches(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
-    replay.add("GET", f"{REPO}/environments/production", 200, environment("production", [
-        {"id": 1, "type": "wait_timer", "wait_timer": 30},
-        {"id": 2, "type": "required_reviewers", "prevent_self_review": True, "reviewers": [
-            {"type": "User", "reviewer": {"login": "octocat", "id": 1, "type": "User"}},
-            {"type": "Team", "reviewer": {"id": 9, "name": "ML Platform", "slug": "ml-platform"}}]},
-        {"id": 3, "type": "branch_policy"}], {"protected_branches": True, "custom_branch_policies": False}))
+    replay.add(
+        "GET",
+        f"{REPO}/environments/production",
+        200,
+        environment(
+            "production",
+            [
+                {"id": 1, "type": "wait_timer", "wait_timer": 30},
+                {
+                    "id": 2,
+                    "type": "required_reviewers",
+                    "prevent_self_review": True,
+                    "reviewers": [
+                        {"type": "User", "reviewer": {"login": "octocat", "id": 1, "type": "User"}},
+                        {"type": "Team", "reviewer": {"id": 9, "name": "ML Platform", "slug": "ml-platform"}},
+                    ],
+                },
+                {"id": 3, "type": "branch_policy"},
+            ],
+            {"protected_branches": True, "custom_branch_policies": False},
+        ),
+    )
     (env,) = gh.environments(ctx(replay, tmp_path, {"production"})).environments
     assert env.exists and env.reviewers == ("octocat", "ml-platform") and env.min_approvals == 1
     assert env.self_review_allowed is False and env.branch_policy == "protected"
@@ -335,12 +528,25 @@ def test_environment_with_reviewers_on_protected_branches(replay: ReplayServer, 
 
 def test_environment_custom_branch_policies(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
-    replay.add("GET", f"{REPO}/environments/prod%2Feu", 200, environment("prod/eu", [
-        {"id": 5, "type": "custom", "app": {"id": 3, "slug": "sentry-gate"}}],
-        {"protected_branches": False, "custom_branch_policies": True}))
-    replay.add("GET", f"{REPO}/environments/prod%2Feu/deployment-branch-policies", 200, {
-        "total_count": 2, "branch_policies": [{"id": 1, "name": "main", "type": "branch"},
-                                              {"id": 2, "name": "v*", "type": "tag"}]})
+    replay.add(
+        "GET",
+        f"{REPO}/environments/prod%2Feu",
+        200,
+        environment(
+            "prod/eu",
+            [{"id": 5, "type": "custom", "app": {"id": 3, "slug": "sentry-gate"}}],
+            {"protected_branches": False, "custom_branch_policies": True},
+        ),
+    )
+    replay.add(
+        "GET",
+        f"{REPO}/environments/prod%2Feu/deployment-branch-policies",
+        200,
+        {
+            "total_count": 2,
+            "branch_policies": [{"id": 1, "name": "main", "type": "branch"}, {"id": 2, "name": "v*", "type": "tag"}],
+        },
+    )
     c = ctx(replay, tmp_path, {"prod/eu"})
     (env,) = gh.environments(c).environments
     assert env.branch_policy == "patterns" and env.branch_patterns == ("main", "tag:v*")
@@ -357,6 +563,7 @@ def test_environment_any_branch(replay: ReplayServer, tmp_path: Path) -> None:
 
 
 # --- one client, one repository read, counted -------------------------------------------------------
+
 
 def test_typical_run_shares_client_and_repo(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
@@ -378,10 +585,16 @@ def test_typical_run_shares_client_and_repo(replay: ReplayServer, tmp_path: Path
 
 # --- failures ----------------------------------------------------------------------------------
 
+
 def test_429_with_retry_after_then_success(replay: ReplayServer, tmp_path: Path) -> None:
-    replay.add("GET", REPO, responses=[
-        (429, {"message": "You have exceeded a secondary rate limit"}, {"Retry-After": "0"}),
-        (200, {"id": 1, "full_name": "acme/churn", "default_branch": "main"}, {})])
+    replay.add(
+        "GET",
+        REPO,
+        responses=[
+            (429, {"message": "You have exceeded a secondary rate limit"}, {"Retry-After": "0"}),
+            (200, {"id": 1, "full_name": "acme/churn", "default_branch": "main"}, {}),
+        ],
+    )
     replay.add("GET", f"{REPO}/environments/production", 404, {"message": "Not Found"})
     c = ctx(replay, tmp_path)
     assert not gh.environments(c).environments[0].exists
@@ -390,9 +603,15 @@ def test_429_with_retry_after_then_success(replay: ReplayServer, tmp_path: Path)
 
 def test_500_then_success(replay: ReplayServer, tmp_path: Path) -> None:
     repo(replay)
-    replay.add("GET", f"{REPO}/environments/production", responses=[
-        (500, {"message": "Server Error"}), (502, b"<html>bad gateway</html>"),
-        (200, environment("production", [], None))])
+    replay.add(
+        "GET",
+        f"{REPO}/environments/production",
+        responses=[
+            (500, {"message": "Server Error"}),
+            (502, b"<html>bad gateway</html>"),
+            (200, environment("production", [], None)),
+        ],
+    )
     c = ctx(replay, tmp_path)
     assert gh.environments(c).environments[0].exists
     assert c.meter.requests == 4
@@ -408,8 +627,13 @@ def test_long_retry_after_fails_now_instead_of_hanging(replay: ReplayServer, tmp
 
 
 def test_rate_limit_exhausted(replay: ReplayServer, tmp_path: Path) -> None:
-    replay.add("GET", REPO, 403, {"message": "API rate limit exceeded for installation ID 1."},
-               headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000", "X-RateLimit-Reset": "1"})
+    replay.add(
+        "GET",
+        REPO,
+        403,
+        {"message": "API rate limit exceeded for installation ID 1."},
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000", "X-RateLimit-Reset": "1"},
+    )
     with pytest.raises(FactError) as err:
         gh.branch_protection(ctx(replay, tmp_path))
     assert "rate limited" in err.value.message and "GITHUB_TOKEN" in (err.value.hint or "")

@@ -21,12 +21,21 @@ TOKEN = "t0ken-for-tests"
 JOB_TOKEN = "j0b-t0ken-for-tests"
 
 
-def make_ctx(replay: ReplayServer, scope: tuple[str, ...] = (), env: dict[str, str] | None = None,
-             shared: Shared | None = None, api_url: str | None = None) -> Context:
+def make_ctx(
+    replay: ReplayServer,
+    scope: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    shared: Shared | None = None,
+    api_url: str | None = None,
+) -> Context:
     return Context(
         root=Path("."),
-        target=Target(platform="gitlab", repository=SLUG, commit=SHA,
-                      api_url=api_url if api_url is not None else replay.url + "/api/v4"),
+        target=Target(
+            platform="gitlab",
+            repository=SLUG,
+            commit=SHA,
+            api_url=api_url if api_url is not None else replay.url + "/api/v4",
+        ),
         env={"GITLAB_TOKEN": TOKEN} if env is None else env,
         scope=frozenset(scope),
         shared=shared or Shared(),
@@ -35,24 +44,41 @@ def make_ctx(replay: ReplayServer, scope: tuple[str, ...] = (), env: dict[str, s
 
 def project(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": 4711, "name": "churn", "path_with_namespace": SLUG, "default_branch": "main",
-        "web_url": "https://gitlab.example.com/acme/ml/churn", "visibility": "private",
-        "only_allow_merge_if_pipeline_succeeds": True, "allow_merge_on_skipped_pipeline": False,
-        "only_allow_merge_if_all_discussions_are_resolved": True, "merge_method": "ff",
+        "id": 4711,
+        "name": "churn",
+        "path_with_namespace": SLUG,
+        "default_branch": "main",
+        "web_url": "https://gitlab.example.com/acme/ml/churn",
+        "visibility": "private",
+        "only_allow_merge_if_pipeline_succeeds": True,
+        "allow_merge_on_skipped_pipeline": False,
+        "only_allow_merge_if_all_discussions_are_resolved": True,
+        "merge_method": "ff",
         "approvals_before_merge": 0,
     }
     return {**body, **overrides}
 
 
 def level(access: int | None, description: str, **extra: Any) -> dict[str, Any]:
-    return {"id": 900 + (access or 0) + len(extra), "access_level": access,
-            "access_level_description": description, **extra}
+    return {
+        "id": 900 + (access or 0) + len(extra),
+        "access_level": access,
+        "access_level_description": description,
+        **extra,
+    }
 
 
-def protected_branch(name: str, *, push: list[dict[str, Any]] | None = None, force: bool = False,
-                     code_owners: bool | None = False, pb_id: int = 11) -> dict[str, Any]:
+def protected_branch(
+    name: str,
+    *,
+    push: list[dict[str, Any]] | None = None,
+    force: bool = False,
+    code_owners: bool | None = False,
+    pb_id: int = 11,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": pb_id, "name": name,
+        "id": pb_id,
+        "name": name,
         "push_access_levels": push if push is not None else [level(0, "No one")],
         "merge_access_levels": [level(40, "Maintainers")],
         "unprotect_access_levels": [level(40, "Maintainers")],
@@ -63,35 +89,74 @@ def protected_branch(name: str, *, push: list[dict[str, Any]] | None = None, for
     return body
 
 
-APPROVALS = {"approvers": [], "approver_groups": [], "approvals_before_merge": 1, "reset_approvals_on_push": True,
-             "selective_code_owner_removals": False, "disable_overriding_approvers_per_merge_request": True,
-             "merge_requests_author_approval": False, "merge_requests_disable_committers_approval": True,
-             "require_password_to_approve": False}
+APPROVALS = {
+    "approvers": [],
+    "approver_groups": [],
+    "approvals_before_merge": 1,
+    "reset_approvals_on_push": True,
+    "selective_code_owner_removals": False,
+    "disable_overriding_approvers_per_merge_request": True,
+    "merge_requests_author_approval": False,
+    "merge_requests_disable_committers_approval": True,
+    "require_password_to_approve": False,
+}
 
 
-def approval_rule(rule_id: int, name: str, required: int, branches: list[dict[str, Any]] | None = None,
-                  all_protected: bool = False, rule_type: str = "regular") -> dict[str, Any]:
-    return {"id": rule_id, "name": name, "rule_type": rule_type, "eligible_approvers": [], "approvals_required": required,
-            "users": [], "groups": [{"id": 77, "name": "ml-leads", "full_path": "acme/ml-leads"}],
-            "applies_to_all_protected_branches": all_protected, "protected_branches": branches or [],
-            "contains_hidden_groups": False}
+def approval_rule(
+    rule_id: int,
+    name: str,
+    required: int,
+    branches: list[dict[str, Any]] | None = None,
+    all_protected: bool = False,
+    rule_type: str = "regular",
+) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "name": name,
+        "rule_type": rule_type,
+        "eligible_approvers": [],
+        "approvals_required": required,
+        "users": [],
+        "groups": [{"id": 77, "name": "ml-leads", "full_path": "acme/ml-leads"}],
+        "applies_to_all_protected_branches": all_protected,
+        "protected_branches": branches or [],
+        "contains_hidden_groups": False,
+    }
 
 
-def premium_project(replay: ReplayServer, *, protected: list[dict[str, Any]] | None = None,
-                    **project_overrides: Any) -> None:
-    main = protected_branch("main", push=[level(40, "Maintainers"), level(40, "Deploy key", deploy_key_id=3)],
-                            code_owners=True)
+def premium_project(
+    replay: ReplayServer, *, protected: list[dict[str, Any]] | None = None, **project_overrides: Any
+) -> None:
+    main = protected_branch(
+        "main", push=[level(40, "Maintainers"), level(40, "Deploy key", deploy_key_id=3)], code_owners=True
+    )
     replay.add("GET", P, 200, project(**project_overrides))
     replay.add("GET", f"{P}/protected_branches", 200, [main] if protected is None else protected)
     replay.add("GET", f"{P}/approvals", 200, APPROVALS)
-    replay.add("GET", f"{P}/approval_rules", 200, [
-        approval_rule(1, "ML leads", 2, branches=[main]),
-        approval_rule(2, "All protected", 1, all_protected=True),
-        approval_rule(3, "Vulnerability-Check", 5, rule_type="report_approver"),
-    ])
-    replay.add("GET", f"{P}/push_rule", 200, {"id": 1, "project_id": 4711, "commit_message_regex": "",
-                                               "deny_delete_tag": True, "member_check": False,
-                                               "prevent_secrets": True, "reject_unsigned_commits": True})
+    replay.add(
+        "GET",
+        f"{P}/approval_rules",
+        200,
+        [
+            approval_rule(1, "ML leads", 2, branches=[main]),
+            approval_rule(2, "All protected", 1, all_protected=True),
+            approval_rule(3, "Vulnerability-Check", 5, rule_type="report_approver"),
+        ],
+    )
+    replay.add(
+        "GET",
+        f"{P}/push_rule",
+        200,
+        {
+            "id": 1,
+            "project_id": 4711,
+            "commit_message_regex": "",
+            "deny_delete_tag": True,
+            "member_check": False,
+            "prevent_secrets": True,
+            "reject_unsigned_commits": True,
+        },
+    )
 
 
 # --- branch protection ---------------------------------------------------------------------------
@@ -104,11 +169,23 @@ def test_protected_default_branch_with_premium_approvals(replay: ReplayServer) -
     assert facts.default_branch == "main" and facts.requested == ("main",)
     (bp,) = facts.branches
     assert bp == BranchProtection(
-        branch="main", protected=True, required_approvals=2, code_owner_review=True, dismiss_stale=True,
-        last_push_approval=True, author_can_approve=False, required_checks=(RequiredCheck("pipeline"),),
-        strict=True, force_push_allowed=False, deletion_allowed=False, signed_commits=True,
+        branch="main",
+        protected=True,
+        required_approvals=2,
+        code_owner_review=True,
+        dismiss_stale=True,
+        last_push_approval=True,
+        author_can_approve=False,
+        required_checks=(RequiredCheck("pipeline"),),
+        strict=True,
+        force_push_allowed=False,
+        deletion_allowed=False,
+        signed_commits=True,
         bypass_actors=(BypassActor("role", "Maintainers"), BypassActor("deploy-key", "Deploy key")),
-        sources=bp.sources, notes=(), url=f"{replay.url}{P}/protected_branches")
+        sources=bp.sources,
+        notes=(),
+        url=f"{replay.url}{P}/protected_branches",
+    )
     assert "gitlab:protected_branch:main" in bp.sources
     assert "gitlab:approval_rule:1 ML leads" in bp.sources
     assert not any("Vulnerability" in s for s in bp.sources)
@@ -149,11 +226,28 @@ def test_wildcard_protected_branch_and_branch_glob_across_pages(replay: ReplaySe
     page1 = [{"name": "main", "protected": True, "default": True}, {"name": "release/1.0", "protected": True}]
     page2 = [{"name": "release/2.0", "protected": True}, {"name": "feature/x", "protected": False}]
     nxt = f"{{url}}{P}/repository/branches?page=2&per_page=2"
-    replay.add("GET", f"{P}/repository/branches", 200, page1, headers={
-        "Link": f'<{nxt}>; rel="next", <{{url}}{P}/repository/branches?page=1&per_page=2>; rel="first"',
-        "X-Next-Page": "2", "X-Page": "1", "X-Per-Page": "2", "X-Total": "4", "X-Total-Pages": "2"})
-    replay.add("GET", f"{P}/repository/branches", 200, page2, query={"page": "2"}, headers={
-        "X-Next-Page": "", "X-Page": "2", "X-Per-Page": "2", "X-Total": "4", "X-Total-Pages": "2"})
+    replay.add(
+        "GET",
+        f"{P}/repository/branches",
+        200,
+        page1,
+        headers={
+            "Link": f'<{nxt}>; rel="next", <{{url}}{P}/repository/branches?page=1&per_page=2>; rel="first"',
+            "X-Next-Page": "2",
+            "X-Page": "1",
+            "X-Per-Page": "2",
+            "X-Total": "4",
+            "X-Total-Pages": "2",
+        },
+    )
+    replay.add(
+        "GET",
+        f"{P}/repository/branches",
+        200,
+        page2,
+        query={"page": "2"},
+        headers={"X-Next-Page": "", "X-Page": "2", "X-Per-Page": "2", "X-Total": "4", "X-Total-Pages": "2"},
+    )
     ctx = make_ctx(replay, scope=("release/*",))
     facts = gitlab.branch_protection(ctx)
     assert facts.requested == ("release/*",)
@@ -268,8 +362,11 @@ def test_malformed_json(replay: ReplayServer) -> None:
 
 
 def test_connection_refused_names_the_url() -> None:
-    ctx = Context(root=Path("."), target=Target(platform="gitlab", repository=SLUG, commit=SHA,
-                                               api_url="http://127.0.0.1:9/api/v4"), env={"GITLAB_TOKEN": TOKEN})
+    ctx = Context(
+        root=Path("."),
+        target=Target(platform="gitlab", repository=SLUG, commit=SHA, api_url="http://127.0.0.1:9/api/v4"),
+        env={"GITLAB_TOKEN": TOKEN},
+    )
     with pytest.raises(FactError) as err:
         gitlab.commit_runs(ctx)
     assert "cannot reach http://127.0.0.1:9/api/v4/projects/" in err.value.message
@@ -277,9 +374,14 @@ def test_connection_refused_names_the_url() -> None:
 
 
 def test_rate_limited_then_success(replay: ReplayServer) -> None:
-    replay.add("GET", f"{P}/pipelines", responses=[
-        (429, {"message": "Retry later"}, {"Retry-After": "1", "RateLimit-Remaining": "0"}),
-        (200, [pipeline(101, "success")])])
+    replay.add(
+        "GET",
+        f"{P}/pipelines",
+        responses=[
+            (429, {"message": "Retry later"}, {"Retry-After": "1", "RateLimit-Remaining": "0"}),
+            (200, [pipeline(101, "success")]),
+        ],
+    )
     replay.add("GET", f"{P}/pipelines/101/jobs", 200, [])
     ctx = make_ctx(replay)
     runs = gitlab.commit_runs(ctx)
@@ -297,9 +399,15 @@ def test_rate_limit_longer_than_we_wait(replay: ReplayServer) -> None:
 
 
 def test_server_error_then_success(replay: ReplayServer) -> None:
-    replay.add("GET", f"{P}/pipelines", responses=[(500, {"message": "500 Internal Server Error"}),
-                                                   (502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}),
-                                                   (200, [pipeline(101, "success")])])
+    replay.add(
+        "GET",
+        f"{P}/pipelines",
+        responses=[
+            (500, {"message": "500 Internal Server Error"}),
+            (502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}),
+            (200, [pipeline(101, "success")]),
+        ],
+    )
     replay.add("GET", f"{P}/pipelines/101/jobs", 200, [])
     ctx = make_ctx(replay)
     assert gitlab.commit_runs(ctx).runs[0].conclusion == "success"
@@ -318,33 +426,68 @@ def test_persistent_server_error(replay: ReplayServer) -> None:
 
 
 def pipeline(pid: int, status: str, created: str = "2026-03-02T10:00:00.000Z") -> dict[str, Any]:
-    return {"id": pid, "iid": pid - 100, "project_id": 4711, "sha": SHA, "ref": "main", "status": status,
-            "source": "push", "created_at": created, "updated_at": created,
-            "web_url": f"https://gitlab.example.com/acme/ml/churn/-/pipelines/{pid}"}
+    return {
+        "id": pid,
+        "iid": pid - 100,
+        "project_id": 4711,
+        "sha": SHA,
+        "ref": "main",
+        "status": status,
+        "source": "push",
+        "created_at": created,
+        "updated_at": created,
+        "web_url": f"https://gitlab.example.com/acme/ml/churn/-/pipelines/{pid}",
+    }
 
 
 def job(jid: int, name: str, status: str, started: str | None, *, retried: bool = False) -> dict[str, Any]:
-    return {"id": jid, "name": name, "stage": "test", "status": status, "ref": "main", "tag": False,
-            "allow_failure": False, "created_at": "2026-03-02T10:00:00.000Z", "started_at": started,
-            "finished_at": None, "retried": retried,
-            "pipeline": {"id": 102, "project_id": 4711, "ref": "main", "sha": SHA, "status": "failed"},
-            "web_url": f"https://gitlab.example.com/acme/ml/churn/-/jobs/{jid}"}
+    return {
+        "id": jid,
+        "name": name,
+        "stage": "test",
+        "status": status,
+        "ref": "main",
+        "tag": False,
+        "allow_failure": False,
+        "created_at": "2026-03-02T10:00:00.000Z",
+        "started_at": started,
+        "finished_at": None,
+        "retried": retried,
+        "pipeline": {"id": 102, "project_id": 4711, "ref": "main", "sha": SHA, "status": "failed"},
+        "web_url": f"https://gitlab.example.com/acme/ml/churn/-/jobs/{jid}",
+    }
 
 
 def test_latest_pipeline_and_every_attempt_of_its_jobs(replay: ReplayServer) -> None:
-    replay.add("GET", f"{P}/pipelines", 200, [pipeline(102, "failed", "2026-03-02T11:00:00.000Z"),
-                                              pipeline(101, "success")], query={"sha": SHA})
-    replay.add("GET", f"{P}/pipelines/102/jobs", 200, [
-        job(201, "unit-tests", "success", "2026-03-02T11:01:00.000Z", retried=True),
-        job(205, "unit-tests", "failed", "2026-03-02T11:20:00.000Z"),
-        job(202, "lint", "success", "2026-03-02T11:01:00.000Z"),
-    ], query={"include_retried": "true"})
+    replay.add(
+        "GET",
+        f"{P}/pipelines",
+        200,
+        [pipeline(102, "failed", "2026-03-02T11:00:00.000Z"), pipeline(101, "success")],
+        query={"sha": SHA},
+    )
+    replay.add(
+        "GET",
+        f"{P}/pipelines/102/jobs",
+        200,
+        [
+            job(201, "unit-tests", "success", "2026-03-02T11:01:00.000Z", retried=True),
+            job(205, "unit-tests", "failed", "2026-03-02T11:20:00.000Z"),
+            job(202, "lint", "success", "2026-03-02T11:01:00.000Z"),
+        ],
+        query={"include_retried": "true"},
+    )
     ctx = make_ctx(replay)
     facts = gitlab.commit_runs(ctx)
     assert facts.sha == SHA and facts.platform == "gitlab"
     first = facts.runs[0]
     assert (first.name, first.source, first.status, first.conclusion, first.id) == (
-        "pipeline", "pipeline", "completed", "failure", "102")
+        "pipeline",
+        "pipeline",
+        "completed",
+        "failure",
+        "102",
+    )
     tests = sorted((r for r in facts.runs if r.name == "unit-tests"), key=lambda r: r.started_at or "")
     assert [(r.conclusion, r.id) for r in tests] == [("success", "201"), ("failure", "205")]
     assert all(r.source == "job" for r in facts.runs[1:])
@@ -354,9 +497,16 @@ def test_latest_pipeline_and_every_attempt_of_its_jobs(replay: ReplayServer) -> 
 
 def test_pending_pipeline(replay: ReplayServer) -> None:
     replay.add("GET", f"{P}/pipelines", 200, [pipeline(103, "pending")])
-    replay.add("GET", f"{P}/pipelines/103/jobs", 200, [job(301, "unit-tests", "pending", None),
-                                                       job(302, "train", "running", "2026-03-02T10:00:30.000Z"),
-                                                       job(303, "deploy", "manual", None)])
+    replay.add(
+        "GET",
+        f"{P}/pipelines/103/jobs",
+        200,
+        [
+            job(301, "unit-tests", "pending", None),
+            job(302, "train", "running", "2026-03-02T10:00:30.000Z"),
+            job(303, "deploy", "manual", None),
+        ],
+    )
     runs = {r.name: r for r in gitlab.commit_runs(make_ctx(replay)).runs}
     assert (runs["pipeline"].status, runs["pipeline"].conclusion) == ("queued", None)
     assert (runs["unit-tests"].status, runs["unit-tests"].conclusion) == ("queued", None)
@@ -365,8 +515,10 @@ def test_pending_pipeline(replay: ReplayServer) -> None:
     assert runs["deploy"].conclusion is None
 
 
-@pytest.mark.parametrize(("status", "conclusion"), [("success", "success"), ("failed", "failure"),
-                                                   ("canceled", "cancelled"), ("skipped", "skipped")])
+@pytest.mark.parametrize(
+    ("status", "conclusion"),
+    [("success", "success"), ("failed", "failure"), ("canceled", "cancelled"), ("skipped", "skipped")],
+)
 def test_finished_statuses(replay: ReplayServer, status: str, conclusion: str) -> None:
     replay.add("GET", f"{P}/pipelines", 200, [pipeline(104, status)])
     replay.add("GET", f"{P}/pipelines/104/jobs", 200, [])
@@ -383,11 +535,28 @@ def test_no_pipeline_on_the_commit(replay: ReplayServer) -> None:
 def test_jobs_across_pages(replay: ReplayServer) -> None:
     replay.add("GET", f"{P}/pipelines", 200, [pipeline(105, "success")])
     first = [job(400 + i, f"job-{i}", "success", "2026-03-02T10:01:00.000Z") for i in range(3)]
-    replay.add("GET", f"{P}/pipelines/105/jobs", 200, first, headers={
-        "Link": f'<{{url}}{P}/pipelines/105/jobs?include_retried=true&page=2&per_page=3>; rel="next"',
-        "X-Next-Page": "2", "X-Page": "1", "X-Per-Page": "3", "X-Total": "4", "X-Total-Pages": "2"})
-    replay.add("GET", f"{P}/pipelines/105/jobs", 200, [job(410, "job-last", "success", None)],
-               query={"page": "2"}, headers={"X-Page": "2", "X-Per-Page": "3", "X-Total": "4"})
+    replay.add(
+        "GET",
+        f"{P}/pipelines/105/jobs",
+        200,
+        first,
+        headers={
+            "Link": f'<{{url}}{P}/pipelines/105/jobs?include_retried=true&page=2&per_page=3>; rel="next"',
+            "X-Next-Page": "2",
+            "X-Page": "1",
+            "X-Per-Page": "3",
+            "X-Total": "4",
+            "X-Total-Pages": "2",
+        },
+    )
+    replay.add(
+        "GET",
+        f"{P}/pipelines/105/jobs",
+        200,
+        [job(410, "job-last", "success", None)],
+        query={"page": "2"},
+        headers={"X-Page": "2", "X-Per-Page": "3", "X-Total": "4"},
+    )
     ctx = make_ctx(replay)
     names = [r.name for r in gitlab.commit_runs(ctx).runs]
     assert names == ["pipeline", "job-0", "job-1", "job-2", "job-last"]
@@ -398,8 +567,15 @@ def test_jobs_across_pages(replay: ReplayServer) -> None:
 
 
 def environment(env_id: int, name: str) -> dict[str, Any]:
-    return {"id": env_id, "name": name, "slug": name, "external_url": f"https://{name}.example.com",
-            "state": "available", "tier": name, "created_at": "2026-01-01T00:00:00.000Z"}
+    return {
+        "id": env_id,
+        "name": name,
+        "slug": name,
+        "external_url": f"https://{name}.example.com",
+        "state": "available",
+        "tier": name,
+        "created_at": "2026-01-01T00:00:00.000Z",
+    }
 
 
 PROTECTED_PRODUCTION = {
@@ -407,10 +583,24 @@ PROTECTED_PRODUCTION = {
     "deploy_access_levels": [level(40, "Maintainers", user_id=None, group_id=None, group_inheritance_type=0)],
     "required_approval_count": 0,
     "approval_rules": [
-        {"id": 38, "user_id": None, "group_id": 134, "access_level": None, "access_level_description": "ml-leads",
-         "required_approvals": 2, "group_inheritance_type": 0},
-        {"id": 39, "user_id": 42, "group_id": None, "access_level": None,
-         "access_level_description": "Ada Lovelace", "required_approvals": 1, "group_inheritance_type": 0},
+        {
+            "id": 38,
+            "user_id": None,
+            "group_id": 134,
+            "access_level": None,
+            "access_level_description": "ml-leads",
+            "required_approvals": 2,
+            "group_inheritance_type": 0,
+        },
+        {
+            "id": 39,
+            "user_id": 42,
+            "group_id": None,
+            "access_level": None,
+            "access_level_description": "Ada Lovelace",
+            "required_approvals": 1,
+            "group_inheritance_type": 0,
+        },
     ],
 }
 
@@ -439,9 +629,18 @@ def test_pipeline_trigger_may_approve(replay: ReplayServer) -> None:
 
 def test_unified_approvals_and_developer_deployers(replay: ReplayServer) -> None:
     replay.add("GET", f"{P}/environments", 200, [environment(9, "production")])
-    replay.add("GET", f"{P}/protected_environments", 200, [{
-        "name": "production", "required_approval_count": 1,
-        "deploy_access_levels": [level(30, "Developers + Maintainers", user_id=None, group_id=None)]}])
+    replay.add(
+        "GET",
+        f"{P}/protected_environments",
+        200,
+        [
+            {
+                "name": "production",
+                "required_approval_count": 1,
+                "deploy_access_levels": [level(30, "Developers + Maintainers", user_id=None, group_id=None)],
+            }
+        ],
+    )
     replay.add("GET", P, 200, project())
     (env,) = gitlab.environments(make_ctx(replay)).environments
     assert env.min_approvals == 1 and env.reviewers == ("role:Developers + Maintainers",)

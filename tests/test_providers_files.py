@@ -35,8 +35,15 @@ def test_each_kind_finds_its_files_and_skips_vendored_dirs(tmp_path: Path) -> No
             "monitoring/evidently.yml": "metrics: [data_drift]\n",
         },
     )
-    kinds = ("ci_config", "dockerfiles", "deploy_manifests", "rule_files", "alertmanager_config", "workflow_files",
-             "drift_config")
+    kinds = (
+        "ci_config",
+        "dockerfiles",
+        "deploy_manifests",
+        "rule_files",
+        "alertmanager_config",
+        "workflow_files",
+        "drift_config",
+    )
     facts = read_facts(tmp_path, *kinds)
     assert _paths(facts["ci_config"].files) == [".github/workflows/ci.yml", ".gitlab-ci.yml", "azure-pipelines.yml"]
     assert _paths(facts["dockerfiles"].files) == ["Dockerfile", "docker/serve.Dockerfile"]
@@ -63,8 +70,7 @@ def test_unparsable_yaml_is_kept_and_reported_wherever_it_is(tmp_path: Path) -> 
     rules = {f.path: f for f in facts["rule_files"].files}
     assert rules["monitoring/alerts.yml"].error and rules["monitoring/alerts.yml"].error_line == 3
     assert "monitoring/app.rules" in rules  # misshapen but named as rules: reported, not dropped
-    assert _paths(facts["deploy_manifests"].files) == ["k8s/broken.yaml", "monitoring/alerts.yml",
-                                                        "random/broken.yaml"]
+    assert _paths(facts["deploy_manifests"].files) == ["k8s/broken.yaml", "monitoring/alerts.yml", "random/broken.yaml"]
 
 
 def test_duplicate_keys_are_a_parse_error_with_the_line(tmp_path: Path) -> None:
@@ -109,7 +115,8 @@ def test_unreadable_and_oversized_files_are_reported_not_crashes(tmp_path: Path)
     facts = read_facts(tmp_path, "dockerfiles", "rule_files")
     assert facts["dockerfiles"].files[0].error == "not read: not UTF-8 text (byte 0xff at offset 0); save it as UTF-8"
     assert (facts["rule_files"].files[0].error or "").startswith(
-        "not read: larger than 1048576 bytes (2097152 bytes); the gate reads files up to 1 MiB")
+        "not read: larger than 1048576 bytes (2097152 bytes); the gate reads files up to 1 MiB"
+    )
 
 
 def test_missing_repository_is_a_fact_error(tmp_path: Path) -> None:

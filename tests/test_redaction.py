@@ -34,40 +34,61 @@ from tests.mlflow_fixtures import (  # noqa: F401  (fixtures)
 )
 
 FORMATS = ("json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure")
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "PATH": "/usr/bin:/bin:/usr/local/bin"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+}
 
 
 def forms(secret: str, user: str = "") -> set[str]:
     """Every shape a secret can leak in: what the tests look for in every output."""
-    b64 = {base64.b64encode(p).decode() for enc in ("utf-8", "latin-1")
-           for raw in [secret.encode(enc, "replace")] for p in (raw, b":" + raw, f"{user}:".encode(enc) + raw)}
+    b64 = {
+        base64.b64encode(p).decode()
+        for enc in ("utf-8", "latin-1")
+        for raw in [secret.encode(enc, "replace")]
+        for p in (raw, b":" + raw, f"{user}:".encode(enc) + raw)
+    }
     b64 |= {b.rstrip("=") for b in b64}
-    found = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote(secret, safe="").lower(),
-             json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=True)[1:-1], markdown_text(secret),
-             secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), *b64,
-             *(quote(b, safe="") for b in b64)}
+    found = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        quote(secret, safe="").lower(),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=True)[1:-1],
+        markdown_text(secret),
+        secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+        *b64,
+        *(quote(b, safe="") for b in b64),
+    }
     return {f for f in found if len(f) >= 6}
 
 
 # --- the redactor itself ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape", [
-    lambda s, u: s,
-    lambda s, u: quote(s, safe=""),
-    lambda s, u: quote(s, safe="").lower(),
-    lambda s, u: quote_plus(s),
-    lambda s, u: "Basic " + base64.b64encode(f":{s}".encode()).decode(),
-    lambda s, u: "Basic " + base64.b64encode(f"{u}:{s}".encode()).decode(),
-    lambda s, u: base64.b64encode(f"x-access-token:{s}".encode()).decode(),  # any user name
-    lambda s, u: base64.urlsafe_b64encode(f"ab:{s}".encode()).decode().rstrip("="),
-    lambda s, u: json.dumps(s)[1:-1],
-    lambda s, u: json.dumps(s, ensure_ascii=True)[1:-1],
-    lambda s, u: markdown_text(s),
-    lambda s, u: s.replace("&", "&amp;").replace("<", "&lt;"),
-    lambda s, u: "".join(f"%{b:02x}" for b in s.encode()),  # every byte encoded, lower-case hex
-])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda s, u: s,
+        lambda s, u: quote(s, safe=""),
+        lambda s, u: quote(s, safe="").lower(),
+        lambda s, u: quote_plus(s),
+        lambda s, u: "Basic " + base64.b64encode(f":{s}".encode()).decode(),
+        lambda s, u: "Basic " + base64.b64encode(f"{u}:{s}".encode()).decode(),
+        lambda s, u: base64.b64encode(f"x-access-token:{s}".encode()).decode(),  # any user name
+        lambda s, u: base64.urlsafe_b64encode(f"ab:{s}".encode()).decode().rstrip("="),
+        lambda s, u: json.dumps(s)[1:-1],
+        lambda s, u: json.dumps(s, ensure_ascii=True)[1:-1],
+        lambda s, u: markdown_text(s),
+        lambda s, u: s.replace("&", "&amp;").replace("<", "&lt;"),
+        lambda s, u: "".join(f"%{b:02x}" for b in s.encode()),  # every byte encoded, lower-case hex
+    ],
+)
 def test_every_shape_of_a_secret_is_masked(shape: Any) -> None:
     secret, user = "pa$$ w/rd&<x>_é-42", "bob"
     env = {"MLOPS_GATE_PROMETHEUS_USERNAME": user, "MLOPS_GATE_PROMETHEUS_PASSWORD": secret}
@@ -80,23 +101,35 @@ def test_every_shape_of_a_secret_is_masked(shape: Any) -> None:
 
 
 def test_uri_passwords_and_docker_credentials_are_secrets(tmp_path: Path) -> None:
-    env = {"MLFLOW_TRACKING_URI": "https://alice:p%40ss%3Aw0rd@mlflow.example", "HTTPS_PROXY": "http://u:proxy-secret-9@p:3128",
-           "MLFLOW_REGISTRY_URI": "https://carol:registry-pw-77@reg.example"}
+    env = {
+        "MLFLOW_TRACKING_URI": "https://alice:p%40ss%3Aw0rd@mlflow.example",
+        "HTTPS_PROXY": "http://u:proxy-secret-9@p:3128",
+        "MLFLOW_REGISTRY_URI": "https://carol:registry-pw-77@reg.example",
+    }
     creds = set(secrets.credentials(env))
-    assert {("alice", "p@ss:w0rd"), ("alice", "p%40ss%3Aw0rd"), ("u", "proxy-secret-9"),
-            ("carol", "registry-pw-77")} <= creds
+    assert {
+        ("alice", "p@ss:w0rd"),
+        ("alice", "p%40ss%3Aw0rd"),
+        ("u", "proxy-secret-9"),
+        ("carol", "registry-pw-77"),
+    } <= creds
     text = secrets.redact("alice:p@ss:w0rd " + base64.b64encode(b"alice:p@ss:w0rd").decode() + " proxy-secret-9", env)
     assert "w0rd" not in text and "proxy-secret" not in text and "YWxpY2U6cEBzczp3MHJk" not in text
     short = {"MLFLOW_TRACKING_URI": "http://al:pw@mlflow.example"}  # masked with its user, never alone
-    assert secrets.redact("http://al:pw@mlflow.example Basic YWw6cHc= pw", short) == \
-        "http://***mlflow.example Basic *** pw"
+    assert (
+        secrets.redact("http://al:pw@mlflow.example Basic YWw6cHc= pw", short)
+        == "http://***mlflow.example Basic *** pw"
+    )
 
     from mlops_gate.providers import _oci_client
 
-    (tmp_path / "config.json").write_text(json.dumps(
-        {"auths": {"registry.example": {"auth": base64.b64encode(b"robot:docker-pw-from-config").decode()}}}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"auths": {"registry.example": {"auth": base64.b64encode(b"robot:docker-pw-from-config").decode()}}})
+    )
     assert _oci_client.credentials("registry.example", {"DOCKER_CONFIG": str(tmp_path)})[0] == (
-        "robot", "docker-pw-from-config")
+        "robot",
+        "docker-pw-from-config",
+    )
     leaked = "docker-pw-from-config " + base64.b64encode(b"robot:docker-pw-from-config").decode()
     assert secrets.redact(leaked, {}) == "*** ***"
 
@@ -189,14 +222,31 @@ def released(tmp_path: Path) -> Path:
     return repo
 
 
-def audit_everything(capsys: pytest.CaptureFixture[str], repo: Path, out: Path, env: dict[str, str],
-                     *args: str) -> tuple[int, dict[str, str]]:
+def audit_everything(
+    capsys: pytest.CaptureFixture[str], repo: Path, out: Path, env: dict[str, str], *args: str
+) -> tuple[int, dict[str, str]]:
     """audit with -v, every report format, the facts file and the evidence bundle; every output's text."""
     files = {fmt: out / f"report.{fmt}" for fmt in FORMATS}
     files |= {"facts": out / "facts.json", "evidence": out / "evidence.json"}
-    code = main(["audit", "--release", "v1", "--repo", str(repo), "-v", "--format", "console",
-                 "--facts-out", str(files["facts"]), "--evidence", str(files["evidence"]),
-                 *(a for fmt in FORMATS for a in ("--output", f"{fmt}={files[fmt]}")), *args], env=env)
+    code = main(
+        [
+            "audit",
+            "--release",
+            "v1",
+            "--repo",
+            str(repo),
+            "-v",
+            "--format",
+            "console",
+            "--facts-out",
+            str(files["facts"]),
+            "--evidence",
+            str(files["evidence"]),
+            *(a for fmt in FORMATS for a in ("--output", f"{fmt}={files[fmt]}")),
+            *args,
+        ],
+        env=env,
+    )
     stdout, stderr = capsys.readouterr()
     texts = {"stdout": stdout, "stderr": stderr, **{k: p.read_text(encoding="utf-8") for k, p in files.items()}}
     return code, texts
@@ -211,8 +261,9 @@ def assert_no_secret(texts: dict[str, str], *creds: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("case", ["github", "azure", "prometheus-basic", "prometheus-bearer", "mlflow-uri"])
-def test_echoed_credentials_reach_no_output(case: str, released: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_echoed_credentials_reach_no_output(
+    case: str, released: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shape = case.split("-")[0]
     server = EchoServer(shape)
     try:
@@ -225,19 +276,47 @@ def test_echoed_credentials_reach_no_output(case: str, released: Path, tmp_path:
         }[case]
         user = {"prometheus-basic": "bob", "mlflow-uri": "alice"}.get(case, "")
         env, args = {
-            "github": ({"GITHUB_TOKEN": secret},
-                       ["--platform", "github", "--repository", "acme/x", "--api-url", server.url,
-                        "--only", "vcs.branch-protected"]),
-            "azure": ({"AZURE_DEVOPS_TOKEN": secret},
-                      ["--platform", "azure", "--repository", "org/proj/repo", "--api-url", f"{server.url}/org",
-                       "--only", "vcs.branch-protected"]),
-            "prometheus-basic": ({"MLOPS_GATE_PROMETHEUS_USERNAME": user, "MLOPS_GATE_PROMETHEUS_PASSWORD": secret},
-                                 ["--prometheus-url", server.url, "--only", "monitoring.live"]),
-            "prometheus-bearer": ({"MLOPS_GATE_PROMETHEUS_TOKEN": secret},
-                                  ["--prometheus-url", server.url, "--only", "monitoring.live"]),
-            "mlflow-uri": ({"MLFLOW_TRACKING_URI": f"http://{user}:{quote(secret, safe='')}@{server.url[7:]}",
-                            "MLFLOW_REGISTRY_URI": f"http://{user}:{quote(secret, safe='')}@{server.url[7:]}"},
-                           ["--model", "churn/3", "--only", "registry.model-version"]),
+            "github": (
+                {"GITHUB_TOKEN": secret},
+                [
+                    "--platform",
+                    "github",
+                    "--repository",
+                    "acme/x",
+                    "--api-url",
+                    server.url,
+                    "--only",
+                    "vcs.branch-protected",
+                ],
+            ),
+            "azure": (
+                {"AZURE_DEVOPS_TOKEN": secret},
+                [
+                    "--platform",
+                    "azure",
+                    "--repository",
+                    "org/proj/repo",
+                    "--api-url",
+                    f"{server.url}/org",
+                    "--only",
+                    "vcs.branch-protected",
+                ],
+            ),
+            "prometheus-basic": (
+                {"MLOPS_GATE_PROMETHEUS_USERNAME": user, "MLOPS_GATE_PROMETHEUS_PASSWORD": secret},
+                ["--prometheus-url", server.url, "--only", "monitoring.live"],
+            ),
+            "prometheus-bearer": (
+                {"MLOPS_GATE_PROMETHEUS_TOKEN": secret},
+                ["--prometheus-url", server.url, "--only", "monitoring.live"],
+            ),
+            "mlflow-uri": (
+                {
+                    "MLFLOW_TRACKING_URI": f"http://{user}:{quote(secret, safe='')}@{server.url[7:]}",
+                    "MLFLOW_REGISTRY_URI": f"http://{user}:{quote(secret, safe='')}@{server.url[7:]}",
+                },
+                ["--model", "churn/3", "--only", "registry.model-version"],
+            ),
         }[case]
         code, texts = audit_everything(capsys, released, tmp_path, {"HOME": str(tmp_path), **env}, *args)
     finally:
@@ -261,23 +340,39 @@ def test_echoed_credentials_reach_no_output(case: str, released: Path, tmp_path:
 @pytest.fixture
 def mlflow_user(mlflow_auth_server: MlflowServer) -> tuple[str, str]:  # noqa: F811  (the imported fixture)
     user = ("uri-user", "uri pa$$:w0rd/&<x>_@9%")  # ASCII: requests sends Basic as latin-1, MLflow reads UTF-8
-    r = requests.post(f"{mlflow_auth_server.url}/api/2.0/mlflow/users/create",
-                      json={"username": user[0], "password": user[1]}, auth=requests.auth.HTTPBasicAuth(*ADMIN),
-                      timeout=60)
+    r = requests.post(
+        f"{mlflow_auth_server.url}/api/2.0/mlflow/users/create",
+        json={"username": user[0], "password": user[1]},
+        auth=requests.auth.HTTPBasicAuth(*ADMIN),
+        timeout=60,
+    )
     assert r.ok or "already exists" in r.text, r.text
     return user
 
 
 @pytest.mark.server
 @pytest.mark.parametrize("who", ["admin", "user", "wrong-password"])
-def test_mlflow_tracking_uri_password_never_printed(mlflow_auth_server: MlflowServer,  # noqa: F811
-                                                    mlflow_user: tuple[str, str], who: str, released: Path,
-                                                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mlflow_tracking_uri_password_never_printed(
+    mlflow_auth_server: MlflowServer,  # noqa: F811
+    mlflow_user: tuple[str, str],
+    who: str,
+    released: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     user, password = {"admin": ADMIN, "user": mlflow_user, "wrong-password": (mlflow_user[0], "not-the-pw-123")}[who]
     host = mlflow_auth_server.url.removeprefix("http://")
     uri = f"http://{quote(user, safe='')}:{quote(password, safe='')}@{host}"
-    code, texts = audit_everything(capsys, released, tmp_path, {"HOME": str(tmp_path), "MLFLOW_TRACKING_URI": uri},
-                                   "--model", "no-such-model@champion", "--only", "registry.model-version")
+    code, texts = audit_everything(
+        capsys,
+        released,
+        tmp_path,
+        {"HOME": str(tmp_path), "MLFLOW_TRACKING_URI": uri},
+        "--model",
+        "no-such-model@champion",
+        "--only",
+        "registry.model-version",
+    )
     assert code == 3
     message = json.loads(texts["json"])["results"][0]["message"]
     assert f"{mlflow_auth_server.url} (MLFLOW_TRACKING_URI)" in message  # the URI without userinfo

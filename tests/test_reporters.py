@@ -29,46 +29,104 @@ REPORT_SCHEMA = ROOT / "mlops_gate" / "schemas" / "report-v1.json"
 DOCS = "https://github.com/mlops-gate/mlops-gate/blob/main/docs/checks.md#"
 NASTY = 'rate 50% | <b>&"x"</b>\r\nnext: a,b;c] ::error:: 模型 ✓ [bold]x[/bold]'
 
-W_APPLIED = Waiver("cd.production-environment", "github:acme/*", "@ml-platform", "break-glass; PLAT-42",
-                   "2099-03-31")
+W_APPLIED = Waiver("cd.production-environment", "github:acme/*", "@ml-platform", "break-glass; PLAT-42", "2099-03-31")
 W_EXPIRED = Waiver("vcs.no-bypass", "github:acme/*", "@sec", "old exception", "2020-01-01")
 W_UNUSED = Waiver("image.labels", "oci:*", "@ops", "labels land in PLAT-7", "2099-01-01")
 
 
-def res(check: str, status: Status, severity: Severity = Severity.HIGH, subject: str = "file:x",
-        message: str = "msg", violations: tuple[Violation, ...] = (), **extra: Any) -> Result:
-    return Result(check, check.title(), check.split(".")[0], severity, status, subject, message,
-                  violations, docs=DOCS + check.replace(".", ""), **extra)
+def res(
+    check: str,
+    status: Status,
+    severity: Severity = Severity.HIGH,
+    subject: str = "file:x",
+    message: str = "msg",
+    violations: tuple[Violation, ...] = (),
+    **extra: Any,
+) -> Result:
+    return Result(
+        check,
+        check.title(),
+        check.split(".")[0],
+        severity,
+        status,
+        subject,
+        message,
+        violations,
+        docs=DOCS + check.replace(".", ""),
+        **extra,
+    )
 
 
 def make_report(**changes: Any) -> Report:
     results = (
-        res("ci.pr-pipeline", Status.PASSED, subject="file:.github/workflows/ci.yml",
-            message="tests run on PRs", evidence=(".github/workflows/ci.yml",)),
-        res("vcs.reviews-required", Status.FAILED, Severity.CRITICAL, "github:acme/churn@main",
-            "requires 1 approval, policy wants 2", (Violation("requires 1 approval, policy wants 2"),)),
-        res("monitoring.alert-rules", Status.FAILED, Severity.LOW, "file:monitoring/alerts.yml", NASTY,
-            (Violation(NASTY, Location("monitoring/alerts,v1:x.yml", 7)),
-             Violation("missing runbook_url", Location("monitoring/alerts.yml", 12)),
-             Violation("missing runbook_url", Location("monitoring/alerts.yml", 30)))),
-        res("image.base-pinned", Status.FAILED, Severity.HIGH, "file:Dockerfile", "2 FROM lines not pinned",
-            (Violation("FROM python:3.12 is not pinned by digest", Location("Dockerfile", 1)),
-             Violation("FROM scratch AS out is not pinned", Location("docker/Dockerfile.gpu")),
-             Violation("see the registry", Location("https://registry.example.com/v2/ml/", None)))),
-        res("cd.production-environment", Status.WAIVED, Severity.HIGH, "github:acme/churn",
-            "self-review allowed", (Violation("self-review allowed", Location(".github/env.yml", 3)),),
-            waiver=W_APPLIED),
-        res("orchestration.workflow-defined", Status.ERROR, Severity.MEDIUM,
+        res(
+            "ci.pr-pipeline",
+            Status.PASSED,
+            subject="file:.github/workflows/ci.yml",
+            message="tests run on PRs",
+            evidence=(".github/workflows/ci.yml",),
+        ),
+        res(
+            "vcs.reviews-required",
+            Status.FAILED,
+            Severity.CRITICAL,
+            "github:acme/churn@main",
+            "requires 1 approval, policy wants 2",
+            (Violation("requires 1 approval, policy wants 2"),),
+        ),
+        res(
+            "monitoring.alert-rules",
+            Status.FAILED,
+            Severity.LOW,
+            "file:monitoring/alerts.yml",
+            NASTY,
+            (
+                Violation(NASTY, Location("monitoring/alerts,v1:x.yml", 7)),
+                Violation("missing runbook_url", Location("monitoring/alerts.yml", 12)),
+                Violation("missing runbook_url", Location("monitoring/alerts.yml", 30)),
+            ),
+        ),
+        res(
+            "image.base-pinned",
+            Status.FAILED,
+            Severity.HIGH,
+            "file:Dockerfile",
+            "2 FROM lines not pinned",
+            (
+                Violation("FROM python:3.12 is not pinned by digest", Location("Dockerfile", 1)),
+                Violation("FROM scratch AS out is not pinned", Location("docker/Dockerfile.gpu")),
+                Violation("see the registry", Location("https://registry.example.com/v2/ml/", None)),
+            ),
+        ),
+        res(
+            "cd.production-environment",
+            Status.WAIVED,
+            Severity.HIGH,
+            "github:acme/churn",
+            "self-review allowed",
+            (Violation("self-review allowed", Location(".github/env.yml", 3)),),
+            waiver=W_APPLIED,
+        ),
+        res(
+            "orchestration.workflow-defined",
+            Status.ERROR,
+            Severity.MEDIUM,
             "check:orchestration.workflow-defined",
-            "could not read facts: files: permission denied on databricks.yml"),
-        res("registry.model-version", Status.PASSED, Severity.HIGH, "mlflow:churn@champion",
-            "READY, version 3"),
+            "could not read facts: files: permission denied on databricks.yml",
+        ),
+        res("registry.model-version", Status.PASSED, Severity.HIGH, "mlflow:churn@champion", "READY, version 3"),
         res("acme.custom", Status.PASSED, Severity.INFO, "file:README.md", "ok"),
     )
-    base = Report(tool_version="0.1.0",
-                  target={"repository": "acme/churn", "platform": "github", "commit": "a" * 40},
-                  fail_on=Severity.HIGH, results=results, waivers_applied=(W_APPLIED,),
-                  waivers_expired=(W_EXPIRED,), waivers_unused=(W_UNUSED,), duration_s=0.123)
+    base = Report(
+        tool_version="0.1.0",
+        target={"repository": "acme/churn", "platform": "github", "commit": "a" * 40},
+        fail_on=Severity.HIGH,
+        results=results,
+        waivers_applied=(W_APPLIED,),
+        waivers_expired=(W_EXPIRED,),
+        waivers_unused=(W_UNUSED,),
+        duration_s=0.123,
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -77,24 +135,38 @@ def make_checks() -> dict[str, CheckSpec]:
     for r in make_report().results:
         if r.check == "acme.custom":  # unknown to the catalogue: reporters fall back on the result
             continue
-        specs[r.check] = CheckSpec(r.check, r.title, r.severity, needs=(), params=NoParams,
-                                   func=lambda facts, params, target: [],
-                                   doc=f"{r.title}.\n\nWhy it matters, and how to fix it.")
+        specs[r.check] = CheckSpec(
+            r.check,
+            r.title,
+            r.severity,
+            needs=(),
+            params=NoParams,
+            func=lambda facts, params, target: [],
+            doc=f"{r.title}.\n\nWhy it matters, and how to fix it.",
+        )
     return specs
 
 
 REPORT, CHECKS = make_report(), make_checks()
-PASSING = make_report(results=tuple(r for r in REPORT.results if r.status is Status.PASSED),
-                      waivers_applied=(), waivers_expired=(), waivers_unused=())
-ERRORED = make_report(results=tuple(r for r in REPORT.results if r.status is not Status.FAILED),
-                      errors=("plugin 'acme' (acme.checks) could not be loaded: ImportError: acme",))
+PASSING = make_report(
+    results=tuple(r for r in REPORT.results if r.status is Status.PASSED),
+    waivers_applied=(),
+    waivers_expired=(),
+    waivers_unused=(),
+)
+ERRORED = make_report(
+    results=tuple(r for r in REPORT.results if r.status is not Status.FAILED),
+    errors=("plugin 'acme' (acme.checks) could not be loaded: ImportError: acme",),
+)
 
 
 # ---- every format ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-@pytest.mark.parametrize("report", [REPORT, PASSING, ERRORED, make_report(results=())],
-                         ids=["mixed", "passing", "errored", "empty"])
+@pytest.mark.parametrize(
+    "report", [REPORT, PASSING, ERRORED, make_report(results=())], ids=["mixed", "passing", "errored", "empty"]
+)
 def test_every_format_renders_deterministically(fmt: str, report: Report) -> None:
     out = render(fmt, report, CHECKS)
     assert out == "" or out.endswith("\n")
@@ -109,19 +181,21 @@ def test_reporters_never_read_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_importing_reporters_does_not_import_rich() -> None:
-    code = ("import sys, mlops_gate.reporters.console, mlops_gate.reporters.markdown, "
-            "mlops_gate.reporters.junit, mlops_gate.reporters.sarif; assert 'rich' not in sys.modules")
+    code = (
+        "import sys, mlops_gate.reporters.console, mlops_gate.reporters.markdown, "
+        "mlops_gate.reporters.junit, mlops_gate.reporters.sarif; assert 'rich' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 # ---- console -----------------------------------------------------------------------------------------
 
+
 def test_console_plain_has_verdict_areas_waivers_and_no_ansi() -> None:
     out = console.render(REPORT, CHECKS, color=False, width=200)  # wide enough that nothing wraps
     assert "\x1b[" not in out
     assert max(len(line) for line in console.render(REPORT, CHECKS).splitlines()) == console.WIDTH
-    assert out.rstrip().splitlines()[-1] == (
-        "BLOCKED: 2 checks failed at or above high; 1 check ended in error")
+    assert out.rstrip().splitlines()[-1] == ("BLOCKED: 2 checks failed at or above high; 1 check ended in error")
     areas = re.findall(r"│ +│ +│ ([A-Z]+) +│", out)
     assert areas == ["VCS", "CI", "CD", "ORCHESTRATION", "REGISTRY", "IMAGE", "MONITORING", "ACME"]
     assert "Dockerfile:1: FROM python:3.12 is not pinned by digest" in out
@@ -137,25 +211,42 @@ def test_console_colour() -> None:
     assert "\x1b[" in console.render(REPORT, CHECKS, color=True)
 
 
-@pytest.mark.parametrize(("report", "line"), [
-    (PASSING, "PASSED"),
-    (make_report(results=(res("ci.x", Status.FAILED, Severity.LOW, violations=(Violation("v"),)),
-                          res("cd.y", Status.WAIVED, waiver=W_APPLIED))),
-     "PASSED (1 failed below high, 1 waived)"),
-    (make_report(results=(res("ci.x", Status.ERROR), res("ci.x", Status.ERROR, subject="file:y"))),
-     "COULD NOT EVALUATE: 1 check ended in error (ci.x); the gate fails closed"),
-    (ERRORED, "COULD NOT EVALUATE: 1 check ended in error (orchestration.workflow-defined); "
-              "1 gate error; the gate fails closed"),
-    (make_report(results=(), errors=("boom",)), "COULD NOT EVALUATE: 1 gate error; the gate fails closed"),
-    (make_report(results=(res("vcs.a", Status.FAILED), res("vcs.a", Status.FAILED, subject="file:b"))),
-     "BLOCKED: 1 check failed at or above high"),
-])
+@pytest.mark.parametrize(
+    ("report", "line"),
+    [
+        (PASSING, "PASSED"),
+        (
+            make_report(
+                results=(
+                    res("ci.x", Status.FAILED, Severity.LOW, violations=(Violation("v"),)),
+                    res("cd.y", Status.WAIVED, waiver=W_APPLIED),
+                )
+            ),
+            "PASSED (1 failed below high, 1 waived)",
+        ),
+        (
+            make_report(results=(res("ci.x", Status.ERROR), res("ci.x", Status.ERROR, subject="file:y"))),
+            "COULD NOT EVALUATE: 1 check ended in error (ci.x); the gate fails closed",
+        ),
+        (
+            ERRORED,
+            "COULD NOT EVALUATE: 1 check ended in error (orchestration.workflow-defined); "
+            "1 gate error; the gate fails closed",
+        ),
+        (make_report(results=(), errors=("boom",)), "COULD NOT EVALUATE: 1 gate error; the gate fails closed"),
+        (
+            make_report(results=(res("vcs.a", Status.FAILED), res("vcs.a", Status.FAILED, subject="file:b"))),
+            "BLOCKED: 1 check failed at or above high",
+        ),
+    ],
+)
 def test_verdict_line(report: Report, line: str) -> None:
     assert console.verdict_line(report) == line
     assert console.render(report, CHECKS).rstrip().splitlines()[-1] == line
 
 
 # ---- json --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("report", [REPORT, PASSING, ERRORED, make_report(results=())])
 def test_json_is_valid_against_published_schema(report: Report) -> None:
@@ -168,8 +259,20 @@ def test_json_is_valid_against_published_schema(report: Report) -> None:
 
 def test_json_content_and_key_order() -> None:
     data = json.loads(json_report.render(REPORT, CHECKS))
-    assert list(data) == ["schema_version", "tool", "target", "facts_source", "facts_file", "verdict", "fail_on",
-                          "summary", "results", "waivers", "errors", "duration_s"]
+    assert list(data) == [
+        "schema_version",
+        "tool",
+        "target",
+        "facts_source",
+        "facts_file",
+        "verdict",
+        "fail_on",
+        "summary",
+        "results",
+        "waivers",
+        "errors",
+        "duration_s",
+    ]
     assert (data["facts_source"], data["facts_file"]) == ("live", None)
     assert data["tool"] == {"name": "mlops-gate", "version": "0.1.0"}
     assert list(data["target"]) == ["commit", "platform", "repository"]
@@ -178,8 +281,7 @@ def test_json_content_and_key_order() -> None:
     by_check = {r["check"]: r for r in data["results"]}
     alerts = by_check["monitoring.alert-rules"]
     assert alerts["blocking"] is False and alerts["message"] == NASTY
-    assert alerts["violations"][0] == {"message": NASTY,
-                                       "location": {"path": "monitoring/alerts,v1:x.yml", "line": 7}}
+    assert alerts["violations"][0] == {"message": NASTY, "location": {"path": "monitoring/alerts,v1:x.yml", "line": 7}}
     assert by_check["vcs.reviews-required"]["violations"][0]["location"] is None
     assert by_check["cd.production-environment"]["waiver"]["owner"] == "@ml-platform"
     assert [w["owner"] for w in data["waivers"]["expired"]] == ["@sec"]
@@ -187,6 +289,7 @@ def test_json_content_and_key_order() -> None:
 
 
 # ---- sarif -------------------------------------------------------------------------------------------
+
 
 def _sarif_validator() -> Any:
     jsonschema = pytest.importorskip("jsonschema")
@@ -216,24 +319,32 @@ def test_sarif_rules_results_suppressions_and_notifications() -> None:
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
     image = [r for r in results if r["ruleId"] == "image.base-pinned"]
     assert image[0]["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 1}}
+        "artifactLocation": {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 1},
+    }
     assert "region" not in image[1]["locations"][0]["physicalLocation"]
     assert image[2]["locations"][0]["physicalLocation"]["artifactLocation"] == {
-        "uri": "https://registry.example.com/v2/ml/"}
+        "uri": "https://registry.example.com/v2/ml/"
+    }
     assert image[0]["level"] == "error"
     monitoring = [r for r in results if r["ruleId"] == "monitoring.alert-rules"]
     assert {r["level"] for r in monitoring} == {"note"}  # low and below fail_on
     assert monitoring[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
-        "monitoring/alerts%2Cv1%3Ax.yml")
+        "monitoring/alerts%2Cv1%3Ax.yml"
+    )
     vcs_result = next(r for r in results if r["ruleId"] == "vcs.reviews-required")
     assert "physicalLocation" not in vcs_result["locations"][0]
     assert vcs_result["message"]["text"].endswith("(github:acme/churn@main)")
     waived = next(r for r in results if r["ruleId"] == "cd.production-environment")
     assert waived["level"] == "error"
-    assert waived["suppressions"] == [{
-        "kind": "external", "status": "accepted",
-        "justification": "break-glass; PLAT-42 (owner @ml-platform, expires 2099-03-31)",
-        "properties": {"owner": "@ml-platform", "expires": "2099-03-31", "subject": "github:acme/*"}}]
+    assert waived["suppressions"] == [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": "break-glass; PLAT-42 (owner @ml-platform, expires 2099-03-31)",
+            "properties": {"owner": "@ml-platform", "expires": "2099-03-31", "subject": "github:acme/*"},
+        }
+    ]
     error = next(r for r in results if r["ruleId"] == "orchestration.workflow-defined")
     assert error["level"] == "error" and error["message"]["text"].startswith("could not evaluate: ")
     invocation = run["invocations"][0]
@@ -252,6 +363,7 @@ def test_sarif_gate_errors_are_notifications() -> None:
 
 # ---- junit -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("report", [REPORT, PASSING, ERRORED, make_report(results=())])
 def test_junit_is_valid_against_jenkins_xsd(report: Report) -> None:
     xmlschema = pytest.importorskip("xmlschema")
@@ -261,14 +373,23 @@ def test_junit_is_valid_against_jenkins_xsd(report: Report) -> None:
 
 
 def test_junit_cases_and_escaping() -> None:
-    control = make_report(results=(res("ci.x", Status.FAILED, message="bell\x07 and\x00null",
-                                       violations=(Violation("v"),)),))
+    control = make_report(
+        results=(res("ci.x", Status.FAILED, message="bell\x07 and\x00null", violations=(Violation("v"),)),)
+    )
     failure = ET.fromstring(junit.render(control, CHECKS)).find(".//failure")
     assert failure is not None and failure.get("message") == "bell\ufffd and\ufffdnull"
     root = ET.fromstring(junit.render(REPORT, CHECKS))
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("8", "3", "1")
-    assert [s.get("name") for s in root] == ["vcs", "ci", "cd", "orchestration", "registry", "image",
-                                             "monitoring", "acme"]
+    assert [s.get("name") for s in root] == [
+        "vcs",
+        "ci",
+        "cd",
+        "orchestration",
+        "registry",
+        "image",
+        "monitoring",
+        "acme",
+    ]
     cases = {c.get("classname"): c for c in root.iter("testcase")}
     assert len(cases) == 8
     vcs = cases["vcs.reviews-required"]
@@ -290,6 +411,7 @@ def test_junit_cases_and_escaping() -> None:
 
 # ---- markdown ----------------------------------------------------------------------------------------
 
+
 def _cells(row: str) -> list[str]:
     return re.split(r"(?<!\\)\|", row.strip())[1:-1]
 
@@ -302,7 +424,7 @@ def test_markdown_headline_table_and_details() -> None:
     assert "failed (blocking)" in rows[0] and "passed" in rows[-1]  # problems first
     nasty = next(r for r in rows if "monitoring.alert-rules" in r)
     assert "🟠 failed (not blocking)" in nasty
-    assert "50% \\| \\<b\\>\\&\"x\"\\</b\\><br>next" in nasty and "\n" not in nasty
+    assert '50% \\| \\<b\\>\\&"x"\\</b\\><br>next' in nasty and "\n" not in nasty
     assert "### Failures and errors" in out and "- Dockerfile:1: FROM python:3.12" in out
     assert "#### `orchestration.workflow-defined`" in out
     assert "Truncated" not in out
@@ -312,9 +434,15 @@ def test_markdown_headline_table_and_details() -> None:
 def test_markdown_stays_under_the_step_summary_limit() -> None:
     long = "x|y " * 400
     many = tuple(
-        res(f"image.c{i % 50}", Status.FAILED if i % 3 else Status.PASSED, subject=f"file:f{i}|{i}",
-            message=long, violations=tuple(Violation(long, Location(f"f{i}.yml", j)) for j in range(150)))
-        for i in range(3000))
+        res(
+            f"image.c{i % 50}",
+            Status.FAILED if i % 3 else Status.PASSED,
+            subject=f"file:f{i}|{i}",
+            message=long,
+            violations=tuple(Violation(long, Location(f"f{i}.yml", j)) for j in range(150)),
+        )
+        for i in range(3000)
+    )
     out = markdown.render(make_report(results=many), CHECKS)
     assert len(out.encode("utf-8")) < markdown.LIMIT
     assert "more table rows not shown" in out and "more failed or errored results not shown" in out
@@ -324,14 +452,27 @@ def test_markdown_stays_under_the_step_summary_limit() -> None:
 
 # ---- annotations -------------------------------------------------------------------------------------
 
-ESCAPE_REPORT = make_report(results=(
-    res("image.base-pinned", Status.FAILED, subject="file:a", violations=(
-        Violation("50%\r\ndone; [x]", Location("dir,1/a:b%.yml", 4)),)),
-    res("vcs.no-bypass", Status.FAILED, Severity.LOW, "github:acme/churn", "admins bypass"),
-    res("cd.production-environment", Status.WAIVED, subject="github:acme/churn", message="self-review",
-        violations=(Violation("self-review", Location("env.yml", 2)),), waiver=W_APPLIED),
-    res("ci.required-runs", Status.ERROR, subject="check:ci.required-runs", message="token lacks scope"),
-), errors=("plugin x: boom",))
+ESCAPE_REPORT = make_report(
+    results=(
+        res(
+            "image.base-pinned",
+            Status.FAILED,
+            subject="file:a",
+            violations=(Violation("50%\r\ndone; [x]", Location("dir,1/a:b%.yml", 4)),),
+        ),
+        res("vcs.no-bypass", Status.FAILED, Severity.LOW, "github:acme/churn", "admins bypass"),
+        res(
+            "cd.production-environment",
+            Status.WAIVED,
+            subject="github:acme/churn",
+            message="self-review",
+            violations=(Violation("self-review", Location("env.yml", 2)),),
+            waiver=W_APPLIED,
+        ),
+        res("ci.required-runs", Status.ERROR, subject="check:ci.required-runs", message="token lacks scope"),
+    ),
+    errors=("plugin x: boom",),
+)
 
 
 def test_github_annotations_exact() -> None:
@@ -374,6 +515,7 @@ def test_annotations_empty_when_all_passed() -> None:
 
 # ---- gitlab code quality -----------------------------------------------------------------------------
 
+
 def test_codequality_issues() -> None:
     issues = json.loads(codequality.render(REPORT, CHECKS))
     example = SHARED / "code-quality" / "gitlab-docs" / "code_quality.example.json"
@@ -386,8 +528,12 @@ def test_codequality_issues() -> None:
         assert isinstance(begin, int) and begin >= 1
     # 1 (vcs) + 3 (monitoring) + 3 (image) + 1 (error); waived and passed are not written
     assert len(issues) == 8
-    assert {i["check_name"] for i in issues} == {"vcs.reviews-required", "monitoring.alert-rules",
-                                                 "image.base-pinned", "orchestration.workflow-defined"}
+    assert {i["check_name"] for i in issues} == {
+        "vcs.reviews-required",
+        "monitoring.alert-rules",
+        "image.base-pinned",
+        "orchestration.workflow-defined",
+    }
     vcs = next(i for i in issues if i["check_name"] == "vcs.reviews-required")
     assert vcs["severity"] == "blocker"
     assert vcs["location"] == {"path": ".mlops-gate.yml", "lines": {"begin": 1}}
@@ -403,17 +549,33 @@ def test_codequality_issues() -> None:
 def test_codequality_fingerprints_survive_line_changes() -> None:
     def fingerprints(line_shift: int) -> list[str]:
         shifted = tuple(
-            dataclasses.replace(r, violations=tuple(
-                dataclasses.replace(v, location=dataclasses.replace(v.location, line=(v.location.line or 0)
-                                                                    + line_shift) if v.location else None)
-                for v in r.violations))
-            for r in REPORT.results)
+            dataclasses.replace(
+                r,
+                violations=tuple(
+                    dataclasses.replace(
+                        v,
+                        location=dataclasses.replace(v.location, line=(v.location.line or 0) + line_shift)
+                        if v.location
+                        else None,
+                    )
+                    for v in r.violations
+                ),
+            )
+            for r in REPORT.results
+        )
         issues = json.loads(codequality.render(make_report(results=shifted), CHECKS))
         return [i["fingerprint"] for i in issues]
 
     assert fingerprints(0) == fingerprints(40)
-    other = make_report(results=(res("image.base-pinned", Status.FAILED, subject="file:Dockerfile",
-                                      violations=(Violation("FROM python:3.13 is not pinned by digest",
-                                                            Location("Dockerfile", 1)),)),))
+    other = make_report(
+        results=(
+            res(
+                "image.base-pinned",
+                Status.FAILED,
+                subject="file:Dockerfile",
+                violations=(Violation("FROM python:3.13 is not pinned by digest", Location("Dockerfile", 1)),),
+            ),
+        )
+    )
     assert json.loads(codequality.render(other, CHECKS))[0]["fingerprint"] not in fingerprints(0)
     assert json.loads(codequality.render(PASSING, CHECKS)) == []

@@ -51,15 +51,33 @@ tests:
 
 def policy(root: Path, required: list[str]) -> Path:
     p = root / "policy.yml"
-    p.write_text("version: 1\nchecks:\n  monitoring.alert-rules:\n    params:\n"
-                 f"      require_rule_tests: true\n      required_alerts: {json.dumps(required)}\n")
+    p.write_text(
+        "version: 1\nchecks:\n  monitoring.alert-rules:\n    params:\n"
+        f"      require_rule_tests: true\n      required_alerts: {json.dumps(required)}\n"
+    )
     return p
 
 
-def gate(capsys: pytest.CaptureFixture[str], repo: Path, required: list[str], env: dict[str, str] | None = None,
-         ) -> tuple[int, dict[str, Any]]:
-    code = main(["check", "--repo", str(repo / "repo"), "--policy", str(policy(repo, required)), "--only",
-                 "monitoring.alert-rules", "--format", "json"], env=env or {})
+def gate(
+    capsys: pytest.CaptureFixture[str],
+    repo: Path,
+    required: list[str],
+    env: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    code = main(
+        [
+            "check",
+            "--repo",
+            str(repo / "repo"),
+            "--policy",
+            str(policy(repo, required)),
+            "--only",
+            "monitoring.alert-rules",
+            "--format",
+            "json",
+        ],
+        env=env or {},
+    )
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -74,8 +92,9 @@ def test_passing_tests_cover_the_required_alert(tmp_path: Path, capsys: pytest.C
     assert code == 0, report
     assert results["file:monitoring/alerts_test.yml"]["message"] == "promtool test rules passed (1 alert(s) exercised)"
     assert results["repo:repo#rule-tests"]["message"] == "1 of 1 alert(s) exercised by passing rule tests"
-    assert "file:monitoring/alerts_test.yml" not in {r["subject"] for r in report["results"]
-                                                     if r["status"] == "failed"}  # not mistaken for a rule file
+    assert "file:monitoring/alerts_test.yml" not in {
+        r["subject"] for r in report["results"] if r["status"] == "failed"
+    }  # not mistaken for a rule file
 
 
 def test_untested_required_alert_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,7 +102,9 @@ def test_untested_required_alert_fails(tmp_path: Path, capsys: pytest.CaptureFix
     code, report = gate(capsys, tmp_path, [])  # none named: every alert must be tested
     summary = by_subject(report)["repo:repo#rule-tests"]
     assert code == 1 and summary["status"] == "failed"
-    assert [v["message"] for v in summary["violations"]] == ["alert ModelSlow is exercised by no passing promtool rule test"]
+    assert [v["message"] for v in summary["violations"]] == [
+        "alert ModelSlow is exercised by no passing promtool rule test"
+    ]
 
 
 def test_failing_rule_test_fails_with_promtools_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,8 +117,9 @@ def test_failing_rule_test_fails_with_promtools_output(tmp_path: Path, capsys: p
     assert results["repo:repo#rule-tests"]["status"] == "failed"
 
 
-def test_missing_promtool_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_promtool_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_tree(tmp_path / "repo", {"monitoring/alerts.yml": RULES, "monitoring/alerts_test.yml": unit_test("page")})
     monkeypatch.setenv("PATH", str(tmp_path))  # no promtool on it
     code, report = gate(capsys, tmp_path, ["ModelDown"])

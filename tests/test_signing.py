@@ -17,19 +17,23 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def pem(key: Any) -> bytes:
-    return bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo))
+    return bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def test_pae_matches_the_dsse_spec_vector() -> None:
     assert signing.pae("http://example.com/HelloWorld", b"hello world") == (
-        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world")
+        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    )
     assert signing.pae("a", b"") == b"DSSEv1 1 a 0 "
     assert signing.pae("t\u00e9", b"x") == b"DSSEv1 3 t\xc3\xa9 1 x"  # lengths count UTF-8 bytes
 
 
-@pytest.mark.parametrize("curve,own", [(ec.SECP256R1(), hashes.SHA256()), (ec.SECP384R1(), hashes.SHA384()),
-                                       (ec.SECP521R1(), hashes.SHA512())])
+@pytest.mark.parametrize(
+    "curve,own",
+    [(ec.SECP256R1(), hashes.SHA256()), (ec.SECP384R1(), hashes.SHA384()), (ec.SECP521R1(), hashes.SHA512())],
+)
 def test_ecdsa_der_and_raw_over_the_curve_hash_or_sha256(curve: ec.EllipticCurve, own: hashes.HashAlgorithm) -> None:
     key = ec.generate_private_key(curve)
     public = key.public_key()
@@ -43,9 +47,15 @@ def test_ecdsa_der_and_raw_over_the_curve_hash_or_sha256(curve: ec.EllipticCurve
     assert not signing.verify(key.sign(MESSAGE, ec.ECDSA(hashes.SHA1())), MESSAGE, public)
 
 
-@pytest.mark.parametrize("pad", [padding.PKCS1v15(), padding.PSS(padding.MGF1(hashes.SHA256()), 32),
-                                 padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.MAX_LENGTH)],
-                         ids=["pkcs1v15", "pss-32", "pss-max"])
+@pytest.mark.parametrize(
+    "pad",
+    [
+        padding.PKCS1v15(),
+        padding.PSS(padding.MGF1(hashes.SHA256()), 32),
+        padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.MAX_LENGTH),
+    ],
+    ids=["pkcs1v15", "pss-32", "pss-max"],
+)
 def test_rsa_pkcs1v15_and_pss_both_verify(pad: padding.AsymmetricPadding) -> None:
     sig = RSA_KEY.sign(MESSAGE, pad, hashes.SHA256())
     assert signing.verify(sig, MESSAGE, RSA_KEY.public_key())
@@ -58,11 +68,17 @@ def test_ed25519() -> None:
     assert not signing.verify(key.sign(MESSAGE), MESSAGE + b"!", key.public_key())
 
 
-@pytest.mark.parametrize("make", [
-    lambda: ec.generate_private_key(ec.SECP256R1()), lambda: ec.generate_private_key(ec.SECP384R1()),
-    lambda: ec.generate_private_key(ec.SECP521R1()), ed25519.Ed25519PrivateKey.generate,
-    lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
-], ids=["p256", "p384", "p521", "ed25519", "rsa"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ec.generate_private_key(ec.SECP256R1()),
+        lambda: ec.generate_private_key(ec.SECP384R1()),
+        lambda: ec.generate_private_key(ec.SECP521R1()),
+        ed25519.Ed25519PrivateKey.generate,
+        lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    ],
+    ids=["p256", "p384", "p521", "ed25519", "rsa"],
+)
 def test_sign_then_verify_and_nothing_else_verifies(make: Any) -> None:
     key, other = make(), make()
     sig = signing.sign(key, MESSAGE)
@@ -97,8 +113,9 @@ def test_key_id_is_the_sha256_of_the_subject_public_key_info() -> None:
 def test_public_key_from_pem() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     assert signing.key_id(signing.public_key(pem(key))) == signing.key_id(key)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     with pytest.raises(ValueError):
         signing.public_key(private)  # a private key is not a public key unless asked for
     assert signing.key_id(signing.public_key(private, private_ok=True)) == signing.key_id(key)

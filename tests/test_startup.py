@@ -43,13 +43,33 @@ def test_version_imports_nothing_heavy() -> None:
 
 
 def test_files_only_check_imports_no_sdk() -> None:
-    mods = _modules_after(["check", "--repo", str(EXAMPLES / "churn-model"), "--format", "json", "-q",
-                           "--skip", "vcs.*,ci.required-runs,cd.production-environment,registry.*"])
+    mods = _modules_after(
+        [
+            "check",
+            "--repo",
+            str(EXAMPLES / "churn-model"),
+            "--format",
+            "json",
+            "-q",
+            "--skip",
+            "vcs.*,ci.required-runs,cd.production-environment,registry.*",
+        ]
+    )
     assert "mlops_gate.engine" in mods  # the run really happened
     assert _heavy(mods, allowed=("rich",)) == []
 
 
 def test_judging_saved_platform_facts_imports_no_sdk() -> None:
-    mods = _modules_after(["check", "--repo", str(EXAMPLES / "churn-model"), "--format", "json", "-q",
-                           "--facts-in", str(EXAMPLES / "churn-model" / "facts.json")])
+    mods = _modules_after(
+        [
+            "check",
+            "--repo",
+            str(EXAMPLES / "churn-model"),
+            "--format",
+            "json",
+            "-q",
+            "--facts-in",
+            str(EXAMPLES / "churn-model" / "facts.json"),
+        ]
+    )
     assert _heavy(mods, allowed=("rich",)) == []  # judging saved platform facts needs no SDK at all

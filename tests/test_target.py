@@ -123,11 +123,24 @@ def test_later_layers_win_field_by_field() -> None:
 
 def test_github_merge_queue_reads_the_target_branch_from_the_event(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"action": "checks_requested", "merge_group": {
-        "head_sha": HEAD_SHA, "head_ref": "refs/heads/gh-readonly-queue/main/pr-7-abc", "base_ref": "refs/heads/main",
-    }}))
-    env = {**GH, "GITHUB_EVENT_NAME": "merge_group", "GITHUB_REF": "refs/heads/gh-readonly-queue/main/pr-7-abc",
-           "GITHUB_EVENT_PATH": str(event)}
+    event.write_text(
+        json.dumps(
+            {
+                "action": "checks_requested",
+                "merge_group": {
+                    "head_sha": HEAD_SHA,
+                    "head_ref": "refs/heads/gh-readonly-queue/main/pr-7-abc",
+                    "base_ref": "refs/heads/main",
+                },
+            }
+        )
+    )
+    env = {
+        **GH,
+        "GITHUB_EVENT_NAME": "merge_group",
+        "GITHUB_REF": "refs/heads/gh-readonly-queue/main/pr-7-abc",
+        "GITHUB_EVENT_PATH": str(event),
+    }
     t = detect(env)
     assert (t.event, t.base_branch, t.commit) == ("pull_request", "main", "merge-commit-sha")
     assert detect({**env, "GITHUB_BASE_REF": "release"}).base_branch == "release"  # the variable wins when set
@@ -135,11 +148,21 @@ def test_github_merge_queue_reads_the_target_branch_from_the_event(tmp_path: Pat
 
 def test_github_pull_request_commit_is_the_head_from_the_event(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"number": 7, "pull_request": {"head": {"sha": HEAD_SHA, "ref": "feature"},
-                                                               "base": {"ref": "main"}}}))
+    event.write_text(
+        json.dumps(
+            {"number": 7, "pull_request": {"head": {"sha": HEAD_SHA, "ref": "feature"}, "base": {"ref": "main"}}}
+        )
+    )
     for name in ("pull_request", "pull_request_target"):
-        t = detect({**GH, "GITHUB_EVENT_NAME": name, "GITHUB_HEAD_REF": "feature", "GITHUB_BASE_REF": "main",
-                    "GITHUB_EVENT_PATH": str(event)})
+        t = detect(
+            {
+                **GH,
+                "GITHUB_EVENT_NAME": name,
+                "GITHUB_HEAD_REF": "feature",
+                "GITHUB_BASE_REF": "main",
+                "GITHUB_EVENT_PATH": str(event),
+            }
+        )
         assert (t.commit, t.branch, t.base_branch, t.event) == (HEAD_SHA, "feature", "main", "pull_request")
     push = detect({**GH, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_PATH": str(event)})
     assert push.commit == "merge-commit-sha"  # only pull request events take the head from the payload

@@ -77,8 +77,14 @@ def test_github_token_never_follows_a_redirect_to_another_host(srv: Servers, tmp
 def test_github_next_page_on_another_host_is_not_followed(srv: Servers, tmp_path: Path) -> None:
     api, other = srv(), srv("127.0.0.2")
     api.on(GH_REPO, api.reply(200, REPO_BODY))
-    api.on(f"{GH_REPO}/commits/{SHA}/check-runs", api.reply(200, {"total_count": 1, "check_runs": []}, {
-        "Link": f'<{other.url}{GH_REPO}/commits/{SHA}/check-runs?page=2>; rel="next"'}))
+    api.on(
+        f"{GH_REPO}/commits/{SHA}/check-runs",
+        api.reply(
+            200,
+            {"total_count": 1, "check_runs": []},
+            {"Link": f'<{other.url}{GH_REPO}/commits/{SHA}/check-runs?page=2>; rel="next"'},
+        ),
+    )
     with pytest.raises(FactError) as err:
         gh.commit_runs(github_ctx(tmp_path, api.url, opt_in(other)))
     assert "next page" in err.value.message and "on another host (http://127.0.0.2:" in err.value.message
@@ -105,9 +111,26 @@ def test_cli_refuses_a_cleartext_api_without_a_traceback_or_the_token(srv: Serve
     remote = srv("127.0.0.2")
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["check", "--repo", str(tmp_path), "--only", "cd.production-environment", "--platform", "github",
-                     "--repository", "acme/churn", "--commit", SHA, "--api-url", remote.url, "--format", "json"],
-                    env={"GITHUB_TOKEN": TOKEN})
+        code = main(
+            [
+                "check",
+                "--repo",
+                str(tmp_path),
+                "--only",
+                "cd.production-environment",
+                "--platform",
+                "github",
+                "--repository",
+                "acme/churn",
+                "--commit",
+                SHA,
+                "--api-url",
+                remote.url,
+                "--format",
+                "json",
+            ],
+            env={"GITHUB_TOKEN": TOKEN},
+        )
     (result,) = json.loads(out.getvalue())["results"]
     assert (code, result["status"]) == (3, "error")
     assert "refusing plain HTTP" in result["message"]
@@ -120,8 +143,9 @@ def test_cli_refuses_a_cleartext_api_without_a_traceback_or_the_token(srv: Serve
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 @pytest.mark.parametrize(("variable", "header"), [("GITLAB_TOKEN", "private-token"), ("CI_JOB_TOKEN", "job-token")])
-def test_gitlab_token_is_stripped_from_a_redirect_to_another_host(srv: Servers, status: int, variable: str,
-                                                                    header: str) -> None:
+def test_gitlab_token_is_stripped_from_a_redirect_to_another_host(
+    srv: Servers, status: int, variable: str, header: str
+) -> None:
     api, other = srv(), srv("127.0.0.2")
     api.on(GL_PIPELINES, api.redirect(f"{other.url}{GL_PIPELINES}?sha={SHA}&per_page=100", status))
     other.on(GL_PIPELINES, other.reply(200, []))
@@ -167,8 +191,9 @@ def test_gitlab_api_over_plain_http_to_a_remote_host_is_refused(srv: Servers) ->
 # --- Azure DevOps (azure-devops SDK on msrest) ------------------------------------------------------
 
 
-def test_azure_token_is_stripped_from_a_redirect_to_another_host(replay: ReplayServer, srv: Servers,
-                                                                   tmp_path: Path) -> None:
+def test_azure_token_is_stripped_from_a_redirect_to_another_host(
+    replay: ReplayServer, srv: Servers, tmp_path: Path
+) -> None:
     other = srv("127.0.0.2")
     serve_repository(replay)
     path = "/contoso/ml/_apis/git/repositories/churn"
@@ -183,8 +208,9 @@ def test_azure_token_is_stripped_from_a_redirect_to_another_host(replay: ReplayS
     assert {s.headers.get("Authorization") for s in replay.seen} == {basic}
 
 
-def test_azure_resource_area_outside_the_collection_gets_no_token(replay: ReplayServer, srv: Servers,
-                                                                    tmp_path: Path) -> None:
+def test_azure_resource_area_outside_the_collection_gets_no_token(
+    replay: ReplayServer, srv: Servers, tmp_path: Path
+) -> None:
     other = srv("127.0.0.2")
     serve_repository(replay)
     areas = [{"id": "4e080c62-fa21-4fbc-8fef-2a10a2b38049", "name": "git", "locationUrl": f"{other.url}/contoso/"}]
@@ -201,8 +227,13 @@ def test_azure_resource_area_outside_the_collection_gets_no_token(replay: Replay
 # --- Prometheus / Alertmanager -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("env", [{"MLOPS_GATE_PROMETHEUS_TOKEN": TOKEN},
-                                 {"MLOPS_GATE_PROMETHEUS_USERNAME": "ci", "MLOPS_GATE_PROMETHEUS_PASSWORD": TOKEN}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MLOPS_GATE_PROMETHEUS_TOKEN": TOKEN},
+        {"MLOPS_GATE_PROMETHEUS_USERNAME": "ci", "MLOPS_GATE_PROMETHEUS_PASSWORD": TOKEN},
+    ],
+)
 def test_prometheus_credentials_are_stripped_from_a_redirect(srv: Servers, env: dict[str, str]) -> None:
     api, other = srv(), srv("127.0.0.2")
     empty = {"status": "success", "data": {"groups": [], "activeTargets": [], "alerts": []}}
@@ -221,8 +252,13 @@ def test_prometheus_over_plain_http_to_a_remote_host_is_refused(srv: Servers, se
     target = Target(prometheus_url=remote.url) if service == "prometheus" else Target(alertmanager_url=remote.url)
     read = prometheus.prometheus_state if service == "prometheus" else prometheus.alertmanager_state
     with pytest.raises(FactError) as err:
-        read(Context(root=Path("."), target=target, env={"MLOPS_GATE_PROMETHEUS_TOKEN": TOKEN,
-                                                         "MLOPS_GATE_ALERTMANAGER_TOKEN": TOKEN}))
+        read(
+            Context(
+                root=Path("."),
+                target=target,
+                env={"MLOPS_GATE_PROMETHEUS_TOKEN": TOKEN, "MLOPS_GATE_ALERTMANAGER_TOKEN": TOKEN},
+            )
+        )
     assert "refusing plain HTTP" in err.value.message and remote.seen == []
 
 
@@ -230,8 +266,9 @@ def test_prometheus_over_plain_http_to_a_remote_host_is_refused(srv: Servers, se
 
 
 def registry_ctx(tmp_path: Path, image: str, env: dict[str, str]) -> Context:
-    return Context(root=tmp_path, target=Target(image=image), env={"HOME": str(tmp_path), **env},
-                   scope=frozenset({"labels"}))
+    return Context(
+        root=tmp_path, target=Target(image=image), env={"HOME": str(tmp_path), **env}, scope=frozenset({"labels"})
+    )
 
 
 def challenge(registry: Adversary, header: str) -> None:
@@ -280,9 +317,12 @@ def test_registry_blob_redirect_to_another_host_carries_no_credentials(srv: Serv
     registry, cdn = srv(), srv("127.0.0.2")
     config = json.dumps({"config": {"Labels": {"org.opencontainers.image.revision": SHA}}}).encode()
     digest = "sha256:" + hashlib.sha256(config).hexdigest()
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [],
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest,
-                           "size": len(config)}}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "layers": [],
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": len(config)},
+    }
     basic = "Basic " + base64.b64encode(b"ci:s3cret-pass").decode()
 
     def manifests(req: Any) -> None:
@@ -290,6 +330,7 @@ def test_registry_blob_redirect_to_another_host_carries_no_credentials(srv: Serv
             req.json(200, manifest)
         else:
             req.json(401, {"errors": []}, {"WWW-Authenticate": 'Basic realm="registry"'})
+
     registry.on("/v2/ml/churn/manifests/latest", manifests)
     registry.on(f"/v2/ml/churn/blobs/{digest}", registry.redirect(f"{cdn.url}/blobs/{digest}", 307))
     cdn.on(f"/blobs/{digest}", cdn.reply(200, config))
@@ -314,8 +355,17 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
     workdir = tmp_path_factory.mktemp("token-registry")
     bundle = workdir / "token-ca.pem"
     bundle.write_bytes(TokenIssuer({}).cert_pem())
-    registry = start_registry(workdir, {"token": {"realm": f"{realm.url}/token", "service": "test-registry",
-                                                   "issuer": "test-issuer", "rootcertbundle": str(bundle)}})
+    registry = start_registry(
+        workdir,
+        {
+            "token": {
+                "realm": f"{realm.url}/token",
+                "service": "test-registry",
+                "issuer": "test-issuer",
+                "rootcertbundle": str(bundle),
+            }
+        },
+    )
     try:
         yield registry, realm
     finally:
@@ -324,8 +374,9 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
 
 
 @pytest.mark.parametrize("bound", [True, False])
-def test_real_registry_token_flow_sends_credentials_only_when_bound(token_registry: tuple[Any, Adversary],
-                                                                     tmp_path: Path, bound: bool) -> None:
+def test_real_registry_token_flow_sends_credentials_only_when_bound(
+    token_registry: tuple[Any, Adversary], tmp_path: Path, bound: bool
+) -> None:
     registry, realm = token_registry
     realm.seen.clear()
     env = {**CREDS, "MLOPS_GATE_REGISTRY_HOST": registry.host if bound else "registry.example.com"}
@@ -340,8 +391,11 @@ def test_real_registry_token_flow_sends_credentials_only_when_bound(token_regist
 
 
 def mlflow_ctx(uri: str, env: dict[str, str] | None = None) -> Context:
-    return Context(root=Path("."), target=Target(model="churn@champion"),
-                   env={"MLFLOW_TRACKING_URI": uri, "MLFLOW_TRACKING_TOKEN": TOKEN, **(env or {})})
+    return Context(
+        root=Path("."),
+        target=Target(model="churn@champion"),
+        env={"MLFLOW_TRACKING_URI": uri, "MLFLOW_TRACKING_TOKEN": TOKEN, **(env or {})},
+    )
 
 
 def test_mlflow_over_plain_http_to_a_remote_host_is_refused(srv: Servers) -> None:

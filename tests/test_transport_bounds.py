@@ -46,14 +46,20 @@ def srv() -> Iterator[Servers]:
 
 
 def read_github(server: Adversary, env: dict[str, str]) -> Any:
-    ctx = Context(root=Path("."), target=Target(platform="github", repository="acme/churn", commit=SHA,
-                                                api_url=server.url), env={"GITHUB_TOKEN": TOKEN, **env})
+    ctx = Context(
+        root=Path("."),
+        target=Target(platform="github", repository="acme/churn", commit=SHA, api_url=server.url),
+        env={"GITHUB_TOKEN": TOKEN, **env},
+    )
     return gh.environments(ctx)
 
 
 def read_gitlab(server: Adversary, env: dict[str, str]) -> Any:
-    ctx = Context(root=Path("."), target=Target(platform="gitlab", repository="acme/churn", commit=SHA,
-                                                api_url=server.url + "/api/v4"), env={"GITLAB_TOKEN": TOKEN, **env})
+    ctx = Context(
+        root=Path("."),
+        target=Target(platform="gitlab", repository="acme/churn", commit=SHA, api_url=server.url + "/api/v4"),
+        env={"GITLAB_TOKEN": TOKEN, **env},
+    )
     return gitlab.commit_runs(ctx)
 
 
@@ -62,8 +68,11 @@ def read_prometheus(server: Adversary, env: dict[str, str]) -> Any:
 
 
 def read_registry(server: Adversary, env: dict[str, str]) -> Any:
-    return oci.oci_image(Context(root=Path("."), target=Target(image=f"{server.netloc}/ml/churn:latest"),
-                                 env={"HOME": "/nonexistent", **env}))
+    return oci.oci_image(
+        Context(
+            root=Path("."), target=Target(image=f"{server.netloc}/ml/churn:latest"), env={"HOME": "/nonexistent", **env}
+        )
+    )
 
 
 def read_azure(server: Adversary, env: dict[str, str]) -> Any:
@@ -74,8 +83,11 @@ def read_azure(server: Adversary, env: dict[str, str]) -> Any:
 def read_mlflow(server: Adversary, env: dict[str, str]) -> Any:
     from mlops_gate.providers import mlflow_registry
 
-    ctx = Context(root=Path("."), target=Target(model="churn@champion"),
-                  env={"MLFLOW_TRACKING_URI": server.url, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", **env})
+    ctx = Context(
+        root=Path("."),
+        target=Target(model="churn@champion"),
+        env={"MLFLOW_TRACKING_URI": server.url, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", **env},
+    )
     return mlflow_registry.mlflow_model(ctx)
 
 
@@ -105,8 +117,11 @@ def serve_everywhere(server: Adversary, name: str, handler: Callable[..., None])
 @pytest.mark.parametrize("where", ["body", "headers"])
 def test_a_dripping_server_is_cut_off(srv: Servers, name: str, where: str) -> None:
     server = srv()
-    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % DRIP_COUNT
-            if where == "body" else b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % DRIP_COUNT
+        if where == "body"
+        else b"HTTP/1.1 200 OK\r\nX-Slow: "
+    )
     serve_everywhere(server, name, server.drip(head, every_s=0.02, count=DRIP_COUNT))
     read, _ = READERS[name]
     with pytest.raises(FactError) as err:
@@ -184,12 +199,17 @@ def test_a_huge_response_is_refused_while_it_streams(srv: Servers, name: str, de
 
 def github_branches(server: Adversary, pages: int, last: list[dict[str, Any]]) -> None:
     """`GET /repos/acme/churn/branches`: `pages` pages of 100 feature branches, then `last` on one more."""
+
     def answer(req: Any) -> None:
         page = int(dict(p.split("=") for p in req.path.partition("?")[2].split("&") if "=" in p).get("page", 1))
         body = last if page > pages else [{"name": f"feature/{page}-{i}", "protected": False} for i in range(100)]
-        link = {} if page > pages else {"Link": f'<{server.url}{GH_REPO}/branches?per_page=100&page={page + 1}>; '
-                                                 'rel="next"'}
+        link = (
+            {}
+            if page > pages
+            else {"Link": f'<{server.url}{GH_REPO}/branches?per_page=100&page={page + 1}>; rel="next"'}
+        )
         req.json(200, body, link)
+
     server.on(f"{GH_REPO}/branches", answer)
 
 
@@ -198,9 +218,28 @@ def gate_release_branches(tmp_path: Path, server: Adversary, env: dict[str, str]
     (tmp_path / "policy.json").write_text(json.dumps(policy))
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["check", "--repo", str(tmp_path), "--policy", str(tmp_path / "policy.json"), "--only",
-                     "vcs.branch-protected", "--platform", "github", "--repository", "acme/churn", "--commit", SHA,
-                     "--api-url", server.url, "--format", "json"], env={"GITHUB_TOKEN": TOKEN, **env})
+        code = main(
+            [
+                "check",
+                "--repo",
+                str(tmp_path),
+                "--policy",
+                str(tmp_path / "policy.json"),
+                "--only",
+                "vcs.branch-protected",
+                "--platform",
+                "github",
+                "--repository",
+                "acme/churn",
+                "--commit",
+                SHA,
+                "--api-url",
+                server.url,
+                "--format",
+                "json",
+            ],
+            env={"GITHUB_TOKEN": TOKEN, **env},
+        )
     return code, json.loads(out.getvalue()), err.getvalue()
 
 
@@ -234,12 +273,26 @@ def test_github_202_forever_is_not_waited_for(srv: Servers) -> None:
 def test_github_pages_that_loop_are_an_error(srv: Servers) -> None:
     server = srv()
     server.on(GH_REPO, server.reply(200, {"id": 1, "default_branch": "main"}))
-    server.on(f"{GH_REPO}/environments/production", server.reply(200, {
-        "name": "production", "protection_rules": [],
-        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}))
+    server.on(
+        f"{GH_REPO}/environments/production",
+        server.reply(
+            200,
+            {
+                "name": "production",
+                "protection_rules": [],
+                "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+            },
+        ),
+    )
     path = f"{GH_REPO}/environments/production/deployment-branch-policies"
-    server.on(path, server.reply(200, {"total_count": 1, "branch_policies": [{"name": "main"}]},
-                                 {"Link": f'<{{url}}{path}?page=2>; rel="next"'}))
+    server.on(
+        path,
+        server.reply(
+            200,
+            {"total_count": 1, "branch_policies": [{"name": "main"}]},
+            {"Link": f'<{{url}}{path}?page=2>; rel="next"'},
+        ),
+    )
     with pytest.raises(FactError) as err:
         read_github(server, {})
     assert "loop (the next link repeats" in err.value.message
@@ -248,8 +301,9 @@ def test_github_pages_that_loop_are_an_error(srv: Servers) -> None:
 
 def test_gitlab_next_link_to_itself_ends_with_an_error(srv: Servers) -> None:
     server = srv()
-    server.on(GL_PIPELINES, server.reply(200, [], {"Link": f'<{{url}}{GL_PIPELINES}?sha={SHA}&per_page=100>; '
-                                                            'rel="next"'}))
+    server.on(
+        GL_PIPELINES, server.reply(200, [], {"Link": f'<{{url}}{GL_PIPELINES}?sha={SHA}&per_page=100>; rel="next"'})
+    )
     with pytest.raises(FactError) as err:
         read_gitlab(server, {})
     assert "GitLab pipelines: the pages of" in err.value.message and "loop" in err.value.message
@@ -262,6 +316,7 @@ def test_gitlab_endless_pages_stop_at_the_cap_with_an_error(srv: Servers) -> Non
     def answer(req: Any) -> None:
         page = len(server.requests(GL_PIPELINES))
         req.json(200, [], {"Link": f'<{server.url}{GL_PIPELINES}?page={page + 1}>; rel="next"'})
+
     server.on(GL_PIPELINES, answer)
     with pytest.raises(FactError) as err:
         read_gitlab(server, {"MLOPS_GATE_HTTP_MAX_PAGES": "7"})
@@ -271,8 +326,13 @@ def test_gitlab_endless_pages_stop_at_the_cap_with_an_error(srv: Servers) -> Non
 
 def test_azure_branch_list_past_the_cap_is_an_error(replay: ReplayServer, tmp_path: Path) -> None:
     serve_repository(replay)
-    replay.add("GET", f"{PROJECT}/git/repositories/{REPO_ID}/refs", 200,
-               {"count": 1, "value": [{"name": "refs/heads/release/1"}]}, headers={"X-MS-ContinuationToken": "again"})
+    replay.add(
+        "GET",
+        f"{PROJECT}/git/repositories/{REPO_ID}/refs",
+        200,
+        {"count": 1, "value": [{"name": "refs/heads/release/1"}]},
+        headers={"X-MS-ContinuationToken": "again"},
+    )
     ctx = ctx_for(tmp_path, replay, scope=("release/*",))
     with pytest.raises(FactError) as err:
         azure.branch_protection(ctx)
@@ -296,16 +356,37 @@ def test_json_nested_too_deeply_is_a_clean_error(srv: Servers, name: str) -> Non
 # --- limits as settings -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variable", ["MLOPS_GATE_HTTP_TIMEOUT", "MLOPS_GATE_HTTP_REQUEST_DEADLINE",
-                                      "MLOPS_GATE_HTTP_RUN_DEADLINE", "MLOPS_GATE_HTTP_MAX_BYTES",
-                                      "MLOPS_GATE_HTTP_MAX_PAGES"])
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "MLOPS_GATE_HTTP_TIMEOUT",
+        "MLOPS_GATE_HTTP_REQUEST_DEADLINE",
+        "MLOPS_GATE_HTTP_RUN_DEADLINE",
+        "MLOPS_GATE_HTTP_MAX_BYTES",
+        "MLOPS_GATE_HTTP_MAX_PAGES",
+    ],
+)
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "abc", "1e400", "2.5e9"])
 def test_a_bad_limit_is_a_usage_error(srv: Servers, tmp_path: Path, variable: str, value: str) -> None:
     server = srv()
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["check", "--repo", str(tmp_path), "--only", "cd.production-environment", "--platform", "github",
-                     "--repository", "acme/churn", "--api-url", server.url], env={variable: value})
+        code = main(
+            [
+                "check",
+                "--repo",
+                str(tmp_path),
+                "--only",
+                "cd.production-environment",
+                "--platform",
+                "github",
+                "--repository",
+                "acme/churn",
+                "--api-url",
+                server.url,
+            ],
+            env={variable: value},
+        )
     assert code == 2 and server.seen == []  # nothing was fetched
     assert f"mlops-gate: error: {variable}={value!r} is not a" in err.getvalue()
     assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue()
@@ -332,15 +413,23 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -390,8 +479,11 @@ def test_a_tls_handshake_dripped_a_byte_at_a_time_is_cut_off(tmp_path: Path) -> 
 
     for target in (serve_tls, serve_relay):
         threading.Thread(target=target, daemon=True).start()
-    ctx = Context(root=tmp_path, target=Target(), env={"MLOPS_GATE_HTTP_TIMEOUT": "0.5",
-                                                       "MLOPS_GATE_HTTP_REQUEST_DEADLINE": "1.5"})
+    ctx = Context(
+        root=tmp_path,
+        target=Target(),
+        env={"MLOPS_GATE_HTTP_TIMEOUT": "0.5", "MLOPS_GATE_HTTP_REQUEST_DEADLINE": "1.5"},
+    )
     session = http.session(ctx)
     session.verify = str(cert)
     try:

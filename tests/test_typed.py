@@ -39,9 +39,7 @@ def test_round_trip() -> None:
         "flag": True,
     }
     obj = typed.from_data(Outer, data)
-    assert obj == Outer(
-        "x", {"owner": None, "status": ("approved",)}, (Inner(2),), Severity.HIGH, "b", 1.0, True
-    )
+    assert obj == Outer("x", {"owner": None, "status": ("approved",)}, (Inner(2),), Severity.HIGH, "b", 1.0, True)
     back = typed.to_data(obj)
     assert typed.from_data(Outer, back) == obj
     jsonschema.validate(back, typed.schema_of(Outer))

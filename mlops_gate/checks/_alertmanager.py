@@ -89,10 +89,17 @@ def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
         )
     routes = _count(route)
     if routes * len(label_sets) > MAX_MATCHES:  # each alert walks the tree: bounded, and never a pass
-        return Outcome(file_subject(f), f"{routes} routes for {len(label_sets)} alert label sets", (Violation(
-            f"routing {len(label_sets)} alerts through {routes} routes is more than the gate evaluates "
-            f"({MAX_MATCHES:,} route matches): split the configuration, or narrow `alerts`/`match_labels`",
-            loc(f, "route")),))
+        return Outcome(
+            file_subject(f),
+            f"{routes} routes for {len(label_sets)} alert label sets",
+            (
+                Violation(
+                    f"routing {len(label_sets)} alerts through {routes} routes is more than the gate evaluates "
+                    f"({MAX_MATCHES:,} route matches): split the configuration, or narrow `alerts`/`match_labels`",
+                    loc(f, "route"),
+                ),
+            ),
+        )
     receivers = {pr.scalar(r.get("name")) or "": i for i, r in enumerate(doc["receivers"])}
     silent, reached = [], set()
     for labels in label_sets:
@@ -107,8 +114,7 @@ def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
                 )
             )
     evidence = (
-        f"{f.path}: {len(receivers)} receiver(s); {len(label_sets)} label set(s) reach "
-        f"{', '.join(sorted(reached))}",
+        f"{f.path}: {len(receivers)} receiver(s); {len(label_sets)} label set(s) reach {', '.join(sorted(reached))}",
     )
     if silent:
         message = f"{len(silent)} of {len(label_sets)} alert(s) reach no receiver that notifies"

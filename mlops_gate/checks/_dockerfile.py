@@ -62,13 +62,13 @@ def image_uses(text: str) -> tuple[list[ImageUse], int, str | None]:
         elif ins.keyword == "COPY" and froms:
             for flag in ins.flags:
                 if flag.startswith("--from="):
-                    source = flag[len("--from="):]
+                    source = flag[len("--from=") :]
                     if source and source.lower() not in stages and not source.isdigit():
                         uses.append(_known(ins.line, "COPY --from", source))
         elif ins.keyword == "RUN" and froms:
             for flag in ins.flags:
                 if flag.startswith("--mount="):
-                    mounted = _mount_from(flag[len("--mount="):])
+                    mounted = _mount_from(flag[len("--mount=") :])
                     if mounted and mounted.lower() not in every_stage and mounted != "scratch":
                         uses.append(_known(ins.line, "RUN --mount from", mounted))
     return uses, froms, parsed.error

@@ -91,7 +91,7 @@ def _directive(token: str, prefix: str = "#") -> tuple[str, str] | None:
     """(name, value) of a parser directive line (`# escape=\\``), or None."""
     if not token.startswith(prefix):
         return None
-    m = _DIRECTIVE.match(_lstrip(token[len(prefix):]))
+    m = _DIRECTIVE.match(_lstrip(token[len(prefix) :]))
     value = m.group(2).rstrip("\t\n\f\r ") if m else ""  # no lazy regex: linear on a long line
     if m is None or not value or m.group(1).lower() not in ("syntax", "escape", "check"):
         return None

@@ -96,11 +96,7 @@ def _regex_match(value: str | None, pattern: str | None) -> bool:
         return False
     flags = re.I if pattern.startswith("/") and pattern.endswith("/i") else 0
     body = (
-        pattern[1:-2]
-        if flags
-        else pattern[1:-1]
-        if len(pattern) > 1 and pattern[0] == pattern[-1] == "/"
-        else pattern
+        pattern[1:-2] if flags else pattern[1:-1] if len(pattern) > 1 and pattern[0] == pattern[-1] == "/" else pattern
     )
     found = _re2.search(body, value, ignore_case=bool(flags))  # GitLab evaluates RE2 (UntrustedRegexp)
     if found is None:
@@ -124,10 +120,7 @@ def _operand(token: str, env: Mapping[str, str], unk: Callable[[str], bool]) -> 
 def gl_env(doc: Mapping[str, Any], branch: str, mr: bool) -> dict[str, str]:
     """Predefined variables of a merge request pipeline into `branch`, or of a push to its source."""
     env = (
-        {
-            k: str(v.get("value") if isinstance(v, dict) else v)
-            for k, v in (doc.get("variables") or {}).items()
-        }
+        {k: str(v.get("value") if isinstance(v, dict) else v) for k, v in (doc.get("variables") or {}).items()}
         if isinstance(doc.get("variables"), dict)
         else {}
     )
@@ -162,9 +155,7 @@ def gl_rules(rules: list[Any], env: Mapping[str, str]) -> tuple[str | None, bool
     return None, False
 
 
-def gl_job_runs(
-    job: Mapping[str, Any], env: Mapping[str, str], workflow_rules: bool
-) -> tuple[bool, str | None]:
+def gl_job_runs(job: Mapping[str, Any], env: Mapping[str, str], workflow_rules: bool) -> tuple[bool, str | None]:
     """Whether the job is in the pipeline `env` describes, and why it may still not gate it."""
     mr = env["CI_PIPELINE_SOURCE"] == "merge_request_event"
     if isinstance(job.get("rules"), list):
@@ -177,11 +168,7 @@ def gl_job_runs(
     elif "only" in job or "except" in job or not workflow_rules:
         only = job.get("only", ["branches", "tags"])
         runs = _gl_only(only, env, mr) and not ("except" in job and _gl_only(job["except"], env, mr))
-        problem = (
-            "runs only when files change (only:changes)"
-            if isinstance(only, dict) and "changes" in only
-            else None
-        )
+        problem = "runs only when files change (only:changes)" if isinstance(only, dict) and "changes" in only else None
     else:
         runs, problem = True, None
     if runs and job.get("when") == "manual" and not isinstance(job.get("rules"), list):
@@ -208,8 +195,19 @@ def _gl_ref(ref: str, env: Mapping[str, str], mr: bool) -> bool:
 # --- include:rules --------------------------------------------------------------------------------
 
 SOURCES = (
-    "push", "merge_request_event", "schedule", "web", "api", "trigger", "pipeline", "parent_pipeline",
-    "external_pull_request_event", "chat", "webide", "ondemand_dast_scan", "ondemand_dast_validation",
+    "push",
+    "merge_request_event",
+    "schedule",
+    "web",
+    "api",
+    "trigger",
+    "pipeline",
+    "parent_pipeline",
+    "external_pull_request_event",
+    "chat",
+    "webide",
+    "ondemand_dast_scan",
+    "ondemand_dast_validation",
     "security_orchestration_policy",
 )  # every value of $CI_PIPELINE_SOURCE
 
@@ -253,7 +251,7 @@ def _include_rules(rules: list[Mapping[str, Any]], env: Env) -> Tri:
         applies = bool(rule.get("when", "always") != "never")
         if match:
             return applies
-        return applies if _include_rules(rules[i + 1:], env) == applies else None
+        return applies if _include_rules(rules[i + 1 :], env) == applies else None
     return False
 
 

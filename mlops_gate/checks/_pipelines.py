@@ -46,9 +46,7 @@ class Job:
 
 
 def platform_of(path: str) -> str:
-    return (
-        "github" if path.startswith(".github/") else "gitlab" if path.endswith(".gitlab-ci.yml") else "azure"
-    )
+    return "github" if path.startswith(".github/") else "gitlab" if path.endswith(".gitlab-ci.yml") else "azure"
 
 
 def has_spec(f: SourceFile) -> bool:
@@ -161,9 +159,7 @@ def is_test_job(job: Job, test_jobs: Sequence[str], test_commands: Sequence[str]
     for step in _steps(job.body):
         task = str(step.get("task", "")).lower()
         inputs = step.get("inputs")
-        dotnet_test = (
-            task.startswith("dotnetcorecli@") and isinstance(inputs, dict) and inputs.get("command") == "test"
-        )
+        dotnet_test = task.startswith("dotnetcorecli@") and isinstance(inputs, dict) and inputs.get("command") == "test"
         if task.startswith(AZ_TEST_TASKS) or dotnet_test:
             return True
     words = [re.compile(rf"(?<![\w.-]){re.escape(c)}(?![\w-])") for c in test_commands]

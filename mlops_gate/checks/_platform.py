@@ -45,23 +45,27 @@ def for_branches(facts: Mapping[str, Any], patterns: tuple[str, ...], judge: Any
     for b in chosen:
         if b.protected is None:
             why = "; ".join(b.notes) or "the platform did not say"
-            yield Outcome(subject(bp.platform, bp.repository, b.branch), f"{b.branch}: protection unknown",
-                          error=f"could not read whether {b.branch} is protected: {why}", evidence=b.notes)
+            yield Outcome(
+                subject(bp.platform, bp.repository, b.branch),
+                f"{b.branch}: protection unknown",
+                error=f"could not read whether {b.branch} is protected: {why}",
+                evidence=b.notes,
+            )
             continue
         message, violations, unknown = judge(b)
         yield outcome(subject(bp.platform, bp.repository, b.branch), b, message, violations, unknown)
 
 
-def outcome(subj: str, b: BranchProtection, message: str, violations: list[Violation],
-            unknown: list[str]) -> Outcome:
+def outcome(subj: str, b: BranchProtection, message: str, violations: list[Violation], unknown: list[str]) -> Outcome:
     """Definite violations fail; otherwise anything unread is an error naming what and why; else pass."""
     evidence = tuple(f"read from {s}" for s in b.sources) + ((b.url,) if b.url else ()) + b.notes
     if violations:
         return Outcome(subj, message, violations=tuple(violations), evidence=evidence)
     if unknown:
         why = "; ".join(b.notes) or "the platform did not report them"
-        return Outcome(subj, message, evidence=evidence,
-                       error=f"could not read {', '.join(unknown)} for {b.branch}: {why}")
+        return Outcome(
+            subj, message, evidence=evidence, error=f"could not read {', '.join(unknown)} for {b.branch}: {why}"
+        )
     return Outcome(subj, message, evidence=evidence)
 
 

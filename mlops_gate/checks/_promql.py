@@ -96,9 +96,7 @@ class _Parser:
             self.take()
             kind = self.unary()
             if kind not in ("s", "v"):
-                raise PromQLError(
-                    "unary expression only allowed on expressions of type scalar or instant vector"
-                )
+                raise PromQLError("unary expression only allowed on expressions of type scalar or instant vector")
             return kind
         return self.postfix()
 
@@ -112,9 +110,7 @@ class _Parser:
             if self.peek() in ("offset", "@"):
                 seen.add(self.peek())
             if self.peek() in ("offset", "@") and not (modifiable or kind == "m"):
-                raise PromQLError(
-                    f"{self.peek()} modifier must be preceded by a vector selector or a subquery"
-                )
+                raise PromQLError(f"{self.peek()} modifier must be preceded by a vector selector or a subquery")
             if self.peek() == "[":
                 self.take()
                 self.duration()

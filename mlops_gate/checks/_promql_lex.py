@@ -96,9 +96,7 @@ def tokenize(expr: str) -> list[tuple[str, str]]:
     while pos < len(expr):
         m = TOKEN.match(expr, pos)
         if not m:
-            raise PromQLError(
-                "unterminated quoted string" if expr[pos] in "\"'`" else f"unexpected {expr[pos]!r}"
-            )
+            raise PromQLError("unterminated quoted string" if expr[pos] in "\"'`" else f"unexpected {expr[pos]!r}")
         kind, text = m.lastgroup or "", m.group()
         if kind == "id" and text.lower() in CASELESS:
             text = text.lower()  # PromQL keywords and aggregations are case-insensitive; functions are not

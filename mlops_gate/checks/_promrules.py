@@ -64,9 +64,7 @@ def validate(doc: Any) -> list[Problem]:
         return []
     if not isinstance(doc, dict):
         return [Problem(f"top level is a {_kind(doc)}, not a mapping with `groups`", ())]
-    problems = [
-        Problem(f"unknown field {k!r} at the top level (only `groups`)", (k,)) for k in doc if k != "groups"
-    ]
+    problems = [Problem(f"unknown field {k!r} at the top level (only `groups`)", (k,)) for k in doc if k != "groups"]
     groups = doc.get("groups")
     if groups is None:
         return problems
@@ -95,9 +93,7 @@ def _group(group: Any, path: tuple[object, ...], seen: dict[str, int]) -> list[P
         seen[name] = 1
     if "interval" in group and parse_duration(group["interval"]) is None:
         out.append(
-            Problem(
-                f"{label}: interval {_show(group['interval'])} is not a valid duration", (*path, "interval")
-            )
+            Problem(f"{label}: interval {_show(group['interval'])} is not a valid duration", (*path, "interval"))
         )
     limit = group.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):

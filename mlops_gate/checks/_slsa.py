@@ -30,8 +30,12 @@ def parse(body: bytes) -> Statement | str:
         return "the payload is not JSON"
     if not isinstance(data, dict) or data.get("_type") not in STATEMENT_TYPES:
         return "the payload is not an in-toto statement"
-    subjects = tuple(f"{alg}:{value}" for s in data.get("subject") or () if isinstance(s, dict)
-                     for alg, value in (s.get("digest") or {}).items())
+    subjects = tuple(
+        f"{alg}:{value}"
+        for s in data.get("subject") or ()
+        if isinstance(s, dict)
+        for alg, value in (s.get("digest") or {}).items()
+    )
     predicate: dict[str, Any] = data["predicate"] if isinstance(data.get("predicate"), dict) else {}
     ptype = str(data.get("predicateType") or "")
     if ptype == SLSA_V1:

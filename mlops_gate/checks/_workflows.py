@@ -70,9 +70,7 @@ def airflow(f: SourceFile) -> Workflow:
             name = _dotted(node.func)
             if name == "DAG" or name.endswith(".DAG"):
                 first = node.args[0] if node.args else _kwarg(node, "dag_id")
-                dags.append(
-                    first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else "?"
-                )
+                dags.append(first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else "?")
             task_id = _kwarg(node, "task_id")
             if isinstance(task_id, ast.Constant) and isinstance(task_id.value, str):
                 w.tasks.append(task_id.value)

@@ -89,18 +89,12 @@ def _judge(u: Unit, job: Job, p: Params, branch: str) -> tuple[bool, list[Violat
         uses = str(job.body["uses"])
         if uses.startswith("./"):
             return None  # the called workflow's own jobs are judged in their file
-        return False, [
-            Violation(f"{where} calls {uses}: its environment cannot be verified", u.at(*job.keys))
-        ]
+        return False, [Violation(f"{where} calls {uses}: its environment cannot be verified", u.at(*job.keys))]
     if platform == "azure" and "deployment" not in job.body:
         msg = f"{where} is a plain job, not a deployment job: it targets no environment"
         return False, [Violation(msg, u.at(*job.keys))]
     raw = job.body.get("environment")
-    if (
-        platform == "gitlab"
-        and isinstance(raw, dict)
-        and raw.get("action") in ("stop", "prepare", "access", "verify")
-    ):
+    if platform == "gitlab" and isinstance(raw, dict) and raw.get("action") in ("stop", "prepare", "access", "verify"):
         return None
     name = env_name(raw, platform)
     at = u.at(*job.keys, "environment") if raw is not None else u.at(*job.keys)

@@ -86,8 +86,9 @@ def _github(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFil
     found = []
     events = gh_events(top(f).get("on"))
     # merge_group has no branch filter: it gates a branch only where a pull request trigger admits it too
-    admitted = any(ev in PR_EVENTS and ev != "merge_group" and gh_branch_ok(spec, branch)
-                   for ev, spec in events.items())
+    admitted = any(
+        ev in PR_EVENTS and ev != "merge_group" and gh_branch_ok(spec, branch) for ev, spec in events.items()
+    )
     for ev, spec in events.items():
         if ev in PR_EVENTS and admitted and (ev == "merge_group" or gh_branch_ok(spec, branch)):
             problem, key = None, None
@@ -110,18 +111,12 @@ def _github(f: SourceFile, branch: str, p: Params, files: Mapping[str, SourceFil
         return []
     _, _, ev, problem, line = min(found)
     jobs = jobs_of(f)
-    tests = [
-        j
-        for j in jobs
-        if not skips_pull_requests(j.condition) and (_is_test(j, p) or _calls_tests(j, p, files))
-    ]
+    tests = [j for j in jobs if not skips_pull_requests(j.condition) and (_is_test(j, p) or _calls_tests(j, p, files))]
     if problem or not tests:
         return [Run(f.path, line, "", ev, problem or _no_test_job(len(jobs)))]
     flaky = "continues on error, so a failing test does not block"
     return [
-        Run(
-            f.path, loc(f, *j.keys).line, j.id, ev, flaky if j.body.get("continue-on-error") is True else None
-        )
+        Run(f.path, loc(f, *j.keys).line, j.id, ev, flaky if j.body.get("continue-on-error") is True else None)
         for j in tests
     ]
 
@@ -241,9 +236,7 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     parsed = [f for f in files.files if not f.error and not (gl and f.path in gl.included)]
     evidence = tuple(f"read {f.path}" for f in files.files)
     if not files.files:
-        yield Outcome(
-            subject, "no CI configuration found", (Violation(f"no CI configuration found ({CI_GLOBS})"),)
-        )
+        yield Outcome(subject, "no CI configuration found", (Violation(f"no CI configuration found ({CI_GLOBS})"),))
         return
     wanted = params.branches or ((target.base_branch,) if target.base_branch else ())
     fallback = ("main", "master") if not wanted else ()
@@ -259,9 +252,7 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
 
     runs = {b: [r for f in parsed for r in analyse(f, b)] for b in wanted or fallback}
     good = {b: [r for r in rs if not r.problem] for b, rs in runs.items()}
-    missing = (
-        [b for b in runs if not good[b]] if wanted else ([] if any(good.values()) else ["main or master"])
-    )
+    missing = [b for b in runs if not good[b]] if wanted else ([] if any(good.values()) else ["main or master"])
     violations = [*broken, *problems]
     for b in missing:
         violations.append(
@@ -274,9 +265,7 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
         violations.extend(dict.fromkeys(r.violation() for r in near))
     covered = [b for b in good if good[b]][: None if wanted else 1]
     jobs = len({(r.path, r.job) for b in covered for r in good[b]})
-    evidence += tuple(
-        f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b}" for b in covered for r in good[b]
-    )
+    evidence += tuple(f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b}" for b in covered for r in good[b])
     evidence += tuple(dict.fromkeys(e for ev, _ in gl_notes.values() for e in ev))
     into = " and ".join(covered) if covered else " or ".join(wanted or fallback)
     msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on pull requests into {into}"

@@ -27,8 +27,15 @@ def _scope(params: Params, target: Target) -> Mapping[str, Any]:
     return {"environments": (params.name,)}
 
 
-@check("cd.production-environment", title="Production is a protected environment", severity=Severity.HIGH,
-       needs=("environments",), params=Params, requires_target=("platform", "repository"), scope=_scope)
+@check(
+    "cd.production-environment",
+    title="Production is a protected environment",
+    severity=Severity.HIGH,
+    needs=("environments",),
+    params=Params,
+    requires_target=("platform", "repository"),
+    scope=_scope,
+)
 def production_environment(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
     """The environment `name` (production) exists, a deployment to it needs at least `min_reviewers`
     approvals, the person who triggered a deployment cannot approve it (`forbid_self_review`), and it
@@ -43,17 +50,21 @@ def production_environment(facts: Mapping[str, Any], params: Params, target: Tar
     env = next((e for e in envs.environments if e.name == params.name), None)
     subj = subject(envs.platform, envs.repository, f"environment/{params.name}")
     if env is None or not env.exists:
-        yield Outcome(subj, f"environment {params.name} does not exist",
-                      violations=(Violation(f"no environment named {params.name}: create it with protection rules"),),
-                      evidence=envs.notes)
+        yield Outcome(
+            subj,
+            f"environment {params.name} does not exist",
+            violations=(Violation(f"no environment named {params.name}: create it with protection rules"),),
+            evidence=envs.notes,
+        )
         return
     evidence = (*(f"rule: {r}" for r in env.other_rules), *((env.url,) if env.url else ()), *env.notes)
     violations, unknown = [], []
     if env.min_approvals is None:
         unknown.append("its required approvals")
     elif env.min_approvals < params.min_reviewers:
-        violations.append(Violation(f"{params.name} needs {env.min_approvals} approval(s), "
-                                    f"policy wants {params.min_reviewers}"))
+        violations.append(
+            Violation(f"{params.name} needs {env.min_approvals} approval(s), policy wants {params.min_reviewers}")
+        )
     if params.forbid_self_review:
         if env.self_review_allowed is None:
             unknown.append("whether self-review is allowed")
@@ -65,17 +76,28 @@ def production_environment(facts: Mapping[str, Any], params: Params, target: Tar
         elif env.branch_policy == "any":
             violations.append(Violation(f"{params.name} accepts deployments from any branch"))
         elif env.branch_policy == "patterns":
-            stray = [p for p in env.branch_patterns
-                     if not any(fnmatch.fnmatchcase(p, a) for a in params.allowed_branches)]
+            stray = [
+                p for p in env.branch_patterns if not any(fnmatch.fnmatchcase(p, a) for a in params.allowed_branches)
+            ]
             if stray or not env.branch_patterns:
-                violations.append(Violation(f"{params.name} accepts deployments from branch patterns "
-                                            f"{', '.join(stray) or '(none listed)'} not in allowed_branches"))
-    message = (f"{params.name}: {env.min_approvals if env.min_approvals is not None else '?'} approval(s) "
-               f"from {len(env.reviewers)} reviewer(s), branches: {env.branch_policy or '?'}")
+                violations.append(
+                    Violation(
+                        f"{params.name} accepts deployments from branch patterns "
+                        f"{', '.join(stray) or '(none listed)'} not in allowed_branches"
+                    )
+                )
+    message = (
+        f"{params.name}: {env.min_approvals if env.min_approvals is not None else '?'} approval(s) "
+        f"from {len(env.reviewers)} reviewer(s), branches: {env.branch_policy or '?'}"
+    )
     if violations:
         yield Outcome(subj, message, violations=tuple(violations), evidence=evidence)
     elif unknown:
-        yield Outcome(subj, message, evidence=evidence,
-                      error=f"could not read {', '.join(unknown)}: {'; '.join(env.notes) or 'not reported'}")
+        yield Outcome(
+            subj,
+            message,
+            evidence=evidence,
+            error=f"could not read {', '.join(unknown)}: {'; '.join(env.notes) or 'not reported'}",
+        )
     else:
         yield Outcome(subj, message, evidence=evidence)

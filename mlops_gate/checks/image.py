@@ -68,23 +68,20 @@ def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
     violations: list[Violation] = []
     evidence = []
     if refused:
-        violations.append(Violation(f"BuildKit refuses this Dockerfile ({refused}); what follows was not read",
-                                    Location(f.path, 1)))
+        violations.append(
+            Violation(f"BuildKit refuses this Dockerfile ({refused}); what follows was not read", Location(f.path, 1))
+        )
     if not froms:
         violations.append(Violation("no FROM instruction: not a buildable Dockerfile", Location(f.path, 1)))
     for use in uses:
         where = Location(f.path, use.line)
         if use.ref is None:
-            violations.append(
-                Violation(f"{use.instruction} {use.written}: cannot resolve ({use.unresolved})", where)
-            )
+            violations.append(Violation(f"{use.instruction} {use.written}: cannot resolve ({use.unresolved})", where))
         elif _dockerfile.is_digest_pinned(use.ref) or glob_match(use.ref, params.allow):
             evidence.append(f"{f.path}:{use.line} {use.instruction} {use.ref}")
         else:
             shown = use.ref if use.ref == use.written else f"{use.written} (= {use.ref})"
-            violations.append(
-                Violation(f"{use.instruction} {shown} is not pinned by digest; {PIN_HINT}", where)
-            )
+            violations.append(Violation(f"{use.instruction} {shown} is not pinned by digest; {PIN_HINT}", where))
     message = (
         f"BuildKit refuses it: {refused}"
         if refused
@@ -141,22 +138,31 @@ def digest_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -
     if image is not None and image.ref:
         outcomes.append(_target_outcome(image, params))
     if not outcomes:
-        yield Outcome(
-            repo_subject(target, files), f"no image reference found in {len(files.files)} deploy manifests"
-        )
+        yield Outcome(repo_subject(target, files), f"no image reference found in {len(files.files)} deploy manifests")
         return
     yield from outcomes
 
 
 def _target_outcome(image: ImageFacts, params: PinParams) -> Outcome:
     kind = f"{image.media_type}, {len(image.platforms)} manifests" if image.platforms else image.media_type
-    evidence = (f"{image.ref} resolves to {image.digest} ({kind})", *(f"{p.platform}: {p.digest}" for p in
-                image.platforms), *image.notes)
+    evidence = (
+        f"{image.ref} resolves to {image.digest} ({kind})",
+        *(f"{p.platform}: {p.digest}" for p in image.platforms),
+        *image.notes,
+    )
     if image.pinned or glob_match(image.ref, params.allow):
         return Outcome(image.subject, f"target image resolves to {image.digest}", evidence=evidence)
-    return Outcome(image.subject, f"target image is referenced by tag {image.tag or 'latest'}", (Violation(
-        f"target image {image.ref} is a tag; it resolves to {image.digest} now: gate and deploy "
-        f"{image.registry}/{image.repository}@{image.digest}"),), evidence)
+    return Outcome(
+        image.subject,
+        f"target image is referenced by tag {image.tag or 'latest'}",
+        (
+            Violation(
+                f"target image {image.ref} is a tag; it resolves to {image.digest} now: gate and deploy "
+                f"{image.registry}/{image.repository}@{image.digest}"
+            ),
+        ),
+        evidence,
+    )
 
 
 Ref = tuple[str, tuple[object, ...], int]  # image reference, key path, document index

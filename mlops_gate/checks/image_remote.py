@@ -30,11 +30,16 @@ def key_scope(keys: tuple[str, ...], *items: str) -> Mapping[str, tuple[str, ...
 
 
 def unread(img: ImageFacts, what: str) -> Outcome:
-    return Outcome(img.subject, f"{what} not read", evidence=img.notes,
-                   error=f"the {what} of {img.ref} were not collected (facts read without this check enabled?)")
+    return Outcome(
+        img.subject,
+        f"{what} not read",
+        evidence=img.notes,
+        error=f"the {what} of {img.ref} were not collected (facts read without this check enabled?)",
+    )
 
 
 # --- image.labels ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LabelParams:
@@ -46,9 +51,15 @@ def _label_scope(params: LabelParams, target: Target) -> Mapping[str, tuple[str,
     return {"oci_image": ("labels",)}
 
 
-@check("image.labels", title="Image labels name the gated repository and commit", severity=Severity.MEDIUM,
-       needs=("oci_image",), params=LabelParams, requires_target=("image", "repository", "commit"),
-       scope=_label_scope)
+@check(
+    "image.labels",
+    title="Image labels name the gated repository and commit",
+    severity=Severity.MEDIUM,
+    needs=("oci_image",),
+    params=LabelParams,
+    requires_target=("image", "repository", "commit"),
+    scope=_label_scope,
+)
 def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Iterator[Outcome]:
     """The image says where it was built from: `org.opencontainers.image.source` names the repository and
     `org.opencontainers.image.revision` is the commit being gated.
@@ -68,8 +79,10 @@ def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Ite
         return
     violations, evidence = [], [f"resolved {img.ref} to {img.digest}"]
     host = _slsa.platform_host(target.platform, target.api_url)
-    wanted = [(params.source_label, target.repository or "", "repository"),
-              (params.revision_label, target.commit or "", "commit")]
+    wanted = [
+        (params.source_label, target.repository or "", "repository"),
+        (params.revision_label, target.commit or "", "commit"),
+    ]
     for key, want, what in wanted:
         if not key:
             continue
@@ -82,12 +95,16 @@ def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Ite
             if not ok:
                 violations.append(Violation(f"{key}={lab.value} ({lab.source}), but the gated {what} is {want}"))
     checked = [k for k, _, _ in wanted if k]
-    message = (f"{len(violations)} label problem(s) on {img.digest}" if violations
-               else f"{', '.join(checked)} match {target.repository}@{(target.commit or '')[:12]}")
+    message = (
+        f"{len(violations)} label problem(s) on {img.digest}"
+        if violations
+        else f"{', '.join(checked)} match {target.repository}@{(target.commit or '')[:12]}"
+    )
     yield Outcome(img.subject, message, tuple(violations), tuple(evidence) + img.notes)
 
 
 # --- image.signature ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SignatureParams:
@@ -98,8 +115,15 @@ def _sig_scope(params: SignatureParams, target: Target) -> Mapping[str, tuple[st
     return key_scope(params.keys, "signatures")
 
 
-@check("image.signature", title="The image carries a cosign signature from a trusted key", severity=Severity.HIGH,
-       needs=("oci_image",), params=SignatureParams, requires_target=("image",), scope=_sig_scope)
+@check(
+    "image.signature",
+    title="The image carries a cosign signature from a trusted key",
+    severity=Severity.HIGH,
+    needs=("oci_image",),
+    params=SignatureParams,
+    requires_target=("image",),
+    scope=_sig_scope,
+)
 def signature(facts: Mapping[str, Any], params: SignatureParams, target: Target) -> Iterator[Outcome]:
     """A cosign signature of the image verifies with one of the policy's `keys` and binds the image digest.
 
@@ -131,19 +155,35 @@ def signature(facts: Mapping[str, Any], params: SignatureParams, target: Target)
     good = [(s, why) for s, ok, why in judged if ok]
     evidence = tuple(f"{s.source} layer {s.layer_digest[:19]}: {why}" for s, _, why in judged) + img.notes
     if good:
-        yield Outcome(img.subject, f"{good[0][1]} ({len(good)} of {len(judged)} signatures)",
-                      evidence=evidence + tuple(problems))
+        yield Outcome(
+            img.subject, f"{good[0][1]} ({len(good)} of {len(judged)} signatures)", evidence=evidence + tuple(problems)
+        )
     elif problems:
-        yield Outcome(img.subject, "cannot verify signatures", evidence=evidence,
-                      error="the policy's keys cannot be used: " + "; ".join(problems))
+        yield Outcome(
+            img.subject,
+            "cannot verify signatures",
+            evidence=evidence,
+            error="the policy's keys cannot be used: " + "; ".join(problems),
+        )
     elif not judged:
-        yield Outcome(img.subject, f"no signature for {img.digest}", evidence=evidence, violations=(Violation(
-            f"no cosign signature found for {img.digest} (tag {img.digest and img.digest.replace(':', '-')}.sig"
-            " and OCI referrers)"),))
+        yield Outcome(
+            img.subject,
+            f"no signature for {img.digest}",
+            evidence=evidence,
+            violations=(
+                Violation(
+                    f"no cosign signature found for {img.digest} (tag {img.digest and img.digest.replace(':', '-')}.sig"
+                    " and OCI referrers)"
+                ),
+            ),
+        )
     else:
-        yield Outcome(img.subject, f"none of {len(judged)} signatures verifies and binds {img.digest}",
-                      tuple(Violation(f"{s.source} layer {s.layer_digest[:19]}: {why}") for s, _, why in judged),
-                      evidence)
+        yield Outcome(
+            img.subject,
+            f"none of {len(judged)} signatures verifies and binds {img.digest}",
+            tuple(Violation(f"{s.source} layer {s.layer_digest[:19]}: {why}") for s, _, why in judged),
+            evidence,
+        )
 
 
 def _judge_signature(s: Signature, keys: list[v.Key], digest: str) -> tuple[bool, str]:
@@ -173,6 +213,7 @@ def _judge_signature(s: Signature, keys: list[v.Key], digest: str) -> tuple[bool
 
 # --- image.provenance -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProvenanceParams:
     keys: tuple[str, ...] = ()  # PEM public keys that sign the attestations
@@ -184,9 +225,15 @@ def _prov_scope(params: ProvenanceParams, target: Target) -> Mapping[str, tuple[
     return key_scope(params.keys, "attestations")
 
 
-@check("image.provenance", title="The image has signed SLSA provenance from the gated commit",
-       severity=Severity.HIGH, needs=("oci_image",), params=ProvenanceParams,
-       requires_target=("image", "repository", "commit"), scope=_prov_scope)
+@check(
+    "image.provenance",
+    title="The image has signed SLSA provenance from the gated commit",
+    severity=Severity.HIGH,
+    needs=("oci_image",),
+    params=ProvenanceParams,
+    requires_target=("image", "repository", "commit"),
+    scope=_prov_scope,
+)
 def provenance(facts: Mapping[str, Any], params: ProvenanceParams, target: Target) -> Iterator[Outcome]:
     """A signed SLSA provenance attestation says the image was built by a trusted builder from the gated
     repository and commit.
@@ -208,8 +255,12 @@ def provenance(facts: Mapping[str, Any], params: ProvenanceParams, target: Targe
         return
     missing = [n for n, val in (("keys", params.keys), ("builder_ids", params.builder_ids)) if not val]
     if missing:
-        yield Outcome(img.subject, "not configured", error=" and ".join(
-            f"set checks.image.provenance.params.{n}" for n in missing) + " (an empty allow-list cannot pass)")
+        yield Outcome(
+            img.subject,
+            "not configured",
+            error=" and ".join(f"set checks.image.provenance.params.{n}" for n in missing)
+            + " (an empty allow-list cannot pass)",
+        )
         return
     keys, problems = v.keys_of(params.keys, img.keys)
     judged = [(a, *judge_attestation(a, keys, img.digest or "", params, target)) for a in img.attestations]
@@ -218,15 +269,26 @@ def provenance(facts: Mapping[str, Any], params: ProvenanceParams, target: Targe
     if good:
         yield Outcome(img.subject, good[0][1], evidence=evidence + tuple(problems))
     elif problems:
-        yield Outcome(img.subject, "cannot verify attestations", evidence=evidence,
-                      error="the policy's keys cannot be used: " + "; ".join(problems))
+        yield Outcome(
+            img.subject,
+            "cannot verify attestations",
+            evidence=evidence,
+            error="the policy's keys cannot be used: " + "; ".join(problems),
+        )
     elif not judged:
-        yield Outcome(img.subject, f"no attestation for {img.digest}", evidence=evidence, violations=(
-            Violation(f"no provenance attestation found for {img.digest} (.att tag and OCI referrers)"),))
+        yield Outcome(
+            img.subject,
+            f"no attestation for {img.digest}",
+            evidence=evidence,
+            violations=(Violation(f"no provenance attestation found for {img.digest} (.att tag and OCI referrers)"),),
+        )
     else:
-        yield Outcome(img.subject, f"none of {len(judged)} attestations is acceptable provenance",
-                      tuple(Violation(f"{a.source} layer {a.layer_digest[:19]}: {why}") for a, _, why in judged),
-                      evidence)
+        yield Outcome(
+            img.subject,
+            f"none of {len(judged)} attestations is acceptable provenance",
+            tuple(Violation(f"{a.source} layer {a.layer_digest[:19]}: {why}") for a, _, why in judged),
+            evidence,
+        )
 
 
 def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[_slsa.Statement | None, str]:
@@ -252,8 +314,9 @@ def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[
     return statement, key.id
 
 
-def judge_attestation(a: Attestation, keys: list[v.Key], digest: str, params: ProvenanceParams,
-                      target: Target) -> tuple[bool, str]:
+def judge_attestation(
+    a: Attestation, keys: list[v.Key], digest: str, params: ProvenanceParams, target: Target
+) -> tuple[bool, str]:
     """(acceptable provenance, why)."""
     statement, key_id = verified_statement(a, keys, digest)
     if statement is None:

@@ -100,8 +100,12 @@ def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts
             yield Outcome(f"file:{t.path}", "rule tests not run", error=t.note or "promtool did not run")
         elif not t.passed:
             detail = t.output.splitlines()[-1] if t.output else "failed"
-            yield Outcome(f"file:{t.path}", "promtool test rules failed",
-                          (Violation(f"promtool test rules failed: {detail}", Location(t.path)),), (t.output,))
+            yield Outcome(
+                f"file:{t.path}",
+                "promtool test rules failed",
+                (Violation(f"promtool test rules failed: {detail}", Location(t.path)),),
+                (t.output,),
+            )
         else:
             yield Outcome(f"file:{t.path}", f"promtool test rules passed ({len(t.alerts)} alert(s) exercised)")
     wanted = [a for a in alerts if not params.required_alerts or glob_match_any(a, list(params.required_alerts))]
@@ -109,8 +113,11 @@ def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts
     untested = sorted(set(wanted) - tested)
     not_run = [t for t in tests.files if t.passed is None]
     if untested and not_run:  # unknown, not untested: the files that could not run may cover them
-        yield Outcome(f"{subject}#rule-tests", f"{len(not_run)} rule test file(s) could not run",
-                      error=f"cannot tell whether {', '.join(untested)} are tested: {not_run[0].note}")
+        yield Outcome(
+            f"{subject}#rule-tests",
+            f"{len(not_run)} rule test file(s) could not run",
+            error=f"cannot tell whether {', '.join(untested)} are tested: {not_run[0].note}",
+        )
         return
     yield Outcome(
         f"{subject}#rule-tests",
@@ -134,18 +141,13 @@ def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple
     unmet = [v for r in alerts for v in _requirements(f, r, params, min_for)]
     evidence = (f"{f.path}: {len(alerts)} alerting and {len(rules) - len(alerts)} recording rules",)
     if problems or unmet:
-        message = (
-            f"{len(problems)} validation problem(s) and {len(unmet)} unmet requirement(s) "
-            f"in {len(rules)} rule(s)"
-        )
+        message = f"{len(problems)} validation problem(s) and {len(unmet)} unmet requirement(s) in {len(rules)} rule(s)"
     else:
         message = f"{len(rules)} rule(s) valid, {len(alerts)} alert(s) meet the requirements"
     return Outcome(file_subject(f), message, tuple(problems + unmet), evidence), [r.name for r in alerts]
 
 
-def _requirements(
-    f: SourceFile, rule: pr.Rule, params: AlertRulesParams, min_for: float
-) -> Iterator[Violation]:
+def _requirements(f: SourceFile, rule: pr.Rule, params: AlertRulesParams, min_for: float) -> Iterator[Violation]:
     at = loc(f, *rule.path)
     labels = [n for n in params.required_labels if not rule.labels.get(n, "").strip()]
     if labels:
@@ -158,9 +160,7 @@ def _requirements(
         yield Violation(f"alert {rule.name}: {what} min_for {params.min_for}", loc(f, *rule.path, "for"))
 
 
-def _rules_summary(
-    subject: str, params: AlertRulesParams, files: list[SourceFile], alerts: list[str]
-) -> Outcome:
+def _rules_summary(subject: str, params: AlertRulesParams, files: list[SourceFile], alerts: list[str]) -> Outcome:
     globs = f" matching rule_files ({', '.join(params.rule_files)})" if params.rule_files else ""
     evidence = tuple(f"rule file {f.path}" for f in files)
     if not files:
@@ -302,8 +302,9 @@ def drift_monitor(facts: Mapping[str, Any], params: DriftMonitorParams, target: 
     drift: RepoFiles = facts["drift_config"]
     for f in drift.files:
         if f.error:
-            yield unread(f) or Outcome(file_subject(f), f"cannot parse {f.path}",
-                                       (Violation(problem(f), error_loc(f)),))
+            yield unread(f) or Outcome(
+                file_subject(f), f"cannot parse {f.path}", (Violation(problem(f), error_loc(f)),)
+            )
     found = [
         (kind, what, where)
         for kind, what, where in _drift_found(facts["rule_files"], drift)

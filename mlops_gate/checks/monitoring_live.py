@@ -217,9 +217,7 @@ def _check_alerts(prom: PrometheusState, params: LiveParams, names: set[str]) ->
     for a in blocking:
         since = f" since {a.active_at}" if a.active_at else ""
         out.add(f"alert {a.labels.get('alertname', '?')} is firing{since}: {_labels(a.labels)}")
-    out.summary.append(
-        f"{len(blocking)} blocking alert(s) firing" if blocking else "no blocking alert firing"
-    )
+    out.summary.append(f"{len(blocking)} blocking alert(s) firing" if blocking else "no blocking alert firing")
     out.evidence.append(f"{len(firing)} model alert(s) firing, {len(prom.alerts)} pending or firing in all")
     return out
 

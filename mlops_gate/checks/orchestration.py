@@ -61,8 +61,7 @@ def workflow_defined(facts: Mapping[str, Any], params: Params, target: Target) -
     found = [
         w
         for w in _discover(files)
-        if (not params.kinds or w.kind in params.kinds)
-        and (not params.paths or glob_match(w.file.path, params.paths))
+        if (not params.kinds or w.kind in params.kinds) and (not params.paths or glob_match(w.file.path, params.paths))
     ]
     tasks: list[str] = []
     for w in found:
@@ -82,15 +81,12 @@ def workflow_defined(facts: Mapping[str, Any], params: Params, target: Target) -
             ]
         )
         msg = f"no valid training/prediction workflow found{where}" + (
-            f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else "")
+            f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else ""
+        )
         yield Outcome(
             subject,
             msg,
-            (
-                Violation(
-                    msg + ": declare one (Databricks bundle, Airflow DAG, Step Functions state machine)"
-                ),
-            ),
+            (Violation(msg + ": declare one (Databricks bundle, Airflow DAG, Step Functions state machine)"),),
         )
         return
     missing = [r for r in params.required_tasks if not any(fnmatch.fnmatchcase(t, r) for t in tasks)]
@@ -121,20 +117,14 @@ def _discover(files: RepoFiles) -> Iterator[Workflow]:
             patterns = first_mapping(f).get("include") or []
             patterns = [str(p) for p in patterns] if isinstance(patterns, list) else []
             inc = [
-                g
-                for g in files.files
-                if any(fnmatch.fnmatch(g.path, base + p) for p in patterns) and g.path != f.path
+                g for g in files.files if any(fnmatch.fnmatch(g.path, base + p) for p in patterns) and g.path != f.path
             ]
             included.update(g.path for g in inc)
             bundles.append(
                 (
                     f,
                     inc,
-                    [
-                        (n, p)
-                        for n, p in enumerate(patterns)
-                        if not any(fnmatch.fnmatch(q, base + p) for q in paths)
-                    ],
+                    [(n, p) for n, p in enumerate(patterns) if not any(fnmatch.fnmatch(q, base + p) for q in paths)],
                 )
             )
     for f in files.files:
@@ -169,13 +159,13 @@ def _databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[
     job_loc: dict[str, Location] = {}
     for f in (bundle, *includes):
         if f.error:
-            w.bad(f"{f.path}: {problem(f)}" if f.error.startswith(NOT_READ) else f"cannot parse {f.path}: {f.error}",
-                  error_loc(f))
+            w.bad(
+                f"{f.path}: {problem(f)}" if f.error.startswith(NOT_READ) else f"cannot parse {f.path}: {f.error}",
+                error_loc(f),
+            )
             continue
         doc = first_mapping(f)
-        sections: list[tuple[str | None, tuple[object, ...], Any]] = [
-            (None, ("resources",), doc.get("resources"))
-        ]
+        sections: list[tuple[str | None, tuple[object, ...], Any]] = [(None, ("resources",), doc.get("resources"))]
         targets = doc.get("targets")
         for t, body in targets.items() if isinstance(targets, dict) else ():
             if isinstance(body, dict):

@@ -57,14 +57,17 @@ def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> I
         return
     for rel in pf.deleted:
         using = where.removeprefix("policy:").removeprefix("builtin:")
-        msg = (f"{rel} is on {branch} but the pull request deletes it: the run falls back to {using}; "
-               "policy changes must be merged before they can judge a pull request")
+        msg = (
+            f"{rel} is on {branch} but the pull request deletes it: the run falls back to {using}; "
+            "policy changes must be merged before they can judge a pull request"
+        )
         yield Outcome(f"file:{rel}", msg, (Violation(msg),), (f"git {pf.base_ref}:{rel} exists",))
     if not pf.files:
         if pf.deleted:
             return
-        yield Outcome(where, f"built-in profile {pf.source.removeprefix('builtin:')}: no policy file in the "
-                             "repository to change")
+        yield Outcome(
+            where, f"built-in profile {pf.source.removeprefix('builtin:')}: no policy file in the repository to change"
+        )
         return
     for copy in pf.files:
         yield _judge(copy, branch)
@@ -74,11 +77,17 @@ def _judge_ref(where: str, pf: PolicyFiles, branch: str) -> Outcome:
     ref, base = pf.policy_ref, pf.base_ref or branch
     evidence = (f"git {ref} = {pf.policy_ref_commit or '?'}", f"git {base} = {pf.base_commit or '?'}")
     if pf.policy_ref_commit and pf.policy_ref_commit == pf.base_commit:
-        return Outcome(where, f"policy loaded from the git ref {ref} (--policy-ref), the target branch {branch}'s "
-                              "commit: the pull request cannot have changed it", evidence=evidence)
-    msg = (f"the policy was read from the git ref {ref} (--policy-ref, commit {(pf.policy_ref_commit or '?')[:12]}), "
-           f"which is not the target branch {branch} ({base} is at {(pf.base_commit or '?')[:12]}): the pull "
-           f"request may have changed it; use --policy-ref {base}")
+        return Outcome(
+            where,
+            f"policy loaded from the git ref {ref} (--policy-ref), the target branch {branch}'s "
+            "commit: the pull request cannot have changed it",
+            evidence=evidence,
+        )
+    msg = (
+        f"the policy was read from the git ref {ref} (--policy-ref, commit {(pf.policy_ref_commit or '?')[:12]}), "
+        f"which is not the target branch {branch} ({base} is at {(pf.base_commit or '?')[:12]}): the pull "
+        f"request may have changed it; use --policy-ref {base}"
+    )
     return Outcome(where, msg, (Violation(msg),), evidence)
 
 
@@ -113,14 +122,19 @@ def _judge(copy: PolicyCopy, branch: str) -> Outcome:
 
 def _judge_links(subject: str, copy: PolicyCopy, branch: str) -> Outcome:
     violations = tuple(
-        Violation(f"{link.path} is a symbolic link "
-                  f"{'in the working tree' if link.where == 'working tree' else 'on ' + link.where} "
-                  f"(-> {link.target})", Location(copy.path, 1))
+        Violation(
+            f"{link.path} is a symbolic link "
+            f"{'in the working tree' if link.where == 'working tree' else 'on ' + link.where} "
+            f"(-> {link.target})",
+            Location(copy.path, 1),
+        )
         for link in copy.links
     )
     names = ", ".join(dict.fromkeys(link.path for link in copy.links))
     what = "is a symbolic link" if names == copy.path else f"is or is below a symbolic link ({names})"
-    msg = (f"{copy.path} {what}: the policy file, every file it extends and the folders above them must be regular "
-           f"files and folders, compared by path with {branch} (a link can make the run read another file)")
+    msg = (
+        f"{copy.path} {what}: the policy file, every file it extends and the folders above them must be regular "
+        f"files and folders, compared by path with {branch} (a link can make the run read another file)"
+    )
     evidence = tuple(f"{link.where}: {link.path} -> {link.target}" for link in copy.links)
     return Outcome(subject, msg, violations, evidence)

@@ -18,8 +18,13 @@ from mlops_gate.typed import DataError
 COMMIT_TAG = "mlflow.source.git.commit"
 REPO_TAG = "mlflow.source.git.repoURL"
 _BOUND = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-        "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+_OPS = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    "==": lambda a, b: a == b,
+}
 
 
 def parse_bound(text: str) -> tuple[str, float]:
@@ -50,8 +55,14 @@ class VersionParams:
     allow_archived: bool = False
 
 
-@check("registry.model-version", title="The model version is registered and ready", severity=Severity.CRITICAL,
-       needs=("mlflow_model",), params=VersionParams, requires_target=("model",))
+@check(
+    "registry.model-version",
+    title="The model version is registered and ready",
+    severity=Severity.CRITICAL,
+    needs=("mlflow_model",),
+    params=VersionParams,
+    requires_target=("model",),
+)
 def model_version(facts: Mapping[str, Any], params: VersionParams, target: Target) -> Iterator[Outcome]:
     """The model being released (`--model NAME@ALIAS` or `NAME/VERSION`, or `target.model`) resolves in
     the MLflow model registry named by `MLFLOW_TRACKING_URI`, its status is READY (not
@@ -67,18 +78,27 @@ def model_version(facts: Mapping[str, Any], params: VersionParams, target: Targe
     violations = []
     if mv.status != "READY":
         why = f" ({mv.status_message})" if mv.status_message else ""
-        violations.append(Violation(f"version {mv.version} is {mv.status or 'of unknown status'}, not READY{why}",
-                                    _where(mv.url)))
+        violations.append(
+            Violation(f"version {mv.version} is {mv.status or 'of unknown status'}, not READY{why}", _where(mv.url))
+        )
     if mv.current_stage.lower() == "archived" and not params.allow_archived:
         violations.append(Violation(f"version {mv.version} is archived", _where(mv.url)))
     if params.required_alias and params.required_alias not in mv.aliases:
         holder = model.registered_model.aliases.get(params.required_alias) if model.registered_model else None
-        violations.append(Violation(
-            f"version {mv.version} does not hold alias {params.required_alias!r}"
-            + (f" (version {holder} does)" if holder else " (no version does)"), _where(mv.url)))
+        violations.append(
+            Violation(
+                f"version {mv.version} does not hold alias {params.required_alias!r}"
+                + (f" (version {holder} does)" if holder else " (no version does)"),
+                _where(mv.url),
+            )
+        )
     aliases = ", ".join(mv.aliases) or "none"
-    yield Outcome(model.subject, f"{mv.name} version {mv.version} is {mv.status} (aliases: {aliases})",
-                  violations=tuple(violations), evidence=(mv.url, *model.notes))
+    yield Outcome(
+        model.subject,
+        f"{mv.name} version {mv.version} is {mv.status} (aliases: {aliases})",
+        violations=tuple(violations),
+        evidence=(mv.url, *model.notes),
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +107,14 @@ class LineageParams:
     match_repository: bool = True  # a run's mlflow.source.git.repoURL, where set, names target.repository
 
 
-@check("registry.lineage", title="The model version traces to the released commit", severity=Severity.HIGH,
-       needs=("mlflow_model",), params=LineageParams, requires_target=("model", "commit"))
+@check(
+    "registry.lineage",
+    title="The model version traces to the released commit",
+    severity=Severity.HIGH,
+    needs=("mlflow_model",),
+    params=LineageParams,
+    requires_target=("model", "commit"),
+)
 def lineage(facts: Mapping[str, Any], params: LineageParams, target: Target) -> Iterator[Outcome]:
     """The version's run exists and is FINISHED, and its `mlflow.source.git.commit` tag equals the commit
     being gated (`--commit`, detected in CI): exact match, no prefix. Where the run's
@@ -107,8 +133,12 @@ def lineage(facts: Mapping[str, Any], params: LineageParams, target: Target) -> 
     evidence = (run.url if run else mv.url, *model.notes)
     if run is None:
         why = f"run {model.run_id} not found" if model.run_id else "the version names no run"
-        yield Outcome(model.subject, f"{mv.name} version {mv.version} has no run", evidence=evidence,
-                      violations=(Violation(f"{why}: the version cannot be traced to code", _where(mv.url)),))
+        yield Outcome(
+            model.subject,
+            f"{mv.name} version {mv.version} has no run",
+            evidence=evidence,
+            violations=(Violation(f"{why}: the version cannot be traced to code", _where(mv.url)),),
+        )
         return
     at = _where(run.url)
     violations = []
@@ -120,16 +150,21 @@ def lineage(facts: Mapping[str, Any], params: LineageParams, target: Target) -> 
     if not commit:
         violations.append(Violation(f"run {run.run_id} has no {COMMIT_TAG} tag", at))
     elif commit != target.commit:
-        violations.append(Violation(f"run {run.run_id} was trained from commit {commit}, "
-                                    f"the release is commit {target.commit}", at))
+        violations.append(
+            Violation(f"run {run.run_id} was trained from commit {commit}, the release is commit {target.commit}", at)
+        )
     repo_url = run.tags.get(REPO_TAG, "")
     if params.match_repository and repo_url and target.repository and not _same_repo(repo_url, target.repository):
         violations.append(Violation(f"run {run.run_id} came from {repo_url}, not {target.repository}", at))
     if params.require_dataset_inputs and not run.dataset_inputs:
         violations.append(Violation(f"run {run.run_id} logged no dataset inputs", at))
     datasets = f", {len(run.dataset_inputs)} dataset input(s)" if run.dataset_inputs else ""
-    yield Outcome(model.subject, f"version {mv.version} <- run {run.run_id} ({run.status}) at commit "
-                  f"{commit[:12] or 'unknown'}{datasets}", violations=tuple(violations), evidence=evidence)
+    yield Outcome(
+        model.subject,
+        f"version {mv.version} <- run {run.run_id} ({run.status}) at commit {commit[:12] or 'unknown'}{datasets}",
+        violations=tuple(violations),
+        evidence=evidence,
+    )
 
 
 def _same_repo(url: str, slug: str) -> bool:
@@ -149,8 +184,14 @@ class MetadataParams:
     required_params: tuple[str, ...] = ()  # hyperparameters the run (or logged model) must have logged
 
 
-@check("registry.metadata", title="The model version carries its metadata", severity=Severity.MEDIUM,
-       needs=("mlflow_model",), params=MetadataParams, requires_target=("model",))
+@check(
+    "registry.metadata",
+    title="The model version carries its metadata",
+    severity=Severity.MEDIUM,
+    needs=("mlflow_model",),
+    params=MetadataParams,
+    requires_target=("model",),
+)
 def metadata(facts: Mapping[str, Any], params: MetadataParams, target: Target) -> Iterator[Outcome]:
     """The registered model and the version have non-empty descriptions; every tag in `required_tags`
     is set (on the version, else on the registered model) to one of its allowed values, or to any
@@ -192,13 +233,19 @@ def metadata(facts: Mapping[str, Any], params: MetadataParams, target: Target) -
         if model.run is None and model.logged_model is None:
             violations.append(Violation("no run or logged model to read parameters from", at))
         else:
-            logged = {**(model.run.params if model.run else {}),
-                      **(model.logged_model.params if model.logged_model else {})}
+            logged = {
+                **(model.run.params if model.run else {}),
+                **(model.logged_model.params if model.logged_model else {}),
+            }
             missing = [p for p in params.required_params if p not in logged]
             if missing:
                 violations.append(Violation(f"parameter(s) not logged: {', '.join(missing)}", at))
-    yield Outcome(model.subject, f"{len(violations)} metadata problem(s) on {mv.name} version {mv.version}",
-                  violations=tuple(violations), evidence=(mv.url, *((model.mlmodel.source,) if model.mlmodel else ())))
+    yield Outcome(
+        model.subject,
+        f"{len(violations)} metadata problem(s) on {mv.name} version {mv.version}",
+        violations=tuple(violations),
+        evidence=(mv.url, *((model.mlmodel.source,) if model.mlmodel else ())),
+    )
 
 
 @dataclass(frozen=True)
@@ -229,8 +276,15 @@ def _metrics_scope(params: MetricsParams, target: Target) -> Mapping[str, tuple[
     return {"mlflow_model": (f"alias:{params.compare_to}",)} if params.compare_to else {}
 
 
-@check("registry.metrics", title="The model version meets its metric thresholds", severity=Severity.HIGH,
-       needs=("mlflow_model",), params=MetricsParams, requires_target=("model",), scope=_metrics_scope)
+@check(
+    "registry.metrics",
+    title="The model version meets its metric thresholds",
+    severity=Severity.HIGH,
+    needs=("mlflow_model",),
+    params=MetricsParams,
+    requires_target=("model",),
+    scope=_metrics_scope,
+)
 def metrics(facts: Mapping[str, Any], params: MetricsParams, target: Target) -> Iterator[Outcome]:
     """Every metric in `thresholds` (e.g. `val_auc: ">= 0.80"`, `latency_p95_ms: "<= 50"`) was logged,
     by the version's run or its MLflow 3 logged model (whose value wins), and meets its bound.
@@ -247,8 +301,12 @@ def metrics(facts: Mapping[str, Any], params: MetricsParams, target: Target) -> 
         yield _unread(model, "the model version")
         return
     if not params.thresholds and not params.compare_to:
-        yield Outcome(model.subject, "", error="not configured: set params.thresholds (and compare_to / "
-                      "max_regression) for registry.metrics, or disable the check")
+        yield Outcome(
+            model.subject,
+            "",
+            error="not configured: set params.thresholds (and compare_to / "
+            "max_regression) for registry.metrics, or disable the check",
+        )
         return
     values = model.metrics()
     at = _where(model.run.url if model.run else mv.url)
@@ -264,34 +322,54 @@ def metrics(facts: Mapping[str, Any], params: MetricsParams, target: Target) -> 
     if params.compare_to:
         compared = model.compared.get(params.compare_to)
         if compared is None:
-            yield Outcome(model.subject, "", error=f"the version holding {params.compare_to!r} was not read "
-                          "(facts collected without compare_to: collect them again)")
+            yield Outcome(
+                model.subject,
+                "",
+                error=f"the version holding {params.compare_to!r} was not read "
+                "(facts collected without compare_to: collect them again)",
+            )
             return
         if compared.version is None or compared.version == mv.version:
-            why = (f"version {mv.version} is the {params.compare_to} itself" if compared.version == mv.version
-                   else f"no version holds {params.compare_to!r}")
+            why = (
+                f"version {mv.version} is the {params.compare_to} itself"
+                if compared.version == mv.version
+                else f"no version holds {params.compare_to!r}"
+            )
             if not params.thresholds:  # no bar and nothing to compare with: nothing was checked
-                yield Outcome(model.subject, "no metric was checked", error=f"{why} and no thresholds are set: "
-                              "set checks.registry.metrics.params.thresholds")
+                yield Outcome(
+                    model.subject,
+                    "no metric was checked",
+                    error=f"{why} and no thresholds are set: set checks.registry.metrics.params.thresholds",
+                )
                 return
             notes.append("; ".join([f"comparison with {params.compare_to} skipped: {why}", *compared.notes]))
         else:
             found, compared_n = _regressions(params, values, compared.metrics, compared.version, at)
             violations += found
-            notes.append(f"compared with version {compared.version} ({params.compare_to}): "
-                         f"{compared_n} metric(s) compared")
+            notes.append(
+                f"compared with version {compared.version} ({params.compare_to}): {compared_n} metric(s) compared"
+            )
             if not params.thresholds and not found and not compared_n:
-                yield Outcome(model.subject, "no metric was checked", evidence=tuple(notes),
-                              error=f"no threshold is set and no max_regression metric was logged by both "
-                                    f"version {mv.version} and version {compared.version}: set "
-                                    "checks.registry.metrics.params.thresholds or max_regression")
+                yield Outcome(
+                    model.subject,
+                    "no metric was checked",
+                    evidence=tuple(notes),
+                    error=f"no threshold is set and no max_regression metric was logged by both "
+                    f"version {mv.version} and version {compared.version}: set "
+                    "checks.registry.metrics.params.thresholds or max_regression",
+                )
                 return
-    yield Outcome(model.subject, f"{len(params.thresholds)} threshold(s), {len(violations)} violation(s) on "
-                  f"version {mv.version}", violations=tuple(violations), evidence=tuple(notes))
+    yield Outcome(
+        model.subject,
+        f"{len(params.thresholds)} threshold(s), {len(violations)} violation(s) on version {mv.version}",
+        violations=tuple(violations),
+        evidence=tuple(notes),
+    )
 
 
-def _regressions(params: MetricsParams, values: Mapping[str, float], base: Mapping[str, float], version: str,
-                 at: Location | None) -> tuple[list[Violation], int]:
+def _regressions(
+    params: MetricsParams, values: Mapping[str, float], base: Mapping[str, float], version: str, at: Location | None
+) -> tuple[list[Violation], int]:
     """Regressions beyond max_regression, and how many metrics were actually compared."""
     out = []
     compared = 0
@@ -305,6 +383,11 @@ def _regressions(params: MetricsParams, values: Mapping[str, float], base: Mappi
         compared += 1
         worse = (new - old) if params.lower_better(metric) else (old - new)
         if math.isnan(worse) or worse > allowed + 1e-12:
-            out.append(Violation(f"{metric} regressed from {old:g} (version {version}) to {new:g}: "
-                                 f"worse by {worse:g}, policy allows {allowed:g}", at))
+            out.append(
+                Violation(
+                    f"{metric} regressed from {old:g} (version {version}) to {new:g}: "
+                    f"worse by {worse:g}, policy allows {allowed:g}",
+                    at,
+                )
+            )
     return out, compared

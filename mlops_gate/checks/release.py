@@ -31,9 +31,15 @@ def _scope(params: Params, target: Target) -> Mapping[str, tuple[str, ...]]:
     return key_scope(params.keys, "labels", "attestations")
 
 
-@check("release.traceability", title="Commit, model, image and provenance trace to one another",
-       severity=Severity.HIGH, needs=("oci_image", "mlflow_model", "commit_runs"), params=Params,
-       requires_target=("commit", "model", "image", "platform", "repository"), scope=_scope)
+@check(
+    "release.traceability",
+    title="Commit, model, image and provenance trace to one another",
+    severity=Severity.HIGH,
+    needs=("oci_image", "mlflow_model", "commit_runs"),
+    params=Params,
+    requires_target=("commit", "model", "image", "platform", "repository"),
+    scope=_scope,
+)
 def traceability(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
     """One chain for the release: the gated commit = the MLflow run's `mlflow.source.git.commit` = the
     image's revision label = the source commit of its signed provenance, and CI passed on that commit.
@@ -74,13 +80,17 @@ def traceability(facts: Mapping[str, Any], params: Params, target: Target) -> It
     subject = f"release:{target.release or commit[:12]}"
     held = sum(1 for _, problem, _ in links if problem is None)
     if violations:
-        yield Outcome(subject, f"{len(violations)} broken link(s) in the chain from {commit[:12]}", violations,
-                      evidence)
+        yield Outcome(
+            subject, f"{len(violations)} broken link(s) in the chain from {commit[:12]}", violations, evidence
+        )
     elif unknown:
         yield Outcome(subject, "the chain cannot be verified", evidence=evidence, error="; ".join(unknown))
     else:
-        yield Outcome(subject, f"commit {commit[:12]} = MLflow run = image revision = provenance source; CI passed "
-                               f"({held} links hold)", evidence=evidence)
+        yield Outcome(
+            subject,
+            f"commit {commit[:12]} = MLflow run = image revision = provenance source; CI passed ({held} links hold)",
+            evidence=evidence,
+        )
 
 
 def _link(name: str, got: str, want: str, missing: str) -> tuple[str, str | None, str]:
@@ -104,8 +114,13 @@ def _provenance_link(img: ImageFacts, params: Params, target: Target) -> tuple[s
             continue
         commits += [c for u, c in statement.sources if _slsa.same_repo(u, target.repository or "", host) and c]
     if not commits:
-        return name, "no verified provenance names a commit of " + (target.repository or "") + (
-            f" ({'; '.join(reasons)})" if reasons else ""), f"{name}: (none)"
+        return (
+            name,
+            "no verified provenance names a commit of "
+            + (target.repository or "")
+            + (f" ({'; '.join(reasons)})" if reasons else ""),
+            f"{name}: (none)",
+        )
     commit = target.commit or ""
     if any(_slsa.same_commit(c, commit) for c in commits):
         return name, None, f"{name}: {commit}"
@@ -120,7 +135,10 @@ def _runs_link(runs: CommitRuns, params: Params, commit: str) -> tuple[str, str 
     names = list(params.required) or sorted(by_name)
     if not names:
         return name, f"no CI run reported on {commit}", f"{name}: none"
-    failed = [f"{n} {by_name[n].conclusion or by_name[n].status}" if n in by_name else f"{n} missing"
-              for n in names if n not in by_name or by_name[n].conclusion != "success"]
+    failed = [
+        f"{n} {by_name[n].conclusion or by_name[n].status}" if n in by_name else f"{n} missing"
+        for n in names
+        if n not in by_name or by_name[n].conclusion != "success"
+    ]
     evidence = f"{name}: {', '.join(names)}"
     return name, ("not passed: " + ", ".join(failed)) if failed else None, evidence

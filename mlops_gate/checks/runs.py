@@ -48,9 +48,15 @@ def _id_key(value: str) -> tuple[int, str]:
     return (int(value), "") if value.isdigit() else (0, value)
 
 
-@check("ci.required-runs", title="The released commit passed its required CI runs", severity=Severity.HIGH,
-       needs=("commit_runs", "branch_protection"), params=Params,
-       requires_target=("platform", "repository", "commit"), scope=_scope)
+@check(
+    "ci.required-runs",
+    title="The released commit passed its required CI runs",
+    severity=Severity.HIGH,
+    needs=("commit_runs", "branch_protection"),
+    params=Params,
+    requires_target=("platform", "repository", "commit"),
+    scope=_scope,
+)
 def required_runs(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
     """Every name in `required` has a successful latest run on the exact commit being gated.
 
@@ -75,8 +81,12 @@ def required_runs(facts: Mapping[str, Any], params: Params, target: Target) -> I
             names, origin = sorted(by_name), "every run on the commit"
     evidence = (f"required by {origin}: {', '.join(names) or 'none'}", *runs.notes)
     if not names:
-        yield Outcome(subj, f"no CI run on {runs.sha[:12]}", evidence=evidence,
-                      violations=(Violation(f"no CI run reported on commit {runs.sha}"),))
+        yield Outcome(
+            subj,
+            f"no CI run on {runs.sha[:12]}",
+            evidence=evidence,
+            violations=(Violation(f"no CI run reported on commit {runs.sha}"),),
+        )
         return
     ok = {"success", *(["neutral"] if params.allow_neutral else []), *(["skipped"] if params.allow_skipped else [])}
     violations = []
@@ -89,8 +99,12 @@ def required_runs(facts: Mapping[str, Any], params: Params, target: Target) -> I
         elif run.conclusion not in ok:
             violations.append(Violation(f"{name}: latest run {run.conclusion}", _where(run)))
     passed = len(names) - len(violations)
-    yield Outcome(subj, f"{passed} of {len(names)} required run(s) succeeded on {runs.sha[:12]}",
-                  violations=tuple(violations), evidence=evidence)
+    yield Outcome(
+        subj,
+        f"{passed} of {len(names)} required run(s) succeeded on {runs.sha[:12]}",
+        violations=tuple(violations),
+        evidence=evidence,
+    )
 
 
 def _where(run: Run) -> Location | None:

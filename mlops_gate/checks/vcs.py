@@ -36,8 +36,15 @@ class ProtectedParams:
     block_deletion: bool = True
 
 
-@check("vcs.branch-protected", title="Branches are protected", severity=Severity.CRITICAL,
-       needs=("branch_protection",), params=ProtectedParams, requires_target=PLATFORM, scope=_scope)
+@check(
+    "vcs.branch-protected",
+    title="Branches are protected",
+    severity=Severity.CRITICAL,
+    needs=("branch_protection",),
+    params=ProtectedParams,
+    requires_target=PLATFORM,
+    scope=_scope,
+)
 def branch_protected(facts: Mapping[str, Any], params: ProtectedParams, target: Target) -> Iterator[Outcome]:
     """Each of `branches` (default: the default branch; globs such as `release/*` allowed) is protected,
     and force-pushes and deletion are blocked.
@@ -52,8 +59,10 @@ def branch_protected(facts: Mapping[str, Any], params: ProtectedParams, target: 
         if not b.protected:
             return _not_protected(b)
         violations, unknown = [], []
-        for wanted, value, what in ((params.block_force_push, b.force_push_allowed, "force pushes"),
-                                    (params.block_deletion, b.deletion_allowed, "deletion")):
+        for wanted, value, what in (
+            (params.block_force_push, b.force_push_allowed, "force pushes"),
+            (params.block_deletion, b.deletion_allowed, "deletion"),
+        ):
             if wanted and value is None:
                 unknown.append(f"whether {what} are allowed")
             elif wanted and value:
@@ -73,8 +82,15 @@ class ReviewParams:
     block_author_approval: bool = True
 
 
-@check("vcs.reviews-required", title="Pull/merge requests need approving reviews", severity=Severity.HIGH,
-       needs=("branch_protection",), params=ReviewParams, requires_target=PLATFORM, scope=_scope)
+@check(
+    "vcs.reviews-required",
+    title="Pull/merge requests need approving reviews",
+    severity=Severity.HIGH,
+    needs=("branch_protection",),
+    params=ReviewParams,
+    requires_target=PLATFORM,
+    scope=_scope,
+)
 def reviews_required(facts: Mapping[str, Any], params: ReviewParams, target: Target) -> Iterator[Outcome]:
     """Merging into `branches` needs at least `min_approvals` approving reviews; with
     `require_code_owner_review` a code owner must approve; with `dismiss_stale_reviews` a new push
@@ -120,8 +136,15 @@ class StatusParams:
     strict: bool = True
 
 
-@check("vcs.status-checks-required", title="CI checks are required before merging", severity=Severity.HIGH,
-       needs=("branch_protection",), params=StatusParams, requires_target=PLATFORM, scope=_scope)
+@check(
+    "vcs.status-checks-required",
+    title="CI checks are required before merging",
+    severity=Severity.HIGH,
+    needs=("branch_protection",),
+    params=StatusParams,
+    requires_target=PLATFORM,
+    scope=_scope,
+)
 def status_checks_required(facts: Mapping[str, Any], params: StatusParams, target: Target) -> Iterator[Outcome]:
     """Merging into `branches` requires CI to pass: every name in `required` (default: at least one
     check of any name) is a required status check, and with `strict` the branch must be up to date
@@ -142,14 +165,20 @@ def status_checks_required(facts: Mapping[str, Any], params: StatusParams, targe
         else:
             missing = [n for n in params.required if n not in names]
             if missing:
-                violations.append(Violation(f"{b.branch} does not require {', '.join(missing)} "
-                                            f"(required: {', '.join(names) or 'none'})"))
+                violations.append(
+                    Violation(
+                        f"{b.branch} does not require {', '.join(missing)} (required: {', '.join(names) or 'none'})"
+                    )
+                )
         if params.strict and b.strict is None and names:
             unknown.append("whether the branch must be up to date")
         elif params.strict and names and not b.strict:
             violations.append(Violation(f"{b.branch} does not require the branch to be up to date before merging"))
-        return f"{b.branch} requires {len(names or ())} check(s): {', '.join(names or ()) or 'none'}", violations, \
-            unknown
+        return (
+            f"{b.branch} requires {len(names or ())} check(s): {', '.join(names or ()) or 'none'}",
+            violations,
+            unknown,
+        )
 
     yield from for_branches(facts, params.branches, judge)
 
@@ -160,8 +189,15 @@ class BypassParams:
     allowed_bypass: tuple[str, ...] = ()  # globs over "kind:name", e.g. "app:release-bot", "team:sre"
 
 
-@check("vcs.no-bypass", title="Nobody can bypass branch protection", severity=Severity.HIGH,
-       needs=("branch_protection",), params=BypassParams, requires_target=PLATFORM, scope=_scope)
+@check(
+    "vcs.no-bypass",
+    title="Nobody can bypass branch protection",
+    severity=Severity.HIGH,
+    needs=("branch_protection",),
+    params=BypassParams,
+    requires_target=PLATFORM,
+    scope=_scope,
+)
 def no_bypass(facts: Mapping[str, Any], params: BypassParams, target: Target) -> Iterator[Outcome]:
     """Administrators and ruleset bypass actors cannot skip the rules on `branches`, except the actors
     matching `allowed_bypass` (globs over `kind:name`, e.g. `team:release-managers`).
@@ -175,10 +211,18 @@ def no_bypass(facts: Mapping[str, Any], params: BypassParams, target: Target) ->
             return _not_protected(b)
         if b.bypass_actors is None:
             return f"{b.branch}: bypass actors unknown", [], ["who may bypass the protection"]
-        bad = [a for a in b.bypass_actors
-               if not any(fnmatch.fnmatchcase(f"{a.kind}:{a.name}", g) for g in params.allowed_bypass)]
-        violations = [Violation(f"{a.kind} {a.name} can bypass the protection of {b.branch}"
-                                + (" through a pull request" if a.mode == "pull_request" else "")) for a in bad]
+        bad = [
+            a
+            for a in b.bypass_actors
+            if not any(fnmatch.fnmatchcase(f"{a.kind}:{a.name}", g) for g in params.allowed_bypass)
+        ]
+        violations = [
+            Violation(
+                f"{a.kind} {a.name} can bypass the protection of {b.branch}"
+                + (" through a pull request" if a.mode == "pull_request" else "")
+            )
+            for a in bad
+        ]
         return f"{len(b.bypass_actors)} bypass actor(s), {len(bad)} not allowed", violations, []
 
     yield from for_branches(facts, params.branches, judge)
@@ -189,8 +233,15 @@ class SignedParams:
     branches: tuple[str, ...] = ()
 
 
-@check("vcs.signed-commits", title="Signed commits are required", severity=Severity.MEDIUM,
-       needs=("branch_protection",), params=SignedParams, requires_target=PLATFORM, scope=_scope)
+@check(
+    "vcs.signed-commits",
+    title="Signed commits are required",
+    severity=Severity.MEDIUM,
+    needs=("branch_protection",),
+    params=SignedParams,
+    requires_target=PLATFORM,
+    scope=_scope,
+)
 def signed_commits(facts: Mapping[str, Any], params: SignedParams, target: Target) -> Iterator[Outcome]:
     """Commits pushed to `branches` must be signed (GitHub: required signatures; GitLab: the push rule
     "reject unsigned commits"). Off in the `default` profile, on in `strict`."""

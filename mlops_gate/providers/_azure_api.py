@@ -59,9 +59,11 @@ _CLIENTS = {  # kind -> SDK class (imported lazily: a run that does not read Azu
 }
 
 TOKEN_VARS = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
-SCOPES = ("set AZURE_DEVOPS_TOKEN (else SYSTEM_ACCESSTOKEN) to a PAT with Code (Read) for repositories, refs, "
-          "branch policies and commit statuses, Build (Read) for builds and checks, Environment (Read & manage) "
-          "for environments; Security (Manage) and Identity (Read) to read branch permissions")
+SCOPES = (
+    "set AZURE_DEVOPS_TOKEN (else SYSTEM_ACCESSTOKEN) to a PAT with Code (Read) for repositories, refs, "
+    "branch policies and commit statuses, Build (Read) for builds and checks, Environment (Read & manage) "
+    "for environments; Security (Manage) and Identity (Read) to read branch permissions"
+)
 
 _METER: ContextVar[Meter | None] = ContextVar("mlops_gate_azure_meter", default=None)
 _LAST = threading.local()  # status and URL of the last response this thread received
@@ -73,8 +75,10 @@ def _hook(response: Any, *args: Any, **kwargs: Any) -> Any:
         meter.requests += 1 + len(getattr(getattr(response.raw, "retries", None), "history", ()) or ())
     _LAST.status, _LAST.url = response.status_code, _clean(response.url)
     if response.status_code == 203:  # Azure DevOps answers a rejected PAT with a sign-in page, not 401
-        raise FactError(f"Azure DevOps rejected the token: {_LAST.url} answered 203 with a sign-in page",
-                        f"the token is invalid or expired; {SCOPES}")
+        raise FactError(
+            f"Azure DevOps rejected the token: {_LAST.url} answered 203 with a sign-in page",
+            f"the token is invalid or expired; {SCOPES}",
+        )
     return response
 
 
@@ -153,9 +157,12 @@ class AzureApi:
         labels = base.split(".")
         domain = ".".join(labels[1:]) if len(labels) >= 3 and not base.replace(".", "").isdigit() else base
         if area != base and not area.endswith("." + domain):
-            raise FactError(f"resource areas: {self.base_url} names {netpolicy.shown(url)}, outside {domain}: the "
-                            "token is not sent there", "check --api-url (or SYSTEM_COLLECTIONURI): it must be the "
-                            "collection URL, e.g. https://dev.azure.com/ORG/")
+            raise FactError(
+                f"resource areas: {self.base_url} names {netpolicy.shown(url)}, outside {domain}: the "
+                "token is not sent there",
+                "check --api-url (or SYSTEM_COLLECTIONURI): it must be the "
+                "collection URL, e.g. https://dev.azure.com/ORG/",
+            )
 
     def client(self, kind: str) -> Any:
         with self._lock:
@@ -188,36 +195,51 @@ class AzureApi:
             where = getattr(_LAST, "url", None) or url
             if status is None or status < 300:
                 raise _malformed(what, where) from None
-            err = _http.http_failure(status, what, where, SCOPES, f"the token lacks a permission: {SCOPES}",
-                                     hint_404)
+            err = _http.http_failure(status, what, where, SCOPES, f"the token lacks a permission: {SCOPES}", hint_404)
             detail = _redact(str(getattr(exc, "message", "") or ""), self._token)
             if detail and status not in (401, 429) and status < 500:
                 raise FactError(f"{err.message}: {detail}", err.hint) from None
             raise err from None
         except ClientException as exc:  # no HTTP answer: refused, DNS, TLS, timeout (after the bounded retries)
             if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
-                raise FactError(f"{what}: {url} did not answer within {self._timeout:g} s",
-                                "check the URL (--api-url) and the network, or raise MLOPS_GATE_HTTP_TIMEOUT") from None
+                raise FactError(
+                    f"{what}: {url} did not answer within {self._timeout:g} s",
+                    "check the URL (--api-url) and the network, or raise MLOPS_GATE_HTTP_TIMEOUT",
+                ) from None
             raise _http.http_failure(None, what, url, SCOPES, SCOPES) from None
         except ValueError as exc:  # the SDK: "API resource location ... is not registered on ..."
-            raise FactError(f"{what}: {_redact(str(exc), self._token)}",
-                            "the server does not offer this API (an old Azure DevOps Server?); "
-                            "check --api-url") from None
+            raise FactError(
+                f"{what}: {_redact(str(exc), self._token)}",
+                "the server does not offer this API (an old Azure DevOps Server?); check --api-url",
+            ) from None
 
-    def get(self, location: Location, what: str, route: dict[str, str], query: dict[str, Any] | None = None,
-            hint_404: str | None = None) -> tuple[Any, str | None, str]:
+    def get(
+        self,
+        location: Location,
+        what: str,
+        route: dict[str, str],
+        query: dict[str, Any] | None = None,
+        hint_404: str | None = None,
+    ) -> tuple[Any, str | None, str]:
         """One GET: (parsed JSON, continuation token, URL read)."""
         kind, location_id, version = location
         client = self.client(kind)
         route = {"project": self.project, **route}
-        params = {k: quote(str(v).lower() if isinstance(v, bool) else str(v), safe="") for k, v in
-                  (query or {}).items() if v is not None}
+        params = {
+            k: quote(str(v).lower() if isinstance(v, bool) else str(v), safe="")
+            for k, v in (query or {}).items()
+            if v is not None
+        }
         url = f"{self.base_url}/{self.project}/_apis"
 
         def send() -> Any:
-            return client._send(http_method="GET", location_id=location_id, version=version,
-                                route_values={k: quote(v, safe="") for k, v in route.items()},
-                                query_parameters=params)
+            return client._send(
+                http_method="GET",
+                location_id=location_id,
+                version=version,
+                route_values={k: quote(v, safe="") for k, v in route.items()},
+                query_parameters=params,
+            )
 
         response = self.call(send, what, url, hint_404)
         url = _clean(response.url)
@@ -229,8 +251,15 @@ class AzureApi:
             raise _malformed(what, url) from None
         return body, response.headers.get("X-MS-ContinuationToken") or None, url
 
-    def pages(self, location: Location, what: str, route: dict[str, str], query: dict[str, Any] | None = None,
-              notes: list[str] | None = None, newest: int | None = None) -> Iterator[tuple[list[Any], str]]:
+    def pages(
+        self,
+        location: Location,
+        what: str,
+        route: dict[str, str],
+        query: dict[str, Any] | None = None,
+        notes: list[str] | None = None,
+        newest: int | None = None,
+    ) -> Iterator[tuple[list[Any], str]]:
         """Every page of a list that pages with continuation tokens. More pages than the cap is an error
         (the list is never judged on a part), except for a newest-first walk that stops on purpose after
         `newest` pages: that is noted."""
@@ -242,20 +271,28 @@ class AzureApi:
             if not token:
                 return
             if token in seen and newest is None:
-                raise FactError(f"{what}: the pages of {url} loop (a continuation token repeats)",
-                                "the server answered an endless list; check --api-url")
+                raise FactError(
+                    f"{what}: the pages of {url} loop (a continuation token repeats)",
+                    "the server answered an endless list; check --api-url",
+                )
             seen.add(token)
         if newest is not None:
             if notes is not None:
                 notes.append(f"{what}: stopped after {newest} pages; older items were not read")
             return
-        raise FactError(f"{what}: more than {self.max_pages} pages; the rest was not read, so it is not judged",
-                        "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer branches in the policy")
+        raise FactError(
+            f"{what}: more than {self.max_pages} pages; the rest was not read, so it is not judged",
+            "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer branches in the policy",
+        )
 
     def repository(self) -> dict[str, Any]:
-        body, _, url = self.get(REPOSITORY, "repository", {"repositoryId": self.repo},
-                                hint_404=f"check the repository {self.org}/{self.project}/{self.repo} "
-                                         "(--repository ORG/PROJECT/REPO) and that the token can read it")
+        body, _, url = self.get(
+            REPOSITORY,
+            "repository",
+            {"repositoryId": self.repo},
+            hint_404=f"check the repository {self.org}/{self.project}/{self.repo} "
+            "(--repository ORG/PROJECT/REPO) and that the token can read it",
+        )
         if not isinstance(body, dict) or not body.get("id"):
             raise FactError(f"repository: malformed response from {url}", "expected a GitRepository object")
         body["_source"] = url
@@ -271,9 +308,11 @@ def values(body: Any, what: str, url: str) -> list[Any]:
 
 
 def _malformed(what: str, url: str, why: str = "") -> FactError:
-    return FactError(f"{what}: malformed response from {url}" + (f" ({why})" if why else ""),
-                     "the server did not answer Azure DevOps JSON; check that --api-url (or SYSTEM_COLLECTIONURI) "
-                     "is the collection URL, e.g. https://dev.azure.com/ORG/")
+    return FactError(
+        f"{what}: malformed response from {url}" + (f" ({why})" if why else ""),
+        "the server did not answer Azure DevOps JSON; check that --api-url (or SYSTEM_COLLECTIONURI) "
+        "is the collection URL, e.g. https://dev.azure.com/ORG/",
+    )
 
 
 def _redact(text: str, token: str | None) -> str:
@@ -284,14 +323,15 @@ def api(ctx: Context) -> AzureApi:
     """The run's AzureApi (shared by the three facts), built from the target and the environment."""
     parts = (ctx.target.repository or "").strip("/").split("/")
     if len(parts) != 3 or not all(parts):
-        raise FactError(f"Azure DevOps repository {ctx.target.repository!r} is not ORG/PROJECT/REPO",
-                        "set --repository ORG/PROJECT/REPO (in Azure Pipelines it is detected)")
+        raise FactError(
+            f"Azure DevOps repository {ctx.target.repository!r} is not ORG/PROJECT/REPO",
+            "set --repository ORG/PROJECT/REPO (in Azure Pipelines it is detected)",
+        )
     org, project, repo = parts
     base = ctx.target.api_url or f"https://dev.azure.com/{org}"
     netpolicy.require_secure(base, ctx.env, "Azure DevOps", "--api-url (or SYSTEM_COLLECTIONURI)")
     token = _http.first_env(ctx.env, *TOKEN_VARS)
-    return once(ctx, f"azure:api:{base}:{org}/{project}/{repo}",
-                lambda: AzureApi(base, org, project, repo, token, ctx))
+    return once(ctx, f"azure:api:{base}:{org}/{project}/{repo}", lambda: AzureApi(base, org, project, repo, token, ctx))
 
 
 def once(ctx: Context, key: str, make: Callable[[], T]) -> T:

@@ -7,8 +7,14 @@ from typing import Any
 
 from mlops_gate.facts import Environment, Run
 
-BUILD_STATUS = {"notStarted": "queued", "postponed": "queued", "none": "queued", "inProgress": "in_progress",
-                "cancelling": "in_progress", "completed": "completed"}
+BUILD_STATUS = {
+    "notStarted": "queued",
+    "postponed": "queued",
+    "none": "queued",
+    "inProgress": "in_progress",
+    "cancelling": "in_progress",
+    "completed": "completed",
+}
 # partiallySucceeded = some steps failed but were allowed to continue: neither a clean pass nor a failure
 BUILD_RESULT = {"succeeded": "success", "partiallySucceeded": "neutral", "failed": "failure", "canceled": "cancelled"}
 STATUS_STATE = {"succeeded": "success", "failed": "failure", "error": "error", "notApplicable": "skipped"}

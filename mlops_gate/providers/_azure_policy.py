@@ -76,13 +76,20 @@ def branch_scoped(policy: Policy, repo_id: str, branch: str, default_branch: str
     return any(s.get("refName") or str(s.get("matchKind", "")).lower() == "defaultbranch" for s in hits)
 
 
-def build_definition_ids(policies: Iterable[Policy], repo_id: str, branches: Iterable[str],
-                         default_branch: str | None) -> list[int]:
+def build_definition_ids(
+    policies: Iterable[Policy], repo_id: str, branches: Iterable[str], default_branch: str | None
+) -> list[int]:
     """The build definitions that enabled, blocking build policies require on any of `branches`."""
     names = list(branches)
-    ids = {_settings(p).get("buildDefinitionId") for p in policies
-           if type_id(p) == BUILD and p.get("isEnabled") and p.get("isBlocking") and not p.get("isDeleted")
-           and any(branch_scoped(p, repo_id, b, default_branch) is not None for b in names)}
+    ids = {
+        _settings(p).get("buildDefinitionId")
+        for p in policies
+        if type_id(p) == BUILD
+        and p.get("isEnabled")
+        and p.get("isBlocking")
+        and not p.get("isDeleted")
+        and any(branch_scoped(p, repo_id, b, default_branch) is not None for b in names)
+    }
     return sorted(i for i in ids if isinstance(i, int))
 
 
@@ -98,9 +105,16 @@ def _status_check(settings: Mapping[str, Any]) -> str:
     return f"{genre}/{name}" if genre else str(name)
 
 
-def protection(branch: str, policies: Iterable[Policy], repo_id: str, default_branch: str | None,
-               definition_names: Mapping[int, str], url: str | None = None,
-               extra_notes: Iterable[str] = (), security: Security | None = None) -> BranchProtection:
+def protection(
+    branch: str,
+    policies: Iterable[Policy],
+    repo_id: str,
+    default_branch: str | None,
+    definition_names: Mapping[int, str],
+    url: str | None = None,
+    extra_notes: Iterable[str] = (),
+    security: Security | None = None,
+) -> BranchProtection:
     """The protection the project's policy configurations put on `refs/heads/<branch>` of one repository;
     force push, deletion and bypass from the `security` read (judged for the protection found), else unknown."""
     notes: list[str] = list(extra_notes)
@@ -127,8 +141,10 @@ def protection(branch: str, policies: Iterable[Policy], repo_id: str, default_br
         elif kind == REQUIRED_REVIEWERS:
             code_owner = True
             paths = settings.get("filenamePatterns") or ["any path"]
-            notes.append(f"policy {label}: required reviewers for {', '.join(map(str, paths))} stand in for code "
-                         "owners (Azure Repos has no CODEOWNERS)")
+            notes.append(
+                f"policy {label}: required reviewers for {', '.join(map(str, paths))} stand in for code "
+                "owners (Azure Repos has no CODEOWNERS)"
+            )
         elif kind == BUILD:
             checks.append(_build_check(settings, definition_names))
             strict.append(settings.get("queueOnSourceUpdateOnly") is False)  # expires when the target moves

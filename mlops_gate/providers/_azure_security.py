@@ -45,11 +45,15 @@ RELEVANT = FORCE_PUSH | POLICY_EXEMPT | PR_BYPASS
 IDENTITY_BATCH = 50  # descriptors per identities request
 IDENTITY_REQUESTS = 4  # at most this many identities requests per run
 
-NEEDS = ("reading branch permissions needs a token that may read the Git Repositories security namespace "
-         "(PAT scope Security (Manage), vso.security_manage: the only scope the Security API defines)")
+NEEDS = (
+    "reading branch permissions needs a token that may read the Git Repositories security namespace "
+    "(PAT scope Security (Manage), vso.security_manage: the only scope the Security API defines)"
+)
 IDENTITY_NEEDS = "naming them needs Identity (Read), vso.identity"
-LIMITS = ("branch permissions: group membership is not expanded (a Deny reaching an identity through a group "
-          "is not seen), and administrators who could grant themselves a permission are not counted")
+LIMITS = (
+    "branch permissions: group membership is not expanded (a Deny reaching an identity through a group "
+    "is not seen), and administrators who could grant themselves a permission are not counted"
+)
 WHERE = "review them in Project settings > Repositories > Security"
 
 
@@ -89,7 +93,7 @@ def effective(acls: Mapping[str, Mapping[str, Any]], token: str) -> dict[str, in
         if acl.get("inheritPermissions") is False:
             state = {}
         aces = acl.get("acesDictionary")
-        for name, ace in (aces.items() if isinstance(aces, Mapping) else ()):
+        for name, ace in aces.items() if isinstance(aces, Mapping) else ():
             if not isinstance(ace, Mapping):
                 continue
             descriptor = str(ace.get("descriptor") or name)
@@ -128,8 +132,10 @@ def judge(holders: Sequence[Holder], protected: bool) -> Permissions:
     """Force push, deletion and bypass on one branch from the identities' effective bits."""
     exempt = [h for h in holders if h.bits & POLICY_EXEMPT]
     pr_only = [h for h in holders if h.bits & PR_BYPASS and not h.bits & POLICY_EXEMPT]
-    bypass = tuple([BypassActor(h.kind, h.name, "always") for h in exempt]
-                   + [BypassActor(h.kind, h.name, "pull_request") for h in pr_only])
+    bypass = tuple(
+        [BypassActor(h.kind, h.name, "always") for h in exempt]
+        + [BypassActor(h.kind, h.name, "pull_request") for h in pr_only]
+    )
     pushers = [h for h in holders if h.bits & FORCE_PUSH]
     notes: list[str] = []
     force: bool | None
@@ -142,15 +148,19 @@ def judge(holders: Sequence[Holder], protected: bool) -> Permissions:
         force = delete = False  # policies refuse every direct push and the deletion of the branch
     elif both := [h for h in pushers if h.bits & POLICY_EXEMPT]:
         force, delete = True, None
-        notes.append(f"may force push past the branch policies (Force push + Bypass policies when pushing): "
-                     f"{_names(both)}; whether they may also delete a branch with required policies is not "
-                     "documented")
+        notes.append(
+            f"may force push past the branch policies (Force push + Bypass policies when pushing): "
+            f"{_names(both)}; whether they may also delete a branch with required policies is not "
+            "documented"
+        )
     elif all(h.kind == "user" for h in pushers + exempt):
         force = delete = False  # distinct users: no membership can join the two permissions
     else:
         force = delete = None
-        notes.append(f"Force push is held by {_names(pushers)} and Bypass policies when pushing by "
-                     f"{_names(exempt)}: whether one identity gets both through group membership was not read")
+        notes.append(
+            f"Force push is held by {_names(pushers)} and Bypass policies when pushing by "
+            f"{_names(exempt)}: whether one identity gets both through group membership was not read"
+        )
     return Permissions(force, delete, bypass, tuple(notes))
 
 
@@ -166,8 +176,9 @@ class Security:
         if self.error is not None:
             return Permissions(None, None, None, (self.error,))
         judged = judge(self.holders.get(branch, ()), protected)
-        return Permissions(judged.force_push_allowed, judged.deletion_allowed, judged.bypass_actors,
-                           judged.notes + self.notes)
+        return Permissions(
+            judged.force_push_allowed, judged.deletion_allowed, judged.bypass_actors, judged.notes + self.notes
+        )
 
 
 def unknown(reason: str) -> Security:
@@ -210,14 +221,17 @@ def _acls(api: az.AzureApi, meter: Meter, project_id: str, repo_id: str) -> dict
 
 def _identities(api: az.AzureApi, meter: Meter, descriptors: list[str], notes: list[str]) -> dict[str, tuple[str, str]]:
     named: dict[str, tuple[str, str]] = {}
-    batches = [descriptors[i:i + IDENTITY_BATCH] for i in range(0, len(descriptors), IDENTITY_BATCH)]
+    batches = [descriptors[i : i + IDENTITY_BATCH] for i in range(0, len(descriptors), IDENTITY_BATCH)]
     if len(batches) > IDENTITY_REQUESTS:
-        notes.append(f"branch permissions: only the first {IDENTITY_REQUESTS * IDENTITY_BATCH} identities "
-                     "were named; the others are shown by descriptor")
+        notes.append(
+            f"branch permissions: only the first {IDENTITY_REQUESTS * IDENTITY_BATCH} identities "
+            "were named; the others are shown by descriptor"
+        )
     for batch in batches[:IDENTITY_REQUESTS]:
         try:
-            body, _, url = api.get(az.IDENTITIES, "identities", {},
-                                   {"descriptors": ",".join(batch), "queryMembership": "None"})
+            body, _, url = api.get(
+                az.IDENTITIES, "identities", {}, {"descriptors": ",".join(batch), "queryMembership": "None"}
+            )
         except FactError as exc:
             notes.append(f"branch permissions: identities shown by descriptor ({exc.message}); {IDENTITY_NEEDS}")
             break
@@ -241,12 +255,24 @@ def read(api: az.AzureApi, meter: Meter, repository: Mapping[str, Any], branches
         acls = _acls(api, meter, str(project_id), str(repo_id))
     except FactError as exc:
         return unknown(f"{exc.message}; {NEEDS}")
-    bits = {b: {d: v & RELEVANT for d, v in effective(acls, branch_token(str(project_id), str(repo_id), b)).items()
-                if v & RELEVANT} for b in branches}
+    bits = {
+        b: {
+            d: v & RELEVANT
+            for d, v in effective(acls, branch_token(str(project_id), str(repo_id), b)).items()
+            if v & RELEVANT
+        }
+        for b in branches
+    }
     descriptors = sorted({d for held in bits.values() for d in held})
     notes: list[str] = []
     named = _identities(api, meter, descriptors, notes) if descriptors else {}
-    holders = {b: tuple(sorted((Holder(*named.get(d.lower(), ("identity", d)), bits=v) for d, v in held.items()),
-                               key=lambda h: (h.kind, h.name)))
-               for b, held in bits.items()}
+    holders = {
+        b: tuple(
+            sorted(
+                (Holder(*named.get(d.lower(), ("identity", d)), bits=v) for d, v in held.items()),
+                key=lambda h: (h.kind, h.name),
+            )
+        )
+        for b, held in bits.items()
+    }
     return Security(holders, (*notes, LIMITS))

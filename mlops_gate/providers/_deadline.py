@@ -21,8 +21,10 @@ from typing import Any
 from mlops_gate.errors import FactError
 from mlops_gate.providers import netpolicy
 
-TIMEOUT_HINT = ("check the URL and the network; a slow server can be given more time with MLOPS_GATE_HTTP_TIMEOUT "
-                "(per attempt), MLOPS_GATE_HTTP_REQUEST_DEADLINE and MLOPS_GATE_HTTP_RUN_DEADLINE")
+TIMEOUT_HINT = (
+    "check the URL and the network; a slow server can be given more time with MLOPS_GATE_HTTP_TIMEOUT "
+    "(per attempt), MLOPS_GATE_HTTP_REQUEST_DEADLINE and MLOPS_GATE_HTTP_RUN_DEADLINE"
+)
 
 
 class Clock:
@@ -75,14 +77,22 @@ class Request:
         elapsed = time.monotonic() - self.started
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}, {elapsed:.1f} s in all"
         if why == "run":
-            return TransportError(f"{self.method} {self.url}: the run's network deadline passed ({tries}; "
-                                  f"MLOPS_GATE_HTTP_RUN_DEADLINE={self.limits.run_s:g} s)", TIMEOUT_HINT)
+            return TransportError(
+                f"{self.method} {self.url}: the run's network deadline passed ({tries}; "
+                f"MLOPS_GATE_HTTP_RUN_DEADLINE={self.limits.run_s:g} s)",
+                TIMEOUT_HINT,
+            )
         if why == "request":
-            return TransportError(f"{self.method} {self.url}: no complete answer within the request deadline "
-                                  f"({tries}; MLOPS_GATE_HTTP_REQUEST_DEADLINE={self.limits.request_s:g} s)",
-                                  TIMEOUT_HINT)
-        return TransportError(f"{self.method} {self.url} did not answer within {self.limits.attempt_s:g} s "
-                              f"(MLOPS_GATE_HTTP_TIMEOUT, connect to last byte; {tries})", TIMEOUT_HINT)
+            return TransportError(
+                f"{self.method} {self.url}: no complete answer within the request deadline "
+                f"({tries}; MLOPS_GATE_HTTP_REQUEST_DEADLINE={self.limits.request_s:g} s)",
+                TIMEOUT_HINT,
+            )
+        return TransportError(
+            f"{self.method} {self.url} did not answer within {self.limits.attempt_s:g} s "
+            f"(MLOPS_GATE_HTTP_TIMEOUT, connect to last byte; {tries})",
+            TIMEOUT_HINT,
+        )
 
 
 class _Watchdog:

@@ -110,9 +110,17 @@ class Api:
     def fail(self, message: str, hint: str | None = None) -> FactError:
         return FactError(self.scrub(message), self.scrub(hint) if hint else None)
 
-    def get(self, meter: Meter, path: str, params: dict[str, Any] | None = None, *, what: str,
-            hint_403: str = "the token lacks the permission to read this", hint_404: str | None = None,
-            allow: tuple[int, ...] = ()) -> Reply:
+    def get(
+        self,
+        meter: Meter,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        what: str,
+        hint_403: str = "the token lacks the permission to read this",
+        hint_404: str | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> Reply:
         """GET `path` (relative to the base, or an absolute next-page URL). Statuses in `allow` are
         returned as facts (e.g. 404 "Branch not protected"); any other failure raises a FactError."""
         import github
@@ -133,8 +141,10 @@ class Api:
         except RecursionError:
             raise self.malformed(what, shown, "JSON nested too deeply") from None
         except requests.exceptions.RequestException as exc:
-            raise self.fail(f"{what}: cannot reach {self.base} ({type(exc).__name__})",
-                            "check the API URL (--api-url, GITHUB_API_URL) and the network") from None
+            raise self.fail(
+                f"{what}: cannot reach {self.base} ({type(exc).__name__})",
+                "check the API URL (--api-url, GITHUB_API_URL) and the network",
+            ) from None
         except FactError as exc:  # the transport: a deadline, a size cap, a wait too long to sit out
             raise self.fail(f"{what}: {exc.message}", exc.hint) from None
         except AssertionError:  # PyGithub refuses a next-page URL on another host
@@ -148,8 +158,10 @@ class Api:
         return Reply(200, data, headers)
 
     def malformed(self, what: str, url: str, why: str) -> FactError:
-        return self.fail(f"{what}: malformed response from {url}: {why}",
-                         "the API answered something that is not GitHub's REST JSON; check --api-url")
+        return self.fail(
+            f"{what}: malformed response from {url}: {why}",
+            "the API answered something that is not GitHub's REST JSON; check --api-url",
+        )
 
     def http_error(self, reply: Reply, what: str, url: str, hint_403: str, hint_404: str | None) -> FactError:
         status = reply.status
@@ -157,18 +169,31 @@ class Api:
         if reply.rate_limited:
             reset = reply.headers.get("x-ratelimit-reset")
             when = f"; it resets at epoch {reset}" if reset else ""
-            return self.fail(f"{what}: rate limited by {self.base}{when}",
-                             "retry later, or use a token with a higher rate limit (GITHUB_TOKEN / GH_TOKEN)")
+            return self.fail(
+                f"{what}: rate limited by {self.base}{when}",
+                "retry later, or use a token with a higher rate limit (GITHUB_TOKEN / GH_TOKEN)",
+            )
         if status == 401:
-            hint = ("set GITHUB_TOKEN (or GH_TOKEN) to a valid token: the one given was rejected" if self.token
-                    else "set GITHUB_TOKEN (or GH_TOKEN): this endpoint needs authentication")
+            hint = (
+                "set GITHUB_TOKEN (or GH_TOKEN) to a valid token: the one given was rejected"
+                if self.token
+                else "set GITHUB_TOKEN (or GH_TOKEN): this endpoint needs authentication"
+            )
             return self.fail(f"{what}: {url} answered 401 Unauthorized{detail}", hint)
         failure = http.http_failure(status, what, url, hint_401="", hint_403=hint_403, hint_404=hint_404)
         return self.fail(failure.message + detail, failure.hint)
 
-    def paginate(self, meter: Meter, path: str, params: dict[str, Any] | None = None, *, key: str | None = None,
-                 what: str, hint_403: str = "the token lacks the permission to read this",
-                 hint_404: str | None = None) -> list[Any]:
+    def paginate(
+        self,
+        meter: Meter,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        what: str,
+        hint_403: str = "the token lacks the permission to read this",
+        hint_404: str | None = None,
+    ) -> list[Any]:
         """Every item of a paginated list, following `Link: rel="next"` on the API's own origin; `key` names
         the list in an object-shaped page (`check_runs`, `branch_policies`). A list longer than the page cap,
         or one whose next links loop, is an error: never judged on the pages that were read."""
@@ -181,23 +206,32 @@ class Api:
             data = reply.data
             page = data.get(key) if key and isinstance(data, dict) else data
             if not isinstance(page, list):
-                raise self.fail(f"{what}: malformed response from {self.url(path)}: expected a list"
-                                + (f" under {key!r}" if key else ""))
+                raise self.fail(
+                    f"{what}: malformed response from {self.url(path)}: expected a list"
+                    + (f" under {key!r}" if key else "")
+                )
             items.extend(page)
             following = _next_link(reply.headers.get("link"))
             if following is None:
                 return items
             if netpolicy.origin(following) != netpolicy.origin(self.base):
-                raise self.fail(f"{what}: the next page of {self.url(path)} is on another host "
-                                f"({netpolicy.shown(following)}); not followed", "check --api-url")
+                raise self.fail(
+                    f"{what}: the next page of {self.url(path)} is on another host "
+                    f"({netpolicy.shown(following)}); not followed",
+                    "check --api-url",
+                )
             if netpolicy.page_key(following) in seen:
-                raise self.fail(f"{what}: the pages of {self.url(path)} loop (the next link repeats "
-                                f"{netpolicy.shown(following)})", "the API answered an endless list; check --api-url")
+                raise self.fail(
+                    f"{what}: the pages of {self.url(path)} loop (the next link repeats {netpolicy.shown(following)})",
+                    "the API answered an endless list; check --api-url",
+                )
             seen.add(netpolicy.page_key(following))
             url, query = following, None  # the next URL carries its own query
-        raise self.fail(f"{what}: {self.url(path)} has more than {self.max_pages} pages of 100; the rest was not "
-                        "read, so it is not judged",
-                        "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer items in the policy (a narrower branch glob)")
+        raise self.fail(
+            f"{what}: {self.url(path)} has more than {self.max_pages} pages of 100; the rest was not "
+            "read, so it is not judged",
+            "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer items in the policy (a narrower branch glob)",
+        )
 
     def repo(self, meter: Meter) -> dict[str, Any]:
         """`GET /repos/{owner}/{name}`, read once per run whichever fact asks first."""
@@ -209,9 +243,11 @@ class Api:
                 try:
                     reply = self.get(meter, f"/repos/{self.slug}", what=f"repository {self.slug}", allow=(404,))
                     if reply.status == 404:
-                        raise self.fail(f"repository {self.slug} not found or the token cannot see it ({url} "
-                                        "answered 404)", "check --repository, and that GITHUB_TOKEN (or GH_TOKEN) "
-                                        "is set to a token that can read this repository")
+                        raise self.fail(
+                            f"repository {self.slug} not found or the token cannot see it ({url} answered 404)",
+                            "check --repository, and that GITHUB_TOKEN (or GH_TOKEN) "
+                            "is set to a token that can read this repository",
+                        )
                     if not isinstance(reply.data, dict) or "default_branch" not in reply.data:
                         raise self.malformed(f"repository {self.slug}", url, "no default_branch")
                 except FactError as exc:
@@ -273,8 +309,16 @@ def _requester_class(session: Any) -> type[Any]:
     class Connection:
         protocol = "https"
 
-        def __init__(self, host: str, port: int | None = None, strict: bool = False, timeout: Any = None,
-                     retry: Any = None, pool_size: Any = None, **kwargs: Any) -> None:
+        def __init__(
+            self,
+            host: str,
+            port: int | None = None,
+            strict: bool = False,
+            timeout: Any = None,
+            retry: Any = None,
+            pool_size: Any = None,
+            **kwargs: Any,
+        ) -> None:
             self.host, self.port = host, port or (443 if self.protocol == "https" else 80)
             self.verify = kwargs.get("verify", True)
 
@@ -287,21 +331,27 @@ def _requester_class(session: Any) -> type[Any]:
             a 202 (PyGithub would wait 2 s and ask again, for as long as the server says 202)."""
             url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
             for _ in range(MAX_REDIRECTS + 1):
-                response = session.request(self.verb, url, headers=self.headers, data=self.input, verify=self.verify,
-                                           allow_redirects=False)
+                response = session.request(
+                    self.verb, url, headers=self.headers, data=self.input, verify=self.verify, allow_redirects=False
+                )
                 if response.status_code == 202:  # PyGithub would sleep and ask again, without end
-                    raise FactError(f"{self.verb} {netpolicy.shown(url)} answered 202 Accepted (not ready yet); "
-                                    "not waited for", "retry later")
+                    raise FactError(
+                        f"{self.verb} {netpolicy.shown(url)} answered 202 Accepted (not ready yet); not waited for",
+                        "retry later",
+                    )
                 if not response.is_redirect:
                     return RequestsResponse(response)
                 target = urllib.parse.urljoin(url, response.headers["Location"])
                 if netpolicy.origin(target) != netpolicy.origin(url):
-                    raise FactError(f"{self.verb} {netpolicy.shown(url)} answered {response.status_code}, a redirect "
-                                    f"to {netpolicy.shown(target)} on another host: not followed",
-                                    "the GitHub API answers from its own host; check --api-url")
+                    raise FactError(
+                        f"{self.verb} {netpolicy.shown(url)} answered {response.status_code}, a redirect "
+                        f"to {netpolicy.shown(target)} on another host: not followed",
+                        "the GitHub API answers from its own host; check --api-url",
+                    )
                 url = target
-            raise FactError(f"{self.verb} {netpolicy.shown(url)}: more than {MAX_REDIRECTS} redirects",
-                            "check --api-url")
+            raise FactError(
+                f"{self.verb} {netpolicy.shown(url)}: more than {MAX_REDIRECTS} redirects", "check --api-url"
+            )
 
         def close(self) -> None:  # the session outlives one request: its pool keeps the connection alive
             pass

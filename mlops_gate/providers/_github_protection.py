@@ -16,10 +16,19 @@ from mlops_gate.facts import BranchProtection, BypassActor, RequiredCheck
 from mlops_gate.providers import Meter
 from mlops_gate.providers._github_api import Api, NotFound
 
-CLASSIC_UNREADABLE = ("classic branch protection unreadable: the token needs Administration: read (fine-grained) "
-                      "or repo scope; judged on rulesets only")
-_ACTOR_KINDS = {"Integration": "app", "Team": "team", "User": "user", "RepositoryRole": "role",
-                "OrganizationAdmin": "org-admin", "EnterpriseOwner": "org-admin", "DeployKey": "deploy-key"}
+CLASSIC_UNREADABLE = (
+    "classic branch protection unreadable: the token needs Administration: read (fine-grained) "
+    "or repo scope; judged on rulesets only"
+)
+_ACTOR_KINDS = {
+    "Integration": "app",
+    "Team": "team",
+    "User": "user",
+    "RepositoryRole": "role",
+    "OrganizationAdmin": "org-admin",
+    "EnterpriseOwner": "org-admin",
+    "DeployKey": "deploy-key",
+}
 _ROLES = {2: "maintain", 4: "write", 5: "admin"}
 
 
@@ -60,8 +69,9 @@ def expand(api: Api, meter: Meter, default: str, scope: frozenset[str]) -> tuple
     return sorted(names), requested
 
 
-def protection(api: Api, meter: Meter, branch: str, rulesets: dict[int, dict[str, Any] | None],
-               notes: list[str]) -> BranchProtection | None:
+def protection(
+    api: Api, meter: Meter, branch: str, rulesets: dict[int, dict[str, Any] | None], notes: list[str]
+) -> BranchProtection | None:
     """The merged protection of one branch (None when the branch does not exist)."""
     quoted = urllib.parse.quote(branch)
     own_notes: list[str] = []
@@ -78,8 +88,9 @@ def protection(api: Api, meter: Meter, branch: str, rulesets: dict[int, dict[str
         if summary is False:  # the branch reports no classic protection: nothing classic is unknown
             unknown = False
             own_notes.remove(CLASSIC_UNREADABLE)
-            own_notes.append("classic branch protection unreadable in detail (Administration: read), "
-                             "but the branch reports none")
+            own_notes.append(
+                "classic branch protection unreadable in detail (Administration: read), but the branch reports none"
+            )
         elif isinstance(summary, Part):
             parts.insert(0, summary)
     protected = True if parts else (None if unknown else False)  # nothing readable applies: unknown, not "off"
@@ -108,11 +119,18 @@ def _enabled(data: dict[str, Any], key: str) -> bool | None:
     return bool(value.get("enabled")) if isinstance(value, dict) and "enabled" in value else None
 
 
-def _classic_part(api: Api, meter: Meter, branch: str, quoted: str, data: dict[str, Any],
-                  notes: list[str]) -> Part:
-    part = Part("classic", approvals=0, code_owner=False, dismiss_stale=False, last_push=False, checks=[],
-                strict=False, force_push_allowed=bool(_enabled(data, "allow_force_pushes")),
-                deletion_allowed=bool(_enabled(data, "allow_deletions")))
+def _classic_part(api: Api, meter: Meter, branch: str, quoted: str, data: dict[str, Any], notes: list[str]) -> Part:
+    part = Part(
+        "classic",
+        approvals=0,
+        code_owner=False,
+        dismiss_stale=False,
+        last_push=False,
+        checks=[],
+        strict=False,
+        force_push_allowed=bool(_enabled(data, "allow_force_pushes")),
+        deletion_allowed=bool(_enabled(data, "allow_deletions")),
+    )
     reviews = data.get("required_pull_request_reviews")
     if isinstance(reviews, dict):
         part.approvals = int(reviews.get("required_approving_review_count") or 0)
@@ -127,8 +145,11 @@ def _classic_part(api: Api, meter: Meter, branch: str, quoted: str, data: dict[s
     checks = data.get("required_status_checks")
     if isinstance(checks, dict):
         part.strict = bool(checks.get("strict"))
-        listed = [RequiredCheck(str(c["context"]), None if c.get("app_id") is None else str(c["app_id"]))
-                  for c in checks.get("checks") or () if isinstance(c, dict) and c.get("context")]
+        listed = [
+            RequiredCheck(str(c["context"]), None if c.get("app_id") is None else str(c["app_id"]))
+            for c in checks.get("checks") or ()
+            if isinstance(c, dict) and c.get("context")
+        ]
         named = {c.name for c in listed}
         listed += [RequiredCheck(str(c)) for c in checks.get("contexts") or () if str(c) not in named]
         part.checks = listed
@@ -146,8 +167,9 @@ def _classic_part(api: Api, meter: Meter, branch: str, quoted: str, data: dict[s
     return part
 
 
-def _rules(api: Api, meter: Meter, branch: str, quoted: str, rulesets: dict[int, dict[str, Any] | None],
-           notes: list[str]) -> list[Part]:
+def _rules(
+    api: Api, meter: Meter, branch: str, quoted: str, rulesets: dict[int, dict[str, Any] | None], notes: list[str]
+) -> list[Part]:
     path = f"/repos/{api.slug}/rules/branches/{quoted}"
     try:
         rules = api.paginate(meter, path, what=f"rules for branch {branch}")
@@ -174,17 +196,20 @@ def _rules(api: Api, meter: Meter, branch: str, quoted: str, rulesets: dict[int,
     return parts
 
 
-def _ruleset(api: Api, meter: Meter, rid: int, cache: dict[int, dict[str, Any] | None], source: str,
-             notes: list[str]) -> dict[str, Any] | None:
+def _ruleset(
+    api: Api, meter: Meter, rid: int, cache: dict[int, dict[str, Any] | None], source: str, notes: list[str]
+) -> dict[str, Any] | None:
     if rid not in cache:
         path = f"/repos/{api.slug}/rulesets/{rid}"
         reply = api.get(meter, path, what=f"ruleset {rid}", allow=(403, 404))
         meter.read(api.url(path))
         cache[rid] = reply.data if reply.status == 200 and isinstance(reply.data, dict) else None
         if cache[rid] is None:
-            notes.append(f"ruleset {rid} ({source or 'organization'}) unreadable ({reply.status}): its rules are "
-                         "counted as active, its bypass actors are unknown; an organization ruleset needs a token "
-                         "that can read the organization's rulesets")
+            notes.append(
+                f"ruleset {rid} ({source or 'organization'}) unreadable ({reply.status}): its rules are "
+                "counted as active, its bypass actors are unknown; an organization ruleset needs a token "
+                "that can read the organization's rulesets"
+            )
     return cache[rid]
 
 
@@ -198,10 +223,11 @@ def _ruleset_part(label: str, rules: list[dict[str, Any]]) -> Part:
             part.dismiss_stale = bool(params.get("dismiss_stale_reviews_on_push"))
             part.last_push = bool(params.get("require_last_push_approval"))
         elif kind == "required_status_checks":
-            part.checks = [RequiredCheck(str(c["context"]), None if c.get("integration_id") is None
-                                         else str(c["integration_id"]))
-                           for c in params.get("required_status_checks") or () if isinstance(c, dict)
-                           and c.get("context")]
+            part.checks = [
+                RequiredCheck(str(c["context"]), None if c.get("integration_id") is None else str(c["integration_id"]))
+                for c in params.get("required_status_checks") or ()
+                if isinstance(c, dict) and c.get("context")
+            ]
             part.strict = bool(params.get("strict_required_status_checks_policy"))
         elif kind == "non_fast_forward":
             part.force_push_allowed = False
@@ -225,7 +251,8 @@ def _bypass(ruleset: dict[str, Any] | None, label: str, notes: list[str]) -> lis
         kind = _ACTOR_KINDS.get(str(a.get("actor_type")), str(a.get("actor_type", "")).lower())
         aid = a.get("actor_id")
         name = {"org-admin": "organization admins", "deploy-key": "deploy keys"}.get(kind) or (
-            _ROLES.get(aid if isinstance(aid, int) else -1, f"role {aid}") if kind == "role" else f"{kind} {aid}")
+            _ROLES.get(aid if isinstance(aid, int) else -1, f"role {aid}") if kind == "role" else f"{kind} {aid}"
+        )
         out.append(BypassActor(kind, name, "pull_request" if a.get("bypass_mode") == "pull_request" else "always"))
     return out
 
@@ -246,15 +273,19 @@ def _branch_summary(api: Api, meter: Meter, branch: str, quoted: str, notes: lis
     if level is None or level == "off":
         part.checks = [] if level == "off" else None
         return part
-    checks = [RequiredCheck(str(c["context"]), None if c.get("app_id") is None else str(c["app_id"]))
-              for c in summary.get("checks") or () if isinstance(c, dict) and c.get("context")]
+    checks = [
+        RequiredCheck(str(c["context"]), None if c.get("app_id") is None else str(c["app_id"]))
+        for c in summary.get("checks") or ()
+        if isinstance(c, dict) and c.get("context")
+    ]
     named = {c.name for c in checks}
     part.checks = checks + [RequiredCheck(str(c)) for c in summary.get("contexts") or () if str(c) not in named]
     return part
 
 
-def _merge(branch: str, protected: bool | None, parts: list[Part], unknown: bool, notes: list[str],
-           url: str) -> BranchProtection:
+def _merge(
+    branch: str, protected: bool | None, parts: list[Part], unknown: bool, notes: list[str], url: str
+) -> BranchProtection:
     def most(values: list[int | None]) -> int | None:
         known = [v for v in values if v is not None]
         return max(known) if known and (not unknown or max(known) > 0) else (None if unknown else 0)

@@ -78,8 +78,9 @@ class Api:
 
     def get(self, path: str, what: str, query: Mapping[str, str] | None = None) -> Any:
         url = self.url(path)
-        result = self._call(lambda: self.gl.http_get(path, query_data=dict(query or {}), obey_rate_limit=False),
-                            what, url)
+        result = self._call(
+            lambda: self.gl.http_get(path, query_data=dict(query or {}), obey_rate_limit=False), what, url
+        )
         if result is not None and not isinstance(result, (dict, list)):  # a non-JSON body: requests.Response
             raise FactError(f"GitLab {what}: malformed response from {url} (not JSON)", REACH_HINT)
         self.meter.read(url)
@@ -97,8 +98,9 @@ class Api:
             response = self._call(fetch, what, url)
             page = self._json(response, what, url)
             if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
-                raise FactError(f"GitLab {what}: malformed response from {url} (expected a list of objects)",
-                                REACH_HINT)
+                raise FactError(
+                    f"GitLab {what}: malformed response from {url} (expected a list of objects)", REACH_HINT
+                )
             items.extend(page)
             seen.add(netpolicy.page_key(str(response.url)))
             following = (response.links.get("next") or {}).get("url")
@@ -106,21 +108,30 @@ class Api:
                 self.meter.read(url)
                 return items
             if netpolicy.origin(following) != netpolicy.origin(self.base):
-                raise FactError(f"GitLab {what}: the next page of {url} is on another host "
-                                f"({netpolicy.shown(following)}); not followed", REACH_HINT)
+                raise FactError(
+                    f"GitLab {what}: the next page of {url} is on another host "
+                    f"({netpolicy.shown(following)}); not followed",
+                    REACH_HINT,
+                )
             if netpolicy.page_key(following) in seen:
-                raise FactError(f"GitLab {what}: the pages of {url} loop (the next link repeats "
-                                f"{netpolicy.shown(following)})", "the API answered an endless list; " + REACH_HINT)
+                raise FactError(
+                    f"GitLab {what}: the pages of {url} loop (the next link repeats {netpolicy.shown(following)})",
+                    "the API answered an endless list; " + REACH_HINT,
+                )
             target, data = following, {}  # the next link carries its own query
-        raise FactError(f"GitLab {what}: {url} has more than {self.max_pages} pages of 100; the rest was not read, "
-                        "so it is not judged", "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer branches in the policy")
+        raise FactError(
+            f"GitLab {what}: {url} has more than {self.max_pages} pages of 100; the rest was not read, "
+            "so it is not judged",
+            "raise MLOPS_GATE_HTTP_MAX_PAGES, or name fewer branches in the policy",
+        )
 
     def _json(self, response: Any, what: str, url: str) -> Any:
         try:
             return response.json()
         except RecursionError:
-            raise FactError(f"GitLab {what}: malformed response from {url} (JSON nested too deeply)",
-                            REACH_HINT) from None
+            raise FactError(
+                f"GitLab {what}: malformed response from {url} (JSON nested too deeply)", REACH_HINT
+            ) from None
         except ValueError:
             raise FactError(f"GitLab {what}: malformed response from {url} (not JSON)", REACH_HINT) from None
 
@@ -141,8 +152,9 @@ class Api:
         assert isinstance(once, _Once)
         value = once.get(lambda: self.get(self.project_path, "project settings"))
         if not isinstance(value, dict):
-            raise FactError(f"GitLab project settings: malformed response from {self.url(self.project_path)}",
-                            REACH_HINT)
+            raise FactError(
+                f"GitLab project settings: malformed response from {self.url(self.project_path)}", REACH_HINT
+            )
         return value
 
     def _call(self, fetch: Callable[[], Any], what: str, url: str) -> Any:
@@ -152,8 +164,9 @@ class Api:
         try:
             return fetch()
         except RecursionError:
-            raise FactError(f"GitLab {what}: malformed response from {url} (JSON nested too deeply)",
-                            REACH_HINT) from None
+            raise FactError(
+                f"GitLab {what}: malformed response from {url} (JSON nested too deeply)", REACH_HINT
+            ) from None
         except gle.GitlabParsingError:
             raise FactError(f"GitLab {what}: malformed response from {url}", REACH_HINT) from None
         except gle.GitlabError as e:  # GitlabHttpError, GitlabAuthenticationError
@@ -170,12 +183,19 @@ class Api:
             return http.http_failure(status, f"GitLab {what}", url, TOKEN_HINT, ROLE_HINT)
         if self.job_token:
             needed = f", needed by {self.needed_by}" if self.needed_by else ""
-            return _Denied(f"GitLab {what}: CI_JOB_TOKEN cannot read {what}{needed} ({url} answered {status})",
-                           JOB_TOKEN_HINT, status, url)
+            return _Denied(
+                f"GitLab {what}: CI_JOB_TOKEN cannot read {what}{needed} ({url} answered {status})",
+                JOB_TOKEN_HINT,
+                status,
+                url,
+            )
         if status == 404 and url == self.url(self.project_path):
-            return _Denied(f"GitLab {what}: {url} answered 404: project {self.repository} not found or the token "
-                           "cannot see it", "check --repository (group/subgroup/project) and that the token's user "
-                           "is a member of the project", status, url)
+            return _Denied(
+                f"GitLab {what}: {url} answered 404: project {self.repository} not found or the token cannot see it",
+                "check --repository (group/subgroup/project) and that the token's user is a member of the project",
+                status,
+                url,
+            )
         error = http.http_failure(status, f"GitLab {what}", url, TOKEN_HINT, ROLE_HINT)
         return _Denied(error.message, error.hint, status, url)
 
@@ -211,8 +231,23 @@ def connect(ctx: Context, needed_by: str = "") -> Api:
     http.count_requests(session, ctx.meter)
     token = http.first_env(ctx.env, "GITLAB_TOKEN")
     job_token = None if token else http.first_env(ctx.env, "CI_JOB_TOKEN")
-    gl = gitlab.Gitlab(base, private_token=token, job_token=job_token, timeout=http.timeout(ctx.env),
-                       session=session, retry_transient_errors=False, per_page=100)
+    gl = gitlab.Gitlab(
+        base,
+        private_token=token,
+        job_token=job_token,
+        timeout=http.timeout(ctx.env),
+        session=session,
+        retry_transient_errors=False,
+        per_page=100,
+    )
     auth = "GITLAB_TOKEN" if token else "CI_JOB_TOKEN" if job_token else "anonymous"
-    return Api(gl, base + "/api/v4", ctx.target.repository or "", auth, ctx.meter, ctx.shared, needed_by,
-               netpolicy.limits(ctx.env).max_pages)
+    return Api(
+        gl,
+        base + "/api/v4",
+        ctx.target.repository or "",
+        auth,
+        ctx.meter,
+        ctx.shared,
+        needed_by,
+        netpolicy.limits(ctx.env).max_pages,
+    )

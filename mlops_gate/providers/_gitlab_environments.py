@@ -26,29 +26,41 @@ from mlops_gate.facts import Environment, Environments
 from mlops_gate.providers._gitlab_api import JOB_TOKEN_HINT, Api, Unavailable
 from mlops_gate.providers._gitlab_protection import as_int, pushers, truthy
 
-PREMIUM_NOTE = ("protected environments (deployment approvals and deploy access) need GitLab Premium; on this "
-                "instance they could not be read ({missing}); on Premium, give the token read_api and the "
-                "Maintainer role")
+PREMIUM_NOTE = (
+    "protected environments (deployment approvals and deploy access) need GitLab Premium; on this "
+    "instance they could not be read ({missing}); on Premium, give the token read_api and the "
+    "Maintainer role"
+)
 
 
 def environments(api: Api, names: list[str]) -> Environments:
     pid = api.project_path
     with ThreadPoolExecutor(max_workers=4) as pool:
-        found = {name: pool.submit(api.list, f"{pid}/environments", "environments", {"name": name})
-                 for name in names}
+        found = {name: pool.submit(api.list, f"{pid}/environments", "environments", {"name": name}) for name in names}
         protected_future = pool.submit(_protected, api)
         existing = {name: [e for e in f.result() if e.get("name") == name] for name, f in found.items()}
         protected, note = protected_future.result()
     result = []
     for name in names:
         env = existing[name][0] if existing[name] else None
-        url = api.url(f"{pid}/environments/{env.get('id')}") if env else api.url(
-            f"{pid}/environments?name={quote(name, safe='')}")
+        url = (
+            api.url(f"{pid}/environments/{env.get('id')}")
+            if env
+            else api.url(f"{pid}/environments?name={quote(name, safe='')}")
+        )
         if protected is None:
             result.append(Environment(name, exists=env is not None, notes=(note or "",), url=url))
         elif name not in protected:
-            result.append(Environment(name, exists=env is not None, min_approvals=0, self_review_allowed=True,
-                                      branch_policy="any", url=url))
+            result.append(
+                Environment(
+                    name,
+                    exists=env is not None,
+                    min_approvals=0,
+                    self_review_allowed=True,
+                    branch_policy="any",
+                    url=url,
+                )
+            )
         else:
             result.append(_protected_environment(api, name, env is not None, protected[name], url))
     return Environments("gitlab", api.repository, tuple(result))
@@ -79,8 +91,9 @@ def _protected_environment(api: Api, name: str, exists: bool, item: dict[str, An
     if min_approvals:
         allowed = api.project().get("allow_pipeline_trigger_approve_deployment")
         self_review = truthy(allowed)  # absent: GitLab's default, the deployer cannot approve
-    developers = any(lv.get("access_level") == 30 and lv.get("user_id") is None and lv.get("group_id") is None
-                     for lv in deploy)
+    developers = any(
+        lv.get("access_level") == 30 and lv.get("user_id") is None and lv.get("group_id") is None for lv in deploy
+    )
     return Environment(
         name=name,
         exists=exists,

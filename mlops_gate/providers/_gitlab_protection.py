@@ -115,8 +115,9 @@ def protection(branch: str, s: Settings) -> BranchProtection:
         force = [p.get("allow_force_push") for p in rules]
         owners = [p.get("code_owner_approval_required") for p in rules]
         if any(o is None for o in owners):
-            notes.append("code owner approval needs GitLab Premium; the protected branches on this instance "
-                          "do not report it")
+            notes.append(
+                "code owner approval needs GitLab Premium; the protected branches on this instance do not report it"
+            )
         protected_fields: dict[str, Any] = {
             "force_push_allowed": None if any(f is None for f in force) else any(truthy(f) for f in force),
             "deletion_allowed": False,
@@ -124,15 +125,20 @@ def protection(branch: str, s: Settings) -> BranchProtection:
             "bypass_actors": pushers(level for p in rules for level in p.get("push_access_levels") or ()),
         }
     else:  # unprotected: any Developer may push, force-push and delete
-        protected_fields = {"force_push_allowed": True, "deletion_allowed": True, "code_owner_review": False,
-                            "bypass_actors": (DEVELOPERS,)}
+        protected_fields = {
+            "force_push_allowed": True,
+            "deletion_allowed": True,
+            "code_owner_review": False,
+            "bypass_actors": (DEVELOPERS,),
+        }
     return BranchProtection(
         branch=branch,
         protected=bool(rules),
         required_approvals=required_approvals,
         dismiss_stale=None if approvals is None else truthy(approvals.get("reset_approvals_on_push")),
-        last_push_approval=None if approvals is None else truthy(
-            approvals.get("merge_requests_disable_committers_approval")),
+        last_push_approval=None
+        if approvals is None
+        else truthy(approvals.get("merge_requests_disable_committers_approval")),
         author_can_approve=None if approvals is None else truthy(approvals.get("merge_requests_author_approval")),
         required_checks=checks,
         strict=None if method is None else method in ("ff", "rebase_merge"),
@@ -146,6 +152,7 @@ def protection(branch: str, s: Settings) -> BranchProtection:
 
 def project_notes(project: dict[str, Any]) -> tuple[str, ...]:
     if truthy(project.get("only_allow_merge_if_pipeline_succeeds")) and truthy(
-            project.get("allow_merge_on_skipped_pipeline")):
+        project.get("allow_merge_on_skipped_pipeline")
+    ):
         return ("merge requests may also merge when their pipeline is skipped (allow_merge_on_skipped_pipeline)",)
     return ()

@@ -23,8 +23,10 @@ from mlops_gate.errors import FactError
 from mlops_gate.providers import netpolicy
 
 T = TypeVar("T")
-HINT = ("check MLFLOW_TRACKING_URI and the network; a slow server can be given more time with "
-        "MLOPS_GATE_HTTP_TIMEOUT and MLOPS_GATE_HTTP_REQUEST_DEADLINE")
+HINT = (
+    "check MLFLOW_TRACKING_URI and the network; a slow server can be given more time with "
+    "MLOPS_GATE_HTTP_TIMEOUT and MLOPS_GATE_HTTP_REQUEST_DEADLINE"
+)
 
 
 def call_budget(env: Mapping[str, str], defaults: Mapping[str, str]) -> float:
@@ -33,8 +35,9 @@ def call_budget(env: Mapping[str, str], defaults: Mapping[str, str]) -> float:
     limits = netpolicy.limits(env)
     try:
         retries = max(0, int(env.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") or defaults["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]))
-        factor = max(0.0, float(env.get("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR")
-                                or defaults["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"]))
+        factor = max(
+            0.0, float(env.get("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR") or defaults["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
+        )
     except ValueError:
         retries, factor = 2, 1.0
     backoff = sum(factor * 2 ** (k - 1) for k in range(2, retries + 1)) + retries
@@ -76,8 +79,15 @@ def hang_up(watched: Iterable[weakref.WeakSet[Any]]) -> None:
             pass
 
 
-def bounded(what: str, budget: float, run_deadline: float, func: Callable[..., T], *args: Any,
-            connections: Iterable[weakref.WeakSet[Any]] = (), **kwargs: Any) -> T:
+def bounded(
+    what: str,
+    budget: float,
+    run_deadline: float,
+    func: Callable[..., T],
+    *args: Any,
+    connections: Iterable[weakref.WeakSet[Any]] = (),
+    **kwargs: Any,
+) -> T:
     """`func(*args, **kwargs)`, or a FactError naming `what` once `budget` (or the run's deadline) has passed
     (then the `connections` are hung up on)."""
     wait = min(budget, run_deadline - time.monotonic())
@@ -95,9 +105,12 @@ def bounded(what: str, budget: float, run_deadline: float, func: Callable[..., T
     worker.join(max(0.0, wait))
     if worker.is_alive():
         hang_up(connections)
-        why = ("the run's network deadline (MLOPS_GATE_HTTP_RUN_DEADLINE)" if wait < budget else
-               f"{budget:g} s (MLOPS_GATE_HTTP_TIMEOUT per attempt, MLFLOW_HTTP_REQUEST_MAX_RETRIES retries, at most "
-               "MLOPS_GATE_HTTP_REQUEST_DEADLINE)")
+        why = (
+            "the run's network deadline (MLOPS_GATE_HTTP_RUN_DEADLINE)"
+            if wait < budget
+            else f"{budget:g} s (MLOPS_GATE_HTTP_TIMEOUT per attempt, MLFLOW_HTTP_REQUEST_MAX_RETRIES retries, at most "
+            "MLOPS_GATE_HTTP_REQUEST_DEADLINE)"
+        )
         raise FactError(f"{what} did not answer within {why}; gave up after {time.monotonic() - started:.1f} s", HINT)
     if "error" in box:
         raise box["error"]

@@ -38,12 +38,16 @@ def platform_of(desc: dict[str, Any]) -> str:
 
 
 def platforms(index: dict[str, Any]) -> list[PlatformManifest]:
-    return [PlatformManifest(str(d.get("digest")), str(d.get("mediaType") or ""), platform_of(d))
-            for d in index.get("manifests") or () if isinstance(d, dict) and d.get("digest")]
+    return [
+        PlatformManifest(str(d.get("digest")), str(d.get("mediaType") or ""), platform_of(d))
+        for d in index.get("manifests") or ()
+        if isinstance(d, dict) and d.get("digest")
+    ]
 
 
-def labels(client: Client, top: Fetched, manifest: dict[str, Any],
-           plats: list[PlatformManifest]) -> tuple[list[Label], list[PlatformManifest], list[str]]:
+def labels(
+    client: Client, top: Fetched, manifest: dict[str, Any], plats: list[PlatformManifest]
+) -> tuple[list[Label], list[PlatformManifest], list[str]]:
     """Annotations of the index and of each manifest, and each image config's labels, with their source.
     buildx attestation manifests (platform unknown/unknown) carry no image and are skipped."""
     out: list[Label] = []
@@ -96,6 +100,7 @@ def tag_of(digest: str, suffix: str) -> str:
 
 # --- cosign classic layout --------------------------------------------------------------------------
 
+
 def classic_signatures(client: Client, digest: str) -> list[Signature]:
     tag = tag_of(digest, ".sig")
     fetched = client.manifest(tag, f"signature manifest {tag}", ok_404=True)
@@ -115,8 +120,19 @@ def signatures_in(client: Client, fetched: Fetched, source: str) -> list[Signatu
             error = None
         except FactError as exc:
             payload, error = "", exc.message
-        out.append(Signature(source, fetched.digest, ldigest, payload, str(ann.get(A_SIGNATURE) or ""),
-                             ann.get(A_CERT), ann.get(A_CHAIN), ann.get(A_BUNDLE), error))
+        out.append(
+            Signature(
+                source,
+                fetched.digest,
+                ldigest,
+                payload,
+                str(ann.get(A_SIGNATURE) or ""),
+                ann.get(A_CERT),
+                ann.get(A_CHAIN),
+                ann.get(A_BUNDLE),
+                error,
+            )
+        )
     return out
 
 
@@ -150,30 +166,49 @@ def attestations_in(client: Client, fetched: Fetched, source: str) -> list[Attes
     return out
 
 
-def _envelope(data: Any, source: str, mdigest: str, ldigest: str, predicate: Any = None,
-              certificate: str | None = None) -> Attestation:
+def _envelope(
+    data: Any, source: str, mdigest: str, ldigest: str, predicate: Any = None, certificate: str | None = None
+) -> Attestation:
     if not isinstance(data, dict) or not isinstance(data.get("payload"), str):
         return Attestation(source, mdigest, ldigest, "", "", error="not a DSSE envelope (no payload)")
-    sigs = tuple(DsseSignature(str(s.get("sig") or ""), str(s.get("keyid") or ""))
-                 for s in data.get("signatures") or () if isinstance(s, dict))
-    return Attestation(source, mdigest, ldigest, str(data.get("payloadType") or ""), data["payload"], sigs,
-                       str(predicate) if predicate else None, certificate)
+    sigs = tuple(
+        DsseSignature(str(s.get("sig") or ""), str(s.get("keyid") or ""))
+        for s in data.get("signatures") or ()
+        if isinstance(s, dict)
+    )
+    return Attestation(
+        source,
+        mdigest,
+        ldigest,
+        str(data.get("payloadType") or ""),
+        data["payload"],
+        sigs,
+        str(predicate) if predicate else None,
+        certificate,
+    )
 
 
 def _from_bundle(data: Any, source: str, mdigest: str, ldigest: str) -> Attestation:
     if not isinstance(data, dict) or not isinstance(data.get("dsseEnvelope"), dict):
-        return Attestation(source, mdigest, ldigest, "", "",
-                           error="a sigstore bundle without a DSSE envelope (message signatures are not attestations)")
+        return Attestation(
+            source,
+            mdigest,
+            ldigest,
+            "",
+            "",
+            error="a sigstore bundle without a DSSE envelope (message signatures are not attestations)",
+        )
     material = data.get("verificationMaterial") or {}
     cert = (material.get("certificate") or {}).get("rawBytes") if isinstance(material, dict) else None
     pem = None
     if isinstance(cert, str):
-        lines = [cert[i:i + 64] for i in range(0, len(cert), 64)]
+        lines = [cert[i : i + 64] for i in range(0, len(cert), 64)]
         pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
     return _envelope(data["dsseEnvelope"], source, mdigest, ldigest, None, pem)
 
 
 # --- OCI 1.1 referrers ------------------------------------------------------------------------------
+
 
 def referrers(client: Client, digest: str) -> tuple[bool, list[Signature], list[Attestation], list[str]]:
     """(whether the referrers API answered, signatures, attestations, notes)."""

@@ -38,8 +38,10 @@ MAX_MANIFEST = 4 << 20  # the Distribution spec's recommended manifest size limi
 MAX_BLOB = 16 << 20  # configs, signature payloads and attestations are small; refuse anything huge
 
 _CHALLENGE_RE = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))')
-HINT_401 = ("set MLOPS_GATE_REGISTRY_HOST={host} with MLOPS_GATE_REGISTRY_USERNAME/MLOPS_GATE_REGISTRY_PASSWORD, "
-            "or `docker login {host}` (credentials are read from $DOCKER_CONFIG/config.json or ~/.docker/config.json)")
+HINT_401 = (
+    "set MLOPS_GATE_REGISTRY_HOST={host} with MLOPS_GATE_REGISTRY_USERNAME/MLOPS_GATE_REGISTRY_PASSWORD, "
+    "or `docker login {host}` (credentials are read from $DOCKER_CONFIG/config.json or ~/.docker/config.json)"
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,12 @@ def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] 
     if user and password:
         if bound == registry_host(registry):
             return (user, password), None
-        env_note = (f"MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are for {bound}, not sent to {registry}" if bound else
-                    "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are not sent: set MLOPS_GATE_REGISTRY_HOST to the "
-                    "registry they belong to")
+        env_note = (
+            f"MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are for {bound}, not sent to {registry}"
+            if bound
+            else "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are not sent: set MLOPS_GATE_REGISTRY_HOST to the "
+            "registry they belong to"
+        )
     base = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or os.path.expanduser("~")) / ".docker")
     path = Path(base) / "config.json"
     try:
@@ -79,7 +84,13 @@ def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] 
     except (OSError, ValueError, RecursionError):
         return None, env_note
     auths = config.get("auths") if isinstance(config, dict) else None
-    keys: tuple[str, ...] = (registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/", f"https://{registry}/v2/")
+    keys: tuple[str, ...] = (
+        registry,
+        f"https://{registry}",
+        f"http://{registry}",
+        f"https://{registry}/v1/",
+        f"https://{registry}/v2/",
+    )
     if registry == DOCKER_HUB:
         keys = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io", *keys)
     for key in keys:
@@ -95,16 +106,19 @@ def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] 
     helper = (helpers or {}).get(registry) if isinstance(helpers, dict) else None
     helper = helper or (config.get("credsStore") if isinstance(config, dict) else None)
     if helper:
-        return None, env_note or (f"{path} keeps credentials in the credential helper {helper!r}, which "
-                                  "mlops-gate does not run: set MLOPS_GATE_REGISTRY_HOST and "
-                                  "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD")
+        return None, env_note or (
+            f"{path} keeps credentials in the credential helper {helper!r}, which "
+            "mlops-gate does not run: set MLOPS_GATE_REGISTRY_HOST and "
+            "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD"
+        )
     return None, env_note
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     kind, _, rest = header.strip().partition(" ")
-    return kind.lower(), {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-                          for m in _CHALLENGE_RE.finditer(rest)}
+    return kind.lower(), {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _CHALLENGE_RE.finditer(rest)
+    }
 
 
 @dataclass
@@ -153,10 +167,14 @@ class Client:
             status = response.status_code
             response.close()
             host = self.ref.registry
-            raise h.http_failure(status, what, url, HINT_401.format(host=host),
-                                 f"the credentials for {host} cannot pull {self.ref.repository}",
-                                 f"check the image reference: {self.ref.repository} or that tag/digest "
-                                 f"does not exist in {host}")
+            raise h.http_failure(
+                status,
+                what,
+                url,
+                HINT_401.format(host=host),
+                f"the credentials for {host} cannot pull {self.ref.repository}",
+                f"check the image reference: {self.ref.repository} or that tag/digest does not exist in {host}",
+            )
         body = _read(response, limit, what, url)
         return response, body
 
@@ -171,12 +189,16 @@ class Client:
         except FactError as exc:  # the transport: a deadline, a size cap, a refused redirect
             raise FactError(f"{what}: {exc.message}", exc.hint) from None
         except requests.exceptions.SSLError as exc:
-            raise FactError(f"TLS error talking to {self.ref.api_host}: {exc}",
-                            "fix the registry's certificate, or list the host in MLOPS_GATE_INSECURE_REGISTRIES "
-                            "if it really serves plain HTTP") from None
+            raise FactError(
+                f"TLS error talking to {self.ref.api_host}: {exc}",
+                "fix the registry's certificate, or list the host in MLOPS_GATE_INSECURE_REGISTRIES "
+                "if it really serves plain HTTP",
+            ) from None
         except requests.exceptions.RequestException as exc:
-            raise FactError(f"cannot reach the registry at {url}: {type(exc).__name__}",
-                            "check the image reference, the network, and that the registry is up") from None
+            raise FactError(
+                f"cannot reach the registry at {url}: {type(exc).__name__}",
+                "check the image reference, the network, and that the registry is up",
+            ) from None
 
     def _authenticate(self, response: Any, what: str, url: str) -> None:
         header = response.headers.get("WWW-Authenticate", "")
@@ -187,8 +209,9 @@ class Client:
             if self.auth is None:
                 raise FactError(f"{what}: {url} answered 401 Unauthorized (Basic auth, no credentials)", hint)
             if not self._may_send_secret(url):
-                raise FactError(f"{what}: refusing to send credentials over plain HTTP to {url}",
-                                "serve the registry over HTTPS")
+                raise FactError(
+                    f"{what}: refusing to send credentials over plain HTTP to {url}", "serve the registry over HTTPS"
+                )
             token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
             self._header = f"Basic {token}"
             return
@@ -206,20 +229,28 @@ class Client:
         auth = None
         if self.auth is not None:
             if not self._may_send_secret(realm):
-                raise FactError(f"{what}: refusing to send credentials over plain HTTP to the token realm {realm}",
-                                "the registry's token service must use HTTPS")
+                raise FactError(
+                    f"{what}: refusing to send credentials over plain HTTP to the token realm {realm}",
+                    "the registry's token service must use HTTPS",
+                )
             auth = self.auth
         try:
             response = self.session.get(realm, params=query, auth=auth, timeout=h.timeout(self.env))
         except FactError as exc:
             raise FactError(f"{what}: token service {netpolicy.shown(realm)}: {exc.message}", exc.hint) from None
         except requests.exceptions.RequestException as exc:
-            raise FactError(f"{what}: cannot reach the token service {realm}: {type(exc).__name__}",
-                            "check the network and the registry's token realm") from None
+            raise FactError(
+                f"{what}: cannot reach the token service {realm}: {type(exc).__name__}",
+                "check the network and the registry's token realm",
+            ) from None
         if response.status_code != 200:
-            raise h.http_failure(response.status_code, f"{what}: token for {query['scope']}", realm,
-                                 HINT_401.format(host=self.ref.registry),
-                                 f"the credentials for {self.ref.registry} may not pull {self.ref.repository}")
+            raise h.http_failure(
+                response.status_code,
+                f"{what}: token for {query['scope']}",
+                realm,
+                HINT_401.format(host=self.ref.registry),
+                f"the credentials for {self.ref.registry} may not pull {self.ref.repository}",
+            )
         try:
             data = response.json()
             token = data.get("token") or data.get("access_token")
@@ -231,8 +262,9 @@ class Client:
 
     def _may_send_secret(self, url: str) -> bool:
         parts = urlsplit(url)
-        return parts.scheme == "https" or (parts.scheme == "http"
-                                           and netpolicy.cleartext_allowed(parts.netloc, self.env))
+        return parts.scheme == "https" or (
+            parts.scheme == "http" and netpolicy.cleartext_allowed(parts.netloc, self.env)
+        )
 
     # --- the Distribution API --------------------------------------------------------------------
     def manifest(self, reference: str, what: str, ok_404: bool = False) -> Fetched | None:
@@ -247,8 +279,10 @@ class Client:
             raise FactError(f"{what}: unsupported digest algorithm {algorithm}")
         actual = digest_of(body, algorithm)
         if expected and actual != expected:
-            raise FactError(f"{what}: the manifest served for {reference} has digest {actual}, not {expected}",
-                            "the registry (or a proxy) served different bytes: do not trust this image")
+            raise FactError(
+                f"{what}: the manifest served for {reference} has digest {actual}, not {expected}",
+                "the registry (or a proxy) served different bytes: do not trust this image",
+            )
         media_type = _media_type(body, response.headers.get("Content-Type", ""))
         return Fetched(body, actual, media_type, response.url)
 
@@ -258,8 +292,10 @@ class Client:
         _, body = got
         actual = digest_of(body, digest.split(":", 1)[0])
         if actual != digest:
-            raise FactError(f"{what}: blob {digest} arrived with digest {actual}",
-                            "the registry (or a proxy) served different bytes: do not trust this image")
+            raise FactError(
+                f"{what}: blob {digest} arrived with digest {actual}",
+                "the registry (or a proxy) served different bytes: do not trust this image",
+            )
         return bytes(body)
 
     def referrers(self, digest: str, what: str) -> Fetched | None:

@@ -38,7 +38,7 @@ def parse(ref: str) -> Reference:
     text = ref.strip()
     for prefix in ("docker://", "oci://"):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     name, _, digest = text.partition("@")
     first, slash, rest = name.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
@@ -53,8 +53,10 @@ def parse(ref: str) -> Reference:
         path = f"library/{path}"
     bad = _problem(path, tag, digest or None)
     if bad:
-        raise FactError(f"image reference {ref!r}: {bad}",
-                        "write it as registry/repository:tag or registry/repository@sha256:<64 hex>")
+        raise FactError(
+            f"image reference {ref!r}: {bad}",
+            "write it as registry/repository:tag or registry/repository@sha256:<64 hex>",
+        )
     return Reference(registry.lower(), path, tag, digest or None)
 
 

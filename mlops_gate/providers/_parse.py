@@ -57,8 +57,9 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
     the walk found it)."""
     kind = fmt(rel)
     if escaped:
-        return not_read(rel, kind, "its name holds control characters or bytes that are not UTF-8 (shown "
-                                  "escaped); rename it")
+        return not_read(
+            rel, kind, "its name holds control characters or bytes that are not UTF-8 (shown escaped); rename it"
+        )
     if not known:
         return not_read(rel, kind, "no such file in the repository")
     problem, data = _bytes(ctx, rel)
@@ -67,8 +68,9 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return not_read(rel, kind, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                                  "save it as UTF-8")
+        return not_read(
+            rel, kind, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        )
     if kind in ("python", "dockerfile", "text"):
         return SourceFile(rel, kind, text=text)
     try:
@@ -99,11 +101,17 @@ def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
         if not stat.S_ISREG(st.st_mode):
             return "not a regular file (a FIFO, socket or device); remove it from the checkout", b""
         if st.st_size > MAX_BYTES:
-            return (f"larger than {MAX_BYTES} bytes ({st.st_size} bytes); the gate reads files up to 1 MiB: "
-                    "split it, or move it out of the repository", b"")
+            return (
+                f"larger than {MAX_BYTES} bytes ({st.st_size} bytes); the gate reads files up to 1 MiB: "
+                "split it, or move it out of the repository",
+                b"",
+            )
         if not _spend(ctx, st.st_size):
-            return (f"this run has read {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
-                    "or move generated files out of it", b"")
+            return (
+                f"this run has read {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
+                "or move generated files out of it",
+                b"",
+            )
         with open(path, "rb") as fh:  # a regular file: opening cannot block
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
@@ -133,8 +141,12 @@ def _json(rel: str, text: str, budget: yamlio.Budget) -> SourceFile:
     got = budget.take(nodes)
     if got < nodes:
         budget.give_back(got)
-        return SourceFile(rel, "json", error=f"not parsed: this run's YAML budget ({budget.total:,} nodes for "
-                                             "every file together) is spent; point --repo at the project")
+        return SourceFile(
+            rel,
+            "json",
+            error=f"not parsed: this run's YAML budget ({budget.total:,} nodes for "
+            "every file together) is spent; point --repo at the project",
+        )
     return SourceFile(rel, "json", documents=(doc,))
 
 
@@ -162,8 +174,9 @@ def is_dockerfile(name: str) -> bool:
     alike), lower-cased; not BuildKit's per-Dockerfile ignore file `Dockerfile.dockerignore`."""
     return not name.endswith(".dockerignore") and (
         name in ("dockerfile", "containerfile")
-        or name.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-",
-                            "containerfile_"))
+        or name.startswith(
+            ("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-", "containerfile_")
+        )
         or name.endswith((".dockerfile", ".containerfile"))
     )
 

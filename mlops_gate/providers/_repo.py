@@ -90,8 +90,9 @@ def _walk(root: Path) -> Walked:
                 raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
     if problems:  # an unreadable folder could hide exactly the file a check looks for: fail closed
         shown = printable.name("; ".join(problems[:3]))
-        raise FactError(f"cannot read part of the repository: {shown}",
-                        "run the gate as a user who can read the whole checkout")
+        raise FactError(
+            f"cannot read part of the repository: {shown}", "run the gate as a user who can read the whole checkout"
+        )
     escaped = {printable.name(rel) for rel in found if not printable.is_clean_name(rel)}
     paths = sorted({rel for rel in found if printable.is_clean_name(rel)} | escaped)
     return paths, frozenset(paths), frozenset(escaped), frozenset(links & set(paths))

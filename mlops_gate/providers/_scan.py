@@ -75,5 +75,4 @@ class Content:
 
 def word(text: str) -> bytes:
     """A regex (bytes) for `text` as JSON may write it: each character literally or as a `\\u00XX` escape."""
-    return b"".join(b"(?:" + re.escape(c.encode()) + rb"|\\u00(?i:" + f"{ord(c):02x}".encode() + b"))"
-                    for c in text)
+    return b"".join(b"(?:" + re.escape(c.encode()) + rb"|\\u00(?i:" + f"{ord(c):02x}".encode() + b"))" for c in text)

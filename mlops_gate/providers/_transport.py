@@ -30,8 +30,9 @@ from urllib3.util import Timeout
 from mlops_gate.providers import netpolicy
 from mlops_gate.providers._deadline import SENDING, WATCHDOG, Clock, Request, TransportError, current, shutdown
 
-SAFE_ON_REDIRECT = frozenset({"accept", "accept-encoding", "accept-language", "user-agent", "connection",
-                              "content-type", "x-github-api-version"})
+SAFE_ON_REDIRECT = frozenset(
+    {"accept", "accept-encoding", "accept-language", "user-agent", "connection", "content-type", "x-github-api-version"}
+)
 __all__ = ["BoundedAdapter", "Clock", "TransportError", "current"]
 
 
@@ -122,21 +123,39 @@ class BoundedAdapter(HTTPAdapter):
             manager.pool_classes_by_scheme = _POOLS
         return manager
 
-    def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True, cert: Any = None,
-             proxies: Any = None) -> Any:
+    def send(
+        self,
+        request: Any,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> Any:
         import requests
 
         now = time.monotonic()
-        req = Request(str(request.method), netpolicy.shown(str(request.url)), self.limits, now,
-                      min(now + self.limits.request_s, self.clock.deadline), self.clock.deadline)
+        req = Request(
+            str(request.method),
+            netpolicy.shown(str(request.url)),
+            self.limits,
+            now,
+            min(now + self.limits.request_s, self.clock.deadline),
+            self.clock.deadline,
+        )
         if now >= self.clock.deadline:
             raise req.timeout("run")
         outer, SENDING.request = current(), req
         try:
             try:
-                response = super().send(request, stream=True, timeout=_AttemptTimeout(req),  # type: ignore[arg-type]
-                                        verify=verify,
-                                        cert=cert, proxies=proxies)
+                response = super().send(
+                    request,
+                    stream=True,
+                    timeout=_AttemptTimeout(req),  # type: ignore[arg-type]
+                    verify=verify,
+                    cert=cert,
+                    proxies=proxies,
+                )
                 self._redirect(request, response)
                 self._read(req, response)
             except requests.exceptions.RequestException as exc:
@@ -165,9 +184,10 @@ class BoundedAdapter(HTTPAdapter):
             raise req.timeout()
 
     def _too_large(self, req: Request, size: str) -> TransportError:
-        return TransportError(f"{req.method} {req.url}: the response is {size} the gate reads "
-                              "(MLOPS_GATE_HTTP_MAX_BYTES)",
-                              "check the URL; if the answer really is this large, raise MLOPS_GATE_HTTP_MAX_BYTES")
+        return TransportError(
+            f"{req.method} {req.url}: the response is {size} the gate reads (MLOPS_GATE_HTTP_MAX_BYTES)",
+            "check the URL; if the answer really is this large, raise MLOPS_GATE_HTTP_MAX_BYTES",
+        )
 
     def _redirect(self, request: Any, response: Any) -> None:
         """A redirect: refuse plain HTTP to a remote host; to another origin, strip every credential header
@@ -180,10 +200,12 @@ class BoundedAdapter(HTTPAdapter):
         netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if scheme != "https" and not (scheme == "http" and netpolicy.cleartext_allowed(netloc, self.env)):
             response.close()
-            raise TransportError(f"{request.method} {netpolicy.shown(str(request.url))} redirected to "
-                                 f"{netpolicy.shown(target)}: refusing to follow it to plain HTTP",
-                                 "the server must redirect to https://; list the host in MLOPS_GATE_INSECURE_HOSTS "
-                                 "only if it really serves plain HTTP on a network you trust")
+            raise TransportError(
+                f"{request.method} {netpolicy.shown(str(request.url))} redirected to "
+                f"{netpolicy.shown(target)}: refusing to follow it to plain HTTP",
+                "the server must redirect to https://; list the host in MLOPS_GATE_INSECURE_HOSTS "
+                "only if it really serves plain HTTP on a network you trust",
+            )
         if netpolicy.origin(target) != netpolicy.origin(str(request.url)):
             for name in [n for n in request.headers if n.lower() not in SAFE_ON_REDIRECT]:
                 del request.headers[name]

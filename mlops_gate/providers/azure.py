@@ -34,7 +34,7 @@ def _repository(ctx: Context, api: az.AzureApi) -> dict[str, Any]:
 
 
 def _branch(ref: Any) -> str | None:
-    return ref[len("refs/heads/"):] if isinstance(ref, str) and ref.startswith("refs/heads/") else None
+    return ref[len("refs/heads/") :] if isinstance(ref, str) and ref.startswith("refs/heads/") else None
 
 
 def _is_glob(name: str) -> bool:
@@ -77,8 +77,11 @@ def _definition_names(ctx: Context, api: az.AzureApi, ids: list[int], notes: lis
         notes.append(f"build validation names unresolved ({exc.message}); Build (Read) is needed")
         return {}
     ctx.meter.read(url)
-    return {d["id"]: str(d["name"]) for d in az.values(body, "build definitions", url)
-            if isinstance(d, dict) and isinstance(d.get("id"), int) and d.get("name")}
+    return {
+        d["id"]: str(d["name"])
+        for d in az.values(body, "build definitions", url)
+        if isinstance(d, dict) and isinstance(d.get("id"), int) and d.get("name")
+    }
 
 
 def branch_protection(ctx: Context) -> BranchProtections:
@@ -102,8 +105,9 @@ def branch_protection(ctx: Context) -> BranchProtections:
         platform=PLATFORM,
         repository=str(ctx.target.repository),
         default_branch=default,
-        branches=tuple(protection(b, policies, str(repo["id"]), default, names, policy_url, security=security)
-                       for b in branches),
+        branches=tuple(
+            protection(b, policies, str(repo["id"]), default, names, policy_url, security=security) for b in branches
+        ),
         requested=tuple(sorted(ctx.scope) or [DEFAULT]),
         notes=tuple(notes),
     )
@@ -120,8 +124,9 @@ def commit_runs(ctx: Context) -> CommitRuns:
         # the API has no commit filter: walk the repository's builds newest first and match the sha here
         for page, url in api.pages(az.BUILDS, "builds", {}, query, notes, newest=BUILD_PAGES):
             ctx.meter.read(url)
-            runs.extend(build_run(b) for b in page
-                        if isinstance(b, dict) and str(b.get("sourceVersion")).lower() == sha)
+            runs.extend(
+                build_run(b) for b in page if isinstance(b, dict) and str(b.get("sourceVersion")).lower() == sha
+            )
         for skip in range(0, api.max_pages * STATUS_PAGE, STATUS_PAGE):
             route = {"repositoryId": repo_id, "commitId": sha}
             body, _, url = api.get(az.STATUSES, "commit statuses", route, {"top": STATUS_PAGE, "skip": skip})
@@ -131,8 +136,11 @@ def commit_runs(ctx: Context) -> CommitRuns:
             if len(page) < STATUS_PAGE:
                 break
         else:
-            raise FactError(f"commit statuses of {sha}: more than {api.max_pages} pages of {STATUS_PAGE}; the rest "
-                            "was not read, so it is not judged", "raise MLOPS_GATE_HTTP_MAX_PAGES")
+            raise FactError(
+                f"commit statuses of {sha}: more than {api.max_pages} pages of {STATUS_PAGE}; the rest "
+                "was not read, so it is not judged",
+                "raise MLOPS_GATE_HTTP_MAX_PAGES",
+            )
     if not runs:
         notes.append(f"no build or status reported on {sha} in {ctx.target.repository}")
     return CommitRuns(PLATFORM, str(ctx.target.repository), sha, tuple(runs), tuple(notes))
@@ -141,11 +149,20 @@ def commit_runs(ctx: Context) -> CommitRuns:
 def _environment(ctx: Context, api: az.AzureApi, name: str) -> Environment:
     body, _, url = api.get(az.ENVIRONMENTS, "environments", {}, {"name": name})
     ctx.meter.read(url)
-    found = [e for e in az.values(body, "environments", url)
-             if isinstance(e, dict) and str(e.get("name", "")).casefold() == name.casefold()]
+    found = [
+        e
+        for e in az.values(body, "environments", url)
+        if isinstance(e, dict) and str(e.get("name", "")).casefold() == name.casefold()
+    ]
     if not found:
-        return Environment(name, exists=False, url=url, notes=(
-            f"no environment {name!r} in project {api.project}, or the token cannot see it (Environment: Read)",))
+        return Environment(
+            name,
+            exists=False,
+            url=url,
+            notes=(
+                f"no environment {name!r} in project {api.project}, or the token cannot see it (Environment: Read)",
+            ),
+        )
     env_id = str(found[0].get("id"))
     query = {"resourceType": "environment", "resourceId": env_id, "$expand": "settings"}
     body, _, checks_url = api.get(az.CHECKS, f"checks of environment {name}", {}, query)

@@ -44,8 +44,9 @@ def ci_config(ctx: Context) -> RepoFiles:
     if main is None:
         return found
     have = {f.path for f in found.files}
-    included = tuple(f for f in resolve_includes(main, lambda rel: read(ctx, rel), walk(ctx)).files
-                     if f.path not in have)
+    included = tuple(
+        f for f in resolve_includes(main, lambda rel: read(ctx, rel), walk(ctx)).files if f.path not in have
+    )
     for f in included:
         ctx.meter.read(f.path)
     return RepoFiles(found.root, found.files + included)
@@ -173,9 +174,7 @@ def _is_rules(f: SourceFile) -> bool:
 
 def _named_rules(rel: str) -> bool:
     name = name_of(rel)
-    return name.endswith(".rules") or (
-        "alertmanager" not in name and any(w in name for w in ("rules", "alerts"))
-    )
+    return name.endswith(".rules") or ("alertmanager" not in name and any(w in name for w in ("rules", "alerts")))
 
 
 def _prometheus_rule_crd(f: SourceFile) -> bool:

@@ -104,8 +104,12 @@ def blob(repo: Path, ref: str, path: str, limit: int) -> bytes | None:
     if size > limit:
         raise GitError(f"{ref}:{path} is {size} bytes, more than the {limit} allowed")
     try:
-        done = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{ref}:{path}"], capture_output=True,
-                              timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        done = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "blob", f"{ref}:{path}"],
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git cat-file {ref}:{path} failed in {repo}: {exc}") from None
     if done.returncode != 0:
@@ -149,8 +153,9 @@ def base_ref(repo: Path, branch: str, fetch: bool = False) -> tuple[str, str] | 
 def _lookup_branch(repo: Path, branch: str) -> str | None:
     if not is_branch_name(repo, branch):
         return None
-    return next((ref for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}") if ref_exists(repo, ref)),
-                None)
+    return next(
+        (ref for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}") if ref_exists(repo, ref)), None
+    )
 
 
 def is_branch_name(repo: Path, branch: str) -> bool:
@@ -182,8 +187,7 @@ def check_base_branch(repo: Path, branch: str, head_branch: str | None = None) -
         )
     if branch in (head_branch, current_branch(repo)):
         raise GitError(
-            f"the target branch is the branch being checked ({branch}): the pull request would be compared "
-            "with itself",
+            f"the target branch is the branch being checked ({branch}): the pull request would be compared with itself",
             "pass the branch the pull/merge request targets with --base-branch (or let CI detect it)",
         )
 
@@ -205,8 +209,15 @@ def fetch_branch(repo: Path, branch: str) -> bool:
         if "origin" not in git(repo, "remote").split():
             return False
         shallow = git(repo, "rev-parse", "--is-shallow-repository").strip() == "true"
-        git(repo, "fetch", "--no-tags", *(["--depth=1"] if shallow else []), "origin",
-            f"refs/heads/{branch}:refs/remotes/origin/{branch}", timeout=FETCH_TIMEOUT)
+        git(
+            repo,
+            "fetch",
+            "--no-tags",
+            *(["--depth=1"] if shallow else []),
+            "origin",
+            f"refs/heads/{branch}:refs/remotes/origin/{branch}",
+            timeout=FETCH_TIMEOUT,
+        )
     except GitError:
         return False
     return True
@@ -218,15 +229,27 @@ def fetch_hint(branch: str, env: Mapping[str, str]) -> str:
     return f"run `git fetch origin {branch}` before the gate (shallow CI clones do not have it)"
 
 
-def policy_in_use(files: list[Path], source: str, ref: str | None, candidates: list[Path] | None = None,
-                  head_branch: str | None = None) -> str:
+def policy_in_use(
+    files: list[Path],
+    source: str,
+    ref: str | None,
+    candidates: list[Path] | None = None,
+    head_branch: str | None = None,
+) -> str:
     """What run.py passes to the provider through POLICY_ENV. `candidates`: the working-tree paths the policy
     would have been read from (the discovered names, or --policy PATH): one the target branch has but the
     pull request's tree does not is a deleted policy. Paths are made absolute but never resolved: a symbolic
     link must not turn the policy file into the (identical) copy of another file. `head_branch`: the pull
     request's own branch, which cannot be the target branch."""
-    return json.dumps({"files": [str(_absolute(f)) for f in files], "source": source, "ref": ref or "",
-                       "candidates": [str(_absolute(c)) for c in candidates or ()], "head": head_branch or ""})
+    return json.dumps(
+        {
+            "files": [str(_absolute(f)) for f in files],
+            "source": source,
+            "ref": ref or "",
+            "candidates": [str(_absolute(c)) for c in candidates or ()],
+            "head": head_branch or "",
+        }
+    )
 
 
 def _absolute(path: Path) -> Path:
@@ -273,8 +296,14 @@ def links_at(repo: Path, ref: str, rel: str) -> tuple[tuple[str, str], ...]:
     return tuple(links)
 
 
-def deleted_policies(top: Path, ref: str, candidates: list[Path], in_use: tuple[str, ...] = (),
-                     meter: Meter | None = None, shown: str | None = None) -> list[str]:
+def deleted_policies(
+    top: Path,
+    ref: str,
+    candidates: list[Path],
+    in_use: tuple[str, ...] = (),
+    meter: Meter | None = None,
+    shown: str | None = None,
+) -> list[str]:
     """The policy files the target branch `ref` has that the pull request's tree does not (deleted, renamed
     away, or replaced by a dangling link): the `candidates` (working-tree paths the policy would be read from)
     not in use (`in_use`: paths relative to the top) and not a file here, relative to the repository top."""
@@ -324,8 +353,7 @@ def policy_file(ctx: Context) -> PolicyFiles:
             ref_commit = commit_of(top, ref)
         except GitError:
             raise GitError(f"--policy-ref {ref}: no such ref in {top}") from None
-        return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit,
-                           base_commit=at)
+        return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit, base_commit=at)
     copies: dict[str, PolicyCopy] = {}
     for name in raw["files"]:
         path = Path(name)

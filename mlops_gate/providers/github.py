@@ -41,15 +41,18 @@ def commit_runs(ctx: Context) -> CommitRuns:
     hint = "the token needs Checks: read and Commit statuses: read (fine-grained), or repo scope"
     try:
         path = f"/repos/{client.slug}/commits/{quoted}/check-runs"
-        checks = client.paginate(ctx.meter, path, {"filter": "all"}, key="check_runs",
-                                 what=f"check runs of {sha}", hint_403=hint)
+        checks = client.paginate(
+            ctx.meter, path, {"filter": "all"}, key="check_runs", what=f"check runs of {sha}", hint_403=hint
+        )
         ctx.meter.read(client.url(path))
         path = f"/repos/{client.slug}/commits/{quoted}/statuses"
         statuses = client.paginate(ctx.meter, path, what=f"commit statuses of {sha}", hint_403=hint)
         ctx.meter.read(client.url(path))
     except NotFound as exc:
-        raise client.fail(f"commit {sha} not found in {client.slug}: {exc.message}",
-                          "check --commit, and that it was pushed to this repository") from None
+        raise client.fail(
+            f"commit {sha} not found in {client.slug}: {exc.message}",
+            "check --commit, and that it was pushed to this repository",
+        ) from None
     runs = [_check_run(c) for c in checks if isinstance(c, dict)]
     runs += [_status(s) for s in statuses if isinstance(s, dict)]
     return CommitRuns("github", client.slug, sha, tuple(runs))
@@ -137,8 +140,9 @@ def _environment(client: Api, ctx: Context, name: str) -> Environment:
     )
 
 
-def _branch_policy(client: Api, ctx: Context, name: str, quoted: str,
-                   policy: Any) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+def _branch_policy(
+    client: Api, ctx: Context, name: str, quoted: str, policy: Any
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
     if policy is None:
         return "any", (), ()
     if not isinstance(policy, dict):
@@ -152,5 +156,7 @@ def _branch_policy(client: Api, ctx: Context, name: str, quoted: str,
     ctx.meter.read(client.url(path))
     patterns = tuple(
         (f"tag:{p['name']}" if p.get("type") == "tag" else str(p["name"]))
-        for p in items if isinstance(p, dict) and p.get("name"))
+        for p in items
+        if isinstance(p, dict) and p.get("name")
+    )
     return "patterns", patterns, ()

@@ -38,8 +38,10 @@ STATUSES: dict[str, tuple[str, str | None]] = {
 def _tier_note(what: str, feature: str, api: Api, missing: Unavailable) -> str:
     if api.job_token:
         return f"{what} not read: CI_JOB_TOKEN cannot read them ({missing}); {JOB_TOKEN_HINT}"
-    return (f"{feature} need GitLab Premium; on this instance they could not be read ({missing}); "
-            "on Premium, give the token read_api and the Maintainer role")
+    return (
+        f"{feature} need GitLab Premium; on this instance they could not be read ({missing}); "
+        "on Premium, give the token read_api and the Maintainer role"
+    )
 
 
 def _optional(api: Api, fetch: Callable[[], T], what: str, feature: str) -> tuple[T | None, str | None]:
@@ -57,17 +59,34 @@ def branch_protection(ctx: Context) -> BranchProtections:
     with ThreadPoolExecutor(max_workers=6) as pool:  # independent reads: wall time of the slowest, not the sum
         project = pool.submit(api.project)
         protected = pool.submit(api.list, f"{pid}/protected_branches", "protected branches")
-        approvals = pool.submit(_optional, api, lambda: api.get(f"{pid}/approvals", "approval settings"),
-                                "merge request approval settings", "merge request approval settings")
-        rules = pool.submit(_optional, api, lambda: api.list(f"{pid}/approval_rules", "approval rules"),
-                            "merge request approval rules", "merge request approval rules")
-        push_rule = pool.submit(_optional, api, lambda: api.get(f"{pid}/push_rule", "push rules"),
-                                "push rules (signed commits)", "push rules (signed commits)")
+        approvals = pool.submit(
+            _optional,
+            api,
+            lambda: api.get(f"{pid}/approvals", "approval settings"),
+            "merge request approval settings",
+            "merge request approval settings",
+        )
+        rules = pool.submit(
+            _optional,
+            api,
+            lambda: api.list(f"{pid}/approval_rules", "approval rules"),
+            "merge request approval rules",
+            "merge request approval rules",
+        )
+        push_rule = pool.submit(
+            _optional,
+            api,
+            lambda: api.get(f"{pid}/push_rule", "push rules"),
+            "push rules (signed commits)",
+            "push rules (signed commits)",
+        )
         branches: Future[list[dict[str, Any]]] | None = (
-            pool.submit(api.list, f"{pid}/repository/branches", "branches") if globs else None)
+            pool.submit(api.list, f"{pid}/repository/branches", "branches") if globs else None
+        )
         explicit = {name: pool.submit(_exists, api, name) for name in scope if name != DEFAULT and name not in globs}
-        settings = _settings(api, project.result(), protected.result(), approvals.result(), rules.result(),
-                             push_rule.result())
+        settings = _settings(
+            api, project.result(), protected.result(), approvals.result(), rules.result(), push_rule.result()
+        )
         names = [name for name in (branches.result() if branches else ())]
         absent = {name for name, found in explicit.items() if not found.result()}
     default = settings.project.get("default_branch")
@@ -78,8 +97,11 @@ def branch_protection(ctx: Context) -> BranchProtections:
     for name in requested:
         if name is None or name in absent:
             continue  # the checks report a requested branch without facts as missing
-        matches = [str(b.get("name")) for b in names if fnmatch.fnmatchcase(str(b.get("name")), name)] if (
-            GLOB & set(name)) else [name]
+        matches = (
+            [str(b.get("name")) for b in names if fnmatch.fnmatchcase(str(b.get("name")), name)]
+            if (GLOB & set(name))
+            else [name]
+        )
         chosen += [m for m in sorted(matches) if m not in chosen]
     return BranchProtections(
         platform="gitlab",
@@ -100,9 +122,14 @@ def _exists(api: Api, branch: str) -> bool:
     return True
 
 
-def _settings(api: Api, project: dict[str, Any], protected: list[dict[str, Any]],
-              approvals: tuple[Any, str | None], rules: tuple[Any, str | None],
-              push_rule: tuple[Any, str | None]) -> Settings:
+def _settings(
+    api: Api,
+    project: dict[str, Any],
+    protected: list[dict[str, Any]],
+    approvals: tuple[Any, str | None],
+    rules: tuple[Any, str | None],
+    push_rule: tuple[Any, str | None],
+) -> Settings:
     notes = [note for _, note in (approvals, rules, push_rule) if note]
     if approvals[0] is not None and not isinstance(approvals[0], dict):
         raise FactError(f"GitLab approval settings: malformed response from {api.url(api.project_path)}/approvals")
@@ -129,8 +156,11 @@ def commit_runs(ctx: Context) -> CommitRuns:
         return CommitRuns("gitlab", api.repository, sha, notes=(f"no pipeline ran on commit {sha}",))
     latest = max(pipelines, key=lambda p: (_id(p), str(p.get("created_at") or "")))
     jobs = api.list(f"{api.project_path}/pipelines/{_id(latest)}/jobs", "pipeline jobs", {"include_retried": "true"})
-    notes = [f"{len(pipelines) - 1} older pipeline(s) on this commit ignored: the latest, #{_id(latest)}, decides"
-             ] if len(pipelines) > 1 else []
+    notes = (
+        [f"{len(pipelines) - 1} older pipeline(s) on this commit ignored: the latest, #{_id(latest)}, decides"]
+        if len(pipelines) > 1
+        else []
+    )
     return CommitRuns(
         platform="gitlab",
         repository=api.repository,

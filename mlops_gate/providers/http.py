@@ -78,15 +78,22 @@ class BoundedRetry(Retry):
             except ValueError:
                 after = None
         if after is not None:
-            _must_fit(after, f"rate limited by {response.geturl() or 'the API'} for another {int(after)} s",
-                      "wait, or use a token with a higher rate limit (an app or PAT rather than an anonymous call)")
+            _must_fit(
+                after,
+                f"rate limited by {response.geturl() or 'the API'} for another {int(after)} s",
+                "wait, or use a token with a higher rate limit (an app or PAT rather than an anonymous call)",
+            )
         return after
 
     def get_backoff_time(self) -> float:
         wait = float(super().get_backoff_time())
         if wait > 0:
-            _must_fit(wait, f"the server keeps failing; the next retry would start after {wait:g} s",
-                      "the service fails; retry later", after_timeout=True)
+            _must_fit(
+                wait,
+                f"the server keeps failing; the next retry would start after {wait:g} s",
+                "the service fails; retry later",
+                after_timeout=True,
+            )
         return wait
 
 
@@ -101,8 +108,11 @@ def _must_fit(wait: float, what: str, hint: str, after_timeout: bool = False) ->
         return
     if after_timeout and req.expired:  # the attempts timed out: say that, not that the retries ran out
         raise req.timeout()
-    which = ("the run's network deadline (MLOPS_GATE_HTTP_RUN_DEADLINE)" if req.run_deadline <= req.deadline
-             else f"the request deadline ({req.limits.request_s:g} s, MLOPS_GATE_HTTP_REQUEST_DEADLINE)")
+    which = (
+        "the run's network deadline (MLOPS_GATE_HTTP_RUN_DEADLINE)"
+        if req.run_deadline <= req.deadline
+        else f"the request deadline ({req.limits.request_s:g} s, MLOPS_GATE_HTTP_REQUEST_DEADLINE)"
+    )
     raise FactError(f"{what}: past {which}; {req.method} {req.url} made {req.attempts} attempt(s)", hint)
 
 
@@ -131,16 +141,19 @@ def count_requests(session: Any, meter: Meter) -> None:
     session.hooks.setdefault("response", []).append(hook)
 
 
-def http_failure(status: int | None, what: str, url: str, hint_401: str, hint_403: str,
-                 hint_404: str | None = None) -> FactError:
+def http_failure(
+    status: int | None, what: str, url: str, hint_401: str, hint_403: str, hint_404: str | None = None
+) -> FactError:
     """A FactError for an HTTP failure reading `what` from `url`, naming the fix."""
     if status == 401:
         return FactError(f"{what}: {url} answered 401 Unauthorized", hint_401)
     if status == 403:
         return FactError(f"{what}: {url} answered 403 Forbidden", hint_403)
     if status == 404:
-        return FactError(f"{what}: {url} answered 404 Not Found",
-                         hint_404 or "check the repository name and that the token can see it")
+        return FactError(
+            f"{what}: {url} answered 404 Not Found",
+            hint_404 or "check the repository name and that the token can see it",
+        )
     if status == 429:
         return FactError(f"{what}: {url} kept answering 429 Too Many Requests", "retry later or use another token")
     if status is not None and status >= 500:

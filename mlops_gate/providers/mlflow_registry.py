@@ -66,8 +66,10 @@ def parse_model(ref: str) -> tuple[str, str | None, str | None]:
     name, sep, version = text.rpartition("/")
     if sep and name and version.isdigit():
         return name, None, version
-    raise FactError(f"model {ref!r} is neither NAME@ALIAS nor NAME/VERSION",
-                    "give --model churn@champion or --model churn/3 (or target.model in the policy)")
+    raise FactError(
+        f"model {ref!r} is neither NAME@ALIAS nor NAME/VERSION",
+        "give --model churn@champion or --model churn/3 (or target.model in the policy)",
+    )
 
 
 def without_userinfo(uri: str) -> str:
@@ -80,8 +82,10 @@ def without_userinfo(uri: str) -> str:
 def mlflow_model(ctx: Context) -> MlflowModel:
     uri = ctx.env.get("MLFLOW_TRACKING_URI", "")
     if not uri:
-        raise FactError("MLFLOW_TRACKING_URI is not set: the gate does not know which MLflow server to read",
-                        f"export MLFLOW_TRACKING_URI=https://mlflow.example.com (and {CREDENTIALS} if it needs auth)")
+        raise FactError(
+            "MLFLOW_TRACKING_URI is not set: the gate does not know which MLflow server to read",
+            f"export MLFLOW_TRACKING_URI=https://mlflow.example.com (and {CREDENTIALS} if it needs auth)",
+        )
     if not ctx.target.model:
         raise FactError("no model to read", "set --model NAME@ALIAS or NAME/VERSION, or target.model")
     name, alias, version = parse_model(ctx.target.model)
@@ -97,8 +101,9 @@ def mlflow_model(ctx: Context) -> MlflowModel:
         try:
             from mlflow import MlflowClient  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
-            raise FactError("reading MLflow needs the mlflow client, which is not installed",
-                            "pip install mlflow-skinny") from None
+            raise FactError(
+                "reading MLflow needs the mlflow client, which is not installed", "pip install mlflow-skinny"
+            ) from None
         _install_counter()
         _ACTIVE.append(ctx.meter)
         try:
@@ -155,8 +160,15 @@ class _Reader:
         self.connections = [watch(u) for u in uris if urlsplit(u).scheme in ("http", "https")]
 
     def bounded(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return bounded(f"{what}: MLflow at {self.uri}", self.budget, self.run_deadline, func, *args,
-                       connections=self.connections, **kwargs)
+        return bounded(
+            f"{what}: MLflow at {self.uri}",
+            self.budget,
+            self.run_deadline,
+            func,
+            *args,
+            connections=self.connections,
+            **kwargs,
+        )
 
     def call(self, what: str, func: Any, *args: Any, missing_ok: bool = False) -> Any:
         """One client call; None when the entity does not exist and `missing_ok`."""
@@ -170,9 +182,10 @@ class _Reader:
                 if missing_ok:
                     self.notes.append(f"{what}: not found at {self.uri}")
                     return None
-                raise FactError(f"{what} not found at {self.uri} (MLFLOW_TRACKING_URI)",
-                                "check --model / target.model, and that MLFLOW_TRACKING_URI names the right "
-                                "server") from None
+                raise FactError(
+                    f"{what} not found at {self.uri} (MLFLOW_TRACKING_URI)",
+                    "check --model / target.model, and that MLFLOW_TRACKING_URI names the right server",
+                ) from None
             raise self.failure(what, exc, status, code) from None
 
     def failure(self, what: str, exc: Exception, status: int | None, code: str) -> FactError:
@@ -180,23 +193,30 @@ class _Reader:
         if status == 401 or code == "UNAUTHENTICATED":
             return FactError(f"{what}: {where} answered 401 Unauthorized", f"set {CREDENTIALS} for that server")
         if status == 403 or code == "PERMISSION_DENIED":
-            return FactError(f"{what}: {where} answered 403 Forbidden",
-                             "give the user of MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_TOKEN READ permission "
-                             "on the experiment and registered model")
+            return FactError(
+                f"{what}: {where} answered 403 Forbidden",
+                "give the user of MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_TOKEN READ permission "
+                "on the experiment and registered model",
+            )
         if status is None:
-            return FactError(f"{what}: cannot reach {where}",
-                             "check MLFLOW_TRACKING_URI, that the server is up, and the network")
-        detail = redact(str(getattr(exc, "message", exc)), self.ctx.env).replace(self.ctx.env.get(
-            "MLFLOW_TRACKING_URI", self.uri), self.uri)
+            return FactError(
+                f"{what}: cannot reach {where}", "check MLFLOW_TRACKING_URI, that the server is up, and the network"
+            )
+        detail = redact(str(getattr(exc, "message", exc)), self.ctx.env).replace(
+            self.ctx.env.get("MLFLOW_TRACKING_URI", self.uri), self.uri
+        )
         return FactError(f"{what}: {where} answered {code or status}: {detail[:300]}")
 
-    def read(self, given: str, name: str, alias: str | None, version: str | None,
-             compare: list[str]) -> MlflowModel:
+    def read(self, given: str, name: str, alias: str | None, version: str | None, compare: list[str]) -> MlflowModel:
         c = self.client
         rm = self.call(f"registered model {name!r}", c.get_registered_model, name)
-        registered = RegisteredModelFacts(name, rm.description or "", dict(rm.tags or {}),
-                                          {str(k): str(v) for k, v in (rm.aliases or {}).items()},
-                                          f"{self.uri}/#/models/{quote(name)}")
+        registered = RegisteredModelFacts(
+            name,
+            rm.description or "",
+            dict(rm.tags or {}),
+            {str(k): str(v) for k, v in (rm.aliases or {}).items()},
+            f"{self.uri}/#/models/{quote(name)}",
+        )
         mv = self.resolve(name, alias, version, registered)
         logged = self.logged_model(mv.model_id) if mv.model_id else None
         run_id = mv.run_id or (logged.source_run_id if logged else "")
@@ -208,11 +228,13 @@ class _Reader:
         for url in (mv.url, run.url if run else "", mlmodel.source if mlmodel else ""):
             if url:
                 self.ctx.meter.read(url)
-        return MlflowModel(self.uri, given, mv, registered,
-                           run, run_id, logged, mlmodel, mlmodel_error, compared, tuple(self.notes))
+        return MlflowModel(
+            self.uri, given, mv, registered, run, run_id, logged, mlmodel, mlmodel_error, compared, tuple(self.notes)
+        )
 
-    def resolve(self, name: str, alias: str | None, version: str | None,
-                registered: RegisteredModelFacts) -> ModelVersionFacts:
+    def resolve(
+        self, name: str, alias: str | None, version: str | None, registered: RegisteredModelFacts
+    ) -> ModelVersionFacts:
         if alias is not None:
             try:
                 mv = self.bounded(f"alias {name}@{alias}", self.client.get_model_version_by_alias, name, alias)
@@ -222,8 +244,10 @@ class _Reader:
                 status, code = _status_of(exc)
                 if status in (400, 404) or code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                     known = ", ".join(f"{a} -> {v}" for a, v in sorted(registered.aliases.items())) or "none"
-                    raise FactError(f"registered model {name!r} has no alias {alias!r} at {self.uri} "
-                                    f"(its aliases: {known})", "check --model / target.model") from None
+                    raise FactError(
+                        f"registered model {name!r} has no alias {alias!r} at {self.uri} (its aliases: {known})",
+                        "check --model / target.model",
+                    ) from None
                 raise self.failure(f"alias {name}@{alias}", exc, status, code) from None
         else:
             mv = self.call(f"model version {name}/{version}", self.client.get_model_version, name, version)
@@ -233,35 +257,66 @@ class _Reader:
         lm = self.call(f"logged model {model_id}", self.client.get_logged_model, model_id, missing_ok=True)
         if lm is None:
             return None
-        return LoggedModelFacts(lm.model_id, lm.name or "", lm.source_run_id or "", _enum(lm.status),
-                                lm.artifact_location or "", _latest(lm.metrics or ()),
-                                {str(k): str(v) for k, v in (lm.params or {}).items()})
+        return LoggedModelFacts(
+            lm.model_id,
+            lm.name or "",
+            lm.source_run_id or "",
+            _enum(lm.status),
+            lm.artifact_location or "",
+            _latest(lm.metrics or ()),
+            {str(k): str(v) for k, v in (lm.params or {}).items()},
+        )
 
     def run(self, run_id: str) -> RunFacts | None:
         r = self.call(f"run {run_id}", self.client.get_run, run_id, missing_ok=True)
         if r is None:
             return None
         inputs = tuple(
-            DatasetInputFacts(d.dataset.name or "", d.dataset.digest or "", d.dataset.source_type or "",
-                              next((t.value for t in d.tags or () if t.key == "mlflow.data.context"), ""))
+            DatasetInputFacts(
+                d.dataset.name or "",
+                d.dataset.digest or "",
+                d.dataset.source_type or "",
+                next((t.value for t in d.tags or () if t.key == "mlflow.data.context"), ""),
+            )
             for d in (r.inputs.dataset_inputs if r.inputs else ()) or ()
         )
         info = r.info
-        return RunFacts(info.run_id, info.experiment_id or "", info.status or "", info.lifecycle_stage or "",
-                        dict(r.data.tags), dict(r.data.params), {k: float(v) for k, v in r.data.metrics.items()},
-                        inputs, f"{self.uri}/#/experiments/{info.experiment_id}/runs/{info.run_id}")
+        return RunFacts(
+            info.run_id,
+            info.experiment_id or "",
+            info.status or "",
+            info.lifecycle_stage or "",
+            dict(r.data.tags),
+            dict(r.data.params),
+            {k: float(v) for k, v in r.data.metrics.items()},
+            inputs,
+            f"{self.uri}/#/experiments/{info.experiment_id}/runs/{info.run_id}",
+        )
 
-    def mlmodel(self, name: str, version: str, logged: LoggedModelFacts | None) -> tuple[MlmodelSummary | None,
-                                                                                          str | None]:
-        location = logged.artifact_location if logged and logged.artifact_location else self.call(
-            f"download URI of {name}/{version}", self.client.get_model_version_download_uri, name, version)
+    def mlmodel(
+        self, name: str, version: str, logged: LoggedModelFacts | None
+    ) -> tuple[MlmodelSummary | None, str | None]:
+        location = (
+            logged.artifact_location
+            if logged and logged.artifact_location
+            else self.call(
+                f"download URI of {name}/{version}", self.client.get_model_version_download_uri, name, version
+            )
+        )
         source = f"{str(location).rstrip('/')}/MLmodel"
         from mlflow.artifacts import download_artifacts  # type: ignore[import-untyped,unused-ignore]
 
         with tempfile.TemporaryDirectory(prefix="mlops-gate-") as tmp:
             try:
-                path = Path(self.bounded(f"MLmodel of {name}/{version}", download_artifacts, artifact_uri=source,
-                                         dst_path=tmp, tracking_uri=self.uri))
+                path = Path(
+                    self.bounded(
+                        f"MLmodel of {name}/{version}",
+                        download_artifacts,
+                        artifact_uri=source,
+                        dst_path=tmp,
+                        tracking_uri=self.uri,
+                    )
+                )
             except FactError as exc:
                 return None, exc.diagnostics()
             except Exception as exc:
@@ -277,8 +332,9 @@ class _Reader:
             return ComparedVersion(alias, None, notes=(f"no version of {name} holds alias {alias!r}",))
         if holder == candidate:
             return ComparedVersion(alias, holder, notes=(f"the candidate is version {holder}, which holds {alias}",))
-        mv = _version(self.call(f"model version {name}/{holder}", self.client.get_model_version, name, holder),
-                      self.uri)
+        mv = _version(
+            self.call(f"model version {name}/{holder}", self.client.get_model_version, name, holder), self.uri
+        )
         logged = self.logged_model(mv.model_id) if mv.model_id else None
         run_id = mv.run_id or (logged.source_run_id if logged else "")
         run = self.run(run_id) if run_id else None
@@ -290,9 +346,20 @@ def _version(mv: Any, uri: str) -> ModelVersionFacts:
     source = mv.source or ""
     model_id = getattr(mv, "model_id", None) or (m.group(1) if (m := LOGGED_MODEL.match(source)) else "")
     return ModelVersionFacts(
-        mv.name, str(mv.version), tuple(mv.aliases or ()), _enum(mv.status), mv.status_message or "",
-        str(mv.current_stage or ""), mv.description or "", dict(mv.tags or {}), mv.run_id or "",
-        source, model_id, mv.creation_timestamp, f"{uri}/#/models/{quote(mv.name)}/versions/{mv.version}")
+        mv.name,
+        str(mv.version),
+        tuple(mv.aliases or ()),
+        _enum(mv.status),
+        mv.status_message or "",
+        str(mv.current_stage or ""),
+        mv.description or "",
+        dict(mv.tags or {}),
+        mv.run_id or "",
+        source,
+        model_id,
+        mv.creation_timestamp,
+        f"{uri}/#/models/{quote(mv.name)}/versions/{mv.version}",
+    )
 
 
 def summarize(source: str, text: str) -> MlmodelSummary:

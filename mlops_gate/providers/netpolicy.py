@@ -35,8 +35,11 @@ class Limits:
     max_pages: int = 100  # MLOPS_GATE_HTTP_MAX_PAGES: one paginated list
 
 
-_SECONDS = {"attempt_s": "MLOPS_GATE_HTTP_TIMEOUT", "request_s": "MLOPS_GATE_HTTP_REQUEST_DEADLINE",
-            "run_s": "MLOPS_GATE_HTTP_RUN_DEADLINE"}
+_SECONDS = {
+    "attempt_s": "MLOPS_GATE_HTTP_TIMEOUT",
+    "request_s": "MLOPS_GATE_HTTP_REQUEST_DEADLINE",
+    "run_s": "MLOPS_GATE_HTTP_RUN_DEADLINE",
+}
 _COUNTS = {"max_bytes": "MLOPS_GATE_HTTP_MAX_BYTES", "max_pages": "MLOPS_GATE_HTTP_MAX_PAGES"}
 VARIABLES = (*_SECONDS.values(), *_COUNTS.values())
 
@@ -62,15 +65,19 @@ def _seconds(name: str, raw: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds greater than 0 (and at most {MAX_SECONDS})",
-                         f"set {name} to a positive number such as 20, or unset it for the default")
+        raise UsageError(
+            f"{name}={raw!r} is not a number of seconds greater than 0 (and at most {MAX_SECONDS})",
+            f"set {name} to a positive number such as 20, or unset it for the default",
+        )
     return value
 
 
 def _count(name: str, raw: str, example: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
-        raise UsageError(f"{name}={raw!r} is not a whole number greater than 0",
-                         f"set {name} to a positive integer such as {example}, or unset it for the default")
+        raise UsageError(
+            f"{name}={raw!r} is not a whole number greater than 0",
+            f"set {name} to a positive integer such as {example}, or unset it for the default",
+        )
     return int(raw)
 
 
@@ -136,8 +143,9 @@ def require_secure(url: str, env: Mapping[str, str], what: str, setting: str) ->
         if cleartext_allowed(parts.netloc, env):
             return
         host = parts.netloc.rsplit("@", 1)[-1]
-        raise FactError(f"{what}: refusing plain HTTP to {shown(url)}: credentials and facts would cross the "
-                        "network unprotected",
-                        f"use https:// in {setting}, or, if {host} really serves plain HTTP on a network you trust, "
-                        f"list it in MLOPS_GATE_INSECURE_HOSTS")
+        raise FactError(
+            f"{what}: refusing plain HTTP to {shown(url)}: credentials and facts would cross the network unprotected",
+            f"use https:// in {setting}, or, if {host} really serves plain HTTP on a network you trust, "
+            f"list it in MLOPS_GATE_INSECURE_HOSTS",
+        )
     raise FactError(f"{what}: {shown(url)!r} is not an http(s) URL", f"set {setting} to an https:// URL")

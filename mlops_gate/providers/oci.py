@@ -24,7 +24,7 @@ MAX_KEY_BYTES = 64 << 10
 
 
 def oci_image(ctx: Context) -> ImageFacts:
-    read = [read_key(ctx, item[len(KEY):]) for item in sorted(ctx.scope) if item.startswith(KEY)]
+    read = [read_key(ctx, item[len(KEY) :]) for item in sorted(ctx.scope) if item.startswith(KEY)]
     keys, key_notes = tuple(k for k, _ in read), tuple(n for _, n in read if n)
     if not ctx.target.image:
         return ImageFacts(ref="", keys=keys, notes=("no target image (--image or target.image)", *key_notes))
@@ -108,8 +108,9 @@ def read_key(ctx: Context, name: str) -> tuple[PublicKey, str | None]:
     except trust.AnchorError as exc:
         return PublicKey(name, error=exc.diagnostics()), None
     ctx.meter.read(anchor.source)
-    note = anchor.note or (f"key {name} read from {anchor.source.removeprefix('git ')}"
-                           if anchor.source.startswith("git ") else None)
+    note = anchor.note or (
+        f"key {name} read from {anchor.source.removeprefix('git ')}" if anchor.source.startswith("git ") else None
+    )
     data = anchor.data
     if len(data) > MAX_KEY_BYTES or b"-----BEGIN" not in data:
         return PublicKey(name, error=f"{name} is not a PEM public key"), note

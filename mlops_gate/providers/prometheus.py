@@ -72,8 +72,10 @@ class _Client:
         try:
             data = resp.json()
         except RecursionError:
-            raise FactError(f"{what}: {url} answered JSON nested too deeply",
-                            f"check {self.flag}: it must be {self.service}'s base URL") from None
+            raise FactError(
+                f"{what}: {url} answered JSON nested too deeply",
+                f"check {self.flag}: it must be {self.service}'s base URL",
+            ) from None
         except ValueError:
             raise FactError(
                 f"{what}: {url} did not answer JSON (HTTP {resp.status_code})",

@@ -46,8 +46,14 @@ def _run(root: Path, t: RuleTestFile, promtool: str | None) -> RuleTestFile:
         return RuleTestFile(t.path, t.alerts, None, note="promtool not found: install Prometheus (Debian: prometheus)")
     path = root / t.path
     try:
-        proc = subprocess.run([promtool, "test", "rules", path.name], cwd=path.parent, capture_output=True,
-                              text=True, timeout=TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            [promtool, "test", "rules", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return RuleTestFile(t.path, t.alerts, None, note=f"promtool could not run: {exc}")
     output = (proc.stdout + proc.stderr).strip()

@@ -54,8 +54,7 @@ def azure(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fals
                 props.append(f"linenumber={loc.line}")
         props.append(f"code={_escape(r.check, _AZ_ESCAPES)}")
         lines.append(f"##vso[task.logissue {';'.join(props)}]{_escape(_message(r, v), _AZ_ESCAPES)}")
-    lines += [f"##vso[task.logissue type=error;code=mlops-gate]{_escape(e, _AZ_ESCAPES)}"
-              for e in report.errors]
+    lines += [f"##vso[task.logissue type=error;code=mlops-gate]{_escape(e, _AZ_ESCAPES)}" for e in report.errors]
     return "".join(line + "\n" for line in lines)
 
 

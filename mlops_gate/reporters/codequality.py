@@ -22,8 +22,13 @@ from typing import Any
 from mlops_gate.model import Report, Result, Severity, Status, Violation
 from mlops_gate.registry import CheckSpec
 
-SEVERITY = {Severity.CRITICAL: "blocker", Severity.HIGH: "critical", Severity.MEDIUM: "major",
-            Severity.LOW: "minor", Severity.INFO: "info"}
+SEVERITY = {
+    Severity.CRITICAL: "blocker",
+    Severity.HIGH: "critical",
+    Severity.MEDIUM: "major",
+    Severity.LOW: "minor",
+    Severity.INFO: "info",
+}
 # GitLab requires a path; a finding about a remote system (branch protection, a model version) has no
 # file, so it is attached to the policy that asks for it.
 NO_FILE = ".mlops-gate.yml"
@@ -44,9 +49,17 @@ def to_issues(report: Report) -> list[dict[str, Any]]:
             issues.append(_issue(r, v, unique(fingerprint(r, v), seen)))
     for e in report.errors:  # gate-level problems: the gate fails closed, so they show as blockers
         fp = unique(hashlib.sha256(f"mlops-gate\x1f{e}".encode()).hexdigest(), seen)
-        issues.append({"description": f"mlops-gate: {e}", "check_name": "mlops-gate", "fingerprint": fp,
-                       "severity": "blocker", "location": {"path": NO_FILE, "lines": {"begin": 1}},
-                       "type": "issue", "categories": ["Bug Risk"]})
+        issues.append(
+            {
+                "description": f"mlops-gate: {e}",
+                "check_name": "mlops-gate",
+                "fingerprint": fp,
+                "severity": "blocker",
+                "location": {"path": NO_FILE, "lines": {"begin": 1}},
+                "type": "issue",
+                "categories": ["Bug Risk"],
+            }
+        )
     return issues
 
 

@@ -29,15 +29,21 @@ _STATUS_STYLE = {
 _VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.ERROR: "bold magenta"}
 
 
-def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False,
-           width: int = WIDTH) -> str:
+def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = False, width: int = WIDTH) -> str:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     out = io.StringIO()
-    console = Console(file=out, force_terminal=color, no_color=not color, width=width,
-                      color_system="standard" if color else None, highlight=False, emoji=False)
+    console = Console(
+        file=out,
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+    )
     blocking = {id(r) for r in report.blocking()}
     table = Table(title=_title(report), title_justify="left", expand=True)
     table.add_column("status", no_wrap=True)
@@ -64,8 +70,10 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
         console.print(table)
     else:
         console.print(Text("No checks were run.", style="bold"))
-    for heading, waivers in (("Expired waivers (no longer applied)", report.waivers_expired),
-                             ("Unused waivers (matched no failed result)", report.waivers_unused)):
+    for heading, waivers in (
+        ("Expired waivers (no longer applied)", report.waivers_expired),
+        ("Unused waivers (matched no failed result)", report.waivers_unused),
+    ):
         if waivers:
             console.print(Text(f"{heading}:", style="bold yellow"))
             for w in waivers:

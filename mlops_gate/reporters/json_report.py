@@ -79,5 +79,4 @@ def violation_data(v: Violation) -> dict[str, Any]:
 
 
 def waiver_data(w: Waiver) -> dict[str, str]:
-    return {"check": w.check, "subject": w.subject, "owner": w.owner, "reason": w.reason,
-            "expires": str(w.expires)}
+    return {"check": w.check, "subject": w.subject, "owner": w.owner, "reason": w.reason, "expires": str(w.expires)}

@@ -22,8 +22,7 @@ MAX_VIOLATIONS = 100  # per result in the details
 MAX_WAIVERS = 50  # per list
 
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.ERROR: "⚠️"}
-_STATUS = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.WAIVED: "🟡 waived",
-           Status.ERROR: "⚠️ error"}
+_STATUS = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.WAIVED: "🟡 waived", Status.ERROR: "⚠️ error"}
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
 # what would start a list, a thematic break or a setext heading at the start of a line
 _LEADING = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^()([-=+#])(?=[\s=#-]|$)")
@@ -40,9 +39,12 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
         head += [*(f"> **Gate error:** {text(e)}" for e in report.errors[:MAX_WAIVERS]), ""]
     counts = report.counts()
     numbers = " | ".join(str(counts[s.value]) for s in Status)
-    head += ["| total | passed | failed | waived | error | fail_on |",
-             "| --- | --- | --- | --- | --- | --- |",
-             f"| {len(report.results)} | {numbers} | {report.fail_on.value} |", ""]
+    head += [
+        "| total | passed | failed | waived | error | fail_on |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {len(report.results)} | {numbers} | {report.fail_on.value} |",
+        "",
+    ]
     footer = f"{text(summary_line(report))} · mlops-gate {text(report.tool_version)}"
     footer += f" · {report.duration_s:.2f} s"
     tail = [*_waivers(report), f"<sub>{footer}</sub>", ""]
@@ -55,8 +57,13 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
     kept_details, dropped_details = _fit(details, max(budget - _size(rows), budget // 2), len(problems))
     kept_rows, dropped_rows = _fit(rows, budget - _size(kept_details), len(rows))
 
-    body = ["### Results", "", "| status | severity | check | subject | message |",
-            "| --- | --- | --- | --- | --- |", *kept_rows]
+    body = [
+        "### Results",
+        "",
+        "| status | severity | check | subject | message |",
+        "| --- | --- | --- | --- | --- |",
+        *kept_rows,
+    ]
     if dropped_rows:
         body += ["", _cut_note(dropped_rows, "table rows")]
     if problems:
@@ -88,7 +95,7 @@ def _row(r: Result, blocking: bool) -> str:
     if r.status is Status.FAILED:
         status = "❌ failed (blocking)" if blocking else "🟠 failed (not blocking)"
     message = r.message + (f" — waived by {r.waiver.owner} until {r.waiver.expires}" if r.waiver else "")
-    return (f"| {status} | {r.severity.value} | `{r.check}` | {_cell(r.subject)} | {_cell(message)} |")
+    return f"| {status} | {r.severity.value} | `{r.check}` | {_cell(r.subject)} | {_cell(message)} |"
 
 
 def _details(r: Result, blocking: bool) -> str:
@@ -111,8 +118,10 @@ def _details(r: Result, blocking: bool) -> str:
 
 def _waivers(report: Report) -> list[str]:
     out: list[str] = []
-    for heading, waivers in (("Expired waivers (no longer applied)", report.waivers_expired),
-                             ("Unused waivers (matched no failed result)", report.waivers_unused)):
+    for heading, waivers in (
+        ("Expired waivers (no longer applied)", report.waivers_expired),
+        ("Unused waivers (matched no failed result)", report.waivers_unused),
+    ):
         if waivers:
             out += [f"### {heading}", "", *(f"- {_waiver(w)}" for w in waivers[:MAX_WAIVERS])]
             if len(waivers) > MAX_WAIVERS:
@@ -128,8 +137,9 @@ def _waiver(w: Waiver) -> str:
 def _problems_first(results: tuple[Result, ...]) -> list[Result]:
     rank = {Status.FAILED: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASSED: 3}
     area = {a: i for i, a in enumerate(AREAS)}
-    order = sorted(range(len(results)), key=lambda i: (rank[results[i].status],
-                                                       area.get(results[i].area, len(AREAS)), i))
+    order = sorted(
+        range(len(results)), key=lambda i: (rank[results[i].status], area.get(results[i].area, len(AREAS)), i)
+    )
     return [results[i] for i in order]
 
 
@@ -151,5 +161,7 @@ def _size(lines: list[str]) -> int:
 
 
 def _cut_note(n: int, what: str) -> str:
-    return (f"> **Truncated:** {n} more {what} not shown, to stay under GitHub's 1 MiB step-summary limit."
-            " The JSON and SARIF reports have every result.")
+    return (
+        f"> **Truncated:** {n} more {what} not shown, to stay under GitHub's 1 MiB step-summary limit."
+        " The JSON and SARIF reports have every result."
+    )

@@ -26,11 +26,21 @@ INFORMATION_URI = "https://github.com/mlops-gate/mlops-gate"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "mlopsGate/v1"
 
-LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-         Severity.LOW: "note", Severity.INFO: "note"}
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # GitHub code scanning reads this to rank alerts (critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low < 4.0).
-SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
-                     Severity.LOW: "3.0", Severity.INFO: "0.0"}
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -57,24 +67,30 @@ def to_sarif(report: Report, checks: Mapping[str, CheckSpec]) -> dict[str, Any]:
         for v in violations or (Violation(r.message),):
             results.append(_result(r, v, level, index[r.check], unique(fingerprint(r, v), seen)))
         if r.status is Status.ERROR:
-            notifications.append({
-                "level": "error",
-                "message": {"text": f"{r.check} could not be evaluated for {r.subject}: {r.message}"},
-                "associatedRule": {"id": r.check, "index": index[r.check]},
-            })
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": f"{r.check} could not be evaluated for {r.subject}: {r.message}"},
+                    "associatedRule": {"id": r.check, "index": index[r.check]},
+                }
+            )
     notifications += [{"level": "error", "message": {"text": e}} for e in report.errors]
     run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "mlops-gate",
-            "version": report.tool_version,
-            "semanticVersion": report.tool_version,
-            "informationUri": INFORMATION_URI,
-            "rules": [_rule(rid, checks.get(rid), first[rid]) for rid in rule_ids],
-        }},
-        "invocations": [{
-            "executionSuccessful": not notifications,
-            "toolExecutionNotifications": notifications,
-        }],
+        "tool": {
+            "driver": {
+                "name": "mlops-gate",
+                "version": report.tool_version,
+                "semanticVersion": report.tool_version,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule(rid, checks.get(rid), first[rid]) for rid in rule_ids],
+            }
+        },
+        "invocations": [
+            {
+                "executionSuccessful": not notifications,
+                "toolExecutionNotifications": notifications,
+            }
+        ],
         "originalUriBaseIds": {SRCROOT: {"description": {"text": "The root of the repository checked."}}},
         "results": results,
         "columnKind": "unicodeCodePoints",
@@ -141,12 +157,14 @@ def _result(r: Result, v: Violation, level: str, rule_index: int, fp: str) -> di
         out["properties"]["docs"] = r.docs
     if r.waiver is not None:
         w = r.waiver
-        out["suppressions"] = [{
-            "kind": "external",
-            "status": "accepted",
-            "justification": f"{w.reason} (owner {w.owner}, expires {w.expires})",
-            "properties": {"owner": w.owner, "expires": str(w.expires), "subject": w.subject},
-        }]
+        out["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{w.reason} (owner {w.owner}, expires {w.expires})",
+                "properties": {"owner": w.owner, "expires": str(w.expires), "subject": w.subject},
+            }
+        ]
     return out
 
 
