@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from mlops_gate import factsfile, policy
-from mlops_gate.engine import FactRecord, collect
+from mlops_gate import policy
+from mlops_gate.engine import collect
 from mlops_gate.facts import (
     FACT_KINDS,
     BranchProtection,
@@ -22,10 +22,12 @@ from mlops_gate.facts import (
     CommitRuns,
     Environment,
     Environments,
+    FactRecord,
     RequiredCheck,
     Run,
 )
-from mlops_gate.facts_mlflow import (
+from mlops_gate.facts import saved as facts_file
+from mlops_gate.facts.mlflow_registry import (
     ComparedVersion,
     MlflowModel,
     MlmodelSummary,
@@ -132,7 +134,7 @@ def build(name: str) -> dict[str, object]:
         records[kind] = FactRecord(kind, value, sources=("hand-written demo facts (examples/make_facts.py)",))
     records = {k: FactRecord(r.kind, r.value, r.error, r.requests, 0.0, r.sources) for k, r in records.items()}
     rel = f"examples/{name}/.mlops-gate.yml"
-    return factsfile.dump(records, TARGETS[name], (rel, policy.load(rel).digest))
+    return facts_file.dump(records, TARGETS[name], (rel, policy.load(rel).digest))
 
 
 def main() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import importlib
 import time
 import traceback
 from collections.abc import Iterable, Mapping
@@ -15,10 +14,11 @@ from typing import Any
 
 from mlops_gate import __version__, typed
 from mlops_gate.errors import FactError, GateError
-from mlops_gate.facts import FACT_KINDS
+from mlops_gate.facts import FactRecord, Facts
 from mlops_gate.model import Outcome, Report, Result, Severity, Status, Waiver
 from mlops_gate.policy import CheckConfig, Policy, is_expired, today_utc
 from mlops_gate.providers import Context, Meter, Shared
+from mlops_gate.providers.readers import READERS
 from mlops_gate.registry import CheckSpec
 from mlops_gate.target import Target
 
@@ -33,18 +33,6 @@ TARGET_HINTS = {
     "alertmanager_url": "--alertmanager-url or target.alertmanager_url",
     "release": "--release (audit)",
 }
-
-
-@dataclass(frozen=True)
-class FactRecord:
-    """One collected fact kind: its value, or why it could not be read."""
-
-    kind: str
-    value: Any = None
-    error: str | None = None
-    requests: int = 0
-    duration_s: float = 0.0
-    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,8 +103,7 @@ def collect(
         ctx = replace(base, kind=kind, scope=kinds[kind], meter=Meter())
         start = time.perf_counter()
         try:
-            module, _, func = FACT_KINDS[kind].provider.partition(":")
-            value = getattr(importlib.import_module(module), func)(ctx)
+            value = READERS[kind](ctx)
             error = None
         except GateError as exc:
             value, error = None, exc.diagnostics()
@@ -166,7 +153,7 @@ def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target, debug: bo
             problems.append(f"{kind}: {record.error}")
     if problems:
         return [result(Status.ERROR, subject, "could not read facts: " + " | ".join(problems))]
-    values = {k: facts[k].value for k in spec.needs}
+    values = Facts({k: facts[k].value for k in spec.needs})
     try:
         outcomes = list(spec.func(values, config.params, target))
     except FactError as exc:

@@ -48,7 +48,7 @@ def build(
     facts_file: str | None = None,
     created: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """`facts` is a facts file (factsfile.dump), so `--facts-in BUNDLE` replays it; `facts_file`: the file
+    """`facts` is a facts file (mlops_gate.facts.saved.dump), so `--facts-in BUNDLE` replays it; `facts_file`: the file
     they were replayed from (None: read live). Every string is redacted (keys too) before sealing: no token
     reaches a bundle, whatever field it hid in. `policy["applied"]` is sealed by its digest after redaction,
     so that a replay can check it."""

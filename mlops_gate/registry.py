@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.errors import PluginError
-from mlops_gate.facts import FACT_KINDS
+from mlops_gate.facts import FACT_KINDS, Facts
 from mlops_gate.model import Outcome, Severity
 from mlops_gate.target import Target
 
-CheckFunc = Callable[[Mapping[str, Any], Any, Target], Iterable[Outcome]]
+CheckFunc = Callable[[Facts, Any, Target], Iterable[Outcome]]  # Facts is a Mapping too: plugins may take one
 ScopeFunc = Callable[[Any, Target], Mapping[str, Iterable[str]]]
 
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")

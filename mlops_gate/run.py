@@ -14,10 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import engine, factsfile, policy, policy_sources, secrets, target, trust
+from mlops_gate import engine, policy, policy_sources, secrets, target, trust
 from mlops_gate.errors import GateError, UsageError
+from mlops_gate.facts import saved as facts_file
 from mlops_gate.model import Report, Severity, Violation
 from mlops_gate.registry import CheckSpec, catalogue
+from mlops_gate.replay import Saved, judged_target, same
+from mlops_gate.replay import read as read_facts_in
 from mlops_gate.secrets import redact
 
 
@@ -35,7 +38,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     only, skip = split_ids(args.only), split_ids(args.skip)
     for flag, ids in (("--only", only), ("--skip", skip)):
         _known_ids(flag, ids, cat.checks)
-    saved = factsfile.read(Path(args.facts_in)) if args.facts_in else None
+    saved = read_facts_in(Path(args.facts_in)) if args.facts_in else None
     facts_in, replay = (saved.records, saved.replay) if saved is not None else (None, None)
     pol = _load_policy(args, repo, replay, env)
     if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
@@ -85,7 +88,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for field in dropped:
         _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
     if saved is not None:  # the recorded target, which the one this run judges must not contradict
-        tgt = factsfile.judged_target(saved, tgt)
+        tgt = judged_target(saved, tgt)
     if args.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
     from mlops_gate.providers import git
@@ -130,7 +133,7 @@ def run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         _say(f"error: {problem}", env)
     redactor = secrets.redactor(env)  # every output below holds no form of a credential
     report = redactor.data(replace(relocate(report, repo, env), facts_file=args.facts_in))
-    dumped: dict[str, Any] = redactor.data(factsfile.dump(facts, tgt, (pol.source, pol.digest), args.facts_in))
+    dumped: dict[str, Any] = redactor.data(facts_file.dump(facts, tgt, (pol.source, pol.digest), args.facts_in))
     if args.facts_out:
         _write(args.facts_out, json.dumps(dumped, indent=1) + "\n", env)
     if evidence_out:
@@ -194,7 +197,7 @@ def _untrusted(mine: policy.Policy, trusted: policy.Policy, ref: str, env: Mappi
     )
 
 
-def _release_commit(args: argparse.Namespace, repo: Path, saved: factsfile.Saved | None) -> str | None:
+def _release_commit(args: argparse.Namespace, repo: Path, saved: Saved | None) -> str | None:
     """audit --release TAG: the commit the tag points to, resolved with git in --repo — also when judging
     saved facts, which must record that tag and that commit: a decision is never signed for a tag that
     does not exist."""
@@ -210,7 +213,7 @@ def _release_commit(args: argparse.Namespace, repo: Path, saved: factsfile.Saved
             "drop --commit: audit takes the commit from the tag",
         )
     recorded = saved.target.commit if saved is not None else None
-    if recorded and not factsfile.same("commit", sha, recorded):
+    if recorded and not same("commit", sha, recorded):
         raise UsageError(
             f"--release {tag} is the commit {sha} in {repo}, but {args.facts_in} records the commit {recorded}",
             "replay the facts recorded for this release, or audit it live",

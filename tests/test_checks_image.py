@@ -190,7 +190,7 @@ def test_no_dockerfile_passes_with_explicit_message(tmp_path: Path) -> None:
 
 
 def pins(tmp_path: Path, files: dict[str, str], **params: object) -> list[Outcome]:
-    facts = read_facts(write_tree(tmp_path, files), "deploy_manifests")
+    facts = read_facts(write_tree(tmp_path, files), "deploy_manifests", "oci_image")
     return list(digest_pinned(facts, PinParams(**params), Target()))  # type: ignore[arg-type]
 
 

@@ -24,9 +24,11 @@ from mlops_gate.checks.image_remote import (
 )
 from mlops_gate.checks.release import Params as ReleaseParams
 from mlops_gate.checks.release import traceability
-from mlops_gate.facts import CommitRuns, RepoFiles, Run
-from mlops_gate.facts_mlflow import MlflowModel, RunFacts
-from mlops_gate.facts_oci import Attestation, DsseSignature, ImageFacts, Label, PlatformManifest, PublicKey, Signature
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import RepoFiles
+from mlops_gate.facts.mlflow_registry import MlflowModel, RunFacts
+from mlops_gate.facts.oci import Attestation, DsseSignature, ImageFacts, Label, PlatformManifest, PublicKey, Signature
+from mlops_gate.facts.platform import CommitRuns, Run
 from mlops_gate.model import Outcome
 from mlops_gate.target import Target
 from tests.oci_fixtures import (
@@ -192,7 +194,7 @@ def test_platform_host(platform: str | None, api_url: str | None, host: str) -> 
 
 
 def _pinned(img: ImageFacts) -> list[Outcome]:
-    return list(digest_pinned({"deploy_manifests": RepoFiles("."), "oci_image": img}, PinParams(), TARGET))
+    return list(digest_pinned(Facts({"deploy_manifests": RepoFiles("."), "oci_image": img}), PinParams(), TARGET))
 
 
 def test_target_by_digest_passes_and_tag_fails_naming_the_digest() -> None:
@@ -218,14 +220,14 @@ def test_multi_arch_index_reports_its_platforms() -> None:
 
 
 def test_labels_match() -> None:
-    o = one(labels({"oci_image": image()}, LabelParams(), TARGET))
+    o = one(labels(Facts({"oci_image": image()}), LabelParams(), TARGET))
     assert status(o) == "passed"
     assert o.message == f"org.opencontainers.image.source, org.opencontainers.image.revision match {REPO}@{COMMIT[:12]}"
 
 
 def test_label_mismatch_and_missing_are_named() -> None:
     img = image(labels=(Label("org.opencontainers.image.revision", OTHER_COMMIT, "config label (linux/arm64)"),))
-    o = one(labels({"oci_image": img}, LabelParams(), TARGET))
+    o = one(labels(Facts({"oci_image": img}), LabelParams(), TARGET))
     assert status(o) == "failed"
     assert texts(o) == (
         f"label org.opencontainers.image.source is missing (it should be the repository {REPO}) | "
@@ -240,22 +242,24 @@ def test_source_label_on_another_host_fails() -> None:
             Label("org.opencontainers.image.revision", COMMIT, "config label"),
         )
     )
-    o = one(labels({"oci_image": img}, LabelParams(), TARGET))
+    o = one(labels(Facts({"oci_image": img}), LabelParams(), TARGET))
     assert status(o) == "failed"
     assert (
         texts(o)
         == f"org.opencontainers.image.source=https://evil.example/{REPO} (config label), but the gated repository is {REPO}"
     )
     gitlab = dataclasses.replace(TARGET, platform="gitlab", api_url="https://gitlab.example.com/api/v4")
-    assert status(one(labels({"oci_image": image()}, LabelParams(), gitlab))) == "failed"  # github.com/acme/churn
+    assert (
+        status(one(labels(Facts({"oci_image": image()}), LabelParams(), gitlab))) == "failed"
+    )  # github.com/acme/churn
     mirrored = image(
         labels=(Label("org.opencontainers.image.source", f"https://gitlab.example.com/{REPO}", "config label"),)
     )
-    assert status(one(labels({"oci_image": mirrored}, LabelParams(revision_label=""), gitlab))) == "passed"
+    assert status(one(labels(Facts({"oci_image": mirrored}), LabelParams(revision_label=""), gitlab))) == "passed"
 
 
 def test_labels_not_collected_is_an_error() -> None:
-    assert status(one(labels({"oci_image": image(labels=None)}, LabelParams(), TARGET))) == "error"
+    assert status(one(labels(Facts({"oci_image": image(labels=None)}), LabelParams(), TARGET))) == "error"
 
 
 # --- image.signature --------------------------------------------------------------------------------
@@ -273,40 +277,48 @@ def test_labels_not_collected_is_an_error() -> None:
     ],
 )
 def test_signature_verifies_with_each_key_type(signer: Signer, pss: bool) -> None:
-    o = one(signature({"oci_image": image(signatures=(sig(signer, pss=pss),))}, SignatureParams((signer.pem,)), TARGET))
+    o = one(
+        signature(
+            Facts({"oci_image": image(signatures=(sig(signer, pss=pss),))}), SignatureParams((signer.pem,)), TARGET
+        )
+    )
     assert status(o) == "passed", o
     assert o.message.startswith("verified with inline key sha256:") and f"binds {D}" in o.message
 
 
 def test_key_file_read_by_the_provider() -> None:
     img = image(signatures=(sig(KEY),), keys=(PublicKey("cosign.pub", pem=KEY.pem),))
-    o = one(signature({"oci_image": img}, SignatureParams(("cosign.pub",)), TARGET))
+    o = one(signature(Facts({"oci_image": img}), SignatureParams(("cosign.pub",)), TARGET))
     assert status(o) == "passed" and o.message.startswith("verified with cosign.pub, binds")
 
 
 def test_unreadable_key_file_is_an_error() -> None:
     img = image(signatures=(sig(KEY),), keys=(PublicKey("cosign.pub", error="cannot read key file cosign.pub"),))
-    o = one(signature({"oci_image": img}, SignatureParams(("cosign.pub",)), TARGET))
+    o = one(signature(Facts({"oci_image": img}), SignatureParams(("cosign.pub",)), TARGET))
     assert status(o) == "error" and "cannot read key file cosign.pub" in (o.error or "")
 
 
 def test_unsigned_fails() -> None:
-    o = one(signature({"oci_image": image()}, SignatureParams((KEY.pem,)), TARGET))
+    o = one(signature(Facts({"oci_image": image()}), SignatureParams((KEY.pem,)), TARGET))
     assert status(o) == "failed" and texts(o).startswith(f"no cosign signature found for {D}")
 
 
 def test_no_keys_is_an_error_never_a_pass() -> None:
-    o = one(signature({"oci_image": image(signatures=(sig(KEY),))}, SignatureParams(), TARGET))
+    o = one(signature(Facts({"oci_image": image(signatures=(sig(KEY),))}), SignatureParams(), TARGET))
     assert status(o) == "error" and "checks.image.signature.params.keys" in (o.error or "")
 
 
 def test_signed_with_another_key_fails() -> None:
-    o = one(signature({"oci_image": image(signatures=(sig(Signer.ec()),))}, SignatureParams((KEY.pem,)), TARGET))
+    o = one(signature(Facts({"oci_image": image(signatures=(sig(Signer.ec()),))}), SignatureParams((KEY.pem,)), TARGET))
     assert status(o) == "failed" and "does not verify with any of the 1 policy key(s)" in texts(o)
 
 
 def test_signature_copied_from_another_digest_fails() -> None:
-    o = one(signature({"oci_image": image(signatures=(sig(KEY, digest=OTHER),))}, SignatureParams((KEY.pem,)), TARGET))
+    o = one(
+        signature(
+            Facts({"oci_image": image(signatures=(sig(KEY, digest=OTHER),))}), SignatureParams((KEY.pem,)), TARGET
+        )
+    )
     assert status(o) == "failed"
     assert f"but signs {OTHER}, not {D} (a signature copied from another image)" in texts(o)
 
@@ -315,7 +327,7 @@ def test_tampered_payload_fails() -> None:
     honest = simple_signing(OTHER, REF)
     o = one(
         signature(
-            {"oci_image": image(signatures=(sig(KEY, payload=simple_signing(D, REF), signed=honest),))},
+            Facts({"oci_image": image(signatures=(sig(KEY, payload=simple_signing(D, REF), signed=honest),))}),
             SignatureParams((KEY.pem,)),
             TARGET,
         )
@@ -325,7 +337,7 @@ def test_tampered_payload_fails() -> None:
 
 def test_one_good_signature_among_bad_ones_passes() -> None:
     img = image(signatures=(sig(Signer.ec()), sig(KEY)))
-    o = one(signature({"oci_image": img}, SignatureParams((KEY.pem,)), TARGET))
+    o = one(signature(Facts({"oci_image": img}), SignatureParams((KEY.pem,)), TARGET))
     assert status(o) == "passed" and "(1 of 2 signatures)" in o.message
 
 
@@ -334,7 +346,7 @@ def test_one_good_signature_among_bad_ones_passes() -> None:
 
 @pytest.mark.parametrize("make", [slsa_v1, slsa_v02])
 def test_provenance_passes(make: Any) -> None:
-    o = one(provenance({"oci_image": image(attestations=(att(make(D)),))}, PROV, TARGET))
+    o = one(provenance(Facts({"oci_image": image(attestations=(att(make(D)),))}), PROV, TARGET))
     assert status(o) == "passed", o
     assert (
         o.message.startswith("verified SLSA provenance signed by inline key") and f"{REPO}@{COMMIT[:12]}" in o.message
@@ -356,14 +368,14 @@ def test_provenance_passes(make: Any) -> None:
     ],
 )
 def test_bad_provenance_fails(statement: bytes, signer: Signer, expected: str) -> None:
-    o = one(provenance({"oci_image": image(attestations=(att(statement, signer),))}, PROV, TARGET))
+    o = one(provenance(Facts({"oci_image": image(attestations=(att(statement, signer),))}), PROV, TARGET))
     assert status(o) == "failed" and expected in texts(o), texts(o)
 
 
 def test_provenance_from_a_repository_of_the_same_name_on_another_host_fails() -> None:
     evil = slsa_v1(D).replace(f"https://github.com/{REPO}".encode(), f"https://evil.example/{REPO}".encode())
     assert b"https://github.com/" + REPO.encode() not in evil
-    o = one(provenance({"oci_image": image(attestations=(att(evil),))}, PROV, TARGET))
+    o = one(provenance(Facts({"oci_image": image(attestations=(att(evil),))}), PROV, TARGET))
     assert status(o) == "failed" and f"built from git+https://evil.example/{REPO}@refs/heads/main" in texts(o), texts(o)
     o = _release(image(attestations=(att(evil),)))
     assert status(
@@ -374,14 +386,17 @@ def test_provenance_from_a_repository_of_the_same_name_on_another_host_fails() -
 def test_tampered_statement_fails() -> None:
     a = att(slsa_v1(D, commit=OTHER_COMMIT))
     a = dataclasses.replace(a, payload=b64(slsa_v1(D)))
-    o = one(provenance({"oci_image": image(attestations=(a,))}, PROV, TARGET))
+    o = one(provenance(Facts({"oci_image": image(attestations=(a,))}), PROV, TARGET))
     assert status(o) == "failed" and "no signature verifies" in texts(o)
 
 
 def test_builder_ids_are_globs_and_empty_lists_are_errors() -> None:
     params = dataclasses.replace(PROV, builder_ids=("https://github.com/slsa-framework/*@refs/tags/v2.*",))
-    assert status(one(provenance({"oci_image": image(attestations=(att(slsa_v1(D)),))}, params, TARGET))) == "passed"
-    o = one(provenance({"oci_image": image()}, ProvenanceParams(), TARGET))
+    assert (
+        status(one(provenance(Facts({"oci_image": image(attestations=(att(slsa_v1(D)),))}), params, TARGET)))
+        == "passed"
+    )
+    o = one(provenance(Facts({"oci_image": image()}), ProvenanceParams(), TARGET))
     assert o.error == (
         "set checks.image.provenance.params.keys and set checks.image.provenance.params.builder_ids "
         "(an empty allow-list cannot pass)"
@@ -391,7 +406,7 @@ def test_builder_ids_are_globs_and_empty_lists_are_errors() -> None:
 def test_non_slsa_attestation_does_not_count() -> None:
     other = json.loads(slsa_v1(D))
     other["predicateType"] = "https://cyclonedx.org/bom"
-    o = one(provenance({"oci_image": image(attestations=(att(json.dumps(other).encode()),))}, PROV, TARGET))
+    o = one(provenance(Facts({"oci_image": image(attestations=(att(json.dumps(other).encode()),))}), PROV, TARGET))
     assert status(o) == "failed" and "is not SLSA provenance" in texts(o)
 
 
@@ -414,7 +429,7 @@ def _release(
     )
     model = MlflowModel("http://mlflow", "churn@champion", run=run, notes=() if run else ("run r1: 404",))
     runs = CommitRuns("github", REPO, COMMIT, (Run("test", "completed", conclusion, "check-run"),))
-    facts = {"oci_image": img, "mlflow_model": model, "commit_runs": runs}
+    facts = Facts({"oci_image": img, "mlflow_model": model, "commit_runs": runs})
     return one(traceability(facts, params or ReleaseParams(keys=(KEY.pem,)), TARGET))
 
 

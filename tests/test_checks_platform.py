@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from mlops_gate.checks import environment, runs, vcs
-from mlops_gate.facts import (
+from mlops_gate.facts import Facts
+from mlops_gate.facts.platform import (
     BranchProtection,
     BranchProtections,
     BypassActor,
@@ -40,8 +41,8 @@ GOOD = BranchProtection(
 )
 
 
-def bp(*branches: BranchProtection, platform: str = "github", default: str = "main") -> dict[str, Any]:
-    return {"branch_protection": BranchProtections(platform, "acme/churn", default, branches)}
+def bp(*branches: BranchProtection, platform: str = "github", default: str = "main") -> Facts:
+    return Facts(branch_protection=BranchProtections(platform, "acme/churn", default, branches))
 
 
 def one(outcomes: Any) -> Outcome:
@@ -165,8 +166,8 @@ def test_branch_globs_missing_names_and_default() -> None:
     assert by_subject["github:acme/churn@develop"].violations[0].message == "branch develop not found in acme/churn"
 
 
-def _runs(*items: Run) -> dict[str, Any]:
-    return {"commit_runs": CommitRuns("github", "acme/churn", "a" * 40, items), **bp(GOOD)}
+def _runs(*items: Run) -> Facts:
+    return Facts({"commit_runs": CommitRuns("github", "acme/churn", "a" * 40, items), **bp(GOOD)})
 
 
 def test_required_runs_from_branch_protection() -> None:
@@ -203,7 +204,9 @@ def test_pending_missing_neutral_and_skipped() -> None:
 
 
 def test_no_required_checks_means_every_run_must_pass_and_one_must_exist() -> None:
-    facts = {"commit_runs": CommitRuns("gitlab", "acme/churn", "b" * 40, ()), **bp(replace(GOOD, required_checks=()))}
+    facts = Facts(
+        {"commit_runs": CommitRuns("gitlab", "acme/churn", "b" * 40, ()), **bp(replace(GOOD, required_checks=()))}
+    )
     o = one(runs.required_runs(facts, runs.Params(), T))
     assert status(o) == "failed" and o.violations[0].message == f"no CI run reported on commit {'b' * 40}"
 
@@ -219,8 +222,8 @@ PROD = Environment(
 )
 
 
-def env(*items: Environment) -> dict[str, Any]:
-    return {"environments": Environments("github", "acme/churn", items)}
+def env(*items: Environment) -> Facts:
+    return Facts(environments=Environments("github", "acme/churn", items))
 
 
 def test_production_environment() -> None:

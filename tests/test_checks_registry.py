@@ -11,7 +11,8 @@ import pytest
 from mlops_gate import typed
 from mlops_gate.checks import registry as reg
 from mlops_gate.errors import PolicyError
-from mlops_gate.facts_mlflow import (
+from mlops_gate.facts import Facts
+from mlops_gate.facts.mlflow_registry import (
     ComparedVersion,
     DatasetInputFacts,
     LoggedModelFacts,
@@ -73,7 +74,7 @@ def facts(**changes: Any) -> MlflowModel:
 
 def judge(func: Any, model: MlflowModel, target: Target = TARGET, **params: Any) -> Outcome:
     spec = func.spec
-    outcomes = list(func({"mlflow_model": model}, typed.from_data(spec.params, params), target))
+    outcomes = list(func(Facts({"mlflow_model": model}), typed.from_data(spec.params, params), target))
     assert len(outcomes) == 1
     return outcomes[0]
 

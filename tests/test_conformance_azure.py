@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mlops_gate.facts import RequiredCheck
+from mlops_gate.facts.platform import RequiredCheck
 from mlops_gate.providers import Context, azure
 from mlops_gate.providers._azure_map import BUILD_RESULT, BUILD_STATUS, status_run
 from mlops_gate.providers._azure_policy import (

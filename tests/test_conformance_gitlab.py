@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mlops_gate.facts import BypassActor
+from mlops_gate.facts.platform import BypassActor
 from mlops_gate.providers import Context, Shared, gitlab
 from mlops_gate.target import Target
 from tests.replay import ReplayServer

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mlops_gate import engine
-from mlops_gate.facts import RepoFiles
+from mlops_gate.facts.files import RepoFiles
 from mlops_gate.model import Outcome, Severity, Status, Verdict, Violation, Waiver
 from mlops_gate.policy import CheckConfig, Policy
 from mlops_gate.registry import CheckSpec, NoParams

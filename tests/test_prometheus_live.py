@@ -243,8 +243,8 @@ def test_nothing_to_verify_is_an_error(tmp_path: Path, live: Servers) -> None:
 
 
 def _facts(**am: Any) -> dict[str, Any]:
-    from mlops_gate.facts import RepoFiles
-    from mlops_gate.facts_prometheus import (
+    from mlops_gate.facts.files import RepoFiles
+    from mlops_gate.facts.prometheus import (
         ActiveAlert,
         AlertmanagerState,
         LoadedRule,
@@ -283,16 +283,17 @@ def yaml_config(text: str) -> Any:
 def judge(facts: dict[str, Any], **params: Any) -> list[tuple[str, list[str]]]:
     from mlops_gate.checks.monitoring_live import LiveParams
     from mlops_gate.checks.monitoring_live import live as live_check
+    from mlops_gate.facts import Facts
     from mlops_gate.target import Target
 
     defaults: dict[str, Any] = {"required_alerts": ("ModelDown",), "targets": {"job": "churn"}}
-    outcomes = live_check(facts, LiveParams(**{**defaults, **params}), Target(prometheus_url="http://prom:9090"))
+    outcomes = live_check(Facts(facts), LiveParams(**{**defaults, **params}), Target(prometheus_url="http://prom:9090"))
     return [(o.subject, [v.message for v in o.violations]) for o in outcomes]
 
 
 def test_facts_round_trip_through_json() -> None:
     from mlops_gate import typed
-    from mlops_gate.facts_prometheus import AlertmanagerState, PrometheusState
+    from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
 
     facts = _facts()
     for kind, tp in (("prometheus_state", PrometheusState), ("alertmanager_state", AlertmanagerState)):
@@ -301,7 +302,7 @@ def test_facts_round_trip_through_json() -> None:
 
 
 def test_other_alerts_firing_do_not_block_and_alertmanager_is_optional() -> None:
-    from mlops_gate.facts_prometheus import AlertmanagerState
+    from mlops_gate.facts.prometheus import AlertmanagerState
 
     facts = {**_facts(), "alertmanager_state": AlertmanagerState(url="", configured=False)}
     assert judge(facts) == [("prometheus:http://prom:9090", [])]
@@ -312,7 +313,7 @@ def test_other_alerts_firing_do_not_block_and_alertmanager_is_optional() -> None
 
 
 def test_silences_regex_and_negative_matchers() -> None:
-    from mlops_gate.facts_prometheus import Silence, SilenceMatcher
+    from mlops_gate.facts.prometheus import Silence, SilenceMatcher
 
     def muted(*matchers: SilenceMatcher, state: str = "active") -> list[str]:
         facts = _facts(silences=(Silence("s1", state, matchers, "me", "why", "2999"),))

@@ -23,7 +23,7 @@ os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", _CACHE)
 atexit.register(shutil.rmtree, _CACHE, True)
 
 from mlops_gate.errors import FactError  # noqa: E402
-from mlops_gate.facts import RequiredCheck, Run  # noqa: E402
+from mlops_gate.facts.platform import RequiredCheck, Run  # noqa: E402
 from mlops_gate.providers import Context, azure  # noqa: E402
 from mlops_gate.target import Target  # noqa: E402
 from tests.replay import ReplayServer  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlops_gate.facts import BranchProtection, BypassActor
+from mlops_gate.facts.platform import BranchProtection, BypassActor
 from mlops_gate.providers import azure
 from mlops_gate.providers._azure_security import branch_token, encode_ref
 from tests.replay import ReplayServer

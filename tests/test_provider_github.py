@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BypassActor, RequiredCheck
+from mlops_gate.facts.platform import BypassActor, RequiredCheck
 from mlops_gate.providers import Context, Shared
 from mlops_gate.providers import github as gh
 from mlops_gate.target import Target

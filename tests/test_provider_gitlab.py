@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BranchProtection, BypassActor, RequiredCheck
+from mlops_gate.facts.platform import BranchProtection, BypassActor, RequiredCheck
 from mlops_gate.providers import Context, Shared, gitlab
 from mlops_gate.target import Target
 from tests.replay import ReplayServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops_gate.facts import SourceFile
+from mlops_gate.facts.files import SourceFile
 from tests.util import read_facts, write_tree
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 from mlops_gate.engine import collect
+from mlops_gate.facts import Facts
 from mlops_gate.target import Target
 
 
@@ -19,9 +19,10 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def read_facts(root: Path, *kinds: str, target: Target | None = None) -> dict[str, Any]:
-    """Collect `kinds` from the tree with the real providers; fail loudly if any could not be read."""
+def read_facts(root: Path, *kinds: str, target: Target | None = None) -> Facts:
+    """Collect `kinds` from the tree with the real providers (fail loudly if any could not be read), as the
+    engine hands them to a check."""
     records = collect({k: frozenset() for k in kinds}, root, target or Target(), {})
     for rec in records.values():
         assert rec.error is None, rec.error
-    return {k: r.value for k, r in records.items()}
+    return Facts({k: r.value for k, r in records.items()})

@@ -12,7 +12,7 @@ from typing import Any
 from mlops_gate.checks import _promrules as pr
 from mlops_gate.checks import _re2
 from mlops_gate.checks._common import error_loc, file_subject, loc, unread
-from mlops_gate.facts import SourceFile
+from mlops_gate.facts.files import SourceFile
 from mlops_gate.model import Outcome, Violation
 
 AM_KEYS = {

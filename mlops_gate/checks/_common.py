@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterable
 
 from mlops_gate import yamlio
-from mlops_gate.facts import NOT_READ, RepoFiles, SourceFile
+from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.model import Location, Outcome, Violation
 from mlops_gate.target import Target, subject_name
 

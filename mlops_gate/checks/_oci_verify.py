@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate import signing
-from mlops_gate.facts_oci import PublicKey
+from mlops_gate.facts.oci import PublicKey
 from mlops_gate.signing import pae as pae  # re-exported: image_remote builds DSSE messages with v.pae
 
 PEM_MARK = "-----BEGIN"

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.facts import SourceFile
+from mlops_gate.facts.files import SourceFile
 
 PR_EVENTS = ("pull_request", "pull_request_target", "merge_group")
 CMD_KEYS = frozenset({"run", "script", "bash", "pwsh", "powershell", "inlineScript"})

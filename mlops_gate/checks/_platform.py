@@ -7,7 +7,8 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mlops_gate.facts import BranchProtection, BranchProtections
+from mlops_gate.facts import Facts
+from mlops_gate.facts.platform import BranchProtection, BranchProtections
 from mlops_gate.model import Outcome, Violation
 from mlops_gate.target import Target
 
@@ -30,9 +31,9 @@ def selected(facts: BranchProtections, patterns: Iterable[str]) -> tuple[list[Br
     return chosen, missing
 
 
-def for_branches(facts: Mapping[str, Any], patterns: tuple[str, ...], judge: Any) -> Iterable[Outcome]:
+def for_branches(facts: Facts, patterns: tuple[str, ...], judge: Any) -> Iterable[Outcome]:
     """Run `judge(branch) -> (message, violations, unknown)` on every selected branch."""
-    bp: BranchProtections = facts["branch_protection"]
+    bp = facts.branch_protection
     chosen, missing = selected(bp, patterns)
     for pattern in missing:
         is_glob = any(c in pattern for c in "*?[")

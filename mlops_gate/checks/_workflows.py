@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_gate.checks._common import error_loc, loc, problem
-from mlops_gate.facts import SourceFile
+from mlops_gate.facts.files import SourceFile
 from mlops_gate.model import Location, Violation
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -12,7 +12,8 @@ from mlops_gate.checks._branch_filters import gh_events
 from mlops_gate.checks._common import error_loc, loc, repo_subject
 from mlops_gate.checks._gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
 from mlops_gate.checks._pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
-from mlops_gate.facts import RepoFiles
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import RepoFiles
 from mlops_gate.gitlab_includes import Pipeline, left_out_note, pipeline
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
@@ -124,7 +125,7 @@ def _is_deploy(job: Job, p: Params) -> bool:
     needs=("ci_config",),
     params=Params,
 )
-def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+def deploy_via_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """Every deploy job in CI targets the protected production environment.
 
     Reads `.github/workflows/*`, `.gitlab-ci.yml` and `azure-pipelines.yml`. A deploy job is a job
@@ -155,7 +156,7 @@ def deploy_via_pipeline(facts: Mapping[str, Any], params: Params, target: Target
     (`allow_pr_deploys: true` accepts them). An unparsable CI file fails. Fix: bind each deploy job
     to the protected environment, and keep production deploys off pull request builds.
     """
-    files: RepoFiles = facts["ci_config"]
+    files = facts.ci_config
     subject = repo_subject(target, files)
     branch = target.base_branch or "main"
     units, gl = _units(files, branch)

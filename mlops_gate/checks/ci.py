@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from mlops_gate.checks._branch_filters import az_branch_ok, gh_branch_ok, gh_events
 from mlops_gate.checks._common import error_loc, loc, repo_subject
@@ -25,7 +24,8 @@ from mlops_gate.checks._pipelines import (
     skips_pull_requests,
     top,
 )
-from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import SourceFile
 from mlops_gate.gitlab_includes import pipeline, pr_test_runs
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
@@ -184,7 +184,7 @@ ANALYSERS = {"github": _github, "azure": _azure}
     needs=("ci_config",),
     params=Params,
 )
-def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """A test job runs on every pull/merge request into the protected branches.
 
     Reads `.github/workflows/*`, `.gitlab-ci.yml` and `azure-pipelines.yml`. Passes when, for each
@@ -227,7 +227,7 @@ def pr_pipeline(facts: Mapping[str, Any], params: Params, target: Target) -> Ite
     an unparsable one, fails. Fix: add a job named e.g. `test` that runs your test suite, triggered by
     pull requests into the branch.
     """
-    files: RepoFiles = facts["ci_config"]
+    files = facts.ci_config
     subject = repo_subject(target, files)
     broken = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
     gl = pipeline(files.files)  # every include, whatever its rules: none is a CI file of its own

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._platform import subject
-from mlops_gate.facts import Environments
+from mlops_gate.facts import Facts
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -36,7 +36,7 @@ def _scope(params: Params, target: Target) -> Mapping[str, Any]:
     requires_target=("platform", "repository"),
     scope=_scope,
 )
-def production_environment(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+def production_environment(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """The environment `name` (production) exists, a deployment to it needs at least `min_reviewers`
     approvals, the person who triggered a deployment cannot approve it (`forbid_self_review`), and it
     deploys only from protected branches (`protected_branches_only`) — or, when the platform limits
@@ -46,7 +46,7 @@ def production_environment(facts: Mapping[str, Any], params: Params, target: Tar
     environments with approval rules (Premium); Azure DevOps: environment approval and branch-control
     checks. Custom protection rules and other checks are listed in the evidence.
     """
-    envs: Environments = facts["environments"]
+    envs = facts.environments
     env = next((e for e in envs.environments if e.name == params.name), None)
     subj = subject(envs.platform, envs.repository, f"environment/{params.name}")
     if env is None or not env.exists:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks import _dockerfile
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject, unread
-from mlops_gate.facts import RepoFiles, SourceFile
-from mlops_gate.facts_oci import ImageFacts
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import RepoFiles, SourceFile
+from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -29,7 +30,7 @@ class PinParams:  # both pinning checks: the same exemptions
     needs=("dockerfiles",),
     params=PinParams,
 )
-def base_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> Iterator[Outcome]:
+def base_pinned(facts: Facts, params: PinParams, target: Target) -> Iterator[Outcome]:
     """Every image a Dockerfile builds from is pinned by digest, so a rebuild gets the same bytes.
 
     Passes when every image a Dockerfile/Containerfile pulls is named `name@sha256:<64 hex>` (a tag may
@@ -53,7 +54,7 @@ def base_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> 
     Fix: replace `FROM python:3.12-slim` with `FROM python:3.12-slim@sha256:<digest>`; let Renovate or
     Dependabot keep the digest current.
     """
-    files: RepoFiles = facts["dockerfiles"]
+    files = facts.dockerfiles
     if not files.files:
         yield Outcome(repo_subject(target, files), "no Dockerfile found; no base image to pin")
         return
@@ -103,7 +104,7 @@ def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
     needs=("deploy_manifests", "oci_image"),  # oci_image costs nothing without a target image
     params=PinParams,
 )
-def digest_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -> Iterator[Outcome]:
+def digest_pinned(facts: Facts, params: PinParams, target: Target) -> Iterator[Outcome]:
     """Release and deploy manifests reference container images by digest, never by a movable tag.
 
     Reads the deploy manifests found in the repository (YAML, or JSON naming `apiVersion` and `kind`):
@@ -132,10 +133,10 @@ def digest_pinned(facts: Mapping[str, Any], params: PinParams, target: Target) -
     Fix: deploy `registry/app@sha256:<digest>` (CI knows the digest it pushed: `docker buildx build
     --push --metadata-file`, or `crane digest`); in Helm values set `image.digest`.
     """
-    files: RepoFiles = facts["deploy_manifests"]
+    files = facts.deploy_manifests
     outcomes = list(_manifest_outcomes(files, params))
-    image: ImageFacts | None = facts.get("oci_image")
-    if image is not None and image.ref:
+    image = facts.oci_image
+    if image.ref:
         outcomes.append(_target_outcome(image, params))
     if not outcomes:
         yield Outcome(repo_subject(target, files), f"no image reference found in {len(files.files)} deploy manifests")

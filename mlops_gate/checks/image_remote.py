@@ -10,11 +10,11 @@ import fnmatch
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from mlops_gate.checks import _oci_verify as v
 from mlops_gate.checks import _slsa
-from mlops_gate.facts_oci import Attestation, ImageFacts, Signature
+from mlops_gate.facts import Facts
+from mlops_gate.facts.oci import Attestation, ImageFacts, Signature
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -60,7 +60,7 @@ def _label_scope(params: LabelParams, target: Target) -> Mapping[str, tuple[str,
     requires_target=("image", "repository", "commit"),
     scope=_label_scope,
 )
-def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Iterator[Outcome]:
+def labels(facts: Facts, params: LabelParams, target: Target) -> Iterator[Outcome]:
     """The image says where it was built from: `org.opencontainers.image.source` names the repository and
     `org.opencontainers.image.revision` is the commit being gated.
 
@@ -73,7 +73,7 @@ def labels(facts: Mapping[str, Any], params: LabelParams, target: Target) -> Ite
     Fix: `docker buildx build --label org.opencontainers.image.revision=$GITHUB_SHA --label
     org.opencontainers.image.source=$GITHUB_SERVER_URL/$GITHUB_REPOSITORY` (docker/metadata-action sets both).
     """
-    img: ImageFacts = facts["oci_image"]
+    img = facts.oci_image
     if img.labels is None:
         yield unread(img, "labels")
         return
@@ -124,7 +124,7 @@ def _sig_scope(params: SignatureParams, target: Target) -> Mapping[str, tuple[st
     requires_target=("image",),
     scope=_sig_scope,
 )
-def signature(facts: Mapping[str, Any], params: SignatureParams, target: Target) -> Iterator[Outcome]:
+def signature(facts: Facts, params: SignatureParams, target: Target) -> Iterator[Outcome]:
     """A cosign signature of the image verifies with one of the policy's `keys` and binds the image digest.
 
     Signatures are read from cosign's classic layout (the tag `sha256-<hex>.sig` next to the image;
@@ -143,7 +143,7 @@ def signature(facts: Mapping[str, Any], params: SignatureParams, target: Target)
     Fix: `cosign sign --key cosign.key registry/app@sha256:<digest>` in the release pipeline, and commit
     `cosign.pub` to the repository.
     """
-    img: ImageFacts = facts["oci_image"]
+    img = facts.oci_image
     if img.signatures is None:
         yield unread(img, "signatures")
         return
@@ -234,7 +234,7 @@ def _prov_scope(params: ProvenanceParams, target: Target) -> Mapping[str, tuple[
     requires_target=("image", "repository", "commit"),
     scope=_prov_scope,
 )
-def provenance(facts: Mapping[str, Any], params: ProvenanceParams, target: Target) -> Iterator[Outcome]:
+def provenance(facts: Facts, params: ProvenanceParams, target: Target) -> Iterator[Outcome]:
     """A signed SLSA provenance attestation says the image was built by a trusted builder from the gated
     repository and commit.
 
@@ -249,7 +249,7 @@ def provenance(facts: Mapping[str, Any], params: ProvenanceParams, target: Targe
     Fix: attest in the release pipeline (`cosign attest --key cosign.key --type slsaprovenance1
     --predicate provenance.json IMAGE@DIGEST`, or the SLSA GitHub generator) and list its builder id.
     """
-    img: ImageFacts = facts["oci_image"]
+    img = facts.oci_image
     if img.attestations is None:
         yield unread(img, "attestations")
         return

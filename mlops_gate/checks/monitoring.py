@@ -19,7 +19,9 @@ from mlops_gate.checks._common import (
     unread,
 )
 from mlops_gate.checks._drift import DriftKind, drift_configs
-from mlops_gate.facts import RepoFiles, RuleTests, SourceFile
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import RepoFiles, SourceFile
+from mlops_gate.facts.promtool import RuleTests
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -51,7 +53,7 @@ def _first(f: SourceFile) -> Any:
     params=AlertRulesParams,
     scope=_rule_tests_scope,
 )
-def alert_rules(facts: Mapping[str, Any], params: AlertRulesParams, target: Target) -> Iterator[Outcome]:
+def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Iterator[Outcome]:
     """Prometheus rule files exist, are valid as `promtool check rules` sees them, and meet the policy.
 
     Rule files are the YAML files with a top-level `groups` list (and `*.rules`, or files named
@@ -73,7 +75,7 @@ def alert_rules(facts: Mapping[str, Any], params: AlertRulesParams, target: Targ
     `tests`) that passes `promtool test rules`; a failing test file fails with promtool's output,
     and a missing promtool is an error.
     """
-    repo: RepoFiles = facts["rule_files"]
+    repo = facts.rule_files
     subject = repo_subject(target, repo)
     min_for = pr.parse_duration(params.min_for)
     if min_for is None:
@@ -91,7 +93,7 @@ def alert_rules(facts: Mapping[str, Any], params: AlertRulesParams, target: Targ
         yield outcome
     yield _rules_summary(subject, params, files, alerts)
     if params.require_rule_tests:
-        yield from _rule_tests(subject, params, facts["rule_tests"], alerts)
+        yield from _rule_tests(subject, params, facts.rule_tests, alerts)
 
 
 def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts: list[str]) -> Iterator[Outcome]:
@@ -209,7 +211,7 @@ class AlertRoutingParams:
     needs=("alertmanager_config", "rule_files"),
     params=AlertRoutingParams,
 )
-def alert_routing(facts: Mapping[str, Any], params: AlertRoutingParams, target: Target) -> Iterator[Outcome]:
+def alert_routing(facts: Facts, params: AlertRoutingParams, target: Target) -> Iterator[Outcome]:
     """The Alertmanager configuration is valid and routes the model's alerts to a receiver that notifies.
 
     The configuration is `alertmanager_config` (a path in the repository) or every discovered
@@ -227,7 +229,7 @@ def alert_routing(facts: Mapping[str, Any], params: AlertRoutingParams, target: 
     `match_labels` (e.g. `{severity: critical}`); when no alert carries `match_labels`, that label
     set itself is routed. Without alerts or `match_labels`, the root route's receiver must notify.
     """
-    am: RepoFiles = facts["alertmanager_config"]
+    am = facts.alertmanager_config
     files = list(am.files)
     if params.alertmanager_config:
         want = params.alertmanager_config.removeprefix("./")
@@ -247,7 +249,7 @@ def alert_routing(facts: Mapping[str, Any], params: AlertRoutingParams, target: 
             (Violation("no Alertmanager configuration (YAML with `route` and `receivers`)"),),
         )
         return
-    label_sets = _label_sets(facts["rule_files"], params)
+    label_sets = _label_sets(facts.rule_files, params)
     for f in files:
         yield routing(f, label_sets)
 
@@ -288,7 +290,7 @@ class DriftMonitorParams:
     needs=("drift_config", "rule_files"),
     params=DriftMonitorParams,
 )
-def drift_monitor(facts: Mapping[str, Any], params: DriftMonitorParams, target: Target) -> Iterator[Outcome]:
+def drift_monitor(facts: Facts, params: DriftMonitorParams, target: Target) -> Iterator[Outcome]:
     """Something watches the model's inputs and predictions for drift.
 
     Any of these passes (narrowed by `kinds` when set): a Prometheus alert whose name or `expr`
@@ -299,7 +301,7 @@ def drift_monitor(facts: Mapping[str, Any], params: DriftMonitorParams, target: 
     drift (`evidently`, `nannyml`, `alibi-detect`, `whylogs`). One repository-wide result, and one
     failing result (`file:<path>`) for each file that mentions drift but could not be read or parsed.
     """
-    drift: RepoFiles = facts["drift_config"]
+    drift = facts.drift_config
     for f in drift.files:
         if f.error:
             yield unread(f) or Outcome(
@@ -307,7 +309,7 @@ def drift_monitor(facts: Mapping[str, Any], params: DriftMonitorParams, target: 
             )
     found = [
         (kind, what, where)
-        for kind, what, where in _drift_found(facts["rule_files"], drift)
+        for kind, what, where in _drift_found(facts.rule_files, drift)
         if not params.kinds or kind in params.kinds
     ]
     subject = repo_subject(target, drift)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from mlops_gate.checks import _promrules as pr
 from mlops_gate.checks._alertmanager import match, notifies
 from mlops_gate.checks._common import glob_match, loc, matching
-from mlops_gate.facts import RepoFiles
-from mlops_gate.facts_prometheus import AlertmanagerState, LoadedRule, PrometheusState, Silence
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import RepoFiles
+from mlops_gate.facts.prometheus import AlertmanagerState, LoadedRule, PrometheusState, Silence
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -42,7 +42,7 @@ def _scope(params: LiveParams, target: Target) -> Mapping[str, tuple[str, ...]]:
     requires_target=("prometheus_url",),
     scope=_scope,
 )
-def live(facts: Mapping[str, Any], params: LiveParams, target: Target) -> Iterator[Outcome]:
+def live(facts: Facts, params: LiveParams, target: Target) -> Iterator[Outcome]:
     """The live Prometheus (`--prometheus-url`) has the model's rules loaded, scrapes it and sees no
     blocking alert; the live Alertmanager (`--alertmanager-url`, optional) routes and does not mute them.
 
@@ -71,8 +71,8 @@ def live(facts: Mapping[str, Any], params: LiveParams, target: Target) -> Iterat
     With no required alert, no repository rule, no `targets` and no `required_metrics`, there is
     nothing to verify: the result is an error, never a pass.
     """
-    prom: PrometheusState = facts["prometheus_state"]
-    repo: RepoFiles = facts["rule_files"]
+    prom = facts.prometheus_state
+    repo = facts.rule_files
     wanted = _repo_rules(repo, params) if params.require_repo_rules_loaded else []
     subject = f"prometheus:{prom.url}"
     if not (params.required_alerts or wanted or params.targets or params.required_metrics):
@@ -96,7 +96,7 @@ def live(facts: Mapping[str, Any], params: LiveParams, target: Target) -> Iterat
         violations,
         (*rules.evidence, *targets.evidence, *metrics.evidence, *firing.evidence),
     )
-    am: AlertmanagerState = facts["alertmanager_state"]
+    am = facts.alertmanager_state
     if am.configured:
         yield _alertmanager(am, model or [dict(params.targets)])
 

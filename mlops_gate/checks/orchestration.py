@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import graphlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject
 from mlops_gate.checks._workflows import Workflow, airflow, first_mapping, stepfunctions
-from mlops_gate.facts import NOT_READ, RepoFiles, SourceFile
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -33,7 +34,7 @@ class Params:
     needs=("workflow_files",),
     params=Params,
 )
-def workflow_defined(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """Training and prediction run as declared workflows, and those definitions are valid.
 
     Workflows found in the repository (or only those under `paths`, globs) of `kinds`
@@ -57,7 +58,7 @@ def workflow_defined(facts: Mapping[str, Any], params: Params, target: Target) -
     run `databricks bundle validate`, `python -c 'import dag_file'` or `aws stepfunctions
     validate-state-machine-definition` to see the same problems.
     """
-    files: RepoFiles = facts["workflow_files"]
+    files = facts.workflow_files
     found = [
         w
         for w in _discover(files)

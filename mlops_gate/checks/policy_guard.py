@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
-from mlops_gate.facts_git import PolicyCopy, PolicyFiles
+from mlops_gate.facts import Facts
+from mlops_gate.facts.git import PolicyCopy, PolicyFiles
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -20,7 +21,7 @@ MAX_CHANGES = 20
     severity=Severity.CRITICAL,
     needs=("policy_file",),
 )
-def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> Iterator[Outcome]:
+def policy_unchanged(facts: Facts, params: Any, target: Target) -> Iterator[Outcome]:
     """On a pull/merge request, the policy file in use — and every repository file it `extends` — must
     be identical to the copy on the branch the request targets. A pull request could edit the policy it is
     judged by (lower a severity, disable a check, add a waiver, point `target:` at its own hosts); the gate
@@ -45,7 +46,7 @@ def policy_unchanged(facts: Mapping[str, Any], params: Any, target: Target) -> I
     ends in error. On a pull/merge request the check's `enabled`, `severity` and waivers come from the
     target branch's policy only: the request's own policy cannot switch it off or waive it.
     """
-    pf: PolicyFiles = facts["policy_file"]
+    pf = facts.policy_file
     # the file's name, not the machine's absolute path: a stable subject for waivers and reports
     where = f"policy:{pf.source if pf.source.startswith('builtin:') else PurePath(pf.source).name}"
     if not pf.pull_request:

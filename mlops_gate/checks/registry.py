@@ -7,9 +7,9 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from mlops_gate.facts_mlflow import MlflowModel
+from mlops_gate.facts import Facts
+from mlops_gate.facts.mlflow_registry import MlflowModel
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -35,8 +35,8 @@ def parse_bound(text: str) -> tuple[str, float]:
     return m.group(1), float(m.group(2))
 
 
-def _model(facts: Mapping[str, Any]) -> MlflowModel:
-    model: MlflowModel = facts["mlflow_model"]
+def _model(facts: Facts) -> MlflowModel:
+    model = facts.mlflow_model
     return model
 
 
@@ -63,7 +63,7 @@ class VersionParams:
     params=VersionParams,
     requires_target=("model",),
 )
-def model_version(facts: Mapping[str, Any], params: VersionParams, target: Target) -> Iterator[Outcome]:
+def model_version(facts: Facts, params: VersionParams, target: Target) -> Iterator[Outcome]:
     """The model being released (`--model NAME@ALIAS` or `NAME/VERSION`, or `target.model`) resolves in
     the MLflow model registry named by `MLFLOW_TRACKING_URI`, its status is READY (not
     PENDING_REGISTRATION or FAILED_REGISTRATION), it is not in the Archived stage (unless
@@ -115,7 +115,7 @@ class LineageParams:
     params=LineageParams,
     requires_target=("model", "commit"),
 )
-def lineage(facts: Mapping[str, Any], params: LineageParams, target: Target) -> Iterator[Outcome]:
+def lineage(facts: Facts, params: LineageParams, target: Target) -> Iterator[Outcome]:
     """The version's run exists and is FINISHED, and its `mlflow.source.git.commit` tag equals the commit
     being gated (`--commit`, detected in CI): exact match, no prefix. Where the run's
     `mlflow.source.git.repoURL` is set and `match_repository` holds, it names the gated repository.
@@ -192,7 +192,7 @@ class MetadataParams:
     params=MetadataParams,
     requires_target=("model",),
 )
-def metadata(facts: Mapping[str, Any], params: MetadataParams, target: Target) -> Iterator[Outcome]:
+def metadata(facts: Facts, params: MetadataParams, target: Target) -> Iterator[Outcome]:
     """The registered model and the version have non-empty descriptions; every tag in `required_tags`
     is set (on the version, else on the registered model) to one of its allowed values, or to any
     non-empty value when it allows null (e.g. `{owner: null, validation_status: [approved]}`); the
@@ -285,7 +285,7 @@ def _metrics_scope(params: MetricsParams, target: Target) -> Mapping[str, tuple[
     requires_target=("model",),
     scope=_metrics_scope,
 )
-def metrics(facts: Mapping[str, Any], params: MetricsParams, target: Target) -> Iterator[Outcome]:
+def metrics(facts: Facts, params: MetricsParams, target: Target) -> Iterator[Outcome]:
     """Every metric in `thresholds` (e.g. `val_auc: ">= 0.80"`, `latency_p95_ms: "<= 50"`) was logged,
     by the version's run or its MLflow 3 logged model (whose value wins), and meets its bound.
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from mlops_gate.checks import _oci_verify as v
 from mlops_gate.checks import _slsa
 from mlops_gate.checks.image_remote import REVISION, key_scope, verified_statement
 from mlops_gate.checks.runs import latest
-from mlops_gate.facts import CommitRuns
-from mlops_gate.facts_mlflow import MlflowModel
-from mlops_gate.facts_oci import ImageFacts
+from mlops_gate.facts import Facts
+from mlops_gate.facts.oci import ImageFacts
+from mlops_gate.facts.platform import CommitRuns
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -40,7 +39,7 @@ def _scope(params: Params, target: Target) -> Mapping[str, tuple[str, ...]]:
     requires_target=("commit", "model", "image", "platform", "repository"),
     scope=_scope,
 )
-def traceability(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+def traceability(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """One chain for the release: the gated commit = the MLflow run's `mlflow.source.git.commit` = the
     image's revision label = the source commit of its signed provenance, and CI passed on that commit.
 
@@ -50,9 +49,9 @@ def traceability(facts: Mapping[str, Any], params: Params, target: Target) -> It
     image digest (`image.provenance` judges the builder). `required` names the CI runs that must have
     succeeded (latest attempt); empty means every run reported on the commit, and at least one.
     """
-    img: ImageFacts = facts["oci_image"]
-    model: MlflowModel = facts["mlflow_model"]
-    runs: CommitRuns = facts["commit_runs"]
+    img = facts.oci_image
+    model = facts.mlflow_model
+    runs = facts.commit_runs
     commit = target.commit or ""
     links: list[tuple[str, str | None, str]] = []  # (link, problem or None, evidence)
     unknown: list[str] = []

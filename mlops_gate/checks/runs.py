@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._platform import selected, subject, target_ref
-from mlops_gate.facts import BranchProtections, CommitRuns, Run
+from mlops_gate.facts import Facts
+from mlops_gate.facts.platform import Run
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -57,7 +58,7 @@ def _id_key(value: str) -> tuple[int, str]:
     requires_target=("platform", "repository", "commit"),
     scope=_scope,
 )
-def required_runs(facts: Mapping[str, Any], params: Params, target: Target) -> Iterator[Outcome]:
+def required_runs(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """Every name in `required` has a successful latest run on the exact commit being gated.
 
     `required` defaults to the required status checks of the target branch's protection (the pull
@@ -67,8 +68,8 @@ def required_runs(facts: Mapping[str, Any], params: Params, target: Target) -> I
     `neutral` and `skipped` pass only with `allow_neutral` / `allow_skipped`; a run still pending or
     missing fails with its name.
     """
-    runs: CommitRuns = facts["commit_runs"]
-    bp: BranchProtections = facts["branch_protection"]
+    runs = facts.commit_runs
+    bp = facts.branch_protection
     subj = subject(runs.platform, runs.repository, runs.sha[:12])
     by_name = latest(runs.runs)
     names = list(params.required)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._platform import branch_scope, for_branches
-from mlops_gate.facts import BranchProtection
+from mlops_gate.facts import Facts
+from mlops_gate.facts.platform import BranchProtection
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.registry import check
 from mlops_gate.target import Target
@@ -45,7 +46,7 @@ class ProtectedParams:
     requires_target=PLATFORM,
     scope=_scope,
 )
-def branch_protected(facts: Mapping[str, Any], params: ProtectedParams, target: Target) -> Iterator[Outcome]:
+def branch_protected(facts: Facts, params: ProtectedParams, target: Target) -> Iterator[Outcome]:
     """Each of `branches` (default: the default branch; globs such as `release/*` allowed) is protected,
     and force-pushes and deletion are blocked.
 
@@ -91,7 +92,7 @@ class ReviewParams:
     requires_target=PLATFORM,
     scope=_scope,
 )
-def reviews_required(facts: Mapping[str, Any], params: ReviewParams, target: Target) -> Iterator[Outcome]:
+def reviews_required(facts: Facts, params: ReviewParams, target: Target) -> Iterator[Outcome]:
     """Merging into `branches` needs at least `min_approvals` approving reviews; with
     `require_code_owner_review` a code owner must approve; with `dismiss_stale_reviews` a new push
     dismisses earlier approvals; with `require_last_push_approval` the last push must be approved by
@@ -145,7 +146,7 @@ class StatusParams:
     requires_target=PLATFORM,
     scope=_scope,
 )
-def status_checks_required(facts: Mapping[str, Any], params: StatusParams, target: Target) -> Iterator[Outcome]:
+def status_checks_required(facts: Facts, params: StatusParams, target: Target) -> Iterator[Outcome]:
     """Merging into `branches` requires CI to pass: every name in `required` (default: at least one
     check of any name) is a required status check, and with `strict` the branch must be up to date
     before merging. On GitLab, "pipelines must succeed" counts as the required check `pipeline`; on
@@ -198,7 +199,7 @@ class BypassParams:
     requires_target=PLATFORM,
     scope=_scope,
 )
-def no_bypass(facts: Mapping[str, Any], params: BypassParams, target: Target) -> Iterator[Outcome]:
+def no_bypass(facts: Facts, params: BypassParams, target: Target) -> Iterator[Outcome]:
     """Administrators and ruleset bypass actors cannot skip the rules on `branches`, except the actors
     matching `allowed_bypass` (globs over `kind:name`, e.g. `team:release-managers`).
 
@@ -242,7 +243,7 @@ class SignedParams:
     requires_target=PLATFORM,
     scope=_scope,
 )
-def signed_commits(facts: Mapping[str, Any], params: SignedParams, target: Target) -> Iterator[Outcome]:
+def signed_commits(facts: Facts, params: SignedParams, target: Target) -> Iterator[Outcome]:
     """Commits pushed to `branches` must be signed (GitHub: required signatures; GitLab: the push rule
     "reject unsigned commits"). Off in the `default` profile, on in `strict`."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mlops_gate.facts import Environment, Run
+from mlops_gate.facts.platform import Environment, Run
 
 BUILD_STATUS = {
     "notStarted": "queued",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mlops_gate.facts import BranchProtection, RequiredCheck
+from mlops_gate.facts.platform import BranchProtection, RequiredCheck
 from mlops_gate.providers._azure_security import Permissions, Security
 
 MIN_REVIEWERS = "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"

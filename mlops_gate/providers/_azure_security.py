@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BypassActor
+from mlops_gate.facts.platform import BypassActor
 from mlops_gate.providers import Meter
 from mlops_gate.providers import _azure_api as az
 

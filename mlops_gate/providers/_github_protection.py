@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_gate.facts import BranchProtection, BypassActor, RequiredCheck
+from mlops_gate.facts.platform import BranchProtection, BypassActor, RequiredCheck
 from mlops_gate.providers import Meter
 from mlops_gate.providers._github_api import Api, NotFound
 

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from mlops_gate.facts import Environment, Environments
+from mlops_gate.facts.platform import Environment, Environments
 from mlops_gate.providers._gitlab_api import JOB_TOKEN_HINT, Api, Unavailable
 from mlops_gate.providers._gitlab_protection import as_int, pushers, truthy
 

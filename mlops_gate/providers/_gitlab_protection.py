@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.facts import BranchProtection, BypassActor, RequiredCheck
+from mlops_gate.facts.platform import BranchProtection, BypassActor, RequiredCheck
 
 ROLES = {30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
 DEVELOPERS = BypassActor("role", ROLES[30])

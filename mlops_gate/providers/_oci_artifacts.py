@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts_oci import Attestation, DsseSignature, Label, PlatformManifest, Signature
+from mlops_gate.facts.oci import Attestation, DsseSignature, Label, PlatformManifest, Signature
 from mlops_gate.providers._oci_client import INDEX_TYPES, Client, Fetched
 
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"

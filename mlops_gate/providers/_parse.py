@@ -9,7 +9,7 @@ import stat
 import threading
 
 from mlops_gate import yamlio
-from mlops_gate.facts import NOT_READ, SourceFile
+from mlops_gate.facts.files import NOT_READ, SourceFile
 from mlops_gate.providers import Context
 
 MAX_BYTES = 1 << 20  # per file

@@ -26,7 +26,7 @@ from typing import cast
 
 from mlops_gate import printable
 from mlops_gate.errors import FactError
-from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.providers import Context, _parse
 from mlops_gate.providers._parse import YAML_EXT, is_dockerfile, name_of
 from mlops_gate.providers._scan import Content, scan_budget

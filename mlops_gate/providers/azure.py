@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BranchProtections, CommitRuns, Environment, Environments, Run
+from mlops_gate.facts.platform import BranchProtections, CommitRuns, Environment, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.providers import _azure_api as az
 from mlops_gate.providers import _azure_security as sec

@@ -15,7 +15,7 @@ import fnmatch
 import json
 import re
 
-from mlops_gate.facts import RepoFiles, SourceFile
+from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.gitlab_includes import GITLAB_CI
 from mlops_gate.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policy import DISCOVERED_NAMES

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlops_gate.errors import FactError, UsageError
-from mlops_gate.facts_git import PolicyChange, PolicyCopy, PolicyFiles, PolicyLink
+from mlops_gate.facts.git import PolicyChange, PolicyCopy, PolicyFiles, PolicyLink
 from mlops_gate.providers import Context, Meter
 
 # How the run tells this provider which policy it loaded (the engine hands providers only the env).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from mlops_gate.facts import BranchProtection, BranchProtections, CommitRuns, Environment, Environments, Run
+from mlops_gate.facts.platform import BranchProtection, BranchProtections, CommitRuns, Environment, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.providers._github_api import Api, NotFound, api
 

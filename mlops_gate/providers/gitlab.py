@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BranchProtections, CommitRuns, Environments, Run
+from mlops_gate.facts.platform import BranchProtections, CommitRuns, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.providers._gitlab_api import JOB_TOKEN_HINT, Api, Unavailable, connect
 from mlops_gate.providers._gitlab_environments import environments as _environments

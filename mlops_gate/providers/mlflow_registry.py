@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts_mlflow import (
+from mlops_gate.facts.mlflow_registry import (
     ComparedVersion,
     DatasetInputFacts,
     LoggedModelFacts,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mlops_gate.facts_oci import Attestation, ImageFacts, PublicKey, Signature
+from mlops_gate.facts.oci import Attestation, ImageFacts, PublicKey, Signature
 from mlops_gate.providers import Context
 from mlops_gate.providers._oci_ref import parse
 

@@ -6,36 +6,52 @@ check is written once over the host-neutral facts in `mlops_gate.facts`.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Protocol
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts import BranchProtections, CommitRuns, Environments, Run
+from mlops_gate.facts.platform import BranchProtections, CommitRuns, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.target import PLATFORMS
 
 
-def _host(ctx: Context) -> Any:
+class Host(Protocol):
+    """What each platform module (github, gitlab, azure) offers: the same three readers."""
+
+    def branch_protection(self, ctx: Context) -> BranchProtections: ...
+    def commit_runs(self, ctx: Context) -> CommitRuns: ...
+    def environments(self, ctx: Context) -> Environments: ...
+
+
+def _host(ctx: Context) -> Host:
+    """The module of the target's platform, imported only then (each brings its SDK)."""
     platform = ctx.target.platform
     if platform not in PLATFORMS:
         raise FactError("no source-control platform to read", "set --platform github|gitlab|azure or target.platform")
     if not ctx.target.repository:
         raise FactError("no repository to read", "set --repository or target.repository")
-    return importlib.import_module(f"mlops_gate.providers.{platform}")
+    if platform == "github":
+        from mlops_gate.providers import github
+
+        return github
+    if platform == "gitlab":
+        from mlops_gate.providers import gitlab
+
+        return gitlab
+    from mlops_gate.providers import azure
+
+    return azure
 
 
 def branch_protection(ctx: Context) -> BranchProtections:
-    result: BranchProtections = _host(ctx).branch_protection(ctx)
-    return result
+    return _host(ctx).branch_protection(ctx)
 
 
 def commit_runs(ctx: Context) -> CommitRuns:
     if not ctx.target.commit:
         raise FactError("no commit to read runs for", "set --commit or target.commit (detected in CI)")
-    result: CommitRuns = _host(ctx).commit_runs(ctx)
-    return without_current_job(result, ctx.env)
+    return without_current_job(_host(ctx).commit_runs(ctx), ctx.env)
 
 
 def without_current_job(runs: CommitRuns, env: Mapping[str, str]) -> CommitRuns:
@@ -66,5 +82,4 @@ def without_current_job(runs: CommitRuns, env: Mapping[str, str]) -> CommitRuns:
 
 
 def environments(ctx: Context) -> Environments:
-    result: Environments = _host(ctx).environments(ctx)
-    return result
+    return _host(ctx).environments(ctx)

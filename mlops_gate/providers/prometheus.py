@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from mlops_gate import yamlio
 from mlops_gate.errors import FactError
-from mlops_gate.facts_prometheus import (
+from mlops_gate.facts.prometheus import (
     ActiveAlert,
     AlertmanagerState,
     LoadedRule,

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from mlops_gate.facts import RuleTestFile, RuleTests
+from mlops_gate.facts.promtool import RuleTestFile, RuleTests
 from mlops_gate.providers import Context
 from mlops_gate.providers.files import YAML_EXT, is_rule_test, read, walk
 

@@ -1,55 +1,27 @@
-"""`--facts-out` / `--facts-in`: collected facts as plain JSON, with where each was read.
+"""`--facts-in`: a facts file (mlops_gate.facts.saved) or an evidence bundle read back, and the target a
+replay may judge.
 
-`--facts-in` also takes an evidence bundle (`audit --evidence`): its `facts` member is a facts file, and
-`replay()` gives the policy as applied and the run's selection, so the saved verdict can be reproduced.
+An evidence bundle (`audit --evidence`) holds a facts file as its `facts` member, and the policy as applied
+and the run's selection, so that the saved verdict can be reproduced (`Replay`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import __version__, evidence, jsonfile, typed
-from mlops_gate.engine import FactRecord
+from mlops_gate import evidence, jsonfile
 from mlops_gate.errors import UsageError
-from mlops_gate.facts import FACT_KINDS
-from mlops_gate.facts_git import PolicyFiles
-from mlops_gate.facts_mlflow import MlflowModel
-from mlops_gate.facts_oci import ImageFacts
+from mlops_gate.facts import FactRecord
+from mlops_gate.facts import saved as facts_file
+from mlops_gate.facts.mlflow_registry import MlflowModel
+from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.model import Severity
 from mlops_gate.policy import Policy
 from mlops_gate.policy_sources import from_applied
 from mlops_gate.target import FIELDS, Target
-
-SCHEMA_VERSION = 1
-
-
-def dump(
-    records: Mapping[str, FactRecord], target: Target, policy: tuple[str, str] = ("", ""), facts_file: str | None = None
-) -> dict[str, Any]:
-    """`policy`: (source, digest) of the policy the facts were collected under, to warn on a different one;
-    `facts_file`: the file the facts were replayed from (None: read live)."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "mlops-gate", "version": __version__},
-        "target": {k: v for k, v in typed.to_data(target).items() if v},
-        "facts_source": "live" if facts_file is None else "replayed",
-        **({"facts_file": facts_file} if facts_file is not None else {}),
-        **({"policy": {"source": policy[0], "digest": policy[1]}} if policy[1] else {}),
-        "facts": {
-            kind: {
-                "type": FACT_KINDS[kind].type.__name__,
-                "sources": list(r.sources),
-                "requests": r.requests,
-                "duration_s": r.duration_s,
-                **({"error": r.error} if r.error else {"value": typed.to_data(r.value)}),
-            }
-            for kind, r in sorted(records.items())
-        },
-    }
 
 
 @dataclass(frozen=True)
@@ -86,36 +58,10 @@ def read(path: Path) -> Saved:
         raise UsageError(f"--facts-in: {path} {exc}", "write one with `mlops-gate check --facts-out FILE`") from None
     replayed = _replay(path, data) if evidence.is_bundle(data) else None
     facts = _unwrap(data)
-    target, records = _load(path, facts)
+    target, records = facts_file.load(path, facts)
     policy = facts.get("policy")
     recorded = str(policy.get("digest")) if isinstance(policy, dict) and policy.get("digest") else None
     return Saved(str(path), target, records, recorded, replayed)
-
-
-def _load(path: Path, data: Any) -> tuple[Target, dict[str, FactRecord]]:
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        raise UsageError(
-            f"--facts-in: {path} is not an mlops-gate facts file (schema_version {SCHEMA_VERSION})",
-            "write one with `mlops-gate check --facts-out FILE`",
-        )
-    try:
-        target = typed.from_data(Target, data.get("target") or {}, "target")
-        records = {}
-        for kind, entry in (data.get("facts") or {}).items():
-            if kind not in FACT_KINDS:
-                raise typed.DataError(f"facts.{kind}", "unknown fact kind (written by a newer mlops-gate?)")
-            records[kind] = _record(kind, entry)
-    except typed.DataError as exc:
-        raise UsageError(f"--facts-in: {path}: {exc}") from None
-    if "policy_file" not in records and target.event not in ("pull_request", "merge_request"):
-        # written before policy.unchanged existed: outside a pull request the fact follows from the target
-        source = str((data.get("policy") or {}).get("source") or "")
-        records["policy_file"] = FactRecord(
-            "policy_file",
-            PolicyFiles(source, pull_request=False),
-            sources=("derived: the saved target is not a pull request",),
-        )
-    return target, records
 
 
 def _unwrap(data: Any) -> Any:
@@ -153,27 +99,6 @@ def _replay(path: Path, data: dict[str, Any]) -> Replay:
         )
     when = created if created.tzinfo else created.replace(tzinfo=dt.timezone.utc)
     return Replay(policy, str(data["release"]["tag"]), fail_on, only, skip, when.astimezone(dt.timezone.utc).date())
-
-
-def _record(kind: str, entry: Any) -> FactRecord:
-    path = f"facts.{kind}"
-    if not isinstance(entry, dict):
-        raise typed.DataError(path, "expected a mapping")
-    meta = typed.from_data(_Meta, {k: v for k, v in entry.items() if k in ("sources", "requests", "duration_s")}, path)
-    if "error" in entry:
-        value, error = None, typed.from_data(str, entry["error"], f"{path}.error")
-    elif "value" in entry:
-        value, error = typed.from_data(FACT_KINDS[kind].type, entry["value"], f"{path}.value"), None
-    else:
-        raise typed.DataError(path, "has neither value nor error")
-    return FactRecord(kind, value, error, meta.requests, meta.duration_s, meta.sources)
-
-
-@dataclass(frozen=True)
-class _Meta:
-    sources: tuple[str, ...] = ()
-    requests: int = 0
-    duration_s: float = 0.0
 
 
 # --- the target a replay judges ---------------------------------------------------------------------
