@@ -218,7 +218,7 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def _list_checks(fmt: str) -> int:
-    from mlops_gate.registry import catalogue
+    from mlops_gate.catalogue import catalogue
 
     cat = catalogue()
     rows = [
@@ -246,7 +246,7 @@ def _explain(check_id: str) -> int:
     import dataclasses
 
     from mlops_gate import typed
-    from mlops_gate.registry import catalogue
+    from mlops_gate.catalogue import catalogue
 
     checks = catalogue().checks
     spec = checks.get(check_id)

@@ -1,4 +1,4 @@
-"""Generated documentation: the README's check table and docs/checks.md, from the registry.
+"""Generated documentation: the README's check table and docs/checks.md, from the check catalogue.
 
 python -m mlops_gate.docsgen        # rewrite both in place (a test keeps them current)
 """
@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from mlops_gate import typed
-from mlops_gate.registry import CheckSpec, catalogue
+from mlops_gate.catalogue import catalogue
+from mlops_gate.checkspec import CheckSpec
 
 START, END = "<!-- checks:start -->", "<!-- checks:end -->"
 
@@ -34,7 +35,7 @@ def checks_md() -> str:
     out = [
         "# Checks",
         "",
-        "Generated from the check registry by `python -m mlops_gate.docsgen`; "
+        "Generated from the check catalogue by `python -m mlops_gate.docsgen`; "
         "`mlops-gate explain ID` prints the same text.",
         "",
     ]

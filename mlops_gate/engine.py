@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from mlops_gate import __version__, typed
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import FactError, GateError
 from mlops_gate.facts import FactRecord, Facts
 from mlops_gate.model import Outcome, Report, Result, Severity, Status, Waiver
 from mlops_gate.policy import CheckConfig, Policy, is_expired, today_utc
 from mlops_gate.providers import Context, Meter, Shared
 from mlops_gate.providers.readers import READERS
-from mlops_gate.registry import CheckSpec
 from mlops_gate.target import Target
 
 TARGET_HINTS = {

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlops_gate import typed, yamlio
+from mlops_gate.catalogue import catalogue
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
-from mlops_gate.registry import CheckSpec, catalogue
 from mlops_gate.target import Target
 
 PROFILES_DIR = Path(__file__).parent / "policies"

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from mlops_gate import typed, yamlio
+from mlops_gate.catalogue import catalogue
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
 from mlops_gate.policy import DISCOVERED_NAMES, CheckConfig, Policy, digest_of, load, waiver_problem
-from mlops_gate.registry import catalogue
 from mlops_gate.target import Target
 
 GUARD_CHECK = "policy.unchanged"

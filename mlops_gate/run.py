@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from mlops_gate import engine, policy, policy_sources, secrets, target, trust
+from mlops_gate.catalogue import catalogue
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import GateError, UsageError
 from mlops_gate.facts import saved as facts_file
 from mlops_gate.model import Report, Severity, Violation
-from mlops_gate.registry import CheckSpec, catalogue
 from mlops_gate.replay import Saved, judged_target, same
 from mlops_gate.replay import read as read_facts_in
 from mlops_gate.secrets import redact

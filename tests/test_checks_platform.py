@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlops_gate.checks import environment, runs, vcs
+from mlops_gate.checks import cd_environment, ci_runs, vcs
 from mlops_gate.facts import Facts
 from mlops_gate.facts.platform import (
     BranchProtection,
@@ -172,7 +172,7 @@ def _runs(*items: Run) -> Facts:
 
 def test_required_runs_from_branch_protection() -> None:
     ok = Run("test", "completed", "success", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
-    o = one(runs.required_runs(_runs(ok), runs.Params(), T))
+    o = one(ci_runs.required_runs(_runs(ok), ci_runs.Params(), T))
     assert status(o) == "passed" and o.message == "1 of 1 required run(s) succeeded on aaaaaaaaaaaa"
     assert o.evidence[0] == "required by branch protection: test"
 
@@ -182,23 +182,32 @@ def test_latest_attempt_decides() -> None:
     red = Run(
         "test", "completed", "failure", "check-run", url="https://ci/2", started_at="2026-11-01T11:00:00Z", id="2"
     )
-    o = one(runs.required_runs(_runs(green, red), runs.Params(), T))
+    o = one(ci_runs.required_runs(_runs(green, red), ci_runs.Params(), T))
     assert o.violations[0].message == "test: latest run failure"
     assert o.violations[0].location is not None and o.violations[0].location.path == "https://ci/2"
     assert (
-        status(one(runs.required_runs(_runs(red, replace(green, started_at="2026-11-01T12:00:00Z")), runs.Params(), T)))
+        status(
+            one(
+                ci_runs.required_runs(
+                    _runs(red, replace(green, started_at="2026-11-01T12:00:00Z")), ci_runs.Params(), T
+                )
+            )
+        )
         == "passed"
     )
 
 
 def test_pending_missing_neutral_and_skipped() -> None:
     pending = Run("test", "in_progress", None, "check-run")
-    assert one(runs.required_runs(_runs(pending), runs.Params(), T)).violations[0].message == "test: still in_progress"
+    assert (
+        one(ci_runs.required_runs(_runs(pending), ci_runs.Params(), T)).violations[0].message
+        == "test: still in_progress"
+    )
     neutral = Run("lint", "completed", "neutral", "status")
-    o = one(runs.required_runs(_runs(neutral), runs.Params(required=("lint", "e2e")), T))
+    o = one(ci_runs.required_runs(_runs(neutral), ci_runs.Params(required=("lint", "e2e")), T))
     assert [v.message for v in o.violations] == ["lint: latest run neutral", "e2e: no run on aaaaaaaaaaaa"]
     assert (
-        status(one(runs.required_runs(_runs(neutral), runs.Params(required=("lint",), allow_neutral=True), T)))
+        status(one(ci_runs.required_runs(_runs(neutral), ci_runs.Params(required=("lint",), allow_neutral=True), T)))
         == "passed"
     )
 
@@ -207,7 +216,7 @@ def test_no_required_checks_means_every_run_must_pass_and_one_must_exist() -> No
     facts = Facts(
         {"commit_runs": CommitRuns("gitlab", "acme/churn", "b" * 40, ()), **bp(replace(GOOD, required_checks=()))}
     )
-    o = one(runs.required_runs(facts, runs.Params(), T))
+    o = one(ci_runs.required_runs(facts, ci_runs.Params(), T))
     assert status(o) == "failed" and o.violations[0].message == f"no CI run reported on commit {'b' * 40}"
 
 
@@ -227,13 +236,13 @@ def env(*items: Environment) -> Facts:
 
 
 def test_production_environment() -> None:
-    o = one(environment.production_environment(env(PROD), environment.Params(), T))
+    o = one(cd_environment.production_environment(env(PROD), cd_environment.Params(), T))
     assert status(o) == "passed" and "rule: wait_timer: 10 min" in o.evidence
-    o = one(environment.production_environment(env(Environment("production", False)), environment.Params(), T))
+    o = one(cd_environment.production_environment(env(Environment("production", False)), cd_environment.Params(), T))
     assert o.violations[0].message == "no environment named production: create it with protection rules"
     loose = replace(PROD, min_approvals=0, self_review_allowed=True, branch_policy="any")
     assert [
-        v.message for v in one(environment.production_environment(env(loose), environment.Params(), T)).violations
+        v.message for v in one(cd_environment.production_environment(env(loose), cd_environment.Params(), T)).violations
     ] == [
         "production needs 0 approval(s), policy wants 1",
         "whoever triggers a deployment to production may approve it",
@@ -243,19 +252,23 @@ def test_production_environment() -> None:
 
 def test_production_environment_patterns_and_unknowns() -> None:
     pat = replace(PROD, branch_policy="patterns", branch_patterns=("main", "feature/*"))
-    o = one(environment.production_environment(env(pat), environment.Params(allowed_branches=("main", "release/*")), T))
+    o = one(
+        cd_environment.production_environment(
+            env(pat), cd_environment.Params(allowed_branches=("main", "release/*")), T
+        )
+    )
     assert o.violations[0].message == (
         "production accepts deployments from branch patterns feature/* not in allowed_branches"
     )
     unknown = replace(PROD, min_approvals=None, notes=("protected environments need GitLab Premium",))
-    o = one(environment.production_environment(env(unknown), environment.Params(), T))
+    o = one(cd_environment.production_environment(env(unknown), cd_environment.Params(), T))
     assert o.error == "could not read its required approvals: protected environments need GitLab Premium"
 
 
 def test_latest_attempt_compares_instants_across_time_zones() -> None:
     early = Run("test", "completed", "success", "check-run", started_at="2026-11-01T11:30:00+02:00", id="9")
     late = Run("test", "completed", "failure", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
-    assert runs.latest((early, late))["test"] is late  # 09:30Z before 10:00Z, whatever the strings say
+    assert ci_runs.latest((early, late))["test"] is late  # 09:30Z before 10:00Z, whatever the strings say
 
 
 def test_unknown_protection_is_an_error_not_unprotected() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mlops_gate import registry
+from mlops_gate import catalogue, registry
 from mlops_gate.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,9 +230,9 @@ class _EP:
 def test_broken_plugin_is_reported_and_blocks_a_pass(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    registry.reset_cache()
+    catalogue.reset_cache()
     monkeypatch.setattr(
-        registry,
+        catalogue,
         "_entry_points",
         lambda: [_EP("acme", "acme_checks:all", ImportError("No module named 'acme_checks'"))],
     )
@@ -242,7 +242,7 @@ def test_broken_plugin_is_reported_and_blocks_a_pass(
         assert "plugin 'acme' (acme_checks:all) could not be loaded: ImportError" in err
         assert run(capsys, "checks")[0] == 3
     finally:
-        registry.reset_cache()
+        catalogue.reset_cache()
 
 
 def test_third_party_check_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -250,21 +250,22 @@ def test_third_party_check_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
 
     from mlops_gate.model import Outcome, Severity, Violation
 
+    # declared as the README's plugin contract says: with mlops_gate.registry.check, reading a mapping of facts
     @registry.check("acme.has-readme", title="README present", severity=Severity.LOW, needs=("ci_config",))
     def has_readme(facts: Any, params: Any, target: Any) -> Iterator[Outcome]:
         """The repository has CI config (a third-party check for the test)."""
         n = len(facts["ci_config"].files)
         yield Outcome("repo:x", f"{n} CI files", violations=() if n else (Violation("no CI"),))
 
-    registry.reset_cache()
-    monkeypatch.setattr(registry, "_entry_points", lambda: [_EP("acme", "acme:has_readme", has_readme)])
+    catalogue.reset_cache()
+    monkeypatch.setattr(catalogue, "_entry_points", lambda: [_EP("acme", "acme:has_readme", has_readme)])
     try:
         code, out, _ = run(capsys, "check", "--repo", str(GOOD), "--format", "json", "--only", "acme.has-readme")
         report = json.loads(out)
         assert code == 0
         assert [(r["check"], r["status"]) for r in report["results"]] == [("acme.has-readme", "passed")]
     finally:
-        registry.reset_cache()
+        catalogue.reset_cache()
 
 
 @pytest.mark.parametrize("example", [GOOD, BAD], ids=["churn-model", "fraud-model"])

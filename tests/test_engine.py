@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from mlops_gate import engine
+from mlops_gate.checkspec import CheckSpec, NoParams
 from mlops_gate.facts.files import RepoFiles
 from mlops_gate.model import Outcome, Severity, Status, Verdict, Violation, Waiver
 from mlops_gate.policy import CheckConfig, Policy
-from mlops_gate.registry import CheckSpec, NoParams
 from mlops_gate.target import Target
 
 TODAY = dt.date(2026, 11, 28)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from mlops_gate.checkspec import CheckSpec, NoParams
 from mlops_gate.model import Location, Report, Result, Severity, Status, Violation, Waiver
-from mlops_gate.registry import CheckSpec, NoParams
 from mlops_gate.reporters import FORMATS, codequality, console, json_report, junit, markdown, render, sarif
 
 # not `from mlops_gate.reporters import annotations`: that name is the package's __future__ feature

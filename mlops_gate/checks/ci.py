@@ -24,11 +24,11 @@ from mlops_gate.checks._pipelines import (
     skips_pull_requests,
     top,
 )
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import SourceFile
 from mlops_gate.gitlab_includes import pipeline, pr_test_runs
 from mlops_gate.model import Location, Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 

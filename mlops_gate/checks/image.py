@@ -8,11 +8,11 @@ from typing import Any
 
 from mlops_gate.checks import _dockerfile
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject, unread
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.model import Location, Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 PIN_HINT = "pin it as name@sha256:<digest> (`docker buildx imagetools inspect NAME:TAG` prints the digest)"

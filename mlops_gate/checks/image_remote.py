@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from mlops_gate.checks import _oci_verify as v
 from mlops_gate.checks import _slsa
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.oci import Attestation, ImageFacts, Signature
 from mlops_gate.model import Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 SOURCE, REVISION = "org.opencontainers.image.source", "org.opencontainers.image.revision"

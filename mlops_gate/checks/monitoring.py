@@ -19,11 +19,11 @@ from mlops_gate.checks._common import (
     unread,
 )
 from mlops_gate.checks._drift import DriftKind, drift_configs
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.facts.promtool import RuleTests
 from mlops_gate.model import Location, Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 

@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject
 from mlops_gate.checks._workflows import Workflow, airflow, first_mapping, stepfunctions
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.model import Location, Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 Kind = Literal["databricks", "airflow", "stepfunctions"]

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from mlops_gate.checks import _oci_verify as v
 from mlops_gate.checks import _slsa
+from mlops_gate.checks.ci_runs import latest
 from mlops_gate.checks.image_remote import REVISION, key_scope, verified_statement
-from mlops_gate.checks.runs import latest
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.facts.platform import CommitRuns
 from mlops_gate.model import Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"

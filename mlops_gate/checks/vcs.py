@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._platform import branch_scope, for_branches
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.platform import BranchProtection
 from mlops_gate.model import Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 PLATFORM = ("platform", "repository")

@@ -3,8 +3,8 @@
 import importlib
 from collections.abc import Callable, Mapping
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report
-from mlops_gate.registry import CheckSpec
 
 Renderer = Callable[..., str]
 

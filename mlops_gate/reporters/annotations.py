@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Location, Report, Result, Status, Violation
-from mlops_gate.registry import CheckSpec
 
 _GH_DATA = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _GH_PROPERTY = (*_GH_DATA, (":", "%3A"), (",", "%2C"))

@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report, Result, Severity, Status, Violation
-from mlops_gate.registry import CheckSpec
 
 SEVERITY = {
     Severity.CRITICAL: "blocker",

@@ -10,8 +10,8 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Location, Report, Result, Status, Verdict, Waiver
-from mlops_gate.registry import CheckSpec
 
 if TYPE_CHECKING:
     from rich.text import Text

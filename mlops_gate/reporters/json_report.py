@@ -10,8 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report, Result, Status, Violation, Waiver
-from mlops_gate.registry import CheckSpec
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "mlops-gate"

@@ -12,8 +12,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report, Result, Status
-from mlops_gate.registry import CheckSpec
 from mlops_gate.reporters.console import by_area, location_text
 
 # characters XML 1.0 cannot carry at all, even escaped

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report, Result, Status, Verdict, Waiver
-from mlops_gate.registry import CheckSpec
 from mlops_gate.reporters.console import AREAS, facts_line, location_text, summary_line, verdict_line
 
 LIMIT = 1024 * 1024  # GitHub's step-summary limit, in bytes

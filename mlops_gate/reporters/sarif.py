@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report, Result, Severity, Status, Violation
-from mlops_gate.registry import CheckSpec
 from mlops_gate.reporters.codequality import fingerprint, unique
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.git import PolicyCopy, PolicyFiles
 from mlops_gate.model import Location, Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 MAX_CHANGES = 20

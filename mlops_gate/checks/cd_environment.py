@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._platform import subject
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.model import Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._platform import selected, subject, target_ref
+from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.platform import Run
 from mlops_gate.model import Location, Outcome, Severity, Violation
-from mlops_gate.registry import check
 from mlops_gate.target import Target
 
 
