@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlops_gate import yamlio
-from mlops_gate.checks._alertmanager import config_problems, match
+from mlops_gate.lang.alertmanager import config_problems, match
 
 AMTOOL = shutil.which("amtool")
 pytestmark = pytest.mark.skipif(

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mlops_gate.checks import ci
-from mlops_gate.checks._branch_filters import gh_glob
-from mlops_gate.checks._gitlab_rules import gl_if
+from mlops_gate.lang.branch_filters import gh_glob
+from mlops_gate.lang.gitlab_rules import gl_if
 from mlops_gate.model import Location, Outcome, Violation
 from mlops_gate.target import Target
 from tests.util import read_facts, write_tree
@@ -486,7 +486,7 @@ def test_gitlab_includes_that_cannot_be_read_are_named(tmp_path: Path) -> None:
 
 
 def test_gitlab_include_depth_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlops_gate import gitlab_includes as _gitlab_includes
+    from mlops_gate.lang import gitlab_includes as _gitlab_includes
 
     monkeypatch.setattr(_gitlab_includes, "MAX_DEPTH", 3)
     files = {GL: "include: ci/1.yml\n"} | {f"ci/{n}.yml": f"include: ci/{n + 1}.yml\n" for n in range(1, 5)}
@@ -603,8 +603,8 @@ def test_gitlab_unreadable_includes_are_listed_on_a_pass(tmp_path: Path) -> None
 
 
 def test_gitlab_pipelines_are_resolved_once_per_scope(tmp_path: Path) -> None:
-    from mlops_gate.checks._gitlab_rules import any_scope, pr_scope
-    from mlops_gate.gitlab_includes import pipeline
+    from mlops_gate.lang.gitlab_includes import pipeline
+    from mlops_gate.lang.gitlab_rules import any_scope, pr_scope
 
     write_tree(tmp_path, {GL: "include: ci/test.yml\n", "ci/test.yml": "test:\n  script: [pytest]\n"})
     files = read_facts(tmp_path, "ci_config")["ci_config"].files
@@ -627,7 +627,7 @@ def test_gitlab_pipelines_are_resolved_once_per_scope(tmp_path: Path) -> None:
     ],
 )
 def test_gitlab_if_in_three_valued_logic(expr: str, value: bool | None) -> None:
-    from mlops_gate.checks._gitlab_rules import gl_env, gl_if3
+    from mlops_gate.lang.gitlab_rules import gl_env, gl_if3
 
     env = gl_env({}, "main", mr=True)
     assert gl_if3(expr, env, lambda name: not name.startswith("CI_")) is value

@@ -10,15 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_gate.checks import _promrules as pr
-from mlops_gate.checks.monitoring import (
-    AlertRoutingParams,
-    AlertRulesParams,
-    DriftMonitorParams,
-    alert_routing,
-    alert_rules,
-    drift_monitor,
-)
+from mlops_gate.checks.monitoring import AlertRulesParams, alert_rules
+from mlops_gate.checks.monitoring_drift import DriftMonitorParams, drift_monitor
+from mlops_gate.checks.monitoring_routing import AlertRoutingParams, alert_routing
+from mlops_gate.lang import promrules as pr
 from mlops_gate.model import Outcome
 from mlops_gate.target import Target
 from tests.util import read_facts, write_tree

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlops_gate import signing, typed
-from mlops_gate.checks import _oci_verify, _slsa
+from mlops_gate.checks import _oci_verify
 from mlops_gate.checks.image import PinParams, digest_pinned
 from mlops_gate.checks.image_remote import (
     LabelParams,
@@ -29,6 +29,7 @@ from mlops_gate.facts.files import RepoFiles
 from mlops_gate.facts.mlflow_registry import MlflowModel, RunFacts
 from mlops_gate.facts.oci import Attestation, DsseSignature, ImageFacts, Label, PlatformManifest, PublicKey, Signature
 from mlops_gate.facts.platform import CommitRuns, Run
+from mlops_gate.lang import slsa
 from mlops_gate.model import Outcome
 from mlops_gate.target import Target
 from tests.oci_fixtures import (
@@ -138,19 +139,19 @@ def test_simple_signing_payload_is_cosigns_exact_bytes() -> None:
     ],
 )
 def test_repository_uris_normalise(repo_uri: str) -> None:
-    assert _slsa.same_repo(repo_uri, REPO)
+    assert slsa.same_repo(repo_uri, REPO)
 
 
 def test_other_repositories_do_not_match() -> None:
-    assert not _slsa.same_repo("https://github.com/evil/acme/churn", REPO)
-    assert not _slsa.same_repo("https://github.com/acme/churn-fork", REPO)
-    assert _slsa.same_repo("https://dev.azure.com/org/proj/_git/repo", "org/proj/repo")
+    assert not slsa.same_repo("https://github.com/evil/acme/churn", REPO)
+    assert not slsa.same_repo("https://github.com/acme/churn-fork", REPO)
+    assert slsa.same_repo("https://dev.azure.com/org/proj/_git/repo", "org/proj/repo")
 
 
 def test_another_host_is_another_repository() -> None:
-    assert not _slsa.same_repo("https://evil.example/acme/churn", REPO, "github.com")
-    assert not _slsa.same_repo("git+https://evil.example/acme/churn@refs/heads/main", REPO, "github.com")
-    assert not _slsa.same_repo("git@evil.example:acme/churn.git", REPO, "github.com")
+    assert not slsa.same_repo("https://evil.example/acme/churn", REPO, "github.com")
+    assert not slsa.same_repo("git+https://evil.example/acme/churn@refs/heads/main", REPO, "github.com")
+    assert not slsa.same_repo("git@evil.example:acme/churn.git", REPO, "github.com")
     for uri in (
         "https://GitHub.com/acme/churn",
         "git@github.com:acme/churn.git",
@@ -158,14 +159,14 @@ def test_another_host_is_another_repository() -> None:
         "github.com/acme/churn",
         "acme/churn",
     ):  # the last names no host: the path decides
-        assert _slsa.same_repo(uri, REPO, "github.com"), uri
-    assert _slsa.same_repo("https://evil.example/acme/churn", REPO)  # no platform: no host to compare
-    assert _slsa.same_repo("https://gitlab.example.com:8443/acme/churn", REPO, "gitlab.example.com")
-    assert not _slsa.same_repo("https://gitlab.com/acme/churn", REPO, "gitlab.example.com")
+        assert slsa.same_repo(uri, REPO, "github.com"), uri
+    assert slsa.same_repo("https://evil.example/acme/churn", REPO)  # no platform: no host to compare
+    assert slsa.same_repo("https://gitlab.example.com:8443/acme/churn", REPO, "gitlab.example.com")
+    assert not slsa.same_repo("https://gitlab.com/acme/churn", REPO, "gitlab.example.com")
     azure = "org/proj/repo"
-    assert _slsa.same_repo("https://org@dev.azure.com/org/proj/_git/repo", azure, "dev.azure.com")
-    assert _slsa.same_repo("https://org.visualstudio.com/org/proj/_git/repo", azure, "dev.azure.com")
-    assert not _slsa.same_repo("https://evil.example/org/proj/_git/repo", azure, "dev.azure.com")
+    assert slsa.same_repo("https://org@dev.azure.com/org/proj/_git/repo", azure, "dev.azure.com")
+    assert slsa.same_repo("https://org.visualstudio.com/org/proj/_git/repo", azure, "dev.azure.com")
+    assert not slsa.same_repo("https://evil.example/org/proj/_git/repo", azure, "dev.azure.com")
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,7 @@ def test_another_host_is_another_repository() -> None:
     ],
 )
 def test_platform_host(platform: str | None, api_url: str | None, host: str) -> None:
-    assert _slsa.platform_host(platform, api_url) == host
+    assert slsa.platform_host(platform, api_url) == host
 
 
 # --- image.digest-pinned (remote half) ----------------------------------------------------------------

@@ -397,18 +397,18 @@ def test_hostile_regexes_are_evaluated_in_linear_time(capsys: pytest.CaptureFixt
 
 
 def test_alertmanager_regexes_use_alertmanager_s_syntax() -> None:
-    from mlops_gate.checks import _re2
-    from mlops_gate.checks._alertmanager import parse_matchers
+    from mlops_gate.lang import regexes
+    from mlops_gate.lang.alertmanager import parse_matchers
 
     assert parse_matchers("a=b" + " " * 200_000 + "c") == [("a", "=", "b" + " " * 200_000 + "c")]  # linear
 
-    assert _re2.fullmatch("crit.*", "critical") is True
-    assert _re2.fullmatch("(?=crit)crit", "crit") is None  # a lookahead: Go's regexp refuses it, so does amtool
-    assert _re2.search("^release/", "RELEASE/1", ignore_case=True) is True
+    assert regexes.fullmatch("crit.*", "critical") is True
+    assert regexes.fullmatch("(?=crit)crit", "crit") is None  # a lookahead: Go's regexp refuses it, so does amtool
+    assert regexes.search("^release/", "RELEASE/1", ignore_case=True) is True
 
 
 def test_long_gitlab_rule_expression_is_linear() -> None:
-    from mlops_gate.checks._gitlab_rules import gl_if
+    from mlops_gate.lang.gitlab_rules import gl_if
 
     assert gl_if('$CI_COMMIT_BRANCH == "main"' + " && $X == 'y'" * 50_000, {"CI_COMMIT_BRANCH": "main"}) is False
     assert gl_if("(" * 5000 + "$A" + ")" * 5000, {"A": "1"}) is False  # nesting past Python's stack: false

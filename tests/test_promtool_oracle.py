@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from mlops_gate import yamlio
-from mlops_gate.checks import _promrules as pr
 from mlops_gate.checks.monitoring import AlertRulesParams, alert_rules
+from mlops_gate.lang import promrules as pr
 from mlops_gate.target import Target
 from tests.util import read_facts
 

@@ -205,7 +205,7 @@ def test_gitlab_includes_are_not_followed_from_a_broken_main_file(tmp_path: Path
 
 
 def test_gitlab_include_globs_expand_as_gitlab_does() -> None:
-    from mlops_gate.gitlab_includes import expand
+    from mlops_gate.lang.gitlab_includes import expand
 
     paths = ["a.yml", "ci/a.yml", "ci/b.yaml", "ci/c.txt", "ci/x/d.yml", "ci/x/y/e.yml", "other/ci/f.yml"]
     assert expand("/ci/*.yml", paths) == ["ci/a.yml"]

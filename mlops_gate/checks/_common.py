@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
-from mlops_gate import yamlio
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.model import Location, Outcome, Violation
 from mlops_gate.target import Target, subject_name
@@ -18,15 +17,6 @@ def repo_subject(target: Target, files: RepoFiles) -> str:
 
 def file_subject(f: SourceFile) -> str:
     return f"file:{f.path}"
-
-
-def loc(f: SourceFile, *path: object, doc: int = 0) -> Location:
-    """The file, at the line of the deepest known prefix of the key path."""
-    return Location(f.path, yamlio.line_of(f.lines, *path, doc=doc) if path or f.lines else None)
-
-
-def error_loc(f: SourceFile) -> Location:
-    return Location(f.path, f.error_line)
 
 
 def matching(files: Iterable[SourceFile], globs: Iterable[str]) -> list[SourceFile]:
@@ -45,9 +35,3 @@ def unread(f: SourceFile) -> Outcome | None:
     if not f.error or not f.error.startswith(NOT_READ):
         return None
     return Outcome(file_subject(f), f"cannot read {f.path}", (Violation(f.error, Location(f.path)),))
-
-
-def problem(f: SourceFile) -> str:
-    """Why a file could not be judged, for a violation: `not read: ...` or `cannot parse: ...`."""
-    error = f.error or ""
-    return error if error.startswith(NOT_READ) else f"cannot parse: {error}"

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from mlops_gate.checks._branch_filters import gh_events
-from mlops_gate.checks._common import error_loc, loc, repo_subject
-from mlops_gate.checks._gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
-from mlops_gate.checks._pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
+from mlops_gate.checks._common import repo_subject
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles
-from mlops_gate.gitlab_includes import Pipeline, left_out_note, pipeline
+from mlops_gate.lang.branch_filters import gh_events
+from mlops_gate.lang.gitlab_includes import Pipeline, left_out_note, pipeline
+from mlops_gate.lang.gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
+from mlops_gate.lang.pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
+from mlops_gate.lang.source import error_loc, loc
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
 

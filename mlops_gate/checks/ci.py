@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from mlops_gate.checks._branch_filters import az_branch_ok, gh_branch_ok, gh_events
-from mlops_gate.checks._common import error_loc, loc, repo_subject
-from mlops_gate.checks._gitlab_rules import any_scope
-from mlops_gate.checks._pipelines import (
+from mlops_gate.checks._common import repo_subject
+from mlops_gate.checkspec import check
+from mlops_gate.facts import Facts
+from mlops_gate.facts.files import SourceFile
+from mlops_gate.lang.branch_filters import az_branch_ok, gh_branch_ok, gh_events
+from mlops_gate.lang.gitlab_includes import pipeline, pr_test_runs
+from mlops_gate.lang.gitlab_rules import any_scope
+from mlops_gate.lang.pipelines import (
     CI_GLOBS,
     PR_EVENTS,
     Job,
@@ -24,10 +28,7 @@ from mlops_gate.checks._pipelines import (
     skips_pull_requests,
     top,
 )
-from mlops_gate.checkspec import check
-from mlops_gate.facts import Facts
-from mlops_gate.facts.files import SourceFile
-from mlops_gate.gitlab_includes import pipeline, pr_test_runs
+from mlops_gate.lang.source import error_loc, loc
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
 

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.checks import _dockerfile
-from mlops_gate.checks._common import error_loc, file_subject, glob_match, loc, problem, repo_subject, unread
+from mlops_gate.checks._common import file_subject, glob_match, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.facts.oci import ImageFacts
+from mlops_gate.lang import dockerfile
+from mlops_gate.lang.source import error_loc, loc, problem
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
 
@@ -65,7 +66,7 @@ def base_pinned(facts: Facts, params: PinParams, target: Target) -> Iterator[Out
 def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
     if f.error or f.text is None:
         return Outcome(file_subject(f), f"cannot judge {f.path}", error=f"{f.path}: {problem(f)}")
-    uses, froms, refused = _dockerfile.image_uses(f.text)
+    uses, froms, refused = dockerfile.image_uses(f.text)
     violations: list[Violation] = []
     evidence = []
     if refused:
@@ -78,7 +79,7 @@ def _dockerfile_outcome(f: SourceFile, params: PinParams) -> Outcome:
         where = Location(f.path, use.line)
         if use.ref is None:
             violations.append(Violation(f"{use.instruction} {use.written}: cannot resolve ({use.unresolved})", where))
-        elif _dockerfile.is_digest_pinned(use.ref) or glob_match(use.ref, params.allow):
+        elif dockerfile.is_digest_pinned(use.ref) or glob_match(use.ref, params.allow):
             evidence.append(f"{f.path}:{use.line} {use.instruction} {use.ref}")
         else:
             shown = use.ref if use.ref == use.written else f"{use.written} (= {use.ref})"
@@ -197,7 +198,7 @@ def _manifest_outcomes(files: RepoFiles, params: PinParams) -> Iterator[Outcome]
 
 
 def _problem(ref: str, params: PinParams) -> str | None:
-    if _dockerfile.is_digest_pinned(ref) or glob_match(ref, params.allow):
+    if dockerfile.is_digest_pinned(ref) or glob_match(ref, params.allow):
         return None
     if "${" in ref or "$(" in ref:
         return "is interpolated from a variable; the digest cannot be verified: write it in the file"

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from mlops_gate.checks import _oci_verify as v
-from mlops_gate.checks import _slsa
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.oci import Attestation, ImageFacts, Signature
+from mlops_gate.lang import slsa
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.target import Target
 
@@ -78,7 +78,7 @@ def labels(facts: Facts, params: LabelParams, target: Target) -> Iterator[Outcom
         yield unread(img, "labels")
         return
     violations, evidence = [], [f"resolved {img.ref} to {img.digest}"]
-    host = _slsa.platform_host(target.platform, target.api_url)
+    host = slsa.platform_host(target.platform, target.api_url)
     wanted = [
         (params.source_label, target.repository or "", "repository"),
         (params.revision_label, target.commit or "", "commit"),
@@ -91,7 +91,7 @@ def labels(facts: Facts, params: LabelParams, target: Target) -> Iterator[Outcom
         if not found:
             violations.append(Violation(f"label {key} is missing (it should be the {what} {want})"))
         for lab in found:
-            ok = _slsa.same_repo(lab.value, want, host) if what == "repository" else _slsa.same_commit(lab.value, want)
+            ok = slsa.same_repo(lab.value, want, host) if what == "repository" else slsa.same_commit(lab.value, want)
             if not ok:
                 violations.append(Violation(f"{key}={lab.value} ({lab.source}), but the gated {what} is {want}"))
     checked = [k for k, _, _ in wanted if k]
@@ -218,7 +218,7 @@ def _judge_signature(s: Signature, keys: list[v.Key], digest: str) -> tuple[bool
 class ProvenanceParams:
     keys: tuple[str, ...] = ()  # PEM public keys that sign the attestations
     builder_ids: tuple[str, ...] = ()  # allowed builder ids (globs)
-    predicate_types: tuple[str, ...] = (_slsa.SLSA_V1, _slsa.SLSA_V02)
+    predicate_types: tuple[str, ...] = (slsa.SLSA_V1, slsa.SLSA_V02)
 
 
 def _prov_scope(params: ProvenanceParams, target: Target) -> Mapping[str, tuple[str, ...]]:
@@ -291,13 +291,13 @@ def provenance(facts: Facts, params: ProvenanceParams, target: Target) -> Iterat
         )
 
 
-def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[_slsa.Statement | None, str]:
+def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[slsa.Statement | None, str]:
     """(statement, signing key id) for a DSSE envelope that verifies and whose subject is `digest`;
     (None, why not) otherwise."""
     if a.error:
         return None, f"could not be read: {a.error}"
-    if a.payload_type != _slsa.IN_TOTO:
-        return None, f"payloadType {a.payload_type!r} is not {_slsa.IN_TOTO}"
+    if a.payload_type != slsa.IN_TOTO:
+        return None, f"payloadType {a.payload_type!r} is not {slsa.IN_TOTO}"
     body = v.b64(a.payload)
     if body is None:
         return None, "the payload is not base64"
@@ -306,7 +306,7 @@ def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[
     if key is None:
         extra = " (keyless: certificate identities are not verified yet)" if a.certificate else ""
         return None, f"no signature verifies with the {len(keys)} policy key(s){extra}"
-    statement = _slsa.parse(body)
+    statement = slsa.parse(body)
     if isinstance(statement, str):
         return None, f"signed by {key.id}, but {statement}"
     if digest not in statement.subjects:
@@ -327,11 +327,11 @@ def judge_attestation(
     if not builder or not any(fnmatch.fnmatchcase(builder, p) for p in params.builder_ids):
         return False, f"builder {builder or '(none)'} is not in builder_ids"
     repo, commit = target.repository or "", target.commit or ""
-    host = _slsa.platform_host(target.platform, target.api_url)
-    ours = [(u, c) for u, c in statement.sources if _slsa.same_repo(u, repo, host)]
+    host = slsa.platform_host(target.platform, target.api_url)
+    ours = [(u, c) for u, c in statement.sources if slsa.same_repo(u, repo, host)]
     if not ours:
         named = ", ".join(u for u, _ in statement.sources) or "none"
         return False, f"built from {named}, not {repo}"
-    if not any(_slsa.same_commit(c, commit) for _, c in ours):
+    if not any(slsa.same_commit(c, commit) for _, c in ours):
         return False, f"built from commit {', '.join(c or '(none)' for _, c in ours)}, not {commit}"
     return True, f"verified SLSA provenance signed by {key_id}: built by {builder} from {repo}@{commit[:12]}"

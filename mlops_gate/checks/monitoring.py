@@ -1,28 +1,20 @@
-"""monitoring checks: Prometheus alert rules, their Alertmanager routing, drift monitors."""
+"""monitoring.alert-rules: Prometheus alert rules are valid (as promtool sees them) and complete.
+
+The other monitoring checks: monitoring_routing (Alertmanager), monitoring_drift, monitoring_live."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.checks import _promrules as pr
-from mlops_gate.checks._alertmanager import routing
-from mlops_gate.checks._common import (
-    error_loc,
-    file_subject,
-    glob_match,
-    loc,
-    matching,
-    problem,
-    repo_subject,
-    unread,
-)
-from mlops_gate.checks._drift import DriftKind, drift_configs
+from mlops_gate.checks._common import file_subject, glob_match, matching, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
-from mlops_gate.facts.files import RepoFiles, SourceFile
+from mlops_gate.facts.files import SourceFile
 from mlops_gate.facts.promtool import RuleTests
+from mlops_gate.lang import promrules as pr
+from mlops_gate.lang.source import error_loc, loc
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
 
@@ -192,149 +184,3 @@ def _rules_summary(subject: str, params: AlertRulesParams, files: list[SourceFil
 
 def glob_match_any(pattern: str, names: list[str]) -> bool:
     return any(glob_match(n, (pattern,)) for n in names)
-
-
-# --- monitoring.alert-routing ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AlertRoutingParams:
-    alertmanager_config: str | None = None
-    match_labels: dict[str, str] = field(default_factory=dict)
-    alerts: tuple[str, ...] = ()
-
-
-@check(
-    "monitoring.alert-routing",
-    title="Alerts are routed to someone",
-    severity=Severity.HIGH,
-    needs=("alertmanager_config", "rule_files"),
-    params=AlertRoutingParams,
-)
-def alert_routing(facts: Facts, params: AlertRoutingParams, target: Target) -> Iterator[Outcome]:
-    """The Alertmanager configuration is valid and routes the model's alerts to a receiver that notifies.
-
-    The configuration is `alertmanager_config` (a path in the repository) or every discovered
-    Alertmanager file (YAML with `route` and `receivers`); each is one result (`file:<path>`). It
-    must parse as `amtool check-config` would: a root route with a default receiver and no matchers,
-    unique receiver names, every route's receiver defined, `match`/`match_re`/`matchers` well formed,
-    no unknown keys. Then each alert is routed through the tree the way Alertmanager does (the first
-    matching child route wins unless it sets `continue: true`; a route without a matching child
-    handles the alert itself; receivers are inherited): at least one receiver it reaches must have
-    a notifier (`email_configs`, `slack_configs`, `pagerduty_configs`, `webhook_configs`, ...). A
-    receiver without one is a blackhole.
-
-    The alerts routed are those of the rule files (their name as `alertname` plus their static
-    labels), narrowed to names matching `alerts` (globs) and to alerts carrying every label of
-    `match_labels` (e.g. `{severity: critical}`); when no alert carries `match_labels`, that label
-    set itself is routed. Without alerts or `match_labels`, the root route's receiver must notify.
-    """
-    am = facts.alertmanager_config
-    files = list(am.files)
-    if params.alertmanager_config:
-        want = params.alertmanager_config.removeprefix("./")
-        files = [f for f in files if f.path == want]
-        if not files:
-            found = ", ".join(f.path for f in am.files) or "none"
-            yield Outcome(
-                repo_subject(target, am),
-                f"alertmanager_config {want} not found",
-                (Violation(f"{want} is not an Alertmanager configuration (found: {found})"),),
-            )
-            return
-    if not files:
-        yield Outcome(
-            repo_subject(target, am),
-            "no Alertmanager configuration found",
-            (Violation("no Alertmanager configuration (YAML with `route` and `receivers`)"),),
-        )
-        return
-    label_sets = _label_sets(facts.rule_files, params)
-    for f in files:
-        yield routing(f, label_sets)
-
-
-def _label_sets(rules: RepoFiles, params: AlertRoutingParams) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    for f in rules.files:
-        for rule in pr.rules_of(_first(f)):
-            labels = {**rule.labels, "alertname": rule.name}
-            if (
-                rule.kind == "alert"
-                and (not params.alerts or glob_match(rule.name, params.alerts))
-                and all(labels.get(k) == v for k, v in params.match_labels.items())
-            ):
-                out.append(labels)
-    return out or [dict(params.match_labels)]
-
-
-# --- monitoring.drift-monitor ---------------------------------------------------------------------
-
-LOOKED_FOR = (
-    "a Prometheus alert whose name or expr mentions drift",
-    "an Azure ML monitor with a data_drift or prediction_drift signal",
-    "a Databricks bundle quality monitor",
-    "an Evidently, NannyML, alibi-detect or whylogs drift config or usage",
-)
-
-
-@dataclass(frozen=True)
-class DriftMonitorParams:
-    kinds: tuple[DriftKind, ...] = ()
-
-
-@check(
-    "monitoring.drift-monitor",
-    title="Drift monitoring is configured",
-    severity=Severity.MEDIUM,
-    needs=("drift_config", "rule_files"),
-    params=DriftMonitorParams,
-)
-def drift_monitor(facts: Facts, params: DriftMonitorParams, target: Target) -> Iterator[Outcome]:
-    """Something watches the model's inputs and predictions for drift.
-
-    Any of these passes (narrowed by `kinds` when set): a Prometheus alert whose name or `expr`
-    mentions drift (`prometheus`); an Azure ML model monitor whose `monitoring_signals` include a
-    `data_drift`, `prediction_drift` or `feature_attribution_drift` signal (`azureml`); a Databricks
-    bundle with `resources.quality_monitors` (`databricks`); a YAML/JSON config naming Evidently,
-    NannyML, alibi-detect or whylogs and drift, or Python code importing one of them and mentioning
-    drift (`evidently`, `nannyml`, `alibi-detect`, `whylogs`). One repository-wide result, and one
-    failing result (`file:<path>`) for each file that mentions drift but could not be read or parsed.
-    """
-    drift = facts.drift_config
-    for f in drift.files:
-        if f.error:
-            yield unread(f) or Outcome(
-                file_subject(f), f"cannot parse {f.path}", (Violation(problem(f), error_loc(f)),)
-            )
-    found = [
-        (kind, what, where)
-        for kind, what, where in _drift_found(facts.rule_files, drift)
-        if not params.kinds or kind in params.kinds
-    ]
-    subject = repo_subject(target, drift)
-    if found:
-        shown = "; ".join(
-            f"{what} ({where.path}:{where.line})" if where.line else f"{what} ({where.path})"
-            for _, what, where in found
-        )
-        yield Outcome(
-            subject,
-            f"{len(found)} drift monitor(s) found: {shown}",
-            evidence=tuple(f"{kind}: {what} in {where.path}" for kind, what, where in found),
-        )
-        return
-    kinds = f" of kinds {', '.join(params.kinds)}" if params.kinds else ""
-    yield Outcome(
-        subject,
-        f"no drift monitor{kinds} found",
-        (Violation(f"no drift monitor{kinds}; looked for {'; '.join(LOOKED_FOR)}"),),
-    )
-
-
-def _drift_found(rules: RepoFiles, drift: RepoFiles) -> Iterator[tuple[DriftKind, str, Location]]:
-    for f in rules.files:
-        for rule in pr.rules_of(_first(f)):
-            if rule.kind == "alert" and ("drift" in rule.name.lower() or "drift" in rule.expr.lower()):
-                yield "prometheus", f"alert {rule.name}", loc(f, *rule.path)
-    yield from drift_configs(drift)

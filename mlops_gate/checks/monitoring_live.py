@@ -6,13 +6,14 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from mlops_gate.checks import _promrules as pr
-from mlops_gate.checks._alertmanager import match, notifies
-from mlops_gate.checks._common import glob_match, loc, matching
+from mlops_gate.checks._common import glob_match, matching
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles
 from mlops_gate.facts.prometheus import AlertmanagerState, LoadedRule, PrometheusState, Silence
+from mlops_gate.lang import promrules as pr
+from mlops_gate.lang.alertmanager import match, notifies
+from mlops_gate.lang.source import loc
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
 

@@ -6,13 +6,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from mlops_gate.checks import _oci_verify as v
-from mlops_gate.checks import _slsa
 from mlops_gate.checks.ci_runs import latest
 from mlops_gate.checks.image_remote import REVISION, key_scope, verified_statement
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.facts.platform import CommitRuns
+from mlops_gate.lang import slsa
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.target import Target
 
@@ -95,7 +95,7 @@ def traceability(facts: Facts, params: Params, target: Target) -> Iterator[Outco
 def _link(name: str, got: str, want: str, missing: str) -> tuple[str, str | None, str]:
     if not got:
         return name, missing or "not set", f"{name}: (none)"
-    problem = None if _slsa.same_commit(got, want) else f"{got}, not the gated commit {want}"
+    problem = None if slsa.same_commit(got, want) else f"{got}, not the gated commit {want}"
     return name, problem, f"{name}: {got}"
 
 
@@ -105,13 +105,13 @@ def _provenance_link(img: ImageFacts, params: Params, target: Target) -> tuple[s
         return name, "no keys to verify provenance: set checks.release.traceability.params.keys", f"{name}: unverified"
     keys, problems = v.keys_of(params.keys, img.keys)
     commits, reasons = [], list(problems)
-    host = _slsa.platform_host(target.platform, target.api_url)
+    host = slsa.platform_host(target.platform, target.api_url)
     for a in img.attestations or ():
         statement, why = verified_statement(a, keys, img.digest or "")
         if statement is None:
             reasons.append(f"{a.source}: {why}")
             continue
-        commits += [c for u, c in statement.sources if _slsa.same_repo(u, target.repository or "", host) and c]
+        commits += [c for u, c in statement.sources if slsa.same_repo(u, target.repository or "", host) and c]
     if not commits:
         return (
             name,
@@ -121,14 +121,14 @@ def _provenance_link(img: ImageFacts, params: Params, target: Target) -> tuple[s
             f"{name}: (none)",
         )
     commit = target.commit or ""
-    if any(_slsa.same_commit(c, commit) for c in commits):
+    if any(slsa.same_commit(c, commit) for c in commits):
         return name, None, f"{name}: {commit}"
     return name, f"{', '.join(sorted(set(commits)))}, not the gated commit {commit}", f"{name}: {commits[0]}"
 
 
 def _runs_link(runs: CommitRuns, params: Params, commit: str) -> tuple[str, str | None, str]:
     name = "CI runs"
-    if not _slsa.same_commit(runs.sha, commit):
+    if not slsa.same_commit(runs.sha, commit):
         return name, f"read for {runs.sha}, not {commit}", f"{name}: on {runs.sha}"
     by_name = latest(runs.runs)
     names = list(params.required) or sorted(by_name)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mlops_gate.checks._pipelines import as_list
+from mlops_gate.lang.pipelines import as_list
 
 
 def gh_glob(pattern: str, name: str) -> bool:

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlops_gate.checks._common import loc
-from mlops_gate.checks._gitlab_rules import Scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
-from mlops_gate.checks._pipelines import Job, as_list, deep_merge, gitlab_jobs, has_spec, top, top_index
 from mlops_gate.facts.files import SourceFile
+from mlops_gate.lang.gitlab_rules import Scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
+from mlops_gate.lang.pipelines import Job, as_list, deep_merge, gitlab_jobs, has_spec, top, top_index
+from mlops_gate.lang.source import loc
 from mlops_gate.model import Location, Violation
 
 GITLAB_CI = ".gitlab-ci.yml"

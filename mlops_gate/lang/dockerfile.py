@@ -21,8 +21,8 @@ import csv
 import re
 from dataclasses import dataclass
 
-from mlops_gate.checks._dockerfile_parse import WHITESPACE, Instruction, parse
-from mlops_gate.checks._shellwords import LexError, expand, split
+from mlops_gate.lang.dockerfile_parse import WHITESPACE, Instruction, parse
+from mlops_gate.lang.shellwords import LexError, expand, split
 
 DIGEST_RE = re.compile(r"@sha256:[0-9a-f]{64}$|@sha512:[0-9a-f]{128}$")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")

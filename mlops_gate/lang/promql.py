@@ -7,7 +7,7 @@ with promtool.
 
 from __future__ import annotations
 
-from mlops_gate.checks._promql_lex import (
+from mlops_gate.lang.promql_lex import (
     AGGREGATIONS,
     BINOPS,
     COMPARISONS,

@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from mlops_gate.checks._shellwords import GO_SPACE, LexError, split
+from mlops_gate.lang.shellwords import GO_SPACE, LexError, split
 
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.*)$")  # value: rstrip()ped after
 _HEREDOC_WORD = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)$")

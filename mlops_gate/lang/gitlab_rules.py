@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.checks import _re2
-from mlops_gate.checks._pipelines import as_list
+from mlops_gate.lang import regexes
+from mlops_gate.lang.pipelines import as_list
 
 FEATURE = "mlops-gate/feature"  # the source branch of the pull request being imagined
 
@@ -98,7 +98,7 @@ def _regex_match(value: str | None, pattern: str | None) -> bool:
     body = (
         pattern[1:-2] if flags else pattern[1:-1] if len(pattern) > 1 and pattern[0] == pattern[-1] == "/" else pattern
     )
-    found = _re2.search(body, value, ignore_case=bool(flags))  # GitLab evaluates RE2 (UntrustedRegexp)
+    found = regexes.search(body, value, ignore_case=bool(flags))  # GitLab evaluates RE2 (UntrustedRegexp)
     if found is None:
         raise ValueError(f"invalid regular expression {pattern}")  # the whole `if:` is false, as before
     return found

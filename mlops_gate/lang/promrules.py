@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.checks._gotemplate import template_problem
-from mlops_gate.checks._promql import promql_problem
-from mlops_gate.checks._promql_lex import duration_seconds
+from mlops_gate.facts.files import SourceFile
+from mlops_gate.lang.gotemplate import template_problem
+from mlops_gate.lang.promql import promql_problem
+from mlops_gate.lang.promql_lex import duration_seconds
 
 LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 METRIC_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -159,6 +160,11 @@ def _pairs(value: Any, path: tuple[object, ...], where: str, key: str, templated
             if err:
                 out.append(Problem(f"{where}: {what} {name!r}: template: {err}", (*path, name)))
     return out
+
+
+def rules_of_file(f: SourceFile) -> list[Rule]:
+    """The rules of a rule file: of its first document, the only one promtool reads."""
+    return rules_of(f.documents[0] if f.documents else None)
 
 
 def rules_of(doc: Any) -> list[Rule]:

@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from mlops_gate.checks._common import loc
 from mlops_gate.facts.files import RepoFiles, SourceFile
+from mlops_gate.lang.source import loc
 from mlops_gate.model import Location
 
 DriftKind = Literal["prometheus", "azureml", "databricks", "evidently", "nannyml", "alibi-detect", "whylogs"]

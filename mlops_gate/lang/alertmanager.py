@@ -1,19 +1,14 @@
-"""Alertmanager configuration: validated the way `amtool check-config` does, and alerts routed.
-
-`routing` is one configuration file's result for monitoring.alert-routing; the rest is pure: a
-parsed YAML document in, problems with key paths (or the receivers an alert reaches) out.
-"""
+"""Alertmanager configuration: validated the way `amtool check-config` does, and alerts routed through it
+the way Alertmanager routes them. A parsed YAML document in, problems with key paths (or the receivers an
+alert reaches) out; monitoring.alert-routing and monitoring.live judge the answers."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from mlops_gate.checks import _promrules as pr
-from mlops_gate.checks import _re2
-from mlops_gate.checks._common import error_loc, file_subject, loc, unread
-from mlops_gate.facts.files import SourceFile
-from mlops_gate.model import Outcome, Violation
+from mlops_gate.lang import promrules as pr
+from mlops_gate.lang import regexes
 
 AM_KEYS = {
     "global",
@@ -72,63 +67,10 @@ _REQUIRED: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]] =
 }
 
 
-def routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
-    """One configuration file's result: valid, and each label set reaches a receiver that notifies."""
-    if f.error:
-        return unread(f) or Outcome(
-            file_subject(f),
-            f"not a valid Alertmanager configuration: {f.error}",
-            (Violation(f"cannot parse: {f.error}", error_loc(f)),),
-        )
-    doc: Any = f.documents[0] if f.documents else None  # only the first document counts
-    problems = [Violation(p.message, loc(f, *p.path)) for p in config_problems(doc)]
-    route = doc.get("route") if isinstance(doc, dict) else None
-    if not isinstance(route, dict) or problems:
-        return Outcome(
-            file_subject(f), f"{len(problems)} problem(s) in the Alertmanager configuration", tuple(problems)
-        )
-    routes = _count(route)
-    if routes * len(label_sets) > MAX_MATCHES:  # each alert walks the tree: bounded, and never a pass
-        return Outcome(
-            file_subject(f),
-            f"{routes} routes for {len(label_sets)} alert label sets",
-            (
-                Violation(
-                    f"routing {len(label_sets)} alerts through {routes} routes is more than the gate evaluates "
-                    f"({MAX_MATCHES:,} route matches): split the configuration, or narrow `alerts`/`match_labels`",
-                    loc(f, "route"),
-                ),
-            ),
-        )
-    receivers = {pr.scalar(r.get("name")) or "": i for i, r in enumerate(doc["receivers"])}
-    silent, reached = [], set()
-    for labels in label_sets:
-        names = [name for _, name in match(route, labels, ("route",), pr.scalar(route["receiver"]) or "")]
-        reached.update(names)
-        if not any(notifies(doc["receivers"][receivers[n]]) for n in names):
-            shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
-            silent.append(
-                Violation(
-                    f"alert {{{shown}}} routes to {', '.join(names)}, which notifies no one",
-                    loc(f, "receivers", receivers[names[0]]),
-                )
-            )
-    evidence = (
-        f"{f.path}: {len(receivers)} receiver(s); {len(label_sets)} label set(s) reach {', '.join(sorted(reached))}",
-    )
-    if silent:
-        message = f"{len(silent)} of {len(label_sets)} alert(s) reach no receiver that notifies"
-    else:
-        message = f"all {len(label_sets)} alert(s) reach a notifying receiver ({', '.join(sorted(reached))})"
-    return Outcome(file_subject(f), message, tuple(silent), evidence)
-
-
-MAX_MATCHES = 1_000_000
-
-
-def _count(route: dict[str, Any]) -> int:
+def route_count(route: dict[str, Any]) -> int:
+    """How many routes the tree holds (the root too)."""
     children = route.get("routes")
-    return 1 + sum(_count(c) for c in children if isinstance(c, dict)) if isinstance(children, list) else 1
+    return 1 + sum(route_count(c) for c in children if isinstance(c, dict)) if isinstance(children, list) else 1
 
 
 def match(
@@ -150,12 +92,12 @@ def _matches(route: dict[str, Any], labels: dict[str, str]) -> bool:
         if labels.get(name, "") != pr.scalar(value):
             return False
     for name, value in (route.get("match_re") or {}).items():
-        if not _re2.fullmatch(str(value), labels.get(name, "")):
+        if not regexes.fullmatch(str(value), labels.get(name, "")):
             return False
     for text in route.get("matchers") or []:
         for name, op, value in parse_matchers(str(text)) or [("", "!=", "")]:  # unparsable: matches nothing
             got = labels.get(name, "")
-            ok = got == value if op in ("=", "!=") else _re2.fullmatch(value, got) is True
+            ok = got == value if op in ("=", "!=") else regexes.fullmatch(value, got) is True
             if ok == (op in ("!=", "!~")):
                 return False
     return True
@@ -322,7 +264,7 @@ def _route_problems(
 
 
 def _regex_ok(text: str) -> bool:
-    return _re2.valid(text)  # Alertmanager's syntax (RE2), as amtool check-config refuses it
+    return regexes.valid(text)  # Alertmanager's syntax (RE2), as amtool check-config refuses it
 
 
 def _list(value: Any) -> list[Any]:
