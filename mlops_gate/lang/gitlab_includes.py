@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_gate.facts.files import SourceFile
-from mlops_gate.lang.gitlab_rules import Scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
+from mlops_gate.lang.gitlab_rules import Scope
 from mlops_gate.lang.pipelines import Job, as_list, deep_merge, gitlab_jobs, has_spec, top, top_index
 from mlops_gate.lang.source import loc
 from mlops_gate.model import Location, Violation
@@ -196,48 +196,6 @@ def left_out_note(pipelines: Sequence[Pipeline]) -> str:
     names = list(dict.fromkeys(i.describe() for pl in pipelines for i, _ in pl.left_out))
     n, their = len(names), "their" if len(names) != 1 else "its"
     return f"; {n} include{'s' if n != 1 else ''} left out by {their} rules ({', '.join(names)})" if n else ""
-
-
-Found = tuple[Location, str, str, str | None]  # where, job ("": none found), pipelines, why it cannot gate
-
-
-def pr_test_runs(
-    files: Sequence[SourceFile], branch: str, is_test: Callable[[Job], bool], branch_pipelines: bool
-) -> tuple[list[Found], list[str], str]:
-    """For `ci.pr-pipeline`: the test jobs of the pipeline GitLab builds for a merge request into
-    `branch` (and, with `branch_pipelines`, for a push to its source branch), an include its rules may
-    leave out of it left out; the evidence of those pipelines; and a note naming the includes not
-    read or left out, when no test job is found."""
-    scopes = [(mr, pr_scope(branch, mr)) for mr in ((True, False) if branch_pipelines else (True,))]
-    modes = [(mr, pl) for mr, scope in scopes if (pl := pipeline(files, scope)) is not None]
-    pls = [pl for _, pl in modes]
-    runs: dict[str, Found] = {}
-    tests: dict[str, Location] = {}
-    for mr, pl in modes:
-        env, wf_rules = gl_env(pl.doc, branch, mr), gl_workflow(pl.doc)
-        jobs = [j for j in pl.jobs() if is_test(j)]
-        tests |= {j.id: pl.loc(*j.keys) for j in jobs if j.id not in tests}
-        if wf_rules is not None and gl_rules(wf_rules, env)[0] in (None, "never"):
-            continue
-        label = "merge request pipelines" if mr else "branch pipelines"
-        for j in jobs:
-            ok, problem = gl_job_runs(j.body, env, wf_rules is not None)
-            if ok and (j.id not in runs or (runs[j.id][3] and not problem)):
-                runs[j.id] = (pl.loc(*j.keys), j.id, label, problem)
-    evidence = list(dict.fromkeys(e for pl in pls for e in pl.evidence()))
-    note = "" if tests else pls[0].unreadable_note() + left_out_note(pls)
-    if runs:
-        return list(runs.values()), evidence, note
-    where = "merge request pipelines" + (" or branch pipelines" if branch_pipelines else "")
-    problem = (
-        f"has test jobs ({', '.join(tests)}) but none runs in {where}"
-        if tests
-        else f"has none of its {len(pls[0].jobs())} jobs matching test_jobs or running a test command" + note
-    )
-    at = next(iter(tests.values()), None) or (
-        pls[0].loc("workflow") if gl_workflow(pls[0].doc) is not None else Location(pls[0].main.path, 1)
-    )
-    return [(at, "", "merge requests", problem)], evidence, note
 
 
 def _has(node: Any, keys: Sequence[object]) -> bool:
