@@ -35,7 +35,7 @@ from mlops_gate.facts.mlflow_registry import (
     RegisteredModelFacts,
     RunFacts,
 )
-from mlops_gate.providers._repo import OUTPUTS_ENV
+from mlops_gate.providers import RunInputs
 from mlops_gate.target import Target
 
 HERE = Path(__file__).resolve().parent
@@ -129,7 +129,7 @@ def build(name: str) -> dict[str, object]:
     kinds = {k: frozenset() for k, kind in FACT_KINDS.items() if kind.area == "files" or k == "oci_image"}
     out = Path("examples") / name / "facts.json"  # this run's output: the files provider leaves it out, by path
     # relative paths: the same on every machine
-    records = collect(kinds, Path("examples") / name, TARGETS[name], {OUTPUTS_ENV: str(out)})
+    records = collect(kinds, Path("examples") / name, TARGETS[name], {}, inputs=RunInputs(own_outputs=(str(out),)))
     for kind, value in PLATFORM[name].items():
         records[kind] = FactRecord(kind, value, sources=("hand-written demo facts (examples/make_facts.py)",))
     records = {k: FactRecord(r.kind, r.value, r.error, r.requests, 0.0, r.sources) for k, r in records.items()}

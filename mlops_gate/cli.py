@@ -1,4 +1,5 @@
-"""argparse wiring only: `main(argv) -> int` is the one place that prints errors and picks exit codes."""
+"""argparse wiring only: `main(argv) -> int` parses, builds one typed request (mlops_gate.request) for the
+command, hands it on, and is the one place that prints errors and picks exit codes. Nothing imports it back."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_gate import __version__
 from mlops_gate.errors import GateError, UsageError
+from mlops_gate.reporters import FORMATS
+
+if TYPE_CHECKING:
+    from mlops_gate.request import CheckRequest, Output
 
 EPILOG = """exit codes: 0 passed · 1 blocked (a check failed at or above fail_on) · 2 usage error or invalid
 policy (nothing fetched) · 3 could not evaluate (a check ended in error and none failed)"""
-FORMAT_NAMES = ("console", "json", "sarif", "junit", "markdown", "github", "gitlab-codequality", "azure")
+FORMAT_NAMES = tuple(FORMATS)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -198,7 +203,7 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
         from mlops_gate.run import run_check
 
         limits(env)  # a bad MLOPS_GATE_HTTP_* value is a usage error before anything is read
-        return run_check(args, env)
+        return run_check(check_request(args), env)
     if args.command == "verify-evidence":
         from mlops_gate.evidence_verify import verify
 
@@ -291,7 +296,46 @@ def redact_text(text: str, env: Mapping[str, str]) -> str:
     return redact(text, env)
 
 
-def parse_outputs(specs: Sequence[str]) -> list[tuple[str, str]]:
+def check_request(args: argparse.Namespace) -> CheckRequest:
+    """The request `check` or `audit` makes: every flag, typed, once."""
+    from mlops_gate.request import CheckRequest
+    from mlops_gate.target import Target
+
+    return CheckRequest(
+        command=args.command,
+        repo=args.repo,
+        policy=args.policy,
+        policy_ref=args.policy_ref,
+        flags=Target(
+            platform=args.platform,
+            repository=args.repository,
+            branch=args.branch,
+            commit=args.commit,
+            model=args.model,
+            image=args.image,
+            prometheus_url=args.prometheus_url,
+            alertmanager_url=args.alertmanager_url,
+            api_url=args.api_url,
+            base_branch=args.base_branch,
+        ),
+        release=getattr(args, "release", None),
+        evidence=getattr(args, "evidence", None),
+        sign_key=getattr(args, "sign_key", None),
+        format=args.format,
+        outputs=parse_outputs(args.output),
+        fail_on=args.fail_on,
+        only=split_ids(args.only),
+        skip=split_ids(args.skip),
+        facts_out=args.facts_out,
+        facts_in=args.facts_in,
+        quiet=args.quiet,
+        verbose=args.verbose,
+    )
+
+
+def parse_outputs(specs: Sequence[str]) -> tuple[Output, ...]:
+    from mlops_gate.request import Output
+
     out = []
     for spec in specs:
         fmt, sep, path = spec.partition("=")
@@ -303,12 +347,12 @@ def parse_outputs(specs: Sequence[str]) -> list[tuple[str, str]]:
                 f"--output {spec!r}: unknown format {fmt!r}"
                 + (f" (did you mean {close[0]}?)" if close else f"; one of {', '.join(FORMAT_NAMES)}")
             )
-        out.append((fmt, path))
-    return out
+        out.append(Output(fmt, path))
+    return tuple(out)
 
 
-def split_ids(values: Sequence[str]) -> list[str]:
-    return [i.strip() for v in values for i in v.split(",") if i.strip()]
+def split_ids(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(i.strip() for v in values for i in v.split(",") if i.strip())
 
 
 __all__: list[Any] = ["entry", "main"]

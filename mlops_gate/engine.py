@@ -18,7 +18,7 @@ from mlops_gate.errors import FactError, GateError
 from mlops_gate.facts import FactRecord, Facts
 from mlops_gate.model import Outcome, Report, Result, Severity, Status, Waiver
 from mlops_gate.policy import CheckConfig, Policy, is_expired, today_utc
-from mlops_gate.providers import Context, Meter, Shared
+from mlops_gate.providers import Context, Meter, RunInputs, Shared
 from mlops_gate.providers.readers import READERS
 from mlops_gate.target import Target
 
@@ -93,11 +93,16 @@ def _internal(what: str, exc: Exception, debug: bool) -> str:
 
 
 def collect(
-    kinds: Mapping[str, frozenset[str]], root: Path, target: Target, env: Mapping[str, str], debug: bool = False
+    kinds: Mapping[str, frozenset[str]],
+    root: Path,
+    target: Target,
+    env: Mapping[str, str],
+    debug: bool = False,
+    inputs: RunInputs | None = None,
 ) -> dict[str, FactRecord]:
     """Run each kind's provider once, concurrently (network-bound providers overlap)."""
     shared = Shared()
-    base = Context(root=root, target=target, env=env, shared=shared)
+    base = Context(root=root, target=target, env=env, inputs=inputs or RunInputs(), shared=shared)
 
     def one(kind: str) -> FactRecord:
         ctx = replace(base, kind=kind, scope=kinds[kind], meter=Meter())
@@ -209,7 +214,10 @@ def run(
     today: dt.date | None = None,
     errors: tuple[str, ...] = (),
     debug: bool = False,
+    inputs: RunInputs | None = None,
 ) -> tuple[Report, dict[str, FactRecord]]:
+    """`inputs`: what the providers are told besides the target (the policy loaded, where trust anchors are
+    read, this run's own output files)."""
     start = time.perf_counter()
     planned = plan(policy, checks, target, only, skip)
     if not planned:
@@ -218,7 +226,7 @@ def run(
     if facts_in is not None:
         facts = {k: v for k, v in facts_in.items() if k in kinds}
     else:
-        facts = collect(kinds, root, target, env, debug)
+        facts = collect(kinds, root, target, env, debug, inputs)
     results = [r for p in planned for r in judge(p, facts, target, debug)]
     use = apply_waivers(results, policy.waivers, today or today_utc())
     report = Report(

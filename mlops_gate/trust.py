@@ -6,36 +6,29 @@ come from the CI context, the flags, the environment, and a policy the change ca
 pull/merge request, that is the policy as loaded (the working tree, --policy, --policy-ref). On one, it is
 the target branch's copy of that policy, read with git at the commit the target branch points to, and the
 files the policy names as trust anchors (public keys today) are read at that same commit, never through a
-symbolic link. run.py decides this before anything is fetched; providers read anchors with read_anchor().
+symbolic link. run.py decides this before anything is fetched and hands it to the providers
+(`Context.inputs.anchors`), which read anchors with mlops_gate.providers.anchors.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import posixpath
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_gate import policy as policies
-from mlops_gate.errors import FactError, GateError, PolicyError
+from mlops_gate.errors import GateError, PolicyError
 from mlops_gate.policy import DISCOVERED_NAMES, Policy
+from mlops_gate.providers import AnchorSource
 from mlops_gate.providers.git import PR_EVENTS
 from mlops_gate.target import Target
-
-ANCHORS_ENV = "_MLOPS_GATE_TRUST_ANCHORS"  # how run.py tells providers where trust anchors are read
 
 
 class TrustError(GateError):
     """On a pull/merge request the policy the gate trusts could not be read: nothing is fetched (exit 3)."""
 
     exit_code = 3
-
-
-class AnchorError(FactError):
-    """A trust anchor (a key file the policy names) could not be read from where the gate trusts it."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +39,6 @@ class Trusted:
     ref: str | None = None  # the target branch as found in the clone, e.g. origin/main
     commit: str | None = None
     top: Path | None = None  # the repository's top folder
-
-
-@dataclass(frozen=True)
-class Anchor:
-    data: bytes
-    source: str  # where it was read: `git origin/main:cosign.pub`, or a path
-    note: str | None = None  # e.g. the change under review has another copy, which was not used
 
 
 def is_pull_request(target: Target) -> bool:
@@ -156,76 +142,9 @@ def _outside_the_change(trusted: Policy, top: Path, ref: str) -> None:
             )
 
 
-def anchors_env(trusted: Trusted) -> str:
-    """The value of ANCHORS_ENV for the providers: where trust anchors are read ("" : the working tree)."""
-    if trusted.commit is None or trusted.top is None:
-        return ""
-    return json.dumps({"top": str(trusted.top), "ref": trusted.ref, "commit": trusted.commit})
-
-
-def read_anchor(root: Path, target: Target, env: Mapping[str, str], name: str, limit: int) -> Anchor:
-    """A file the policy names as a trust anchor (`name` relative to the repository root `root`, or absolute).
-
-    Not a pull/merge request: from the working tree. On one: a path inside the repository is read from the
-    target branch's commit (never through a symbolic link, never from the working tree: the request cannot
-    add or replace a key); a path outside the repository was put there by the environment and is read as is."""
-    path = Path(name) if Path(name).is_absolute() else root / name
-    if not is_pull_request(target):
-        return Anchor(_read(path, name, root, limit), str(path))
-    from mlops_gate.providers import git
-
-    try:
-        spec = json.loads(env.get(ANCHORS_ENV) or "null")
-        top, ref, commit = Path(spec["top"]), str(spec["ref"]), str(spec["commit"])
-    except (TypeError, KeyError, ValueError):
-        raise AnchorError(
-            f"{name}: on a pull/merge request trust anchors are read from the target branch, "
-            "which this run did not resolve"
-        ) from None
-    where = git.in_repo(top, path)
-    if where is None:  # outside the repository: not part of the change
-        return Anchor(_read(path, name, root, limit), str(path))
-    rel = where[0]
-    try:
-        links = git.links_at(top, commit, rel)
-        data = None if links else git.blob(top, commit, rel, limit)
-    except git.GitError as exc:
-        raise AnchorError(f"{name}: cannot read it from the target branch {ref}: {exc.message}") from None
-    if links:
-        shown = ", ".join(f"{link} -> {to}" for link, to in links)
-        raise AnchorError(
-            f"{name} is or is below a symbolic link on {ref} ({shown}): a trust anchor is read as a regular file only",
-            "commit the key as a regular file on the target branch",
-        )
-    if data is None:
-        raise AnchorError(
-            f"{name} is not on the target branch {ref} ({rel}): on a pull/merge request trust anchors are read "
-            "from the target branch, so the request cannot add or replace one",
-            "merge the key through a pull/merge request of its own first",
-        )
-    return Anchor(data, f"git {ref}:{rel}", _compare(path, rel, data, ref, limit))
-
-
-def _compare(path: Path, rel: str, trusted: bytes, ref: str, limit: int) -> str | None:
-    """A note when the change under review has another copy (never read through a link, nor past `limit`)."""
-    try:
-        mode = os.lstat(path).st_mode
-        if not stat.S_ISREG(mode):
-            what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
-            return f"{rel} is {what} in the change under review: the copy on {ref} is used"
-        with open(path, "rb") as fh:
-            same = fh.read(limit + 1) == trusted
-    except OSError:
-        return f"{rel} is missing from the change under review: the copy on {ref} is used"
-    return None if same else f"{rel} differs in the change under review: the copy on {ref} is used"
-
-
-def _read(path: Path, name: str, root: Path, limit: int) -> bytes:
-    """From the file system, at most `limit + 1` bytes of a regular file (never a device or a FIFO)."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise AnchorError(f"cannot read key file {name}: not a regular file")
-        with open(path, "rb") as fh:
-            return fh.read(limit + 1)
-    except OSError as exc:
-        raise AnchorError(f"cannot read key file {name} (relative to {root}): {exc.strerror or exc}") from None
+def anchors(trusted: Trusted) -> AnchorSource | None:
+    """Where the providers read trust anchors (mlops_gate.providers.anchors): the target branch's commit on a
+    pull/merge request, else None (the working tree)."""
+    if trusted.commit is None or trusted.top is None or trusted.ref is None:
+        return None
+    return AnchorSource(trusted.top, trusted.ref, trusted.commit)

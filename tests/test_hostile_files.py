@@ -13,7 +13,6 @@ import pytest
 
 from mlops_gate import yamlio
 from mlops_gate.cli import main
-from mlops_gate.providers._repo import OUTPUTS_ENV
 from tests.util import read_facts, write_tree
 
 D = "sha256:" + "a" * 64
@@ -221,15 +220,17 @@ def test_own_outputs_are_left_out_by_path_not_by_content(capsys: pytest.CaptureF
     assert (code, report["results"][0]["message"]) == (1, "no drift monitor found")
 
 
-def test_outputs_env_names_files_relative_to_the_working_directory(
+def test_own_outputs_name_files_relative_to_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_tree(tmp_path, {"evidently-drift.yml": "drift: evidently\n", "other-drift.yml": "drift: evidently\n"})
     monkeypatch.chdir(tmp_path)
     from mlops_gate.engine import collect
+    from mlops_gate.providers import RunInputs
     from mlops_gate.target import Target
 
-    records = collect({"drift_config": frozenset()}, tmp_path, Target(), {OUTPUTS_ENV: "other-drift.yml\n"})
+    inputs = RunInputs(own_outputs=("other-drift.yml",))  # as the run lists them: paths as given
+    records = collect({"drift_config": frozenset()}, tmp_path, Target(), {}, inputs=inputs)
     assert [f.path for f in records["drift_config"].value.files] == ["evidently-drift.yml"]
 
 

@@ -1,6 +1,9 @@
-"""Providers read facts: one function per fact kind, taking a Context, returning the fact value.
+"""Providers read facts: one function per fact kind, taking a Context, returning the fact value
+(`readers.py` says which function reads which kind).
 
-They raise FactError (with the fix in its hint) when the facts cannot be read; they never judge.
+They raise FactError (with the fix in its hint) when the facts cannot be read; they never judge. What the
+run decided before reading anything — the policy it loaded, where trust anchors are read, its own output
+files — reaches them as typed fields of the Context (`Context.inputs`), never through the environment.
 """
 
 from __future__ import annotations
@@ -41,10 +44,43 @@ class Shared:
 
 
 @dataclass(frozen=True)
+class PolicyInUse:
+    """The policy the run loaded, as the `policy_file` reader (policy.unchanged) needs it."""
+
+    source: str = ""  # as loaded: a path, `builtin:NAME`, or `REF:PATH` (--policy-ref)
+    files: tuple[Path, ...] = ()  # its repository files (the policy and what it extends): absolute, never resolved
+    ref: str | None = None  # --policy-ref
+    # where the working tree's policy would be read (--policy PATH, else the discovered names): one the target
+    # branch has but the pull request's tree does not is a deleted policy
+    candidates: tuple[Path, ...] = ()
+    head_branch: str | None = None  # the pull/merge request's own branch, which cannot be its target branch
+
+
+@dataclass(frozen=True)
+class AnchorSource:
+    """Where trust anchors (key files the policy names) are read on a pull/merge request: the commit the
+    target branch points to, in the repository at `top` (mlops_gate.trust decides it)."""
+
+    top: Path
+    ref: str  # as found in the clone, e.g. origin/main
+    commit: str
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What the run tells every provider besides the target."""
+
+    policy: PolicyInUse = field(default_factory=PolicyInUse)
+    anchors: AnchorSource | None = None  # None: trust anchors are read from the working tree
+    own_outputs: tuple[str, ...] = ()  # this run's output files: left out of the repository's files, by path
+
+
+@dataclass(frozen=True)
 class Context:
     root: Path
     target: Target
     env: Mapping[str, str]
+    inputs: RunInputs = field(default_factory=RunInputs)
     kind: str = ""
     scope: frozenset[str] = frozenset()  # items of this kind the checks asked for (branches, ...)
     meter: Meter = field(default_factory=Meter)

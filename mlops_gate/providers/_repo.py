@@ -12,8 +12,9 @@ consumes the kind reports it. Where a kind is recognised by content (an Airflow 
 a file is not even read when a search over its bytes shows it cannot be one (_scan).
 
 The gate's own outputs are recognised by path, never by content: this run's reports, facts file and
-evidence bundle (OUTPUTS_ENV, set by the CLI). No file name is left out on its own: a pull request could
-give a manifest that name (the shipped CI templates' `mlops-gate-report.json` is this run's output anyway).
+evidence bundle (`Context.inputs.own_outputs`, set by the run). No file name is left out on its own: a pull
+request could give a manifest that name (the shipped CI templates' `mlops-gate-report.json` is this run's
+output anyway).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from mlops_gate.providers import Context, _parse
 from mlops_gate.providers._parse import YAML_EXT, is_dockerfile, name_of
 from mlops_gate.providers._scan import Content, scan_budget
 
-__all__ = ["OUTPUTS_ENV", "YAML_EXT", "is_dockerfile", "name_of", "read", "select", "top_mapping", "walk"]
+__all__ = ["YAML_EXT", "is_dockerfile", "name_of", "read", "select", "top_mapping", "walk"]
 
 SKIP_DIRS = {
     ".git",
@@ -51,7 +52,6 @@ SKIP_DIRS = {
     ".vscode",
 }
 MAX_FILES = 50_000
-OUTPUTS_ENV = "MLOPS_GATE_OWN_OUTPUTS"  # this run's output paths, one a line
 
 
 def walk(ctx: Context) -> list[str]:
@@ -166,10 +166,10 @@ _PROBES = ("x.yaml", "x.yml", "x.json", "x.py", "x.rules", "Dockerfile", "databr
 
 
 def own_outputs(ctx: Context) -> frozenset[str]:
-    """This run's output files inside the repository, relative to it (the CLI lists them in OUTPUTS_ENV)."""
+    """This run's output files inside the repository, relative to it (the run lists them in the context)."""
     root = ctx.root.resolve()
     out = set()
-    for line in ctx.env.get(OUTPUTS_ENV, "").splitlines():
+    for line in ctx.inputs.own_outputs:
         path = Path(line).resolve() if line.strip() else None
         if path is not None and path.is_relative_to(root):
             out.add(path.relative_to(root).as_posix())

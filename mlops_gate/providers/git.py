@@ -8,7 +8,6 @@ the branch a pull/merge request targets (`policy.unchanged`). The only network a
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import subprocess
 import threading
@@ -17,10 +16,8 @@ from pathlib import Path
 
 from mlops_gate.errors import FactError, UsageError
 from mlops_gate.facts.git import PolicyChange, PolicyCopy, PolicyFiles, PolicyLink
-from mlops_gate.providers import Context, Meter
+from mlops_gate.providers import Context, Meter, PolicyInUse
 
-# How the run tells this provider which policy it loaded (the engine hands providers only the env).
-POLICY_ENV = "_MLOPS_GATE_POLICY_IN_USE"
 PR_EVENTS = ("pull_request", "merge_request")
 FETCH_TIMEOUT = 30  # seconds: the one fetch of a missing target branch
 _FETCHED: set[tuple[str, str]] = set()  # (repository, branch) fetches already tried by this process
@@ -235,20 +232,18 @@ def policy_in_use(
     ref: str | None,
     candidates: list[Path] | None = None,
     head_branch: str | None = None,
-) -> str:
-    """What run.py passes to the provider through POLICY_ENV. `candidates`: the working-tree paths the policy
-    would have been read from (the discovered names, or --policy PATH): one the target branch has but the
-    pull request's tree does not is a deleted policy. Paths are made absolute but never resolved: a symbolic
-    link must not turn the policy file into the (identical) copy of another file. `head_branch`: the pull
-    request's own branch, which cannot be the target branch."""
-    return json.dumps(
-        {
-            "files": [str(_absolute(f)) for f in files],
-            "source": source,
-            "ref": ref or "",
-            "candidates": [str(_absolute(c)) for c in candidates or ()],
-            "head": head_branch or "",
-        }
+) -> PolicyInUse:
+    """What run.py tells this provider about the policy it loaded (`Context.inputs.policy`). `candidates`: the
+    working-tree paths the policy would have been read from (the discovered names, or --policy PATH): one the
+    target branch has but the pull request's tree does not is a deleted policy. Paths are made absolute but
+    never resolved: a symbolic link must not turn the policy file into the (identical) copy of another file.
+    `head_branch`: the pull request's own branch, which cannot be the target branch."""
+    return PolicyInUse(
+        source,
+        tuple(_absolute(f) for f in files),
+        ref or None,
+        tuple(_absolute(c) for c in candidates or ()),
+        head_branch or None,
     )
 
 
@@ -321,12 +316,12 @@ def deleted_policies(
 
 def policy_file(ctx: Context) -> PolicyFiles:
     tgt = ctx.target
-    raw = json.loads(ctx.env.get(POLICY_ENV) or '{"files": [], "source": "", "ref": ""}')
-    source, ref = str(raw["source"]), str(raw["ref"]) or None
-    candidates = [Path(c) for c in raw.get("candidates") or ()]
+    given = ctx.inputs.policy
+    source, ref = given.source, given.ref
+    candidates = list(given.candidates)
     is_pr = tgt.event in PR_EVENTS
     nothing = PolicyFiles(source=source, pull_request=is_pr, base_branch=tgt.base_branch, policy_ref=ref)
-    if not is_pr or (ref is None and not raw["files"] and not candidates):
+    if not is_pr or (ref is None and not given.files and not candidates):
         return nothing
     if not tgt.base_branch:
         raise GitError(
@@ -335,7 +330,7 @@ def policy_file(ctx: Context) -> PolicyFiles:
             "or pass --base-branch",
         )
     top = toplevel(ctx.root)
-    check_base_branch(top, tgt.base_branch, str(raw.get("head") or "") or None)
+    check_base_branch(top, tgt.base_branch, given.head_branch)
     base = base_ref(top, tgt.base_branch)
     if base is None:
         base = base_ref(top, tgt.base_branch, fetch=True)
@@ -355,8 +350,7 @@ def policy_file(ctx: Context) -> PolicyFiles:
             raise GitError(f"--policy-ref {ref}: no such ref in {top}") from None
         return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit, base_commit=at)
     copies: dict[str, PolicyCopy] = {}
-    for name in raw["files"]:
-        path = Path(name)
+    for path in given.files:
         where = in_repo(top, path)
         if where is None:
             raise GitError(

@@ -99,13 +99,13 @@ def _read(client: Client, ctx: Context, given: str, keys: tuple[PublicKey, ...])
 
 
 def read_key(ctx: Context, name: str) -> tuple[PublicKey, str | None]:
-    """A key file the policy names, read where the gate trusts it (mlops_gate.trust), and a note saying
+    """A key file the policy names, read where the gate trusts it (providers/anchors.py), and a note saying
     where when that is not the working tree."""
-    from mlops_gate import trust
+    from mlops_gate.providers import anchors
 
     try:
-        anchor = trust.read_anchor(ctx.root, ctx.target, ctx.env, name, MAX_KEY_BYTES)
-    except trust.AnchorError as exc:
+        anchor = anchors.read_anchor(ctx.root, ctx.target, ctx.inputs.anchors, name, MAX_KEY_BYTES)
+    except anchors.AnchorError as exc:
         return PublicKey(name, error=exc.diagnostics()), None
     ctx.meter.read(anchor.source)
     note = anchor.note or (

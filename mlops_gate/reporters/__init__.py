@@ -1,14 +1,22 @@
-"""Reporters only write: `render(report, checks, color=...) -> str`, one module per format."""
+"""Reporters only write: `render(report, checks, color=...) -> str`, one module per format.
+
+FORMATS names every format (the CLI's --format and --output choices come from it) and the function that
+renders it, imported only when that format is written (the console one brings rich).
+"""
+
+from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from mlops_gate.checkspec import CheckSpec
-from mlops_gate.model import Report
+if TYPE_CHECKING:
+    from mlops_gate.checkspec import CheckSpec
+    from mlops_gate.model import Report
 
 Renderer = Callable[..., str]
 
-FORMATS: dict[str, str] = {
+FORMATS: dict[str, str] = {  # format -> "module[:function]" in this package (function default: render)
     "console": "console",
     "json": "json_report",
     "sarif": "sarif",

@@ -1,0 +1,134 @@
+"""Everything `check` and `audit` write once the gate has judged: the reports (stdout and every --output),
+the facts file and the evidence bundle; each redacted, and a file that cannot be written ends the run in
+exit 3 (a report is never missing from a run that exits 0). Paths are checked before anything is read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mlops_gate import policy
+from mlops_gate.checkspec import CheckSpec
+from mlops_gate.errors import GateError, UsageError
+from mlops_gate.model import Report, Violation
+from mlops_gate.request import CheckRequest
+from mlops_gate.secrets import redact
+from mlops_gate.target import Target
+
+
+class OutputError(GateError):
+    """A report, facts file or evidence bundle could not be written, after judging."""
+
+    exit_code = 3
+
+
+def check_outputs(req: CheckRequest) -> None:
+    """Refuse, before anything is read, outputs that cannot be written (exit 2, nothing fetched)."""
+    if req.evidence == "-":
+        raise UsageError("--evidence needs a file, not stdout")
+    paths = [o.path for o in req.outputs] + [p for p in (req.facts_out, req.evidence) if p]
+    if sum(1 for p in paths if p == "-") > 1:
+        raise UsageError("only one report can go to stdout (-)")
+    for p in paths:
+        if p != "-" and Path(p).is_dir():
+            raise UsageError(f"cannot write {p}: it is a directory")
+
+
+def own_paths(req: CheckRequest) -> tuple[str, ...]:
+    """The files this run writes: the files provider leaves them out of the repository, by path."""
+    return tuple([o.path for o in req.outputs if o.path != "-"] + [p for p in (req.facts_out, req.evidence) if p])
+
+
+def write_facts(path: str, dumped: dict[str, Any], env: Mapping[str, str]) -> None:
+    write(path, json.dumps(dumped, indent=1) + "\n", env)
+
+
+def write(path: str, text: str, env: Mapping[str, str]) -> None:
+    """`text`, redacted, to `path` (`-`: stdout); OutputError (exit 3) when it cannot be written."""
+    text = redact(text, env)
+    if not text.endswith("\n"):
+        text += "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:  # after judging: never exit 0 with a report missing
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def reports(report: Report, checks: Mapping[str, CheckSpec], req: CheckRequest, env: Mapping[str, str]) -> None:
+    """The report on stdout (unless -q, or an --output holds stdout) and every --output file."""
+    from mlops_gate.reporters import render
+
+    if not req.quiet and all(o.path != "-" for o in req.outputs):  # stdout holds one report
+        tty = sys.stdout.isatty()
+        color = req.format == "console" and tty and not env.get("NO_COLOR")
+        wide = tty and req.format == "console"
+        extra = {"width": max(80, shutil.get_terminal_size((120, 24)).columns)} if wide else {}
+        write("-", render(req.format, report, checks, color=color, **extra), env)
+    for o in req.outputs:
+        write(o.path, render(o.format, report, checks, color=False), env)
+
+
+def relocate(report: Report, repo: Path, env: Mapping[str, str]) -> Report:
+    """Findings name files relative to --repo; CI annotations need them relative to the checkout
+    (GITHUB_WORKSPACE, CI_PROJECT_DIR, BUILD_SOURCESDIRECTORY, else the working directory)."""
+    base = env.get("GITHUB_WORKSPACE") or env.get("CI_PROJECT_DIR") or env.get("BUILD_SOURCESDIRECTORY") or "."
+    if not repo.is_dir():
+        return report
+    prefix = os.path.relpath(repo.resolve(), Path(base).resolve())
+    if prefix == "." or prefix.startswith(".."):
+        return report
+
+    def move(v: Violation) -> Violation:
+        loc = v.location
+        if loc is None or "://" in loc.path:
+            return v
+        return replace(v, location=replace(loc, path=f"{Path(prefix).as_posix()}/{loc.path}"))
+
+    results = tuple(replace(r, violations=tuple(move(v) for v in r.violations)) for r in report.results)
+    return replace(report, results=results)
+
+
+def evidence_bundle(
+    path: str,
+    key: Any,
+    report: Report,
+    pol: policy.Policy,
+    tgt: Target,
+    facts: dict[str, Any],
+    run: dict[str, Any],
+    repo: Path,
+    env: Mapping[str, str],
+    facts_file: str | None,
+) -> None:
+    from mlops_gate import evidence
+    from mlops_gate.reporters.json_report import to_data
+
+    bundle = evidence.build(
+        release={
+            "tag": tgt.release or "",
+            "commit": tgt.commit or "",
+            "repository": tgt.repository or repo.resolve().name,
+        },
+        target=report.target,
+        policy={"source": pol.source, "digest": pol.digest, "chain": list(pol.chain), "applied": policy.applied(pol)},
+        facts=facts,
+        report=to_data(report),
+        run=run,
+        env=env,
+        facts_file=facts_file,
+    )
+    if key is not None:
+        bundle = evidence.sign(bundle, key)
+    write(path, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n", env)

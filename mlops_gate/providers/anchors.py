@@ -1,0 +1,90 @@
+"""Trust anchors: the files the policy names as keys, read where the gate trusts them (docs/security.md).
+
+Not on a pull/merge request: from the working tree. On one: a path inside the repository is read from the
+target branch's commit (`Context.inputs.anchors`, decided by mlops_gate.trust before anything is fetched),
+never through a symbolic link and never from the working tree, so the request cannot add or replace a key;
+a path outside the repository was put there by the environment and is read as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_gate.errors import FactError
+from mlops_gate.providers import AnchorSource, git
+from mlops_gate.target import Target
+
+
+class AnchorError(FactError):
+    """A trust anchor (a key file the policy names) could not be read from where the gate trusts it."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    data: bytes
+    source: str  # where it was read: `git origin/main:cosign.pub`, or a path
+    note: str | None = None  # e.g. the change under review has another copy, which was not used
+
+
+def read_anchor(root: Path, target: Target, anchors: AnchorSource | None, name: str, limit: int) -> Anchor:
+    """A file the policy names as a trust anchor (`name` relative to the repository root `root`, or absolute),
+    read as the module's docstring says; `anchors`: the target branch's commit on a pull/merge request."""
+    path = Path(name) if Path(name).is_absolute() else root / name
+    if target.event not in git.PR_EVENTS:
+        return Anchor(_read(path, name, root, limit), str(path))
+    if anchors is None:
+        raise AnchorError(
+            f"{name}: on a pull/merge request trust anchors are read from the target branch, "
+            "which this run did not resolve"
+        )
+    top, ref, commit = anchors.top, anchors.ref, anchors.commit
+    where = git.in_repo(top, path)
+    if where is None:  # outside the repository: not part of the change
+        return Anchor(_read(path, name, root, limit), str(path))
+    rel = where[0]
+    try:
+        links = git.links_at(top, commit, rel)
+        data = None if links else git.blob(top, commit, rel, limit)
+    except git.GitError as exc:
+        raise AnchorError(f"{name}: cannot read it from the target branch {ref}: {exc.message}") from None
+    if links:
+        shown = ", ".join(f"{link} -> {to}" for link, to in links)
+        raise AnchorError(
+            f"{name} is or is below a symbolic link on {ref} ({shown}): a trust anchor is read as a regular file only",
+            "commit the key as a regular file on the target branch",
+        )
+    if data is None:
+        raise AnchorError(
+            f"{name} is not on the target branch {ref} ({rel}): on a pull/merge request trust anchors are read "
+            "from the target branch, so the request cannot add or replace one",
+            "merge the key through a pull/merge request of its own first",
+        )
+    return Anchor(data, f"git {ref}:{rel}", _compare(path, rel, data, ref, limit))
+
+
+def _compare(path: Path, rel: str, trusted: bytes, ref: str, limit: int) -> str | None:
+    """A note when the change under review has another copy (never read through a link, nor past `limit`)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+            return f"{rel} is {what} in the change under review: the copy on {ref} is used"
+        with open(path, "rb") as fh:
+            same = fh.read(limit + 1) == trusted
+    except OSError:
+        return f"{rel} is missing from the change under review: the copy on {ref} is used"
+    return None if same else f"{rel} differs in the change under review: the copy on {ref} is used"
+
+
+def _read(path: Path, name: str, root: Path, limit: int) -> bytes:
+    """From the file system, at most `limit + 1` bytes of a regular file (never a device or a FIFO)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise AnchorError(f"cannot read key file {name}: not a regular file")
+        with open(path, "rb") as fh:
+            return fh.read(limit + 1)
+    except OSError as exc:
+        raise AnchorError(f"cannot read key file {name} (relative to {root}): {exc.strerror or exc}") from None
