@@ -16,6 +16,7 @@ from mlops_gate.checks import (
     ci,
     ci_runs,
     image,
+    image_provenance,
     image_remote,
     monitoring,
     monitoring_drift,
@@ -24,6 +25,7 @@ from mlops_gate.checks import (
     orchestration,
     policy,
     registry,
+    registry_metrics,
     release,
     vcs,
 )
@@ -40,12 +42,14 @@ BUILTIN: tuple[ModuleType, ...] = (
     orchestration,
     image,
     image_remote,
+    image_provenance,
     release,
     monitoring,
     monitoring_routing,
     monitoring_drift,
     monitoring_live,
     registry,
+    registry_metrics,
     policy,
 )
 

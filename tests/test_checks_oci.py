@@ -14,14 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from mlops_gate import signing, typed
 from mlops_gate.checks import _oci_verify
 from mlops_gate.checks.image import PinParams, digest_pinned
-from mlops_gate.checks.image_remote import (
-    LabelParams,
-    ProvenanceParams,
-    SignatureParams,
-    labels,
-    provenance,
-    signature,
-)
+from mlops_gate.checks.image_provenance import ProvenanceParams, provenance
+from mlops_gate.checks.image_remote import LabelParams, SignatureParams, labels, signature
 from mlops_gate.checks.release import Params as ReleaseParams
 from mlops_gate.checks.release import traceability
 from mlops_gate.facts import Facts

@@ -10,6 +10,7 @@ import pytest
 
 from mlops_gate import typed
 from mlops_gate.checks import registry as reg
+from mlops_gate.checks import registry_metrics as reg_metrics
 from mlops_gate.errors import PolicyError
 from mlops_gate.facts import Facts
 from mlops_gate.facts.mlflow_registry import (
@@ -211,15 +212,15 @@ def test_summarize_reads_signature_and_example() -> None:
 
 
 def test_metrics_thresholds_use_the_logged_model_value() -> None:
-    o = judge(reg.metrics, facts(), thresholds={"val_auc": ">= 0.86", "latency_p95_ms": "<= 50"})
+    o = judge(reg_metrics.metrics, facts(), thresholds={"val_auc": ">= 0.86", "latency_p95_ms": "<= 50"})
     assert o.violations == () and "val_auc = 0.86" in o.evidence
-    o = judge(reg.metrics, facts(), thresholds={"val_auc": "> 0.9", "f1": ">= 0.5"})
+    o = judge(reg_metrics.metrics, facts(), thresholds={"val_auc": "> 0.9", "f1": ">= 0.5"})
     assert messages(o) == ["f1 was not logged (policy wants >= 0.5)", "val_auc = 0.86, policy wants > 0.9"]
 
 
 def test_metrics_regression_against_champion() -> None:
     o = judge(
-        reg.metrics,
+        reg_metrics.metrics,
         facts(),
         compare_to="champion",
         max_regression={"val_auc": 0.005, "latency_p95_ms": 2},
@@ -229,26 +230,32 @@ def test_metrics_regression_against_champion() -> None:
         "latency_p95_ms regressed from 35 (version 1) to 40: worse by 5, policy allows 2",
         "val_auc regressed from 0.87 (version 1) to 0.86: worse by 0.01, policy allows 0.005",
     ]
-    assert judge(reg.metrics, facts(), compare_to="champion", max_regression={"val_auc": 0.02}).violations == ()
+    assert judge(reg_metrics.metrics, facts(), compare_to="champion", max_regression={"val_auc": 0.02}).violations == ()
 
 
 def test_metrics_comparison_skipped_for_the_champion_itself_or_no_champion() -> None:
     same = facts(compared={"champion": ComparedVersion("champion", "2", notes=("the candidate is version 2",))})
-    o = judge(reg.metrics, same, compare_to="champion", max_regression={"val_auc": 0}, thresholds={"val_auc": ">= 0.5"})
+    o = judge(
+        reg_metrics.metrics,
+        same,
+        compare_to="champion",
+        max_regression={"val_auc": 0},
+        thresholds={"val_auc": ">= 0.5"},
+    )
     assert o.violations == () and o.error is None
     assert (
         "comparison with champion skipped: version 2 is the champion itself; the candidate is version 2" in o.evidence
     )
     none = facts(compared={"champion": ComparedVersion("champion", None, notes=("no version holds it",))})
-    o = judge(reg.metrics, none, compare_to="champion", max_regression={"val_auc": 0})
+    o = judge(reg_metrics.metrics, none, compare_to="champion", max_regression={"val_auc": 0})
     assert o.error == (
         "no version holds 'champion' and no thresholds are set: set checks.registry.metrics.params.thresholds"
     )  # nothing checked: never a pass
-    assert judge(reg.metrics, facts(compared={}), compare_to="champion").error is not None
+    assert judge(reg_metrics.metrics, facts(compared={}), compare_to="champion").error is not None
 
 
 def test_metrics_without_any_bar_is_an_error() -> None:
-    assert "not configured" in (judge(reg.metrics, facts()).error or "")
+    assert "not configured" in (judge(reg_metrics.metrics, facts()).error or "")
 
 
 @pytest.mark.parametrize("bound", [">= abc", "0.8", "=> 0.8", ">= 0.8 ms", ""])
@@ -277,13 +284,13 @@ def test_max_regression_needs_compare_to(tmp_path: Path) -> None:
     ],
 )
 def test_parse_bound(text: str, bound: tuple[str, float]) -> None:
-    assert reg.parse_bound(text) == bound
+    assert reg_metrics.parse_bound(text) == bound
 
 
 def test_metrics_scope_asks_for_the_compare_to_alias() -> None:
-    params = typed.from_data(reg.MetricsParams, {"compare_to": "champion", "thresholds": {"a": "> 0"}})
-    assert reg.metrics.spec.scope(params, TARGET) == {"mlflow_model": ("alias:champion",)}  # type: ignore[attr-defined]
-    assert reg.metrics.spec.scope(reg.MetricsParams(), TARGET) == {}  # type: ignore[attr-defined]
+    params = typed.from_data(reg_metrics.MetricsParams, {"compare_to": "champion", "thresholds": {"a": "> 0"}})
+    assert reg_metrics.metrics.spec.scope(params, TARGET) == {"mlflow_model": ("alias:champion",)}  # type: ignore[attr-defined]
+    assert reg_metrics.metrics.spec.scope(reg_metrics.MetricsParams(), TARGET) == {}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -314,7 +321,7 @@ def test_facts_round_trip_through_json() -> None:
 
 def test_metrics_with_nothing_actually_compared_is_an_error() -> None:
     champ = facts(compared={"champion": ComparedVersion("champion", "1", "r0", {"other": 1.0})})
-    o = judge(reg.metrics, champ, compare_to="champion")
+    o = judge(reg_metrics.metrics, champ, compare_to="champion")
     assert o.error is not None and o.error.startswith("no threshold is set and no max_regression metric")
-    o = judge(reg.metrics, champ, compare_to="champion", max_regression={"val_auc": 0.01})
+    o = judge(reg_metrics.metrics, champ, compare_to="champion", max_regression={"val_auc": 0.01})
     assert o.error is not None  # the baseline never logged val_auc: nothing was compared

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate import signing
-from mlops_gate.facts.oci import PublicKey
-from mlops_gate.signing import pae as pae  # re-exported: image_remote builds DSSE messages with v.pae
+from mlops_gate.facts.oci import ImageFacts, PublicKey
+from mlops_gate.model import Outcome
+from mlops_gate.signing import pae as pae  # re-exported: image_provenance builds DSSE messages with v.pae
 
 PEM_MARK = "-----BEGIN"
 
@@ -68,3 +69,20 @@ def verifies(key: Key, signature: bytes, message: bytes) -> bool:
 
 def first_verifying(keys: Iterable[Key], signature: bytes, message: bytes) -> Key | None:
     return next((k for k in keys if verifies(k, signature, message)), None)
+
+
+NEEDS_KEYS = "no `keys` in the policy: set checks.{id}.params.keys (PEM public-key files or inline PEM)"
+
+
+def key_scope(keys: tuple[str, ...], *items: str) -> Mapping[str, tuple[str, ...]]:
+    """Ask the provider for `items` and to read the key files (inline PEM needs no reading)."""
+    return {"oci_image": (*items, *(f"key:{k}" for k in keys if PEM_MARK not in k))}
+
+
+def unread(img: ImageFacts, what: str) -> Outcome:
+    return Outcome(
+        img.subject,
+        f"{what} not read",
+        evidence=img.notes,
+        error=f"the {what} of {img.ref} were not collected (facts read without this check enabled?)",
+    )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from mlops_gate.checks import _oci_verify as v
 from mlops_gate.checks.ci_runs import latest
-from mlops_gate.checks.image_remote import REVISION, key_scope, verified_statement
+from mlops_gate.checks.image_provenance import verified_statement
+from mlops_gate.checks.image_remote import REVISION
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.oci import ImageFacts
@@ -27,7 +28,7 @@ class Params:
 
 
 def _scope(params: Params, target: Target) -> Mapping[str, tuple[str, ...]]:
-    return key_scope(params.keys, "labels", "attestations")
+    return v.key_scope(params.keys, "labels", "attestations")
 
 
 @check(
