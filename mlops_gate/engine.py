@@ -16,11 +16,12 @@ from mlops_gate import __version__, typed
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import FactError, GateError
 from mlops_gate.facts import FactRecord, Facts
-from mlops_gate.model import Outcome, Report, Result, Severity, Status, Waiver
-from mlops_gate.policy import CheckConfig, Policy, is_expired, today_utc
+from mlops_gate.model import Outcome, Report, Result, Severity, Status
+from mlops_gate.policy import CheckConfig, Policy
 from mlops_gate.providers import Context, Meter, RunInputs, Shared
 from mlops_gate.providers.readers import READERS
 from mlops_gate.target import Target
+from mlops_gate.waivers import apply_waivers, today_utc
 
 TARGET_HINTS = {
     "platform": "--platform or target.platform",
@@ -174,30 +175,6 @@ def _from_outcome(o: Outcome, result: Any) -> Result:
     status = Status.ERROR if o.error else Status.FAILED if o.violations else Status.PASSED
     r: Result = result(status, o.subject, o.error or o.message, violations=o.violations, evidence=o.evidence)
     return r
-
-
-@dataclass(frozen=True)
-class WaiverUse:
-    results: tuple[Result, ...]
-    applied: tuple[Waiver, ...]
-    expired: tuple[Waiver, ...]
-    unused: tuple[Waiver, ...]
-
-
-def apply_waivers(results: Iterable[Result], waivers: tuple[Waiver, ...], today: dt.date) -> WaiverUse:
-    live = [w for w in waivers if not is_expired(w, today)]
-    expired = tuple(w for w in waivers if is_expired(w, today))
-    used: list[Waiver] = []
-    out = []
-    for r in results:
-        w = next((w for w in live if w.check == r.check and fnmatch.fnmatchcase(r.subject, w.subject)), None)
-        if w is not None and r.status is Status.FAILED:
-            r = replace(r, status=Status.WAIVED, waiver=w)
-            if w not in used:
-                used.append(w)
-        out.append(r)
-    unused = tuple(w for w in live if w not in used)
-    return WaiverUse(tuple(out), tuple(used), expired, unused)
 
 
 def run(

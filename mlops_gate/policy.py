@@ -7,10 +7,7 @@ before anything is fetched (exit 2).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import difflib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,10 +17,9 @@ from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
+from mlops_gate.policies import PROFILES_DIR, profile_path, profiles
 from mlops_gate.target import Target
-
-PROFILES_DIR = Path(__file__).parent / "policies"
-DISCOVERED_NAMES = (".mlops-gate.yml", ".mlops-gate.yaml", "mlops-gate.yml", "mlops-gate.yaml")
+from mlops_gate.waivers import VISIBLE_PATTERN, waiver_problem
 
 
 @dataclass(frozen=True)
@@ -83,22 +79,6 @@ class Policy:
     checks: dict[str, CheckConfig]
     waivers: tuple[Waiver, ...]
     digest: str = ""
-
-
-def profile_path(name: str) -> Path | None:
-    path = PROFILES_DIR / f"{name}.yaml"
-    return path if path.is_file() else None
-
-
-def profiles() -> list[str]:
-    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
-
-
-def discover(repo: Path) -> Path | None:
-    for name in DISCOVERED_NAMES:
-        if (repo / name).is_file():
-            return repo / name
-    return None
 
 
 def load(ref: str | Path, origin: str = "--policy") -> Policy:
@@ -255,64 +235,6 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
     return dataclasses.replace(policy, digest=digest_of(policy))
 
 
-# --- waivers: exactly as documented ----------------------------------------------------------------
-
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# drawn as nothing although they are letters or symbols: Hangul fillers, the Braille blank
-_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
-
-
-def expiry(value: object) -> dt.date:
-    """A waiver's `expires`: a calendar date written YYYY-MM-DD, nothing else (not 20270331, not 2027-W13-3,
-    not a time); ValueError otherwise. A date YAML already parsed is accepted as it is."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD): no such day") from None
-
-
-def text_problem(text: str) -> str | None:
-    """Why `text` cannot stand as a waiver's owner, reason or subject: someone must be able to read it."""
-    if not text:
-        return "must not be empty"
-    odd = next((c for c in text if c in _BIDI or (unicodedata.category(c) == "Cc" and c not in "\t\n\r")), None)
-    if odd is not None:
-        return f"contains the control character U+{ord(odd):04X}; write plain text"
-    if not any(c not in _BLANK and unicodedata.category(c) not in _INVISIBLE for c in text):
-        shown = " ".join(f"U+{ord(c):04X}" for c in text[:8])
-        return f"must contain visible text, not only blank or invisible characters ({shown})"
-    return None
-
-
-def waiver_problem(w: WaiverDoc | Waiver) -> tuple[str, str] | None:
-    """(key, what is wrong) for the first field of a waiver that is not as documented, else None."""
-    try:
-        expiry(w.expires)
-    except ValueError as exc:
-        return "expires", str(exc)
-    for name in ("owner", "reason", "subject"):
-        problem = text_problem(getattr(w, name))
-        if problem is not None:
-            return name, problem
-    return None
-
-
-def today_utc() -> dt.date:
-    """Waivers expire by the calendar in UTC, wherever the gate runs."""
-    return dt.datetime.now(dt.timezone.utc).date()
-
-
-def is_expired(waiver: Waiver, today: dt.date) -> bool:
-    """A waiver applies through its `expires` day (UTC) and no longer from the next day on."""
-    return expiry(waiver.expires) < today
-
-
 def schema() -> dict[str, Any]:
     """JSON Schema of the policy format, with every check's params."""
     out = typed.schema_of(PolicyDoc)
@@ -348,15 +270,6 @@ def schema() -> dict[str, Any]:
             "description": "must contain visible text (not only blank or invisible characters)",
         }
     return out
-
-
-# at least one character that is neither blank, a control, nor invisible (the schema's approximation of
-# text_problem, in ECMA-262 regex syntax)
-VISIBLE_PATTERN = (
-    "[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5"
-    "\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164"
-    "\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff0-\\ufffb]"
-)
 
 
 def applied(policy: Policy) -> dict[str, Any]:

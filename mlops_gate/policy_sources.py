@@ -11,8 +11,10 @@ from mlops_gate import typed, yamlio
 from mlops_gate.catalogue import catalogue
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
-from mlops_gate.policy import DISCOVERED_NAMES, CheckConfig, Policy, digest_of, load, waiver_problem
+from mlops_gate.policies import DISCOVERED_NAMES
+from mlops_gate.policy import CheckConfig, Policy, digest_of, load
 from mlops_gate.target import Target
+from mlops_gate.waivers import waiver_problem
 
 GUARD_CHECK = "policy.unchanged"
 

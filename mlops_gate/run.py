@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import engine, output, policy, policy_sources, secrets, target, trust
+from mlops_gate import engine, output, policies, policy, policy_sources, secrets, target, trust
 from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import UsageError
@@ -151,10 +151,10 @@ def _load_policy(req: CheckRequest, repo: Path, replay: Replay | None, env: Mapp
 def _policy_path(req: CheckRequest, repo: Path) -> str | Path:
     if req.policy:
         return str(req.policy)
-    found = policy.discover(repo)
+    found = policies.discover(repo)
     if found is not None:
         return found
-    return policy.PROFILES_DIR / ("strict.yaml" if req.audit else "default.yaml")  # never a file here
+    return policies.PROFILES_DIR / ("strict.yaml" if req.audit else "default.yaml")  # never a file here
 
 
 def _policy_candidates(policy_arg: str | None, policy_ref: str | None, repo: Path) -> list[Path]:
@@ -163,9 +163,9 @@ def _policy_candidates(policy_arg: str | None, policy_ref: str | None, repo: Pat
     if policy_ref:
         return []
     if policy_arg:
-        builtin = policy.profile_path(policy_arg) is not None and not Path(policy_arg).is_file()
+        builtin = policies.profile_path(policy_arg) is not None and not Path(policy_arg).is_file()
         return [] if builtin else [Path(policy_arg)]
-    return [repo / name for name in policy.DISCOVERED_NAMES]
+    return [repo / name for name in policies.DISCOVERED_NAMES]
 
 
 def _untrusted(mine: policy.Policy, trusted: policy.Policy, ref: str, env: Mapping[str, str]) -> None:

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_gate import policy as policies
+from mlops_gate import policies, policy
 from mlops_gate.errors import GateError, PolicyError
-from mlops_gate.policy import DISCOVERED_NAMES, Policy
+from mlops_gate.policies import DISCOVERED_NAMES
+from mlops_gate.policy import Policy
 from mlops_gate.providers import AnchorSource
 from mlops_gate.providers.git import PR_EVENTS
 from mlops_gate.target import Target
@@ -122,7 +123,7 @@ def _at(
             "target branch's copy of the policy judges, and a request cannot bring its own",
             "merge the policy file first, or pass a policy the target branch has",
         )
-    return policies.load(named_profile or policies.PROFILES_DIR / f"{fallback}.yaml")
+    return policy.load(named_profile or policies.PROFILES_DIR / f"{fallback}.yaml")
 
 
 def _outside_the_change(trusted: Policy, top: Path, ref: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_gate import policy
+from mlops_gate import policies, policy
 from mlops_gate.cli import main
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity
@@ -153,7 +153,7 @@ def test_builtin_profiles_load_and_validate(name: str) -> None:
     pol = policy.load(name)
     assert pol.source == f"builtin:{name}"
     assert any(c.enabled for c in pol.checks.values())
-    assert main(["policy", "validate", str(policy.PROFILES_DIR / f"{name}.yaml")]) == 0
+    assert main(["policy", "validate", str(policies.PROFILES_DIR / f"{name}.yaml")]) == 0
 
 
 def test_committed_schema_is_current_and_validates_profiles(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mlops_gate import policy
+from mlops_gate import policy, waivers
 from mlops_gate.cli import main
 from mlops_gate.errors import PolicyError
 
@@ -62,9 +62,9 @@ def test_expires_is_yyyy_mm_dd_only(tmp_path: Path, written: str, message: str) 
 def test_a_yaml_date_or_a_string_date_is_accepted(tmp_path: Path, written: str) -> None:
     (w,) = policy.load(waiver_policy(tmp_path, expires=written)).waivers
     assert w.expires == "2027-03-31"
-    assert policy.expiry(dt.date(2027, 3, 31)) == dt.date(2027, 3, 31)  # a date YAML already parsed
+    assert waivers.expiry(dt.date(2027, 3, 31)) == dt.date(2027, 3, 31)  # a date YAML already parsed
     with pytest.raises(ValueError, match="is not a date"):
-        policy.expiry(dt.datetime(2027, 3, 31, 12, 0))
+        waivers.expiry(dt.datetime(2027, 3, 31, 12, 0))
 
 
 @pytest.mark.parametrize(

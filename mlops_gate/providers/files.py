@@ -18,7 +18,7 @@ import re
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
-from mlops_gate.policy import DISCOVERED_NAMES
+from mlops_gate.policies import DISCOVERED_NAMES
 from mlops_gate.providers import Context
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
