@@ -18,7 +18,7 @@ from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import UsageError
 from mlops_gate.facts import saved as facts_file
 from mlops_gate.model import Severity
-from mlops_gate.providers import RunInputs, git
+from mlops_gate.providers import RunInputs, git, policy_file
 from mlops_gate.replay import Replay, Saved, judged_target, same
 from mlops_gate.replay import read as read_facts_in
 from mlops_gate.request import CheckRequest
@@ -83,7 +83,7 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
     in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not req.policy_ref else []
     candidates = _policy_candidates(req.policy, req.policy_ref, repo)
     inputs = RunInputs(
-        policy=git.policy_in_use(in_use, mine.source, req.policy_ref, candidates, head_branch),
+        policy=policy_file.policy_in_use(in_use, mine.source, req.policy_ref, candidates, head_branch),
         anchors=trust.anchors(trusted),
         own_outputs=output.own_paths(req),  # the files provider leaves this run's outputs out, by path
     )
@@ -193,7 +193,6 @@ def _release_commit(req: CheckRequest, repo: Path, saved: Saved | None) -> str |
     tag = str(req.release)
     if saved is not None and saved.target.release and saved.target.release != tag:
         raise UsageError(f"--release {tag}: {req.facts_in} records the release {saved.target.release}")
-    from mlops_gate.providers import git
 
     sha = git.resolve_tag(repo, tag)
     if req.flags.commit and not (len(req.flags.commit) >= 7 and sha.startswith(req.flags.commit.lower())):

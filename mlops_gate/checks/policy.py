@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
-from mlops_gate.facts.git import PolicyCopy, PolicyFiles
+from mlops_gate.facts.policy_file import PolicyCopy, PolicyFiles
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
 

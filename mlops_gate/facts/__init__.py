@@ -1,15 +1,16 @@
 """Facts: host-neutral, frozen, JSON-ready data that providers read and checks judge.
 
 One module per source, mirroring `providers/`: `files` (repository files), `platform` (GitHub, GitLab,
-Azure DevOps), `git` (the policy file at the target branch), `mlflow_registry`, `oci`, `prometheus`,
-`promtool`; `saved` is the facts file (`--facts-out` / `--facts-in`).
+Azure DevOps), `policy_file` (the policy file against the target branch's copy, read with git),
+`mlflow_registry`, `oci`, `prometheus`, `promtool`; `saved` is the facts file (`--facts-out` / `--facts-in`).
 
 A fact *kind* is a name checks ask for (`needs=("ci_config",)`) and the type of its value. `Facts` declares
 every kind once, as a typed attribute: a built-in check reads `facts.ci_config` (mypy knows it is a
 RepoFiles); a third-party check may read `facts["ci_config"]` (Facts is also a read-only mapping by kind
 name, what checks were always given). Which provider reads each kind: `mlops_gate.providers.readers`.
 
-This package imports only other fact modules, `target` and `typed`: never checks, providers, or the run.
+This package imports only other fact modules and base modules (`errors`, `target`, `typed`): never `lang/`,
+`checks/`, `providers/`, the engine or the run (tests/test_imports.py enforces it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
-from mlops_gate.facts.git import PolicyFiles
 from mlops_gate.facts.mlflow_registry import MlflowModel
 from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.facts.platform import (
@@ -32,6 +32,7 @@ from mlops_gate.facts.platform import (
     RequiredCheck,
     Run,
 )
+from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
 from mlops_gate.facts.promtool import RuleTestFile, RuleTests
 

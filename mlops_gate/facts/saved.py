@@ -15,7 +15,7 @@ from typing import Any
 from mlops_gate import __version__, typed
 from mlops_gate.errors import UsageError
 from mlops_gate.facts import FACT_KINDS, FactRecord
-from mlops_gate.facts.git import PolicyFiles
+from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.target import Target
 
 SCHEMA_VERSION = 1

@@ -1,13 +1,11 @@
-"""Git facts, read with the `git` command (no API): tags, refs, files at a ref.
-
-Also the provider of the `policy_file` fact kind: the policy file in use compared with the copy on
-the branch a pull/merge request targets (`policy.unchanged`). The only network access is one bounded
-`git fetch` of that branch from `origin` when the clone does not have it (a shallow CI checkout).
+"""Git, read with the `git` command (no API): tags, refs, files and symbolic links at a ref, where a path is in
+the repository. The only network access is one bounded `git fetch` of a pull request's target branch from
+`origin` when the clone does not have it (a shallow CI checkout). Used by the policy_file provider, the
+trust boundary (mlops_gate.trust), --policy-ref and audit --release.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import subprocess
 import threading
@@ -15,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlops_gate.errors import FactError, UsageError
-from mlops_gate.facts.git import PolicyChange, PolicyCopy, PolicyFiles, PolicyLink
-from mlops_gate.providers import Context, Meter, PolicyInUse
 
 PR_EVENTS = ("pull_request", "merge_request")
 FETCH_TIMEOUT = 30  # seconds: the one fetch of a missing target branch
@@ -226,28 +222,7 @@ def fetch_hint(branch: str, env: Mapping[str, str]) -> str:
     return f"run `git fetch origin {branch}` before the gate (shallow CI clones do not have it)"
 
 
-def policy_in_use(
-    files: list[Path],
-    source: str,
-    ref: str | None,
-    candidates: list[Path] | None = None,
-    head_branch: str | None = None,
-) -> PolicyInUse:
-    """What run.py tells this provider about the policy it loaded (`Context.inputs.policy`). `candidates`: the
-    working-tree paths the policy would have been read from (the discovered names, or --policy PATH): one the
-    target branch has but the pull request's tree does not is a deleted policy. Paths are made absolute but
-    never resolved: a symbolic link must not turn the policy file into the (identical) copy of another file.
-    `head_branch`: the pull request's own branch, which cannot be the target branch."""
-    return PolicyInUse(
-        source,
-        tuple(_absolute(f) for f in files),
-        ref or None,
-        tuple(_absolute(c) for c in candidates or ()),
-        head_branch or None,
-    )
-
-
-def _absolute(path: Path) -> Path:
+def absolute(path: Path) -> Path:
     return path if path.is_absolute() else Path.cwd() / path  # not resolve(), not os.path.abspath(): see in_repo
 
 
@@ -255,7 +230,7 @@ def in_repo(top: Path, path: Path) -> tuple[str, tuple[str, ...]] | None:
     """`path` relative to the repository top as written — symbolic links inside the repository are never
     followed — with the symbolic links on the way (the file itself, or a folder above it, even one a later
     `..` leaves), relative to the top too. None when the path is not inside the repository."""
-    parts = _absolute(path).parts
+    parts = absolute(path).parts
     real_top = top.resolve()
     for start in range(1, len(parts) + 1):  # the shallowest folder that is the repository (reached maybe
         if Path(*parts[:start]).resolve() != real_top:  # through a link outside it, as /tmp on macOS)
@@ -289,104 +264,3 @@ def links_at(repo: Path, ref: str, rel: str) -> tuple[tuple[str, str], ...]:
         if meta.split()[0] == "120000" and name in prefixes:
             links.append((name, git(repo, "cat-file", "blob", meta.split()[2])))
     return tuple(links)
-
-
-def deleted_policies(
-    top: Path,
-    ref: str,
-    candidates: list[Path],
-    in_use: tuple[str, ...] = (),
-    meter: Meter | None = None,
-    shown: str | None = None,
-) -> list[str]:
-    """The policy files the target branch `ref` has that the pull request's tree does not (deleted, renamed
-    away, or replaced by a dangling link): the `candidates` (working-tree paths the policy would be read from)
-    not in use (`in_use`: paths relative to the top) and not a file here, relative to the repository top."""
-    deleted: list[str] = []
-    for path in candidates:
-        where = in_repo(top, path)
-        if where is None or where[0] in in_use or where[0] in deleted or path.is_file():
-            continue  # outside the repository: no copy on the target branch
-        if meter is not None:
-            meter.read(f"git:{shown or ref}:{where[0]}")
-        if show(top, ref, where[0]) is not None:
-            deleted.append(where[0])
-    return deleted
-
-
-def policy_file(ctx: Context) -> PolicyFiles:
-    tgt = ctx.target
-    given = ctx.inputs.policy
-    source, ref = given.source, given.ref
-    candidates = list(given.candidates)
-    is_pr = tgt.event in PR_EVENTS
-    nothing = PolicyFiles(source=source, pull_request=is_pr, base_branch=tgt.base_branch, policy_ref=ref)
-    if not is_pr or (ref is None and not given.files and not candidates):
-        return nothing
-    if not tgt.base_branch:
-        raise GitError(
-            "a pull/merge request without a known target branch: cannot compare the policy with it",
-            "run in CI (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, SYSTEM_PULLREQUEST_TARGETBRANCH) "
-            "or pass --base-branch",
-        )
-    top = toplevel(ctx.root)
-    check_base_branch(top, tgt.base_branch, given.head_branch)
-    base = base_ref(top, tgt.base_branch)
-    if base is None:
-        base = base_ref(top, tgt.base_branch, fetch=True)
-        ctx.meter.read(f"git fetch origin {tgt.base_branch}", requests=1)
-    if base is None:
-        raise GitError(
-            f"the target branch {tgt.base_branch} is not in the clone (tried origin/{tgt.base_branch}, "
-            f"{tgt.base_branch}, and fetching it from origin): cannot compare the policy with it",
-            fetch_hint(tgt.base_branch, ctx.env),
-        )
-    found, at = base  # as named in reports; the commit every read is made at
-    if ref is not None:  # --policy-ref: only the target branch itself is out of the pull request's reach
-        ctx.meter.read(f"git:{ref}")
-        try:
-            ref_commit = commit_of(top, ref)
-        except GitError:
-            raise GitError(f"--policy-ref {ref}: no such ref in {top}") from None
-        return PolicyFiles(source, True, tgt.base_branch, ref, found, policy_ref_commit=ref_commit, base_commit=at)
-    copies: dict[str, PolicyCopy] = {}
-    for path in given.files:
-        where = in_repo(top, path)
-        if where is None:
-            raise GitError(
-                f"the policy file {path} is outside the repository {top}: a pull request's own copy cannot be "
-                "compared with the target branch",
-                "keep the policy in the repository, or load it with --policy-ref",
-            )
-        rel, mine = where
-        if rel in copies:
-            continue
-        ctx.meter.read(f"git:{found}:{rel}")
-        links = tuple(PolicyLink(link, "working tree", _readlink(top, link)) for link in mine)
-        links += tuple(PolicyLink(link, found, target) for link, target in links_at(top, at, rel))
-        if links:  # never read through a link: the copy compared would not be the file the path names
-            copies[rel] = PolicyCopy(rel, found, in_base=False, identical=False, links=links)
-            continue
-        copies[rel] = _compare(rel, path.read_text(encoding="utf-8"), show(top, at, rel), found)
-    deleted = deleted_policies(top, at, candidates, tuple(copies), ctx.meter, found)
-    return PolicyFiles(source, True, tgt.base_branch, None, found, tuple(copies.values()), tuple(deleted))
-
-
-def _readlink(top: Path, rel: str) -> str:
-    try:
-        return os.readlink(top / rel)
-    except OSError:
-        return "?"
-
-
-def _compare(rel: str, mine: str, theirs: str | None, ref: str) -> PolicyCopy:
-    if theirs is None:
-        return PolicyCopy(rel, ref, in_base=False, identical=False)
-    if theirs == mine:
-        return PolicyCopy(rel, ref, in_base=True, identical=True)
-    changes = []
-    matcher = difflib.SequenceMatcher(a=theirs.splitlines(), b=mine.splitlines(), autojunk=False)
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op != "equal":
-            changes.append(PolicyChange(line=b1 + 1, added=b2 - b1, removed=a2 - a1))
-    return PolicyCopy(rel, ref, in_base=True, identical=False, changes=tuple(changes))

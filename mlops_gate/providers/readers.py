@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlops_gate.facts.files import RepoFiles
-from mlops_gate.facts.git import PolicyFiles
 from mlops_gate.facts.mlflow_registry import MlflowModel
 from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.facts.platform import BranchProtections, CommitRuns, Environments
+from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
 from mlops_gate.facts.promtool import RuleTests
 from mlops_gate.providers import Context
@@ -112,9 +112,9 @@ def alertmanager_state(ctx: Context) -> AlertmanagerState:
 
 
 def policy_file(ctx: Context) -> PolicyFiles:
-    from mlops_gate.providers import git
+    from mlops_gate.providers import policy_file as provider
 
-    return git.policy_file(ctx)
+    return provider.policy_file(ctx)
 
 
 READERS: dict[str, Reader] = {
