@@ -25,7 +25,9 @@ from mlops_gate.facts.mlflow_registry import (
 )
 from mlops_gate.model import Outcome
 from mlops_gate.policy import load
-from mlops_gate.providers.mlflow_registry import parse_model, summarize, without_userinfo
+from mlops_gate.providers._mlflow_entities import summarize
+from mlops_gate.providers._mlflow_reader import without_userinfo
+from mlops_gate.providers.mlflow_registry import parse_model
 from mlops_gate.target import Target
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
