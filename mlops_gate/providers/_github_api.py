@@ -5,21 +5,11 @@ Requests go through PyGithub's public `Requester.requestJsonAndCheck` (auth, bas
 Enterprise Server, error mapping); payloads are read as plain JSON so a missing field never makes
 PyGithub fetch an object lazily behind our back.
 
-Transport: PyGithub's documented `Requester.injectConnectionClasses` swaps the classes it sends through;
-it is called on a subclass of `Requester` made for this run's client (PyGithub's own class is left
-alone), and our classes send through one `requests.Session` on the gate's bounded transport (deadlines,
-size cap, credentials kept to the API's origin). One connection object per request also means threads
-reading facts concurrently never share one.
-
-Counting: requests are counted where every attempt passes, in the urllib3 `Retry` of that transport:
-urllib3 asks `Retry.is_retry()` once per response and calls `Retry.increment(error=...)` once per failed
-connection. The counter adds to the meter of the calling thread (facts are read concurrently through
-one shared client).
+How requests are sent and counted: _github_transport.py.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 import urllib.parse
@@ -28,37 +18,12 @@ from typing import Any
 
 from mlops_gate.errors import FactError
 from mlops_gate.providers import Context, Meter, http, netpolicy
+from mlops_gate.providers import _github_transport as counting
+from mlops_gate.providers._github_transport import counting_retry, requester_class
 from mlops_gate.secrets import redact_values
 
 DEFAULT_API = "https://api.github.com"
 TOKEN_VARS = ("GITHUB_TOKEN", "GH_TOKEN")
-MAX_REDIRECTS = 5
-_current = threading.local()  # .meter: the Meter of the fact this thread is reading
-
-
-def _count_attempt() -> None:
-    meter: Meter | None = getattr(_current, "meter", None)
-    if meter is not None:
-        meter.requests += 1
-
-
-class _CountingRetry(http.BoundedRetry):
-    """`http.retry()` that also counts every attempt into the calling thread's meter."""
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        _count_attempt()  # urllib3 asks this once for every response it receives
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def increment(self, *args: Any, **kwargs: Any) -> _CountingRetry:
-        if kwargs.get("error") is not None:  # an attempt that got no response at all
-            _count_attempt()
-        return super().increment(*args, **kwargs)
-
-
-def counting_retry() -> _CountingRetry:
-    retry = copy.copy(http.retry())  # the shared policy, whatever its parameters ...
-    retry.__class__ = _CountingRetry  # ... plus counting (same fields: a subclass adding only methods)
-    return retry  # type: ignore[return-value]
 
 
 def _redact_url(url: str) -> str:
@@ -127,7 +92,7 @@ class Api:
         import requests
 
         shown = path if path.startswith("http") else self.url(path)
-        _current.meter = meter
+        counting.current.meter = meter
         try:
             headers, data = self.requester.requestJsonAndCheck("GET", path, parameters=params)
         except github.GithubException as exc:
@@ -152,7 +117,7 @@ class Api:
         except RuntimeError as exc:  # PyGithub refuses a 301 to another host or scheme
             raise self.fail(f"{what}: {shown}: {exc}", "check --api-url") from None
         finally:
-            _current.meter = None
+            counting.current.meter = None
         if isinstance(data, dict) and "data" in data and set(data) <= {"data", "url"}:
             raise self.malformed(what, shown, "not JSON")  # PyGithub wraps a non-JSON body as {"data": text}
         return Reply(200, data, headers)
@@ -287,7 +252,7 @@ def _create(base: str, slug: str, ctx: Context) -> Api:
 
     token = http.first_env(ctx.env, *TOKEN_VARS)
     netpolicy.require_secure(base, ctx.env, "GitHub API", "--api-url (or GITHUB_API_URL)")
-    requester = _requester_class(http.session(ctx, counting_retry()))(
+    requester = requester_class(http.session(ctx, counting_retry()))(
         auth=Auth.Token(token) if token else None,
         base_url=base,
         timeout=max(1, math.ceil(http.timeout(ctx.env))),  # the transport bounds every attempt itself
@@ -300,70 +265,3 @@ def _create(base: str, slug: str, ctx: Context) -> Api:
         seconds_between_writes=None,
     )
     return Api(_redact_url(base), slug, token, requester, netpolicy.limits(ctx.env).max_pages)
-
-
-def _requester_class(session: Any) -> type[Any]:
-    """A `Requester` subclass whose connections send through `session` (see the module docstring)."""
-    from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
-
-    class Connection:
-        protocol = "https"
-
-        def __init__(
-            self,
-            host: str,
-            port: int | None = None,
-            strict: bool = False,
-            timeout: Any = None,
-            retry: Any = None,
-            pool_size: Any = None,
-            **kwargs: Any,
-        ) -> None:
-            self.host, self.port = host, port or (443 if self.protocol == "https" else 80)
-            self.verify = kwargs.get("verify", True)
-
-        def request(self, verb: str, url: str, input: Any, headers: dict[str, str], stream: bool = False) -> None:
-            self.verb, self.url, self.input, self.headers = verb, url, input, headers
-
-        def getresponse(self) -> Any:
-            """The answer, following redirects on the API's own origin (PyGithub itself follows only 301s
-            and takes any other 3xx for an empty answer); a redirect to another host is an error, and so is
-            a 202 (PyGithub would wait 2 s and ask again, for as long as the server says 202)."""
-            url = f"{self.protocol}://{self.host}:{self.port}{self.url}"
-            for _ in range(MAX_REDIRECTS + 1):
-                response = session.request(
-                    self.verb, url, headers=self.headers, data=self.input, verify=self.verify, allow_redirects=False
-                )
-                if response.status_code == 202:  # PyGithub would sleep and ask again, without end
-                    raise FactError(
-                        f"{self.verb} {netpolicy.shown(url)} answered 202 Accepted (not ready yet); not waited for",
-                        "retry later",
-                    )
-                if not response.is_redirect:
-                    return RequestsResponse(response)
-                target = urllib.parse.urljoin(url, response.headers["Location"])
-                if netpolicy.origin(target) != netpolicy.origin(url):
-                    raise FactError(
-                        f"{self.verb} {netpolicy.shown(url)} answered {response.status_code}, a redirect "
-                        f"to {netpolicy.shown(target)} on another host: not followed",
-                        "the GitHub API answers from its own host; check --api-url",
-                    )
-                url = target
-            raise FactError(
-                f"{self.verb} {netpolicy.shown(url)}: more than {MAX_REDIRECTS} redirects", "check --api-url"
-            )
-
-        def close(self) -> None:  # the session outlives one request: its pool keeps the connection alive
-            pass
-
-    class HTTPS(Connection, HTTPSRequestsConnectionClass):
-        protocol = "https"
-
-    class HTTP(Connection, HTTPRequestsConnectionClass):
-        protocol = "http"
-
-    class BoundRequester(Requester):
-        pass
-
-    BoundRequester.injectConnectionClasses(HTTP, HTTPS)
-    return BoundRequester
