@@ -504,7 +504,7 @@ def test_https_except_loopback_and_listed_insecure_hosts() -> None:
 
 
 def test_credentials_from_env_then_docker_config(tmp_path: Any) -> None:
-    from mlops_gate.providers._oci_client import credentials
+    from mlops_gate.providers._oci_auth import credentials
 
     auth = base64.b64encode(b"bob:pw:with:colons").decode()
     (tmp_path / "config.json").write_text(
@@ -532,7 +532,7 @@ def test_credentials_from_env_then_docker_config(tmp_path: Any) -> None:
 
 
 def test_challenge_parsing() -> None:
-    from mlops_gate.providers._oci_client import parse_challenge
+    from mlops_gate.providers._oci_auth import parse_challenge
 
     assert parse_challenge(
         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'

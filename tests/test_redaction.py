@@ -121,12 +121,12 @@ def test_uri_passwords_and_docker_credentials_are_secrets(tmp_path: Path) -> Non
         == "http://***mlflow.example Basic *** pw"
     )
 
-    from mlops_gate.providers import _oci_client
+    from mlops_gate.providers import _oci_auth
 
     (tmp_path / "config.json").write_text(
         json.dumps({"auths": {"registry.example": {"auth": base64.b64encode(b"robot:docker-pw-from-config").decode()}}})
     )
-    assert _oci_client.credentials("registry.example", {"DOCKER_CONFIG": str(tmp_path)})[0] == (
+    assert _oci_auth.credentials("registry.example", {"DOCKER_CONFIG": str(tmp_path)})[0] == (
         "robot",
         "docker-pw-from-config",
     )

@@ -19,88 +19,21 @@ as vssps.dev.azure.com) only when they are under the same domain and reached ove
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
 from typing import Any, TypeVar, cast
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import Context, Meter, netpolicy
+from mlops_gate.providers import Context, netpolicy
+from mlops_gate.providers import _azure_rest as rest
 from mlops_gate.providers import http as _http
 from mlops_gate.providers._transport import TransportError
 from mlops_gate.secrets import redact_values
 
 T = TypeVar("T")
-Location = tuple[str, str, str]  # (client kind, location id, api version), as the SDK's typed method has them
-
-REPOSITORY: Location = ("git", "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", "7.1-preview.1")
-REFS: Location = ("git", "2d874a60-a811-4f62-9c9f-963a6ea0a55b", "7.1-preview.1")
-STATUSES: Location = ("git", "428dd4fb-fda5-4722-af02-9313b80305da", "7.1-preview.1")
-POLICIES: Location = ("policy", "dad91cbe-d183-45f8-9c6e-9c1164472121", "7.1-preview.1")
-BUILDS: Location = ("build", "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", "7.1-preview.7")
-DEFINITIONS: Location = ("build", "dbeaf647-6167-421a-bda9-c9327b25e2e6", "7.1-preview.7")
-ENVIRONMENTS: Location = ("task_agent", "8572b1fc-2482-47fa-8f74-7e3ed53ee54b", "7.1-preview.1")
-CHECKS: Location = ("pipelines_checks", "86c8381e-5aee-4cde-8ae4-25c0c7f5eaea", "7.1-preview.1")
-ACLS: Location = ("security", "18a2ad18-7571-46ae-bec7-0c7da1495885", "7.1-preview.1")  # organisation-level
-IDENTITIES: Location = ("identity", "28010c54-d0c0-4c89-a5b0-1c9e188b9fb7", "7.1-preview.1")  # IMS: vssps host
-
-_CLIENTS = {  # kind -> SDK class (imported lazily: a run that does not read Azure never pays for the SDK)
-    "git": "azure.devops.v7_1.git.git_client.GitClient",
-    "policy": "azure.devops.v7_1.policy.policy_client.PolicyClient",
-    "build": "azure.devops.v7_1.build.build_client.BuildClient",
-    "task_agent": "azure.devops.v7_1.task_agent.task_agent_client.TaskAgentClient",
-    "pipelines_checks": "azure.devops.v7_1.pipelines_checks.pipelines_checks_client.PipelinesChecksClient",
-    "security": "azure.devops.v7_1.security.security_client.SecurityClient",
-    "identity": "azure.devops.v7_1.identity.identity_client.IdentityClient",
-}
-
-TOKEN_VARS = ("AZURE_DEVOPS_TOKEN", "SYSTEM_ACCESSTOKEN")
-SCOPES = (
-    "set AZURE_DEVOPS_TOKEN (else SYSTEM_ACCESSTOKEN) to a PAT with Code (Read) for repositories, refs, "
-    "branch policies and commit statuses, Build (Read) for builds and checks, Environment (Read & manage) "
-    "for environments; Security (Manage) and Identity (Read) to read branch permissions"
-)
-
-_METER: ContextVar[Meter | None] = ContextVar("mlops_gate_azure_meter", default=None)
-_LAST = threading.local()  # status and URL of the last response this thread received
-
-
-def _hook(response: Any, *args: Any, **kwargs: Any) -> Any:
-    meter = _METER.get()
-    if meter is not None:
-        meter.requests += 1 + len(getattr(getattr(response.raw, "retries", None), "history", ()) or ())
-    _LAST.status, _LAST.url = response.status_code, _clean(response.url)
-    if response.status_code == 203:  # Azure DevOps answers a rejected PAT with a sign-in page, not 401
-        raise FactError(
-            f"Azure DevOps rejected the token: {_LAST.url} answered 203 with a sign-in page",
-            f"the token is invalid or expired; {SCOPES}",
-        )
-    return response
-
-
-def _clean(url: str) -> str:
-    """The URL without credentials or query (continuation tokens are noise in evidence)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def metered(meter: Meter) -> contextlib.AbstractContextManager[Any]:
-    """Count the requests made inside the block into `meter` (the hook reads it from the context)."""
-
-    @contextlib.contextmanager
-    def scope() -> Iterator[None]:
-        token = _METER.set(meter)
-        try:
-            yield
-        finally:
-            _METER.reset(token)
-
-    return scope()
 
 
 class AzureApi:
@@ -135,7 +68,7 @@ class AzureApi:
 
         client.config.session_configuration_callback = configure_session
         client.config.connection.timeout = self._timeout
-        client.config.hooks.append(_hook)
+        client.config.hooks.append(rest.hook)
         return client
 
     def _area_urls(self) -> dict[str, str]:
@@ -167,7 +100,7 @@ class AzureApi:
     def client(self, kind: str) -> Any:
         with self._lock:
             if kind not in self._clients:
-                module, _, name = _CLIENTS[kind].rpartition(".")
+                module, _, name = rest.CLIENTS[kind].rpartition(".")
                 cls = getattr(importlib.import_module(module), name)
                 url = self._area_urls().get(str(cls.resource_area_identifier).lower(), self.base_url)
                 self._clients[kind] = self._configure(cls(url, self._creds()))
@@ -179,7 +112,7 @@ class AzureApi:
         from azure.devops.exceptions import AzureDevOpsClientRequestError
         from msrest.exceptions import AuthenticationError, ClientException
 
-        _LAST.status, _LAST.url = None, url
+        rest.LAST.status, rest.LAST.url = None, url
         try:
             return fn()
         except TransportError as exc:  # a deadline, a size cap, a refused redirect
@@ -187,15 +120,17 @@ class AzureApi:
         except FactError:
             raise
         except RecursionError:
-            raise _malformed(what, getattr(_LAST, "url", None) or url, "JSON nested too deeply") from None
+            raise _malformed(what, getattr(rest.LAST, "url", None) or url, "JSON nested too deeply") from None
         except DeserializationError:
-            raise _malformed(what, getattr(_LAST, "url", None) or url) from None
+            raise _malformed(what, getattr(rest.LAST, "url", None) or url) from None
         except (AzureDevOpsClientRequestError, AuthenticationError) as exc:
-            status = getattr(_LAST, "status", None)
-            where = getattr(_LAST, "url", None) or url
+            status = getattr(rest.LAST, "status", None)
+            where = getattr(rest.LAST, "url", None) or url
             if status is None or status < 300:
                 raise _malformed(what, where) from None
-            err = _http.http_failure(status, what, where, SCOPES, f"the token lacks a permission: {SCOPES}", hint_404)
+            err = _http.http_failure(
+                status, what, where, rest.SCOPES, f"the token lacks a permission: {rest.SCOPES}", hint_404
+            )
             detail = _redact(str(getattr(exc, "message", "") or ""), self._token)
             if detail and status not in (401, 429) and status < 500:
                 raise FactError(f"{err.message}: {detail}", err.hint) from None
@@ -206,7 +141,7 @@ class AzureApi:
                     f"{what}: {url} did not answer within {self._timeout:g} s",
                     "check the URL (--api-url) and the network, or raise MLOPS_GATE_HTTP_TIMEOUT",
                 ) from None
-            raise _http.http_failure(None, what, url, SCOPES, SCOPES) from None
+            raise _http.http_failure(None, what, url, rest.SCOPES, rest.SCOPES) from None
         except ValueError as exc:  # the SDK: "API resource location ... is not registered on ..."
             raise FactError(
                 f"{what}: {_redact(str(exc), self._token)}",
@@ -215,7 +150,7 @@ class AzureApi:
 
     def get(
         self,
-        location: Location,
+        location: rest.Location,
         what: str,
         route: dict[str, str],
         query: dict[str, Any] | None = None,
@@ -242,7 +177,7 @@ class AzureApi:
             )
 
         response = self.call(send, what, url, hint_404)
-        url = _clean(response.url)
+        url = rest.clean(response.url)
         try:
             body = json.loads(response.text)
         except RecursionError:
@@ -253,7 +188,7 @@ class AzureApi:
 
     def pages(
         self,
-        location: Location,
+        location: rest.Location,
         what: str,
         route: dict[str, str],
         query: dict[str, Any] | None = None,
@@ -287,7 +222,7 @@ class AzureApi:
 
     def repository(self) -> dict[str, Any]:
         body, _, url = self.get(
-            REPOSITORY,
+            rest.REPOSITORY,
             "repository",
             {"repositoryId": self.repo},
             hint_404=f"check the repository {self.org}/{self.project}/{self.repo} "
@@ -330,7 +265,7 @@ def api(ctx: Context) -> AzureApi:
     org, project, repo = parts
     base = ctx.target.api_url or f"https://dev.azure.com/{org}"
     netpolicy.require_secure(base, ctx.env, "Azure DevOps", "--api-url (or SYSTEM_COLLECTIONURI)")
-    token = _http.first_env(ctx.env, *TOKEN_VARS)
+    token = _http.first_env(ctx.env, *rest.TOKEN_VARS)
     return once(ctx, f"azure:api:{base}:{org}/{project}/{repo}", lambda: AzureApi(base, org, project, repo, token, ctx))
 
 

@@ -35,6 +35,7 @@ from mlops_gate.errors import FactError
 from mlops_gate.facts.platform import BypassActor
 from mlops_gate.providers import Meter
 from mlops_gate.providers import _azure_api as az
+from mlops_gate.providers import _azure_rest as rest
 
 NAMESPACE = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"  # Git Repositories
 ROOT = "repoV2"
@@ -211,7 +212,7 @@ def _acls(api: az.AzureApi, meter: Meter, project_id: str, repo_id: str) -> dict
     project_id, repo_id = project_id.lower(), repo_id.lower()
     for token, recurse in ((ROOT, False), (f"{ROOT}/{project_id}", False), (f"{ROOT}/{project_id}/{repo_id}", True)):
         query = {"token": token, "includeExtendedInfo": True, "recurse": recurse}
-        body, _, url = api.get(az.ACLS, "Git repository permissions", {"securityNamespaceId": NAMESPACE}, query)
+        body, _, url = api.get(rest.ACLS, "Git repository permissions", {"securityNamespaceId": NAMESPACE}, query)
         meter.read(url)
         for acl in az.values(body, "Git repository permissions", url):
             if isinstance(acl, Mapping) and acl.get("token"):
@@ -230,7 +231,7 @@ def _identities(api: az.AzureApi, meter: Meter, descriptors: list[str], notes: l
     for batch in batches[:IDENTITY_REQUESTS]:
         try:
             body, _, url = api.get(
-                az.IDENTITIES, "identities", {}, {"descriptors": ",".join(batch), "queryMembership": "None"}
+                rest.IDENTITIES, "identities", {}, {"descriptors": ",".join(batch), "queryMembership": "None"}
             )
         except FactError as exc:
             notes.append(f"branch permissions: identities shown by descriptor ({exc.message}); {IDENTITY_NEEDS}")

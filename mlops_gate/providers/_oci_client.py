@@ -14,19 +14,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from mlops_gate.errors import FactError
 from mlops_gate.providers import Meter, netpolicy
 from mlops_gate.providers import http as h
-from mlops_gate.providers._oci_ref import DOCKER_HUB, Reference, scheme
-from mlops_gate.secrets import redact, register
+from mlops_gate.providers._oci_auth import credentials, parse_challenge
+from mlops_gate.providers._oci_ref import Reference, scheme
+from mlops_gate.secrets import redact
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -37,7 +35,6 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFE
 MAX_MANIFEST = 4 << 20  # the Distribution spec's recommended manifest size limit
 MAX_BLOB = 16 << 20  # configs, signature payloads and attestations are small; refuse anything huge
 
-_CHALLENGE_RE = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))')
 HINT_401 = (
     "set MLOPS_GATE_REGISTRY_HOST={host} with MLOPS_GATE_REGISTRY_USERNAME/MLOPS_GATE_REGISTRY_PASSWORD, "
     "or `docker login {host}` (credentials are read from $DOCKER_CONFIG/config.json or ~/.docker/config.json)"
@@ -54,71 +51,6 @@ class Fetched:
 
 def digest_of(body: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm}:{hashlib.new(algorithm, body).hexdigest()}"
-
-
-def registry_host(value: str) -> str:
-    """A registry as MLOPS_GATE_REGISTRY_HOST or an `auths` key may write it (`https://host/v1/`) -> `host`."""
-    host = value.strip().lower().split("://", 1)[-1].split("/", 1)[0]
-    return DOCKER_HUB if host in ("index.docker.io", "registry-1.docker.io", "docker.io") else host
-
-
-def credentials(registry: str, env: Mapping[str, str]) -> tuple[tuple[str, str] | None, str | None]:
-    """(username, password) for `registry`, and a note when credentials exist but are not for it (or sit in a
-    Docker credential helper we do not run)."""
-    user, password = env.get("MLOPS_GATE_REGISTRY_USERNAME"), env.get("MLOPS_GATE_REGISTRY_PASSWORD")
-    bound = registry_host(env.get("MLOPS_GATE_REGISTRY_HOST", ""))
-    env_note = None
-    if user and password:
-        if bound == registry_host(registry):
-            return (user, password), None
-        env_note = (
-            f"MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are for {bound}, not sent to {registry}"
-            if bound
-            else "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD are not sent: set MLOPS_GATE_REGISTRY_HOST to the "
-            "registry they belong to"
-        )
-    base = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or os.path.expanduser("~")) / ".docker")
-    path = Path(base) / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None, env_note
-    auths = config.get("auths") if isinstance(config, dict) else None
-    keys: tuple[str, ...] = (
-        registry,
-        f"https://{registry}",
-        f"http://{registry}",
-        f"https://{registry}/v1/",
-        f"https://{registry}/v2/",
-    )
-    if registry == DOCKER_HUB:
-        keys = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io", *keys)
-    for key in keys:
-        entry = auths.get(key) if isinstance(auths, dict) else None
-        if isinstance(entry, dict) and isinstance(entry.get("auth"), str) and entry["auth"]:
-            try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return None, f"{path}: auths[{key}].auth is not base64 user:password"
-            register(password, user)  # not in the environment: tell the redactor
-            return (user, password), None
-    helpers = config.get("credHelpers") if isinstance(config, dict) else None
-    helper = (helpers or {}).get(registry) if isinstance(helpers, dict) else None
-    helper = helper or (config.get("credsStore") if isinstance(config, dict) else None)
-    if helper:
-        return None, env_note or (
-            f"{path} keeps credentials in the credential helper {helper!r}, which "
-            "mlops-gate does not run: set MLOPS_GATE_REGISTRY_HOST and "
-            "MLOPS_GATE_REGISTRY_USERNAME/PASSWORD"
-        )
-    return None, env_note
-
-
-def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    kind, _, rest = header.strip().partition(" ")
-    return kind.lower(), {
-        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _CHALLENGE_RE.finditer(rest)
-    }
 
 
 @dataclass

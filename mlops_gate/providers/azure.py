@@ -17,6 +17,7 @@ from mlops_gate.errors import FactError
 from mlops_gate.facts.platform import BranchProtections, CommitRuns, Environment, Environments, Run
 from mlops_gate.providers import Context
 from mlops_gate.providers import _azure_api as az
+from mlops_gate.providers import _azure_rest as rest
 from mlops_gate.providers import _azure_security as sec
 from mlops_gate.providers._azure_map import build_run, environment, status_run
 from mlops_gate.providers._azure_policy import build_definition_ids, protection
@@ -43,7 +44,7 @@ def _is_glob(name: str) -> bool:
 
 def _heads(ctx: Context, api: az.AzureApi, repo_id: str, prefix: str, notes: list[str]) -> list[str]:
     names: list[str] = []
-    for page, url in api.pages(az.REFS, "branches", {"repositoryId": repo_id}, {"filter": f"heads/{prefix}"}, notes):
+    for page, url in api.pages(rest.REFS, "branches", {"repositoryId": repo_id}, {"filter": f"heads/{prefix}"}, notes):
         ctx.meter.read(url)
         names.extend(b for b in (_branch(r.get("name")) for r in page if isinstance(r, dict)) if b)
     return names
@@ -72,7 +73,7 @@ def _definition_names(ctx: Context, api: az.AzureApi, ids: list[int], notes: lis
     if not ids:
         return {}
     try:
-        body, _, url = api.get(az.DEFINITIONS, "build definitions", {}, {"definitionIds": ",".join(map(str, ids))})
+        body, _, url = api.get(rest.DEFINITIONS, "build definitions", {}, {"definitionIds": ",".join(map(str, ids))})
     except FactError as exc:
         notes.append(f"build validation names unresolved ({exc.message}); Build (Read) is needed")
         return {}
@@ -87,14 +88,14 @@ def _definition_names(ctx: Context, api: az.AzureApi, ids: list[int], notes: lis
 def branch_protection(ctx: Context) -> BranchProtections:
     api = az.api(ctx)
     notes: list[str] = []
-    with az.metered(ctx.meter):
+    with rest.metered(ctx.meter):
         repo = _repository(ctx, api)
         default = _branch(repo.get("defaultBranch"))
         branches = _branches(ctx, api, str(repo["id"]), default, notes)
         policies: list[Any] = []
         policy_url = None
         if branches:
-            for page, url in api.pages(az.POLICIES, "branch policies", {}, None, notes):
+            for page, url in api.pages(rest.POLICIES, "branch policies", {}, None, notes):
                 ctx.meter.read(url)
                 policy_url = policy_url or url
                 policies.extend(p for p in page if isinstance(p, dict))
@@ -118,18 +119,18 @@ def commit_runs(ctx: Context) -> CommitRuns:
     sha = str(ctx.target.commit).lower()
     notes: list[str] = []
     runs: list[Run] = []
-    with az.metered(ctx.meter):
+    with rest.metered(ctx.meter):
         repo_id = str(_repository(ctx, api)["id"])
         query = {"repositoryId": repo_id, "repositoryType": "TfsGit", "queryOrder": "queueTimeDescending"}
         # the API has no commit filter: walk the repository's builds newest first and match the sha here
-        for page, url in api.pages(az.BUILDS, "builds", {}, query, notes, newest=BUILD_PAGES):
+        for page, url in api.pages(rest.BUILDS, "builds", {}, query, notes, newest=BUILD_PAGES):
             ctx.meter.read(url)
             runs.extend(
                 build_run(b) for b in page if isinstance(b, dict) and str(b.get("sourceVersion")).lower() == sha
             )
         for skip in range(0, api.max_pages * STATUS_PAGE, STATUS_PAGE):
             route = {"repositoryId": repo_id, "commitId": sha}
-            body, _, url = api.get(az.STATUSES, "commit statuses", route, {"top": STATUS_PAGE, "skip": skip})
+            body, _, url = api.get(rest.STATUSES, "commit statuses", route, {"top": STATUS_PAGE, "skip": skip})
             ctx.meter.read(url)
             page = az.values(body, "commit statuses", url)
             runs.extend(status_run(s) for s in page if isinstance(s, dict))
@@ -147,7 +148,7 @@ def commit_runs(ctx: Context) -> CommitRuns:
 
 
 def _environment(ctx: Context, api: az.AzureApi, name: str) -> Environment:
-    body, _, url = api.get(az.ENVIRONMENTS, "environments", {}, {"name": name})
+    body, _, url = api.get(rest.ENVIRONMENTS, "environments", {}, {"name": name})
     ctx.meter.read(url)
     found = [
         e
@@ -165,7 +166,7 @@ def _environment(ctx: Context, api: az.AzureApi, name: str) -> Environment:
         )
     env_id = str(found[0].get("id"))
     query = {"resourceType": "environment", "resourceId": env_id, "$expand": "settings"}
-    body, _, checks_url = api.get(az.CHECKS, f"checks of environment {name}", {}, query)
+    body, _, checks_url = api.get(rest.CHECKS, f"checks of environment {name}", {}, query)
     ctx.meter.read(checks_url)
     checks = [c for c in az.values(body, "environment checks", checks_url) if isinstance(c, dict)]
     web = f"{api.base_url}/{api.project}/_environments/{env_id}"
@@ -174,6 +175,6 @@ def _environment(ctx: Context, api: az.AzureApi, name: str) -> Environment:
 
 def environments(ctx: Context) -> Environments:
     api = az.api(ctx)
-    with az.metered(ctx.meter):
+    with rest.metered(ctx.meter):
         envs = tuple(_environment(ctx, api, name) for name in sorted(ctx.scope or {"production"}))
     return Environments(PLATFORM, str(ctx.target.repository), envs)
