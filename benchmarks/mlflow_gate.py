@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.mlflow_fixtures import _start, _stop, _wait  # noqa: E402
-from tests.test_mlflow_server import GOOD_SHA, POLICY, REPO, _seed  # noqa: E402
+from tests.support.mlflow_seed import GOOD_SHA, POLICY, REPO, _seed  # noqa: E402
+from tests.support.mlflow_server import _start, _stop, _wait  # noqa: E402
 
 CHECKS = ("registry.model-version", "registry.lineage", "registry.metadata", "registry.metrics")
 

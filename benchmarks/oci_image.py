@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlops_gate.engine import collect  # noqa: E402
 from mlops_gate.target import Target  # noqa: E402
-from tests.oci_fixtures import (  # noqa: E402
+from tests.support.oci_registry import (  # noqa: E402
     COMMIT,
     Layout,
     Signer,

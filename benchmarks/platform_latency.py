@@ -16,7 +16,7 @@ import time
 from contextlib import redirect_stdout
 
 from mlops_gate.cli import main
-from tests.replay import ReplayServer
+from tests.support.replay import ReplayServer
 
 SHA = "abc1234def5678abc1234def5678abc1234def56"
 REPO = "/repos/acme/churn"

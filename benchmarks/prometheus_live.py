@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlops_gate.engine import collect  # noqa: E402
 from mlops_gate.target import Target  # noqa: E402
-from tests.prometheus_fixtures import servers  # noqa: E402
+from tests.support.prometheus_servers import servers  # noqa: E402
 
 METRICS = ["churn_predictions_total", 'churn_latency_seconds_bucket{le="+Inf"}']
 

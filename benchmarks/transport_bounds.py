@@ -73,7 +73,7 @@ def child(scenario: str, url: str) -> None:
 
 
 def serve(scenario: str) -> Any:
-    from tests.adversary import Adversary, nested
+    from tests.support.adversary import Adversary, nested
 
     server = Adversary().start()
     if scenario == "drip":
@@ -133,7 +133,7 @@ def unbounded_drip() -> float:
     """A plain requests.Session with timeout=3 against the same drip, stopped after 20 s of it."""
     import requests
 
-    from tests.adversary import Adversary
+    from tests.support.adversary import Adversary
 
     server = Adversary().start()
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
@@ -152,7 +152,7 @@ def overhead(rounds: int, count: int) -> list[dict[str, Any]]:
 
     from mlops_gate.providers import Context, http
     from mlops_gate.target import Target
-    from tests.adversary import Adversary
+    from tests.support.adversary import Adversary
 
     server = Adversary().start()
     sizes = {"1 KiB": 1 << 10, "256 KiB": 256 << 10}  # (the bodies need not be valid JSON: only read)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.replay import ReplayServer
+from tests.support.replay import ReplayServer
 
 # The azure-devops SDK caches API locations under ~/.azure-devops at import: keep tests hermetic.
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="mlops-gate-azure-cache-"))

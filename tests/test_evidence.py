@@ -9,37 +9,15 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlops_gate import evidence
 from mlops_gate.cli import main
-from tests.test_policy_unchanged import GOOD, POLICY, commit_all, git, make_repo
+from tests.support.git_repos import GOOD, POLICY, commit_all, git, make_repo
+from tests.support.keys import CHECKS, write_keys
 
-CHECKS = "ci.pr-pipeline,image.base-pinned,monitoring.alert-rules,policy.unchanged"
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
 IMAGE = "registry.example.com/ml/churn:1.0@sha256:" + "ab" * 32
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    code = main(list(argv), env=env or {})
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def write_keys(tmp: Path, kind: str) -> tuple[Path, Path]:
-    key: Any = {
-        "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
-        "ed25519": ed25519.Ed25519PrivateKey.generate,
-        "rsa": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
-    }[kind]()
-    priv, pub = tmp / f"{kind}.pem", tmp / f"{kind}.pub"
-    priv.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    pub.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return priv, pub
 
 
 @pytest.fixture
@@ -48,6 +26,12 @@ def repo(tmp_path: Path) -> Path:
     git(r, "checkout", "-q", "main")
     git(r, "tag", "-a", "v1.2.0", "-m", "release 1.2.0")
     return r
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    code = main(list(argv), env=env or {})
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def audit(

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from mlops_gate import evidence, signing
 from mlops_gate.cli import main
-from tests.test_evidence import CHECKS, write_keys
-from tests.test_policy_unchanged import git, make_repo
+from tests.support.git_repos import git, make_repo
+from tests.support.keys import CHECKS, write_keys
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

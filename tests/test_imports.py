@@ -134,3 +134,41 @@ def test_the_cli_is_imported_by_nothing_in_the_package() -> None:
     assert [m for m, imports in GRAPH.items() if any(t == "mlops_gate.cli" for t, _ in imports)] == [
         "mlops_gate.__main__"
     ]
+
+
+# --- the tests' own layout ------------------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _test_imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+    return [n for n in names if n == "tests" or n.startswith("tests.")]
+
+
+def test_tests_import_only_the_support_package() -> None:
+    """No test imports another test module: what tests share lives in tests/support/."""
+    wrong = [
+        f"{p.relative_to(TESTS.parent)} imports {name}"
+        for p in sorted(TESTS.rglob("*.py"))
+        for name in _test_imports(p)
+        if not name.startswith("tests.support")
+    ]
+    assert wrong == []
+
+
+def test_benchmarks_import_only_the_support_package() -> None:
+    benchmarks = sorted((TESTS.parent / "benchmarks").glob("*.py"))
+    assert benchmarks
+    wrong = [f"{p.name} imports {n}" for p in benchmarks for n in _test_imports(p) if not n.startswith("tests.support")]
+    assert wrong == []
+
+
+def test_test_folders_mirror_the_package() -> None:
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and (p / "__init__.py").exists()} - {"support"}
+    assert folders and all((PACKAGE / name).is_dir() for name in folders), folders

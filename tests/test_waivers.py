@@ -205,7 +205,7 @@ def test_a_replayed_bundle_with_a_malformed_waiver_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from mlops_gate import evidence
-    from tests.test_policy_unchanged import git, make_repo
+    from tests.support.git_repos import git, make_repo
 
     repo = make_repo(tmp_path / "repo")
     git(repo, "checkout", "-q", "main")

@@ -1,7 +1,7 @@
 """A light structural PromQL parser: why `promtool check rules` would reject an expression.
 
 Tokens, brackets, selectors, modifiers, function names and argument kinds, and which kinds a binary
-operator may combine; not a full type checker. `tests/test_promtool_oracle.py` measures agreement
+operator may combine; not a full type checker. `tests/lang/test_promtool_oracle.py` measures agreement
 with promtool.
 """
 

@@ -2,7 +2,7 @@
 
 Pure: a parsed YAML document in, problems with key paths out. PromQL expressions (`_promql.py`)
 and Go templates (`_gotemplate.py`) get a light structural parser, not a full type checker;
-`tests/test_promtool_oracle.py` measures agreement with promtool.
+`tests/lang/test_promtool_oracle.py` measures agreement with promtool.
 """
 
 from __future__ import annotations

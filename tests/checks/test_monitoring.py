@@ -1,0 +1,613 @@
+"""monitoring.* checks over small fixture trees, read with the real files provider."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlops_gate.checks.monitoring import AlertRulesParams, alert_rules
+from mlops_gate.checks.monitoring_drift import DriftMonitorParams, drift_monitor
+from mlops_gate.checks.monitoring_routing import AlertRoutingParams, alert_routing
+from mlops_gate.lang import promrules as pr
+from mlops_gate.model import Outcome
+from mlops_gate.target import Target
+from tests.support.trees import read_facts, write_tree
+
+TARGET = Target(repository="acme/churn")
+
+GOOD_RULES = """
+groups:
+  - name: churn
+    rules:
+      - record: job:errors:rate5m
+        expr: sum by (job) (rate(http_errors_total[5m]))
+      - alert: ChurnModelDown
+        expr: up{job="churn"} == 0
+        for: 5m
+        labels:
+          severity: critical
+        annotations:
+          summary: "churn model {{ $labels.instance }} is down"
+          runbook_url: https://runbooks.example.com/churn
+"""
+
+
+def status(o: Outcome) -> str:
+    return "error" if o.error else ("failed" if o.violations else "passed")
+
+
+def viol(o: Outcome) -> list[tuple[str, str | None, int | None]]:
+    return [
+        (v.message, v.location.path if v.location else None, v.location.line if v.location else None)
+        for v in o.violations
+    ]
+
+
+def rules(tmp_path: Path, files: dict[str, str], **params: Any) -> list[Outcome]:
+    facts = read_facts(write_tree(tmp_path, files), "rule_files")
+    return list(alert_rules(facts, AlertRulesParams(**params), TARGET))
+
+
+def rule_file(body: str) -> str:
+    """One group `g` whose rules are `body` (indented as a rule list item)."""
+    return "groups:\n  - name: g\n    rules:\n" + "".join(f"      {line}\n" for line in body.strip().splitlines())
+
+
+# --- monitoring.alert-rules -------------------------------------------------------------------------
+
+
+def test_valid_rule_file_passes(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"monitoring/alerts.yml": GOOD_RULES}, required_alerts=("ChurnModel*",))
+    assert [(o.subject, status(o), o.message) for o in out] == [
+        ("file:monitoring/alerts.yml", "passed", "2 rule(s) valid, 1 alert(s) meet the requirements"),
+        ("repo:acme/churn", "passed", "1 alert(s) in 1 rule file(s); all 1 required alert(s) present"),
+    ]
+    assert out[0].evidence == ("monitoring/alerts.yml: 1 alerting and 1 recording rules",)
+
+
+OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r}\n  for: 5m"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("groups:\n  - name: g\n  - name: g\n", [("group name 'g' is repeated in the same file", 3)]),
+        ("groups:\n  - rules: []\n", [("group name must not be empty", 2)]),
+        (
+            "groups:\n  - name: g\n    interval: 5 minutes\n",
+            [("group 'g': interval '5 minutes' is not a valid duration", 3)],
+        ),
+        ("groups:\n  - name: g\n    limits: 3\n", [("unknown field 'limits' in group", 3)]),
+        (
+            "groups: []\nrule_files: [x]\n",
+            [("unknown field 'rule_files' at the top level (only `groups`)", 2)],
+        ),
+        (
+            "groups:\n  - name: g\n    rules: {alert: A}\n",
+            [("group 'g': `rules` is a mapping, not a list", 3)],
+        ),
+        (
+            rule_file("- alert: A\n  record: a\n  expr: up"),
+            [("group 'g', rule 1 (alert A): only one of 'record' and 'alert' may be set", 4)],
+        ),
+        (rule_file("- expr: up"), [("group 'g', rule 1: one of 'record' or 'alert' must be set", 4)]),
+        (
+            rule_file("- record: a\n  expr: ''"),
+            [("group 'g', rule 1 (record a): field 'expr' must be set", 5)],
+        ),
+        (rule_file("- record: a"), [("group 'g', rule 1 (record a): field 'expr' must be set", 4)]),
+        (
+            rule_file("- record: a\n  expr: sum(rate(x[5m])"),
+            [
+                (
+                    "group 'g', rule 1 (record a): could not parse expression: parse error: unexpected end of input",
+                    5,
+                )
+            ],
+        ),
+        (
+            rule_file('- record: a\n  expr: up{job="x} > 0'),
+            [
+                (
+                    "group 'g', rule 1 (record a): could not parse expression: parse error: unterminated quoted string",
+                    5,
+                )
+            ],
+        ),
+        (
+            rule_file("- record: a\n  expr: rate(x)"),
+            [
+                (
+                    "group 'g', rule 1 (record a): could not parse expression: parse error: "
+                    "rate() argument 1: expected range vector, got instant vector",
+                    5,
+                )
+            ],
+        ),
+        (
+            rule_file("- record: a\n  expr: nosuch(x)"),
+            [
+                (
+                    "group 'g', rule 1 (record a): could not parse expression: parse error: "
+                    "unknown function with name 'nosuch'",
+                    5,
+                )
+            ],
+        ),
+        (
+            rule_file("- record: job-errors\n  expr: up"),
+            [("group 'g', rule 1 (record job-errors): invalid recording rule name 'job-errors'", 4)],
+        ),
+        (
+            rule_file("- record: a\n  expr: up\n  for: 5m"),
+            [("group 'g', rule 1 (record a): invalid field 'for' in recording rule", 6)],
+        ),
+        (
+            rule_file("- record: a\n  expr: up\n  annotations: {summary: x}"),
+            [("group 'g', rule 1 (record a): invalid field 'annotations' in recording rule", 6)],
+        ),
+        (
+            rule_file(
+                "- alert: A\n  expr: up\n  for: 5 minutes\n  labels: {severity: page}\n"
+                "  annotations: {summary: s, runbook_url: r}"
+            ),
+            [("group 'g', rule 1 (alert A): 'for' '5 minutes' is not a valid duration", 6)],
+        ),
+        (
+            rule_file(f"- alert: A\n  expr: up\n  keep_firing_for: 1.5h\n  {OK_ALERT}"),
+            [("group 'g', rule 1 (alert A): 'keep_firing_for' '1.5h' is not a valid duration", 6)],
+        ),
+        (
+            rule_file(f"- alert: A\n  expr: up\n  summary: x\n  {OK_ALERT}"),
+            [("group 'g', rule 1 (alert A): unknown field 'summary'", 6)],
+        ),
+        (
+            rule_file(
+                "- alert: A\n  expr: up\n  for: 5m\n  labels: {severity: page, team-name: ml}\n"
+                "  annotations: {summary: s, runbook_url: r}"
+            ),
+            [("group 'g', rule 1 (alert A): invalid label name 'team-name'", 7)],
+        ),
+        (
+            rule_file(
+                "- alert: A\n  expr: up\n  for: 5m\n  labels: {severity: page}\n"
+                "  annotations: {summary: '{{ $value ', runbook_url: r}"
+            ),
+            [("group 'g', rule 1 (alert A): annotation 'summary': template: unclosed action", 8)],
+        ),
+        (
+            rule_file(
+                "- alert: A\n  expr: up\n  for: 5m\n  labels: {severity: [page]}\n"
+                "  annotations: {summary: s, runbook_url: r}"
+            ),
+            [("group 'g', rule 1 (alert A): label 'severity' is a list, not a string", 7)],
+        ),
+    ],
+)
+def test_validation_problems(tmp_path: Path, text: str, expected: list[tuple[str, int | None]]) -> None:
+    file_out = rules(tmp_path, {"alerts.yml": text}, required_labels=(), required_annotations=(), min_for="0s")[0]
+    assert status(file_out) == "failed"
+    assert [(m, line) for m, _, line in viol(file_out)] == expected
+    assert all(path == "alerts.yml" for _, path, _ in viol(file_out))
+    assert file_out.message.startswith(f"{len(expected)} validation problem(s) and 0 unmet requirement(s)")
+
+
+def test_shapes_the_provider_does_not_discover_are_still_judged() -> None:
+    # discovery keeps only YAML with a `groups` list; the validator itself covers the other shapes
+    assert pr.validate({"groups": {"name": "g"}}) == [pr.Problem("`groups` is a mapping, not a list", ("groups",))]
+    assert pr.validate([{"name": "g"}]) == [pr.Problem("top level is a list, not a mapping with `groups`", ())]
+    assert pr.validate(None) == []
+
+
+def test_unparsable_rule_file_fails_at_the_yaml_error(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"prometheus/model.rules": "groups:\n  - name: [g\n    rules: []\n"})
+    assert status(out[0]) == "failed"
+    assert out[0].message.startswith("not a valid rule file: invalid YAML")
+    assert viol(out[0])[0][1:] == ("prometheus/model.rules", 3)
+    assert out[1].message == "no alerting rule in 1 rule file(s)"
+
+
+def test_only_the_first_document_is_read_as_promtool_does(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"alerts.yml": GOOD_RULES + "---\ngroups: {bad: 1}\n"})
+    assert status(out[0]) == "passed"
+
+
+def test_alert_requirements(tmp_path: Path) -> None:
+    text = rule_file(
+        "- alert: NoLabels\n  expr: up == 0\n  for: 10m\n"
+        "- alert: Quick\n  expr: up == 0\n  for: 30s\n  labels: {severity: page}\n"
+        "  annotations: {summary: s, runbook_url: ''}\n"
+        "- alert: NoFor\n  expr: up == 0\n  labels: {severity: page}\n"
+        "  annotations: {summary: s, runbook_url: r}"
+    )
+    out = rules(tmp_path, {"alerts.yml": text})
+    assert status(out[0]) == "failed"
+    assert out[0].message == "0 validation problem(s) and 5 unmet requirement(s) in 3 rule(s)"
+    assert viol(out[0]) == [
+        ("alert NoLabels lacks required label(s): severity", "alerts.yml", 4),
+        ("alert NoLabels lacks required annotation(s): summary, runbook_url", "alerts.yml", 4),
+        ("alert Quick lacks required annotation(s): runbook_url", "alerts.yml", 7),
+        ("alert Quick: its `for` is shorter than min_for 1m", "alerts.yml", 9),
+        ("alert NoFor: it has no `for`; policy wants at least min_for 1m", "alerts.yml", 12),
+    ]
+
+
+def test_requirements_follow_params(tmp_path: Path) -> None:
+    text = rule_file("- alert: A\n  expr: up == 0\n  for: 2m\n  labels: {severity: page}")
+    out = rules(tmp_path, {"alerts.yml": text}, required_labels=("team",), required_annotations=(), min_for="1h")
+    assert viol(out[0]) == [
+        ("alert A lacks required label(s): team", "alerts.yml", 4),
+        ("alert A: its `for` is shorter than min_for 1h", "alerts.yml", 6),
+    ]
+
+
+def test_bad_min_for_is_an_error(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"alerts.yml": GOOD_RULES}, min_for="one minute")
+    assert [(status(o), o.message) for o in out] == [("error", "min_for 'one minute' is not a Prometheus duration")]
+    assert out[0].error == "set checks.monitoring.alert-rules.params.min_for to a duration such as 1m"
+
+
+def test_required_alerts_missing(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"alerts.yml": GOOD_RULES}, required_alerts=("ChurnModelDown", "*Drift*", "Stale"))
+    repo = out[-1]
+    assert (repo.subject, status(repo)) == ("repo:acme/churn", "failed")
+    assert repo.message == "2 of 3 required alert(s) missing: *Drift*, Stale"
+    assert viol(repo) == [
+        ("required alert *Drift* is defined in no rule file", None, None),
+        ("required alert Stale is defined in no rule file", None, None),
+    ]
+
+
+def test_no_rule_file_fails(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"README.md": "no rules here\n"})
+    assert [(o.subject, status(o), o.message) for o in out] == [
+        ("repo:acme/churn", "failed", "no Prometheus rule file found")
+    ]
+
+
+def test_rule_files_globs_narrow_the_discovery(tmp_path: Path) -> None:
+    tree = {"monitoring/alerts.yml": GOOD_RULES, "vendor/other.rules.yml": rule_file("- expr: up")}
+    out = rules(tmp_path, tree, rule_files=("monitoring/*",))
+    assert [o.subject for o in out] == ["file:monitoring/alerts.yml", "repo:acme/churn"]
+    out = rules(tmp_path, tree, rule_files=("ops/*.yml",))
+    assert [o.message for o in out] == ["no Prometheus rule file found matching rule_files (ops/*.yml)"]
+
+
+def test_recording_rules_only_fail_the_summary(tmp_path: Path) -> None:
+    out = rules(tmp_path, {"rules.yml": rule_file("- record: a\n  expr: up")})
+    assert [status(o) for o in out] == ["passed", "failed"]
+    assert viol(out[1]) == [("the rule files define no alert", None, None)]
+
+
+# --- monitoring.alert-routing -----------------------------------------------------------------------
+
+AM = """
+route:
+  receiver: default
+  routes:
+    - matchers: ['severity=~"critical|page"']
+      receiver: oncall
+      continue: true
+    - match: {team: ml}
+      receiver: ml-slack
+      routes:
+        - match_re: {alertname: ".*Drift.*"}
+          receiver: blackhole
+receivers:
+  - name: default
+    email_configs: [{to: ops@example.com}]
+  - name: oncall
+    pagerduty_configs: [{routing_key: x}]
+  - name: ml-slack
+    slack_configs: [{channel: '#ml'}]
+  - name: blackhole
+global: {smtp_smarthost: "smtp.example.com:25", smtp_from: gate@example.com, slack_api_url: "https://hooks.slack.com/x"}
+"""
+
+
+def alert(name: str, **labels: str) -> str:
+    shown = ", ".join(f"{k}: {v}" for k, v in labels.items())
+    return f"- alert: {name}\n  expr: up == 0\n  labels: {{{shown}}}\n"
+
+
+def routing(tmp_path: Path, files: dict[str, str], **params: Any) -> list[Outcome]:
+    facts = read_facts(write_tree(tmp_path, files), "rule_files", "alertmanager_config")
+    return list(alert_routing(facts, AlertRoutingParams(**params), TARGET))
+
+
+def test_alerts_reaching_notifying_receivers_pass(tmp_path: Path) -> None:
+    rule_text = rule_file(alert("Down", severity="critical") + alert("Slow", team="ml") + alert("Other"))
+    out = routing(tmp_path, {"alerts.yml": rule_text, "alertmanager.yml": AM})
+    assert [(o.subject, status(o), o.message) for o in out] == [
+        (
+            "file:alertmanager.yml",
+            "passed",
+            "all 3 alert(s) reach a notifying receiver (default, ml-slack, oncall)",
+        )
+    ]
+
+
+def test_blackhole_receiver_fails_at_its_definition(tmp_path: Path) -> None:
+    out = routing(tmp_path, {"alerts.yml": rule_file(alert("FeatureDrift", team="ml")), "alertmanager.yml": AM})
+    assert (status(out[0]), out[0].message) == ("failed", "1 of 1 alert(s) reach no receiver that notifies")
+    assert viol(out[0]) == [
+        (
+            "alert {alertname=FeatureDrift, team=ml} routes to blackhole, which notifies no one",
+            "alertmanager.yml",
+            19,
+        )
+    ]
+
+
+def test_continue_sends_to_later_siblings_too(tmp_path: Path) -> None:
+    # critical goes to oncall and (continue) on to the ml route, whose drift child is a blackhole
+    text = rule_file(alert("FeatureDrift", team="ml", severity="critical"))
+    assert status(routing(tmp_path, {"alerts.yml": text, "alertmanager.yml": AM})[0]) == "passed"
+    no_continue = AM.replace("continue: true", "continue: false").replace("[{routing_key: x}]", "[]")
+    out = routing(tmp_path, {"alerts.yml": text, "alertmanager.yml": no_continue})
+    assert (
+        viol(out[0])[0][0] == "alert {alertname=FeatureDrift, severity=critical, team=ml} routes to oncall, "
+        "which notifies no one"
+    )
+
+
+def test_first_matching_route_wins_and_receiver_is_inherited(tmp_path: Path) -> None:
+    am = """
+    route:
+      receiver: pager
+      routes:
+        - matchers: [team="ml"]
+          routes:
+            - matchers: ['env!="prod"']
+              receiver: devnull
+        - matchers: [team="ml"]
+          receiver: devnull
+    receivers:
+      - {name: pager, webhook_configs: [{url: "http://x"}]}
+      - {name: devnull}
+    """
+    text = rule_file(alert("A", team="ml", env="prod") + alert("B", team="ml", env="dev"))
+    out = routing(tmp_path, {"alerts.yml": text, "alertmanager.yml": am})
+    # A: first child matches, its child does not -> the child itself (receiver inherited: pager)
+    assert viol(out[0]) == [
+        (
+            "alert {alertname=B, env=dev, team=ml} routes to devnull, which notifies no one",
+            "alertmanager.yml",
+            12,
+        )
+    ]
+
+
+def test_match_labels_and_alerts_narrow_what_is_routed(tmp_path: Path) -> None:
+    text = rule_file(alert("Down", severity="critical") + alert("FeatureDrift", team="ml"))
+    tree = {"alerts.yml": text, "alertmanager.yml": AM}
+    out = routing(tmp_path, tree, match_labels={"severity": "critical"})
+    assert out[0].message == "all 1 alert(s) reach a notifying receiver (oncall)"
+    out = routing(tmp_path, tree, alerts=("*Drift",))
+    assert status(out[0]) == "failed"
+    out = routing(tmp_path, tree, match_labels={"team": "ml", "alertname": "ModelDrift"})
+    assert viol(out[0])[0][0] == "alert {alertname=ModelDrift, team=ml} routes to blackhole, which notifies no one"
+
+
+def test_without_alerts_the_default_route_must_notify(tmp_path: Path) -> None:
+    am = "route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n"
+    out = routing(tmp_path, {"alertmanager.yml": am})
+    assert viol(out[0]) == [("alert {no labels} routes to null, which notifies no one", "alertmanager.yml", 2)]
+
+
+@pytest.mark.parametrize(
+    ("am", "expected"),
+    [
+        (
+            "route: {receiver: x}\nreceivers: [{name: y, webhook_configs: [{url: 'http://x'}]}]\n",
+            [("undefined receiver 'x' used in route", 1)],
+        ),
+        (
+            "route: {receiver: x}\nreceivers:\n  - {name: x}\n  - {name: x}\n",
+            [("receiver name 'x' is not unique", 4)],
+        ),
+        (
+            "route: {group_by: [a]}\nreceivers: [{name: x}]\n",
+            [("root route must specify a default receiver", 1)],
+        ),
+        (
+            "route: {receiver: x, match: {a: b}}\nreceivers: [{name: x}]\n",
+            [("root route must not have any matchers", 1)],
+        ),
+        (
+            "route:\n  receiver: x\n  routes:\n    - matchers: ['sev ~ crit']\nreceivers: [{name: x}]\n",
+            [("bad matcher 'sev ~ crit' (want label=value, !=, =~ or !~)", 4)],
+        ),
+        (
+            "route:\n  receiver: x\n  routes:\n    - match_re: {sev: '(crit'}\nreceivers: [{name: x}]\n",
+            [("invalid regular expression '(crit' in match_re", 4)],
+        ),
+        (
+            "route:\n  receiver: x\n  group_wait: soon\nreceivers: [{name: x}]\n",
+            [("group_wait 'soon' is not a valid duration", 3)],
+        ),
+        (
+            "route: {receiver: x, recevier: y}\nreceivers: [{name: x, slack_config: [{}]}]\n",
+            [("receiver 'x': unknown field 'slack_config'", 2), ("unknown field 'recevier' in route", 1)],
+        ),
+        (
+            "route: {receiver: x}\nreceivers: [{name: x}]\ninhibit: []\n",
+            [("unknown field 'inhibit' at the top level", 3)],
+        ),
+        ("receivers: [{name: x}]\nroute: []\n", [("no root `route` mapping", 2)]),
+    ],
+)
+def test_alertmanager_validation(tmp_path: Path, am: str, expected: list[tuple[str, int]]) -> None:
+    out = routing(tmp_path, {"alertmanager.yml": am})
+    assert status(out[0]) == "failed"
+    assert out[0].message == f"{len(expected)} problem(s) in the Alertmanager configuration"
+    assert [(m, line) for m, _, line in viol(out[0])] == expected
+
+
+def test_no_alertmanager_config(tmp_path: Path) -> None:
+    out = routing(tmp_path, {"alerts.yml": GOOD_RULES})
+    assert [(o.subject, status(o), o.message) for o in out] == [
+        ("repo:acme/churn", "failed", "no Alertmanager configuration found")
+    ]
+    out = routing(tmp_path, {"ops/alertmanager.yml": AM}, alertmanager_config="./am.yml")
+    assert [(status(o), o.message) for o in out] == [("failed", "alertmanager_config am.yml not found")]
+    assert viol(out[0])[0][0] == "am.yml is not an Alertmanager configuration (found: ops/alertmanager.yml)"
+    assert status(routing(tmp_path, {}, alertmanager_config="ops/alertmanager.yml")[0]) == "passed"
+
+
+def test_unparsable_alertmanager_config(tmp_path: Path) -> None:
+    out = routing(tmp_path, {"alertmanager.yml": "route: [\n"})
+    assert status(out[0]) == "failed"
+    assert viol(out[0])[0][1] == "alertmanager.yml"
+
+
+# --- monitoring.drift-monitor -----------------------------------------------------------------------
+
+
+def drift(tmp_path: Path, files: dict[str, str], **params: Any) -> Outcome:
+    facts = read_facts(write_tree(tmp_path, files), "rule_files", "drift_config")
+    (out,) = drift_monitor(facts, DriftMonitorParams(**params), TARGET)
+    return out
+
+
+AZURE = """
+$schema: http://azureml/sdk-2-0/Schedule.json
+name: churn-monitor
+trigger: {type: recurrence, frequency: day, interval: 1}
+create_monitor:
+  monitoring_target: {ml_task: classification}
+  monitoring_signals:
+    feature_drift:
+      type: data_drift
+      metric_thresholds: {numerical: {jensen_shannon_distance: 0.01}}
+"""
+DATABRICKS = """
+bundle: {name: churn}
+resources:
+  quality_monitors:
+    churn_inference:
+      table_name: main.ml.churn_inference
+      inference_log: {problem_type: PROBLEM_TYPE_CLASSIFICATION}
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"alerts.yml": rule_file("- alert: FeatureDriftHigh\n  expr: drift_score > 0.3")},
+            "1 drift monitor(s) found: alert FeatureDriftHigh (alerts.yml:4)",
+        ),
+        (
+            {"alerts.yml": rule_file("- alert: InputsShifted\n  expr: psi_feature_drift > 0.2")},
+            "1 drift monitor(s) found: alert InputsShifted (alerts.yml:4)",
+        ),
+        (
+            {"azureml/monitor.yml": AZURE},
+            "1 drift monitor(s) found: Azure ML data_drift signal feature_drift (azureml/monitor.yml:7)",
+        ),
+        (
+            {"databricks.yml": DATABRICKS},
+            "1 drift monitor(s) found: Databricks quality monitor churn_inference (databricks.yml:3)",
+        ),
+        (
+            {"monitoring/drift.py": "from evidently.presets import DataDriftPreset\nreport = DataDriftPreset()\n"},
+            "1 drift monitor(s) found: evidently drift code (monitoring/drift.py)",
+        ),
+        (
+            {"nannyml.yml": "calculators:\n  - type: univariate_drift\n    params: {column_names: [age]}\n"},
+            "1 drift monitor(s) found: nannyml drift config (nannyml.yml:1)",
+        ),
+    ],
+)
+def test_drift_monitor_forms(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    out = drift(tmp_path, files)
+    assert (out.subject, status(out), out.message) == ("repo:acme/churn", "passed", message)
+
+
+def test_no_drift_monitor_lists_what_was_looked_for(tmp_path: Path) -> None:
+    out = drift(tmp_path, {"alerts.yml": GOOD_RULES, "train.py": "import evidently\n"})
+    assert (status(out), out.message) == ("failed", "no drift monitor found")
+    assert viol(out) == [
+        (
+            "no drift monitor; looked for a Prometheus alert whose name or expr mentions drift; "
+            "an Azure ML monitor with a data_drift or prediction_drift signal; "
+            "a Databricks bundle quality monitor; an Evidently, "
+            "NannyML, alibi-detect or whylogs drift config or usage",
+            None,
+            None,
+        )
+    ]
+
+
+def test_drift_kinds_narrow_the_accepted_forms(tmp_path: Path) -> None:
+    out = drift(tmp_path, {"azureml/monitor.yml": AZURE}, kinds=("prometheus", "databricks"))
+    assert (status(out), out.message) == ("failed", "no drift monitor of kinds prometheus, databricks found")
+
+
+# --- robustness -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300))
+def test_any_text_as_a_rule_file_yields_outcomes(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "x.rules").write_text(text, encoding="utf-8")
+        facts = read_facts(Path(tmp), "rule_files", "alertmanager_config", "drift_config")
+    out = list(alert_rules(facts, AlertRulesParams(required_alerts=("A",)), TARGET))
+    assert out and all(isinstance(o.message, str) and o.message for o in out)
+    assert list(alert_routing(facts, AlertRoutingParams(), TARGET))
+    assert list(drift_monitor(facts, DriftMonitorParams(), TARGET))
+
+
+KEYS = st.sampled_from(
+    [
+        "groups",
+        "name",
+        "rules",
+        "alert",
+        "record",
+        "expr",
+        "for",
+        "interval",
+        "labels",
+        "annotations",
+        "keep_firing_for",
+        "limit",
+        "severity",
+        "x",
+    ]
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(["5m", "up == 0", "{{ $value }}", "0", "sum(", "1h30m"]),
+)
+DATA = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(DATA)
+def test_validator_never_raises_on_any_structure(doc: Any) -> None:
+    problems = pr.validate(doc)
+    assert all(isinstance(p.message, str) for p in problems)
+    pr.rules_of(doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abc_:{}()[]\",=~!<>+-*/ 0159smh@'`#\n", max_size=40))
+def test_promql_checker_never_raises(expr: str) -> None:
+    assert pr.promql_problem(expr) is None or pr.promql_problem(expr)
+    assert pr.template_problem("{{" + expr) is None or True
