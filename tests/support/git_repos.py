@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = ROOT / "examples" / "churn-model"
 POLICY = ".mlops-gate.yml"
 PR_ENV = {
