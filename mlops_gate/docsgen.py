@@ -1,6 +1,7 @@
-"""Generated documentation: the README's check table and docs/checks.md, from the check catalogue.
+"""Generated documentation: the README's check table, docs/checks.md and the policy's JSON Schema
+(mlops_gate/policies/policy.schema.json, what `mlops-gate policy schema` prints), from the check catalogue.
 
-python -m mlops_gate.docsgen        # rewrite both in place (a test keeps them current)
+python -m mlops_gate.docsgen        # rewrite all three in place (tests keep them current)
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ def main() -> int:
     readme_path.write_text(readme(readme_path.read_text(encoding="utf-8")), encoding="utf-8")
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "checks.md").write_text(checks_md(), encoding="utf-8")
-    print("rewrote README.md check table and docs/checks.md", file=sys.stderr)
+    from mlops_gate.policies import PROFILES_DIR
+    from mlops_gate.policy import schema
+
+    (PROFILES_DIR / "policy.schema.json").write_text(json.dumps(schema(), indent=2) + "\n", encoding="utf-8")
+    print("rewrote README.md check table, docs/checks.md and the policy schema", file=sys.stderr)
     return 0
 
 
