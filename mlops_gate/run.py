@@ -193,7 +193,6 @@ def _release_commit(req: CheckRequest, repo: Path, saved: Saved | None) -> str |
     tag = str(req.release)
     if saved is not None and saved.target.release and saved.target.release != tag:
         raise UsageError(f"--release {tag}: {req.facts_in} records the release {saved.target.release}")
-
     sha = git.resolve_tag(repo, tag)
     if req.flags.commit and not (len(req.flags.commit) >= 7 and sha.startswith(req.flags.commit.lower())):
         raise UsageError(
