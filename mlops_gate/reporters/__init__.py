@@ -6,7 +6,6 @@ renders it, imported only when that format is written (the console one brings ri
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,8 @@ FORMATS: dict[str, str] = {  # format -> "module[:function]" in this package (fu
 
 
 def renderer(fmt: str) -> Renderer:
+    import importlib  # here, not at the top: the CLI reads FORMATS on every start, --version included
+
     module, _, func = FORMATS[fmt].partition(":")
     fn: Renderer = getattr(importlib.import_module(f"mlops_gate.reporters.{module}"), func or "render")
     return fn
