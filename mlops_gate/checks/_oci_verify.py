@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate import signing
-from mlops_gate.facts.oci import ImageFacts, PublicKey
+from mlops_gate.facts.oci import Attestation, DsseSignature, ImageFacts, PublicKey, SigstoreBundle
 from mlops_gate.model import Outcome
 from mlops_gate.signing import pae as pae  # re-exported: image_provenance builds DSSE messages with v.pae
 
@@ -71,12 +71,36 @@ def first_verifying(keys: Iterable[Key], signature: bytes, message: bytes) -> Ke
     return next((k for k in keys if verifies(k, signature, message)), None)
 
 
-NEEDS_KEYS = "no `keys` in the policy: set checks.{id}.params.keys (PEM public-key files or inline PEM)"
+NEEDS_KEYS = (
+    "neither `keys` nor `signers` in the policy: set checks.{id}.params.keys (PEM public-key files or inline PEM) "
+    "or checks.{id}.params.signers (keyless: issuer and workflows)"
+)
+SIGN_V1 = "https://sigstore.dev/cosign/sign/v1"  # the predicate of a cosign v3 signature (a DSSE bundle)
 
 
 def key_scope(keys: tuple[str, ...], *items: str) -> Mapping[str, tuple[str, ...]]:
     """Ask the provider for `items` and to read the key files (inline PEM needs no reading)."""
     return {"oci_image": (*items, *(f"key:{k}" for k in keys if PEM_MARK not in k))}
+
+
+def bundle_envelope(b: SigstoreBundle) -> Attestation | None:
+    """The DSSE envelope of a Sigstore bundle, for verification with the policy's keys (a bundle signed with a
+    managed key); None when the bundle carries none (a message signature) or cannot be read."""
+    import json
+
+    try:
+        data = json.loads(b.json) if b.json else None
+    except (ValueError, RecursionError):
+        return None
+    env = data.get("dsseEnvelope") if isinstance(data, dict) else None
+    if not isinstance(env, dict) or not isinstance(env.get("payload"), str):
+        return None
+    sigs = tuple(
+        DsseSignature(str(s.get("sig") or ""), str(s.get("keyid") or ""))
+        for s in env.get("signatures") or ()
+        if isinstance(s, dict)
+    )
+    return Attestation(f"bundle ({b.source})", "", b.digest, str(env.get("payloadType") or ""), env["payload"], sigs)
 
 
 def unread(img: ImageFacts, what: str) -> Outcome:

@@ -1,5 +1,5 @@
 """image.provenance: the image has a signed SLSA provenance attestation from an allowed builder, for the gated
-repository and commit (the DSSE envelope verified with the policy's keys, then its in-toto statement judged)."""
+repository and commit (signed with the policy's keys or by a keyless signer, then its in-toto statement judged)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from mlops_gate.checks import _keyless
 from mlops_gate.checks import _oci_verify as v
+from mlops_gate.checks._fulcio import Claims, Signer
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
-from mlops_gate.facts.oci import Attestation
+from mlops_gate.facts.oci import Attestation, ImageFacts
 from mlops_gate.lang import slsa
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.target import Target
@@ -21,10 +23,13 @@ class ProvenanceParams:
     keys: tuple[str, ...] = ()  # PEM public keys that sign the attestations
     builder_ids: tuple[str, ...] = ()  # allowed builder ids (globs)
     predicate_types: tuple[str, ...] = (slsa.SLSA_V1, slsa.SLSA_V02)
+    signers: tuple[Signer, ...] = ()  # keyless signers (any of them), as image.signature's
+    trusted_roots: tuple[str, ...] = ()  # Sigstore trusted root files; empty: the public-good root
 
 
 def _prov_scope(params: ProvenanceParams, target: Target) -> Mapping[str, tuple[str, ...]]:
-    return v.key_scope(params.keys, "attestations")
+    items = v.key_scope(params.keys, "attestations")["oci_image"]
+    return {"oci_image": (*items, *_keyless.scope(params.signers, params.trusted_roots, target))}
 
 
 @check(
@@ -41,21 +46,35 @@ def provenance(facts: Facts, params: ProvenanceParams, target: Target) -> Iterat
     repository and commit.
 
     Attestations are DSSE envelopes from cosign's `sha256-<hex>.att` tag, OCI 1.1 referrers (or their
-    `sha256-<hex>` tag fallback) and sigstore bundles (v0.3) carrying a DSSE envelope. One must: verify
-    (DSSE PAE) with one of `keys`; carry an in-toto statement whose subject digest is the image digest;
-    have a `predicateType` in `predicate_types` (SLSA v1 and v0.2); name a builder
-    (`runDetails.builder.id`, or v0.2 `builder.id`) matching `builder_ids`; and name the target
-    repository and commit as its source (v1: `resolvedDependencies` / `externalParameters`; v0.2:
-    `invocation.configSource` / `materials`). Empty `keys` or `builder_ids` are errors, never passes.
+    `sha256-<hex>` tag fallback), Sigstore bundles stored as referrers (cosign v3, `actions/attest` with
+    `push-to-registry`) and, on GitHub, the attestations API (`actions/attest-build-provenance`). One must:
+    be signed with one of `keys`, or by one of the keyless `signers` (verified offline against
+    `trusted_roots`, as image.signature says: the certificate's source repository and commit must be the
+    gated ones); carry an in-toto statement (payloadType `application/vnd.in-toto+json`) whose subject
+    digest is the image digest (a multi-arch image: the index digest); have a `predicateType` in
+    `predicate_types` (SLSA v1 and v0.2 — a cosign v3 signature, predicate
+    `https://sigstore.dev/cosign/sign/v1`, is never provenance); name a builder (`runDetails.builder.id`,
+    or v0.2 `builder.id`) matching `builder_ids`; and name the target repository and commit as its source
+    (v1: `resolvedDependencies` / `externalParameters`; v0.2: `invocation.configSource` / `materials`).
+    Empty `builder_ids`, or neither `keys` nor `signers`, is an error, never a pass.
 
-    Fix: attest in the release pipeline (`cosign attest --key cosign.key --type slsaprovenance1
-    --predicate provenance.json IMAGE@DIGEST`, or the SLSA GitHub generator) and list its builder id.
+    Builder ids: `actions/attest-build-provenance` names the runner
+    (`https://github.com/actions/runner/github-hosted`); the SLSA GitHub generator names its workflow
+    (`https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0`).
+
+    Fix: `actions/attest-build-provenance` with `subject-digest` (and `push-to-registry: true`), the SLSA
+    GitHub container generator, or `cosign attest --type slsaprovenance1 --predicate provenance.json
+    IMAGE@DIGEST`; list the builder id and the signing workflow.
     """
     img = facts.oci_image
     if img.attestations is None:
         yield v.unread(img, "attestations")
         return
-    missing = [n for n, val in (("keys", params.keys), ("builder_ids", params.builder_ids)) if not val]
+    missing = [
+        n
+        for n, val in (("keys (or signers)", params.keys or params.signers), ("builder_ids", params.builder_ids))
+        if not val
+    ]
     if missing:
         yield Outcome(
             img.subject,
@@ -65,11 +84,18 @@ def provenance(facts: Facts, params: ProvenanceParams, target: Target) -> Iterat
         )
         return
     keys, problems = v.keys_of(params.keys, img.keys)
-    judged = [(a, *judge_attestation(a, keys, img.digest or "", params, target)) for a in img.attestations]
-    good = [(a, why) for a, ok, why in judged if ok]
-    evidence = tuple(f"{a.source} layer {a.layer_digest[:19]}: {why}" for a, _, why in judged) + img.notes
+    keyless = _keyless.setup("image.provenance", params.signers, params.trusted_roots, img, target)
+    if keyless is not None and keyless.problems:
+        yield Outcome(
+            img.subject, "cannot verify keyless attestations", evidence=img.notes, error="; ".join(keyless.problems)
+        )
+        return
+    judged = [(f.where, *judge(f, params, target)) for f in verified_statements(img, keys, keyless)]
+    good = [why for _, ok, why in judged if ok]
+    evidence = tuple(f"{where}: {why}" for where, _, why in judged) + img.notes
+    unreadable = [f"{where}: {why}" for where, ok, why in judged if not ok and why.startswith("could not be read")]
     if good:
-        yield Outcome(img.subject, good[0][1], evidence=evidence + tuple(problems))
+        yield Outcome(img.subject, good[0], evidence=evidence + tuple(problems))
     elif problems:
         yield Outcome(
             img.subject,
@@ -77,6 +103,8 @@ def provenance(facts: Facts, params: ProvenanceParams, target: Target) -> Iterat
             evidence=evidence,
             error="the policy's keys cannot be used: " + "; ".join(problems),
         )
+    elif unreadable:
+        yield Outcome(img.subject, "attestations could not be read", evidence=evidence, error="; ".join(unreadable))
     elif not judged:
         yield Outcome(
             img.subject,
@@ -88,14 +116,63 @@ def provenance(facts: Facts, params: ProvenanceParams, target: Target) -> Iterat
         yield Outcome(
             img.subject,
             f"none of {len(judged)} attestations is acceptable provenance",
-            tuple(Violation(f"{a.source} layer {a.layer_digest[:19]}: {why}") for a, _, why in judged),
+            tuple(Violation(f"{where}: {why}") for where, _, why in judged),
             evidence,
         )
 
 
+@dataclass(frozen=True)
+class Found:
+    """One attestation: its verified in-toto statement about the image and who signed it, or why not."""
+
+    where: str
+    statement: slsa.Statement | None
+    by: str  # "signed by cosign.pub" / "keyless ..." when verified; why not otherwise
+    claims: Claims | None = None  # keyless: the certificate's source repository and commit
+
+
+def verified_statements(img: ImageFacts, keys: list[v.Key], keyless: _keyless.Keyless | None) -> list[Found]:
+    """Every attestation and bundle of the image, verified (keys first, then keyless) and its statement read."""
+    digest = img.digest or ""
+    found = []
+    for a in img.attestations or ():
+        where = f"{a.source} layer {a.layer_digest[:19]}"
+        statement, by = verified_statement(a, keys, digest)
+        if statement is None and keyless is not None and a.certificate and not a.error:
+            got = _keyless.attestation(a, keyless)
+            found.append(_from_keyless(where, got, digest))
+        else:
+            found.append(Found(where, statement, by))
+    for b in img.bundles or ():
+        envelope = v.bundle_envelope(b)
+        statement, by = verified_statement(envelope, keys, digest) if envelope else (None, "")
+        if statement is None and keyless is not None and not b.error:
+            found.append(_from_keyless(b.source, _keyless.bundle(b, keyless, digest), digest))
+        elif statement is None:
+            found.append(Found(b.source, None, f"could not be read: {b.error}" if b.error else by or "not verified"))
+        else:
+            found.append(Found(b.source, statement, by))
+    return found
+
+
+def _from_keyless(where: str, got: _keyless.Signed | str, digest: str) -> Found:
+    if isinstance(got, str):
+        return Found(where, None, got)
+    if got.payload_type != slsa.IN_TOTO:
+        return Found(where, None, f"{got.by}, but it is not an in-toto statement (payloadType {got.payload_type!r})")
+    statement = slsa.parse(got.payload)
+    if isinstance(statement, str):
+        return Found(where, None, f"{got.by}, but {statement}")
+    if digest not in statement.subjects:
+        return Found(
+            where, None, f"{got.by}, but its subject is {', '.join(statement.subjects) or 'empty'}, not {digest}"
+        )
+    return Found(where, statement, got.by, got.claims)
+
+
 def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[slsa.Statement | None, str]:
-    """(statement, signing key id) for a DSSE envelope that verifies and whose subject is `digest`;
-    (None, why not) otherwise."""
+    """(statement, "signed by <key>") for a DSSE envelope that verifies with a key and whose subject is
+    `digest`; (None, why not) otherwise."""
     if a.error:
         return None, f"could not be read: {a.error}"
     if a.payload_type != slsa.IN_TOTO:
@@ -106,25 +183,23 @@ def verified_statement(a: Attestation, keys: list[v.Key], digest: str) -> tuple[
     message = v.pae(a.payload_type, body)
     key = next((k for s in a.signatures if (sig := v.b64(s.sig)) for k in keys if v.verifies(k, sig, message)), None)
     if key is None:
-        extra = " (keyless: certificate identities are not verified yet)" if a.certificate else ""
+        extra = " (keyless: configure `signers` to verify its certificate)" if a.certificate else ""
         return None, f"no signature verifies with the {len(keys)} policy key(s){extra}"
     statement = slsa.parse(body)
     if isinstance(statement, str):
         return None, f"signed by {key.id}, but {statement}"
     if digest not in statement.subjects:
         return None, f"signed by {key.id}, but its subject is {', '.join(statement.subjects) or 'empty'}, not {digest}"
-    return statement, key.id
+    return statement, f"signed by {key.id}"
 
 
-def judge_attestation(
-    a: Attestation, keys: list[v.Key], digest: str, params: ProvenanceParams, target: Target
-) -> tuple[bool, str]:
+def judge(f: Found, params: ProvenanceParams, target: Target) -> tuple[bool, str]:
     """(acceptable provenance, why)."""
-    statement, key_id = verified_statement(a, keys, digest)
+    statement = f.statement
     if statement is None:
-        return False, key_id
+        return False, f.by
     if statement.predicate_type not in params.predicate_types:
-        return False, f"signed by {key_id}, predicate {statement.predicate_type!r} is not SLSA provenance"
+        return False, f"{f.by}, predicate {statement.predicate_type!r} is not SLSA provenance"
     builder = statement.builder_id
     if not builder or not any(fnmatch.fnmatchcase(builder, p) for p in params.builder_ids):
         return False, f"builder {builder or '(none)'} is not in builder_ids"
@@ -136,4 +211,4 @@ def judge_attestation(
         return False, f"built from {named}, not {repo}"
     if not any(slsa.same_commit(c, commit) for _, c in ours):
         return False, f"built from commit {', '.join(c or '(none)' for _, c in ours)}, not {commit}"
-    return True, f"verified SLSA provenance signed by {key_id}: built by {builder} from {repo}@{commit[:12]}"
+    return True, f"verified SLSA provenance {f.by}: built by {builder} from {repo}@{commit[:12]}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from mlops_gate.checks import _keyless
 from mlops_gate.checks import _oci_verify as v
+from mlops_gate.checks._fulcio import Signer
 from mlops_gate.checks.ci_runs import latest
-from mlops_gate.checks.image_provenance import verified_statement
+from mlops_gate.checks.image_provenance import verified_statements
 from mlops_gate.checks.image_remote import REVISION
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
@@ -25,10 +27,13 @@ class Params:
     keys: tuple[str, ...] = ()  # the keys that sign provenance (as image.provenance's `keys`)
     required: tuple[str, ...] = ()  # CI run names; empty: every run on the commit, at least one
     revision_label: str = REVISION
+    signers: tuple[Signer, ...] = ()  # keyless provenance signers (as image.provenance's `signers`)
+    trusted_roots: tuple[str, ...] = ()
 
 
 def _scope(params: Params, target: Target) -> Mapping[str, tuple[str, ...]]:
-    return v.key_scope(params.keys, "labels", "attestations")
+    items = v.key_scope(params.keys, "labels", "attestations")["oci_image"]
+    return {"oci_image": (*items, *_keyless.scope(params.signers, params.trusted_roots, target))}
 
 
 @check(
@@ -46,9 +51,12 @@ def traceability(facts: Facts, params: Params, target: Target) -> Iterator[Outco
 
     Each link that is missing or differs is named. Every source must be configured (`--commit`,
     `--model`, `--image`, `--platform`/`--repository`): a link that cannot be read is an error, never
-    skipped. Provenance counts only when its DSSE signature verifies with `keys` and its subject is the
-    image digest (`image.provenance` judges the builder). `required` names the CI runs that must have
-    succeeded (latest attempt); empty means every run reported on the commit, and at least one.
+    skipped. Provenance counts only when it is SLSA provenance whose subject is the image digest, signed with
+    `keys` or by one of the keyless `signers` (`image.provenance` judges the builder); its source commit is
+    the statement's for a key, and the certificate's source repository and commit (Fulcio 1.12/1.13) for a
+    keyless signer — what the signing workflow ran on, not what the statement claims. `required` names the
+    CI runs that must have succeeded (latest attempt); empty means every run reported on the commit, and at
+    least one.
     """
     img = facts.oci_image
     model = facts.mlflow_model
@@ -102,17 +110,27 @@ def _link(name: str, got: str, want: str, missing: str) -> tuple[str, str | None
 
 def _provenance_link(img: ImageFacts, params: Params, target: Target) -> tuple[str, str | None, str]:
     name = "provenance source commit"
-    if not params.keys:
-        return name, "no keys to verify provenance: set checks.release.traceability.params.keys", f"{name}: unverified"
+    if not params.keys and not params.signers:
+        return (
+            name,
+            "no keys or signers to verify provenance: set checks.release.traceability.params.keys or .signers",
+            f"{name}: unverified",
+        )
     keys, problems = v.keys_of(params.keys, img.keys)
+    keyless = _keyless.setup(
+        "release.traceability", params.signers, params.trusted_roots, img, target, bind_commit=False
+    )
+    if keyless is not None and keyless.problems:
+        return name, "cannot verify keyless provenance: " + "; ".join(keyless.problems), f"{name}: unverified"
     commits, reasons = [], list(problems)
     host = slsa.platform_host(target.platform, target.api_url)
-    for a in img.attestations or ():
-        statement, why = verified_statement(a, keys, img.digest or "")
-        if statement is None:
-            reasons.append(f"{a.source}: {why}")
-            continue
-        commits += [c for u, c in statement.sources if slsa.same_repo(u, target.repository or "", host) and c]
+    for f in verified_statements(img, keys, keyless):
+        if f.statement is None or f.statement.predicate_type not in (slsa.SLSA_V1, slsa.SLSA_V02):
+            reasons.append(f"{f.where}: {f.by if f.statement is None else 'not SLSA provenance'}")
+        elif f.claims is not None:  # keyless: the certificate's source (its repository is bound already)
+            commits += [f.claims.commit] if f.claims.commit else []
+        else:
+            commits += [c for u, c in f.statement.sources if slsa.same_repo(u, target.repository or "", host) and c]
     if not commits:
         return (
             name,

@@ -1,7 +1,8 @@
 """Fact types read from an OCI registry (filled in by the OCI provider, mlops_gate.providers.oci).
 
-Plain data only: signatures and DSSE envelopes are kept as the registry served them (base64 text),
-and are verified by the checks with the policy's keys — verification is judgement, not a fact.
+Plain data only: signatures, DSSE envelopes and Sigstore bundles are kept as the registry (or the GitHub
+attestations API) served them, and are verified by the checks with the policy's keys or keyless signers and
+trusted roots — verification is judgement, not a fact.
 Every manifest and blob behind these values had its digest verified when it was read.
 """
 
@@ -39,9 +40,9 @@ class Signature:
     layer_digest: str
     payload: str  # base64 of the payload blob
     signature: str  # base64 signature, as the `dev.cosignproject.cosign/signature` annotation holds it
-    certificate: str | None = None  # PEM (keyless signing; not verified yet)
-    chain: str | None = None
-    bundle: str | None = None  # the Rekor bundle annotation, verbatim
+    certificate: str | None = None  # PEM (keyless signing: `dev.sigstore.cosign/certificate`)
+    chain: str | None = None  # informative only: intermediates come from the trusted root
+    bundle: str | None = None  # the Rekor bundle annotation (`dev.sigstore.cosign/bundle`), verbatim
     error: str | None = None  # why this layer could not be read (its other fields are then empty)
 
 
@@ -62,7 +63,32 @@ class Attestation:
     payload: str  # base64 of the statement bytes, exactly as signed
     signatures: tuple[DsseSignature, ...] = ()
     predicate_type: str | None = None  # the manifest's annotation, informative (the statement decides)
-    certificate: str | None = None  # PEM from a sigstore bundle's verification material (keyless)
+    certificate: str | None = None  # PEM (keyless: the `dev.sigstore.cosign/certificate` annotation)
+    error: str | None = None
+    chain: str | None = None  # informative only
+    rekor_bundle: str | None = None  # the Rekor bundle annotation (`dev.sigstore.cosign/bundle`), verbatim
+
+
+@dataclass(frozen=True)
+class SigstoreBundle:
+    """One Sigstore bundle (v0.1-v0.3), verbatim: a cosign v3 signature or attestation stored as an OCI referrer,
+    or a GitHub artifact attestation from the attestations API. What it is (a signature, provenance) is
+    decided after verification, by what it signs."""
+
+    source: str  # "referrer sha256:..." | "GitHub attestations API (owner/name)"
+    json: str  # the bundle as served ("" when it could not be read)
+    digest: str = ""  # sha256 of the bundle's bytes as stored (a registry blob digest is verified on read)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TrustedRootFile:
+    """A Sigstore trusted root file a check's `trusted_roots` names (JSON, or JSON lines: one root a line), read
+    where trust anchors are read; `path` "(public-good)" is the root shipped with sigstore-python."""
+
+    path: str
+    text: str | None = None
+    source: str = ""  # where it was read: a path, `git origin/main:roots.jsonl`, the sigstore package
     error: str | None = None
 
 
@@ -92,7 +118,9 @@ class ImageFacts:
     labels: tuple[Label, ...] | None = None  # None: not read
     signatures: tuple[Signature, ...] | None = None
     attestations: tuple[Attestation, ...] | None = None
+    bundles: tuple[SigstoreBundle, ...] | None = None  # None: not read
     keys: tuple[PublicKey, ...] = ()
+    trusted_roots: tuple[TrustedRootFile, ...] = ()
     referrers_api: bool | None = None  # the registry answered the OCI 1.1 referrers API (None: not asked)
     notes: tuple[str, ...] = ()
     url: str = ""  # the manifest URL

@@ -1,6 +1,7 @@
 """What hangs off an image: labels (config and annotations), cosign signatures and DSSE attestations,
 from cosign's classic tag layout (`sha256-<hex>.sig` / `.att`), the OCI 1.1 referrers API (or its
-tag-schema fallback `sha256-<hex>`), and sigstore bundles (v0.3) carrying a DSSE envelope."""
+tag-schema fallback `sha256-<hex>`), and Sigstore bundles stored as referrers (cosign v3, actions/attest with
+`push-to-registry`), kept verbatim for the checks to verify and classify."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from typing import Any
 
 from mlops_gate.errors import FactError
-from mlops_gate.facts.oci import Attestation, DsseSignature, Label, PlatformManifest, Signature
+from mlops_gate.facts.oci import Attestation, DsseSignature, Label, PlatformManifest, Signature, SigstoreBundle
 from mlops_gate.providers._oci_client import INDEX_TYPES, Client, Fetched
 
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -18,6 +19,7 @@ COSIGN_SIG_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json"
 BUNDLE_TYPES = ("application/vnd.dev.sigstore.bundle.v0.3+json", "application/vnd.dev.sigstore.bundle+json;version=0.3")
 A_SIGNATURE = "dev.cosignproject.cosign/signature"
 A_CERT, A_CHAIN, A_BUNDLE = "dev.sigstore.cosign/certificate", "dev.sigstore.cosign/chain", "dev.sigstore.cosign/bundle"
+MAX_BUNDLE = 1 << 20  # a Sigstore bundle is a few KiB; a MiB is plenty
 MAX_REFERRERS = 32  # bound the requests one image may cost
 
 
@@ -146,29 +148,22 @@ def attestations_in(client: Client, fetched: Fetched, source: str) -> list[Attes
     manifest = doc(fetched, source)
     out = []
     for layer in manifest.get("layers") or ():
-        if not isinstance(layer, dict):
-            continue
-        media_type = str(layer.get("mediaType") or "")
-        if media_type != DSSE and media_type not in BUNDLE_TYPES:
+        if not isinstance(layer, dict) or layer.get("mediaType") != DSSE:
             continue
         ldigest = str(layer.get("digest"))
-        predicate = (layer.get("annotations") or {}).get("predicateType")
+        found = layer.get("annotations")
+        ann: dict[str, Any] = found if isinstance(found, dict) else {}
         try:
             data = json.loads(client.blob(ldigest, f"attestation {ldigest}"))
         except (FactError, ValueError, RecursionError) as exc:
             why = exc.message if isinstance(exc, FactError) else "not JSON (or nested too deeply)"
             out.append(Attestation(source, fetched.digest, ldigest, "", "", error=why))
             continue
-        if media_type in BUNDLE_TYPES:
-            out.append(_from_bundle(data, f"bundle ({source})", fetched.digest, ldigest))
-        else:
-            out.append(_envelope(data, source, fetched.digest, ldigest, predicate))
+        out.append(_envelope(data, source, fetched.digest, ldigest, ann))
     return out
 
 
-def _envelope(
-    data: Any, source: str, mdigest: str, ldigest: str, predicate: Any = None, certificate: str | None = None
-) -> Attestation:
+def _envelope(data: Any, source: str, mdigest: str, ldigest: str, ann: dict[str, Any]) -> Attestation:
     if not isinstance(data, dict) or not isinstance(data.get("payload"), str):
         return Attestation(source, mdigest, ldigest, "", "", error="not a DSSE envelope (no payload)")
     sigs = tuple(
@@ -176,6 +171,11 @@ def _envelope(
         for s in data.get("signatures") or ()
         if isinstance(s, dict)
     )
+
+    def text(key: str) -> str | None:
+        value = ann.get(key)
+        return str(value) if value else None
+
     return Attestation(
         source,
         mdigest,
@@ -183,46 +183,52 @@ def _envelope(
         str(data.get("payloadType") or ""),
         data["payload"],
         sigs,
-        str(predicate) if predicate else None,
-        certificate,
+        text("predicateType"),
+        text(A_CERT),
+        None,
+        text(A_CHAIN),
+        text(A_BUNDLE),
     )
 
 
-def _from_bundle(data: Any, source: str, mdigest: str, ldigest: str) -> Attestation:
-    if not isinstance(data, dict) or not isinstance(data.get("dsseEnvelope"), dict):
-        return Attestation(
-            source,
-            mdigest,
-            ldigest,
-            "",
-            "",
-            error="a sigstore bundle without a DSSE envelope (message signatures are not attestations)",
-        )
-    material = data.get("verificationMaterial") or {}
-    cert = (material.get("certificate") or {}).get("rawBytes") if isinstance(material, dict) else None
-    pem = None
-    if isinstance(cert, str):
-        lines = [cert[i : i + 64] for i in range(0, len(cert), 64)]
-        pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
-    return _envelope(data["dsseEnvelope"], source, mdigest, ldigest, None, pem)
+def bundles_in(client: Client, fetched: Fetched, source: str) -> list[SigstoreBundle]:
+    """Every Sigstore bundle layer of a referrer manifest, verbatim."""
+    out = []
+    for layer in doc(fetched, source).get("layers") or ():
+        if not isinstance(layer, dict) or layer.get("mediaType") not in BUNDLE_TYPES:
+            continue
+        ldigest = str(layer.get("digest"))
+        try:
+            data = client.blob(ldigest, f"sigstore bundle {ldigest}")
+            if len(data) > MAX_BUNDLE:
+                raise FactError(f"sigstore bundle {ldigest} is larger than {MAX_BUNDLE} bytes")
+            out.append(SigstoreBundle(source, data.decode("utf-8"), ldigest))
+        except FactError as exc:
+            out.append(SigstoreBundle(source, "", ldigest, exc.message))
+        except UnicodeDecodeError:
+            out.append(SigstoreBundle(source, "", ldigest, "not UTF-8 text"))
+    return out
 
 
 # --- OCI 1.1 referrers ------------------------------------------------------------------------------
 
 
-def referrers(client: Client, digest: str) -> tuple[bool, list[Signature], list[Attestation], list[str]]:
-    """(whether the referrers API answered, signatures, attestations, notes)."""
+def referrers(
+    client: Client, digest: str
+) -> tuple[bool, list[Signature], list[Attestation], list[SigstoreBundle], list[str]]:
+    """(whether the referrers API answered, signatures, attestations, bundles, notes)."""
     index = client.referrers(digest, f"referrers of {digest}")
     api = index is not None
     if index is None:
         tag = tag_of(digest, "")
         index = client.manifest(tag, f"referrers tag {tag}", ok_404=True)
         if index is None:
-            return False, [], [], []
+            return False, [], [], [], []
     descs = [d for d in doc(index, "referrers index").get("manifests") or () if isinstance(d, dict)]
     notes = [f"{len(descs)} referrers; only the first {MAX_REFERRERS} read"] if len(descs) > MAX_REFERRERS else []
     sigs: list[Signature] = []
     atts: list[Attestation] = []
+    bundles: list[SigstoreBundle] = []
     for desc in descs[:MAX_REFERRERS]:
         rdigest = str(desc.get("digest"))
         kind = str(desc.get("artifactType") or "")
@@ -236,6 +242,8 @@ def referrers(client: Client, digest: str) -> tuple[bool, list[Signature], list[
             continue
         if kind in (COSIGN_SIG_ARTIFACT, SIMPLESIGNING):
             sigs += signatures_in(client, fetched, f"referrer {rdigest}")
-        elif kind in BUNDLE_TYPES or kind == DSSE or "in-toto" in kind:
+        elif kind in BUNDLE_TYPES:
+            bundles += bundles_in(client, fetched, f"referrer {rdigest}")
+        elif kind == DSSE or "in-toto" in kind:
             atts += attestations_in(client, fetched, f"referrer {rdigest}")
-    return api, sigs, atts, notes
+    return api, sigs, atts, bundles, notes

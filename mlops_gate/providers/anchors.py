@@ -1,4 +1,5 @@
-"""Trust anchors: the files the policy names as keys, read where the gate trusts them (docs/security.md).
+"""Trust anchors: the files the policy names as keys and Sigstore trusted roots, read where the gate trusts them
+(docs/security.md).
 
 Not on a pull/merge request: from the working tree. On one: a path inside the repository is read from the
 target branch's commit (`Context.inputs.anchors`, decided by mlops_gate.trust before anything is fetched),
@@ -19,7 +20,7 @@ from mlops_gate.target import Target
 
 
 class AnchorError(FactError):
-    """A trust anchor (a key file the policy names) could not be read from where the gate trusts it."""
+    """A trust anchor (a key file or trusted root the policy names) could not be read from where the gate trusts it."""
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,15 @@ class Anchor:
     note: str | None = None  # e.g. the change under review has another copy, which was not used
 
 
-def read_anchor(root: Path, target: Target, anchors: AnchorSource | None, name: str, limit: int) -> Anchor:
+def read_anchor(
+    root: Path, target: Target, anchors: AnchorSource | None, name: str, limit: int, kind: str = "key"
+) -> Anchor:
     """A file the policy names as a trust anchor (`name` relative to the repository root `root`, or absolute),
-    read as the module's docstring says; `anchors`: the target branch's commit on a pull/merge request."""
+    read as the module's docstring says; `anchors`: the target branch's commit on a pull/merge request;
+    `kind` names it in messages ("key", "trusted root")."""
     path = Path(name) if Path(name).is_absolute() else root / name
     if target.event not in git.PR_EVENTS:
-        return Anchor(_read(path, name, root, limit), str(path))
+        return Anchor(_read(path, name, root, limit, kind), str(path))
     if anchors is None:
         raise AnchorError(
             f"{name}: on a pull/merge request trust anchors are read from the target branch, "
@@ -43,7 +47,7 @@ def read_anchor(root: Path, target: Target, anchors: AnchorSource | None, name: 
     top, ref, commit = anchors.top, anchors.ref, anchors.commit
     where = git.in_repo(top, path)
     if where is None:  # outside the repository: not part of the change
-        return Anchor(_read(path, name, root, limit), str(path))
+        return Anchor(_read(path, name, root, limit, kind), str(path))
     rel = where[0]
     try:
         links = git.links_at(top, commit, rel)
@@ -54,13 +58,13 @@ def read_anchor(root: Path, target: Target, anchors: AnchorSource | None, name: 
         shown = ", ".join(f"{link} -> {to}" for link, to in links)
         raise AnchorError(
             f"{name} is or is below a symbolic link on {ref} ({shown}): a trust anchor is read as a regular file only",
-            "commit the key as a regular file on the target branch",
+            f"commit the {kind} as a regular file on the target branch",
         )
     if data is None:
         raise AnchorError(
             f"{name} is not on the target branch {ref} ({rel}): on a pull/merge request trust anchors are read "
             "from the target branch, so the request cannot add or replace one",
-            "merge the key through a pull/merge request of its own first",
+            f"merge the {kind} through a pull/merge request of its own first",
         )
     return Anchor(data, f"git {ref}:{rel}", _compare(path, rel, data, ref, limit))
 
@@ -79,12 +83,34 @@ def _compare(path: Path, rel: str, trusted: bytes, ref: str, limit: int) -> str 
     return None if same else f"{rel} differs in the change under review: the copy on {ref} is used"
 
 
-def _read(path: Path, name: str, root: Path, limit: int) -> bytes:
+def _read(path: Path, name: str, root: Path, limit: int, kind: str) -> bytes:
     """From the file system, at most `limit + 1` bytes of a regular file (never a device or a FIFO)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
-            raise AnchorError(f"cannot read key file {name}: not a regular file")
+            raise AnchorError(f"cannot read {kind} file {name}: not a regular file")
         with open(path, "rb") as fh:
             return fh.read(limit + 1)
     except OSError as exc:
-        raise AnchorError(f"cannot read key file {name} (relative to {root}): {exc.strerror or exc}") from None
+        raise AnchorError(f"cannot read {kind} file {name} (relative to {root}): {exc.strerror or exc}") from None
+
+
+PUBLIC_GOOD = "public-good"  # in `trusted_roots`: the root shipped with sigstore-python
+_STORE = ("_store", "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev", "trusted_root.json")
+
+
+def public_good_root(limit: int) -> Anchor:
+    """The public-good Sigstore trusted root embedded in the installed sigstore-python package, read as a file
+    (the package is not imported, and nothing is fetched or cached: it is as current as the installed
+    release). AnchorError when sigstore is not installed."""
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("sigstore")
+    if spec is None or not spec.submodule_search_locations:
+        raise AnchorError(
+            "the public-good trusted root ships with sigstore-python, which is not installed",
+            "pip install 'mlops-gate[sigstore]'",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*_STORE)
+    version = importlib.metadata.version("sigstore")
+    return Anchor(_read(path, PUBLIC_GOOD, path.parent, limit, "trusted root"), f"sigstore {version} {path.name}")

@@ -15,7 +15,8 @@ from mlops_gate import signing, typed
 from mlops_gate.checks import _oci_verify
 from mlops_gate.checks.image import PinParams, digest_pinned
 from mlops_gate.checks.image_provenance import ProvenanceParams, provenance
-from mlops_gate.checks.image_remote import LabelParams, SignatureParams, labels, signature
+from mlops_gate.checks.image_remote import LabelParams, labels
+from mlops_gate.checks.image_signature import SignatureParams, signature
 from mlops_gate.checks.release import Params as ReleaseParams
 from mlops_gate.checks.release import traceability
 from mlops_gate.facts import Facts
@@ -393,7 +394,7 @@ def test_builder_ids_are_globs_and_empty_lists_are_errors() -> None:
     )
     o = one(provenance(Facts({"oci_image": image()}), ProvenanceParams(), TARGET))
     assert o.error == (
-        "set checks.image.provenance.params.keys and set checks.image.provenance.params.builder_ids "
+        "set checks.image.provenance.params.keys (or signers) and set checks.image.provenance.params.builder_ids "
         "(an empty allow-list cannot pass)"
     )
 

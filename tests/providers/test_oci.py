@@ -232,7 +232,9 @@ def test_sigstore_bundle_found_through_the_referrers_tag_fallback(
     assert r["message"].startswith("verified SLSA provenance signed by cosign.pub")
     facts = json.loads((repo / "f.json").read_text())["facts"]["oci_image"]["value"]
     assert facts["referrers_api"] is False  # distribution 2.8 answers 404: the sha256-<hex> tag index was read
-    assert facts["attestations"][0]["source"].startswith("bundle (referrer sha256:")
+    assert facts["attestations"] == []  # the bundle is kept whole, verbatim, for the checks to verify and classify
+    assert facts["bundles"][0]["source"].startswith("referrer sha256:")
+    assert json.loads(facts["bundles"][0]["json"])["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 
 def test_multi_arch_index(world: World, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
