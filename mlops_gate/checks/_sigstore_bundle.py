@@ -47,16 +47,17 @@ class Verifiers:
     made: dict[str, Any] = field(default_factory=dict)
 
     def of(self, root: Root) -> Any:
-        if root.name not in self.made:
+        key = hashlib.sha256(json.dumps(root.doc, sort_keys=True).encode()).hexdigest()  # by content, not name
+        if key not in self.made:
             from sigstore.models import TrustedRoot
             from sigstore.verify import Verifier
             from sigstore_models.trustroot.v1 import TrustedRoot as Model
 
             try:
-                self.made[root.name] = Verifier(trusted_root=TrustedRoot(Model.from_json(json.dumps(root.doc))))
+                self.made[key] = Verifier(trusted_root=TrustedRoot(Model.from_json(json.dumps(root.doc))))
             except Exception as exc:  # the library's own refusal of a root (pydantic, sigstore errors)
-                self.made[root.name] = Invalid(f"sigstore-python cannot use {root.name}: {_first_line(exc)}")
-        made = self.made[root.name]
+                self.made[key] = Invalid(f"sigstore-python cannot use {root.name}: {_first_line(exc)}")
+        made = self.made[key]
         if isinstance(made, Invalid):
             raise made
         return made
@@ -191,7 +192,3 @@ def _timestamp_only(doc: dict[str, Any], leaf: Any, root: Root, identity: Identi
     except Mismatch as exc:
         raise Invalid(str(exc)) from None
     return Verified(claims, times[0][0], f"RFC 3161 timestamp by {times[0][1]}", payload_type, payload)
-
-
-def sha256_of(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
