@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 HEAVY = ("github", "gitlab", "azure.devops", "mlflow", "requests", "urllib3", "rich")
+SIGSTORE = ("sigstore", "sigstore_models", "rekor_types", "rfc3161_client", "tuf", "pydantic")  # the `sigstore` extra
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -36,10 +37,15 @@ def _heavy(mods: set[str], allowed: tuple[str, ...] = ()) -> list[str]:
     )
 
 
+def _sigstore(mods: set[str]) -> list[str]:
+    return sorted(m for m in mods if m.split(".")[0] in SIGSTORE or m.startswith("mlops_gate.checks._sigstore"))
+
+
 def test_version_imports_nothing_heavy() -> None:
     mods = _modules_after(["--version"])
     assert _heavy(mods) == []
     assert "yaml" not in mods  # not even the YAML parser
+    assert _sigstore(mods) == []
 
 
 def test_files_only_check_imports_no_sdk() -> None:
@@ -57,6 +63,7 @@ def test_files_only_check_imports_no_sdk() -> None:
     )
     assert "mlops_gate.engine" in mods  # the run really happened
     assert _heavy(mods, allowed=("rich",)) == []
+    assert _sigstore(mods) == []  # keyless verification is paid for only by a policy with `signers`
 
 
 def test_judging_saved_platform_facts_imports_no_sdk() -> None:
