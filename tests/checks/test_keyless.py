@@ -445,3 +445,21 @@ def test_release_uses_the_certificates_commit_for_keyless_provenance() -> None:
     img = provenance_image("classic .att", sign_v1(D))
     o = one(traceability(release_facts(img), params, target))
     assert "not SLSA provenance" in texts(o)
+
+
+def test_the_readme_keyless_policies_load(tmp_path: Any) -> None:
+    """Every `.mlops-gate.yml` of the README's keyless section is a valid policy whose signers are well formed."""
+    from pathlib import Path
+
+    from mlops_gate import policy
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Keyless signatures and attestations", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:] if b.startswith("# .mlops-gate.yml")]
+    assert len(blocks) == 3
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"p{i}.yml"
+        path.write_text("version: 1\nextends: default\n" + block)
+        loaded = policy.load(path)
+        signers = [s for c in loaded.checks.values() for s in getattr(c.params, "signers", ())]
+        assert signers and all(s.issuer and s.workflows for s in signers)
