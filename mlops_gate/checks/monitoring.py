@@ -8,15 +8,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_gate.checks._authority import decide
 from mlops_gate.checks._common import file_subject, glob_match, matching, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import SourceFile
-from mlops_gate.facts.promtool import RuleTests
+from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.lang import promrules as pr
+from mlops_gate.lang.promql_lex import FEATURES
 from mlops_gate.lang.source import error_loc, loc
+from mlops_gate.lang.versions import PROMETHEUS_DEFAULT, label, parse, supported
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
+from mlops_gate.typed import DataError
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,22 @@ class AlertRulesParams:
     required_annotations: tuple[str, ...] = ("summary", "runbook_url")
     min_for: str = "1m"
     require_rule_tests: bool = False
+    prometheus_version: str = PROMETHEUS_DEFAULT
+    prometheus_features: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        base = "checks.monitoring.alert-rules.params"
+        why = supported(self.prometheus_version, "prometheus")
+        if why:
+            raise DataError(f"{base}.prometheus_version", why)
+        unknown = [f for f in self.prometheus_features if f not in FEATURES]
+        if unknown:
+            raise DataError(
+                f"{base}.prometheus_features", f"unknown feature {unknown[0]!r} (known: {', '.join(FEATURES)})"
+            )
+
+    def rule_format(self, version: str | None = None) -> pr.RuleFormat:
+        return pr.RuleFormat(parse(version or self.prometheus_version), frozenset(self.prometheus_features))
 
 
 def _rule_tests_scope(params: AlertRulesParams, target: Target) -> Mapping[str, tuple[str, ...]]:
@@ -41,7 +61,7 @@ def _first(f: SourceFile) -> Any:
     "monitoring.alert-rules",
     title="Prometheus alert rules are valid and complete",
     severity=Severity.HIGH,
-    needs=("rule_files", "rule_tests"),
+    needs=("rule_files", "rule_tests", "promtool_check"),
     params=AlertRulesParams,
     scope=_rule_tests_scope,
 )
@@ -80,7 +100,7 @@ def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Itera
     files = matching(repo.files, params.rule_files)
     alerts: list[str] = []
     for f in files:
-        outcome, names = _rule_file(f, params, min_for)
+        outcome, names = _rule_file(f, params, min_for, facts.promtool_check)
         alerts += names
         yield outcome
     yield _rules_summary(subject, params, files, alerts)
@@ -121,7 +141,9 @@ def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts
     )
 
 
-def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple[Outcome, list[str]]:
+def _rule_file(
+    f: SourceFile, params: AlertRulesParams, min_for: float, tool: ToolVerdicts
+) -> tuple[Outcome, list[str]]:
     if f.error:
         return unread(f) or Outcome(
             file_subject(f),
@@ -129,15 +151,31 @@ def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple
             (Violation(f"cannot parse: {f.error}", error_loc(f)),),
         ), []
     doc = _first(f)
-    problems = [Violation(p.message, loc(f, *p.path)) for p in pr.validate(doc)]
+    fmt = params.rule_format()
+    judged = label("prometheus", fmt.version) + (f" with {', '.join(sorted(fmt.features))}" if fmt.features else "")
+
+    def read(version: object) -> list[pr.Problem]:
+        return [p for p in pr.validate(doc, params.rule_format(str(version))) if not p.runtime]
+
+    decided = decide(f.path, "Prometheus", fmt.version, read, tool)
+    problems = [Violation(p.message, loc(f, *p.path)) for p in decided.problems]
+    if decided.refused:
+        problems.append(Violation(decided.refused, Location(f.path)))
     rules = pr.rules_of(doc)
     alerts = [r for r in rules if r.kind == "alert"]
-    unmet = [v for r in alerts for v in _requirements(f, r, params, min_for)]
-    evidence = (f"{f.path}: {len(alerts)} alerting and {len(rules) - len(alerts)} recording rules",)
-    if problems or unmet:
-        message = f"{len(problems)} validation problem(s) and {len(unmet)} unmet requirement(s) in {len(rules)} rule(s)"
+    runtime = [Violation(p.message, loc(f, *p.path)) for p in pr.validate(doc, fmt) if p.runtime]
+    unmet = runtime + [v for r in alerts for v in _requirements(f, r, params, min_for)]
+    evidence = (
+        f"{f.path}: {len(alerts)} alerting and {len(rules) - len(alerts)} recording rules, judged as {judged}",
+        *decided.evidence,
+    )
+    if problems:
+        message = f"{judged} refuses it: {len(problems)} problem(s) in {len(rules)} rule(s)"
+        message += f"; {len(unmet)} unmet requirement(s)" if unmet else ""
+    elif unmet:
+        message = f"valid for {judged}; {len(unmet)} unmet requirement(s) in {len(rules)} rule(s)"
     else:
-        message = f"{len(rules)} rule(s) valid, {len(alerts)} alert(s) meet the requirements"
+        message = f"{len(rules)} rule(s) valid for {judged}, {len(alerts)} alert(s) meet the requirements"
     return Outcome(file_subject(f), message, tuple(problems + unmet), evidence), [r.name for r in alerts]
 
 

@@ -6,15 +6,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_gate.checks._authority import decide
 from mlops_gate.checks._common import file_subject, glob_match, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
+from mlops_gate.facts.promtool import ToolVerdicts
 from mlops_gate.lang import alertmanager as am
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang.source import error_loc, loc
-from mlops_gate.model import Outcome, Severity, Violation
+from mlops_gate.lang.versions import ALERTMANAGER_DEFAULT, Version, label, parse, supported
+from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
+from mlops_gate.typed import DataError
 
 MAX_MATCHES = 1_000_000  # route matches evaluated for one configuration: more fails, never a pass
 
@@ -24,13 +28,19 @@ class AlertRoutingParams:
     alertmanager_config: str | None = None
     match_labels: dict[str, str] = field(default_factory=dict)
     alerts: tuple[str, ...] = ()
+    alertmanager_version: str = ALERTMANAGER_DEFAULT
+
+    def __post_init__(self) -> None:
+        why = supported(self.alertmanager_version, "alertmanager")
+        if why:
+            raise DataError("checks.monitoring.alert-routing.params.alertmanager_version", why)
 
 
 @check(
     "monitoring.alert-routing",
     title="Alerts are routed to someone",
     severity=Severity.HIGH,
-    needs=("alertmanager_config", "rule_files"),
+    needs=("alertmanager_config", "rule_files", "amtool_check"),
     params=AlertRoutingParams,
 )
 def alert_routing(facts: Facts, params: AlertRoutingParams, target: Target) -> Iterator[Outcome]:
@@ -73,7 +83,7 @@ def alert_routing(facts: Facts, params: AlertRoutingParams, target: Target) -> I
         return
     label_sets = _label_sets(facts.rule_files, params)
     for f in files:
-        yield _routing(f, label_sets)
+        yield _routing(f, label_sets, parse(params.alertmanager_version), facts.amtool_check)
 
 
 def _label_sets(rules: RepoFiles, params: AlertRoutingParams) -> list[dict[str, str]]:
@@ -90,7 +100,7 @@ def _label_sets(rules: RepoFiles, params: AlertRoutingParams) -> list[dict[str, 
     return out or [dict(params.match_labels)]
 
 
-def _routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
+def _routing(f: SourceFile, label_sets: list[dict[str, str]], version: Version, tool: ToolVerdicts) -> Outcome:
     """One configuration file's result: valid, and each label set reaches a receiver that notifies."""
     if f.error:
         return unread(f) or Outcome(
@@ -99,11 +109,26 @@ def _routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
             (Violation(f"cannot parse: {f.error}", error_loc(f)),),
         )
     doc: Any = f.documents[0] if f.documents else None  # only the first document counts
-    problems = [Violation(p.message, loc(f, *p.path)) for p in am.config_problems(doc)]
+    judged = label("alertmanager", version)
+    decided = decide(f.path, "Alertmanager", version, lambda v: am.config_problems(doc, v), tool)
+    problems = [Violation(p.message, loc(f, *p.path)) for p in decided.problems]
+    if decided.refused:
+        problems.append(Violation(decided.refused, Location(f.path)))
+    evidence = (f"{f.path}: judged as {judged}", *decided.evidence)
     route = doc.get("route") if isinstance(doc, dict) else None
-    if not isinstance(route, dict) or problems:
+    if problems:
         return Outcome(
-            file_subject(f), f"{len(problems)} problem(s) in the Alertmanager configuration", tuple(problems)
+            file_subject(f),
+            f"{judged} refuses the configuration: {len(problems)} problem(s)",
+            tuple(problems),
+            evidence,
+        )
+    if not isinstance(route, dict) or not isinstance(doc.get("receivers"), list):
+        return Outcome(
+            file_subject(f),
+            f"{judged} refuses the configuration: no route",
+            (Violation("no route provided in config", Location(f.path)),),
+            evidence,
         )
     routes = am.route_count(route)
     if routes * len(label_sets) > MAX_MATCHES:  # each alert walks the tree: bounded, and never a pass
@@ -118,20 +143,21 @@ def _routing(f: SourceFile, label_sets: list[dict[str, str]]) -> Outcome:
                 ),
             ),
         )
-    receivers = {pr.scalar(r.get("name")) or "": i for i, r in enumerate(doc["receivers"])}
+    receivers = {pr.scalar(r.get("name")) or "": i for i, r in enumerate(doc["receivers"]) if isinstance(r, dict)}
     silent, reached = [], set()
     for labels in label_sets:
         names = [name for _, name in am.match(route, labels, ("route",), pr.scalar(route["receiver"]) or "")]
         reached.update(names)
-        if not any(am.notifies(doc["receivers"][receivers[n]]) for n in names):
+        if not any(n in receivers and am.notifies(doc["receivers"][receivers[n]]) for n in names):
             shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
             silent.append(
                 Violation(
                     f"alert {{{shown}}} routes to {', '.join(names)}, which notifies no one",
-                    loc(f, "receivers", receivers[names[0]]),
+                    loc(f, "receivers", receivers[names[0]]) if names[0] in receivers else loc(f, "route"),
                 )
             )
     evidence = (
+        *evidence,
         f"{f.path}: {len(receivers)} receiver(s); {len(label_sets)} label set(s) reach {', '.join(sorted(reached))}",
     )
     if silent:
