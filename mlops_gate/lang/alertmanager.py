@@ -287,3 +287,11 @@ def _regex_ok(text: str) -> bool:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def struct_problems(doc: Any, struct: str, version: Version = DEFAULT) -> list[pr.Problem]:
+    """What Alertmanager refuses decoding `doc` as one of its config structs alone (yaml.UnmarshalStrict into
+    an EmailConfig, a SlackConfig, ...): its types and its own checks, none of the whole file's."""
+    out: list[pr.Problem] = []
+    schema.walk(doc, struct, (), version, lambda m, path: out.append(pr.Problem(m, path)), RULES)
+    return out
