@@ -176,8 +176,8 @@ class _Parser:
     def duration(self, offset: bool = False) -> None:
         """A range, subquery step or offset: a duration; a number of seconds (2.54); an arithmetic duration
         expression with step(), range(), min_of(), max_of() (3.4 behind promql-duration-expr, 3.14)."""
-        if self.d.duration_expressions:
-            self.duration_expr(offset)
+        if self.d.duration_expressions:  # an offset's arithmetic needs parentheses: `x offset 5m - y` subtracts y
+            self.duration_term(offset) if offset else self.duration_expr(offset)
             return
         if offset and self.peek() == "-":
             self.take()
