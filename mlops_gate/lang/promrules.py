@@ -4,7 +4,7 @@ checks them, for a given release, without Prometheus.
 Pure: a parsed YAML document in, problems with key paths out. PromQL expressions (`promql.py`) and Go
 templates (`gotemplate.py`) get structural parsers, not a full type checker. Messages use Prometheus's
 own words; `tests/lang/test_promtool_oracle.py` measures agreement with promtool and
-`tests/conformance/test_prometheus_upstream.py` with Prometheus's own test data.
+`tests/lang/test_conformance_prometheus.py` with Prometheus's own test data.
 """
 
 from __future__ import annotations

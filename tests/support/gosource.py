@@ -1,5 +1,5 @@
 """Reading the inputs of upstream Go tests where they live: the raw-string literals (`...`) of a Go test
-function, in order. The conformance suites (tests/conformance/) name each case by its Go test and the
+function, in order. The conformance suites (tests/lang/test_conformance_*.py) name each case by its Go test and the
 index of the literal; the test data itself is never copied into the project."""
 
 from __future__ import annotations
