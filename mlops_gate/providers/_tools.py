@@ -34,6 +34,7 @@ RUN_TIMEOUT_S = 60.0
 RUN_BUDGET_S = 120.0
 MAX_MEMORY = 2 << 30  # address space: Go's runtime needs ~1 GiB reserved to start
 MAX_OUTPUT = 1 << 20
+MIN_GRANT_S = 1.0  # less of the budget left than this: nothing more runs
 ENV_VARS = {"promtool": "MLOPS_GATE_PROMTOOL", "amtool": "MLOPS_GATE_AMTOOL"}
 _VERSION = re.compile(r"version (v?\d+\.\d+(?:\.\d+)?)")
 
@@ -61,8 +62,8 @@ class Ran:
 class Budget:
     """The seconds every tool run of one gate run may still take together."""
 
-    def __init__(self, seconds: float = RUN_BUDGET_S) -> None:
-        self.left = seconds
+    def __init__(self, seconds: float | None = None) -> None:
+        self.left = RUN_BUDGET_S if seconds is None else seconds
         self.lock = threading.Lock()
 
     def take(self, most: float) -> float:
@@ -136,11 +137,12 @@ def _limits(cpu_s: int) -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT, MAX_OUTPUT))
 
 
-def run(ctx: Context, argv: Sequence[str], cwd: Path, most: float = RUN_TIMEOUT_S) -> Ran:
+def run(ctx: Context, argv: Sequence[str], cwd: Path, most: float | None = None) -> Ran:
     """Run `argv` bounded; its output (stdout, then stderr), trimmed to MAX_OUTPUT."""
     pool = budget(ctx)
-    grant = pool.take(most)
-    if grant <= 0:
+    grant = pool.take(RUN_TIMEOUT_S if most is None else most)
+    if grant < MIN_GRANT_S:
+        pool.give_back(grant)
         return Ran(None, "", note=f"the run's {RUN_BUDGET_S:.0f} s budget for promtool/amtool is spent")
     env: Mapping[str, str] = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C", "HOME": tempfile.gettempdir()}
     start = time.monotonic()
