@@ -175,7 +175,8 @@ def _fallbacks(r: dict[str, Any], g: dict[str, Any], path: tuple[object, ...], v
 
 def _needs(kind: str, c: dict[str, Any], g: dict[str, Any], v: Version) -> list[str]:
     def has(*keys: str) -> bool:
-        return one_of(c, *keys) or one_of(g, *(f"{kind}_{k}" for k in keys))
+        given = any(_url_given(c, k) for k in keys)
+        return given or one_of(c, *keys) or one_of(g, *(f"{kind}_{k}" for k in keys))
 
     if kind == "email":
         out = [] if is_set(c, "smarthost") or is_set(g, "smtp_smarthost") else ["no global SMTP smarthost set"]
@@ -210,11 +211,11 @@ def _needs(kind: str, c: dict[str, Any], g: dict[str, Any], v: Version) -> list[
         inherited = v.at_least("0.31") and one_of(g, "telegram_bot_token", "telegram_bot_token_file")
         if not (one_of(c, "bot_token", "bot_token_file") or inherited):
             return ["missing bot_token or bot_token_file on telegram_config"]
-    if kind == "discord" and not one_of(c, "webhook_url", "webhook_url_file"):
+    if kind == "discord" and not (one_of(c, "webhook_url", "webhook_url_file") or _url_given(c, "webhook_url")):
         return ["no discord webhook URL or URLFile provided"]
-    if kind == "msteamsv2" and not one_of(c, "webhook_url", "webhook_url_file"):
+    if kind == "msteamsv2" and not (one_of(c, "webhook_url", "webhook_url_file") or _url_given(c, "webhook_url")):
         return ["no msteamsv2 webhook URL or URLFile provided"]
-    if kind == "jira" and not (is_set(c, "api_url") or is_set(g, "jira_api_url")):
+    if kind == "jira" and not (_url_given(c, "api_url") or is_set(g, "jira_api_url")):
         return ["no global Jira Cloud URL set"]
     if kind == "rocketchat":
         return [
@@ -225,6 +226,12 @@ def _needs(kind: str, c: dict[str, Any], g: dict[str, Any], v: Version) -> list[
     if kind == "mattermost" and not has("webhook_url", "webhook_url_file"):
         return ["missing webhook_url or webhook_url_file on mattermost_config"]
     return []
+
+
+def _url_given(c: dict[str, Any], key: str) -> bool:
+    """A URL key present, even empty: Alertmanager refuses an empty URL as invalid (reported as such), not
+    as missing."""
+    return key.endswith(("url", "webhook_url")) and key in c and c[key] is not None
 
 
 def _root(route: dict[str, Any]) -> list[pr.Problem]:
