@@ -66,17 +66,32 @@ def _first(f: SourceFile) -> Any:
     scope=_rule_tests_scope,
 )
 def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Iterator[Outcome]:
-    """Prometheus rule files exist, are valid as `promtool check rules` sees them, and meet the policy.
+    """Prometheus rule files exist, load in the Prometheus release you run, and meet the policy.
 
     Rule files are the YAML files with a top-level `groups` list (and `*.rules`, or files named
-    `*rules*`/`*alerts*` that do not parse), narrowed by `rule_files` (globs) when given. Each file
-    is one result (`file:<path>`): its validation (groups named and unique, durations such as `5m` or
-    `1h30m`, exactly one of `alert`/`record`, a non-empty PromQL `expr`, valid metric, label and
-    annotation names, no `for`/`annotations` on recording rules, no unknown keys, balanced Go
-    templates) and, for every alert, the `required_labels` (default: severity), the
-    `required_annotations` (default: summary, runbook_url) and `for` of at least `min_for` (default
-    1m; an alert without `for` fires on its first evaluation). PromQL is checked structurally
-    (brackets, quotes, selectors, function names and argument kinds), not fully type-checked.
+    `*rules*`/`*alerts*` that do not parse) and the `spec` of PrometheusRule manifests, narrowed by
+    `rule_files` (globs) when given. Each file is one result (`file:<path>`).
+
+    Validity is judged for `prometheus_version` (default 3.14, the newest release the gate has read;
+    set the release you run, e.g. `"2.53"`, and `prometheus_features` for the `--enable-feature` flags
+    it runs with, e.g. `[promql-experimental-functions]`): what Prometheus refuses to load — groups
+    named and unique, durations such as `5m`, exactly one of `alert`/`record`, a PromQL `expr` that
+    parses (UTF-8 quoted names from 3.0, functions by release, experimental ones only with their flag),
+    valid names (UTF-8 from 3.0), no `for`/`annotations` on recording rules, no unknown keys, and label
+    and annotation templates that Go's template parser accepts with Prometheus's functions and variables
+    (`$labels`, `$value`, `$externalLabels`, `$externalURL`; `{{ $label.x }}` is refused). The message
+    names the release judged. A template that parses but reaches a field the alert data does not have
+    (`{{ .Lables.x }}`) fails as an unmet requirement: it would fail every time the alert fires.
+
+    Where `promtool` is available (on PATH outside the repository, or `MLOPS_GATE_PROMTOOL`; `off` turns it
+    off) it is the authority: `promtool check rules` runs on every rule file (bounded), and where it and
+    the gate's reading disagree the result says so. A promtool of another release (Debian 12: 2.42)
+    decides what does not depend on the release; the gate's reading of `prometheus_version` decides what
+    does (the result's evidence says which way each file went).
+
+    For every alert, the `required_labels` (default: severity), the `required_annotations` (default:
+    summary, runbook_url) and `for` of at least `min_for` (default 1m; an alert without `for` fires on its
+    first evaluation) are the policy's requirements.
 
     One repository-wide result (`repo:<name>`) fails when no rule file or no alert is found, or
     when an alert named in `required_alerts` (names or globs, e.g. `ModelLatencyHigh`,
@@ -85,7 +100,9 @@ def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Itera
     With `require_rule_tests`, every required alert (every alert when none is named) must be
     exercised by an `alert_rule_test` in a promtool unit-test file (YAML with `rule_files` and
     `tests`) that passes `promtool test rules`; a failing test file fails with promtool's output,
-    and a missing promtool is an error.
+    and a missing promtool is an error. The runs share one time budget (120 s per gate run, 60 s per
+    file, killed past it), run in 2 GiB of memory without the gate's environment, and a test file
+    whose `rule_files` reach outside the repository is not run.
     """
     repo = facts.rule_files
     subject = repo_subject(target, repo)

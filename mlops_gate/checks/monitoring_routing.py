@@ -44,17 +44,33 @@ class AlertRoutingParams:
     params=AlertRoutingParams,
 )
 def alert_routing(facts: Facts, params: AlertRoutingParams, target: Target) -> Iterator[Outcome]:
-    """The Alertmanager configuration is valid and routes the model's alerts to a receiver that notifies.
+    """The Alertmanager configuration loads in the Alertmanager release you run and routes the model's
+    alerts to a receiver that notifies.
 
     The configuration is `alertmanager_config` (a path in the repository) or every discovered
-    Alertmanager file (YAML with `route` and `receivers`); each is one result (`file:<path>`). It
-    must parse as `amtool check-config` would: a root route with a default receiver and no matchers,
-    unique receiver names, every route's receiver defined, `match`/`match_re`/`matchers` well formed,
-    no unknown keys. Then each alert is routed through the tree the way Alertmanager does (the first
+    Alertmanager file (YAML with `route` and `receivers`); each is one result (`file:<path>`).
+
+    It must load in `alertmanager_version` (default 0.34, the newest release the gate has read; set the
+    release you run, e.g. `"0.27"`), as Alertmanager's strict decode and its own checks see it: no key
+    the release does not know, anywhere (a notifier's misspelt key included; `tracing:`, route `labels`,
+    `mattermost_configs` only from the release that added them), values of the right type (durations,
+    http(s) URLs with a host, `host:port`), a secret and its `_file` twin never both set (SMTP password,
+    Slack, OpsGenie, VictorOps, WeChat, Telegram, Rocket.Chat, Mattermost, Discord, MS Teams, webhook,
+    PagerDuty, Pushover, incident.io, the HTTP client's credentials), what each notifier needs to send
+    set inline or in `global` (a Rocket.Chat token, a Slack URL or app token, ...), Slack
+    `update_message` only with a bot token, a root route with a default receiver and no matchers,
+    unique receiver names, every receiver and time interval a route names defined, `match`/`match_re`/
+    `matchers` well formed. The message names the release judged. Where `amtool` is available (on PATH
+    outside the repository, or `MLOPS_GATE_AMTOOL`; `off` turns it off) `amtool check-config` is the
+    authority, as promtool is for monitoring.alert-rules: an amtool of another release (Debian 12: 0.25)
+    decides what does not depend on the release, the gate's reading of `alertmanager_version` what does.
+
+    Then each alert is routed through the tree the way Alertmanager does (the first
     matching child route wins unless it sets `continue: true`; a route without a matching child
     handles the alert itself; receivers are inherited): at least one receiver it reaches must have
     a notifier (`email_configs`, `slack_configs`, `pagerduty_configs`, `webhook_configs`, ...). A
-    receiver without one is a blackhole.
+    receiver without one is a blackhole. amtool cannot judge routing against a policy: this is the
+    gate's own reading.
 
     The alerts routed are those of the rule files (their name as `alertname` plus their static
     labels), narrowed to names matching `alerts` (globs) and to alerts carrying every label of

@@ -1,8 +1,9 @@
 """Alertmanager configuration: validated the way Alertmanager loads it (and `amtool check-config` checks
 it) for a given release, and alerts routed through it the way Alertmanager routes them. A parsed YAML
 document in, problems with key paths (or the receivers an alert reaches) out; monitoring.alert-routing and
-monitoring.live judge the answers. Types and struct checks: `alertmanager_schema.py`, `alertmanager_rules.py`;
-what needs the whole file (global fallbacks, names the routes use) is here."""
+monitoring.live judge the answers. Types: `alertmanager_schema.py` and `alertmanager_types.py`; each struct's
+own checks: `alertmanager_rules.py`; what notifiers take from `global`: `alertmanager_global.py`; what needs
+the whole file (the names routes use) is here."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 from mlops_gate.lang import alertmanager_schema as schema
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang import regexes
-from mlops_gate.lang.alertmanager_rules import LABEL_RE, RULES, is_set, one_of
+from mlops_gate.lang.alertmanager_global import fallbacks
+from mlops_gate.lang.alertmanager_rules import RULES
+from mlops_gate.lang.alertmanager_types import LABEL_RE, is_set, mapping, sequence
 from mlops_gate.lang.versions import ALERTMANAGER_DEFAULT, Version, parse
 
 DEFAULT = parse(ALERTMANAGER_DEFAULT)
@@ -121,8 +124,8 @@ def config_problems(doc: Any, version: Version = DEFAULT) -> list[pr.Problem]:
         out.append(P(_where(doc, at) + message, path))
 
     schema.walk(doc, "Config", (), version, report, RULES)
-    glob = doc.get("global") if isinstance(doc.get("global"), dict) else {}
-    receivers = doc.get("receivers") if isinstance(doc.get("receivers"), list) else []
+    glob = mapping(doc.get("global"))
+    receivers = sequence(doc.get("receivers"))
     names: set[str] = set()
     for i, r in enumerate(receivers):
         if not isinstance(r, dict) or not is_set(r, "name"):
@@ -131,7 +134,7 @@ def config_problems(doc: Any, version: Version = DEFAULT) -> list[pr.Problem]:
         if name in names:
             out.append(P(f'notification config name "{name}" is not unique', ("receivers", i, "name")))
         names.add(name)
-        out += _fallbacks(r, glob, ("receivers", i), version)
+        out += fallbacks(r, glob, ("receivers", i), version)
     route = doc.get("route")
     if not isinstance(route, dict):
         return [*out, P("no routes provided", ("route",))]
@@ -139,10 +142,10 @@ def config_problems(doc: Any, version: Version = DEFAULT) -> list[pr.Problem]:
     intervals: set[str] = set()
     for key, what in (("mute_time_intervals", "mute time interval"), ("time_intervals", "time interval")):
         for i, t in enumerate(_list(doc.get(key))):
-            name = pr.scalar(t.get("name")) if isinstance(t, dict) else None
-            if name and name in intervals:
-                out.append(P(f'{what} "{name}" is not unique', (key, i, "name")))
-            intervals.add(name or "")
+            interval = pr.scalar(t.get("name")) if isinstance(t, dict) else None
+            if interval and interval in intervals:
+                out.append(P(f'{what} "{interval}" is not unique', (key, i, "name")))
+            intervals.add(interval or "")
     return out + _route_problems(route, ("route",), names, intervals)
 
 
@@ -156,82 +159,6 @@ def _where(doc: dict[str, Any], path: tuple[object, ...]) -> str:
         return f"{head}: {rest}: " if rest else f"{head}: "
     shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     return f"{shown}: " if shown else ""
-
-
-def _fallbacks(r: dict[str, Any], g: dict[str, Any], path: tuple[object, ...], v: Version) -> list[pr.Problem]:
-    """What a notifier takes from `global` when it does not set it (Config.UnmarshalYAML): missing from both."""
-    out = []
-    for key in NOTIFIERS:
-        for j, c in enumerate(_list(r.get(key))):
-            at = (*path, key, j)
-            kind = key.removesuffix("_configs")
-            if c is None and kind not in ("slack", "opsgenie", "wechat", "rocketchat"):
-                out.append(pr.Problem(f'receiver "{r.get("name")}": {key}[{j}]: missing {kind} config', at))
-                continue
-            for why in _needs(kind, c if isinstance(c, dict) else {}, g, v):
-                out.append(pr.Problem(f'receiver "{r.get("name")}": {key}[{j}]: {why}', at))
-    return out
-
-
-def _needs(kind: str, c: dict[str, Any], g: dict[str, Any], v: Version) -> list[str]:
-    def has(*keys: str) -> bool:
-        given = any(_url_given(c, k) for k in keys)
-        return given or one_of(c, *keys) or one_of(g, *(f"{kind}_{k}" for k in keys))
-
-    if kind == "email":
-        out = [] if is_set(c, "smarthost") or is_set(g, "smtp_smarthost") else ["no global SMTP smarthost set"]
-        return out + ([] if is_set(c, "from") or is_set(g, "smtp_from") else ["no global SMTP from set"])
-    if kind == "slack":
-        http = c.get("http_config") if isinstance(c.get("http_config"), dict) else g.get("http_config")
-        authorized = isinstance(http, dict) and isinstance(http.get("authorization"), dict)
-        token = one_of(c, "app_token", "app_token_file") or (
-            not authorized and not is_set(c, "api_url") and one_of(g, "slack_app_token", "slack_app_token_file")
-        )
-        if not (has("api_url", "api_url_file") or token):
-            return [
-                "no Slack API URL nor App token set either inline or in a file"
-                if v.at_least("0.30")
-                else "no global Slack API URL set either inline or in a file"
-            ]
-        return ["http authorization can't be set when using Slack App tokens"] if token and authorized else []
-    if kind == "opsgenie" and not has("api_key", "api_key_file"):
-        return ["no global OpsGenie API Key set either inline or in a file"]
-    if kind == "victorops" and not has("api_key", "api_key_file"):
-        return ["no global VictorOps API Key set"]
-    if kind == "wechat":
-        out = (
-            []
-            if one_of(c, "api_secret", "api_secret_file") or one_of(g, "wechat_api_secret", "wechat_api_secret_file")
-            else ["no global Wechat Api Secret set either inline or in a file"]
-        )
-        return out + (
-            [] if is_set(c, "corp_id") or is_set(g, "wechat_api_corp_id") else ["no global Wechat CorpID set"]
-        )
-    if kind == "telegram":
-        inherited = v.at_least("0.31") and one_of(g, "telegram_bot_token", "telegram_bot_token_file")
-        if not (one_of(c, "bot_token", "bot_token_file") or inherited):
-            return ["missing bot_token or bot_token_file on telegram_config"]
-    if kind == "discord" and not (one_of(c, "webhook_url", "webhook_url_file") or _url_given(c, "webhook_url")):
-        return ["no discord webhook URL or URLFile provided"]
-    if kind == "msteamsv2" and not (one_of(c, "webhook_url", "webhook_url_file") or _url_given(c, "webhook_url")):
-        return ["no msteamsv2 webhook URL or URLFile provided"]
-    if kind == "jira" and not (_url_given(c, "api_url") or is_set(g, "jira_api_url")):
-        return ["no global Jira Cloud URL set"]
-    if kind == "rocketchat":
-        return [
-            f"no global Rocketchat {what} set either inline or in a file"
-            for key, what in (("token_id", "TokenID"), ("token", "Token"))
-            if not has(key, f"{key}_file")
-        ][:1]
-    if kind == "mattermost" and not has("webhook_url", "webhook_url_file"):
-        return ["missing webhook_url or webhook_url_file on mattermost_config"]
-    return []
-
-
-def _url_given(c: dict[str, Any], key: str) -> bool:
-    """A URL key present, even empty: Alertmanager refuses an empty URL as invalid (reported as such), not
-    as missing."""
-    return key.endswith(("url", "webhook_url")) and key in c and c[key] is not None
 
 
 def _root(route: dict[str, Any]) -> list[pr.Problem]:
@@ -267,7 +194,7 @@ def _route_problems(
     dup = sorted({g for g in labels if g and g != "..." and labels.count(g) > 1})
     out += [P(f'invalid label name "{g}" in group_by list', (*path, "group_by")) for g in bad]
     out += [P(f'duplicated label "{g}" in group_by', (*path, "group_by")) for g in dup]
-    for name in route.get("labels") or {} if isinstance(route.get("labels"), dict) else {}:
+    for name in mapping(route.get("labels")):
         if not LABEL_RE.fullmatch(str(name)):
             out.append(P(f'invalid label name "{name}" in route labels', (*path, "labels", name)))
     receiver = route.get("receiver")
@@ -276,7 +203,7 @@ def _route_problems(
     for key in ("group_interval", "repeat_interval"):
         if key in route and pr.parse_duration(route[key]) == 0:
             out.append(P(f"{key} cannot be zero", (*path, key)))
-    for name in route.get("match") or {} if isinstance(route.get("match"), dict) else {}:
+    for name in mapping(route.get("match")):
         if not LABEL_RE.fullmatch(name):
             out.append(P(f'invalid label name "{name}"', (*path, "match", name)))
     for i, text in enumerate(_list(route.get("matchers"))):

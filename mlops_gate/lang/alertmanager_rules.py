@@ -2,108 +2,33 @@
 in config/, notify/*/config.go and prometheus/common), in Alertmanager's own words: a secret and its
 `_file` twin set together, a notifier missing what it needs to send, a Slack `update_message` with a
 webhook URL, an HTTP client with two ways to authenticate. Each rule takes a struct's mapping and the
-release judged, and returns messages; `alertmanager.py` adds what needs the whole file (global fallbacks,
-receivers and time intervals the routes name)."""
+release judged, and returns messages. `alertmanager_types.py` has the HTTP client's and TLS rules,
+`alertmanager_global.py` what notifiers take from `global`, `alertmanager.py` what needs the whole file
+(receivers and time intervals the routes name)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from mlops_gate.lang import gotemplate as gt
+from mlops_gate.lang.alertmanager_global import global_rule
+from mlops_gate.lang.alertmanager_types import LABEL_RE, http_rule, is_set, mapping, one_of, sequence, tls_rule, twins
 from mlops_gate.lang.versions import Version
 
 Rule = Callable[[dict[str, Any], Version], list[str]]
-LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-
-def is_set(node: dict[str, Any], key: str) -> bool:
-    """Whether a field holds a value (Go: a non-empty string, a non-nil pointer)."""
-    value = node.get(key)
-    return value is not None and value != "" and value != [] and value != {}
-
-
-def twins(node: dict[str, Any], *pairs: str, prefix: str = "") -> list[str]:
-    """`at most one of X & X_file must be configured`, for each `X` named."""
-    return [
-        f"at most one of {prefix}{k} & {prefix}{k}_file must be configured"
-        for k in pairs
-        if is_set(node, prefix + k) and is_set(node, prefix + k + "_file")
-    ]
-
-
-def one_of(node: dict[str, Any], *keys: str) -> bool:
-    return any(is_set(node, k) for k in keys)
-
-
-def _global(g: dict[str, Any], v: Version) -> list[str]:
-    out = twins(g, "slack_app_token", "slack_api_url", "opsgenie_api_key", "victorops_api_key", prefix="")
-    out += twins(g, "telegram_bot_token", "smtp_auth_password", "rocketchat_token", "rocketchat_token_id")
-    out += twins(g, "smtp_auth_secret", "wechat_api_secret", "mattermost_webhook_url")
-    token = one_of(g, "slack_app_token", "slack_app_token_file")
-    app_url = g.get("slack_app_url") or "https://slack.com/api/chat.postMessage"
-    if token and one_of(g, "slack_api_url", "slack_api_url_file") and g.get("slack_api_url") != app_url:
-        out.append(
-            "at most one of slack_app_token/slack_app_token_file & slack_api_url/slack_api_url_file must be configured"
-        )
-    return out
-
-
-def _http(h: dict[str, Any], v: Version) -> list[str]:
-    out: list[str] = []
-    bearer = one_of(h, "bearer_token", "bearer_token_file")
-    basic, oauth, auth = (
-        h.get(k) if isinstance(h.get(k), dict) else None for k in ("basic_auth", "oauth2", "authorization")
-    )
-    if is_set(h, "bearer_token") and is_set(h, "bearer_token_file"):
-        out.append("at most one of bearer_token & bearer_token_file must be configured")
-    elif (basic is not None or oauth is not None) and bearer:
-        out.append("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured")
-    if basic is not None:
-        if sum(is_set(basic, k) for k in ("username", "username_file", "username_ref")) > 1:
-            out.append("at most one of basic_auth username, username_file & username_ref must be configured")
-        if sum(is_set(basic, k) for k in ("password", "password_file", "password_ref")) > 1:
-            out.append("at most one of basic_auth password, password_file & password_ref must be configured")
-    if auth is not None:
-        if bearer:
-            out.append("authorization is not compatible with bearer_token & bearer_token_file")
-        if sum(is_set(auth, k) for k in ("credentials", "credentials_file", "credentials_ref")) > 1:
-            out.append("at most one of authorization credentials & credentials_file must be configured")
-        if str(auth.get("type") or "").strip().lower() == "basic":
-            out.append('authorization type cannot be set to "basic", use "basic_auth" instead')
-        if basic is not None or oauth is not None:
-            out.append("at most one of basic_auth, oauth2 & authorization must be configured")
-    if oauth is not None:
-        if basic is not None and auth is None:
-            out.append("at most one of basic_auth, oauth2 & authorization must be configured")
-        if not is_set(oauth, "client_id"):
-            out.append("oauth2 client_id must be configured")
-        if not is_set(oauth, "token_url"):
-            out.append("oauth2 token_url must be configured")
-        if sum(is_set(oauth, k) for k in ("client_secret", "client_secret_file", "client_secret_ref")) > 1:
-            out.append("at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured")
-    return out
-
-
-def _tls(t: dict[str, Any], v: Version) -> list[str]:
-    return [
-        f"at most one of {k}, {k}_file & {k}_ref must be configured"
-        for k in ("ca", "cert", "key")
-        if sum(is_set(t, f) for f in (k, f"{k}_file", f"{k}_ref")) > 1
-    ]
 
 
 def _email(e: dict[str, Any], v: Version) -> list[str]:
     out = [] if is_set(e, "to") else ["missing to address in email config"]
-    headers = e.get("headers") if isinstance(e.get("headers"), dict) else {}
+    headers = mapping(e.get("headers"))
     seen: set[str] = set()
     for name in headers:
         canonical = "-".join(w[:1].upper() + w[1:].lower() for w in str(name).split("-"))
         if canonical in seen:
             out.append(f'duplicate header "{canonical}" in email config')
         seen.add(canonical)
-    threading = e.get("threading") if isinstance(e.get("threading"), dict) else {}
+    threading = mapping(e.get("threading"))
     if threading.get("enabled") is True:
         out += [
             f"conflicting configuration: threading.enabled conflicts with custom {h} header"
@@ -176,7 +101,7 @@ def _victorops(o: dict[str, Any], v: Version) -> list[str]:
         "entity_id",
         "entity_state",
     )
-    custom = o.get("custom_fields") if isinstance(o.get("custom_fields"), dict) else {}
+    custom = mapping(o.get("custom_fields"))
     out += [
         f"victorOps config contains custom field {k} which cannot be used as it conflicts with the fixed/static fields"
         for k in reserved
@@ -199,7 +124,7 @@ def _pushover(p: dict[str, Any], v: Version) -> list[str]:
 def _sns(s: dict[str, Any], v: Version) -> list[str]:
     empties = sum(not is_set(s, k) for k in ("target_arn", "topic_arn", "phone_number"))
     out = ["must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"] if empties % 2 else []
-    sig = s.get("sigv4") if isinstance(s.get("sigv4"), dict) else {}
+    sig = mapping(s.get("sigv4"))
     if is_set(sig, "access_key") != is_set(sig, "secret_key"):
         out.append(
             "must provide a AWS SigV4 Access key and Secret Key if credentials are specified in the SigV4 config"
@@ -230,7 +155,7 @@ def _url_twin(key: str) -> Rule:
 
 def _webex(w: dict[str, Any], v: Version) -> list[str]:
     out = [] if is_set(w, "room_id") else ["missing room_id on webex_config"]
-    http = w.get("http_config") if isinstance(w.get("http_config"), dict) else {}
+    http = mapping(w.get("http_config"))
     return out + (
         [] if isinstance(http.get("authorization"), dict) else ["missing webex_configs.http_config.authorization"]
     )
@@ -273,9 +198,9 @@ def _tracing(t: dict[str, Any], v: Version) -> list[str]:
 def _inhibit(r: dict[str, Any], v: Version) -> list[str]:
     out = []
     for key in ("source_match", "target_match"):
-        names = r.get(key) if isinstance(r.get(key), dict) else {}
+        names = mapping(r.get(key))
         out += [f'invalid label name "{k}"' for k in names if not LABEL_RE.fullmatch(k)]
-    equal = r.get("equal") if isinstance(r.get("equal"), list) else []
+    equal = sequence(r.get("equal"))
     out += [f'invalid label name "{k}" in equal list' for k in equal if not LABEL_RE.fullmatch(str(k))]
     return out
 
@@ -287,16 +212,16 @@ def _time_interval(t: dict[str, Any], v: Version) -> list[str]:
 def _receiver(r: dict[str, Any], v: Version) -> list[str]:
     if not is_set(r, "name"):
         return ["missing name in receiver"]
-    labels = r.get("labels") if isinstance(r.get("labels"), dict) else {}
+    labels = mapping(r.get("labels"))
     if "name" in labels and str(labels["name"]) != str(r["name"]):
         return [f'receiver label "name" must match receiver name "{r["name"]}", got "{labels["name"]}"']
     return []
 
 
 RULES: dict[str, Rule] = {
-    "Global": _global,
-    "HTTP": _http,
-    "TLS": _tls,
+    "Global": global_rule,
+    "HTTP": http_rule,
+    "TLS": tls_rule,
     "Email": _email,
     "Slack": _slack,
     "SlackField": _slack_field,

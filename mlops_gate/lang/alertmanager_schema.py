@@ -13,14 +13,10 @@ jirafield, a struct name, `[Struct]` (a list of them) and `{Struct}` (a map of t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from mlops_gate.lang import gotemplate as gt
-from mlops_gate.lang import regexes
-from mlops_gate.lang.promql_lex import duration_seconds
+from mlops_gate.lang.alertmanager_types import scalar_problem, yaml_kind
 from mlops_gate.lang.versions import Version
 
 _HTTP = (
@@ -180,14 +176,14 @@ def walk(value: Any, kind: str, path: tuple[object, ...], version: Version, repo
     struct's own checks (`rules`, by struct name)."""
     if kind.startswith("[") and kind.endswith("]"):
         if value is not None and not isinstance(value, list):
-            report(f"cannot unmarshal {_yaml_kind(value)} into a list", path)
+            report(f"cannot unmarshal {yaml_kind(value)} into a list", path)
             return
         for i, item in enumerate(value or []):
             walk(item, kind[1:-1], (*path, i), version, report, rules)
         return
     if kind.startswith("{") and kind.endswith("}"):
         if value is not None and not isinstance(value, dict):
-            report(f"cannot unmarshal {_yaml_kind(value)} into a mapping", path)
+            report(f"cannot unmarshal {yaml_kind(value)} into a mapping", path)
             return
         for k, item in (value or {}).items():
             walk(item, kind[1:-1], (*path, k), version, report, rules)
@@ -204,7 +200,7 @@ def _struct(value: Any, kind: str, path: tuple[object, ...], version: Version, r
     if value is None:
         return
     if not isinstance(value, dict):
-        report(f"cannot unmarshal {_yaml_kind(value)} into a mapping ({kind})", path)
+        report(f"cannot unmarshal {yaml_kind(value)} into a mapping ({kind})", path)
         return
     known = fields(kind, version)
     for key, item in value.items():
@@ -216,108 +212,3 @@ def _struct(value: Any, kind: str, path: tuple[object, ...], version: Version, r
         walk(item, known[key], (*path, key), version, report, rules)
     for message in rules[kind](value, version) if kind in rules else ():
         report(message, path)
-
-
-def _yaml_kind(value: Any) -> str:
-    return "!!map" if isinstance(value, dict) else "!!seq" if isinstance(value, list) else f"`{value}`"
-
-
-_GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
-_TLS_VERSIONS = {"TLS10", "TLS11", "TLS12", "TLS13"}
-
-
-def scalar_problem(value: Any, kind: str) -> str | None:
-    """Why a strict decode refuses `value` as a scalar type, or None."""
-    if kind in ("any", "anymap"):
-        return None if kind == "any" or value is None or isinstance(value, dict) else "expected a mapping"
-    if kind == "strmap":
-        if value is not None and not isinstance(value, dict):
-            return f"cannot unmarshal {_yaml_kind(value)} into a mapping"
-        bad = [k for k, v in (value or {}).items() if isinstance(v, (dict, list))]
-        return f"cannot unmarshal {_yaml_kind(value[bad[0]])} into string (key {bad[0]!r})" if bad else None
-    if kind in ("strs", "matchers"):
-        if value is not None and not isinstance(value, list):
-            return f"cannot unmarshal {_yaml_kind(value)} into a list of strings"
-        bad = [v for v in value or [] if isinstance(v, (dict, list))]
-        return f"cannot unmarshal {_yaml_kind(bad[0])} into string" if bad else None
-    if kind == "matchre":
-        return _match_re(value)
-    if kind == "jirafield":
-        return None if value is None or isinstance(value, dict) or not isinstance(value, list) else "expected a string"
-    if isinstance(value, (dict, list)):
-        return f"cannot unmarshal {_yaml_kind(value)} into {kind}"
-    if value is None:
-        return None
-    text = "true" if value is True else "false" if value is False else str(value)
-    if kind == "bool":
-        # YAML 1.1's unquoted yes/no/on/off are booleans to Alertmanager, a quoted 'yes' is not: the parsed
-        # document cannot tell them apart, so both are refused (write true or false)
-        return None if isinstance(value, bool) else f"cannot unmarshal !!str `{text}` into bool (write true or false)"
-    if kind in ("int", "float"):
-        ok = (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and (kind == "float" or isinstance(value, int))
-        )
-        return None if ok else f"cannot unmarshal `{text}` into {kind}"
-    if kind == "dur":
-        return None if duration_seconds(text) is not None else f'not a valid duration string: "{text}"'
-    if kind == "godur":
-        ok = isinstance(value, int) or _GO_DURATION.fullmatch(text)
-        return None if ok else f'time: invalid duration "{text}"'
-    if kind == "hostport":
-        return _host_port(text)
-    if kind == "tlsver":
-        return None if text in _TLS_VERSIONS else f"unknown TLS version: {text}"
-    if kind in ("url", "surl", "turl"):
-        if kind != "url" and text == "<secret>":
-            return None
-        if kind == "turl" and "{{" in text:
-            why = gt.template_problem(text)
-            return f"invalid template syntax: {why}" if why else None
-        if kind == "turl" and text == "":
-            return None
-        why = url_problem(text)
-        return f"invalid URL: {why}" if why and kind == "turl" else why
-    return None  # str, secret
-
-
-def url_problem(text: str) -> str | None:
-    """Why Alertmanager's ParseURL refuses `text` (http or https, with a host), or None."""
-    try:
-        parts = urlsplit(text)
-    except ValueError as exc:
-        return f"parse {text!r}: {exc}"
-    if parts.scheme not in ("http", "https"):
-        return f'unsupported scheme "{parts.scheme}" for URL'
-    if not parts.netloc:
-        return "missing host for URL"
-    return None
-
-
-def _host_port(text: str) -> str | None:
-    if text == "":
-        return None
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        return f"address {text}: missing port in address"
-    if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
-        return f"address {text}: too many colons in address"
-    if port == "":
-        return f'address "{text}": port cannot be empty'
-    return None
-
-
-def _match_re(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        return f"cannot unmarshal {_yaml_kind(value)} into a mapping of label names to regular expressions"
-    for name, pattern in value.items():
-        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
-            return f'invalid label name "{name}"'
-        if pattern is None:
-            return f'invalid regexp value for "{name}"'
-        if isinstance(pattern, (dict, list)) or not regexes.valid(str(pattern)):
-            return f"error parsing regexp: invalid regular expression {pattern!r} for {name!r}"
-    return None

@@ -111,8 +111,8 @@ def _action(text: str, pos: int, out: list[tuple[str, str]]) -> int:
         elif c == "." and pos + 1 < n and text[pos + 1].isdigit():
             pos = _number(text, pos, out)
         elif c == ".":
-            word = _ALNUM.match(text, pos + 1)
-            if word and word.group():
+            after = _ALNUM.match(text, pos + 1)
+            if after and after.group():
                 pos = _word(text, pos + 1, out, "field", ".")
             else:
                 out.append(("dot", "."))
@@ -120,8 +120,8 @@ def _action(text: str, pos: int, out: list[tuple[str, str]]) -> int:
         elif c in "+-" or c.isdigit():
             pos = _number(text, pos, out)
         elif c.isalpha() or c == "_":
-            m = _ALNUM.match(text, pos)
-            word = m.group() if m else c
+            found = _ALNUM.match(text, pos)
+            word = found.group() if found else c
             kind = "keyword" if word in KEYWORDS else "bool" if word in ("true", "false") else "ident"
             out.append(("nil", word) if word == "nil" else (kind, word))
             pos += len(word)

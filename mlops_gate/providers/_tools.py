@@ -108,13 +108,14 @@ def _find(ctx: Context, name: str) -> Tool:
         path = Path(configured)
         if not path.is_absolute() or not os.access(path, os.X_OK) or _inside(path, ctx.root):
             return Tool(name, None, note=f"{var} must be an absolute path to an executable outside the repository")
-        found: str | None = str(path)
+        found = str(path)
     else:
         dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
         safe = [d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root)]
-        found = shutil.which(name, path=os.pathsep.join(safe)) if safe else None
-        if found is None:
+        which = shutil.which(name, path=os.pathsep.join(safe)) if safe else None
+        if which is None:
             return Tool(name, None, note=f"{name} is not on PATH (or {var} names it)")
+        found = which
     ran = run(ctx, [found, "--version"], Path(tempfile.gettempdir()), most=10.0)
     m = _VERSION.search(ran.output)
     if ran.code != 0 or not m:
@@ -161,15 +162,16 @@ def run(ctx: Context, argv: Sequence[str], cwd: Path, most: float | None = None)
         except OSError as exc:
             pool.give_back(grant)
             return Ran(None, "", note=f"could not start {argv[0]}: {exc}")
+        note = ""
         try:
-            code: int | None = proc.wait(timeout=grant)
-            note = ""
+            status = proc.wait(timeout=grant)
         except subprocess.TimeoutExpired:
             _kill(proc)
-            code, note = None, f"did not finish within {grant:.0f} s: stopped"
+            status, note = -1, f"did not finish within {grant:.0f} s: stopped"
         pool.give_back(grant - (time.monotonic() - start))
-        if code is not None and code < 0:
-            code, note = None, f"stopped by signal {-code} (memory, CPU or output limit)"
+        if status < 0 and not note:
+            note = f"stopped by signal {-status} (memory, CPU or output limit)"
+        code = None if note else status
         return Ran(code, _read(out), _read(err), note)
 
 

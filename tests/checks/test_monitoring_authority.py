@@ -41,7 +41,7 @@ def routing(tmp_path: Path, text: str, tool: ToolVerdicts, **params: Any) -> Out
 def rules(tmp_path: Path, text: str, tool: ToolVerdicts, **params: Any) -> Outcome:
     facts = read_facts(write_tree(tmp_path, {"alerts.rules.yml": text}), "rule_files")
     p = AlertRulesParams(required_labels=(), required_annotations=(), min_for="0s", **params)
-    return list(alert_rules(Facts({**NO_RULES, **facts, "promtool_check": tool}), p, Target()))[0]
+    return next(iter(alert_rules(Facts({**NO_RULES, **facts, "promtool_check": tool}), p, Target())))
 
 
 def amtool(version: str, ok: bool, output: str = "") -> ToolVerdicts:
@@ -113,6 +113,6 @@ def test_without_a_verdict_the_gates_reading_stands_and_says_why(tmp_path: Path)
 def test_with_the_real_amtool(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"alertmanager.yml": TRACING})
     facts = read_facts(root, "rule_files", "alertmanager_config", "amtool_check")
-    out = list(alert_routing(facts, AlertRoutingParams(), Target()))[0]
+    out = next(iter(alert_routing(facts, AlertRoutingParams(), Target())))
     assert out.violations == ()  # Alertmanager 0.34 reads `tracing:`; Debian's amtool 0.25 does not
     assert any(e.startswith("amtool 0.25") and "refuses it" in e for e in out.evidence)
