@@ -18,6 +18,7 @@ from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.lang import gotemplate as gt
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang.versions import parse
+from mlops_gate.typed import DataError
 from mlops_gate.model import Outcome
 from mlops_gate.target import Target
 from tests.support.trees import read_facts, write_tree
@@ -641,3 +642,47 @@ def test_validator_never_raises_on_any_structure(doc: Any) -> None:
 def test_promql_checker_never_raises(expr: str) -> None:
     assert pr.promql_problem(expr) is None or pr.promql_problem(expr)
     assert gt.check("{{" + expr, gt.prometheus(parse("3.14"))).error is None or True
+
+
+# --- the release judged --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "why"),
+    [
+        ({"prometheus_version": "latest"}, "prometheus_version", "not a release number"),
+        ({"prometheus_version": "2.10"}, "prometheus_version", "older than the gate reads (oldest: 2.42)"),
+        ({"prometheus_features": ("promql-magic",)}, "prometheus_features", "unknown feature 'promql-magic'"),
+    ],
+)
+def test_a_release_the_gate_cannot_judge_is_a_policy_error(params: dict[str, Any], path: str, why: str) -> None:
+    with pytest.raises(DataError) as exc:
+        AlertRulesParams(**params)
+    assert exc.value.path == f"checks.monitoring.alert-rules.params.{path}" and why in exc.value.reason
+    with pytest.raises(DataError, match="oldest: 0.25"):
+        AlertRoutingParams(alertmanager_version="0.21")
+
+
+def test_a_policy_naming_the_release_loads_and_rejects(tmp_path: Path) -> None:
+    from mlops_gate import policy
+    from mlops_gate.errors import PolicyError
+
+    good = tmp_path / "good.yml"
+    good.write_text("version: 1\nchecks:\n  monitoring.alert-routing:\n    params: {alertmanager_version: v0.27.0}\n")
+    assert policy.load(str(good)).checks["monitoring.alert-routing"].params.alertmanager_version == "v0.27.0"
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\nchecks:\n  monitoring.alert-rules:\n    params: {prometheus_version: three}\n")
+    with pytest.raises(PolicyError, match="prometheus_version"):
+        policy.load(str(bad))
+
+
+def test_messages_name_the_release_judged(tmp_path: Path) -> None:
+    utf8 = rule_file('- record: "http.server.duration:rate5m"\n  expr: rate({"http.server.duration"}[5m])')
+    assert (
+        rules(tmp_path / "a", {"a.rules.yml": utf8})[0].message
+        == "1 rule(s) valid for Prometheus 3.14, 0 alert(s) meet the requirements"
+    )
+    old = rules(tmp_path / "b", {"a.rules.yml": utf8}, prometheus_version="2.55")[0]
+    assert old.message == "Prometheus 2.55 refuses it: 2 problem(s) in 1 rule(s)"
+    newer = rules(tmp_path / "c", {"a.rules.yml": utf8}, prometheus_version="3.20")[0]
+    assert newer.message.startswith("1 rule(s) valid for Prometheus 3.20 (judged by the rules of 3.14")
