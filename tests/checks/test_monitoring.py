@@ -18,9 +18,9 @@ from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.lang import gotemplate as gt
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang.versions import parse
-from mlops_gate.typed import DataError
 from mlops_gate.model import Outcome
 from mlops_gate.target import Target
+from mlops_gate.typed import DataError
 from tests.support.trees import read_facts, write_tree
 
 TARGET = Target(repository="acme/churn")
@@ -659,7 +659,7 @@ def test_a_release_the_gate_cannot_judge_is_a_policy_error(params: dict[str, Any
     with pytest.raises(DataError) as exc:
         AlertRulesParams(**params)
     assert exc.value.path == f"checks.monitoring.alert-rules.params.{path}" and why in exc.value.reason
-    with pytest.raises(DataError, match="oldest: 0.25"):
+    with pytest.raises(DataError, match=r"oldest: 0\.25"):
         AlertRoutingParams(alertmanager_version="0.21")
 
 
