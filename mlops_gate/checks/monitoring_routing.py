@@ -126,17 +126,19 @@ def _routing(f: SourceFile, label_sets: list[dict[str, str]], version: Version, 
         )
     doc: Any = f.documents[0] if f.documents else None  # only the first document counts
     judged = label("alertmanager", version)
-    decided = decide(f.path, "Alertmanager", version, lambda v: am.config_problems(doc, v), tool)
+    decided = decide(f.path, "Alertmanager", version, lambda v: _load_problems(doc, v), tool)
     problems = [Violation(p.message, loc(f, *p.path)) for p in decided.problems]
     if decided.refused:
         problems.append(Violation(decided.refused, Location(f.path)))
+    rendering = [Violation(p.message, loc(f, *p.path)) for p in am.config_problems(doc, version) if p.runtime]
     evidence = (f"{f.path}: judged as {judged}", *decided.evidence)
     route = doc.get("route") if isinstance(doc, dict) else None
     if problems:
+        more = f"; {len(rendering)} notification template(s) would not render" if rendering else ""
         return Outcome(
             file_subject(f),
-            f"{judged} refuses the configuration: {len(problems)} problem(s)",
-            tuple(problems),
+            f"{judged} refuses the configuration: {len(problems)} problem(s){more}",
+            tuple(problems + rendering),
             evidence,
         )
     if not isinstance(route, dict) or not isinstance(doc.get("receivers"), list):
@@ -180,4 +182,11 @@ def _routing(f: SourceFile, label_sets: list[dict[str, str]], version: Version, 
         message = f"{len(silent)} of {len(label_sets)} alert(s) reach no receiver that notifies"
     else:
         message = f"all {len(label_sets)} alert(s) reach a notifying receiver ({', '.join(sorted(reached))})"
-    return Outcome(file_subject(f), message, tuple(silent), evidence)
+    if rendering:  # it loads; these fail when a notification is sent
+        message = f"{len(rendering)} notification template(s) would not render in {judged}; {message}"
+    return Outcome(file_subject(f), message, tuple(rendering + silent), evidence)
+
+
+def _load_problems(doc: Any, version: Version) -> list[pr.Problem]:
+    """What keeps the release from loading the file (what amtool judges); not the templates it renders later."""
+    return [p for p in am.config_problems(doc, version) if not p.runtime]

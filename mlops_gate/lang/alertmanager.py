@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from mlops_gate.lang import alertmanager_schema as schema
+from mlops_gate.lang import alertmanager_templates as templates
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang import regexes
 from mlops_gate.lang.alertmanager_global import fallbacks
@@ -111,7 +112,8 @@ def notifies(receiver: dict[str, Any]) -> bool:
 
 
 def config_problems(doc: Any, version: Version = DEFAULT) -> list[pr.Problem]:
-    """Every problem Alertmanager `version` would refuse the configuration for (it stops at the first)."""
+    """Every problem Alertmanager `version` would refuse the configuration for (it stops at the first), and
+    the notification templates it could not render (`runtime`: it loads them)."""
     P = pr.Problem
     if doc is None:
         return [P("no route provided in config", ())]
@@ -135,6 +137,7 @@ def config_problems(doc: Any, version: Version = DEFAULT) -> list[pr.Problem]:
             out.append(P(f'notification config name "{name}" is not unique', ("receivers", i, "name")))
         names.add(name)
         out += fallbacks(r, glob, ("receivers", i), version)
+    out += [P(_where(doc, path) + m, path, runtime=True) for m, path in templates.problems(doc, version)]
     route = doc.get("route")
     if not isinstance(route, dict):
         return [*out, P("no routes provided", ("route",))]

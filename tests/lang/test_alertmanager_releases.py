@@ -185,3 +185,29 @@ def test_a_key_set_and_invalid_is_not_reported_missing_too() -> None:
 )
 def test_what_alertmanager_0_34_reads(body: str) -> None:
     assert problems(receiver(body)) == []
+
+
+def test_notification_templates_alertmanager_could_not_render() -> None:
+    body = (
+        "    slack_configs:\n      - api_url: 'https://hooks.slack.com/x'\n"
+        "        title: '{{ .CommonLabels.alertname | toUpperr }}'\n"
+        "        text: '{{ range .Alerts.Firing }}{{ .Annotations.summary }} {{ .Lables.x }}{{ end }}'\n"
+        "        fields: [{title: t, value: '{{ $x }}'}]\n"
+    )
+    found = am.config_problems(yamlio.load(receiver(body)).documents[0], V34)
+    assert [(p.message.split(" (")[0], p.runtime) for p in found] == [
+        ('receiver "r": slack_configs[0].title: template: function "toUpperr" not defined', True),
+        ('receiver "r": slack_configs[0].text: template: can\'t evaluate field Lables in the alert data', True),
+        ('receiver "r": slack_configs[0].fields[0].value: template: undefined variable "$x"', True),
+    ]
+    assert all(
+        p.message.endswith("(Alertmanager 0.34 could not render it: the notification would fail)") for p in found
+    )
+    # functions by release: toJson is Alertmanager 0.30's
+    text = receiver(
+        "    webhook_configs: [{url: 'http://h.example.com', payload: {a: '{{ .CommonLabels | toJson }}'}}]\n"
+    )
+    assert problems(text) == []
+    assert problems(text, parse("0.29")) == [
+        'receiver "r": webhook_configs[0]: field payload not found in type Webhook (Alertmanager 0.32 reads it)'
+    ]
