@@ -54,11 +54,13 @@ def fake_tool(folder: Path, name: str, body: str) -> Path:
 
 @needs_promtool
 def test_promtool_judges_each_rule_file_and_a_manifests_spec(tmp_path: Path) -> None:
-    root = write_tree(tmp_path / "repo", {"good.rules.yml": GOOD, "bad.rules.yml": BAD, "k8s/rules.yaml": CRD})
+    dup = GOOD + "      - record: job:up:sum\n        expr: sum(up)\n"  # a lint finding, not a load error
+    tree = {"good.rules.yml": GOOD, "bad.rules.yml": BAD, "k8s/rules.yaml": CRD, "dup.rules.yml": dup}
+    root = write_tree(tmp_path / "repo", tree)
     verdicts = promtool_check(ctx(root))
     assert verdicts.tool == "promtool" and verdicts.version and verdicts.version.startswith("2.")
     got = {f.path: (f.ok, f.output) for f in verdicts.files}
-    assert got["good.rules.yml"] == (True, "")
+    assert got["good.rules.yml"] == got["dup.rules.yml"] == (True, "")
     assert got["bad.rules.yml"][0] is False and 'undefined variable "$label"' in got["bad.rules.yml"][1]
     assert not any("r0000" in out for _, out in got.values())  # no trace of the temporary copies
     assert got["k8s/rules.yaml"][0] is False and "parse error" in got["k8s/rules.yaml"][1]
