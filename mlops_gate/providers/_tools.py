@@ -23,10 +23,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from mlops_gate.providers import Context
 
@@ -36,6 +37,7 @@ MAX_MEMORY = 2 << 30  # address space: Go's runtime needs ~1 GiB reserved to sta
 MAX_OUTPUT = 1 << 20
 MIN_GRANT_S = 1.0  # less of the budget left than this: nothing more runs
 ENV_VARS = {"promtool": "MLOPS_GATE_PROMTOOL", "amtool": "MLOPS_GATE_AMTOOL"}
+T = TypeVar("T")
 _VERSION = re.compile(r"version (v?\d+\.\d+(?:\.\d+)?)")
 
 
@@ -100,6 +102,18 @@ def find(ctx: Context, name: str) -> Tool:
 
 
 def _find(ctx: Context, name: str) -> Tool:
+    tool = locate(ctx, name)
+    if tool.path is None:
+        return tool
+    ran = run(ctx, [tool.path, "--version"], Path(tempfile.gettempdir()), most=10.0)
+    m = _VERSION.search(ran.output)
+    if ran.code != 0 or not m:
+        return Tool(name, None, note=f"{tool.path} --version did not say its version: {ran.note or ran.output[:200]}")
+    return Tool(name, tool.path, m.group(1).lstrip("v"))
+
+
+def locate(ctx: Context, name: str) -> Tool:
+    """Where the tool is (its environment variable, else PATH outside the repository), without running it."""
     var = ENV_VARS[name]
     configured = ctx.env.get(var, "").strip()
     if configured.lower() in ("off", "none", "false", "0"):
@@ -108,19 +122,27 @@ def _find(ctx: Context, name: str) -> Tool:
         path = Path(configured)
         if not path.is_absolute() or not os.access(path, os.X_OK) or _inside(path, ctx.root):
             return Tool(name, None, note=f"{var} must be an absolute path to an executable outside the repository")
-        found = str(path)
-    else:
-        dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
-        safe = [d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root)]
-        which = shutil.which(name, path=os.pathsep.join(safe)) if safe else None
-        if which is None:
-            return Tool(name, None, note=f"{name} is not on PATH (or {var} names it)")
-        found = which
-    ran = run(ctx, [found, "--version"], Path(tempfile.gettempdir()), most=10.0)
-    m = _VERSION.search(ran.output)
-    if ran.code != 0 or not m:
-        return Tool(name, None, note=f"{found} --version did not say its version: {ran.note or ran.output[:200]}")
-    return Tool(name, found, m.group(1).lstrip("v"))
+        return Tool(name, str(path))
+    dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
+    safe = [d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root)]
+    which = shutil.which(name, path=os.pathsep.join(safe)) if safe else None
+    if which is None:
+        return Tool(name, None, note=f"{name} is not on PATH (or {var} names it)")
+    return Tool(name, which)
+
+
+def alongside(ctx: Context, name: str, work: Callable[[str], T]) -> tuple[Tool, T | None]:
+    """Run `work(path)` with the tool while its version is read: two processes at once, not one after the
+    other. The work's result is None when the tool is not there or does not say its version."""
+    where = locate(ctx, name)
+    if where.path is None:
+        return where, None
+    path = where.path
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        version = pool.submit(find, ctx, name)
+        result = work(path)
+        tool = version.result()
+    return tool, result if tool.path else None
 
 
 def _inside(path: Path, root: Path) -> bool:

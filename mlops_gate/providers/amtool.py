@@ -7,6 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from mlops_gate.facts.files import SourceFile
 from mlops_gate.facts.promtool import ToolCheck, ToolVerdicts
 from mlops_gate.providers import Context, _tools
 from mlops_gate.providers.files import alertmanager_config, read
@@ -16,11 +17,18 @@ MAX_OUTPUT = 2000
 
 
 def amtool_check(ctx: Context) -> ToolVerdicts:
-    tool = _tools.find(ctx, "amtool")
-    if tool.path is None:
-        return ToolVerdicts("amtool", None, tool.note)
-    checks = []
     found = [f for f in alertmanager_config(ctx).files if not f.error and f.documents]
+    if not found:
+        return ToolVerdicts("amtool", None, "no Alertmanager configuration to check")
+    tool, checks = _tools.alongside(ctx, "amtool", lambda path: _check_all(ctx, path, found))
+    if tool.path is None or checks is None:
+        return ToolVerdicts("amtool", None, tool.note)
+    ctx.meter.read(f"{tool.path} check-config ({len(checks)} file(s))")
+    return ToolVerdicts("amtool", tool.version, "", tuple(checks))
+
+
+def _check_all(ctx: Context, amtool: str, found: list[SourceFile]) -> list[ToolCheck]:
+    checks = []
     with tempfile.TemporaryDirectory(prefix="mlops-gate-amtool-") as tmp:
         for i, f in enumerate(found):
             if i >= MAX_FILES:
@@ -32,11 +40,10 @@ def amtool_check(ctx: Context) -> ToolVerdicts:
             else:  # read from inside another file: what was read, as JSON
                 target = Path(tmp) / f"am{i:03d}.yml"
                 target.write_text(json.dumps(f.documents[0]), encoding="utf-8")
-            ran = _tools.run(ctx, [tool.path, "check-config", target.name], target.parent)
+            ran = _tools.run(ctx, [amtool, "check-config", target.name], target.parent)
             if ran.code is None:
                 checks.append(ToolCheck(f.path, None, note=f"amtool {ran.note}"))
                 continue
             said = "\n".join(line.strip() for line in ran.output.splitlines() if line.strip())
             checks.append(ToolCheck(f.path, ran.code == 0, said.replace(target.name, f.path)[-MAX_OUTPUT:]))
-    ctx.meter.read(f"{tool.path} check-config ({len(checks)} file(s))")
-    return ToolVerdicts("amtool", tool.version, "", tuple(checks))
+    return checks

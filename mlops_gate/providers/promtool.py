@@ -26,10 +26,17 @@ MAX_FILE_BYTES = 4 << 20
 
 
 def promtool_check(ctx: Context) -> ToolVerdicts:
-    tool = _tools.find(ctx, "promtool")
-    if tool.path is None:
-        return ToolVerdicts("promtool", None, tool.note)
     found = [f for f in rule_files(ctx).files if not f.error and f.documents]
+    if not found:
+        return ToolVerdicts("promtool", None, "no rule file to check")
+    tool, checks = _tools.alongside(ctx, "promtool", lambda path: _check_all(ctx, path, found))
+    if tool.path is None or checks is None:
+        return ToolVerdicts("promtool", None, tool.note)
+    ctx.meter.read(f"{tool.path} check rules ({len(checks)} file(s))")
+    return ToolVerdicts("promtool", tool.version, "", tuple(checks))
+
+
+def _check_all(ctx: Context, promtool: str, found: list[SourceFile]) -> list[ToolCheck]:
     checks: list[ToolCheck] = []
     with tempfile.TemporaryDirectory(prefix="mlops-gate-promtool-") as tmp:
         names: dict[str, str] = {}
@@ -42,11 +49,9 @@ def promtool_check(ctx: Context) -> ToolVerdicts:
         batch = list(names)
         for start in range(0, len(batch), BATCH):
             part = batch[start : start + BATCH]
-            ran = _tools.run(ctx, [tool.path, "check", "rules", "--lint=none", *part], Path(tmp))
+            ran = _tools.run(ctx, [promtool, "check", "rules", "--lint=none", *part], Path(tmp))
             checks += _verdicts(ran, {n: names[n] for n in part})
-    checks += [ToolCheck(f.path, None, note=f"more than {MAX_CHECKED} rule files") for f in found[MAX_CHECKED:]]
-    ctx.meter.read(f"{tool.path} check rules ({len(names)} file(s))")
-    return ToolVerdicts("promtool", tool.version, "", tuple(checks))
+    return checks + [ToolCheck(f.path, None, note=f"more than {MAX_CHECKED} rule files") for f in found[MAX_CHECKED:]]
 
 
 def _copy(ctx: Context, f: SourceFile, to: Path) -> bool:
