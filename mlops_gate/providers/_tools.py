@@ -10,7 +10,7 @@ takes. So:
   RLIMIT_CPU and RLIMIT_FSIZE (its output goes to a file capped at 1 MiB), killed when it overruns;
 - every run of one gate run draws on one time budget (RUN_BUDGET_S, shared by all tools and files): a run
   gets at most RUN_TIMEOUT_S and what is left of it; past the budget nothing more runs, and the files not
-  run say so.
+  run say so (`--version`, read while the files are checked, has its own VERSION_TIMEOUT_S).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ RUN_TIMEOUT_S = 60.0
 RUN_BUDGET_S = 120.0
 MAX_MEMORY = 2 << 30  # address space: Go's runtime needs ~1 GiB reserved to start
 MAX_OUTPUT = 1 << 20
+VERSION_TIMEOUT_S = 5.0
 MIN_GRANT_S = 1.0  # less of the budget left than this: nothing more runs
 ENV_VARS = {"promtool": "MLOPS_GATE_PROMTOOL", "amtool": "MLOPS_GATE_AMTOOL"}
 T = TypeVar("T")
@@ -105,7 +106,8 @@ def _find(ctx: Context, name: str) -> Tool:
     tool = locate(ctx, name)
     if tool.path is None:
         return tool
-    ran = run(ctx, [tool.path, "--version"], Path(tempfile.gettempdir()), most=10.0)
+    # its own 5 s, apart from the run's budget: the version is read while the files are checked
+    ran = run(ctx, [tool.path, "--version"], Path(tempfile.gettempdir()), pool=Budget(VERSION_TIMEOUT_S))
     m = _VERSION.search(ran.output)
     if ran.code != 0 or not m:
         return Tool(name, None, note=f"{tool.path} --version did not say its version: {ran.note or ran.output[:200]}")
@@ -160,9 +162,9 @@ def _limits(cpu_s: int) -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT, MAX_OUTPUT))
 
 
-def run(ctx: Context, argv: Sequence[str], cwd: Path, most: float | None = None) -> Ran:
-    """Run `argv` bounded; its output (stdout, then stderr), trimmed to MAX_OUTPUT."""
-    pool = budget(ctx)
+def run(ctx: Context, argv: Sequence[str], cwd: Path, most: float | None = None, pool: Budget | None = None) -> Ran:
+    """Run `argv` bounded (by `pool`, else the run's budget); its output, trimmed to MAX_OUTPUT."""
+    pool = pool or budget(ctx)
     grant = pool.take(RUN_TIMEOUT_S if most is None else most)
     if grant < MIN_GRANT_S:
         pool.give_back(grant)
