@@ -3,7 +3,10 @@ Alertmanager loads them (and their `templates:`), when amtool is available. Boun
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import posixpath
 import tempfile
 from pathlib import Path
 
@@ -34,6 +37,12 @@ def _check_all(ctx: Context, amtool: str, found: list[SourceFile]) -> list[ToolC
             if i >= MAX_FILES:
                 checks.append(ToolCheck(f.path, None, note=f"not checked: more than {MAX_FILES} configurations"))
                 continue
+            outside = _templates_outside(ctx, f)
+            if outside:
+                checks.append(
+                    ToolCheck(f.path, None, note=f"not checked: its templates name {outside}, outside the repository")
+                )
+                continue
             raw = read(ctx, f.path)
             if raw.documents[:1] == f.documents[:1] and (ctx.root / f.path).is_file():
                 target = ctx.root / f.path  # in place: its `templates:` globs are relative to it
@@ -47,3 +56,18 @@ def _check_all(ctx: Context, amtool: str, found: list[SourceFile]) -> list[ToolC
             said = "\n".join(line.strip() for line in ran.output.splitlines() if line.strip())
             checks.append(ToolCheck(f.path, ran.code == 0, said.replace(target.name, f.path)[-MAX_OUTPUT:]))
     return checks
+
+
+def _templates_outside(ctx: Context, f: SourceFile) -> str | None:
+    """A `templates:` glob reaching outside the repository (amtool would read whatever it names), or None."""
+    doc = f.documents[0]
+    root = os.path.realpath(ctx.root)
+    base = posixpath.dirname(f.path.split("#", 1)[0])
+    for entry in doc.get("templates") or () if isinstance(doc, dict) else ():
+        text = str(entry)
+        joined = os.path.realpath(os.path.join(root, base, text))
+        if posixpath.isabs(text) or text.startswith("~") or os.path.commonpath([root, joined]) != root:
+            return text
+        if any(os.path.commonpath([root, os.path.realpath(hit)]) != root for hit in glob.glob(joined)):
+            return text
+    return None

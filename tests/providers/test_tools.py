@@ -144,3 +144,13 @@ def test_rule_tests_reading_outside_the_repository_are_not_run(tmp_path: Path) -
     assert [(f.path, f.passed, f.note) for f in out.files] == [
         ("alerts_test.yml", None, "not run: its rule_files name ../secret.yml, outside the repository")
     ]
+
+
+@needs_amtool
+def test_a_configuration_whose_templates_reach_outside_the_repository_is_not_handed_to_amtool(tmp_path: Path) -> None:
+    config = "route: {receiver: a}\nreceivers: [{name: a}]\ntemplates: ['/etc/*', '../x/*.tmpl']\n"
+    root = write_tree(tmp_path / "repo", {"alertmanager.yml": config})
+    verdicts = amtool_check(ctx(root))
+    assert [(f.path, f.ok, f.note) for f in verdicts.files] == [
+        ("alertmanager.yml", None, "not checked: its templates name /etc/*, outside the repository")
+    ]
