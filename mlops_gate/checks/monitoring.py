@@ -8,15 +8,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_gate.checks._authority import decide
 from mlops_gate.checks._common import file_subject, glob_match, matching, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import SourceFile
-from mlops_gate.facts.promtool import RuleTests
+from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.lang import promrules as pr
+from mlops_gate.lang.promql_lex import FEATURES
 from mlops_gate.lang.source import error_loc, loc
+from mlops_gate.lang.versions import PROMETHEUS_DEFAULT, label, parse, supported
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
+from mlops_gate.typed import DataError
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,22 @@ class AlertRulesParams:
     required_annotations: tuple[str, ...] = ("summary", "runbook_url")
     min_for: str = "1m"
     require_rule_tests: bool = False
+    prometheus_version: str = PROMETHEUS_DEFAULT
+    prometheus_features: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        base = "checks.monitoring.alert-rules.params"
+        why = supported(self.prometheus_version, "prometheus")
+        if why:
+            raise DataError(f"{base}.prometheus_version", why)
+        unknown = [f for f in self.prometheus_features if f not in FEATURES]
+        if unknown:
+            raise DataError(
+                f"{base}.prometheus_features", f"unknown feature {unknown[0]!r} (known: {', '.join(FEATURES)})"
+            )
+
+    def rule_format(self, version: str | None = None) -> pr.RuleFormat:
+        return pr.RuleFormat(parse(version or self.prometheus_version), frozenset(self.prometheus_features))
 
 
 def _rule_tests_scope(params: AlertRulesParams, target: Target) -> Mapping[str, tuple[str, ...]]:
@@ -41,22 +61,37 @@ def _first(f: SourceFile) -> Any:
     "monitoring.alert-rules",
     title="Prometheus alert rules are valid and complete",
     severity=Severity.HIGH,
-    needs=("rule_files", "rule_tests"),
+    needs=("rule_files", "rule_tests", "promtool_check"),
     params=AlertRulesParams,
     scope=_rule_tests_scope,
 )
 def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Iterator[Outcome]:
-    """Prometheus rule files exist, are valid as `promtool check rules` sees them, and meet the policy.
+    """Prometheus rule files exist, load in the Prometheus release you run, and meet the policy.
 
     Rule files are the YAML files with a top-level `groups` list (and `*.rules`, or files named
-    `*rules*`/`*alerts*` that do not parse), narrowed by `rule_files` (globs) when given. Each file
-    is one result (`file:<path>`): its validation (groups named and unique, durations such as `5m` or
-    `1h30m`, exactly one of `alert`/`record`, a non-empty PromQL `expr`, valid metric, label and
-    annotation names, no `for`/`annotations` on recording rules, no unknown keys, balanced Go
-    templates) and, for every alert, the `required_labels` (default: severity), the
-    `required_annotations` (default: summary, runbook_url) and `for` of at least `min_for` (default
-    1m; an alert without `for` fires on its first evaluation). PromQL is checked structurally
-    (brackets, quotes, selectors, function names and argument kinds), not fully type-checked.
+    `*rules*`/`*alerts*` that do not parse) and the `spec` of PrometheusRule manifests, narrowed by
+    `rule_files` (globs) when given. Each file is one result (`file:<path>`).
+
+    Validity is judged for `prometheus_version` (default 3.14, the newest release the gate has read;
+    set the release you run, e.g. `"2.53"`, and `prometheus_features` for the `--enable-feature` flags
+    it runs with, e.g. `[promql-experimental-functions]`): what Prometheus refuses to load — groups
+    named and unique, durations such as `5m`, exactly one of `alert`/`record`, a PromQL `expr` that
+    parses (UTF-8 quoted names from 3.0, functions by release, experimental ones only with their flag),
+    valid names (UTF-8 from 3.0), no `for`/`annotations` on recording rules, no unknown keys, and label
+    and annotation templates that Go's template parser accepts with Prometheus's functions and variables
+    (`$labels`, `$value`, `$externalLabels`, `$externalURL`; `{{ $label.x }}` is refused). The message
+    names the release judged. A template that parses but reaches a field the alert data does not have
+    (`{{ .Lables.x }}`) fails as an unmet requirement: it would fail every time the alert fires.
+
+    Where `promtool` is available (on PATH outside the repository, or `MLOPS_GATE_PROMTOOL`; `off` turns it
+    off) it is the authority: `promtool check rules` runs on every rule file (bounded), and where it and
+    the gate's reading disagree the result says so. A promtool of another release (Debian 12: 2.42)
+    decides what does not depend on the release; the gate's reading of `prometheus_version` decides what
+    does (the result's evidence says which way each file went).
+
+    For every alert, the `required_labels` (default: severity), the `required_annotations` (default:
+    summary, runbook_url) and `for` of at least `min_for` (default 1m; an alert without `for` fires on its
+    first evaluation) are the policy's requirements.
 
     One repository-wide result (`repo:<name>`) fails when no rule file or no alert is found, or
     when an alert named in `required_alerts` (names or globs, e.g. `ModelLatencyHigh`,
@@ -65,7 +100,9 @@ def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Itera
     With `require_rule_tests`, every required alert (every alert when none is named) must be
     exercised by an `alert_rule_test` in a promtool unit-test file (YAML with `rule_files` and
     `tests`) that passes `promtool test rules`; a failing test file fails with promtool's output,
-    and a missing promtool is an error.
+    and a missing promtool is an error. The runs share one time budget (120 s per gate run, 60 s per
+    file, killed past it), run in 2 GiB of memory without the gate's environment, and a test file
+    whose `rule_files` reach outside the repository is not run.
     """
     repo = facts.rule_files
     subject = repo_subject(target, repo)
@@ -80,7 +117,7 @@ def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Itera
     files = matching(repo.files, params.rule_files)
     alerts: list[str] = []
     for f in files:
-        outcome, names = _rule_file(f, params, min_for)
+        outcome, names = _rule_file(f, params, min_for, facts.promtool_check)
         alerts += names
         yield outcome
     yield _rules_summary(subject, params, files, alerts)
@@ -121,7 +158,9 @@ def _rule_tests(subject: str, params: AlertRulesParams, tests: RuleTests, alerts
     )
 
 
-def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple[Outcome, list[str]]:
+def _rule_file(
+    f: SourceFile, params: AlertRulesParams, min_for: float, tool: ToolVerdicts
+) -> tuple[Outcome, list[str]]:
     if f.error:
         return unread(f) or Outcome(
             file_subject(f),
@@ -129,15 +168,31 @@ def _rule_file(f: SourceFile, params: AlertRulesParams, min_for: float) -> tuple
             (Violation(f"cannot parse: {f.error}", error_loc(f)),),
         ), []
     doc = _first(f)
-    problems = [Violation(p.message, loc(f, *p.path)) for p in pr.validate(doc)]
+    fmt = params.rule_format()
+    judged = label("prometheus", fmt.version) + (f" with {', '.join(sorted(fmt.features))}" if fmt.features else "")
+
+    def read(version: object) -> list[pr.Problem]:
+        return [p for p in pr.validate(doc, params.rule_format(str(version))) if not p.runtime]
+
+    decided = decide(f.path, "Prometheus", fmt.version, read, tool)
+    problems = [Violation(p.message, loc(f, *p.path)) for p in decided.problems]
+    if decided.refused:
+        problems.append(Violation(decided.refused, Location(f.path)))
     rules = pr.rules_of(doc)
     alerts = [r for r in rules if r.kind == "alert"]
-    unmet = [v for r in alerts for v in _requirements(f, r, params, min_for)]
-    evidence = (f"{f.path}: {len(alerts)} alerting and {len(rules) - len(alerts)} recording rules",)
-    if problems or unmet:
-        message = f"{len(problems)} validation problem(s) and {len(unmet)} unmet requirement(s) in {len(rules)} rule(s)"
+    runtime = [Violation(p.message, loc(f, *p.path)) for p in pr.validate(doc, fmt) if p.runtime]
+    unmet = runtime + [v for r in alerts for v in _requirements(f, r, params, min_for)]
+    evidence = (
+        f"{f.path}: {len(alerts)} alerting and {len(rules) - len(alerts)} recording rules, judged as {judged}",
+        *decided.evidence,
+    )
+    if problems:
+        message = f"{judged} refuses it: {len(problems)} problem(s) in {len(rules)} rule(s)"
+        message += f"; {len(unmet)} unmet requirement(s)" if unmet else ""
+    elif unmet:
+        message = f"valid for {judged}; {len(unmet)} unmet requirement(s) in {len(rules)} rule(s)"
     else:
-        message = f"{len(rules)} rule(s) valid, {len(alerts)} alert(s) meet the requirements"
+        message = f"{len(rules)} rule(s) valid for {judged}, {len(alerts)} alert(s) meet the requirements"
     return Outcome(file_subject(f), message, tuple(problems + unmet), evidence), [r.name for r in alerts]
 
 

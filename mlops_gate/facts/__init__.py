@@ -34,7 +34,7 @@ from mlops_gate.facts.platform import (
 )
 from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
-from mlops_gate.facts.promtool import RuleTestFile, RuleTests
+from mlops_gate.facts.promtool import RuleTestFile, RuleTests, ToolCheck, ToolVerdicts
 
 T = TypeVar("T")
 
@@ -76,6 +76,14 @@ class Facts(Mapping[str, Any]):
         RuleTests, "files", "promtool rule unit-test files, run with `promtool test rules` when a check asks"
     )
     alertmanager_config = Kind(RepoFiles, "files", "Alertmanager configuration")
+    promtool_check = Kind(
+        ToolVerdicts, "files", "`promtool check rules` on the rule files, when promtool is available (the authority)"
+    )
+    amtool_check = Kind(
+        ToolVerdicts,
+        "files",
+        "`amtool check-config` on the Alertmanager files, when amtool is available (the authority)",
+    )
     drift_config = Kind(RepoFiles, "files", "drift monitors: Azure ML, Databricks quality monitors, Evidently")
     branch_protection = Kind(
         BranchProtections,
@@ -156,4 +164,6 @@ __all__ = [
     "RuleTests",
     "Run",
     "SourceFile",
+    "ToolCheck",
+    "ToolVerdicts",
 ]

@@ -1,70 +1,28 @@
-"""Alertmanager configuration: validated the way `amtool check-config` does, and alerts routed through it
-the way Alertmanager routes them. A parsed YAML document in, problems with key paths (or the receivers an
-alert reaches) out; monitoring.alert-routing and monitoring.live judge the answers."""
+"""Alertmanager configuration: validated the way Alertmanager loads it (and `amtool check-config` checks
+it) for a given release, and alerts routed through it the way Alertmanager routes them. A parsed YAML
+document in, problems with key paths (or the receivers an alert reaches) out; monitoring.alert-routing and
+monitoring.live judge the answers. Types: `alertmanager_schema.py` and `alertmanager_types.py`; each struct's
+own checks: `alertmanager_rules.py`; what notifiers take from `global`: `alertmanager_global.py`; what needs
+the whole file (the names routes use) is here."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from mlops_gate.lang import alertmanager_schema as schema
+from mlops_gate.lang import alertmanager_templates as templates
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang import regexes
+from mlops_gate.lang.alertmanager_global import fallbacks
+from mlops_gate.lang.alertmanager_rules import RULES
+from mlops_gate.lang.alertmanager_types import LABEL_RE, is_set, mapping, sequence
+from mlops_gate.lang.versions import ALERTMANAGER_DEFAULT, Version, parse
 
-AM_KEYS = {
-    "global",
-    "route",
-    "receivers",
-    "inhibit_rules",
-    "templates",
-    "mute_time_intervals",
-    "time_intervals",
-}
-ROUTE_KEYS = {
-    "receiver",
-    "group_by",
-    "continue",
-    "match",
-    "match_re",
-    "matchers",
-    "routes",
-    "group_wait",
-    "group_interval",
-    "repeat_interval",
-    "mute_time_intervals",
-    "active_time_intervals",
-}
-_NOTIFIERS = (
-    "email pagerduty slack webhook opsgenie wechat pushover victorops sns telegram discord webex "
-    "msteams msteamsv2 jira rocketchat incidentio"
-)
-NOTIFIERS = {f"{n}_configs" for n in _NOTIFIERS.split()}
+DEFAULT = parse(ALERTMANAGER_DEFAULT)
+NOTIFIERS = set(schema.NOTIFIERS)
+
 MATCHER_RE = re.compile(r"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*)", re.S)  # value rstrip()ped: linear
-# what each notifier must have, inline or (second) in `global`, else amtool check-config rejects it
-_REQUIRED: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]] = {
-    "webhook_configs": ((("url", "url_file"), (), "missing URL in webhook config"),),
-    "email_configs": (
-        (("to",), (), "missing to address in email config"),
-        (("smarthost",), ("smtp_smarthost",), "no global SMTP smarthost set"),
-        (("from",), ("smtp_from",), "no global SMTP from set"),
-    ),
-    "slack_configs": ((("api_url", "api_url_file"), ("slack_api_url", "slack_api_url_file"), "no Slack API URL set"),),
-    "pagerduty_configs": (
-        (("routing_key", "service_key", "routing_key_file", "service_key_file"), (), "missing service or routing key"),
-    ),
-    "opsgenie_configs": (
-        (("api_key", "api_key_file"), ("opsgenie_api_key", "opsgenie_api_key_file"), "no OpsGenie API key set"),
-    ),
-    "victorops_configs": (
-        (("routing_key",), (), "missing routing key"),
-        (("api_key", "api_key_file"), ("victorops_api_key", "victorops_api_key_file"), "no VictorOps API key set"),
-    ),
-    "telegram_configs": ((("bot_token", "bot_token_file"), (), "missing bot_token"),),
-    "discord_configs": ((("webhook_url", "webhook_url_file"), (), "no discord webhook URL provided"),),
-    "pushover_configs": ((("user_key", "user_key_file"), (), "missing user key"),),
-    "sns_configs": ((("target_arn", "topic_arn", "phone_number"), (), "needs a target ARN, topic ARN or phone"),),
-    "wechat_configs": ((("api_secret",), ("wechat_api_secret",), "no WeChat API secret set"),),
-    "webex_configs": ((("room_id",), (), "missing room_id"),),
-}
 
 
 def route_count(route: dict[str, Any]) -> int:
@@ -153,112 +111,109 @@ def notifies(receiver: dict[str, Any]) -> bool:
     return any(k.endswith("_configs") and isinstance(v, list) and v for k, v in receiver.items())
 
 
-def config_problems(doc: Any) -> list[pr.Problem]:
+def config_problems(doc: Any, version: Version = DEFAULT) -> list[pr.Problem]:
+    """Every problem Alertmanager `version` would refuse the configuration for (it stops at the first), and
+    the notification templates it could not render (`runtime`: it loads them)."""
     P = pr.Problem
+    if doc is None:
+        return [P("no route provided in config", ())]
     if not isinstance(doc, dict):
         return [P("the configuration is not a mapping", ())]
-    out = [P(f"unknown field {k!r} at the top level", (k,)) for k in doc if k not in AM_KEYS]
-    receivers = doc.get("receivers")
+    out: list[pr.Problem] = []
+
+    def report(message: str, path: tuple[object, ...]) -> None:
+        at = path[:-1] if message.startswith("field ") else path  # `field X not found`: where X is
+        out.append(P(_where(doc, at) + message, path))
+
+    schema.walk(doc, "Config", (), version, report, RULES)
+    glob = mapping(doc.get("global"))
+    receivers = sequence(doc.get("receivers"))
     names: set[str] = set()
-    if not isinstance(receivers, list):
-        out.append(P("`receivers` must be a list", ("receivers",)))
-        receivers = []
     for i, r in enumerate(receivers):
-        name = pr.scalar(r.get("name")) if isinstance(r, dict) else None
-        if not isinstance(r, dict) or not name:
-            out.append(P(f"receiver {i + 1} has no name", ("receivers", i)))
+        if not isinstance(r, dict) or not is_set(r, "name"):
             continue
+        name = str(pr.scalar(r.get("name")))
         if name in names:
-            out.append(P(f"receiver name {name!r} is not unique", ("receivers", i, "name")))
+            out.append(P(f'notification config name "{name}" is not unique', ("receivers", i, "name")))
         names.add(name)
-        out += [
-            P(f"receiver {name!r}: unknown field {k!r}", ("receivers", i, k))
-            for k in r
-            if k != "name" and k not in NOTIFIERS
-        ]
-        out += _notifier_problems(r, name, ("receivers", i), doc.get("global"))
+        out += fallbacks(r, glob, ("receivers", i), version)
+    out += [P(_where(doc, path) + m, path, runtime=True) for m, path in templates.problems(doc, version)]
     route = doc.get("route")
     if not isinstance(route, dict):
-        return [*out, P("no root `route` mapping", ("route",))]
+        return [*out, P("no routes provided", ("route",))]
+    out += _root(route)
+    intervals: set[str] = set()
+    for key, what in (("mute_time_intervals", "mute time interval"), ("time_intervals", "time interval")):
+        for i, t in enumerate(_list(doc.get(key))):
+            interval = pr.scalar(t.get("name")) if isinstance(t, dict) else None
+            if interval and interval in intervals:
+                out.append(P(f'{what} "{interval}" is not unique', (key, i, "name")))
+            intervals.add(interval or "")
+    return out + _route_problems(route, ("route",), names, intervals)
+
+
+def _where(doc: dict[str, Any], path: tuple[object, ...]) -> str:
+    """`receiver "x": slack_configs[0]: `, `global: `, `route.routes[1]: ` for a key path."""
+    if len(path) >= 2 and path[0] == "receivers" and isinstance(path[1], int):
+        r = _list(doc.get("receivers"))[path[1]]
+        name = pr.scalar(r.get("name")) if isinstance(r, dict) else None
+        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[2:]).lstrip(".")
+        head = f'receiver "{name}"' if name else f"receiver {path[1] + 1}"
+        return f"{head}: {rest}: " if rest else f"{head}: "
+    shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    return f"{shown}: " if shown else ""
+
+
+def _root(route: dict[str, Any]) -> list[pr.Problem]:
+    P = pr.Problem
+    out = []
+    if route.get("continue") is True:
+        out.append(P("cannot have continue in root route", ("route", "continue")))
     if not route.get("receiver"):
         out.append(P("root route must specify a default receiver", ("route",)))
     if any(route.get(k) for k in ("match", "match_re", "matchers")):
         out.append(P("root route must not have any matchers", ("route",)))
-    if any(route.get(k) for k in ("mute_time_intervals", "active_time_intervals")):
-        out.append(P("root route must not have any mute or active time intervals", ("route",)))
-    intervals = {
-        pr.scalar(t.get("name"))
-        for key in ("time_intervals", "mute_time_intervals")
-        for t in _list(doc.get(key))
-        if isinstance(t, dict)
-    }
-    return out + _route_problems(route, ("route",), names, intervals)
-
-
-def _notifier_problems(r: dict[str, Any], name: str, path: tuple[object, ...], glob: Any) -> list[pr.Problem]:
-    glob = glob if isinstance(glob, dict) else {}
-    out = []
-    for key, rules in _REQUIRED.items():
-        for j, c in enumerate(_list(r.get(key))):
-            for inline, fallback, why in rules if isinstance(c, dict) else ():
-                if not any(c.get(k) for k in inline) and not any(glob.get(k) for k in fallback):
-                    out.append(pr.Problem(f"receiver {name!r}: {key}[{j}]: {why}", (*path, key, j)))
+    for key, what in (("mute_time_intervals", "mute"), ("active_time_intervals", "active")):
+        if route.get(key):
+            out.append(P(f"root route must not have any {what} time intervals", ("route", key)))
     return out
 
 
 def _route_problems(
-    route: dict[str, Any], path: tuple[object, ...], names: set[str], intervals: set[str | None]
+    route: dict[str, Any], path: tuple[object, ...], names: set[str], intervals: set[str]
 ) -> list[pr.Problem]:
     P = pr.Problem
-    out = [P(f"unknown field {k!r} in route", (*path, k)) for k in route if k not in ROUTE_KEYS]
+    out = []
     for key in ("mute_time_intervals", "active_time_intervals"):
         out += [
-            P(f"undefined time interval {t!r} used in route", (*path, key))
+            P(f'undefined time interval "{t}" used in route', (*path, key))
             for t in _list(route.get(key))
             if pr.scalar(t) not in intervals
         ]
     labels = [pr.scalar(g) for g in _list(route.get("group_by"))]
     if "..." in labels and len(labels) > 1:
-        out.append(P("group_by `...` (all labels) cannot be combined with other labels", (*path, "group_by")))
-    bad = [g for g in labels if g != "..." and not (g and pr.LABEL_RE.fullmatch(g))]
-    dup = sorted({g for g in labels if g and labels.count(g) > 1})
-    out += [P(f"invalid label name {g!r} in group_by", (*path, "group_by")) for g in bad]
-    out += [P(f"duplicated label {g!r} in group_by", (*path, "group_by")) for g in dup]
+        out.append(P("cannot have wildcard group_by (`...`) and other labels at the same time", (*path, "group_by")))
+    bad = [g for g in labels if g != "..." and not (g and LABEL_RE.fullmatch(g))]
+    dup = sorted({g for g in labels if g and g != "..." and labels.count(g) > 1})
+    out += [P(f'invalid label name "{g}" in group_by list', (*path, "group_by")) for g in bad]
+    out += [P(f'duplicated label "{g}" in group_by', (*path, "group_by")) for g in dup]
+    for name in mapping(route.get("labels")):
+        if not LABEL_RE.fullmatch(str(name)):
+            out.append(P(f'invalid label name "{name}" in route labels', (*path, "labels", name)))
     receiver = route.get("receiver")
     if receiver and pr.scalar(receiver) not in names:
-        out.append(P(f"undefined receiver {receiver!r} used in route", (*path, "receiver")))
-    for key in ("group_wait", "group_interval", "repeat_interval"):
-        seconds = pr.parse_duration(route[key]) if key in route else 1.0
-        if seconds is None:
-            out.append(P(f"{key} {route[key]!r} is not a valid duration", (*path, key)))
-        elif seconds == 0 and key != "group_wait":
+        out.append(P(f'undefined receiver "{receiver}" used in route', (*path, "receiver")))
+    for key in ("group_interval", "repeat_interval"):
+        if key in route and pr.parse_duration(route[key]) == 0:
             out.append(P(f"{key} cannot be zero", (*path, key)))
-    if "continue" in route and not isinstance(route["continue"], bool):
-        out.append(P("`continue` must be true or false", (*path, "continue")))
-    for key in ("match", "match_re"):
-        value = route.get(key)
-        if value is not None and not isinstance(value, dict):
-            out.append(P(f"`{key}` must be a mapping of label names to values", (*path, key)))
-            continue
-        for name, text in (value or {}).items():
-            if not pr.LABEL_RE.fullmatch(name):
-                out.append(P(f"invalid label name {name!r} in {key}", (*path, key, name)))
-            elif key == "match_re" and not _regex_ok(str(text)):
-                out.append(P(f"invalid regular expression {text!r} in match_re", (*path, key, name)))
-    matchers = route.get("matchers")
-    if matchers is not None and not isinstance(matchers, list):
-        out.append(P("`matchers` must be a list", (*path, "matchers")))
-        matchers = []
-    for i, text in enumerate(matchers or []):
+    for name in mapping(route.get("match")):
+        if not LABEL_RE.fullmatch(name):
+            out.append(P(f'invalid label name "{name}"', (*path, "match", name)))
+    for i, text in enumerate(_list(route.get("matchers"))):
         if not isinstance(text, str) or parse_matchers(text) is None:
             out.append(P(f"bad matcher {text!r} (want label=value, !=, =~ or !~)", (*path, "matchers", i)))
-    children = route.get("routes")
-    if children is not None and not isinstance(children, list):
-        return [*out, P("`routes` must be a list", (*path, "routes"))]
-    for i, child in enumerate(children or []):
-        if not isinstance(child, dict):
-            out.append(P(f"route {i + 1} is not a mapping", (*path, "routes", i)))
-        else:
+    for i, child in enumerate(_list(route.get("routes"))):
+        if isinstance(child, dict):
             out += _route_problems(child, (*path, "routes", i), names, intervals)
     return out
 
@@ -269,3 +224,11 @@ def _regex_ok(text: str) -> bool:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def struct_problems(doc: Any, struct: str, version: Version = DEFAULT) -> list[pr.Problem]:
+    """What Alertmanager refuses decoding `doc` as one of its config structs alone (yaml.UnmarshalStrict into
+    an EmailConfig, a SlackConfig, ...): its types and its own checks, none of the whole file's."""
+    out: list[pr.Problem] = []
+    schema.walk(doc, struct, (), version, lambda m, path: out.append(pr.Problem(m, path)), RULES)
+    return out

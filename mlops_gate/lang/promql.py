@@ -1,8 +1,8 @@
-"""A light structural PromQL parser: why `promtool check rules` would reject an expression.
+"""A structural PromQL parser: why Prometheus (and `promtool check rules`) would refuse an expression.
 
-Tokens, brackets, selectors, modifiers, function names and argument kinds, and which kinds a binary
-operator may combine; not a full type checker. `tests/lang/test_promtool_oracle.py` measures agreement
-with promtool.
+Tokens, brackets, selectors (UTF-8 quoted names from 3.0), modifiers, duration expressions, function
+names and argument kinds by release (`promql_lex.Dialect`), and which kinds a binary operator may
+combine; not a full type checker. `tests/lang/test_promtool_oracle.py` measures agreement with promtool.
 """
 
 from __future__ import annotations
@@ -11,22 +11,25 @@ from mlops_gate.lang.promql_lex import (
     AGGREGATIONS,
     BINOPS,
     COMPARISONS,
-    FUNCTIONS,
     KEYWORDS,
     KINDS,
     METRIC_WORDS,
     PREC,
+    Dialect,
     PromQLError,
-    duration_seconds,
     tokenize,
 )
+from mlops_gate.lang.promql_parts import Stream
+from mlops_gate.lang.versions import PROMETHEUS_DEFAULT, parse
+
+DEFAULT = Dialect(parse(PROMETHEUS_DEFAULT))
 
 
-def promql_problem(expr: str) -> str | None:
-    """Why promtool would reject this PromQL expression, or None when it looks valid."""
+def promql_problem(expr: str, dialect: Dialect = DEFAULT) -> str | None:
+    """Why Prometheus would refuse this PromQL expression, or None when it looks valid."""
     try:
         tokens = tokenize(expr)
-        parser = _Parser(tokens)
+        parser = _Parser(tokens, dialect)
         parser.expr()
         if parser.i < len(tokens):
             raise PromQLError(f"unexpected {tokens[parser.i][1]!r}")
@@ -37,29 +40,14 @@ def promql_problem(expr: str) -> str | None:
     return None
 
 
-class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self.toks, self.i = tokens, 0
-        self.selector = False  # the last primary was a bare vector selector (a range may follow)
-
-    def peek(self, ahead: int = 0) -> str:
-        j = self.i + ahead
-        return self.toks[j][1] if j < len(self.toks) else ""
-
-    def take(self, want: str | None = None) -> tuple[str, str]:
-        if self.i >= len(self.toks):
-            raise PromQLError("unexpected end of input")
-        tok = self.toks[self.i]
-        if want is not None and tok[1] != want:
-            raise PromQLError(f"unexpected {tok[1]!r}, expected {want!r}")
-        self.i += 1
-        return tok
-
+class _Parser(Stream):
     def expr(self, min_prec: int = 1) -> str:
         """Precedence climbing: the kinds an operator combines depend on how it groups."""
         left = self.unary()
         while self.peek() in PREC and PREC[self.peek()] >= min_prec:
             op = self.take()[1]
+            if not self.d.operator(op):
+                raise PromQLError(f"unexpected {op!r}")
             is_bool = self.peek() == "bool"
             if is_bool:
                 self.take()
@@ -75,9 +63,27 @@ class _Parser:
                     self.take()
                     if self.peek() == "(":
                         self.labels()
+            self.fill()
             right = self.expr(PREC[op] if op == "^" else PREC[op] + 1)
             left = self.combine(op, left, right, is_bool, matching)
         return left
+
+    def fill(self) -> None:
+        """`fill(0)`, `fill_left(0) fill_right(1)` (3.10, behind promql-binop-fill-modifiers)."""
+        seen = 0
+        while self.peek() in ("fill", "fill_left", "fill_right") and self.peek(1) == "(" and seen < 2:
+            if not self.d.version.at_least("3.10"):
+                return  # a function call, refused as unknown
+            if not self.d.fill_modifiers:
+                raise PromQLError("binop fill modifiers are experimental and not enabled")
+            self.take()
+            self.take("(")
+            if self.peek() in ("+", "-"):
+                self.take()
+            if self.take()[0] not in ("num", "dur"):
+                raise PromQLError("fill modifier needs a number")
+            self.take(")")
+            seen += 1
 
     @staticmethod
     def combine(op: str, left: str, right: str, is_bool: bool, matching: bool) -> str:
@@ -105,13 +111,14 @@ class _Parser:
         selector, self.selector = self.selector, False
         modifiable, seen = selector, set()
         while True:
-            if self.peek() in seen:
-                raise PromQLError(f"{self.peek()} may not be set multiple times")
-            if self.peek() in ("offset", "@"):
-                seen.add(self.peek())
-            if self.peek() in ("offset", "@") and not (modifiable or kind == "m"):
-                raise PromQLError(f"{self.peek()} modifier must be preceded by a vector selector or a subquery")
-            if self.peek() == "[":
+            word = self.peek()
+            if word in seen:
+                raise PromQLError(f"{word} may not be set multiple times")
+            if word in ("offset", "@", "anchored", "smoothed"):
+                seen.add(word)
+            if word in ("offset", "@") and not (modifiable or kind == "m"):
+                raise PromQLError(f"{word} modifier must be preceded by a vector selector or a subquery")
+            if word == "[":
                 self.take()
                 self.duration()
                 if self.peek() == ":":
@@ -124,12 +131,10 @@ class _Parser:
                     raise PromQLError("ranges only allowed for vector selectors")
                 self.take("]")
                 kind = "m"
-            elif self.peek() == "offset":
+            elif word == "offset":
                 self.take()
-                if self.peek() == "-":
-                    self.take()
-                self.duration()
-            elif self.peek() == "@":
+                self.duration(offset=True)
+            elif word == "@":
                 self.take()
                 if self.peek() in ("start", "end"):
                     self.take()
@@ -138,20 +143,24 @@ class _Parser:
                 else:
                     if self.peek() in ("+", "-"):
                         self.take()
-                    if self.take()[0] != "num":
+                    stamp = self.take()[0]
+                    if stamp != "num" and not (stamp == "dur" and self.d.duration_numbers):
                         raise PromQLError("@ modifier needs a timestamp")
+            elif word in ("anchored", "smoothed") and self.d.version.at_least("3.7") and kind in ("v", "m"):
+                if not self.d.range_modifiers:
+                    raise PromQLError(f"{word} modifier is experimental and not enabled")
+                self.take()
             else:
                 return kind
             selector = False
 
-    def duration(self) -> None:
-        kind, text = self.take()
-        if kind != "dur" or duration_seconds(text) is None:
-            raise PromQLError(f"bad duration {text!r}")
-
     def primary(self) -> str:
         kind, text = self.take()
         if kind == "num":
+            return "s"
+        if kind == "dur":
+            if not self.d.duration_numbers:
+                raise PromQLError(f"unexpected duration {text!r}")
             return "s"
         if kind == "str":
             return "S"
@@ -162,7 +171,7 @@ class _Parser:
             return inner
         if text == "{":
             self.i -= 1
-            if not any(v not in ('""', "''", "``") for v in self.matchers()):
+            if not self.matchers():
                 raise PromQLError("vector selector must contain at least one non-empty matcher")
             self.selector = True
             return "v"
@@ -177,12 +186,15 @@ class _Parser:
         else:
             self.selector = True
             if self.peek() == "{":
-                self.matchers()
+                self.matchers(named=True)
             return "v"
         self.selector = False
         return kind
 
     def aggregation(self, name: str) -> str:
+        why = self.d.aggregation(name)
+        if why:
+            raise PromQLError(why)
         grouped = False
         if self.peek() in ("by", "without"):
             self.take()
@@ -193,15 +205,31 @@ class _Parser:
         if self.peek() in ("by", "without") and not grouped:
             self.take()
             self.labels()
-        self.check_args(name, AGGREGATIONS[name] + "v", kinds)
+        wanted = AGGREGATIONS[name] + "v"
+        if not kinds:
+            raise PromQLError("no arguments for aggregate expression provided")
+        if len(kinds) != len(wanted):
+            raise PromQLError(
+                f"wrong number of arguments for aggregate expression provided, expected {len(wanted)}, got {len(kinds)}"
+            )
+        self.check_kinds(f"aggregation {name!r}", wanted, kinds)
         return "v"
 
     def call(self, name: str) -> str:
-        if name not in FUNCTIONS:
-            raise PromQLError(f"unknown function with name {name!r}")
+        sig, why = self.d.function(name)
+        if sig is None:
+            raise PromQLError(why or f"unknown function with name {name!r}")
         self.take("(")
-        spec, result = FUNCTIONS[name]
-        self.check_args(name, spec, self.args())
+        wanted, variadic, result = sig
+        kinds = self.args()
+        n = len(wanted)
+        if variadic == 0 and len(kinds) != n:
+            raise PromQLError(f"expected {n} argument(s) in call to {name!r}, got {len(kinds)}")
+        if variadic and len(kinds) < n - 1:
+            raise PromQLError(f"expected at least {n - 1} argument(s) in call to {name!r}, got {len(kinds)}")
+        if variadic > 0 and len(kinds) > n - 1 + variadic:
+            raise PromQLError(f"expected at most {n - 1 + variadic} argument(s) in call to {name!r}, got {len(kinds)}")
+        self.check_kinds(f"call to function {name!r}", wanted, kinds[: n if not variadic else len(kinds)])
         return result
 
     def args(self) -> list[str]:
@@ -212,47 +240,13 @@ class _Parser:
                 break
             self.take()
             if self.peek() == ")":
-                raise PromQLError("unexpected ')' after ','")
+                raise PromQLError("trailing commas not allowed in function call args")
         self.take(")")
         return kinds
 
-    def check_args(self, name: str, spec: str, kinds: list[str]) -> None:
-        wanted = [c for c in spec if c not in "?*"]
-        required = len(wanted) - spec.count("?")
-        if len(kinds) < required or ("*" not in spec and len(kinds) > len(wanted)):
-            raise PromQLError(f"wrong number of arguments for {name}(): {len(kinds)}")
+    @staticmethod
+    def check_kinds(where: str, wanted: str, kinds: list[str]) -> None:
         for i, got in enumerate(kinds):
             want = wanted[min(i, len(wanted) - 1)]
             if got != want:
-                raise PromQLError(f"{name}() argument {i + 1}: expected {KINDS[want]}, got {KINDS[got]}")
-
-    def labels(self) -> int:
-        self.take("(")
-        count = 0
-        while self.peek() != ")":
-            if self.take()[0] != "id":
-                raise PromQLError("expected a label name in grouping")
-            count += 1
-            if self.peek() != ",":
-                break
-            self.take()
-        self.take(")")
-        return count
-
-    def matchers(self) -> list[str]:
-        self.take("{")
-        values = []
-        while self.peek() != "}":
-            if self.take()[0] != "id":
-                raise PromQLError("expected a label matcher")
-            if self.take()[1] not in ("=", "!=", "=~", "!~"):
-                raise PromQLError("expected a label matching operator")
-            kind, value = self.take()
-            if kind != "str":
-                raise PromQLError(f"unexpected {value!r} in label matching, expected string")
-            values.append(value)
-            if self.peek() != ",":
-                break
-            self.take()
-        self.take("}")
-        return values
+                raise PromQLError(f"expected type {KINDS[want]} in {where}, got {KINDS[got]}")

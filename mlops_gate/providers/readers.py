@@ -15,7 +15,7 @@ from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.facts.platform import BranchProtections, CommitRuns, Environments
 from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
-from mlops_gate.facts.promtool import RuleTests
+from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.providers import Context
 
 Reader = Callable[[Context], object]
@@ -67,6 +67,18 @@ def rule_tests(ctx: Context) -> RuleTests:
     from mlops_gate.providers import promtool
 
     return promtool.rule_tests(ctx)
+
+
+def promtool_check(ctx: Context) -> ToolVerdicts:
+    from mlops_gate.providers import promtool
+
+    return promtool.promtool_check(ctx)
+
+
+def amtool_check(ctx: Context) -> ToolVerdicts:
+    from mlops_gate.providers import amtool
+
+    return amtool.amtool_check(ctx)
 
 
 def branch_protection(ctx: Context) -> BranchProtections:
@@ -126,6 +138,8 @@ READERS: dict[str, Reader] = {
     "alertmanager_config": alertmanager_config,
     "drift_config": drift_config,
     "rule_tests": rule_tests,
+    "promtool_check": promtool_check,
+    "amtool_check": amtool_check,
     "branch_protection": branch_protection,
     "commit_runs": commit_runs,
     "environments": environments,

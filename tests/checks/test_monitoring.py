@@ -13,9 +13,14 @@ from hypothesis import strategies as st
 from mlops_gate.checks.monitoring import AlertRulesParams, alert_rules
 from mlops_gate.checks.monitoring_drift import DriftMonitorParams, drift_monitor
 from mlops_gate.checks.monitoring_routing import AlertRoutingParams, alert_routing
+from mlops_gate.facts import Facts
+from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
+from mlops_gate.lang import gotemplate as gt
 from mlops_gate.lang import promrules as pr
+from mlops_gate.lang.versions import parse
 from mlops_gate.model import Outcome
 from mlops_gate.target import Target
+from mlops_gate.typed import DataError
 from tests.support.trees import read_facts, write_tree
 
 TARGET = Target(repository="acme/churn")
@@ -48,8 +53,19 @@ def viol(o: Outcome) -> list[tuple[str, str | None, int | None]]:
     ]
 
 
+NO_TOOLS = {  # the tools' part is tested in tests/checks/test_monitoring_authority.py
+    "promtool_check": ToolVerdicts("promtool", None, "not used in these tests"),
+    "amtool_check": ToolVerdicts("amtool", None, "not used in these tests"),
+    "rule_tests": RuleTests("."),
+}
+
+
+def without_tools(facts: Facts) -> Facts:
+    return Facts({**NO_TOOLS, **facts})
+
+
 def rules(tmp_path: Path, files: dict[str, str], **params: Any) -> list[Outcome]:
-    facts = read_facts(write_tree(tmp_path, files), "rule_files")
+    facts = without_tools(read_facts(write_tree(tmp_path, files), "rule_files"))
     return list(alert_rules(facts, AlertRulesParams(**params), TARGET))
 
 
@@ -64,10 +80,17 @@ def rule_file(body: str) -> str:
 def test_valid_rule_file_passes(tmp_path: Path) -> None:
     out = rules(tmp_path, {"monitoring/alerts.yml": GOOD_RULES}, required_alerts=("ChurnModel*",))
     assert [(o.subject, status(o), o.message) for o in out] == [
-        ("file:monitoring/alerts.yml", "passed", "2 rule(s) valid, 1 alert(s) meet the requirements"),
+        (
+            "file:monitoring/alerts.yml",
+            "passed",
+            "2 rule(s) valid for Prometheus 3.14, 1 alert(s) meet the requirements",
+        ),
         ("repo:acme/churn", "passed", "1 alert(s) in 1 rule file(s); all 1 required alert(s) present"),
     ]
-    assert out[0].evidence == ("monitoring/alerts.yml: 1 alerting and 1 recording rules",)
+    assert out[0].evidence == (
+        "monitoring/alerts.yml: 1 alerting and 1 recording rules, judged as Prometheus 3.14",
+        "promtool not used: not used in these tests; judged by the gate's own reading",
+    )
 
 
 OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r}\n  for: 5m"
@@ -76,16 +99,16 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("groups:\n  - name: g\n  - name: g\n", [("group name 'g' is repeated in the same file", 3)]),
-        ("groups:\n  - rules: []\n", [("group name must not be empty", 2)]),
+        ("groups:\n  - name: g\n  - name: g\n", [('groupname: "g" is repeated in the same file', 3)]),
+        ("groups:\n  - rules: []\n", [("Groupname must not be empty", 2)]),
         (
             "groups:\n  - name: g\n    interval: 5 minutes\n",
             [("group 'g': interval '5 minutes' is not a valid duration", 3)],
         ),
-        ("groups:\n  - name: g\n    limits: 3\n", [("unknown field 'limits' in group", 3)]),
+        ("groups:\n  - name: g\n    limits: 3\n", [("field limits not found in type rulefmt.RuleGroup", 3)]),
         (
             "groups: []\nrule_files: [x]\n",
-            [("unknown field 'rule_files' at the top level (only `groups`)", 2)],
+            [("field rule_files not found in type rulefmt.RuleGroups (only `groups`)", 2)],
         ),
         (
             "groups:\n  - name: g\n    rules: {alert: A}\n",
@@ -93,14 +116,14 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
         ),
         (
             rule_file("- alert: A\n  record: a\n  expr: up"),
-            [("group 'g', rule 1 (alert A): only one of 'record' and 'alert' may be set", 4)],
+            [("group 'g', rule 1 (alert A): only one of 'record' and 'alert' must be set", 4)],
         ),
         (rule_file("- expr: up"), [("group 'g', rule 1: one of 'record' or 'alert' must be set", 4)]),
         (
             rule_file("- record: a\n  expr: ''"),
-            [("group 'g', rule 1 (record a): field 'expr' must be set", 5)],
+            [("group 'g', rule 1 (record a): field 'expr' must be set in rule", 5)],
         ),
-        (rule_file("- record: a"), [("group 'g', rule 1 (record a): field 'expr' must be set", 4)]),
+        (rule_file("- record: a"), [("group 'g', rule 1 (record a): field 'expr' must be set in rule", 4)]),
         (
             rule_file("- record: a\n  expr: sum(rate(x[5m])"),
             [
@@ -124,7 +147,7 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
             [
                 (
                     "group 'g', rule 1 (record a): could not parse expression: parse error: "
-                    "rate() argument 1: expected range vector, got instant vector",
+                    "expected type range vector in call to function 'rate', got instant vector",
                     5,
                 )
             ],
@@ -141,7 +164,7 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
         ),
         (
             rule_file("- record: job-errors\n  expr: up"),
-            [("group 'g', rule 1 (record job-errors): invalid recording rule name 'job-errors'", 4)],
+            [("group 'g', rule 1 (record job-errors): invalid recording rule name: job-errors", 4)],
         ),
         (
             rule_file("- record: a\n  expr: up\n  for: 5m"),
@@ -164,21 +187,21 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
         ),
         (
             rule_file(f"- alert: A\n  expr: up\n  summary: x\n  {OK_ALERT}"),
-            [("group 'g', rule 1 (alert A): unknown field 'summary'", 6)],
+            [("group 'g', rule 1 (alert A): field summary not found in type rulefmt.Rule", 6)],
         ),
         (
             rule_file(
                 "- alert: A\n  expr: up\n  for: 5m\n  labels: {severity: page, team-name: ml}\n"
                 "  annotations: {summary: s, runbook_url: r}"
             ),
-            [("group 'g', rule 1 (alert A): invalid label name 'team-name'", 7)],
+            [("group 'g', rule 1 (alert A): invalid label name: team-name", 7)],
         ),
         (
             rule_file(
                 "- alert: A\n  expr: up\n  for: 5m\n  labels: {severity: page}\n"
                 "  annotations: {summary: '{{ $value ', runbook_url: r}"
             ),
-            [("group 'g', rule 1 (alert A): annotation 'summary': template: unclosed action", 8)],
+            [("group 'g', rule 1 (alert A): annotation \"summary\": template: unclosed action", 8)],
         ),
         (
             rule_file(
@@ -190,11 +213,13 @@ OK_ALERT = "labels: {severity: page}\n  annotations: {summary: s, runbook_url: r
     ],
 )
 def test_validation_problems(tmp_path: Path, text: str, expected: list[tuple[str, int | None]]) -> None:
-    file_out = rules(tmp_path, {"alerts.yml": text}, required_labels=(), required_annotations=(), min_for="0s")[0]
+    # judged as 2.55: the legacy names (`job-errors`, `team-name`) Prometheus 3 reads as UTF-8 names are refused
+    params = {"required_labels": (), "required_annotations": (), "min_for": "0s", "prometheus_version": "2.55"}
+    file_out = rules(tmp_path, {"alerts.yml": text}, **params)[0]
     assert status(file_out) == "failed"
     assert [(m, line) for m, _, line in viol(file_out)] == expected
     assert all(path == "alerts.yml" for _, path, _ in viol(file_out))
-    assert file_out.message.startswith(f"{len(expected)} validation problem(s) and 0 unmet requirement(s)")
+    assert file_out.message.startswith(f"Prometheus 2.55 refuses it: {len(expected)} problem(s) in ")
 
 
 def test_shapes_the_provider_does_not_discover_are_still_judged() -> None:
@@ -227,7 +252,7 @@ def test_alert_requirements(tmp_path: Path) -> None:
     )
     out = rules(tmp_path, {"alerts.yml": text})
     assert status(out[0]) == "failed"
-    assert out[0].message == "0 validation problem(s) and 5 unmet requirement(s) in 3 rule(s)"
+    assert out[0].message == "valid for Prometheus 3.14; 5 unmet requirement(s) in 3 rule(s)"
     assert viol(out[0]) == [
         ("alert NoLabels lacks required label(s): severity", "alerts.yml", 4),
         ("alert NoLabels lacks required annotation(s): summary, runbook_url", "alerts.yml", 4),
@@ -316,7 +341,7 @@ def alert(name: str, **labels: str) -> str:
 
 
 def routing(tmp_path: Path, files: dict[str, str], **params: Any) -> list[Outcome]:
-    facts = read_facts(write_tree(tmp_path, files), "rule_files", "alertmanager_config")
+    facts = without_tools(read_facts(write_tree(tmp_path, files), "rule_files", "alertmanager_config"))
     return list(alert_routing(facts, AlertRoutingParams(**params), TARGET))
 
 
@@ -405,11 +430,11 @@ def test_without_alerts_the_default_route_must_notify(tmp_path: Path) -> None:
     [
         (
             "route: {receiver: x}\nreceivers: [{name: y, webhook_configs: [{url: 'http://x'}]}]\n",
-            [("undefined receiver 'x' used in route", 1)],
+            [('undefined receiver "x" used in route', 1)],
         ),
         (
             "route: {receiver: x}\nreceivers:\n  - {name: x}\n  - {name: x}\n",
-            [("receiver name 'x' is not unique", 4)],
+            [('notification config name "x" is not unique', 4)],
         ),
         (
             "route: {group_by: [a]}\nreceivers: [{name: x}]\n",
@@ -425,27 +450,33 @@ def test_without_alerts_the_default_route_must_notify(tmp_path: Path) -> None:
         ),
         (
             "route:\n  receiver: x\n  routes:\n    - match_re: {sev: '(crit'}\nreceivers: [{name: x}]\n",
-            [("invalid regular expression '(crit' in match_re", 4)],
+            [("route.routes[0].match_re: error parsing regexp: invalid regular expression '(crit' for 'sev'", 4)],
         ),
         (
             "route:\n  receiver: x\n  group_wait: soon\nreceivers: [{name: x}]\n",
-            [("group_wait 'soon' is not a valid duration", 3)],
+            [('route.group_wait: not a valid duration string: "soon"', 3)],
         ),
         (
             "route: {receiver: x, recevier: y}\nreceivers: [{name: x, slack_config: [{}]}]\n",
-            [("receiver 'x': unknown field 'slack_config'", 2), ("unknown field 'recevier' in route", 1)],
+            [
+                ("route: field recevier not found in type Route", 1),
+                ('receiver "x": field slack_config not found in type Receiver', 2),
+            ],
         ),
         (
             "route: {receiver: x}\nreceivers: [{name: x}]\ninhibit: []\n",
-            [("unknown field 'inhibit' at the top level", 3)],
+            [("field inhibit not found in type Config", 3)],
         ),
-        ("receivers: [{name: x}]\nroute: []\n", [("no root `route` mapping", 2)]),
+        (
+            "receivers: [{name: x}]\nroute: []\n",
+            [("route: cannot unmarshal !!seq into a mapping (Route)", 2), ("no routes provided", 2)],
+        ),
     ],
 )
 def test_alertmanager_validation(tmp_path: Path, am: str, expected: list[tuple[str, int]]) -> None:
     out = routing(tmp_path, {"alertmanager.yml": am})
     assert status(out[0]) == "failed"
-    assert out[0].message == f"{len(expected)} problem(s) in the Alertmanager configuration"
+    assert out[0].message == f"Alertmanager 0.34 refuses the configuration: {len(expected)} problem(s)"
     assert [(m, line) for m, _, line in viol(out[0])] == expected
 
 
@@ -558,7 +589,7 @@ def test_drift_kinds_narrow_the_accepted_forms(tmp_path: Path) -> None:
 def test_any_text_as_a_rule_file_yields_outcomes(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "x.rules").write_text(text, encoding="utf-8")
-        facts = read_facts(Path(tmp), "rule_files", "alertmanager_config", "drift_config")
+        facts = without_tools(read_facts(Path(tmp), "rule_files", "alertmanager_config", "drift_config"))
     out = list(alert_rules(facts, AlertRulesParams(required_alerts=("A",)), TARGET))
     assert out and all(isinstance(o.message, str) and o.message for o in out)
     assert list(alert_routing(facts, AlertRoutingParams(), TARGET))
@@ -610,4 +641,48 @@ def test_validator_never_raises_on_any_structure(doc: Any) -> None:
 @given(st.text(alphabet="abc_:{}()[]\",=~!<>+-*/ 0159smh@'`#\n", max_size=40))
 def test_promql_checker_never_raises(expr: str) -> None:
     assert pr.promql_problem(expr) is None or pr.promql_problem(expr)
-    assert pr.template_problem("{{" + expr) is None or True
+    assert gt.check("{{" + expr, gt.prometheus(parse("3.14"))).error is None or True
+
+
+# --- the release judged --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "why"),
+    [
+        ({"prometheus_version": "latest"}, "prometheus_version", "not a release number"),
+        ({"prometheus_version": "2.10"}, "prometheus_version", "older than the gate reads (oldest: 2.42)"),
+        ({"prometheus_features": ("promql-magic",)}, "prometheus_features", "unknown feature 'promql-magic'"),
+    ],
+)
+def test_a_release_the_gate_cannot_judge_is_a_policy_error(params: dict[str, Any], path: str, why: str) -> None:
+    with pytest.raises(DataError) as exc:
+        AlertRulesParams(**params)
+    assert exc.value.path == f"checks.monitoring.alert-rules.params.{path}" and why in exc.value.reason
+    with pytest.raises(DataError, match=r"oldest: 0\.25"):
+        AlertRoutingParams(alertmanager_version="0.21")
+
+
+def test_a_policy_naming_the_release_loads_and_rejects(tmp_path: Path) -> None:
+    from mlops_gate import policy
+    from mlops_gate.errors import PolicyError
+
+    good = tmp_path / "good.yml"
+    good.write_text("version: 1\nchecks:\n  monitoring.alert-routing:\n    params: {alertmanager_version: v0.27.0}\n")
+    assert policy.load(str(good)).checks["monitoring.alert-routing"].params.alertmanager_version == "v0.27.0"
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\nchecks:\n  monitoring.alert-rules:\n    params: {prometheus_version: three}\n")
+    with pytest.raises(PolicyError, match="prometheus_version"):
+        policy.load(str(bad))
+
+
+def test_messages_name_the_release_judged(tmp_path: Path) -> None:
+    utf8 = rule_file('- record: "http.server.duration:rate5m"\n  expr: rate({"http.server.duration"}[5m])')
+    assert (
+        rules(tmp_path / "a", {"a.rules.yml": utf8})[0].message
+        == "1 rule(s) valid for Prometheus 3.14, 0 alert(s) meet the requirements"
+    )
+    old = rules(tmp_path / "b", {"a.rules.yml": utf8}, prometheus_version="2.55")[0]
+    assert old.message == "Prometheus 2.55 refuses it: 2 problem(s) in 1 rule(s)"
+    newer = rules(tmp_path / "c", {"a.rules.yml": utf8}, prometheus_version="3.20")[0]
+    assert newer.message.startswith("1 rule(s) valid for Prometheus 3.20 (judged by the rules of 3.14")

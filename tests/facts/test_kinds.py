@@ -14,7 +14,7 @@ from mlops_gate.facts.oci import ImageFacts
 
 def test_every_kind_is_declared_once_as_an_accessor() -> None:
     """(mypy checks `facts.ci_config.files` through the accessor's type; this checks the declarations.)"""
-    assert len(FACT_KINDS) == 16
+    assert len(FACT_KINDS) == 18
     for name, kind in FACT_KINDS.items():
         assert kind.name == name and isinstance(kind.type, type) and kind.doc and kind.area
         assert isinstance(getattr(Facts, name), Kind)

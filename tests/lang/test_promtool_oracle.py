@@ -17,7 +17,11 @@ import pytest
 
 from mlops_gate import yamlio
 from mlops_gate.checks.monitoring import AlertRulesParams, alert_rules
+from mlops_gate.facts import Facts
+from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.lang import promrules as pr
+from mlops_gate.lang.promql_lex import Dialect
+from mlops_gate.lang.versions import parse
 from mlops_gate.target import Target
 from tests.support.trees import read_facts
 
@@ -26,6 +30,19 @@ pytestmark = pytest.mark.skipif(
     PROMTOOL is None,
     reason="promtool is not on PATH: install Debian's `prometheus` package to run the oracle",
 )
+
+
+def _release() -> str:
+    """promtool's release: the oracle judges as that release (Debian 12: 2.42)."""
+    if PROMTOOL is None:
+        return "3.14"
+    out = subprocess.run([PROMTOOL, "--version"], capture_output=True, text=True, timeout=30).stdout
+    m = re.search(r"version (\d+\.\d+)", out)
+    return m.group(1) if m else "3.14"
+
+
+RELEASE = _release()
+DIALECT = Dialect(parse(RELEASE))
 
 
 def rules(*rules: str, head: str = "groups:\n  - name: g\n    rules:\n") -> str:
@@ -180,13 +197,15 @@ BAD = {
 def ours_valid(tmp_path: Path, name: str, text: str) -> bool:
     """No validation problem, as the check reports it (or, for shapes discovery skips, the validator)."""
     (tmp_path / f"{name}.rules").write_text(text, encoding="utf-8")
-    facts = read_facts(tmp_path, "rule_files")
-    params = AlertRulesParams(required_labels=(), required_annotations=(), min_for="0s")
+    facts = Facts(
+        {**read_facts(tmp_path, "rule_files"), "promtool_check": ToolVerdicts("promtool"), "rule_tests": RuleTests(".")}
+    )
+    params = AlertRulesParams(required_labels=(), required_annotations=(), min_for="0s", prometheus_version=RELEASE)
     files = [o for o in alert_rules(facts, params, Target()) if o.subject.startswith("file:")]
     if files:
         return not files[0].violations
     docs = yamlio.load(text).documents
-    return not pr.validate(docs[0] if docs else None)
+    return not [p for p in pr.validate(docs[0] if docs else None, pr.RuleFormat(parse(RELEASE))) if not p.runtime]
 
 
 def promtool_valid(path: Path) -> tuple[bool, str]:
@@ -315,6 +334,8 @@ def test_generated_expressions_agree_with_promtool(tmp_path: Path) -> None:
     rejected = {int(n) - 1 for n in re.findall(r'rule (\d+), "r\d+": could not parse', proc.stdout + proc.stderr)}
     assert 100 < len(rejected) < len(exprs) - 100  # both sides of the line are exercised
     disagree = [
-        (e, i in rejected) for i, e in enumerate(exprs) if (pr.promql_problem(e) is not None) != (i in rejected)
+        (e, i in rejected)
+        for i, e in enumerate(exprs)
+        if (pr.promql_problem(e, DIALECT) is not None) != (i in rejected)
     ]
     assert disagree == []

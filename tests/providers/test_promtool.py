@@ -125,4 +125,4 @@ def test_missing_promtool_is_an_error(
     code, report = gate(capsys, tmp_path, ["ModelDown"])
     err = by_subject(report)["file:monitoring/alerts_test.yml"]
     assert code == 3 and err["status"] == "error"
-    assert "promtool not found" in err["message"]
+    assert "promtool not available" in err["message"]
