@@ -73,7 +73,7 @@ def main() -> int:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "checks.md").write_text(checks_md(), encoding="utf-8")
     from mlops_gate.policies import PROFILES_DIR
-    from mlops_gate.policy import schema
+    from mlops_gate.policy_schema import schema
 
     (PROFILES_DIR / "policy.schema.json").write_text(json.dumps(schema(), indent=2) + "\n", encoding="utf-8")
     print("rewrote README.md check table, docs/checks.md and the policy schema", file=sys.stderr)

@@ -19,11 +19,37 @@ from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
 from mlops_gate.policies import PROFILES_DIR, profile_path, profiles
 from mlops_gate.target import Target
-from mlops_gate.waivers import VISIBLE_PATTERN, waiver_problem
+from mlops_gate.waivers import expiry, text_problem
 
 
 @dataclass(frozen=True)
 class TargetDoc:
+    """What is gated, when flags, MLOPS_GATE_* variables and CI detection do not say (they win over it); a local
+    run also reads the platform, repository, branch and commit from the checkout (below all of them).
+
+    platform: the source-control platform: github, gitlab or azure. Needed for a remote the gate does not
+        recognise (GitHub Enterprise Server, self-managed GitLab, Azure DevOps Server).
+        e.g. gitlab
+    repository: the repository on that platform: owner/name (GitHub), group/subgroup/project (GitLab),
+        organization/project/repository (Azure DevOps).
+        e.g. acme/churn-model
+    branch: the branch being gated (default: the checked-out one, or CI's).
+        e.g. main
+    commit: the commit being gated, full SHA (default: HEAD, or CI's).
+        e.g. 4f2c9e1b7d3a5c8e0f1a2b3c4d5e6f7a8b9c0d1e
+    model: the MLflow model version released: NAME@ALIAS or NAME/VERSION (the registry checks need it).
+        e.g. churn@champion
+    image: the container image released, by digest (the image checks read it from its registry).
+        e.g. registry.example.com/ml/churn@sha256:4f2c9e1b7d3a5c8e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e
+    prometheus_url: the live Prometheus that monitors the model (monitoring.live).
+        e.g. https://prometheus.example.com
+    alertmanager_url: the live Alertmanager (optional, for monitoring.live).
+        e.g. https://alertmanager.example.com
+    api_url: the platform's API: GitHub Enterprise Server (https://HOST/api/v3), self-managed GitLab
+        (https://HOST), Azure DevOps Server (https://HOST/COLLECTION). The platform token is sent there.
+        e.g. https://github.example.com/api/v3
+    """
+
     platform: Literal["github", "gitlab", "azure"] | None = None
     repository: str | None = None
     branch: str | None = None
@@ -37,6 +63,15 @@ class TargetDoc:
 
 @dataclass(frozen=True)
 class CheckDoc:
+    """One check's settings.
+
+    enabled: whether the check runs (`mlops-gate checks` shows which are on by default).
+        e.g. true
+    severity: the severity its failures have; they block at or above fail_on.
+        e.g. critical
+    params: the check's own settings (`mlops-gate explain ID` lists them with their defaults).
+    """
+
     enabled: bool | None = None
     severity: Severity | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -44,6 +79,20 @@ class CheckDoc:
 
 @dataclass(frozen=True)
 class WaiverDoc:
+    """Accepts a failed result for a while: only failures are waived, never an error.
+
+    check: the id of the check whose failure is accepted.
+        e.g. image.base-pinned
+    owner: who accepted it (a person or team).
+        e.g. "@ml-platform"
+    reason: why, with a ticket that tracks the fix.
+        e.g. dev-only image, never deployed (PLAT-42)
+    expires: the last day (YYYY-MM-DD, UTC) it applies; after it the failure blocks again and is reported.
+        e.g. "2027-03-31"
+    subject: a glob over the result's subject (default: every subject of the check).
+        e.g. "file:tools/*"
+    """
+
     check: str
     owner: str
     reason: str
@@ -53,7 +102,18 @@ class WaiverDoc:
 
 @dataclass(frozen=True)
 class PolicyDoc:
-    """The policy file format (version 1)."""
+    """The policy file format (version 1).
+
+    version: the format's version: 1.
+        e.g. 1
+    extends: a built-in profile (default, strict) or a path to a policy this one refines, relative to this file.
+        e.g. default
+    fail_on: the lowest severity that blocks (exit 1): critical, high, medium, low or info.
+        e.g. high
+    target: what is gated (flags, MLOPS_GATE_* variables and CI detection win over it).
+    checks: settings per check id: enabled, severity, params.
+    waivers: accepted failures, each with an owner, a reason and an expiry date.
+    """
 
     version: Literal[1]
     extends: str | None = None
@@ -79,25 +139,55 @@ class Policy:
     checks: dict[str, CheckConfig]
     waivers: tuple[Waiver, ...]
     digest: str = ""
+    # which file of the chain set each check's `enabled` (a label as in `chain`; absent: nobody, it is on)
+    enabled_by: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a policy file: where (file, line) and what, with the fix when there is one."""
+
+    text: str  # "policy.yml:5: checks.x.params.y: unknown param (...)"
+    line: int = 0
+    hint: str | None = None
 
 
 def load(ref: str | Path, origin: str = "--policy") -> Policy:
-    """Load a policy file (or a built-in profile name) with everything it extends."""
+    """Load a policy file (or a built-in profile name) with everything it extends. Every problem in every
+    file of the chain is reported at once (one PolicyError listing them all, in file and line order)."""
     path = _locate(str(ref), base=Path.cwd(), origin=origin)
     docs: list[tuple[str, PolicyDoc]] = []
+    found: list[Problem] = []
     seen: list[str] = []
     while True:
         key = str(path.resolve())
         if key in seen:
             cycle = " -> ".join([*(Path(s).name for s in seen), path.name])
-            raise PolicyError(f"{path}: extends forms a cycle: {cycle}", "remove one of the extends")
-        seen.append(key)
-        doc = _read(path)
-        docs.append((_label(path), doc))
-        if doc.extends is None:
+            found.append(Problem(f"{path}: extends forms a cycle: {cycle}", hint="remove one of the extends"))
             break
-        path = _locate(doc.extends, base=path.parent, origin=f"{_label(path)}: extends")
+        seen.append(key)
+        doc, extends, problems = _read(path)
+        found += sorted(problems, key=lambda p: p.line)
+        if doc is not None:
+            docs.append((_label(path), doc))
+        if extends is None:
+            break
+        try:
+            path = _locate(extends, base=path.parent, origin=f"{_label(path)}: extends")
+        except PolicyError as exc:
+            found.append(Problem(exc.message, hint=exc.hint))
+            break
+    if found:
+        raise _error(found)
     return _resolve(docs)
+
+
+def _error(found: list[Problem]) -> PolicyError:
+    if len(found) == 1:
+        return PolicyError(found[0].text, found[0].hint)
+    hints = list(dict.fromkeys(p.hint for p in found if p.hint))
+    lines = "\n".join(f"  {p.text}" for p in found)
+    return PolicyError(f"the policy has {len(found)} problems:\n{lines}", "; ".join(hints) or None)
 
 
 def _label(path: Path) -> str:
@@ -120,37 +210,40 @@ def _locate(ref: str, base: Path, origin: str = "--policy") -> Path:
 MAX_POLICY_BYTES = 1 << 20
 
 
-def _read(path: Path) -> PolicyDoc:
+def _read(path: Path) -> tuple[PolicyDoc | None, str | None, list[Problem]]:
+    """The file as a PolicyDoc (None when it has problems), what it extends (as written) and every problem."""
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_POLICY_BYTES + 1)
         if len(raw) > MAX_POLICY_BYTES:
-            raise PolicyError(f"{path}: the policy is larger than 1 MiB; it is not read")
+            return None, None, [Problem(f"{path}: the policy is larger than 1 MiB; it is not read")]
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read the policy: {exc}") from None
+        return None, None, [Problem(f"{path}: cannot read the policy: {exc}")]
     try:
         loaded = yamlio.load(text, max_documents=1)  # a policy is one document: a second is refused unread
     except yamlio.YamlSyntaxError as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise PolicyError(f"{where}: {exc}") from None
+        return None, None, [Problem(f"{where}: {exc}", exc.line or 0)]
     if len(loaded.documents) != 1 or not isinstance(loaded.documents[0], dict):
-        raise PolicyError(f"{path}: a policy is one YAML mapping (with at least `version: 1`)")
+        return None, None, [Problem(f"{path}: a policy is one YAML mapping (with at least `version: 1`)")]
     data = loaded.documents[0]
+    extends = data.get("extends") if isinstance(data.get("extends"), str) else None
+    problems = [_problem(path, loaded, exc) for exc in typed.problems(PolicyDoc, data)]
     if "version" not in data:
-        raise PolicyError(f"{path}: version: required key is missing", "start the file with `version: 1`")
-    try:
-        doc: PolicyDoc = typed.from_data(PolicyDoc, data)
-    except typed.DataError as exc:
-        raise PolicyError(_where(path, loaded, exc.path) + f"{exc.path}: {exc.reason}") from None
-    _check_ids(path, loaded, doc)
-    return doc
+        problems = [p for p in problems if not p.text.endswith("version: required key is missing")]
+        problems.insert(0, Problem(f"{path}: version: required key is missing", 0, "start the file with `version: 1`"))
+    problems += _check_ids(path, loaded, data)
+    if problems:
+        return None, extends, problems
+    doc: PolicyDoc = typed.from_data(PolicyDoc, data)
+    return doc, extends, []
 
 
-def _where(path: Path, loaded: yamlio.Loaded, key_path: str) -> str:
-    parts = _split(key_path)
-    line = yamlio.line_of(loaded.lines, *parts)
-    return f"{path}:{line}: " if line else f"{path}: "
+def _problem(path: Path, loaded: yamlio.Loaded, exc: typed.DataError, hint: str | None = None) -> Problem:
+    line = yamlio.line_of(loaded.lines, *_split(exc.path))
+    where = f"{path}:{line}: " if line else f"{path}: "
+    return Problem(where + str(exc), line or 0, hint)
 
 
 def _split(key_path: str) -> list[str]:
@@ -161,35 +254,52 @@ def _split(key_path: str) -> list[str]:
     return raw
 
 
-def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
+def _check_ids(path: Path, loaded: yamlio.Loaded, data: dict[str, Any]) -> list[Problem]:
+    """Check ids (under checks: and in waivers), params by each check's own types, and waiver fields: read
+    from the raw document, so that they are reported next to any structural problem of the file."""
     known = catalogue().checks
-    for check_id, cdoc in doc.checks.items():
+    out: list[Problem] = []
+    checks = data.get("checks")
+    for check_id, cdoc in checks.items() if isinstance(checks, dict) else ():
         if check_id not in known:
-            raise PolicyError(
-                _where(path, loaded, f"checks.{check_id}") + f"checks.{check_id}: " + _unknown(check_id, known)
-            )
-        spec = known[check_id]
-        for name, value in cdoc.params.items():
+            out.append(_problem(path, loaded, typed.DataError(f"checks.{check_id}", _unknown(check_id, known))))
+            continue
+        params = cdoc.get("params") if isinstance(cdoc, dict) else None
+        fields = typed.hints(known[check_id].params)
+        hint = f"`mlops-gate explain {check_id}` lists its params"
+        for name, value in params.items() if isinstance(params, dict) else ():
             key = f"checks.{check_id}.params.{name}"
-            fields = typed.hints(spec.params)
-            try:
-                if name not in fields:
-                    raise typed.DataError(key, f"unknown param (known: {', '.join(fields) or 'none'})")
-                typed.from_data(fields[name], value, key)
-            except typed.DataError as exc:
-                raise PolicyError(
-                    _where(path, loaded, exc.path) + str(exc),
-                    f"`mlops-gate explain {check_id}` lists its params",
-                ) from None
-    for i, w in enumerate(doc.waivers):
-        if w.check not in known:
-            raise PolicyError(
-                _where(path, loaded, f"waivers[{i}].check") + f"waivers[{i}].check: " + _unknown(w.check, known)
-            )
-        problem = waiver_problem(w)
+            if name not in fields:
+                close = difflib.get_close_matches(str(name), fields, n=1, cutoff=0.6)
+                guess = f"did you mean {close[0]}? " if close else ""
+                error = typed.DataError(key, f"unknown param ({guess}known: {', '.join(fields) or 'none'})")
+                out.append(_problem(path, loaded, error, hint))
+                continue
+            out += [_problem(path, loaded, exc, hint) for exc in typed.problems(fields[name], value, key)]
+    waivers = data.get("waivers")
+    for i, w in enumerate(waivers if isinstance(waivers, list) else ()):
+        if not isinstance(w, dict):
+            continue
+        if isinstance(w.get("check"), str) and w["check"] not in known:
+            out.append(_problem(path, loaded, typed.DataError(f"waivers[{i}].check", _unknown(w["check"], known))))
+        if typed.problems(WaiverDoc, w):
+            continue  # reported with the file's structure
+        for key, problem in _waiver_problems(typed.from_data(WaiverDoc, w)):
+            out.append(_problem(path, loaded, typed.DataError(f"waivers[{i}].{key}", problem)))
+    return out
+
+
+def _waiver_problems(w: WaiverDoc) -> list[tuple[str, str]]:
+    out = []
+    try:
+        expiry(w.expires)
+    except ValueError as exc:
+        out.append(("expires", str(exc)))
+    for name in ("owner", "reason", "subject"):
+        problem = text_problem(getattr(w, name))
         if problem is not None:
-            key = f"waivers[{i}].{problem[0]}"
-            raise PolicyError(_where(path, loaded, key) + f"{key}: {problem[1]}")
+            out.append((name, problem))
+    return out
 
 
 def _unknown(check_id: str, known: dict[str, CheckSpec]) -> str:
@@ -204,7 +314,8 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
     target: dict[str, Any] = {}
     merged: dict[str, dict[str, Any]] = {cid: {"params": {}} for cid in known}
     waivers: list[Waiver] = []
-    for _, doc in reversed(docs):  # furthest ancestor first; nearer files override
+    enabled_by: dict[str, str] = {}
+    for label, doc in reversed(docs):  # furthest ancestor first; nearer files override
         fail_on = doc.fail_on or fail_on
         if doc.target:
             target.update({k: v for k, v in typed.to_data(doc.target).items() if v})
@@ -212,6 +323,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
             entry = merged[cid]
             if cdoc.enabled is not None:
                 entry["enabled"] = cdoc.enabled
+                enabled_by[cid] = label
             if cdoc.severity is not None:
                 entry["severity"] = cdoc.severity
             entry["params"] = {**entry["params"], **cdoc.params}
@@ -231,45 +343,9 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
         target=Target(**target),
         checks=checks,
         waivers=tuple(waivers),
+        enabled_by=enabled_by,
     )
     return dataclasses.replace(policy, digest=digest_of(policy))
-
-
-def schema() -> dict[str, Any]:
-    """JSON Schema of the policy format, with every check's params."""
-    out = typed.schema_of(PolicyDoc)
-    out = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://mlops-gate.dev/schemas/policy-v1.json",
-        "title": "mlops-gate policy",
-        **out,
-    }
-    check_props = {}
-    for cid, spec in catalogue().checks.items():
-        if spec.origin != "builtin" and not spec.origin.startswith("mlops_gate."):
-            continue
-        cschema = typed.schema_of(CheckDoc)
-        cschema["properties"]["params"] = typed.schema_of(spec.params)
-        cschema["description"] = spec.title
-        check_props[cid] = cschema
-    out["properties"]["checks"] = {"type": "object", "properties": check_props, "additionalProperties": False}
-    waiver = out["properties"]["waivers"]["items"]["properties"]
-    waiver["check"] = {"enum": sorted(check_props)}
-    waiver["expires"] = {
-        "type": "string",
-        "format": "date",
-        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-        "description": "YYYY-MM-DD only. The waiver applies through this day, judged in UTC "
-        "(whatever the runner's time zone), and no longer from the next day on.",
-    }
-    for name in ("owner", "reason", "subject"):
-        waiver[name] = {
-            **waiver[name],
-            "minLength": 1,
-            "pattern": VISIBLE_PATTERN,
-            "description": "must contain visible text (not only blank or invisible characters)",
-        }
-    return out
 
 
 def applied(policy: Policy) -> dict[str, Any]:

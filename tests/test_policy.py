@@ -84,7 +84,8 @@ def error_of(path: Path) -> str:
         ),
         (
             "version: 1\nfailon: high\n",
-            "policy.yml:2: failon: unknown key (known keys: checks, extends, fail_on, target, version, waivers)",
+            "policy.yml:2: failon: unknown key (did you mean fail_on? known keys: checks, extends, fail_on, target, "
+            "version, waivers)",
         ),
         (
             "version: 1\ntarget:\n  platform: bitbucket\n",

@@ -27,6 +27,14 @@ COSIGN_TYPE = "cosign container image signature"
 
 @dataclass(frozen=True)
 class LabelParams:
+    """The params of image.labels.
+
+    source_label: the label (or annotation) that must name the gated repository; empty skips it.
+        e.g. org.opencontainers.image.source
+    revision_label: the label (or annotation) that must be the gated commit; empty skips it.
+        e.g. org.opencontainers.image.revision
+    """
+
     source_label: str = SOURCE  # must name the repository being gated ("" to skip)
     revision_label: str = REVISION  # must equal the commit being gated ("" to skip)
 
@@ -92,6 +100,13 @@ def labels(facts: Facts, params: LabelParams, target: Target) -> Iterator[Outcom
 
 @dataclass(frozen=True)
 class SignatureParams:
+    """The params of image.signature.
+
+    keys: the public keys a signature must verify with: PEM files relative to the repository root, or inline
+        PEM text. Empty is an error, never a pass.
+        e.g. [cosign.pub]
+    """
+
     keys: tuple[str, ...] = ()  # PEM public-key files (relative to the repository root) or inline PEM
 
 

@@ -15,9 +15,10 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from mlops_gate import progress
 from mlops_gate.errors import FactError
 from mlops_gate.providers import netpolicy
 
@@ -65,6 +66,9 @@ class Request:
         if now >= self.deadline:
             raise self.timeout("run" if now >= self.run_deadline else "request")
         self.attempts += 1
+        if self.attempts > 1 and progress.active():  # a retry: the display says so as it starts
+            what = progress.Event("retry", progress.kind(), f"{self.method} {self.url}", id(self))
+            progress.emit(replace(what, seconds=now - self.started, attempt=self.attempts))
         self.attempt_deadline = min(now + self.limits.attempt_s, self.deadline)
         WATCHDOG.arm(self, self.attempt_deadline)
 
