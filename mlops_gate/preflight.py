@@ -55,23 +55,24 @@ def notes(
     if platform_checks and token is not None and not any(env.get(v) for v in token.variables):
         where = _api(target, token, env)
         named = " (or ".join(token.variables) + ")" * (len(token.variables) - 1)
+        count = _plural(len(platform_checks), "check")
         if target.platform == "gitlab" and env.get("CI_JOB_TOKEN"):
             out.append(
-                f"GITLAB_TOKEN is not set: {len(platform_checks)} checks read {where} with CI_JOB_TOKEN, which cannot "
-                f"read protection settings, approval rules or environments; set GITLAB_TOKEN to {token.scope}"
+                f"GITLAB_TOKEN is not set: {count} read {where} with CI_JOB_TOKEN, which cannot read protection "
+                f"settings, approval rules or environments; set GITLAB_TOKEN to {token.scope}"
             )
         else:
             out.append(
-                f"no {_name(target.platform)} token: {len(platform_checks)} checks ({_short(platform_checks)}) read "
-                f"{where} anonymously, which fails for a private repository or a protected setting; set {named} "
-                f"to {token.scope}. The token is sent to {where} only"
+                f"no {_name(target.platform)} token: {count} ({_short(platform_checks)}) read {where} anonymously, "
+                f"which fails for a private repository or a protected setting; set {named} to {token.scope}. "
+                f"The token is sent to {where} only"
             )
     if "mlflow_model" in kinds and not env.get("MLFLOW_TRACKING_URI"):
         registry = sorted(needed_by.get("mlflow_model", []))
         out.append(
-            f"MLFLOW_TRACKING_URI is not set: {len(registry)} checks ({_short(registry)}) cannot read the model "
-            "registry; set it to your MLflow server (and MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN "
-            "when it needs authentication)"
+            f"MLFLOW_TRACKING_URI is not set: {_plural(len(registry), 'check')} ({_short(registry)}) cannot read "
+            "the model registry; set it to your MLflow server (and MLFLOW_TRACKING_USERNAME/PASSWORD or "
+            "MLFLOW_TRACKING_TOKEN when it needs authentication)"
         )
     return out
 
@@ -93,3 +94,7 @@ def _name(platform: str | None) -> str:
 
 def _short(ids: list[str]) -> str:
     return ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -178,12 +178,14 @@ def _target(
     stated = target.merge(detected, pol.target, flags)
     seen = checkout.infer(repo, stated, env) if live else checkout.Inferred()
     where = f"remote {seen.remote}" if seen.remote else "remote"
+    from_env = {f for f in target.FIELDS if getattr(req.env_flags, f) and not getattr(req.flags, f)}
+    only_flags = replace(flags, **{f: None for f in from_env if getattr(flags, f) == getattr(req.env_flags, f)})
     layers = [
         ("checkout", seen.target),
         (f"CI ({_ci_name(env)})", detected),
         (f"policy ({pol.source})", pol.target),
         ("env", req.env_flags),
-        ("flag", flags),
+        ("flag", only_flags),
     ]
     tgt, sources = checkout.layered(*layers)
     for name, label in list(sources.items()):

@@ -82,18 +82,18 @@ class Request:
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}, {elapsed:.1f} s in all"
         if why == "run":
             return TransportError(
-                f"{self.method} {self.url}: the run's network deadline passed ({tries}; "
+                f"{self.method} {self.url} timed out: the run's network deadline passed ({tries}; "
                 f"MLOPS_GATE_HTTP_RUN_DEADLINE={self.limits.run_s:g} s)",
                 TIMEOUT_HINT,
             )
         if why == "request":
             return TransportError(
-                f"{self.method} {self.url}: no complete answer within the request deadline "
+                f"{self.method} {self.url} timed out: no complete answer within the request deadline "
                 f"({tries}; MLOPS_GATE_HTTP_REQUEST_DEADLINE={self.limits.request_s:g} s)",
                 TIMEOUT_HINT,
             )
         return TransportError(
-            f"{self.method} {self.url} did not answer within {self.limits.attempt_s:g} s "
+            f"{self.method} {self.url} timed out: it did not answer within {self.limits.attempt_s:g} s "
             f"(MLOPS_GATE_HTTP_TIMEOUT, connect to last byte; {tries})",
             TIMEOUT_HINT,
         )

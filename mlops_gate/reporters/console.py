@@ -108,7 +108,6 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
 def _header(console: object, report: Report) -> None:
     """The version, the policy, and each target value with where it came from (flag, MLOPS_GATE_*, policy, CI,
     checkout): one line each, never wrapped."""
-    from rich.table import Table
     from rich.text import Text
 
     top = Text(f"mlops-gate {report.tool_version}", style="bold")
@@ -119,16 +118,15 @@ def _header(console: object, report: Report) -> None:
     names += sorted(n for n in report.target if n not in TARGET_ORDER and report.target[n])
     if not names:
         return
-    sourced = any(report.target_sources.get(n) for n in names)
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(no_wrap=True)
-    if sourced:
-        grid.add_column(style="dim", no_wrap=True)
+    width = max(len(n) for n in names)
+    values = {n: str(report.target[n]) for n in names}
+    value_width = max(len(v) for v in values.values())
     for name in names:
-        source = report.target_sources.get(name, "")
-        grid.add_row(name, str(report.target[name]), *([f"({source})" if source else ""] if sourced else []))
-    console.print(grid)  # type: ignore[attr-defined]
+        line = Text(f"{name:<{width}}  ", style="dim").append(values[name])
+        source = report.target_sources.get(name)
+        if source:
+            line.append(" " * (value_width - len(values[name]) + 2)).append(f"({source})", style="dim")
+        console.print(line, soft_wrap=True)  # type: ignore[attr-defined]
 
 
 def by_area(results: Iterable[Result]) -> list[tuple[str, list[Result]]]:
@@ -206,10 +204,11 @@ def summary_line(report: Report) -> str:
 def not_run_lines(report: Report) -> list[str]:
     """One line per area: which of its checks did not run, why, and how to turn them on."""
     lines = []
-    for area, _ in by_area_names({n.area: None for n in report.not_run}):
+    listed = [n for n in report.not_run if n.why != "not selected"]
+    for area, _ in by_area_names({n.area: None for n in listed}):
         parts = []
-        mine = [n for n in report.not_run if n.area == area]
-        for why in ("disabled", "skipped", "not selected"):
+        mine = [n for n in listed if n.area == area]
+        for why in ("disabled", "skipped"):
             group = [n for n in mine if n.why == why]
             if not group:
                 continue
@@ -227,9 +226,11 @@ def not_run_lines(report: Report) -> list[str]:
                 how = f"checks: {{{group[0].check}: {{enabled: true}}}}" + (", ..." if len(group) > 1 else "")
                 parts.append(f"{count} off{origin} ({names}); turn on in your policy with {how}{need}")
             else:
-                flag = "--skip" if why == "skipped" else "--only"
-                parts.append(f"{count} {why} by {flag} ({names})")
+                parts.append(f"{count} skipped by --skip ({names})")
         lines.append(f"{area}: {'; '.join(parts)}")
+    others = len(report.not_run) - len(listed)
+    if others:  # --only names what runs: the rest is one line, not a list
+        lines.append(f"{_plural(others, 'other check')} not selected by --only")
     return lines
 
 
