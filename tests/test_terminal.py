@@ -211,7 +211,7 @@ def test_progress_names_what_is_read_and_from_where_while_a_server_is_slow(
     assert "reading branch_protection" not in screen.text  # and gone from the screen once the report is there
     # the missing token, once and up front, with the variable, the scope and where the token would go
     assert screen.text.count("no GitHub token") == 1
-    assert f"set GITHUB_TOKEN (or GH_TOKEN) to a fine-grained token with Metadata" in screen.text
+    assert "set GITHUB_TOKEN (or GH_TOKEN) to a fine-grained token with Metadata" in screen.text
     assert f"The token is sent to {api.url} only" in screen.text
     # the wait is called a timeout, with the time and the attempts
     (result,) = json.loads(report.read_text())["results"]
