@@ -40,6 +40,7 @@ def test_version_imports_nothing_heavy() -> None:
     mods = _modules_after(["--version"])
     assert _heavy(mods) == []
     assert "yaml" not in mods  # not even the YAML parser
+    assert "argcomplete" not in mods  # imported only while a shell asks for completions
 
 
 def test_files_only_check_imports_no_sdk() -> None:
