@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops_gate import typed
 from mlops_gate.catalogue import catalogue
-from mlops_gate.policy import CheckDoc, PolicyDoc
+from mlops_gate.policy_doc import CheckDoc, PolicyDoc
 from mlops_gate.waivers import VISIBLE_PATTERN
 
 

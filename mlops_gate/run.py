@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from mlops_gate import (
-    checkout,
     display,
     engine,
     output,
@@ -22,6 +21,7 @@ from mlops_gate import (
     policy_sources,
     preflight,
     progress,
+    run_view,
     secrets,
     target,
     trust,
@@ -30,7 +30,7 @@ from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import UsageError
 from mlops_gate.facts import saved as facts_file
-from mlops_gate.model import NotRun, Severity
+from mlops_gate.model import Severity
 from mlops_gate.providers import RunInputs, git, policy_file
 from mlops_gate.replay import Replay, Saved, judged_target, same
 from mlops_gate.replay import read as read_facts_in
@@ -90,7 +90,7 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
             pol = trusted.policy
             if trusted.ref is not None:
                 _untrusted(mine, pol, trusted.ref, env)
-        tgt, sources, notes = _target(req, repo, env, pol, detected, flags, facts_in is None)
+        tgt, sources, notes = run_view.target(req, repo, env, pol, detected, flags, facts_in is None)
         tgt, dropped = target.without_credentials(tgt)
         for field in dropped:
             _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
@@ -149,8 +149,8 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
     report = replace(
         report,
         target_sources={k: v for k, v in sources.items() if getattr(tgt, k)},
-        not_run=_not_run(pol, cat.checks, only, skip),
-        policy=" -> ".join(_shown_path(c) for c in pol.chain),
+        not_run=run_view.not_run(pol, cat.checks, only, skip),
+        policy=" -> ".join(run_view.shown_path(c) for c in pol.chain),
     )
     redactor = secrets.redactor(env)  # every output below holds no form of a credential
     report = redactor.data(replace(output.relocate(report, repo, env), facts_file=req.facts_in))
@@ -162,78 +162,6 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         output.evidence_bundle(req.evidence, sign_key, report, pol, tgt, dumped, run, repo, env, req.facts_in)
     output.reports(report, cat.checks, req, env)
     return report.verdict.exit_code
-
-
-def _target(
-    req: CheckRequest,
-    repo: Path,
-    env: Mapping[str, str],
-    pol: policy.Policy,
-    detected: target.Target,
-    flags: target.Target,
-    live: bool,
-) -> tuple[target.Target, dict[str, str], tuple[str, ...]]:
-    """The target, layer by layer (later wins): the checkout (live runs only: a replay reads nothing), CI
-    detection, the policy's target:, the MLOPS_GATE_* variables, the flags; with where each value came from."""
-    stated = target.merge(detected, pol.target, flags)
-    seen = checkout.infer(repo, stated, env) if live else checkout.Inferred()
-    where = f"remote {seen.remote}" if seen.remote else "remote"
-    from_env = {f for f in target.FIELDS if getattr(req.env_flags, f) and not getattr(req.flags, f)}
-    only_flags = replace(flags, **{f: None for f in from_env if getattr(flags, f) == getattr(req.env_flags, f)})
-    layers = [
-        ("checkout", seen.target),
-        (f"CI ({_ci_name(env)})", detected),
-        (f"policy ({pol.source})", pol.target),
-        ("env", req.env_flags),
-        ("flag", only_flags),
-    ]
-    tgt, sources = checkout.layered(*layers)
-    for name, label in list(sources.items()):
-        if label == "env":
-            sources[name] = f"MLOPS_GATE_{name.upper()}"
-        elif label == "flag":
-            sources[name] = f"--release {req.release}" if name in ("commit", "release") and req.release else "flag"
-        elif label == "checkout":
-            sources[name] = f"checkout: {'HEAD' if name in ('commit', 'branch') else where}"
-    return tgt, sources, seen.notes
-
-
-def _shown_path(label: str) -> str:
-    """A policy file as the header shows it: relative to the working directory when it is below it."""
-    path = Path(label)
-    if not path.is_absolute():
-        return label
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return label
-
-
-def _ci_name(env: Mapping[str, str]) -> str:
-    if env.get("GITHUB_ACTIONS") == "true":
-        return "GitHub Actions"
-    if env.get("GITLAB_CI") == "true":
-        return "GitLab CI"
-    return "Azure Pipelines"
-
-
-def _not_run(
-    pol: policy.Policy, checks: Mapping[str, CheckSpec], only: list[str], skip: list[str]
-) -> tuple[NotRun, ...]:
-    """The checks this run leaves out, and why (the report lists them, one line per area)."""
-    out = []
-    for cid, spec in checks.items():
-        config = pol.checks[cid]
-        if engine.selected(cid, only, skip, config.enabled):
-            continue
-        if not engine.selected(cid, (), skip):
-            why = "skipped"
-        elif only and not engine.selected(cid, only, (), True):
-            why = "not selected"
-        else:
-            why = "disabled"
-        out.append(NotRun(cid, spec.area, why, pol.enabled_by.get(cid, ""), spec.requires_target))
-    return tuple(out)
 
 
 def _sign_key(req: CheckRequest, env: Mapping[str, str]) -> Any:
