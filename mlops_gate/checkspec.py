@@ -17,6 +17,7 @@ from typing import Any
 
 from mlops_gate.errors import PluginError
 from mlops_gate.facts import FACT_KINDS, Facts
+from mlops_gate.links import check_docs
 from mlops_gate.model import Outcome, Severity
 from mlops_gate.target import Target
 
@@ -24,7 +25,6 @@ CheckFunc = Callable[[Facts, Any, Target], Iterable[Outcome]]  # Facts is a Mapp
 ScopeFunc = Callable[[Any, Target], Mapping[str, Iterable[str]]]
 
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-DOCS_URL = "https://github.com/mlops-gate/mlops-gate/blob/main/docs/checks.md#{anchor}"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class CheckSpec:
 
     @property
     def docs_url(self) -> str:
-        return DOCS_URL.format(anchor=self.id.replace(".", ""))
+        return check_docs(self.id)  # the installed version's docs/checks.md
 
     def defaults(self) -> Any:
         return self.params()

@@ -14,6 +14,8 @@ from pathlib import Path
 from mlops_gate import typed
 from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
+from mlops_gate.describe import example_of
+from mlops_gate.fielddoc import field_docs, type_name
 
 START, END = "<!-- checks:start -->", "<!-- checks:end -->"
 
@@ -54,8 +56,19 @@ def checks_md() -> str:
         fields = dataclasses.fields(s.params)
         if fields:
             defaults = typed.to_data(s.params())
-            out += ["| param | default |", "| --- | --- |"]
-            out += [f"| `{f.name}` | `{json.dumps(defaults[f.name])}` |" for f in fields]
+            docs = field_docs(s.params)
+            out += ["| param | type | default | meaning | example |", "| --- | --- | --- | --- | --- |"]
+            for f in fields:
+                doc = docs.get(f.name)
+                example = example_of(typed.hints(s.params)[f.name], defaults[f.name], doc)
+                cells = [
+                    f"`{f.name}`",
+                    type_name(typed.hints(s.params)[f.name]),
+                    f"`{json.dumps(defaults[f.name])}`",
+                    (doc.text if doc else "").replace("|", "\\|"),
+                    f"`{example}`" if example is not None else "",
+                ]
+                out.append("| " + " | ".join(cells) + " |")
             out.append("")
     return "\n".join(out)
 
@@ -73,7 +86,7 @@ def main() -> int:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "checks.md").write_text(checks_md(), encoding="utf-8")
     from mlops_gate.policies import PROFILES_DIR
-    from mlops_gate.policy import schema
+    from mlops_gate.policy_schema import schema
 
     (PROFILES_DIR / "policy.schema.json").write_text(json.dumps(schema(), indent=2) + "\n", encoding="utf-8")
     print("rewrote README.md check table, docs/checks.md and the policy schema", file=sys.stderr)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import __version__, typed
+from mlops_gate import __version__, progress, typed
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import FactError, GateError
 from mlops_gate.facts import FactRecord, Facts
@@ -109,7 +109,8 @@ def collect(
         ctx = replace(base, kind=kind, scope=kinds[kind], meter=Meter())
         start = time.perf_counter()
         try:
-            value = READERS[kind](ctx)
+            with progress.reading(kind):  # the CLI's display names the fact kind being read
+                value = READERS[kind](ctx)
             error = None
         except GateError as exc:
             value, error = None, exc.diagnostics()

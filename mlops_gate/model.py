@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -89,6 +89,18 @@ class Result:
 
 
 @dataclass(frozen=True)
+class NotRun:
+    """A check the run did not run, and why: `disabled` by the policy (`by`: the file of the chain that says
+    so), `skipped` by --skip, or `not selected` by --only."""
+
+    check: str
+    area: str
+    why: str
+    by: str = ""
+    needs: tuple[str, ...] = ()  # the target values it needs (--model, --image, ...)
+
+
+@dataclass(frozen=True)
 class Report:
     tool_version: str
     target: dict[str, Any]
@@ -100,6 +112,9 @@ class Report:
     duration_s: float = 0.0
     errors: tuple[str, ...] = ()  # gate-level problems (a broken plugin): the verdict cannot be pass
     facts_file: str | None = None  # facts replayed from this file (--facts-in); None: read live
+    target_sources: dict[str, str] = field(default_factory=dict)  # target field -> where its value came from
+    not_run: tuple[NotRun, ...] = ()  # checks the policy disabled or the selection left out
+    policy: str = ""  # the policy that judged, as loaded (`.mlops-gate.yml -> builtin:default`)
 
     @property
     def facts_source(self) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -56,8 +55,7 @@ def write(path: str, text: str, env: Mapping[str, str]) -> None:
     if not text.endswith("\n"):
         text += "\n"
     if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        stdout(text)
         return
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -71,13 +69,64 @@ def reports(report: Report, checks: Mapping[str, CheckSpec], req: CheckRequest, 
     from mlops_gate.reporters import render
 
     if not req.quiet and all(o.path != "-" for o in req.outputs):  # stdout holds one report
-        tty = sys.stdout.isatty()
-        color = req.format == "console" and tty and not env.get("NO_COLOR")
-        wide = tty and req.format == "console"
-        extra = {"width": max(80, shutil.get_terminal_size((120, 24)).columns)} if wide else {}
+        console = req.format == "console"
+        color = console and use_color(req.color, env, _isatty(sys.stdout))
+        extra = {"width": width(env, sys.stdout)} if console else {}
         write("-", render(req.format, report, checks, color=color, **extra), env)
     for o in req.outputs:
         write(o.path, render(o.format, report, checks, color=False), env)
+
+
+def use_color(choice: str, env: Mapping[str, str], tty: bool) -> bool:
+    """--color always/never decide; auto: not with NO_COLOR (any value), yes with FORCE_COLOR (any value but
+    empty or 0: a CI log that renders ANSI), else only on a terminal."""
+    if choice in ("always", "never"):
+        return choice == "always"
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return tty
+
+
+def width(env: Mapping[str, str], stream: Any) -> int:
+    """Columns for the console report: COLUMNS when set (as a shell exports it), else the terminal's, else 120."""
+    raw = env.get("COLUMNS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return max(40, int(raw))
+    if _isatty(stream):
+        try:
+            return max(40, os.get_terminal_size(stream.fileno()).columns)
+        except (OSError, ValueError):
+            pass
+    return 120
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdout(text: str) -> None:
+    """Write to stdout; a reader that went away (`| head -1`) ends the output quietly: the run goes on and
+    exits with its own code, with nothing more written there."""
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_closed()
+
+
+def stdout_closed() -> None:
+    """stdout's reader is gone: point stdout at /dev/null, so nothing (not even the interpreter's last flush)
+    complains about it again."""
+    devnull = open(os.devnull, "w")  # noqa: SIM115 (it replaces stdout for the rest of the process)
+    try:
+        os.dup2(devnull.fileno(), sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # not a real file (a test's capture): replace the object
+        sys.stdout = devnull
 
 
 def relocate(report: Report, repo: Path, env: Mapping[str, str]) -> Report:

@@ -1,66 +1,26 @@
-"""Load and validate the policy YAML into frozen objects; resolve `extends`; waivers.
+"""Load the policy with everything it `extends` into frozen objects (the file format and the reading of one file:
+mlops_gate.policy_doc); the policy as applied, and its digest.
 
-Every error names the file, the line where known, and the path of the bad key, and is raised
-before anything is fetched (exit 2).
+Every problem of every file in the chain is reported at once, each with its file, line and key path, in one
+PolicyError raised before anything is fetched (exit 2).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from mlops_gate import typed, yamlio
+from mlops_gate import typed
 from mlops_gate.catalogue import catalogue
-from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
 from mlops_gate.policies import PROFILES_DIR, profile_path, profiles
+from mlops_gate.policy_doc import CheckDoc, PolicyDoc, Problem, TargetDoc, WaiverDoc, read
 from mlops_gate.target import Target
-from mlops_gate.waivers import VISIBLE_PATTERN, waiver_problem
 
-
-@dataclass(frozen=True)
-class TargetDoc:
-    platform: Literal["github", "gitlab", "azure"] | None = None
-    repository: str | None = None
-    branch: str | None = None
-    commit: str | None = None
-    model: str | None = None
-    image: str | None = None
-    prometheus_url: str | None = None
-    alertmanager_url: str | None = None
-    api_url: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckDoc:
-    enabled: bool | None = None
-    severity: Severity | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WaiverDoc:
-    check: str
-    owner: str
-    reason: str
-    expires: str
-    subject: str = "*"
-
-
-@dataclass(frozen=True)
-class PolicyDoc:
-    """The policy file format (version 1)."""
-
-    version: Literal[1]
-    extends: str | None = None
-    fail_on: Severity | None = None
-    target: TargetDoc | None = None
-    checks: dict[str, CheckDoc] = field(default_factory=dict)
-    waivers: tuple[WaiverDoc, ...] = ()
+__all__ = ["CheckDoc", "PolicyDoc", "Problem", "TargetDoc", "WaiverDoc", "applied", "digest_of", "load"]
 
 
 @dataclass(frozen=True)
@@ -79,25 +39,46 @@ class Policy:
     checks: dict[str, CheckConfig]
     waivers: tuple[Waiver, ...]
     digest: str = ""
+    # which file of the chain set each check's `enabled` (a label as in `chain`; absent: nobody, it is on)
+    enabled_by: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def load(ref: str | Path, origin: str = "--policy") -> Policy:
-    """Load a policy file (or a built-in profile name) with everything it extends."""
+    """Load a policy file (or a built-in profile name) with everything it extends. Every problem in every
+    file of the chain is reported at once (one PolicyError listing them all, in file and line order)."""
     path = _locate(str(ref), base=Path.cwd(), origin=origin)
     docs: list[tuple[str, PolicyDoc]] = []
+    found: list[Problem] = []
     seen: list[str] = []
     while True:
         key = str(path.resolve())
         if key in seen:
             cycle = " -> ".join([*(Path(s).name for s in seen), path.name])
-            raise PolicyError(f"{path}: extends forms a cycle: {cycle}", "remove one of the extends")
-        seen.append(key)
-        doc = _read(path)
-        docs.append((_label(path), doc))
-        if doc.extends is None:
+            found.append(Problem(f"{path}: extends forms a cycle: {cycle}", hint="remove one of the extends"))
             break
-        path = _locate(doc.extends, base=path.parent, origin=f"{_label(path)}: extends")
+        seen.append(key)
+        doc, extends, problems = read(path)
+        found += sorted(problems, key=lambda p: p.line)
+        if doc is not None:
+            docs.append((_label(path), doc))
+        if extends is None:
+            break
+        try:
+            path = _locate(extends, base=path.parent, origin=f"{_label(path)}: extends")
+        except PolicyError as exc:
+            found.append(Problem(exc.message, hint=exc.hint))
+            break
+    if found:
+        raise _error(found)
     return _resolve(docs)
+
+
+def _error(found: list[Problem]) -> PolicyError:
+    if len(found) == 1:
+        return PolicyError(found[0].text, found[0].hint)
+    hints = list(dict.fromkeys(p.hint for p in found if p.hint))
+    lines = "\n".join(f"  {p.text}" for p in found)
+    return PolicyError(f"the policy has {len(found)} problems:\n{lines}", "; ".join(hints) or None)
 
 
 def _label(path: Path) -> str:
@@ -117,94 +98,14 @@ def _locate(ref: str, base: Path, origin: str = "--policy") -> Path:
     )
 
 
-MAX_POLICY_BYTES = 1 << 20
-
-
-def _read(path: Path) -> PolicyDoc:
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_POLICY_BYTES + 1)
-        if len(raw) > MAX_POLICY_BYTES:
-            raise PolicyError(f"{path}: the policy is larger than 1 MiB; it is not read")
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read the policy: {exc}") from None
-    try:
-        loaded = yamlio.load(text, max_documents=1)  # a policy is one document: a second is refused unread
-    except yamlio.YamlSyntaxError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise PolicyError(f"{where}: {exc}") from None
-    if len(loaded.documents) != 1 or not isinstance(loaded.documents[0], dict):
-        raise PolicyError(f"{path}: a policy is one YAML mapping (with at least `version: 1`)")
-    data = loaded.documents[0]
-    if "version" not in data:
-        raise PolicyError(f"{path}: version: required key is missing", "start the file with `version: 1`")
-    try:
-        doc: PolicyDoc = typed.from_data(PolicyDoc, data)
-    except typed.DataError as exc:
-        raise PolicyError(_where(path, loaded, exc.path) + f"{exc.path}: {exc.reason}") from None
-    _check_ids(path, loaded, doc)
-    return doc
-
-
-def _where(path: Path, loaded: yamlio.Loaded, key_path: str) -> str:
-    parts = _split(key_path)
-    line = yamlio.line_of(loaded.lines, *parts)
-    return f"{path}:{line}: " if line else f"{path}: "
-
-
-def _split(key_path: str) -> list[str]:
-    # "checks.vcs.reviews-required.params.x" -> check ids contain a dot; rejoin them
-    raw = key_path.replace("[", ".").replace("]", "").split(".")
-    if len(raw) >= 3 and raw[0] == "checks":
-        return [raw[0], f"{raw[1]}.{raw[2]}", *raw[3:]]
-    return raw
-
-
-def _check_ids(path: Path, loaded: yamlio.Loaded, doc: PolicyDoc) -> None:
-    known = catalogue().checks
-    for check_id, cdoc in doc.checks.items():
-        if check_id not in known:
-            raise PolicyError(
-                _where(path, loaded, f"checks.{check_id}") + f"checks.{check_id}: " + _unknown(check_id, known)
-            )
-        spec = known[check_id]
-        for name, value in cdoc.params.items():
-            key = f"checks.{check_id}.params.{name}"
-            fields = typed.hints(spec.params)
-            try:
-                if name not in fields:
-                    raise typed.DataError(key, f"unknown param (known: {', '.join(fields) or 'none'})")
-                typed.from_data(fields[name], value, key)
-            except typed.DataError as exc:
-                raise PolicyError(
-                    _where(path, loaded, exc.path) + str(exc),
-                    f"`mlops-gate explain {check_id}` lists its params",
-                ) from None
-    for i, w in enumerate(doc.waivers):
-        if w.check not in known:
-            raise PolicyError(
-                _where(path, loaded, f"waivers[{i}].check") + f"waivers[{i}].check: " + _unknown(w.check, known)
-            )
-        problem = waiver_problem(w)
-        if problem is not None:
-            key = f"waivers[{i}].{problem[0]}"
-            raise PolicyError(_where(path, loaded, key) + f"{key}: {problem[1]}")
-
-
-def _unknown(check_id: str, known: dict[str, CheckSpec]) -> str:
-    close = difflib.get_close_matches(check_id, known, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]}?)" if close else " (`mlops-gate checks` lists them)"
-    return f"unknown check id {check_id!r}{hint}"
-
-
 def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
     known = catalogue().checks
     fail_on = Severity.HIGH
     target: dict[str, Any] = {}
     merged: dict[str, dict[str, Any]] = {cid: {"params": {}} for cid in known}
     waivers: list[Waiver] = []
-    for _, doc in reversed(docs):  # furthest ancestor first; nearer files override
+    enabled_by: dict[str, str] = {}
+    for label, doc in reversed(docs):  # furthest ancestor first; nearer files override
         fail_on = doc.fail_on or fail_on
         if doc.target:
             target.update({k: v for k, v in typed.to_data(doc.target).items() if v})
@@ -212,6 +113,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
             entry = merged[cid]
             if cdoc.enabled is not None:
                 entry["enabled"] = cdoc.enabled
+                enabled_by[cid] = label
             if cdoc.severity is not None:
                 entry["severity"] = cdoc.severity
             entry["params"] = {**entry["params"], **cdoc.params}
@@ -231,45 +133,9 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
         target=Target(**target),
         checks=checks,
         waivers=tuple(waivers),
+        enabled_by=enabled_by,
     )
     return dataclasses.replace(policy, digest=digest_of(policy))
-
-
-def schema() -> dict[str, Any]:
-    """JSON Schema of the policy format, with every check's params."""
-    out = typed.schema_of(PolicyDoc)
-    out = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://mlops-gate.dev/schemas/policy-v1.json",
-        "title": "mlops-gate policy",
-        **out,
-    }
-    check_props = {}
-    for cid, spec in catalogue().checks.items():
-        if spec.origin != "builtin" and not spec.origin.startswith("mlops_gate."):
-            continue
-        cschema = typed.schema_of(CheckDoc)
-        cschema["properties"]["params"] = typed.schema_of(spec.params)
-        cschema["description"] = spec.title
-        check_props[cid] = cschema
-    out["properties"]["checks"] = {"type": "object", "properties": check_props, "additionalProperties": False}
-    waiver = out["properties"]["waivers"]["items"]["properties"]
-    waiver["check"] = {"enum": sorted(check_props)}
-    waiver["expires"] = {
-        "type": "string",
-        "format": "date",
-        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-        "description": "YYYY-MM-DD only. The waiver applies through this day, judged in UTC "
-        "(whatever the runner's time zone), and no longer from the next day on.",
-    }
-    for name in ("owner", "reason", "subject"):
-        waiver[name] = {
-            **waiver[name],
-            "minLength": 1,
-            "pattern": VISIBLE_PATTERN,
-            "description": "must contain visible text (not only blank or invisible characters)",
-        }
-    return out
 
 
 def applied(policy: Policy) -> dict[str, Any]:

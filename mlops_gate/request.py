@@ -24,6 +24,7 @@ class CheckRequest:
     policy: str | None = None  # --policy: a file, or a built-in profile's name
     policy_ref: str | None = None  # --policy-ref: read the policy at this git ref
     flags: Target = field(default_factory=Target)  # the target flags as given (--platform ... --base-branch)
+    env_flags: Target = field(default_factory=Target)  # the same, from MLOPS_GATE_* variables (flags win)
     release: str | None = None  # audit --release TAG
     evidence: str | None = None  # audit --evidence FILE
     sign_key: str | None = None  # audit --sign-key PEM
@@ -36,6 +37,14 @@ class CheckRequest:
     facts_in: str | None = None
     quiet: bool = False
     verbose: bool = False
+    color: Literal["auto", "always", "never"] = "auto"  # --color (the console report on stdout)
+
+    @property
+    def given(self) -> Target:
+        """The target the command line and the MLOPS_GATE_* variables give (flags win)."""
+        from mlops_gate.target import merge
+
+        return merge(self.env_flags, self.flags)
 
     @property
     def audit(self) -> bool:

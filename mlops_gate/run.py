@@ -12,7 +12,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_gate import engine, output, policies, policy, policy_sources, secrets, target, trust
+from mlops_gate import (
+    display,
+    engine,
+    output,
+    policies,
+    policy,
+    policy_sources,
+    preflight,
+    progress,
+    run_view,
+    secrets,
+    target,
+    trust,
+)
 from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import UsageError
@@ -37,72 +50,93 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         _known_ids(flag, ids, cat.checks)
     saved = read_facts_in(Path(req.facts_in)) if req.facts_in else None
     facts_in, replay = (saved.records, saved.replay) if saved is not None else (None, None)
-    pol = _load_policy(req, repo, replay, env)
-    if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
-        _say(
-            f"warning: {req.facts_in} was collected under another policy than {pol.source}; "
-            "the verdict may differ from the original run (pass the same --policy to reproduce it)",
-            env,
+    with display.showing(env, req.verbose):
+        progress.step("reading the policy")
+        pol = _load_policy(req, repo, replay, env)
+        if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
+            _say(
+                f"warning: {req.facts_in} was collected under another policy than {pol.source}; "
+                "the verdict may differ from the original run (pass the same --policy to reproduce it)",
+                env,
+            )
+        if replay is not None:  # reproduce the recorded run unless told otherwise
+            only, skip = only or list(replay.only), skip or list(replay.skip)
+        given = req.given  # the flags, and the MLOPS_GATE_* variables below them
+        base_branch = given.base_branch
+        flags = replace(
+            given,
+            commit=_release_commit(req, repo, saved) if req.release else given.commit,
+            release=req.release,
+            event="pull_request" if base_branch else None,
         )
-    if replay is not None:  # reproduce the recorded run unless told otherwise
-        only, skip = only or list(replay.only), skip or list(replay.skip)
-    base_branch = req.flags.base_branch
-    flags = replace(
-        req.flags,
-        commit=_release_commit(req, repo, saved) if req.release else req.flags.commit,
-        release=req.release,
-        event="pull_request" if base_branch else None,
-    )
-    detected = target.detect(env)
-    # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
-    # request between same-named branches, as the platform reports it, is not the request's own branch)
-    context = target.merge(detected, flags)  # what CI and the flags say: the policy is not read for this
-    head_branch = context.branch if base_branch and base_branch != detected.base_branch else None
-    mine, trusted = pol, trust.Trusted(pol)
-    if facts_in is None:  # decided before anything is fetched: on a pull/merge request, the target branch's policy
-        trusted = trust.resolve(
+        detected = target.detect(env)
+        # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
+        # request between same-named branches, as the platform reports it, is not the request's own branch)
+        context = target.merge(detected, flags)  # what CI and the flags say: the policy is not read for this
+        head_branch = context.branch if base_branch and base_branch != detected.base_branch else None
+        mine, trusted = pol, trust.Trusted(pol)
+        if facts_in is None:  # decided before anything is fetched: on a pull/merge request, the target branch's policy
+            progress.step("deciding which policy judges this run")
+            trusted = trust.resolve(
+                pol,
+                context,
+                repo,
+                env,
+                policy_arg=req.policy,
+                policy_ref=req.policy_ref,
+                head_branch=head_branch,
+                fallback="strict" if req.audit else "default",
+            )
+            pol = trusted.policy
+            if trusted.ref is not None:
+                _untrusted(mine, pol, trusted.ref, env)
+        tgt, sources, notes = run_view.target(req, repo, env, pol, detected, flags, facts_in is None)
+        tgt, dropped = target.without_credentials(tgt)
+        for field in dropped:
+            _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
+        if saved is not None:  # the recorded target, which the one this run judges must not contradict
+            judged = judged_target(saved, tgt)
+            sources = {f: ("facts file" if getattr(saved.target, f) else sources.get(f, "")) for f in target.FIELDS}
+            tgt = judged
+        if req.verbose:
+            _say(f"policy {' -> '.join(pol.chain)}", env)
+            for name in target.FIELDS:
+                if getattr(tgt, name):
+                    _say(f"target {name} {getattr(tgt, name)} ({sources.get(name, '')})", env)
+            for note in notes:
+                _say(f"checkout: {note}", env)
+        in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not req.policy_ref else []
+        candidates = _policy_candidates(req.policy, req.policy_ref, repo)
+        inputs = RunInputs(
+            policy=policy_file.policy_in_use(in_use, mine.source, req.policy_ref, candidates, head_branch),
+            anchors=trust.anchors(trusted),
+            own_outputs=output.own_paths(req),  # the files provider leaves this run's outputs out, by path
+        )
+        fail_on = req.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
+        if facts_in is None:  # said once, before any request: a token or endpoint the planned checks will miss
+            planned = engine.plan(pol, cat.checks, tgt, only, skip)
+            needed_by: dict[str, list[str]] = {}
+            for p in planned:
+                for kind in p.spec.needs if not p.missing_target else ():
+                    needed_by.setdefault(kind, []).append(p.spec.id)
+            for note in preflight.notes(engine.needed(planned, tgt), needed_by, tgt, env):
+                _say(f"note: {note}", env)
+        progress.step("reading facts")
+        report, facts = engine.run(
             pol,
-            context,
+            cat.checks,
+            tgt,
             repo,
-            env,
-            policy_arg=req.policy,
-            policy_ref=req.policy_ref,
-            head_branch=head_branch,
-            fallback="strict" if req.audit else "default",
+            env=env,
+            only=only,
+            skip=skip,
+            facts_in=facts_in,
+            fail_on=Severity(fail_on) if fail_on else None,
+            today=replay.today if replay is not None else None,
+            errors=cat.plugin_errors,
+            debug=req.verbose,
+            inputs=inputs,
         )
-        pol = trusted.policy
-        if trusted.ref is not None:
-            _untrusted(mine, pol, trusted.ref, env)
-    tgt, dropped = target.without_credentials(target.merge(detected, pol.target, flags))
-    for field in dropped:
-        _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
-    if saved is not None:  # the recorded target, which the one this run judges must not contradict
-        tgt = judged_target(saved, tgt)
-    if req.verbose:
-        _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
-    in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not req.policy_ref else []
-    candidates = _policy_candidates(req.policy, req.policy_ref, repo)
-    inputs = RunInputs(
-        policy=policy_file.policy_in_use(in_use, mine.source, req.policy_ref, candidates, head_branch),
-        anchors=trust.anchors(trusted),
-        own_outputs=output.own_paths(req),  # the files provider leaves this run's outputs out, by path
-    )
-    fail_on = req.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
-    report, facts = engine.run(
-        pol,
-        cat.checks,
-        tgt,
-        repo,
-        env=env,
-        only=only,
-        skip=skip,
-        facts_in=facts_in,
-        fail_on=Severity(fail_on) if fail_on else None,
-        today=replay.today if replay is not None else None,
-        errors=cat.plugin_errors,
-        debug=req.verbose,
-        inputs=inputs,
-    )
     if req.verbose:
         for rec in facts.values():
             _say(
@@ -112,6 +146,12 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
             )
     for problem in (*cat.plugin_errors, *report.errors):
         _say(f"error: {problem}", env)
+    report = replace(
+        report,
+        target_sources={k: v for k, v in sources.items() if getattr(tgt, k)},
+        not_run=run_view.not_run(pol, cat.checks, only, skip),
+        policy=" -> ".join(run_view.shown_path(c) for c in pol.chain),
+    )
     redactor = secrets.redactor(env)  # every output below holds no form of a credential
     report = redactor.data(replace(output.relocate(report, repo, env), facts_file=req.facts_in))
     dumped: dict[str, Any] = redactor.data(facts_file.dump(facts, tgt, (pol.source, pol.digest), req.facts_in))

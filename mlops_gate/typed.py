@@ -7,10 +7,12 @@ Schema of the policy, so a field declared once is validated, loaded and document
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import functools
 import types
 import typing
+from collections.abc import Iterable
 from typing import Any, TypeVar, Union
 
 T = TypeVar("T")
@@ -57,6 +59,28 @@ def _join(path: str, key: object) -> str:
 
 def from_data(tp: Any, value: Any, path: str = "") -> Any:
     """Build a `tp` from JSON/YAML data, or raise DataError naming the path of the bad key."""
+    return _build(tp, value, path, None)
+
+
+def problems(tp: Any, value: Any, path: str = "") -> list[DataError]:
+    """Every way `value` does not fit `tp` (empty: from_data will build it), in document order: a policy
+    author sees all their mistakes in one run."""
+    errors: list[DataError] = []
+    _build(tp, value, path, errors)
+    return errors
+
+
+_INVALID: Any = object()  # what a part that did not fit builds to while problems() collects
+
+
+def _fail(errors: list[DataError] | None, error: DataError) -> Any:
+    if errors is None:
+        raise error
+    errors.append(error)
+    return _INVALID
+
+
+def _build(tp: Any, value: Any, path: str, errors: list[DataError] | None) -> Any:
     origin = typing.get_origin(tp)
     if tp is Any:
         return value
@@ -64,60 +88,79 @@ def from_data(tp: Any, value: Any, path: str = "") -> Any:
         args = typing.get_args(tp)
         if value is None and _NONE in args:
             return None
-        errors = []
-        for arg in args:
-            if arg is _NONE:
-                continue
+        arms = [a for a in args if a is not _NONE]
+        if len(arms) == 1:  # `X | None` given something: it is an X, and its bad parts are named
+            whole = DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
+            before = len(errors) if errors is not None else 0
             try:
-                return from_data(arg, value, path)
+                found = _build(arms[0], value, path, errors)
             except DataError as exc:
-                errors.append(exc)
-        if len(errors) == 1 and errors[0].path != path:
-            raise errors[0]  # `X | None` given an X with a bad part: name the part
-        raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
+                raise whole if exc.path == path else exc from None
+            if errors is not None and len(errors) == before + 1 and errors[-1].path == path:
+                errors[-1] = whole  # the value itself is not an X: say it may be null too
+            return found
+        for arg in arms:
+            try:
+                return _build(arg, value, path, None)
+            except DataError:
+                continue
+        return _fail(errors, DataError(path, f"expected {_describe(tp)}, got {_show(value)}"))
     if origin is typing.Literal:
         if any(value == a and type(value) is type(a) for a in typing.get_args(tp)):  # True is not 1
             return value
-        raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
+        return _fail(errors, DataError(path, f"expected {_describe(tp)}, got {_show(value)}"))
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise DataError(path, f"expected a list, got {_show(value)}")
+            return _fail(errors, DataError(path, f"expected a list, got {_show(value)}"))
         (item,) = typing.get_args(tp)[:1]
-        return tuple(from_data(item, v, f"{path}[{i}]") for i, v in enumerate(value))
+        items = tuple(_build(item, v, f"{path}[{i}]", errors) for i, v in enumerate(value))
+        return _INVALID if _INVALID in items else items
     if origin is dict:
         if not isinstance(value, dict):
-            raise DataError(path, f"expected a mapping, got {_show(value)}")
+            return _fail(errors, DataError(path, f"expected a mapping, got {_show(value)}"))
         ktp, vtp = typing.get_args(tp)
-        return {from_data(ktp, k, path): from_data(vtp, v, _join(path, k)) for k, v in value.items()}
+        out = {_build(ktp, k, path, errors): _build(vtp, v, _join(path, k), errors) for k, v in value.items()}
+        return _INVALID if _INVALID in out or _INVALID in out.values() else out
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _dataclass_from(tp, value, path)
+        return _dataclass_from(tp, value, path, errors)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value)
         except ValueError:
-            raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}") from None
+            return _fail(errors, DataError(path, f"expected {_describe(tp)}, got {_show(value)}"))
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if tp in (bool, int, str) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
         return value
-    raise DataError(path, f"expected {_describe(tp)}, got {_show(value)}")
+    return _fail(errors, DataError(path, f"expected {_describe(tp)}, got {_show(value)}"))
 
 
-def _dataclass_from(cls: type, value: Any, path: str) -> Any:
+def unknown_key(name: str, known: Iterable[str]) -> str:
+    """The message for a key a mapping does not have: the closest known one, then all of them."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) if isinstance(name, str) else []
+    listed = f"known keys: {', '.join(known) or 'none'}"
+    return f"unknown key (did you mean {close[0]}? {listed})" if close else f"unknown key ({listed})"
+
+
+def _dataclass_from(cls: type, value: Any, path: str, errors: list[DataError] | None) -> Any:
     if not isinstance(value, dict):
-        raise DataError(path, f"expected a mapping, got {_show(value)}")
+        return _fail(errors, DataError(path, f"expected a mapping, got {_show(value)}"))
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = [k for k in value if k not in fields]
-    if unknown:
-        known = ", ".join(sorted(fields)) or "none"
-        raise DataError(_join(path, unknown[0]), f"unknown key (known keys: {known})")
+    bad = False
+    for key in value:
+        if key not in fields:
+            _fail(errors, DataError(_join(path, key), unknown_key(key, fields)))
+            bad = True
     kwargs = {}
     for name, f in fields.items():
         if name in value:
-            kwargs[name] = from_data(hints(cls)[name], value[name], _join(path, name))
+            kwargs[name] = _build(hints(cls)[name], value[name], _join(path, name), errors)
+            bad = bad or kwargs[name] is _INVALID
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise DataError(_join(path, name), "required key is missing")
-    return cls(**kwargs)
+            _fail(errors, DataError(_join(path, name), "required key is missing"))
+            bad = True
+    return _INVALID if bad else cls(**kwargs)
 
 
 def _show(value: Any) -> str:
@@ -157,12 +200,20 @@ def schema_of(tp: Any) -> dict[str, Any]:
     if origin is dict:
         return {"type": "object", "additionalProperties": schema_of(typing.get_args(tp)[1])}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        from mlops_gate.fielddoc import field_docs  # documentation: read only when a schema is made
+
+        docs = field_docs(tp)
         props: dict[str, Any] = {}
         required = []
         for f in dataclasses.fields(tp):
             if not f.init:
                 continue
             prop = schema_of(hints(tp)[f.name])
+            doc = docs.get(f.name)
+            if doc is not None:
+                prop["description"] = doc.text
+                if doc.has_example:
+                    prop["examples"] = [doc.example]
             if f.default is not dataclasses.MISSING:
                 prop["default"] = to_data(f.default)
             elif f.default_factory is not dataclasses.MISSING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -194,8 +195,23 @@ def test_malformed_facts_file_is_usage_error(tmp_path: Path, capsys: pytest.Capt
 def test_checks_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "checks")
     assert code == 0 and "ci.pr-pipeline" in out and "monitoring.alert-rules" in out
+    # which checks the default profile turns on, and which only strict does
+    assert re.search(r"^ci\.pr-pipeline +high +on +", out, re.M)
+    assert re.search(r"^monitoring\.live +high +off +", out, re.M)  # off in both profiles
+    assert re.search(r"^registry\.lineage +high +off\* +", out, re.M)  # on in strict
+    assert re.search(r"^vcs\.signed-commits +medium +off\* +", out, re.M)
+    rows = {r["id"]: r for r in json.loads(run(capsys, "checks", "--format", "json")[1])}
+    assert rows["ci.pr-pipeline"]["default"] and not rows["registry.metrics"]["default"]
+    assert rows["vcs.signed-commits"]["strict"] and not rows["vcs.signed-commits"]["default"]
     code, out, _ = run(capsys, "explain", "image.base-pinned")
-    assert code == 0 and "default severity" in out and "params (defaults)" in out
+    assert code == 0 and "default severity: medium" in out and "on by default" in out
+    # each param: type, default, meaning and an example
+    assert "  allow  (list of strings; default [])" in out
+    assert "globs over image references that need no digest." in out
+    assert 'example:  allow: ["registry.internal/base/*"]' in out
+    code, out, _ = run(capsys, "explain", "vcs.reviews-required")
+    assert "  min_approvals  (integer; default 1)" in out and "example:  min_approvals: 2" in out
+    assert "example:  require_last_push_approval: true" in out  # a true/false param: the other value
 
 
 def test_tokens_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -84,7 +84,8 @@ def error_of(path: Path) -> str:
         ),
         (
             "version: 1\nfailon: high\n",
-            "policy.yml:2: failon: unknown key (known keys: checks, extends, fail_on, target, version, waivers)",
+            "policy.yml:2: failon: unknown key (did you mean fail_on? known keys: checks, extends, fail_on, target, "
+            "version, waivers)",
         ),
         (
             "version: 1\ntarget:\n  platform: bitbucket\n",
@@ -213,3 +214,84 @@ def test_fuzz_structured_policies_never_crash(tmp_path: Path, doc: dict[str, obj
         policy.load(path)
     except PolicyError as exc:
         assert exc.message
+
+
+def test_every_problem_of_every_file_in_the_chain_at_once(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+        version: 1
+        fail_on: urgent
+        checks:
+          image.base-pined: {}
+          vcs.reviews-required:
+            enabled: maybe
+            params: {min_approvals: two, min_aprovals: 2}
+        """,
+        "base.yml",
+    )
+    write(
+        tmp_path,
+        """
+        version: 1
+        extend: base.yml
+        extends: base.yml
+        target: {platfrom: github}
+        waivers:
+          - {check: vcs.no-bypas, owner: "", reason: r, expires: 2027-13-01}
+        """,
+    )
+    got = error_of(tmp_path / "policy.yml").replace(str(tmp_path) + "/", "")
+    assert got.splitlines() == [
+        "the policy has 10 problems:",
+        "  policy.yml:2: extend: unknown key (did you mean extends? known keys: checks, extends, fail_on, target, "
+        "version, waivers)",
+        "  policy.yml:4: target.platfrom: unknown key (did you mean platform? known keys: alertmanager_url, api_url, "
+        "branch, commit, image, model, platform, prometheus_url, repository)",
+        "  policy.yml:6: waivers[0].check: unknown check id 'vcs.no-bypas' (did you mean vcs.no-bypass?)",
+        "  policy.yml:6: waivers[0].expires: '2027-13-01' is not a date (YYYY-MM-DD): no such day",
+        "  policy.yml:6: waivers[0].owner: must not be empty",
+        "  base.yml:2: fail_on: expected one of info, low, medium, high, critical or null, got str 'urgent'",
+        "  base.yml:4: checks.image.base-pined: unknown check id 'image.base-pined' (did you mean image.base-pinned?)",
+        "  base.yml:6: checks.vcs.reviews-required.enabled: expected true or false or null, got str 'maybe'",
+        "  base.yml:7: checks.vcs.reviews-required.params.min_approvals: expected an integer, got str 'two'",
+        "  base.yml:7: checks.vcs.reviews-required.params.min_aprovals: unknown param (did you mean min_approvals? "
+        "known: branches, min_approvals, require_code_owner_review, dismiss_stale_reviews, "
+        "require_last_push_approval, block_author_approval)",
+        "  hint: `mlops-gate explain vcs.reviews-required` lists its params",
+    ]
+
+
+def test_validate_without_a_file_finds_the_repository_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["policy", "validate", "--repo", str(tmp_path)], env={}) == 2
+    assert "no policy file in" in capsys.readouterr().err
+    write(tmp_path, "version: 1\nextends: strict\n", ".mlops-gate.yml")
+    assert main(["policy", "validate", "--repo", str(tmp_path)], env={}) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path}/.mlops-gate.yml: valid (extends builtin:strict -> builtin:default")
+    assert "checks enabled" in out
+
+
+def test_the_schema_describes_every_key_and_param_with_an_example_that_validates() -> None:
+    from mlops_gate import policy_schema, typed
+    from mlops_gate.catalogue import catalogue
+
+    schema = policy_schema.schema()
+    props = schema["properties"]
+    for key in ("version", "extends", "fail_on", "target", "checks", "waivers"):
+        assert props[key].get("description"), key
+    assert "flags" in props["target"]["description"] or props["target"]["anyOf"]
+    for cid, spec in catalogue().checks.items():
+        if not spec.origin.startswith("mlops_gate."):
+            continue
+        params = props["checks"]["properties"][cid]["properties"]["params"]["properties"]
+        for name, prop in params.items():
+            assert prop.get("description"), f"{cid}.{name} has no description"
+            for example in prop.get("examples", []):
+                typed.from_data(typed.hints(spec.params)[name], example, name)  # an example is a valid value
+            if typed.hints(spec.params)[name] is not bool:
+                assert prop.get("examples"), f"{cid}.{name} has no example"
+    doc = {"version": 1, "checks": {"vcs.reviews-required": {"params": {"min_approvals": 2}}}}
+    jsonschema.validate(doc, schema)

@@ -46,6 +46,7 @@ def test_version_imports_nothing_heavy() -> None:
     assert _heavy(mods) == []
     assert "yaml" not in mods  # not even the YAML parser
     assert _sigstore(mods) == []
+    assert "argcomplete" not in mods  # imported only while a shell asks for completions
 
 
 def test_files_only_check_imports_no_sdk() -> None:

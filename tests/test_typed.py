@@ -68,3 +68,39 @@ def test_errors_name_the_path(data: dict[str, object], message: str) -> None:
     with pytest.raises(typed.DataError) as exc:
         typed.from_data(Outer, data)
     assert str(exc.value) == message
+
+
+@dataclass(frozen=True)
+class Documented:
+    """What these are for. Prose may say ratio: anything, or mention flag: too, at the margin only when it
+    documents a field.
+
+    name: what it is called,
+        over two lines.
+        e.g. churn-model
+    tags: labels and their values.
+        e.g. {owner: "@ml", tier: [gold]}
+    unknown: not a field, so not an entry.
+    flag: on or off.
+    """
+
+    name: str = ""
+    tags: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    flag: bool = False
+    ratio: float = 0.5
+
+
+def test_field_docs_convention() -> None:
+    from mlops_gate.fielddoc import field_docs, type_name
+
+    docs = field_docs(Documented)
+    assert set(docs) == {"name", "tags", "flag"}  # `unknown` is no field; ratio has no entry
+    assert docs["name"].text == "what it is called, over two lines." and docs["name"].example == "churn-model"
+    assert docs["tags"].example == {"owner": "@ml", "tier": ["gold"]}
+    assert not docs["flag"].has_example
+    assert type_name(typed.hints(Documented)["tags"]) == "mapping of string to list of strings or null"
+    assert type_name(tuple[str, ...]) == "list of strings" and type_name(bool) == "true/false"
+    schema = typed.schema_of(Documented)["properties"]
+    assert schema["name"]["description"] == "what it is called, over two lines."
+    assert schema["tags"]["examples"] == [{"owner": "@ml", "tier": ["gold"]}]
+    assert "description" not in schema["ratio"]

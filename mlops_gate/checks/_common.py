@@ -15,6 +15,16 @@ def repo_subject(target: Target, files: RepoFiles) -> str:
     return f"repo:{subject_name(target, files.root)}"
 
 
+def request_word(platform: str | None, paths: Iterable[str] = ()) -> str:
+    """What the platform calls a change under review: a merge request on GitLab (the target's platform, else a
+    repository whose only CI file is GitLab's), a pull request elsewhere."""
+    names = [p.rsplit("/", 1)[-1] for p in paths]
+    gitlab = platform == "gitlab" or (
+        platform is None and bool(names) and all(n.startswith(".gitlab-ci") for n in names)
+    )
+    return "merge request" if gitlab else "pull request"
+
+
 def file_subject(f: SourceFile) -> str:
     return f"file:{f.path}"
 

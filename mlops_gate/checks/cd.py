@@ -50,6 +50,17 @@ def _units(files: RepoFiles, branch: str) -> tuple[list[Unit], Pipeline | None]:
 
 @dataclass(frozen=True)
 class Params:
+    """The params of cd.deploy-via-pipeline.
+
+    deploy_jobs: globs (case-insensitive) over CI job ids and names that make a job a deploy job.
+        e.g. ["deploy*", "release*", "publish-model"]
+    environment: the protected environment every deploy job must target.
+        e.g. prod
+    other_environments: other environments a deploy job may target instead (globs).
+        e.g. [staging, "review/*"]
+    allow_pr_deploys: accept production deploy jobs that run on pull/merge requests.
+    """
+
     deploy_jobs: tuple[str, ...] = ("deploy*", "release*")
     environment: str = "production"
     other_environments: tuple[str, ...] = ()
@@ -104,7 +115,8 @@ def _judge(u: Unit, job: Job, p: Params, branch: str) -> tuple[bool, list[Violat
         return False, [Violation(f"{where} deploys without an environment, so no approvals apply", at)]
     if name.casefold() == p.environment.casefold():
         if _on_pull_requests(u, job, branch) and not p.allow_pr_deploys:
-            msg = f"{where} deploys to {name} on pull requests (add a condition that keeps it off them)"
+            word = "merge requests" if platform == "gitlab" else "pull requests"
+            msg = f"{where} deploys to {name} on {word} (add a condition that keeps it off them)"
             return True, [Violation(msg, at)]
         return True, []
     if any(fnmatch.fnmatchcase(name, g) for g in p.other_environments):

@@ -16,6 +16,18 @@ from mlops_gate.target import Target
 
 @dataclass(frozen=True)
 class Params:
+    """The params of cd.production-environment.
+
+    name: the production environment's name on the platform.
+        e.g. prod
+    min_reviewers: how many approvals a deployment to it needs at least.
+        e.g. 2
+    forbid_self_review: the person who triggered a deployment cannot approve it.
+    protected_branches_only: it deploys only from protected branches.
+    allowed_branches: branch patterns acceptable when the platform limits deployments by pattern instead.
+        e.g. [main, "release/*"]
+    """
+
     name: str = "production"
     min_reviewers: int = 1
     forbid_self_review: bool = True

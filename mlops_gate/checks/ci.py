@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mlops_gate.checks._common import repo_subject
+from mlops_gate.checks._common import repo_subject, request_word
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.lang.pipelines import CI_GLOBS
@@ -21,6 +21,23 @@ from mlops_gate.target import Target
 
 @dataclass(frozen=True)
 class Params:
+    """The params of ci.pr-pipeline.
+
+    branches: the branches pull/merge requests into which must run tests; empty means the request's target
+        branch when known, else main or master.
+        e.g. [main, "release/*"]
+    test_jobs: globs (case-insensitive) over job ids and names that make a job a test job.
+        e.g. ["test*", "*-tests", "unit*"]
+    test_commands: commands that make a job a test job when its script runs one.
+        e.g. [pytest, tox, "make check"]
+    allow_path_filters: accept triggers filtered by paths (`paths:`, `rules:changes`), which skip the tests
+        for some changes.
+    accept_branch_pipelines: on GitLab, count jobs of branch pipelines (run on every push, shown on the merge
+        request) as well as merge request pipelines.
+    azure_implicit_pr: on Azure Pipelines, count a pipeline without `pr:` (GitHub-hosted code, or an Azure
+        Repos build-validation policy runs it).
+    """
+
     branches: tuple[str, ...] = ()
     test_jobs: tuple[str, ...] = (
         "test*",
@@ -118,10 +135,11 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
     good = {b: [r for r in rs if not r.problem] for b, rs in runs.items()}
     missing = [b for b in runs if not good[b]] if wanted else ([] if any(good.values()) else ["main or master"])
     violations = [*broken, *pls.include_problems]
+    word = request_word(target.platform, (f.path for f in files.files))
     for b in missing:
         violations.append(
             Violation(
-                f"no CI job runs tests on pull requests into {b}",
+                f"no CI job runs tests on {word}s into {b}",
                 Location(pls.own[0].path) if len(pls.own) == 1 else None,
             )
         )
@@ -132,7 +150,7 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
     evidence += tuple(f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b}" for b in covered for r in good[b])
     evidence += tuple(dict.fromkeys(e for a in answers.values() for e in a.evidence))
     into = " and ".join(covered) if covered else " or ".join(wanted or fallback)
-    msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on pull requests into {into}"
+    msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on {word}s into {into}"
     if missing and wanted and covered:
         msg += f"; none into {', '.join(missing)}"
     if not wanted:

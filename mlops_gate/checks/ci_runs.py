@@ -17,6 +17,15 @@ from mlops_gate.target import Target
 
 @dataclass(frozen=True)
 class Params:
+    """The params of ci.required-runs.
+
+    required: run names that must have succeeded on the commit; empty means the required status checks of the
+        branch protection (every run on the commit when it requires none).
+        e.g. [test, build]
+    allow_neutral: a `neutral` conclusion counts as success.
+    allow_skipped: a `skipped` conclusion counts as success.
+    """
+
     required: tuple[str, ...] = ()  # run names; empty: the branch protection's required checks
     allow_neutral: bool = False
     allow_skipped: bool = False

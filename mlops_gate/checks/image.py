@@ -21,6 +21,12 @@ PIN_HINT = "pin it as name@sha256:<digest> (`docker buildx imagetools inspect NA
 
 @dataclass(frozen=True)
 class PinParams:  # both pinning checks: the same exemptions
+    """The params of image.base-pinned and image.digest-pinned.
+
+    allow: globs over image references that need no digest.
+        e.g. ["registry.internal/base/*"]
+    """
+
     allow: tuple[str, ...] = ()  # globs over image references that need no digest
 
 

@@ -20,6 +20,16 @@ from mlops_gate.target import Target
 
 @dataclass(frozen=True)
 class ProvenanceParams:
+    """The params of image.provenance.
+
+    keys: the public keys that sign the attestations: PEM files relative to the repository root, or inline PEM.
+        e.g. [cosign.pub]
+    builder_ids: the builders allowed to have built the image (globs over the provenance's builder id).
+        e.g. ["https://github.com/slsa-framework/slsa-github-generator/*"]
+    predicate_types: the provenance formats accepted.
+        e.g. ["https://slsa.dev/provenance/v1"]
+    """
+
     keys: tuple[str, ...] = ()  # PEM public keys that sign the attestations
     builder_ids: tuple[str, ...] = ()  # allowed builder ids (globs)
     predicate_types: tuple[str, ...] = (slsa.SLSA_V1, slsa.SLSA_V02)

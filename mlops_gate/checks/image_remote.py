@@ -24,6 +24,14 @@ SOURCE, REVISION = "org.opencontainers.image.source", "org.opencontainers.image.
 
 @dataclass(frozen=True)
 class LabelParams:
+    """The params of image.labels.
+
+    source_label: the label (or annotation) that must name the gated repository; empty skips it.
+        e.g. org.opencontainers.image.source
+    revision_label: the label (or annotation) that must be the gated commit; empty skips it.
+        e.g. org.opencontainers.image.revision
+    """
+
     source_label: str = SOURCE  # must name the repository being gated ("" to skip)
     revision_label: str = REVISION  # must equal the commit being gated ("" to skip)
 

@@ -25,6 +25,22 @@ from mlops_gate.typed import DataError
 
 @dataclass(frozen=True)
 class AlertRulesParams:
+    """The params of monitoring.alert-rules.
+
+    rule_files: globs that narrow which files are the rule files; empty means every discovered one.
+        e.g. ["monitoring/*.yml"]
+    required_alerts: alerts (names or globs) some rule file must define.
+        e.g. [ChurnModelHighLatency, "*Drift*"]
+    required_labels: labels every alert must carry.
+        e.g. [severity, team]
+    required_annotations: annotations every alert must carry.
+        e.g. [summary, runbook_url]
+    min_for: the shortest `for` an alert may have (a Prometheus duration).
+        e.g. 5m
+    require_rule_tests: every required alert (every alert when none is named) must be exercised by a passing
+        promtool unit test.
+    """
+
     rule_files: tuple[str, ...] = ()
     required_alerts: tuple[str, ...] = ()
     required_labels: tuple[str, ...] = ("severity",)

@@ -25,6 +25,12 @@ LOOKED_FOR = (
 
 @dataclass(frozen=True)
 class DriftMonitorParams:
+    """The params of monitoring.drift-monitor.
+
+    kinds: the kinds of drift monitor that count; empty means any.
+        e.g. [prometheus, evidently]
+    """
+
     kinds: tuple[DriftKind, ...] = ()
 
 

@@ -22,6 +22,21 @@ RULE_TYPE = {"alert": "alerting", "record": "recording"}
 
 @dataclass(frozen=True)
 class LiveParams:
+    """The params of monitoring.live.
+
+    required_alerts: alerts (names or globs) the live Prometheus must have loaded.
+        e.g. [ChurnModelHighLatency]
+    require_repo_rules_loaded: every rule of the repository's rule files must be loaded and healthy.
+    rule_files: globs that narrow which repository rule files must be loaded.
+        e.g. ["monitoring/*.yml"]
+    targets: labels of the model's scrape target, which must be up.
+        e.g. {job: churn-model}
+    required_metrics: series selectors that must have a current sample.
+        e.g. ['model_predictions_total{model="churn"}']
+    block_on_severity: a firing model alert with one of these `severity` labels fails the check.
+        e.g. [critical, page]
+    """
+
     required_alerts: tuple[str, ...] = ()
     require_repo_rules_loaded: bool = True
     rule_files: tuple[str, ...] = ()

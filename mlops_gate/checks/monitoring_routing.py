@@ -25,6 +25,16 @@ MAX_MATCHES = 1_000_000  # route matches evaluated for one configuration: more f
 
 @dataclass(frozen=True)
 class AlertRoutingParams:
+    """The params of monitoring.alert-routing.
+
+    alertmanager_config: the Alertmanager configuration's path in the repository; empty means every discovered one.
+        e.g. monitoring/alertmanager.yml
+    match_labels: route only the alerts that carry these labels (or this label set itself when none does).
+        e.g. {severity: critical}
+    alerts: route only the alerts whose names match these globs.
+        e.g. ["ChurnModel*"]
+    """
+
     alertmanager_config: str | None = None
     match_labels: dict[str, str] = field(default_factory=dict)
     alerts: tuple[str, ...] = ()

@@ -20,6 +20,16 @@ LABEL = {"databricks": "Databricks bundle", "airflow": "Airflow DAG file", "step
 
 @dataclass(frozen=True)
 class Params:
+    """The params of orchestration.workflow-defined.
+
+    kinds: the workflow kinds that count: databricks, airflow, stepfunctions; empty means any.
+        e.g. [databricks]
+    paths: globs that narrow which workflow files are judged; empty means every discovered one.
+        e.g. ["pipelines/**"]
+    required_tasks: task names (globs) some workflow must define.
+        e.g. [train, evaluate, "register*"]
+    """
+
     kinds: tuple[Kind, ...] = ()  # empty: any kind
     paths: tuple[str, ...] = ()  # globs over workflow files; empty: every discovered one
     required_tasks: tuple[str, ...] = ()  # task names (globs) some workflow must define

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
+from mlops_gate.checks._common import request_word
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.policy_file import PolicyCopy, PolicyFiles
@@ -49,18 +50,19 @@ def policy_unchanged(facts: Facts, params: Any, target: Target) -> Iterator[Outc
     pf = facts.policy_file
     # the file's name, not the machine's absolute path: a stable subject for waivers and reports
     where = f"policy:{pf.source if pf.source.startswith('builtin:') else PurePath(pf.source).name}"
+    word = request_word(target.platform)
     if not pf.pull_request:
-        yield Outcome(where, "not a pull request: nothing to compare")
+        yield Outcome(where, f"not a {word}: nothing to compare")
         return
     branch = pf.base_branch or "?"
     if pf.policy_ref:
-        yield _judge_ref(where, pf, branch)
+        yield _judge_ref(where, pf, branch, word)
         return
     for rel in pf.deleted:
         using = where.removeprefix("policy:").removeprefix("builtin:")
         msg = (
-            f"{rel} is on {branch} but the pull request deletes it: the run falls back to {using}; "
-            "policy changes must be merged before they can judge a pull request"
+            f"{rel} is on {branch} but the {word} deletes it: the run falls back to {using}; "
+            f"policy changes must be merged before they can judge a {word}"
         )
         yield Outcome(f"file:{rel}", msg, (Violation(msg),), (f"git {pf.base_ref}:{rel} exists",))
     if not pf.files:
@@ -71,34 +73,34 @@ def policy_unchanged(facts: Facts, params: Any, target: Target) -> Iterator[Outc
         )
         return
     for copy in pf.files:
-        yield _judge(copy, branch)
+        yield _judge(copy, branch, word)
 
 
-def _judge_ref(where: str, pf: PolicyFiles, branch: str) -> Outcome:
+def _judge_ref(where: str, pf: PolicyFiles, branch: str, word: str) -> Outcome:
     ref, base = pf.policy_ref, pf.base_ref or branch
     evidence = (f"git {ref} = {pf.policy_ref_commit or '?'}", f"git {base} = {pf.base_commit or '?'}")
     if pf.policy_ref_commit and pf.policy_ref_commit == pf.base_commit:
         return Outcome(
             where,
             f"policy loaded from the git ref {ref} (--policy-ref), the target branch {branch}'s "
-            "commit: the pull request cannot have changed it",
+            f"commit: the {word} cannot have changed it",
             evidence=evidence,
         )
     msg = (
         f"the policy was read from the git ref {ref} (--policy-ref, commit {(pf.policy_ref_commit or '?')[:12]}), "
-        f"which is not the target branch {branch} ({base} is at {(pf.base_commit or '?')[:12]}): the pull "
-        f"request may have changed it; use --policy-ref {base}"
+        f"which is not the target branch {branch} ({base} is at {(pf.base_commit or '?')[:12]}): the {word} "
+        f"may have changed it; use --policy-ref {base}"
     )
     return Outcome(where, msg, (Violation(msg),), evidence)
 
 
-def _judge(copy: PolicyCopy, branch: str) -> Outcome:
+def _judge(copy: PolicyCopy, branch: str, word: str) -> Outcome:
     subject = f"file:{copy.path}"
     evidence = (f"compared with git {copy.base_ref}:{copy.path}",)
     if copy.links:
         return _judge_links(subject, copy, branch)
     if not copy.in_base:
-        msg = f"{copy.path} is not on {branch}: the pull request adds the policy it is judged by"
+        msg = f"{copy.path} is not on {branch}: the {word} adds the policy it is judged by"
         return Outcome(subject, msg, (Violation(msg, Location(copy.path, 1)),), evidence)
     if copy.identical:
         return Outcome(subject, f"identical to {copy.base_ref}", evidence=evidence)
@@ -115,7 +117,7 @@ def _judge(copy: PolicyCopy, branch: str) -> Outcome:
     return Outcome(
         subject,
         f"{copy.path} differs from {copy.base_ref}: {len(copy.changes)} changed blocks, +{added} -{removed} lines; "
-        f"policy changes must be merged before they can judge a pull request",
+        f"policy changes must be merged before they can judge a {word}",
         violations,
         evidence,
     )

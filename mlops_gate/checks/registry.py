@@ -28,6 +28,13 @@ def unread(model: MlflowModel, what: str) -> Outcome:
 
 @dataclass(frozen=True)
 class VersionParams:
+    """The params of registry.model-version.
+
+    required_alias: an alias the released version must hold; empty means none.
+        e.g. champion
+    allow_archived: accept a version in the Archived stage.
+    """
+
     required_alias: str | None = None  # e.g. "champion": the released version must hold it
     allow_archived: bool = False
 
@@ -80,6 +87,12 @@ def model_version(facts: Facts, params: VersionParams, target: Target) -> Iterat
 
 @dataclass(frozen=True)
 class LineageParams:
+    """The params of registry.lineage.
+
+    require_dataset_inputs: the run must have logged the datasets it trained on (`mlflow.log_input`).
+    match_repository: where the run's `mlflow.source.git.repoURL` is set, it must name the gated repository.
+    """
+
     require_dataset_inputs: bool = False  # the run logged the datasets it trained on (mlflow.log_input)
     match_repository: bool = True  # a run's mlflow.source.git.repoURL, where set, names target.repository
 
@@ -136,9 +149,10 @@ def lineage(facts: Facts, params: LineageParams, target: Target) -> Iterator[Out
     if params.require_dataset_inputs and not run.dataset_inputs:
         violations.append(Violation(f"run {run.run_id} logged no dataset inputs", at))
     datasets = f", {len(run.dataset_inputs)} dataset input(s)" if run.dataset_inputs else ""
+    trace = f"version {mv.version} <- run {run.run_id} ({run.status}) at commit {commit[:12] or 'unknown'}{datasets}"
     yield Outcome(
         model.subject,
-        f"version {mv.version} <- run {run.run_id} ({run.status}) at commit {commit[:12] or 'unknown'}{datasets}",
+        f"{trace}: {_count(violations, 'lineage problem')}" if violations else trace,
         violations=tuple(violations),
         evidence=evidence,
     )
@@ -153,6 +167,18 @@ def _same_repo(url: str, slug: str) -> bool:
 
 @dataclass(frozen=True)
 class MetadataParams:
+    """The params of registry.metadata.
+
+    require_description: the registered model and the version must be described.
+    required_tags: tags that must be set (on the version, else the model): each to one of its allowed values,
+        or null for any non-empty value.
+        e.g. {owner: null, validation_status: [approved]}
+    require_signature: the MLmodel must declare a signature.
+    require_input_example: the MLmodel must have an input example.
+    required_params: parameters the version's run (or logged model) must have logged.
+        e.g. [learning_rate, max_depth]
+    """
+
     require_description: bool = True  # the registered model and the version are described
     # tag -> allowed values, or null for any non-empty value; the version's tag wins over the model's
     required_tags: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -223,3 +249,7 @@ def metadata(facts: Facts, params: MetadataParams, target: Target) -> Iterator[O
         violations=tuple(violations),
         evidence=(mv.url, *((model.mlmodel.source,) if model.mlmodel else ())),
     )
+
+
+def _count(items: list[Violation], what: str) -> str:
+    return f"{len(items)} {what}{'' if len(items) == 1 else 's'}"

@@ -35,6 +35,18 @@ def parse_bound(text: str) -> tuple[str, float]:
 
 @dataclass(frozen=True)
 class MetricsParams:
+    """The params of registry.metrics.
+
+    thresholds: bounds each metric must meet: `>=`, `>`, `<=`, `<` or `==` and a number.
+        e.g. {val_auc: ">= 0.80", latency_p95_ms: "<= 50"}
+    compare_to: an alias whose version is the baseline for max_regression; empty means no comparison.
+        e.g. champion
+    max_regression: the largest worsening allowed per metric against the baseline, in the metric's units.
+        e.g. {val_auc: 0.01}
+    lower_is_better: metrics for which a rise is a regression (besides those bounded by `<=` or `<`).
+        e.g. [log_loss]
+    """
+
     thresholds: dict[str, str] = field(default_factory=dict)  # metric -> ">= 0.80", "<= 50", "> 0", "== 1"
     compare_to: str | None = None  # an alias, e.g. "champion": the version holding it is the baseline
     max_regression: dict[str, float] = field(default_factory=dict)  # metric -> largest allowed worsening

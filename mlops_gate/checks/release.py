@@ -24,6 +24,16 @@ GIT_COMMIT_TAG = "mlflow.source.git.commit"
 
 @dataclass(frozen=True)
 class Params:
+    """The params of release.traceability.
+
+    keys: the public keys that sign the image's provenance (as image.provenance's keys).
+        e.g. [cosign.pub]
+    required: CI run names that must have succeeded on the commit; empty means every run on it, at least one.
+        e.g. [test, build]
+    revision_label: the image label that must be the gated commit.
+        e.g. org.opencontainers.image.revision
+    """
+
     keys: tuple[str, ...] = ()  # the keys that sign provenance (as image.provenance's `keys`)
     required: tuple[str, ...] = ()  # CI run names; empty: every run on the commit, at least one
     revision_label: str = REVISION

@@ -32,6 +32,15 @@ def _not_protected(b: BranchProtection) -> tuple[str, list[Violation], list[str]
 
 @dataclass(frozen=True)
 class ProtectedParams:
+    """The params of vcs.branch-protected.
+
+    branches: the branches that must be protected: names, globs (`release/*`) or `@default` (the default
+        branch); empty means the default branch.
+        e.g. ["@default", "release/*"]
+    block_force_push: force pushes to those branches must be blocked.
+    block_deletion: deleting those branches must be blocked.
+    """
+
     branches: tuple[str, ...] = ()  # names or globs; empty: the default branch
     block_force_push: bool = True
     block_deletion: bool = True
@@ -68,13 +77,29 @@ def branch_protected(facts: Facts, params: ProtectedParams, target: Target) -> I
                 unknown.append(f"whether {what} are allowed")
             elif wanted and value:
                 violations.append(Violation(f"{what} allowed on {b.branch}"))
-        return f"{b.branch} is protected ({', '.join(b.sources) or 'source unknown'})", violations, unknown
+        how = ", ".join(b.sources) or "source unknown"
+        if violations:  # the headline agrees with the status: protected, but not enough
+            gaps = " and ".join(v.message.split(" allowed on ")[0] for v in violations)
+            return f"{b.branch} is protected ({how}) but allows {gaps}", violations, unknown
+        return f"{b.branch} is protected ({how})", violations, unknown
 
     yield from for_branches(facts, params.branches, judge)
 
 
 @dataclass(frozen=True)
 class ReviewParams:
+    """The params of vcs.reviews-required.
+
+    branches: the branches whose merges need reviews (names, globs, `@default`); empty means the default branch.
+        e.g. ["@default", "release/*"]
+    min_approvals: how many approving reviews a merge needs at least.
+        e.g. 2
+    require_code_owner_review: a code owner (CODEOWNERS) must approve.
+    dismiss_stale_reviews: a new push dismisses the approvals given before it.
+    require_last_push_approval: the last push must be approved by someone other than its author.
+    block_author_approval: the author's own approval does not count.
+    """
+
     branches: tuple[str, ...] = ()
     min_approvals: int = 1
     require_code_owner_review: bool = True
@@ -132,6 +157,15 @@ def reviews_required(facts: Facts, params: ReviewParams, target: Target) -> Iter
 
 @dataclass(frozen=True)
 class StatusParams:
+    """The params of vcs.status-checks-required.
+
+    branches: the branches whose merges need passing CI (names, globs, `@default`); empty means the default branch.
+        e.g. ["@default"]
+    required: check names that must be required status checks; empty means at least one, of any name.
+        e.g. [test, lint]
+    strict: the branch must be up to date with its target before merging.
+    """
+
     branches: tuple[str, ...] = ()
     required: tuple[str, ...] = ()  # check names that must be required; empty: at least one
     strict: bool = True
@@ -186,6 +220,14 @@ def status_checks_required(facts: Facts, params: StatusParams, target: Target) -
 
 @dataclass(frozen=True)
 class BypassParams:
+    """The params of vcs.no-bypass.
+
+    branches: the branches whose rules nobody may bypass (names, globs, `@default`); empty means the default branch.
+        e.g. ["@default"]
+    allowed_bypass: actors allowed to bypass anyway: globs over `kind:name` (`team:`, `user:`, `app:`, `role:`).
+        e.g. ["app:release-bot", "team:sre"]
+    """
+
     branches: tuple[str, ...] = ()
     allowed_bypass: tuple[str, ...] = ()  # globs over "kind:name", e.g. "app:release-bot", "team:sre"
 
@@ -231,6 +273,13 @@ def no_bypass(facts: Facts, params: BypassParams, target: Target) -> Iterator[Ou
 
 @dataclass(frozen=True)
 class SignedParams:
+    """The params of vcs.signed-commits.
+
+    branches: the branches that must only take signed commits (names, globs, `@default`); empty means the
+        default branch.
+        e.g. ["@default", "release/*"]
+    """
+
     branches: tuple[str, ...] = ()
 
 

@@ -15,9 +15,10 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from mlops_gate import progress
 from mlops_gate.errors import FactError
 from mlops_gate.providers import netpolicy
 
@@ -65,6 +66,9 @@ class Request:
         if now >= self.deadline:
             raise self.timeout("run" if now >= self.run_deadline else "request")
         self.attempts += 1
+        if self.attempts > 1 and progress.active():  # a retry: the display says so as it starts
+            what = progress.Event("retry", progress.kind(), f"{self.method} {self.url}", id(self))
+            progress.emit(replace(what, seconds=now - self.started, attempt=self.attempts))
         self.attempt_deadline = min(now + self.limits.attempt_s, self.deadline)
         WATCHDOG.arm(self, self.attempt_deadline)
 
@@ -78,18 +82,18 @@ class Request:
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}, {elapsed:.1f} s in all"
         if why == "run":
             return TransportError(
-                f"{self.method} {self.url}: the run's network deadline passed ({tries}; "
+                f"{self.method} {self.url} timed out: the run's network deadline passed ({tries}; "
                 f"MLOPS_GATE_HTTP_RUN_DEADLINE={self.limits.run_s:g} s)",
                 TIMEOUT_HINT,
             )
         if why == "request":
             return TransportError(
-                f"{self.method} {self.url}: no complete answer within the request deadline "
+                f"{self.method} {self.url} timed out: no complete answer within the request deadline "
                 f"({tries}; MLOPS_GATE_HTTP_REQUEST_DEADLINE={self.limits.request_s:g} s)",
                 TIMEOUT_HINT,
             )
         return TransportError(
-            f"{self.method} {self.url} did not answer within {self.limits.attempt_s:g} s "
+            f"{self.method} {self.url} timed out: it did not answer within {self.limits.attempt_s:g} s "
             f"(MLOPS_GATE_HTTP_TIMEOUT, connect to last byte; {tries})",
             TIMEOUT_HINT,
         )

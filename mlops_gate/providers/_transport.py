@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -27,6 +28,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import Timeout
 
+from mlops_gate import progress
 from mlops_gate.providers import netpolicy
 from mlops_gate.providers._deadline import SENDING, WATCHDOG, Clock, Request, TransportError, current, shutdown
 
@@ -146,6 +148,9 @@ class BoundedAdapter(HTTPAdapter):
         if now >= self.clock.deadline:
             raise req.timeout("run")
         outer, SENDING.request = current(), req
+        said = progress.active()  # the CLI's display: each request as it is made (and retried, and answered)
+        if said:
+            progress.emit(progress.Event("request", progress.kind(), f"{req.method} {req.url}", id(req)))
         try:
             try:
                 response = super().send(
@@ -162,7 +167,18 @@ class BoundedAdapter(HTTPAdapter):
                 if req.expired or isinstance(exc, requests.exceptions.Timeout) or _timed_out(exc):
                     raise req.timeout() from None
                 raise
+            if said:
+                done = progress.Event("response", progress.kind(), f"{req.method} {req.url}", id(req))
+                elapsed = time.monotonic() - req.started
+                progress.emit(replace(done, status=response.status_code, seconds=elapsed, attempt=req.attempts))
             return response
+        except Exception as exc:
+            if said:
+                failed = progress.Event("failed", progress.kind(), f"{req.method} {req.url}", id(req))
+                error = exc.message if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
+                elapsed = time.monotonic() - req.started
+                progress.emit(replace(failed, seconds=elapsed, attempt=req.attempts, error=error))
+            raise
         finally:
             WATCHDOG.disarm(req)
             SENDING.request = outer

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping
 
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.model import Report, Result, Status, Verdict, Waiver
-from mlops_gate.reporters.console import AREAS, facts_line, location_text, summary_line, verdict_line
+from mlops_gate.reporters.console import (
+    AREAS,
+    facts_line,
+    location_text,
+    not_run_lines,
+    outcomes,
+    summary_line,
+    verdict_line,
+)
 
 LIMIT = 1024 * 1024  # GitHub's step-summary limit, in bytes
 MARGIN = 16 * 1024  # for the headline, counts, waivers and truncation notes
@@ -34,20 +42,26 @@ def render(report: Report, checks: Mapping[str, CheckSpec], *, color: bool = Fal
     if report.facts_file is not None:
         head += [f"> **{text(facts_line(report))}**", ""]
     if report.target:
-        head += [" · ".join(f"**{text(k)}** {text(str(v))}" for k, v in sorted(report.target.items())), ""]
+        sources = report.target_sources
+        shown = [
+            f"**{text(k)}** {text(str(v))}" + (f" ({text(sources[k])})" if sources.get(k) else "")
+            for k, v in sorted(report.target.items())
+        ]
+        head += [" · ".join(shown), ""]
     if report.errors:
         head += [*(f"> **Gate error:** {text(e)}" for e in report.errors[:MAX_WAIVERS]), ""]
-    counts = report.counts()
-    numbers = " | ".join(str(counts[s.value]) for s in Status)
+    seen = list(outcomes(report).values())
+    numbers = " | ".join(str(seen.count(o)) for o in ("passed", "blocking", "failed", "waived", "error"))
     head += [
-        "| total | passed | failed | waived | error | fail_on |",
-        "| --- | --- | --- | --- | --- | --- |",
-        f"| {len(report.results)} | {numbers} | {report.fail_on.value} |",
+        "| checks | passed | failed, blocking | failed, not blocking | waived | could not evaluate | fail_on |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| {len(seen)} | {numbers} | {report.fail_on.value} |",
         "",
     ]
     footer = f"{text(summary_line(report))} · mlops-gate {text(report.tool_version)}"
     footer += f" · {report.duration_s:.2f} s"
-    tail = [*_waivers(report), f"<sub>{footer}</sub>", ""]
+    off = [f"- {text(line)}" for line in not_run_lines(report)]
+    tail = [*(["### Not run", "", *off, ""] if off else []), *_waivers(report), f"<sub>{footer}</sub>", ""]
 
     rows = [_row(r, id(r) in blocking) for r in _problems_first(report.results)]
     problems = [r for r in report.results if r.status in (Status.FAILED, Status.ERROR)]

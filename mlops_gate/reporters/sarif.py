@@ -18,11 +18,12 @@ from typing import Any
 from urllib.parse import quote
 
 from mlops_gate.checkspec import CheckSpec
+from mlops_gate.links import PROJECT_URL
 from mlops_gate.model import Report, Result, Severity, Status, Violation
 from mlops_gate.reporters.codequality import fingerprint, unique
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/mlops-gate/mlops-gate"
+INFORMATION_URI = PROJECT_URL
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "mlopsGate/v1"
 

@@ -163,12 +163,12 @@ def test_gitlab_production_with_extends(tmp_path: Path) -> None:
         ),
         (
             "deploy:\n  environment: production\n  only: [merge_requests]\n",
-            "deploys to production on pull requests (add a condition that keeps it off them)",
+            "deploys to production on merge requests (add a condition that keeps it off them)",
             2,
         ),
         (
             "deploy:\n  environment: production\n  rules:\n    - if: $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == 'main'\n",
-            "deploys to production on pull requests (add a condition that keeps it off them)",
+            "deploys to production on merge requests (add a condition that keeps it off them)",
             2,
         ),
     ],
@@ -208,7 +208,7 @@ def test_gitlab_main_file_overrides_an_included_deploy_job(tmp_path: Path) -> No
     o = run(tmp_path, files)
     assert o.violations == (
         Violation(
-            "job deploy deploys to production on pull requests (add a condition that keeps it off them)",
+            "job deploy deploys to production on merge requests (add a condition that keeps it off them)",
             Location("ci/deploy.yml", 2),
         ),
     )
@@ -280,7 +280,7 @@ def test_gitlab_merge_requests_are_judged_with_the_includes_they_could_have(tmp_
         o = run(tmp_path, files)
         assert o.violations == (
             Violation(
-                "job deploy deploys to production on pull requests (add a condition that keeps it off them)",
+                "job deploy deploys to production on merge requests (add a condition that keeps it off them)",
                 Location("ci/deploy.yml", 2),
             ),
         )

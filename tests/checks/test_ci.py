@@ -280,7 +280,7 @@ def test_gitlab_plain_job_runs_in_branch_pipelines(tmp_path: Path) -> None:
 def test_gitlab_merge_request_rules(tmp_path: Path, rules: str) -> None:
     o = gl("unit:\n  script: pytest\n" + rules, tmp=tmp_path, accept_branch_pipelines=False)
     assert passed(o), o.violations
-    assert o.message == "1 test job runs on pull requests into main"
+    assert o.message == "1 test job runs on merge requests into main"
 
 
 @pytest.mark.parametrize(
@@ -300,7 +300,7 @@ def test_gitlab_rules_that_miss_develop(tmp_path: Path, rules: str) -> None:
         tmp_path,
         accept_branch_pipelines=False,
     )
-    assert o.violations[0].message == "no CI job runs tests on pull requests into develop"
+    assert o.violations[0].message == "no CI job runs tests on merge requests into develop"
 
 
 def test_gitlab_workflow_rules_enable_jobs_without_rules(tmp_path: Path) -> None:
@@ -481,7 +481,7 @@ def test_gitlab_includes_that_cannot_be_read_are_named(tmp_path: Path) -> None:
     assert o.violations[1] == Violation(
         "the file has none of its 1 jobs matching test_jobs or running a test command" + note, Location(GL, 1)
     )
-    assert o.message == "0 test jobs run on pull requests into main" + note
+    assert o.message == "0 test jobs run on merge requests into main" + note
     assert passed(gl(text + "test:\n  script: [pytest]\n", tmp=tmp_path))  # no verdict to explain
 
 

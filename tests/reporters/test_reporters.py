@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mlops_gate import links
 from mlops_gate.checkspec import CheckSpec, NoParams
 from mlops_gate.model import Location, Report, Result, Severity, Status, Violation, Waiver
 from mlops_gate.reporters import FORMATS, codequality, console, json_report, junit, markdown, render, sarif
@@ -26,7 +27,7 @@ SHARED = ROOT.parent / "shared" / "schemas"
 SARIF_SCHEMA = SHARED / "sarif" / "schema" / "sarif-schema-2.1.0.json"
 JUNIT_XSD = SHARED / "junit" / "jenkins-xunit-plugin" / "junit-10.xsd"
 REPORT_SCHEMA = ROOT / "mlops_gate" / "schemas" / "report-v1.json"
-DOCS = "https://github.com/mlops-gate/mlops-gate/blob/main/docs/checks.md#"
+DOCS = links.docs("docs/checks.md") + "#"
 NASTY = 'rate 50% | <b>&"x"</b>\r\nnext: a,b;c] ::error:: 模型 ✓ [bold]x[/bold]'
 
 W_APPLIED = Waiver("cd.production-environment", "github:acme/*", "@ml-platform", "break-glass; PLAT-42", "2099-03-31")
@@ -194,8 +195,14 @@ def test_importing_reporters_does_not_import_rich() -> None:
 def test_console_plain_has_verdict_areas_waivers_and_no_ansi() -> None:
     out = console.render(REPORT, CHECKS, color=False, width=200)  # wide enough that nothing wraps
     assert "\x1b[" not in out
-    assert max(len(line) for line in console.render(REPORT, CHECKS).splitlines()) == console.WIDTH
-    assert out.rstrip().splitlines()[-1] == ("BLOCKED: 2 checks failed at or above high; 1 check ended in error")
+    narrow = console.render(REPORT, CHECKS).splitlines()
+    table = [line for line in narrow if line[:1] in "┏┃┡│├└"]
+    assert max(len(line) for line in table) == console.WIDTH
+    # links and sentences are never broken: the terminal wraps them
+    assert any(line.startswith("  vcs.reviews-required") and line.endswith("#vcsreviews-required") for line in narrow)
+    assert out.rstrip().splitlines()[-1] == (
+        "BLOCKED: 2 of 8 checks failed at or above high; 1 check could not be evaluated (exit 1)"
+    )
     areas = re.findall(r"│ +│ +│ ([A-Z]+) +│", out)
     assert areas == ["VCS", "CI", "CD", "ORCHESTRATION", "REGISTRY", "IMAGE", "MONITORING", "ACME"]
     assert "Dockerfile:1: FROM python:3.12 is not pinned by digest" in out
@@ -203,8 +210,11 @@ def test_console_plain_has_verdict_areas_waivers_and_no_ansi() -> None:
     assert "waived by @ml-platform until 2099-03-31: break-glass; PLAT-42" in out
     assert "Expired waivers" in out and "@sec" in out and "Unused waivers" in out and "PLAT-7" in out
     assert "[bold]x[/bold]" in out  # data is never read as rich markup
-    assert re.search(r"│ fail +│ low +│ monitoring.alert-rules", out)
-    assert "FAIL blocks (at or above high); fail is below it and does not" in out
+    # blocking is said in words on each failed row, and once for the rule
+    assert re.search(r"│ FAIL +│ low +│ monitoring.alert-rules +│.*\n│ not blocking +│", out)
+    assert re.search(r"│ FAIL +│ critical +│ vcs.reviews-required +│.*\n│ blocking +│", out)
+    assert "A failure blocks when its severity is high or above (fail_on)." in out
+    assert "8 checks ran: 3 passed, 2 failed and block, 1 failed below high, 1 waived, 1 could not be evaluated" in out
 
 
 def test_console_colour() -> None:
@@ -214,7 +224,7 @@ def test_console_colour() -> None:
 @pytest.mark.parametrize(
     ("report", "line"),
     [
-        (PASSING, "PASSED"),
+        (PASSING, "PASSED: 3 checks, none failed at or above high"),
         (
             make_report(
                 results=(
@@ -222,21 +232,21 @@ def test_console_colour() -> None:
                     res("cd.y", Status.WAIVED, waiver=W_APPLIED),
                 )
             ),
-            "PASSED (1 failed below high, 1 waived)",
+            "PASSED: 2 checks, none failed at or above high (1 failed below high, which does not block; 1 waived)",
         ),
         (
             make_report(results=(res("ci.x", Status.ERROR), res("ci.x", Status.ERROR, subject="file:y"))),
-            "COULD NOT EVALUATE: 1 check ended in error (ci.x); the gate fails closed",
+            "COULD NOT EVALUATE: 1 of 1 check could not be evaluated (ci.x); the gate fails closed (exit 3)",
         ),
         (
             ERRORED,
-            "COULD NOT EVALUATE: 1 check ended in error (orchestration.workflow-defined); "
-            "1 gate error; the gate fails closed",
+            "COULD NOT EVALUATE: 1 of 5 checks could not be evaluated (orchestration.workflow-defined); "
+            "1 gate error; the gate fails closed (exit 3)",
         ),
-        (make_report(results=(), errors=("boom",)), "COULD NOT EVALUATE: 1 gate error; the gate fails closed"),
+        (make_report(results=(), errors=("boom",)), "COULD NOT EVALUATE: 1 gate error; the gate fails closed (exit 3)"),
         (
             make_report(results=(res("vcs.a", Status.FAILED), res("vcs.a", Status.FAILED, subject="file:b"))),
-            "BLOCKED: 1 check failed at or above high",
+            "BLOCKED: 1 of 1 check failed at or above high (exit 1)",
         ),
     ],
 )
@@ -418,7 +428,7 @@ def _cells(row: str) -> list[str]:
 
 def test_markdown_headline_table_and_details() -> None:
     out = markdown.render(REPORT, CHECKS)
-    assert out.startswith("## ❌ mlops-gate: BLOCKED: 2 checks failed at or above high; 1 check ended in")
+    assert out.startswith("## ❌ mlops-gate: BLOCKED: 2 of 8 checks failed at or above high; 1 check could not be")
     rows = [line for line in out.splitlines() if line.startswith("| ") and "`" in line]
     assert len(rows) == 8 and all(len(_cells(r)) == 5 for r in rows)
     assert "failed (blocking)" in rows[0] and "passed" in rows[-1]  # problems first
