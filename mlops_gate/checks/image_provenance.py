@@ -28,6 +28,12 @@ class ProvenanceParams:
         e.g. ["https://github.com/slsa-framework/slsa-github-generator/*"]
     predicate_types: the provenance formats accepted.
         e.g. ["https://slsa.dev/provenance/v1"]
+    signers: keyless signers accepted (any one): the OIDC issuer exactly, globs over the certificate's workflow SAN,
+        an optional source ref glob and the runner kind; the gated repository and commit are always required.
+        e.g. [{issuer: "https://token.actions.githubusercontent.com", workflows: ["https://github.com/acme/app/.github/workflows/release.yml@*"]}]
+    trusted_roots: Sigstore trusted root files (JSON, relative to the repository root) keyless signatures must chain to;
+        empty means the public-good instance's root shipped with sigstore-python.
+        e.g. [sigstore/trusted_root.json]
     """
 
     keys: tuple[str, ...] = ()  # PEM public keys that sign the attestations

@@ -25,6 +25,19 @@ COSIGN_TYPE = "cosign container image signature"
 
 @dataclass(frozen=True)
 class SignatureParams:
+    """The params of image.signature.
+
+    keys: the public keys a signature must verify with: PEM files relative to the repository root, or inline PEM
+        text. Neither keys nor signers is an error, never a pass.
+        e.g. [cosign.pub]
+    signers: keyless signers accepted (any one): the OIDC issuer exactly, globs over the certificate's workflow SAN,
+        an optional source ref glob and the runner kind; the gated repository and commit are always required.
+        e.g. [{issuer: "https://token.actions.githubusercontent.com", workflows: ["https://github.com/acme/app/.github/workflows/release.yml@*"]}]
+    trusted_roots: Sigstore trusted root files (JSON, relative to the repository root) keyless signatures must chain to;
+        empty means the public-good instance's root shipped with sigstore-python.
+        e.g. [sigstore/trusted_root.json]
+    """
+
     keys: tuple[str, ...] = ()  # PEM public-key files (relative to the repository root) or inline PEM
     signers: tuple[Signer, ...] = ()  # keyless signers (any of them): issuer, workflows, source_ref, runner
     trusted_roots: tuple[str, ...] = ()  # Sigstore trusted root files; empty: the public-good root

@@ -39,6 +39,12 @@ class AlertRulesParams:
         e.g. 5m
     require_rule_tests: every required alert (every alert when none is named) must be exercised by a passing
         promtool unit test.
+    prometheus_version: the Prometheus release the rule files must load in (2.x or 3.x; default the newest the gate
+        has read), so PromQL, names and template functions are judged as that release parses them.
+        e.g. "2.53"
+    prometheus_features: Prometheus feature flags enabled where the rules run (--enable-feature), which allow
+        experimental PromQL.
+        e.g. [promql-experimental-functions]
     """
 
     rule_files: tuple[str, ...] = ()

@@ -33,6 +33,9 @@ class AlertRoutingParams:
         e.g. {severity: critical}
     alerts: route only the alerts whose names match these globs.
         e.g. ["ChurnModel*"]
+    alertmanager_version: the Alertmanager release the configuration must load in (default the newest the gate has
+        read), so fields, notifiers and template functions are judged as that release reads them.
+        e.g. "0.27"
     """
 
     alertmanager_config: str | None = None

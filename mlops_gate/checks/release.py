@@ -32,6 +32,10 @@ class Params:
         e.g. [test, build]
     revision_label: the image label that must be the gated commit.
         e.g. org.opencontainers.image.revision
+    signers: keyless signers of the image's provenance, as image.provenance's signers.
+        e.g. [{issuer: "https://token.actions.githubusercontent.com", workflows: ["https://github.com/acme/app/*"]}]
+    trusted_roots: Sigstore trusted root files those signatures must chain to, as image.provenance's.
+        e.g. [sigstore/trusted_root.json]
     """
 
     keys: tuple[str, ...] = ()  # the keys that sign provenance (as image.provenance's `keys`)
