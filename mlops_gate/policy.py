@@ -81,8 +81,19 @@ class Policy:
     digest: str = ""
 
 
-def load(ref: str | Path, origin: str = "--policy") -> Policy:
-    """Load a policy file (or a built-in profile name) with everything it extends."""
+@dataclass(frozen=True)
+class Confine:
+    """Where a policy may be read from (a pull/merge request's own policy, before it is only compared with the
+    trusted one): files inside `root` as resolved (links followed), built-in profiles, and the files outside
+    `root` named in `allowed` (resolved paths the trusted policy reads too)."""
+
+    root: Path
+    allowed: frozenset[str] = frozenset()
+
+
+def load(ref: str | Path, origin: str = "--policy", confine: Confine | None = None) -> Policy:
+    """Load a policy file (or a built-in profile name) with everything it extends. `confine`: no file is read
+    outside it (PolicyError, before it is opened)."""
     path = _locate(str(ref), base=Path.cwd(), origin=origin)
     docs: list[tuple[str, PolicyDoc]] = []
     seen: list[str] = []
@@ -92,12 +103,27 @@ def load(ref: str | Path, origin: str = "--policy") -> Policy:
             cycle = " -> ".join([*(Path(s).name for s in seen), path.name])
             raise PolicyError(f"{path}: extends forms a cycle: {cycle}", "remove one of the extends")
         seen.append(key)
+        _confined(path, confine, docs[-1][0] if docs else origin)
         doc = _read(path)
         docs.append((_label(path), doc))
         if doc.extends is None:
             break
         path = _locate(doc.extends, base=path.parent, origin=f"{_label(path)}: extends")
     return _resolve(docs)
+
+
+def _confined(path: Path, confine: Confine | None, by: str) -> None:
+    if confine is None or path.parent == PROFILES_DIR:
+        return
+    real = path.resolve()
+    if real.is_relative_to(confine.root.resolve()) or str(real) in confine.allowed:
+        return
+    raise PolicyError(
+        f"{by}: {path} is outside the repository: on a pull/merge request the request's own policy (and what "
+        "it extends) is read only inside the repository; the target branch's policy judges the request",
+        "extend a policy file of the repository or a built-in profile (a file outside the repository can be "
+        "extended by the target branch's policy, or named with --policy)",
+    )
 
 
 def _label(path: Path) -> str:
