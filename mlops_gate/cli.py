@@ -208,7 +208,7 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
         from mlops_gate.evidence_verify import verify
 
         valid, message = verify(args.file, args.key)
-        print(redact_text(message, env))
+        print(printable_text(redact_text(message, env)))  # the bundle's text, never a CI command
         return 0 if valid else 1
     if args.command == "checks":
         return _list_checks(args.format)
@@ -283,11 +283,20 @@ def _validate(file: str) -> int:
     policy = load(Path(file), origin="policy validate")
     enabled = sum(1 for c in policy.checks.values() if c.enabled)
     print(
-        f"{file}: valid (extends {' -> '.join(policy.chain[1:]) or 'nothing'}; "
-        f"fail_on {policy.fail_on.value}; "
-        f"{enabled} checks enabled; {len(policy.waivers)} waivers)"
+        printable_text(
+            f"{file}: valid (extends {' -> '.join(policy.chain[1:]) or 'nothing'}; "
+            f"fail_on {policy.fail_on.value}; "
+            f"{enabled} checks enabled; {len(policy.waivers)} waivers)"
+        )
     )
     return 0
+
+
+def printable_text(text: str) -> str:
+    """What the CLI prints on stdout outside a report, as reports and stderr are made printable."""
+    from mlops_gate import printable
+
+    return printable.text(text)
 
 
 def redact_text(text: str, env: Mapping[str, str]) -> str:
