@@ -83,6 +83,9 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         tgt = judged_target(saved, tgt)
     if req.verbose:
         _say(f"policy {' -> '.join(pol.chain)}; target {tgt}", env)
+    own, project_files = output.own_paths(req, repo) if facts_in is None else ((), ())
+    for path in project_files:
+        _say(f"warning: {path} is a file of the repository: it is judged, then overwritten by this run's output", env)
     in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not req.policy_ref else []
     candidates = _policy_candidates(req.policy, req.policy_ref, repo)
     inputs = RunInputs(
@@ -95,7 +98,7 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
             base_from_ci=base_from_ci,
         ),
         anchors=trust.anchors(trusted),
-        own_outputs=output.own_paths(req),  # the files provider leaves this run's outputs out, by path
+        own_outputs=own,  # the files provider leaves this run's outputs out, by path (unless committed)
     )
     fail_on = req.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
     report, facts = engine.run(

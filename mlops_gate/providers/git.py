@@ -187,6 +187,23 @@ def toplevel(repo: Path) -> Path:
         ) from None
 
 
+def tracked(repo: Path, path: Path) -> bool | None:
+    """Whether `path` is a file of the commit checked out in `repo` (HEAD); None when `repo` is not a git
+    repository the gate can read (see `checkout`)."""
+    try:
+        top = checkout(repo).top
+    except GitError:
+        return None
+    where = in_repo(top, path)
+    if where is None:
+        return False
+    try:
+        git(top, "cat-file", "-e", f"HEAD:{where[0]}")
+    except GitError:
+        return False
+    return True
+
+
 def superproject(repo: Path) -> str | None:
     """The repository `repo`'s checkout is a submodule of, or None: a submodule's content, history and
     `origin` come from the superproject's `.gitmodules` and commit — on a pull request, from the request."""
