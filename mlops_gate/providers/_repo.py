@@ -52,6 +52,7 @@ SKIP_DIRS = {
     ".vscode",
 }
 MAX_FILES = 50_000
+MAX_DEPTH = 128  # folders below the root: far more than a project needs, far less than Python's recursion limit
 
 
 def walk(ctx: Context) -> list[str]:
@@ -82,6 +83,12 @@ def _walk(root: Path) -> Walked:
     for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         rel = Path(dirpath).relative_to(root).as_posix()
+        if dirnames and rel.count("/") + 1 >= MAX_DEPTH:  # os.walk recurses (Python 3.11): stop before it breaks
+            raise FactError(
+                f"{root} nests folders more than {MAX_DEPTH} deep (under {printable.name(rel[:200])}/...), "
+                "so not every file can be judged",
+                "flatten the folders, or point --repo at the project",
+            )
         hidden = [d for d in dirnames if _hidden_folder(Path(dirpath) / d, root)]
         links.update(d if rel == "." else f"{rel}/{d}" for d in hidden)
         for name in [*filenames, *hidden]:  # links to files or nothing, FIFOs, sockets: read() says what they are
