@@ -110,18 +110,25 @@ def digest_pinned(facts: Facts, params: PinParams, target: Target) -> Iterator[O
     Reads the deploy manifests found in the repository (YAML, or JSON naming `apiVersion` and `kind`):
     - Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...): every
       `image` of `containers`, `initContainers` and `ephemeralContainers`, in pod templates too;
-      any other `image:` string of a manifest (CRDs, Argo, Tekton) is held to the same rule;
+      any other `image:` string of a manifest (CRDs, Argo, Tekton) is held to the same rule, and so is
+      each image volume (`image: {reference: ...}`);
     - KServe InferenceService / ServingRuntime: `containers[].image` and the `image` of predictor,
       transformer and explainer components (`storageUri` is a model location, not an image);
     - Helm values files: `image: "ref"` and `image: {registry, repository, tag, digest}` anywhere in
       the tree (a non-empty `digest`, or a tag ending in `@sha256:...`, pins it);
-    - docker-compose files: `services.*.image` (a service with `build:` names the image it builds).
+    - docker-compose files: `services.*.image` (a service with `build:` names the image it builds);
+    - kustomize (`kustomization.yaml`): each `images:` entry as it rewrites the resources (a `digest` pins;
+      a `newTag` without one replaces the tag and the digest, and fails), the images inline patches and
+      JSON patch files set, and `replacements` that write an image (they cannot be known: fail);
+    - Helm templates (`templates/` of a chart): parsed as YAML when they are; else each literal `image:`
+      value, line by line (it is rendered as written).
     A reference pins when it ends in `@sha256:<64 hex>`. Templated values (`{{ ... }}`) are left to the
     values file; `${VAR}` interpolation cannot be verified and fails.
 
     One result per file with image references (subject `file:<path>`). No reference at all passes,
     saying so. A YAML file the gate cannot read or parse (larger than 1 MiB, not UTF-8, a link out of the
-    repository, an alias bomb, ...) fails, naming the file: any YAML file could be a manifest.
+    repository, an alias bomb, a Git LFS pointer, ...) fails, naming the file: any YAML file could be a
+    manifest; so does a JSON file in UTF-16/32 (kubectl reads it) or an LFS pointer.
     Params: `allow` - globs over image references exempted.
 
     With a target image (`--image` or `target.image`), the image is resolved in its registry (subject

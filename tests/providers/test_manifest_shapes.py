@@ -215,3 +215,24 @@ def test_folders_nested_within_the_bound_are_judged(tmp_path: Path) -> None:
     ((subject, o),) = got.items()
     assert subject.endswith("/a/pod.yaml") and subject.count("/") == _repo.MAX_DEPTH - 1
     assert messages(o)[0].startswith("image nginx:latest is not pinned")
+
+
+def test_committed_files_in_folders_named_like_tooling_are_judged(tmp_path: Path) -> None:
+    """`kubectl apply -R -f deploy/` applies deploy/venv/pod.yaml; the job's own untracked .venv is not read."""
+    import subprocess
+
+    write_tree(
+        tmp_path,
+        {
+            "deploy/venv/pod.yaml": POD.format("nginx:latest"),
+            "deploy/node_modules/pod.yaml": POD.format("nginx:latest"),
+        },
+    )
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], check=True)
+    write_tree(tmp_path, {".venv/lib/pod.yaml": POD.format("nginx:latest")})  # created by the job, not committed
+    got = judge(tmp_path, {})
+    assert sorted(got) == ["file:deploy/node_modules/pod.yaml", "file:deploy/venv/pod.yaml"]
+    assert all(messages(o)[0].startswith("image nginx:latest is not pinned") for o in got.values())
