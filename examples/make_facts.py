@@ -53,7 +53,7 @@ PLATFORM = {
             BranchProtection(
                 "main", True, required_approvals=2, code_owner_review=True, dismiss_stale=True,
                 last_push_approval=False, author_can_approve=False,
-                required_checks=(RequiredCheck("test", "github-actions"),), strict=True,
+                required_checks=(RequiredCheck("test", "15368"),), strict=True,  # the GitHub Actions app
                 force_push_allowed=False, deletion_allowed=False, signed_commits=False, bypass_actors=(),
                 sources=("classic", "ruleset:4021 main-protection"),
                 url="https://api.github.com/repos/acme/churn-model/rules/branches/main",
@@ -61,9 +61,9 @@ PLATFORM = {
         ), requested=("@default",)),
         "commit_runs": CommitRuns("github", "acme/churn-model", CHURN_SHA, (
             Run("test", "completed", "failure", "check-run", "github-actions",
-                "https://github.com/acme/churn-model/actions/runs/1001/job/1", "2026-11-27T09:00:00Z", "1"),
+                "https://github.com/acme/churn-model/actions/runs/1001/job/1", "2026-11-27T09:00:00Z", "1", "15368"),
             Run("test", "completed", "success", "check-run", "github-actions",
-                "https://github.com/acme/churn-model/actions/runs/1001/job/2", "2026-11-27T09:20:00Z", "2"),
+                "https://github.com/acme/churn-model/actions/runs/1001/job/2", "2026-11-27T09:20:00Z", "2", "15368"),
         )),
         "mlflow_model": MlflowModel(
             MLFLOW, "churn@champion",

@@ -345,9 +345,10 @@ def _err(message: str, env: Mapping[str, str]) -> None:
 
 
 def _print(text: str) -> None:
+    """Print outside a report: made printable as reports and stderr are (never a CI command)."""
     from mlops_gate.output import stdout
 
-    stdout(text)
+    stdout(printable_text(text))
 
 
 def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -419,6 +420,13 @@ def _validate(file: str | None, repo: Path) -> int:
         f"{enabled} of {len(policy.checks)} checks enabled; {len(policy.waivers)} waivers)"
     )
     return 0
+
+
+def printable_text(text: str) -> str:
+    """What the CLI prints on stdout outside a report, as reports and stderr are made printable."""
+    from mlops_gate import printable
+
+    return printable.text(text)
 
 
 def redact_text(text: str, env: Mapping[str, str]) -> str:

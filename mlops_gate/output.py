@@ -40,9 +40,21 @@ def check_outputs(req: CheckRequest) -> None:
             raise UsageError(f"cannot write {p}: it is a directory")
 
 
-def own_paths(req: CheckRequest) -> tuple[str, ...]:
-    """The files this run writes: the files provider leaves them out of the repository, by path."""
-    return tuple([o.path for o in req.outputs if o.path != "-"] + [p for p in (req.facts_out, req.evidence) if p])
+def own_paths(req: CheckRequest, repo: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The files this run writes, decided before anything is read: (those the files provider leaves out of the
+    repository, by path — they do not exist yet, or git does not track them: a report an earlier run left;
+    those that are files of the change — committed, or existing where git cannot say — which are judged like
+    any other file, and then overwritten). A pull request cannot hide a manifest under an output's name."""
+    from mlops_gate.providers import git
+
+    written = [o.path for o in req.outputs if o.path != "-"] + [p for p in (req.facts_out, req.evidence) if p]
+    left_out, judged = [], []
+    for path in written:
+        if Path(path).exists() and git.tracked(repo, Path(path)) is not False:
+            judged.append(path)
+        else:
+            left_out.append(path)
+    return tuple(left_out), tuple(judged)
 
 
 def write_facts(path: str, dumped: dict[str, Any], env: Mapping[str, str]) -> None:

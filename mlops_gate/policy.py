@@ -43,9 +43,20 @@ class Policy:
     enabled_by: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-def load(ref: str | Path, origin: str = "--policy") -> Policy:
+@dataclass(frozen=True)
+class Confine:
+    """Where a policy may be read from (a pull/merge request's own policy, before it is only compared with the
+    trusted one): files inside `root` as resolved (links followed), built-in profiles, and the files outside
+    `root` named in `allowed` (resolved paths the trusted policy reads too)."""
+
+    root: Path
+    allowed: frozenset[str] = frozenset()
+
+
+def load(ref: str | Path, origin: str = "--policy", confine: Confine | None = None) -> Policy:
     """Load a policy file (or a built-in profile name) with everything it extends. Every problem in every
-    file of the chain is reported at once (one PolicyError listing them all, in file and line order)."""
+    file of the chain is reported at once (one PolicyError listing them all, in file and line order).
+    `confine`: no file is read outside it (PolicyError, before it is opened)."""
     path = _locate(str(ref), base=Path.cwd(), origin=origin)
     docs: list[tuple[str, PolicyDoc]] = []
     found: list[Problem] = []
@@ -57,6 +68,7 @@ def load(ref: str | Path, origin: str = "--policy") -> Policy:
             found.append(Problem(f"{path}: extends forms a cycle: {cycle}", hint="remove one of the extends"))
             break
         seen.append(key)
+        _confined(path, confine, docs[-1][0] if docs else origin)
         doc, extends, problems = read(path)
         found += sorted(problems, key=lambda p: p.line)
         if doc is not None:
@@ -79,6 +91,20 @@ def _error(found: list[Problem]) -> PolicyError:
     hints = list(dict.fromkeys(p.hint for p in found if p.hint))
     lines = "\n".join(f"  {p.text}" for p in found)
     return PolicyError(f"the policy has {len(found)} problems:\n{lines}", "; ".join(hints) or None)
+
+
+def _confined(path: Path, confine: Confine | None, by: str) -> None:
+    if confine is None or path.parent == PROFILES_DIR:
+        return
+    real = path.resolve()
+    if real.is_relative_to(confine.root.resolve()) or str(real) in confine.allowed:
+        return
+    raise PolicyError(
+        f"{by}: {path} is outside the repository: on a pull/merge request the request's own policy (and what "
+        "it extends) is read only inside the repository; the target branch's policy judges the request",
+        "extend a policy file of the repository or a built-in profile (a file outside the repository can be "
+        "extended by the target branch's policy, or named with --policy)",
+    )
 
 
 def _label(path: Path) -> str:

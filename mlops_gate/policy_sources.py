@@ -12,7 +12,7 @@ from mlops_gate.catalogue import catalogue
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
 from mlops_gate.policies import DISCOVERED_NAMES
-from mlops_gate.policy import CheckConfig, Policy, digest_of, load
+from mlops_gate.policy import CheckConfig, Confine, Policy, digest_of, load
 from mlops_gate.target import Target
 from mlops_gate.waivers import waiver_problem
 
@@ -61,12 +61,18 @@ def from_applied(data: Any, source: str, where: str = "policy") -> Policy:
 
 
 def load_from_git(
-    repo: Path, ref: str, path: str | None, origin: str = "--policy-ref", shown: str | None = None
+    repo: Path,
+    ref: str,
+    path: str | None,
+    origin: str = "--policy-ref",
+    shown: str | None = None,
+    outside: frozenset[str] | None = None,
 ) -> Policy:
     """Load the policy file as it is at a git ref (with every repository file it extends, read at the same
     ref), so that the working tree — a pull request — cannot change it. `path` is relative to the
     repository root; None: the first of DISCOVERED_NAMES present at the ref. `shown`: how the ref is named
-    in labels and messages (default: `ref`; e.g. the branch name when `ref` is the commit it was resolved to)."""
+    in labels and messages (default: `ref`; e.g. the branch name when `ref` is the commit it was resolved to).
+    `outside`: the only files outside the repository it may extend (None: any, for a trusted ref)."""
     import posixpath
     import tempfile
 
@@ -102,8 +108,8 @@ def load_from_git(
         if not isinstance(ext, str):
             break
         nxt = posixpath.normpath(posixpath.join(posixpath.dirname(current), ext))
-        if nxt in files or nxt.startswith("../"):
-            break
+        if nxt in files or nxt.startswith("../") or posixpath.isabs(nxt):
+            break  # outside the repository: load() reads it from the file system (where allowed)
         _no_links(top, ref, nxt, origin, shown)
         text = git.show(top, ref, nxt)
         if text is None:
@@ -115,7 +121,8 @@ def load_from_git(
             (Path(tmp) / rel).write_text(text, encoding="utf-8")
         label = {str(Path(tmp) / rel): f"{shown}:{rel}" for rel in files}
         try:
-            policy = load(Path(tmp) / posixpath.normpath(found[0]), origin=origin)
+            confine = None if outside is None else Confine(Path(tmp), outside)
+            policy = load(Path(tmp) / posixpath.normpath(found[0]), origin=origin, confine=confine)
         except PolicyError as exc:
             message = exc.message
             for tmp_path, name in label.items():

@@ -3,7 +3,9 @@
 One rule for every writer: lone surrogates (a file name that is not UTF-8) become `\\xNN` for the byte
 they stand for; control characters, Unicode line and paragraph separators and bidirectional controls
 become `\\xNN` / `\\uNNNN`; and what a CI runner would read as a command inside a log line (`##vso[`,
-`##[`, or `::` opening a line) is broken with a backslash. Ordinary text is returned unchanged.
+`##[`, or `::` opening a line — after any white space, which the GitHub runner trims, Unicode spaces such
+as U+00A0 included) is broken with a backslash. Ordinary text is returned unchanged. Reports get this
+through reporters/_safe.py; everything else the CLI prints on stderr through secrets.guard_stderr.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import re
 _CLASS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = re.compile(f"[{_CLASS}]|\r(?!\n)")  # CR LF is a line break; a lone CR rewrites the line on a terminal
 _UNSAFE_NAME = re.compile(f"[\t\n\r{_CLASS}]")
-_COMMAND = re.compile(r"##(vso)?\[|(?:^|(?<=\n))([ \t]*)::")
+# white space a runner may trim before `::`: every Unicode space (str.isspace) but the line break, and the
+# zero-width characters some trimming treats alike
+_COMMAND = re.compile(r"##(vso)?\[|(?:^|(?<=\n))((?:[^\S\n]|[\u180e\u200b-\u200d\u2060\ufeff])*)::")
 
 
 def _code(m: re.Match[str]) -> str:

@@ -52,15 +52,6 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
     facts_in, replay = (saved.records, saved.replay) if saved is not None else (None, None)
     with display.showing(env, req.verbose):
         progress.step("reading the policy")
-        pol = _load_policy(req, repo, replay, env)
-        if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
-            _say(
-                f"warning: {req.facts_in} was collected under another policy than {pol.source}; "
-                "the verdict may differ from the original run (pass the same --policy to reproduce it)",
-                env,
-            )
-        if replay is not None:  # reproduce the recorded run unless told otherwise
-            only, skip = only or list(replay.only), skip or list(replay.skip)
         given = req.given  # the flags, and the MLOPS_GATE_* variables below them
         base_branch = given.base_branch
         flags = replace(
@@ -73,23 +64,35 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         # --base-branch overriding the platform's target: it cannot name the request's own branch (a fork's pull
         # request between same-named branches, as the platform reports it, is not the request's own branch)
         context = target.merge(detected, flags)  # what CI and the flags say: the policy is not read for this
-        head_branch = context.branch if base_branch and base_branch != detected.base_branch else None
-        mine, trusted = pol, trust.Trusted(pol)
-        if facts_in is None:  # decided before anything is fetched: on a pull/merge request, the target branch's policy
-            progress.step("deciding which policy judges this run")
-            trusted = trust.resolve(
-                pol,
-                context,
-                repo,
+        base_from_ci = not base_branch or base_branch == detected.base_branch
+        head_branch = None if base_from_ci else context.branch
+        # decided before anything is fetched, replayed facts included: on a pull/merge request, the target
+        # branch's policy judges, and the request's own is read only to compare (never outside the repository)
+        progress.step("deciding which policy judges this run")
+        trusted, mine = trust.resolve(
+            lambda confine: _load_policy(req, repo, replay, env, confine),
+            context,
+            repo,
+            env,
+            policy_arg=req.policy,
+            policy_ref=req.policy_ref,
+            head_branch=head_branch,
+            fallback="strict" if req.audit else "default",
+            base_from_ci=base_from_ci,
+        )
+        pol = trusted.policy
+        if trusted.ref is not None:
+            _untrusted(mine, pol, trusted.ref, env)
+        if saved is not None and replay is None and saved.policy_digest and saved.policy_digest != pol.digest:
+            _say(
+                f"warning: {req.facts_in} was collected under another policy than {pol.source}; "
+                "the verdict may differ from the original run (pass the same --policy to reproduce it)",
                 env,
-                policy_arg=req.policy,
-                policy_ref=req.policy_ref,
-                head_branch=head_branch,
-                fallback="strict" if req.audit else "default",
             )
-            pol = trusted.policy
-            if trusted.ref is not None:
-                _untrusted(mine, pol, trusted.ref, env)
+        if trusted.ref is not None:  # a replay on a pull/merge request: judged as a live run would be, today
+            replay = None
+        if replay is not None:  # reproduce the recorded run unless told otherwise
+            only, skip = only or list(replay.only), skip or list(replay.skip)
         tgt, sources, notes = run_view.target(req, repo, env, pol, detected, flags, facts_in is None)
         tgt, dropped = target.without_credentials(tgt)
         for field in dropped:
@@ -105,12 +108,19 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
                     _say(f"target {name} {getattr(tgt, name)} ({sources.get(name, '')})", env)
             for note in notes:
                 _say(f"checkout: {note}", env)
+        own, project_files = output.own_paths(req, repo) if facts_in is None else ((), ())
+        for path in project_files:
+            _say(
+                f"warning: {path} is a file of the repository: it is judged, then overwritten by this run's output", env
+            )
         in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not req.policy_ref else []
         candidates = _policy_candidates(req.policy, req.policy_ref, repo)
         inputs = RunInputs(
-            policy=policy_file.policy_in_use(in_use, mine.source, req.policy_ref, candidates, head_branch),
+            policy=policy_file.policy_in_use(
+                in_use, mine.source, req.policy_ref, candidates, head_branch, base_from_ci=base_from_ci
+            ),
             anchors=trust.anchors(trusted),
-            own_outputs=output.own_paths(req),  # the files provider leaves this run's outputs out, by path
+            own_outputs=own,  # the files provider leaves this run's outputs out, by path (unless committed)
         )
         fail_on = req.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
         if facts_in is None:  # said once, before any request: a token or endpoint the planned checks will miss
@@ -174,18 +184,22 @@ def _sign_key(req: CheckRequest, env: Mapping[str, str]) -> Any:
     return evidence.load_private_key(req.sign_key, env)
 
 
-def _load_policy(req: CheckRequest, repo: Path, replay: Replay | None, env: Mapping[str, str]) -> policy.Policy:
+def _load_policy(
+    req: CheckRequest, repo: Path, replay: Replay | None, env: Mapping[str, str], confine: policy.Confine | None
+) -> policy.Policy:
     """--policy-ref: the policy file at a git ref; a replayed evidence bundle: the policy it applied (unless
-    --policy is given); else --policy, the discovered file, or the default profile (`strict` for audit)."""
+    --policy is given); else --policy, the discovered file, or the default profile (`strict` for audit).
+    `confine`: a pull/merge request's own policy, read only there (mlops_gate.trust)."""
     if req.policy_ref:
         if replay is not None or req.facts_in:
             raise UsageError("--policy-ref reads git; it cannot be combined with --facts-in")
-        return policy_sources.load_from_git(repo, req.policy_ref, req.policy)
+        outside = None if confine is None else confine.allowed
+        return policy_sources.load_from_git(repo, req.policy_ref, req.policy, outside=outside)
     if replay is not None and not req.policy:
         if req.verbose:
             _say(f"policy: as applied in {req.facts_in}", env)
         return replay.policy
-    return policy.load(_policy_path(req, repo))
+    return policy.load(_policy_path(req, repo), confine=confine)
 
 
 def _policy_path(req: CheckRequest, repo: Path) -> str | Path:

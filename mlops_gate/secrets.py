@@ -6,7 +6,8 @@ Markdown), or as the password of a URI such as `MLFLOW_TRACKING_URI=https://user
 `Redactor` knows every secret of the run (from the environment, plus what providers `register()` — the
 credentials of Docker's config.json) and replaces each of those shapes with `***`: in text (`text()`),
 in plain data and frozen dataclasses (`data()`: reports, facts files, evidence bundles), and in anything
-written to stderr while the gate runs (`guard_stderr()`: diagnostics, -v tracebacks, library logs).
+written to stderr while the gate runs (`guard_stderr()`: diagnostics, -v tracebacks, library logs — also
+made printable there, so that no CI command reaches the log).
 """
 
 from __future__ import annotations
@@ -234,19 +235,40 @@ def redact_values(text: str, secrets: Iterable[str | None]) -> str:
     return _cached(tuple(sorted({("", s) for s in secrets if s and len(s) >= MIN_NAMED}))).text(text)
 
 
-class _RedactingStream:
-    """A text stream that redacts what is written to it; everything else goes to the wrapped stream."""
+class _GuardedStream:
+    """A text stream that writes whole lines, each redacted and then made printable (mlops_gate.printable: no
+    control character, and no CI command — `::` at a line start, `##vso[` — from a policy, a file name or a
+    server); everything else goes to the wrapped stream. A line is held until it ends (or the guard does), so
+    neither a secret nor a command can be split across two writes."""
 
     def __init__(self, inner: TextIO, env: Mapping[str, str]) -> None:
         self._inner, self._env = inner, env
+        self._pending = ""
+        self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
-        self._inner.write(redact(text, self._env))
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                lines, _, self._pending = self._pending.rpartition("\n")
+                self._inner.write(self._clean(lines + "\n"))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
+
+    def close_line(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._inner.write(self._clean(self._pending))
+                self._pending = ""
+        self._inner.flush()
+
+    def _clean(self, text: str) -> str:
+        from mlops_gate import printable
+
+        return printable.text(redact(text, self._env))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -254,11 +276,13 @@ class _RedactingStream:
 
 @contextlib.contextmanager
 def guard_stderr(env: Mapping[str, str]) -> Iterator[None]:
-    """While the gate runs, whatever reaches sys.stderr (diagnostics, -v tracebacks, warnings and the logs
-    of the SDKs) is redacted."""
+    """While the gate runs, whatever reaches sys.stderr (diagnostics, warnings, -v tracebacks and fact errors,
+    the logs of the SDKs) is redacted and made printable: the one way text reaches the CI log outside a report."""
     saved = sys.stderr
-    sys.stderr = _RedactingStream(saved, env)
+    guarded = _GuardedStream(saved, env)
+    sys.stderr = guarded
     try:
         yield
     finally:
+        guarded.close_line()
         sys.stderr = saved

@@ -66,28 +66,54 @@ def _dig(data: Any, *keys: str) -> str | None:
     return data if isinstance(data, str) and data else None
 
 
+# GitHub events whose job checks out a pull request by default (GITHUB_REF refs/pull/N/merge), or whose
+# workflows commonly do (pull_request_target checks out the base, and often the head explicitly), and the
+# merge queue; any other `pull_request*` event, a `refs/pull/*` ref, and any event whose payload names a
+# pull request (`pull_request`) are taken for one too (fail closed: without a target branch the run stops).
+GITHUB_PR_EVENTS = (
+    "pull_request",
+    "pull_request_target",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "merge_group",
+)
+
+
+def _github_pr(event: str | None, payload: dict[str, Any], ref: str) -> bool:
+    """No event GitHub documents but pull request ones carries a top-level `pull_request` (workflow_run,
+    check_run and issue_comment name requests deeper down: their jobs check out a request's head only when
+    told to, and must then pass --base-branch, docs/security.md)."""
+    named = event in GITHUB_PR_EVENTS or (event or "").startswith("pull_request")
+    return named or ref.startswith("refs/pull/") or isinstance(payload.get("pull_request"), dict)
+
+
 def detect(env: Mapping[str, str]) -> Target:
     """The target as the CI system running us describes it (empty outside CI).
 
-    GitHub: for `merge_group` (merge queue) the target branch comes from the event payload
-    (`merge_group.base_ref`: GITHUB_BASE_REF is not set); for `pull_request`/`pull_request_target` the
-    commit is the pull request's head (`pull_request.head.sha`), where check runs and statuses are attached,
-    not GITHUB_SHA (a merge commit) — GITHUB_SHA when the payload is absent or unreadable."""
+    GitHub: a pull request event (GITHUB_PR_EVENTS, `refs/pull/*`, or an unknown event whose payload names a
+    pull request) is judged as one; for `merge_group` (merge queue) the target branch comes from the event
+    payload (`merge_group.base_ref`: GITHUB_BASE_REF is not set), for the others from GITHUB_BASE_REF or
+    `pull_request.base.ref` (review events set no GITHUB_BASE_REF); the commit is the pull request's head
+    (`pull_request.head.sha`), where check runs and statuses are attached, not GITHUB_SHA (a merge commit) —
+    GITHUB_SHA when the payload is absent or unreadable. GitLab: merge request pipelines and external pull
+    request pipelines (a GitHub pull request built by GitLab CI). Azure Pipelines: pull request builds."""
     if env.get("GITHUB_ACTIONS") == "true":
         event = env.get("GITHUB_EVENT_NAME") or None
-        is_pr = event in ("pull_request", "pull_request_target", "merge_group")
-        payload = _event_payload(env) if is_pr else {}
+        payload = _event_payload(env)
+        is_pr = _github_pr(event, payload, env.get("GITHUB_REF") or "")
         commit, base_branch = env.get("GITHUB_SHA") or None, env.get("GITHUB_BASE_REF") or None
+        head_ref = env.get("GITHUB_HEAD_REF") or None
         if event == "merge_group":
             base_branch = base_branch or _ref_to_branch(_dig(payload, "merge_group", "base_ref"))
         elif is_pr:
             head = _dig(payload, "pull_request", "head", "sha")
             commit = head if head and re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", head) else commit
             base_branch = base_branch or _dig(payload, "pull_request", "base", "ref")
+            head_ref = head_ref or _dig(payload, "pull_request", "head", "ref")
         return Target(
             platform="github",
             repository=env.get("GITHUB_REPOSITORY") or None,
-            branch=(env.get("GITHUB_HEAD_REF") if is_pr else _ref_to_branch(env.get("GITHUB_REF"))) or None,
+            branch=(head_ref if is_pr else _ref_to_branch(env.get("GITHUB_REF"))) or None,
             commit=commit,
             api_url=env.get("GITHUB_API_URL") or None,
             base_branch=base_branch,
@@ -95,30 +121,37 @@ def detect(env: Mapping[str, str]) -> Target:
             event="pull_request" if is_pr else event,
         )
     if env.get("GITLAB_CI") == "true":
-        mr = env.get("CI_MERGE_REQUEST_IID")
+        mr, external = env.get("CI_MERGE_REQUEST_IID"), env.get("CI_EXTERNAL_PULL_REQUEST_IID")
+        source = env.get("CI_PIPELINE_SOURCE") or None
+        is_pr = bool(mr or external) or source in ("merge_request_event", "external_pull_request_event")
+        head = env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME")
+        base = env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or env.get("CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME")
         return Target(
             platform="gitlab",
             repository=env.get("CI_PROJECT_PATH") or None,
-            branch=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") if mr else env.get("CI_COMMIT_BRANCH")) or None,
+            branch=(head if is_pr else env.get("CI_COMMIT_BRANCH")) or None,
             commit=env.get("CI_COMMIT_SHA") or None,
             api_url=env.get("CI_API_V4_URL") or env.get("CI_SERVER_URL") or None,
-            base_branch=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") or None,
+            base_branch=(base if is_pr else None) or None,
             release=env.get("CI_COMMIT_TAG") or None,
-            event="merge_request" if mr else (env.get("CI_PIPELINE_SOURCE") or None),
+            event="merge_request" if is_pr else source,
         )
     if env.get("TF_BUILD") == "True" or env.get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"):
         collection = env.get("SYSTEM_COLLECTIONURI") or env.get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI")
         org = _azure_org(collection)
         project, repo = env.get("SYSTEM_TEAMPROJECT"), env.get("BUILD_REPOSITORY_NAME")
-        is_pr = env.get("BUILD_REASON") == "PullRequest"
+        is_pr = env.get("BUILD_REASON") == "PullRequest" or bool(
+            env.get("SYSTEM_PULLREQUEST_PULLREQUESTID") or env.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER")
+        )
         source = env.get("BUILD_SOURCEBRANCH")
+        target_branch = env.get("SYSTEM_PULLREQUEST_TARGETBRANCH") or env.get("SYSTEM_PULLREQUEST_TARGETBRANCHNAME")
         return Target(
             platform="azure",
             repository="/".join(p for p in (org, project, repo) if p) or None,
             branch=_ref_to_branch(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH") if is_pr else source),
             commit=env.get("BUILD_SOURCEVERSION") or None,
             api_url=collection or None,
-            base_branch=_ref_to_branch(env.get("SYSTEM_PULLREQUEST_TARGETBRANCH")),
+            base_branch=_ref_to_branch(target_branch) if is_pr else None,
             release=source[len("refs/tags/") :] if source and source.startswith("refs/tags/") else None,
             event="pull_request" if is_pr else (env.get("BUILD_REASON") or None),
         )

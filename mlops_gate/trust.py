@@ -13,14 +13,14 @@ symbolic link. run.py decides this before anything is fetched and hands it to th
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_gate import policies, policy
 from mlops_gate.errors import GateError, PolicyError
 from mlops_gate.policies import DISCOVERED_NAMES
-from mlops_gate.policy import Policy
+from mlops_gate.policy import Confine, Policy
 from mlops_gate.providers import AnchorSource
 from mlops_gate.providers.git import PR_EVENTS
 from mlops_gate.target import Target
@@ -47,7 +47,7 @@ def is_pull_request(target: Target) -> bool:
 
 
 def resolve(
-    mine: Policy,
+    load_mine: Callable[[Confine | None], Policy],
     target: Target,
     repo: Path,
     env: Mapping[str, str],
@@ -56,16 +56,22 @@ def resolve(
     policy_ref: str | None,
     head_branch: str | None,
     fallback: str,
-) -> Trusted:
-    """Not a pull/merge request: `mine`. On one: the target branch's copy of the policy — the file the same
+    base_from_ci: bool = True,
+) -> tuple[Trusted, Policy]:
+    """The policy the run judges with, and the policy the run was asked to load (`load_mine`, called once:
+    the working tree's, --policy-ref's, or a replayed bundle's).
+
+    Not a pull/merge request: that policy, trusted. On one: the target branch's copy — the file the same
     command would read in the target branch's tree (the --policy or --policy-ref path, else the first
     discovered name), with everything it extends read at the same commit — whatever the request did to its
     own copy (edit, delete, rename, link, extend another file); the built-in `fallback` profile when the
-    target branch has no policy file. TrustError (exit 3) when the target branch cannot be read."""
-    if not is_pull_request(target):
-        return Trusted(mine)
-    if policy_arg and not policy_ref and all(c.startswith("builtin:") for c in mine.chain):
-        return Trusted(mine)  # a built-in profile named by the flag: nothing in the repository decides
+    target branch has no policy file. It is read first: the request's own policy is then read only inside the
+    repository (and outside it only what the trusted policy reads too), to be compared with it. TrustError
+    (exit 3) when the target branch cannot be read; `base_from_ci`: the target branch is the one CI names
+    (not --base-branch), which a job may have checked out (`pull_request_target`)."""
+    if not is_pull_request(target) or (policy_arg and not policy_ref and _names_profile(policy_arg)):
+        as_loaded = load_mine(None)  # not a pull request, or a built-in profile named by the flag
+        return Trusted(as_loaded), as_loaded
     from mlops_gate.providers import git
 
     branch = target.base_branch
@@ -73,14 +79,13 @@ def resolve(
         raise TrustError(
             "a pull/merge request without a known target branch: the gate cannot read the policy it trusts "
             "(the target branch's copy)",
-            "run in CI (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, SYSTEM_PULLREQUEST_TARGETBRANCH) "
-            "or pass --base-branch",
+            "run in CI (GITHUB_BASE_REF or the event payload, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, "
+            "CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME, SYSTEM_PULLREQUEST_TARGETBRANCH) or pass --base-branch",
         )
     why = "on a pull/merge request the gate reads its policy and trust anchors from the target branch"
     try:
-        top = git.toplevel(repo)
-        git.check_base_branch(top, branch, head_branch)
-        base = git.base_ref(top, branch, fetch=True)
+        top = _checkout(repo)
+        base = git.target_branch(top, branch, head_branch, base_from_ci, fetch=True)
     except git.GitError as exc:
         raise TrustError(f"{why}: {exc.message}", exc.hint) from None
     if base is None:
@@ -90,9 +95,64 @@ def resolve(
             git.fetch_hint(branch, env) + f"; --policy-ref does not replace it (only {branch}'s copy is trusted)",
         )
     ref, commit = base
-    trusted = _at(top, ref, commit, repo, policy_arg, policy_ref, fallback) or mine
+    trusted = _at(top, ref, commit, repo, policy_arg, policy_ref, fallback)
+    mine: Policy | None = None
+    if trusted is None:  # a policy file outside the repository, named by the flag: the runner's, used as loaded
+        trusted = mine = load_mine(None)
     _outside_the_change(trusted, top, ref)
-    return Trusted(trusted, ref, commit, top)
+    if mine is None:
+        mine = load_mine(Confine(top, frozenset(_outside_files(trusted, top, ref))))
+    return Trusted(trusted, ref, commit, top), mine
+
+
+def _names_profile(policy_arg: str) -> bool:
+    """--policy names a built-in profile (as policy.load reads it: a file of that name comes first)."""
+    return (
+        "/" not in policy_arg
+        and not policy_arg.endswith((".yml", ".yaml"))
+        and policies.profile_path(policy_arg) is not None
+        and not Path(policy_arg).is_file()
+    )
+
+
+def _checkout(repo: Path) -> Path:
+    """The top of the checkout `repo` is in, when it can be trusted to be the one CI checked out: git's own
+    repository (mlops_gate.providers.git.checkout), reached without a link the change could hold, and not a
+    submodule (whose commit, history and origin the superproject's change names)."""
+    from mlops_gate.providers import git
+
+    try:
+        co = git.checkout(repo)
+    except git.GitError as exc:
+        raise git.GitError(
+            f"{repo} is not a git repository the gate can trust ({exc.message})",
+            exc.hint or "run the gate inside the checked-out repository",
+        ) from None
+    if co.via_link is not None:
+        raise git.GitError(
+            f"--repo {repo} is reached through the symbolic link {co.via_link}, which the change under review "
+            "can hold: the gate would judge whatever repository it points to",
+            "pass the checked-out folder itself as --repo (the Action's working-directory, the component's repo)",
+        )
+    parent = git.superproject(co.top)
+    if parent is not None:
+        raise git.GitError(
+            f"{co.top} is a submodule of {parent}: on a pull/merge request of {parent} its commit, history and "
+            "origin come from the change under review",
+            "run the gate on the superproject's checkout, or in the submodule's own pipeline",
+        )
+    return co.top
+
+
+def _outside_files(trusted: Policy, top: Path, ref: str) -> list[str]:
+    """The files of the trusted policy outside the repository (the runner's): the request may extend them too."""
+    from mlops_gate.providers import git
+
+    return [
+        str(Path(name).resolve())
+        for name in trusted.chain
+        if not name.startswith(("builtin:", f"{ref}:")) and git.in_repo(top, Path(name)) is None
+    ]
 
 
 def _at(

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.wheel import deps_pth, wheel
+
 pytest.importorskip("check_jsonschema")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -618,7 +620,9 @@ def test_azure_template_contract() -> None:
     assert steps.index(publish) > steps.index(gate)
 
 
-def run_azure(tmp_path: Path, project: Path, parameters: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_azure(
+    tmp_path: Path, project: Path, parameters: dict[str, str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     if BASH is None:
         pytest.skip("bash is not installed")
     params, steps = azure_steps()
@@ -627,14 +631,14 @@ def run_azure(tmp_path: Path, project: Path, parameters: dict[str, str]) -> subp
         assert "values" not in params[name] or value in params[name]["values"]
     (gate,) = [s for s in steps if "bash" in s]
     macros = {"System.AccessToken": "azure-access-token"}
-    env = {}
+    step_env = {}
     for key, value in gate["env"].items():
         value = re.sub(r"\$\{\{\s*parameters\.(\w+)\s*\}\}", lambda m: values[m.group(1)], str(value))
-        env[key] = re.sub(r"\$\(([\w.]+)\)", lambda m: macros[m.group(1)], value)
+        step_env[key] = re.sub(r"\$\(([\w.]+)\)", lambda m: macros[m.group(1)], value)
     (tmp_path / "agent_temp").mkdir(exist_ok=True)
     run_env = (
         base_env(tmp_path)
-        | env
+        | step_env
         | {
             "TF_BUILD": "True",
             "AGENT_TEMPDIRECTORY": str(tmp_path / "agent_temp"),
@@ -646,6 +650,7 @@ def run_azure(tmp_path: Path, project: Path, parameters: dict[str, str]) -> subp
             "BUILD_SOURCEVERSION": "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92",
             "BUILD_REASON": "IndividualCI",
         }
+        | (env or {})
     )
     return subprocess.run(
         [BASH, "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", gate["bash"]],
@@ -680,6 +685,120 @@ def test_azure_template_rejects_flag_like_values(tmp_path: Path) -> None:
     proc = run_azure(tmp_path, project, {"version": "0.1.0", "policy": "--help"})
     assert proc.returncode == 2
     assert "##vso[task.logissue type=error;code=mlops-gate]parameter policy must not start with '-'" in proc.stdout
+
+
+# ---- the checkout never runs as Python ------------------------------------------------------------
+# `python -m X` and `python -c` put the working directory (the pull request's checkout) first on sys.path: a
+# folder named like a module the step runs would run instead of it, with the step's credentials.
+
+SHADOWS = ("mlops_gate", "pip", "venv", "ensurepip", "json", "encodings", "yaml", "runpy", "site")
+
+
+def plant_shadows(checkout: Path, marks: Path) -> None:
+    """What a pull request can commit: packages named like the modules the step runs. Each records that it ran
+    (and the token it saw); `mlops_gate` also writes the passing report the step reads its verdict from."""
+    marks.mkdir(exist_ok=True)
+    for name in SHADOWS:
+        (checkout / name).mkdir(parents=True, exist_ok=True)
+        code = (
+            "import os, sys\n"
+            f"open({str(marks / name)!r}, 'a').write(os.environ.get('GITHUB_TOKEN', '') + os.environ.get('GITLAB_TOKEN', ''))\n"
+        )
+        (checkout / name / "__init__.py").write_text(code, encoding="utf-8")
+        main = code
+        if name == "mlops_gate":
+            main += (
+                "for a in sys.argv:\n"
+                "    if a.startswith('json='):\n"
+                '        open(a[5:], \'w\').write(\'{"verdict": "pass", "summary": {"failed": 0}, "results": []}\')\n'
+            )
+        (checkout / name / "__main__.py").write_text(main + "raise SystemExit(0)\n", encoding="utf-8")
+
+
+def shadows_that_ran(marks: Path) -> list[str]:
+    return sorted(p.name for p in marks.iterdir())
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's mlops_gate as a wheel, for the integrations' real install step (pip never reaches an index)."""
+    return wheel(tmp_path_factory.mktemp("wheelhouse")).parent
+
+
+def offline_install(tmp_path: Path, venv: Path, wheelhouse: Path) -> dict[str, str]:
+    """The environment for an integration's real install step, offline: `python3` is the interpreter the tests
+    run on; `venv` is made beforehand without pip, holding only a .pth to the tests' dependencies (the step's
+    own `python3 -m venv` then installs pip into it, and pip installs mlops-gate from the wheelhouse)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    (bin_dir / "python3").symlink_to(base)
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    deps_pth(venv)
+    return {
+        "MLOPS_GATE_SKIP_INSTALL": "",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_NO_DEPS": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
+def installed_from_wheel(venv: Path) -> bool:
+    return any(venv.glob("lib/python*/site-packages/mlops_gate/__init__.py"))
+
+
+def test_action_never_runs_the_checkout_as_python(tmp_path: Path) -> None:
+    make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(tmp_path, tmp_path / "marks")  # the workspace root: the step's working directory
+    proc, outputs, _ = run_action(tmp_path, {"working-directory": "project"})
+    assert shadows_that_ran(tmp_path / "marks") == []
+    assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
+
+
+def test_action_install_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
+    make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(tmp_path, tmp_path / "marks")
+    venv = tmp_path / "runner_temp" / "mlops-gate-venv"
+    (tmp_path / "runner_temp").mkdir()
+    env = offline_install(tmp_path, venv, wheelhouse)
+    from mlops_gate import __version__
+
+    proc, outputs, _ = run_action(tmp_path, {"working-directory": "project", "version": __version__}, env=env)
+    assert shadows_that_ran(tmp_path / "marks") == []
+    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
+
+
+def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(project, tmp_path / "marks")  # CI_PROJECT_DIR: the job's working directory
+    venv = tmp_path / "mlops-gate-venv"  # ${TMPDIR}/mlops-gate-venv
+    env = offline_install(tmp_path, venv, wheelhouse) | {"GITLAB_TOKEN": "glpat-secret"}
+    from mlops_gate import __version__
+
+    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"version": __version__, "fail-on": "high"}, env=env)
+    assert shadows_that_ran(tmp_path / "marks") == []
+    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert json.loads((project / "mlops-gate-report.json").read_text(encoding="utf-8"))["verdict"] == "fail"
+
+
+def test_azure_template_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(project, tmp_path / "marks")  # BUILD_SOURCESDIRECTORY: the step's working directory
+    (tmp_path / "agent_temp" / "mlops-gate").mkdir(parents=True)
+    venv = tmp_path / "agent_temp" / "mlops-gate" / "venv"
+    env = offline_install(tmp_path, venv, wheelhouse)
+    from mlops_gate import __version__
+
+    proc = run_azure(tmp_path, project, {"version": __version__}, env=env)
+    assert shadows_that_ran(tmp_path / "marks") == []
+    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "agent_temp" / "mlops-gate" / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "fail"
 
 
 # ---- shellcheck over every script ------------------------------------------------------------------

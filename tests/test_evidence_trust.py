@@ -387,7 +387,8 @@ def test_replay_judged_as_another_commit_or_target_is_refused(
             capsys, "check", "--repo", str(example), "--facts-in", str(example / "facts.json"), "-q", flag, value
         )
         assert code == 2 and f"records the {name}" in err and f"but this run judges {value}" in err
-    # in a pull request CI detects its head branch and commit: the recorded ones are not them (branch named first)
+    # in a pull request a replay is judged as a live run would be: by the target branch's policy, read with git
+    # (review finding 8); outside a clone that holds the target branch it cannot be, and fails closed
     code, _, err = run(
         capsys,
         "check",
@@ -396,7 +397,7 @@ def test_replay_judged_as_another_commit_or_target_is_refused(
         "-q",
         env={**ci, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "feature"},
     )
-    assert code == 2 and "records the branch main, but this run judges feature" in err
+    assert code == 3 and "the target branch main is not in the clone" in err, err
     # naming the recorded target with flags is replaying it on purpose: flags win over detection
     assert run(capsys, "check", "--facts-in", bundle, "-q", "--commit", commit, env=ci)[0] == 0
 

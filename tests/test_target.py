@@ -164,8 +164,15 @@ def test_github_pull_request_commit_is_the_head_from_the_event(tmp_path: Path) -
             }
         )
         assert (t.commit, t.branch, t.base_branch, t.event) == (HEAD_SHA, "feature", "main", "pull_request")
-    push = detect({**GH, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_PATH": str(event)})
+    push_payload = tmp_path / "push.json"
+    push_payload.write_text(json.dumps({"ref": "refs/heads/main", "head_commit": {"id": HEAD_SHA}}))
+    push = detect(
+        {**GH, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_PATH": str(push_payload)}
+    )
     assert push.commit == "merge-commit-sha"  # only pull request events take the head from the payload
+    # a payload naming a pull request makes any event one (fail closed), whatever the event is called
+    odd = detect({**GH, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_PATH": str(event)})
+    assert (odd.event, odd.base_branch, odd.commit) == ("pull_request", "main", HEAD_SHA)
 
 
 def test_github_event_payload_problems_fall_back_to_the_environment(tmp_path: Path) -> None:
@@ -192,3 +199,74 @@ def test_github_event_payload_problems_fall_back_to_the_environment(tmp_path: Pa
     assert detect(env).commit == "merge-commit-sha"  # no GITHUB_EVENT_PATH
     merge_group = detect({**GH, "GITHUB_EVENT_NAME": "merge_group", "GITHUB_EVENT_PATH": str(tmp_path / "malformed")})
     assert (merge_group.event, merge_group.base_branch) == ("pull_request", None)
+
+
+def test_every_github_event_that_checks_out_a_pull_request_is_one(tmp_path: Path) -> None:
+    """Review events set no GITHUB_BASE_REF/GITHUB_HEAD_REF but check out refs/pull/N/merge as pull_request does:
+    the target and head branch come from the payload."""
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"pull_request": {"head": {"sha": HEAD_SHA, "ref": "feature"}, "base": {"ref": "main"}}})
+    )
+    for name in ("pull_request_review", "pull_request_review_comment", "pull_request_review_thread", "new_pr_event"):
+        t = detect(
+            {**GH, "GITHUB_EVENT_NAME": name, "GITHUB_REF": "refs/pull/7/merge", "GITHUB_EVENT_PATH": str(event)}
+        )
+        assert (t.event, t.base_branch, t.branch, t.commit) == ("pull_request", "main", "feature", HEAD_SHA), name
+
+
+def test_a_pull_request_checkout_without_a_target_branch_is_still_one() -> None:
+    """A refs/pull/* checkout of an event the gate does not know, without a payload: a pull request whose target
+    branch is unknown, which the run refuses (exit 3), never a push."""
+    t = detect({**GH, "GITHUB_EVENT_NAME": "some_future_event", "GITHUB_REF": "refs/pull/7/merge"})
+    assert (t.event, t.base_branch, t.branch) == ("pull_request", None, None)
+
+
+def test_events_that_only_mention_a_pull_request_are_not_one(tmp_path: Path) -> None:
+    """workflow_run, check_run and issue_comment name requests deeper in their payload and check out the default
+    branch unless told otherwise (a job that checks out the head passes --base-branch)."""
+    payloads = {
+        "workflow_run": {"workflow_run": {"pull_requests": [{"base": {"ref": "main"}, "head": {"ref": "f"}}]}},
+        "check_run": {"check_run": {"pull_requests": [{"base": {"ref": "main"}}]}},
+        "issue_comment": {"issue": {"pull_request": {"url": "https://api.github.com/repos/a/b/pulls/7"}}},
+        "push": {"ref": "refs/heads/main"},
+    }
+    for name, payload in payloads.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(payload))
+        t = detect({**GH, "GITHUB_EVENT_NAME": name, "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_PATH": str(path)})
+        assert (t.event, t.base_branch, t.branch) == (name, None, "main"), name
+
+
+def test_gitlab_external_pull_request_pipelines_are_merge_requests() -> None:
+    env = {
+        "GITLAB_CI": "true",
+        "CI_PROJECT_PATH": "acme/x",
+        "CI_COMMIT_SHA": "abc",
+        "CI_PIPELINE_SOURCE": "external_pull_request_event",
+        "CI_EXTERNAL_PULL_REQUEST_IID": "7",
+        "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME": "feature",
+        "CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME": "main",
+        "CI_COMMIT_BRANCH": "feature",
+    }
+    t = detect(env)
+    assert (t.event, t.base_branch, t.branch) == ("merge_request", "main", "feature")
+    # a merge request pipeline source without its variables: a merge request whose target is unknown
+    bare = detect({"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_COMMIT_BRANCH": "feature"})
+    assert (bare.event, bare.base_branch) == ("merge_request", None)
+    push = detect({"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main"})
+    assert (push.event, push.base_branch) == ("push", None)
+
+
+def test_azure_pull_request_variables_make_a_pull_request_build() -> None:
+    env = {
+        "TF_BUILD": "True",
+        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
+        "BUILD_REASON": "Manual",  # queued by hand for a pull request: the pull request variables say what it is
+        "SYSTEM_PULLREQUEST_PULLREQUESTID": "7",
+        "SYSTEM_PULLREQUEST_SOURCEBRANCH": "refs/heads/feat",
+        "SYSTEM_PULLREQUEST_TARGETBRANCHNAME": "main",
+        "BUILD_SOURCEBRANCH": "refs/pull/7/merge",
+    }
+    t = detect(env)
+    assert (t.event, t.base_branch, t.branch) == ("pull_request", "main", "feat")

@@ -216,6 +216,20 @@ def github_pr(repo: Path, hosts: Hosts, event: str = "pull_request") -> dict[str
     }
 
 
+def as_push(env: dict[str, str], repo: Path, ref: str) -> dict[str, str]:
+    """The same job on a push to `ref`: a push payload carries no `pull_request` (one that did would make the
+    run a pull-request run, docs/security.md)."""
+    payload = repo.parent / "push-event.json"
+    payload.write_text(json.dumps({"ref": ref, "after": git(repo, "rev-parse", "HEAD")}))
+    return {
+        **env,
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_BASE_REF": "",
+        "GITHUB_REF": ref,
+        "GITHUB_EVENT_PATH": str(payload),
+    }
+
+
 def gitlab_mr(repo: Path, hosts: Hosts) -> dict[str, str]:
     return {
         "GITLAB_CI": "true",
@@ -512,7 +526,7 @@ def test_a_push_trusts_the_working_tree(tmp_path: Path, hosts: Hosts, capsys: py
     repo = make_repo(tmp_path / "r", {POLICY: policy()})
     write(repo, POLICY, policy({"prometheus_url": hosts.prometheus.url, "alertmanager_url": hosts.alertmanager.url}))
     commit_all(repo)
-    env = {**github_pr(repo, hosts, "push"), "GITHUB_BASE_REF": "", "GITHUB_REF": "refs/heads/main"}
+    env = as_push(github_pr(repo, hosts), repo, "refs/heads/main")
     code, report, _ = run(capsys, repo, env)
     assert_only_trusted(hosts, "prometheus", "alertmanager")
     assert code == 0 and statuses(report) == {**live_passed(hosts), f"policy.unchanged policy:{POLICY}": "passed"}
@@ -598,7 +612,7 @@ def test_a_swapped_key_file_does_not_verify_the_attackers_image(
         assert "cosign.pub differs in the change under review: the copy on main is used" in sig["evidence"]
     code, report = run_image(capsys, repo, env, "--image", images.good)  # signed with the target branch's key
     assert code == 0 and set(statuses(report).values()) == {"passed"}
-    push = {**env, "GITHUB_EVENT_NAME": "push", "GITHUB_BASE_REF": "", "GITHUB_REF": "refs/heads/feature"}
+    push = as_push(env, repo, "refs/heads/feature")
     code, report = run_image(capsys, repo, push, "--image", images.evil)  # a push trusts its own tree
     assert code == 0 and set(statuses(report).values()) == {"passed"}
     assert hosts.evil.seen == []

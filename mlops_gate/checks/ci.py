@@ -107,10 +107,15 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
     VSTest / PublishTestResults / `dotnet test` task. A job calling a local reusable workflow counts
     when that workflow has a test job.
 
-    Not a gate, and reported when nothing else covers the branch: triggers filtered by `paths`
-    or `rules:changes` (the tests would not run on every change; `allow_path_filters: true` accepts
-    them), GitHub `types` without `synchronize`, manual jobs, and jobs allowed to fail. No CI file, or
-    an unparsable one, fails. Fix: add a job named e.g. `test` that runs your test suite, triggered by
+    Not a gate, and reported when nothing else covers the branch (in the evidence when something does):
+    triggers filtered by `paths` or `rules:changes` (the tests would not run on every change;
+    `allow_path_filters: true` accepts them), GitHub `types` without `synchronize`, manual jobs, and jobs
+    whose failure cannot fail the pipeline — GitLab `allow_failure` other than false (`true`, YAML 1.1's
+    `yes`/`on`, `exit_codes:`, also when the matching rule sets it), GitHub `continue-on-error` and Azure
+    `continueOnError` other than false on the job or on every step that runs tests (an expression such as
+    `${{ matrix.experimental }}` cannot be known before the run and does not count). A shell construct that
+    swallows the exit code (`pytest || true`) is not read: keep test commands plain. No CI file, or an
+    unparsable one, fails. Fix: add a job named e.g. `test` that runs your test suite, triggered by
     pull requests into the branch.
     """
     files = facts.ci_config
@@ -148,6 +153,14 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
     covered = [b for b in good if good[b]][: None if wanted else 1]
     jobs = len({(r.path, r.job) for b in covered for r in good[b]})
     evidence += tuple(f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b}" for b in covered for r in good[b])
+    evidence += tuple(
+        dict.fromkeys(
+            f"{r.path}:{r.line}: job {r.job} not counted: {r.problem}"
+            for b in covered
+            for r in runs[b]
+            if r.problem and r.job
+        )
+    )
     evidence += tuple(dict.fromkeys(e for a in answers.values() for e in a.evidence))
     into = " and ".join(covered) if covered else " or ".join(wanted or fallback)
     msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on {word}s into {into}"

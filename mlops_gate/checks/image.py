@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from mlops_gate.checks._common import file_subject, glob_match, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.facts.oci import ImageFacts
-from mlops_gate.lang import dockerfile
+from mlops_gate.lang import dockerfile, manifests
 from mlops_gate.lang.source import error_loc, loc, problem
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
@@ -117,18 +116,25 @@ def digest_pinned(facts: Facts, params: PinParams, target: Target) -> Iterator[O
     Reads the deploy manifests found in the repository (YAML, or JSON naming `apiVersion` and `kind`):
     - Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...): every
       `image` of `containers`, `initContainers` and `ephemeralContainers`, in pod templates too;
-      any other `image:` string of a manifest (CRDs, Argo, Tekton) is held to the same rule;
+      any other `image:` string of a manifest (CRDs, Argo, Tekton) is held to the same rule, and so is
+      each image volume (`image: {reference: ...}`);
     - KServe InferenceService / ServingRuntime: `containers[].image` and the `image` of predictor,
       transformer and explainer components (`storageUri` is a model location, not an image);
     - Helm values files: `image: "ref"` and `image: {registry, repository, tag, digest}` anywhere in
       the tree (a non-empty `digest`, or a tag ending in `@sha256:...`, pins it);
-    - docker-compose files: `services.*.image` (a service with `build:` names the image it builds).
+    - docker-compose files: `services.*.image` (a service with `build:` names the image it builds);
+    - kustomize (`kustomization.yaml`): each `images:` entry as it rewrites the resources (a `digest` pins;
+      a `newTag` without one replaces the tag and the digest, and fails), the images inline patches and
+      JSON patch files set, and `replacements` that write an image (they cannot be known: fail);
+    - Helm templates (`templates/` of a chart): parsed as YAML when they are; else each literal `image:`
+      value, line by line (it is rendered as written).
     A reference pins when it ends in `@sha256:<64 hex>`. Templated values (`{{ ... }}`) are left to the
     values file; `${VAR}` interpolation cannot be verified and fails.
 
     One result per file with image references (subject `file:<path>`). No reference at all passes,
     saying so. A YAML file the gate cannot read or parse (larger than 1 MiB, not UTF-8, a link out of the
-    repository, an alias bomb, ...) fails, naming the file: any YAML file could be a manifest.
+    repository, an alias bomb, a Git LFS pointer, ...) fails, naming the file: any YAML file could be a
+    manifest; so does a JSON file in UTF-16/32 (kubectl reads it) or an LFS pointer.
     Params: `allow` - globs over image references exempted.
 
     With a target image (`--image` or `target.image`), the image is resolved in its registry (subject
@@ -173,9 +179,6 @@ def _target_outcome(image: ImageFacts, params: PinParams) -> Outcome:
     )
 
 
-Ref = tuple[str, tuple[object, ...], int]  # image reference, key path, document index
-
-
 def _manifest_outcomes(files: RepoFiles, params: PinParams) -> Iterator[Outcome]:
     for f in files.files:
         if f.error:
@@ -185,16 +188,19 @@ def _manifest_outcomes(files: RepoFiles, params: PinParams) -> Iterator[Outcome]
                 (Violation(f"cannot parse: {f.error}", error_loc(f)),),
             )
             continue
-        refs = list(_refs_of(f))
+        template = f.text if f.format == manifests.TEMPLATE else None
+        refs = list(manifests.refs(f.path.rsplit("/", 1)[-1].lower(), f.documents, template))
         if not refs:
             continue
         violations, evidence = [], []
-        for ref, path, doc in refs:
-            problem = _problem(ref, params)
+        for r in refs:
+            where = Location(f.path, r.line) if r.line is not None else loc(f, *r.path, doc=r.doc)
+            problem = f"cannot be judged: it {r.unknown}" if r.unknown else _problem(r.ref, params)
             if problem:
-                violations.append(Violation(f"image {ref} {problem}", loc(f, *path, doc=doc)))
+                note = f" ({r.note})" if r.note else ""
+                violations.append(Violation(f"image {r.ref} {problem}{note}", where))
             else:
-                evidence.append(f"{f.path}:{'/'.join(map(str, path))} {ref}")
+                evidence.append(f"{f.path}:{r.line if r.line is not None else '/'.join(map(str, r.path))} {r.ref}")
         message = (
             f"{len(refs) - len(violations)} of {len(refs)} image references pinned by digest"
             if violations
@@ -209,78 +215,3 @@ def _problem(ref: str, params: PinParams) -> str | None:
     if "${" in ref or "$(" in ref:
         return "is interpolated from a variable; the digest cannot be verified: write it in the file"
     return "is not pinned by digest; deploy name@sha256:<digest>"
-
-
-def _name(path: str) -> str:
-    return path.rsplit("/", 1)[-1].lower()
-
-
-def _refs_of(f: SourceFile) -> Iterator[Ref]:
-    name = _name(f.path)
-    for i, doc in enumerate(f.documents):
-        if not isinstance(doc, dict):
-            continue
-        if name.startswith(("docker-compose", "compose.")):
-            yield from _compose_refs(doc, i)
-        elif "apiVersion" in doc and "kind" in doc:
-            if doc.get("kind") not in ("ConfigMap", "Secret"):
-                yield from _image_strings(doc, (), i)
-        elif name.startswith("values"):
-            yield from _helm_refs(doc, (), i)
-
-
-def _compose_refs(doc: dict[str, Any], i: int) -> Iterator[Ref]:
-    services = doc.get("services")
-    for svc, body in services.items() if isinstance(services, dict) else ():
-        if isinstance(body, dict) and isinstance(body.get("image"), str) and "build" not in body:
-            yield body["image"], ("services", svc, "image"), i
-
-
-def _image_strings(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]:
-    """Every `image: <string>` of a Kubernetes-style document, templated values excepted."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "image" and isinstance(value, str):
-                if value and "{{" not in value:
-                    yield value, (*path, key), i
-            else:
-                yield from _image_strings(value, (*path, key), i)
-    elif isinstance(node, list):
-        for n, item in enumerate(node):
-            if isinstance(item, (dict, list)):  # leaves hold no `image:`; skipping them keeps big lists cheap
-                yield from _image_strings(item, (*path, n), i)
-
-
-def _helm_refs(node: Any, path: tuple[object, ...], i: int) -> Iterator[Ref]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            is_image = key == "image" or key.endswith("Image")
-            if is_image and isinstance(value, str):
-                if value and "{{" not in value:
-                    yield value, (*path, key), i
-            elif is_image and isinstance(value, dict) and ("repository" in value or "name" in value):
-                ref = _helm_ref(value)
-                if ref:
-                    yield ref, (*path, key), i
-            else:
-                yield from _helm_refs(value, (*path, key), i)
-    elif isinstance(node, list):
-        for n, item in enumerate(node):
-            if isinstance(item, (dict, list)):
-                yield from _helm_refs(item, (*path, n), i)
-
-
-def _helm_ref(image: dict[str, Any]) -> str | None:
-    """`{registry, repository, tag, digest}` as the reference the chart renders."""
-    repo = str(image.get("repository") or image.get("name") or "")
-    if not repo:
-        return None
-    registry = str(image.get("registry") or "")
-    ref = f"{registry}/{repo}" if registry else repo
-    tag = image.get("tag")
-    if tag not in (None, ""):
-        ref += f":{tag}"
-    digest = str(image.get("digest") or "")
-    if digest and "@" not in ref:
-        ref += digest if digest.startswith("@") else f"@{digest}"
-    return ref

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mlops_gate.checks import _keyless
 from mlops_gate.checks import _oci_verify as v
 from mlops_gate.checks._fulcio import Signer
-from mlops_gate.checks.ci_runs import latest
+from mlops_gate.checks.ci_runs import attempts, names, reporter
 from mlops_gate.checks.image_provenance import verified_statements
 from mlops_gate.checks.image_remote import REVISION
 from mlops_gate.checkspec import check
@@ -163,14 +163,17 @@ def _runs_link(runs: CommitRuns, params: Params, commit: str) -> tuple[str, str 
     name = "CI runs"
     if not slsa.same_commit(runs.sha, commit):
         return name, f"read for {runs.sha}, not {commit}", f"{name}: on {runs.sha}"
-    by_name = latest(runs.runs)
-    names = list(params.required) or sorted(by_name)
-    if not names:
+    required = list(params.required) or names(runs.runs)
+    if not required:
         return name, f"no CI run reported on {commit}", f"{name}: none"
-    failed = [
-        f"{n} {by_name[n].conclusion or by_name[n].status}" if n in by_name else f"{n} missing"
-        for n in names
-        if n not in by_name or by_name[n].conclusion != "success"
-    ]
-    evidence = f"{name}: {', '.join(names)}"
+    failed = []
+    for n in required:  # each reporter of the name (the check runs of each app, the statuses) must pass
+        found = attempts(runs.runs, n)
+        failed += [f"{n} missing"] if not found else []
+        failed += [
+            f"{n} {r.conclusion or r.status}" + (f" ({reporter(r)})" if len(found) > 1 else "")
+            for r in found
+            if r.conclusion != "success"
+        ]
+    evidence = f"{name}: {', '.join(required)}"
     return name, ("not passed: " + ", ".join(failed)) if failed else None, evidence

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class RequiredCheck:
     name: str
-    app: str | None = None  # the app (GitHub App slug or id) that must report it, where pinned
+    # the app that must report it, where pinned: a GitHub App id, as branch protection and rulesets name it
+    # (a slug is matched against Run.app); None or "-1": any source
+    app: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,11 @@ class Run:
     status: str  # queued | in_progress | completed
     conclusion: str | None  # success | failure | neutral | skipped | cancelled | timed_out ...; None: pending
     source: str  # check-run | status | pipeline | job | build
-    app: str | None = None
+    app: str | None = None  # the GitHub App's slug (check runs)
     url: str | None = None
     started_at: str | None = None  # ISO 8601; the latest attempt of a name decides
     id: str = ""
+    app_id: str | None = None  # the GitHub App's id (check runs): what a required check is pinned to
 
 
 @dataclass(frozen=True)

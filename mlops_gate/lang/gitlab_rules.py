@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.lang import regexes
+from mlops_gate.lang.failure_allowed import why_not_blocking
 from mlops_gate.lang.pipelines import as_list
 
 FEATURE = "mlops-gate/feature"  # the source branch of the pull request being imagined
@@ -147,12 +148,18 @@ def gl_workflow(doc: Mapping[str, Any]) -> list[Any] | None:
     return wf["rules"] if isinstance(wf, dict) and isinstance(wf.get("rules"), list) else None
 
 
-def gl_rules(rules: list[Any], env: Mapping[str, str]) -> tuple[str | None, bool]:
-    """The `when` of the first matching rule (None: no rule matched) and whether it has `changes`."""
+def gl_rule(rules: list[Any], env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The first matching rule (None: no rule matched)."""
     for rule in rules:
         if isinstance(rule, dict) and ("if" not in rule or gl_if(str(rule["if"]), env)):
-            return str(rule.get("when", "on_success")), "changes" in rule
-    return None, False
+            return rule
+    return None
+
+
+def gl_rules(rules: list[Any], env: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The `when` of the first matching rule (None: no rule matched) and whether it has `changes`."""
+    rule = gl_rule(rules, env)
+    return (None, False) if rule is None else (str(rule.get("when", "on_success")), "changes" in rule)
 
 
 def gl_job_runs(job: Mapping[str, Any], env: Mapping[str, str], workflow_rules: bool) -> tuple[bool, str | None]:
@@ -173,8 +180,11 @@ def gl_job_runs(job: Mapping[str, Any], env: Mapping[str, str], workflow_rules: 
         runs, problem = True, None
     if runs and job.get("when") == "manual" and not isinstance(job.get("rules"), list):
         problem = problem or "is manual (when: manual)"
-    if runs and job.get("allow_failure") is True:
-        problem = problem or "allows failure (allow_failure: true), so a failing test does not block"
+    rule = gl_rule(job["rules"], env) if isinstance(job.get("rules"), list) else None
+    allowed = rule["allow_failure"] if rule is not None and "allow_failure" in rule else job.get("allow_failure")
+    why = why_not_blocking(allowed, "allow_failure", yaml11=True)  # a rule's allow_failure wins over the job's
+    if runs and why:
+        problem = problem or f"allows failure {why}"
     return runs, problem
 
 

@@ -156,14 +156,27 @@ def is_test_job(job: Job, test_jobs: Sequence[str], test_commands: Sequence[str]
     names = [n.lower() for n in (job.id, job.name) if n]
     if any(fnmatch.fnmatchcase(n, g.lower()) for n in names for g in test_jobs):
         return True
+    if test_steps(job, test_commands):
+        return True
+    words = _words(test_commands)
+    return any(w.search(line) for line in commands(job.body) for w in words)
+
+
+def test_steps(job: Job, test_commands: Sequence[str]) -> list[dict[str, Any]]:
+    """The steps of a job (GitHub, Azure) that run a test task or a test command."""
+    words = _words(test_commands)
+    out = []
     for step in _steps(job.body):
         task = str(step.get("task", "")).lower()
         inputs = step.get("inputs")
         dotnet_test = task.startswith("dotnetcorecli@") and isinstance(inputs, dict) and inputs.get("command") == "test"
-        if task.startswith(AZ_TEST_TASKS) or dotnet_test:
-            return True
-    words = [re.compile(rf"(?<![\w.-]){re.escape(c)}(?![\w-])") for c in test_commands]
-    return any(w.search(line) for line in commands(job.body) for w in words)
+        if task.startswith(AZ_TEST_TASKS) or dotnet_test or any(w.search(c) for c in commands(step) for w in words):
+            out.append(step)
+    return out
+
+
+def _words(test_commands: Sequence[str]) -> list[re.Pattern[str]]:
+    return [re.compile(rf"(?<![\w.-]){re.escape(c)}(?![\w-])") for c in test_commands]
 
 
 def _steps(body: Any) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,8 @@ files, for ci.pr-pipeline (as BranchProtection is for the vcs checks).
 - Azure Pipelines: the `pr:` trigger and its branch filters (`azure_implicit_pr` without one).
 
 Each answer names where it was found and, for a job or file that cannot gate every pull request (path
-filters, `types` without `synchronize`, manual jobs, allowed failures), why.
+filters, `types` without `synchronize`, manual jobs, allowed failures and jobs or test steps that continue on
+error — see failure_allowed), why.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from mlops_gate.facts.files import SourceFile
 from mlops_gate.lang.branch_filters import az_branch_ok, gh_branch_ok, gh_events
+from mlops_gate.lang.failure_allowed import why_not_blocking
 from mlops_gate.lang.gitlab_includes import left_out_note, pipeline
 from mlops_gate.lang.gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
 from mlops_gate.lang.pipelines import (
@@ -29,6 +31,7 @@ from mlops_gate.lang.pipelines import (
     jobs_of,
     platform_of,
     skips_pull_requests,
+    test_steps,
     top,
 )
 from mlops_gate.lang.source import loc
@@ -149,11 +152,21 @@ def _github(f: SourceFile, branch: str, q: PrQuestion, files: Mapping[str, Sourc
     tests = [j for j in jobs if not skips_pull_requests(j.condition) and (q.is_test(j) or _calls_tests(j, q, files))]
     if problem or not tests:
         return [PrRun(f.path, line, "", ev, problem or _no_test_job(len(jobs)))]
-    flaky = "continues on error, so a failing test does not block"
-    return [
-        PrRun(f.path, loc(f, *j.keys).line, j.id, ev, flaky if j.body.get("continue-on-error") is True else None)
-        for j in tests
-    ]
+    return [PrRun(f.path, loc(f, *j.keys).line, j.id, ev, _continues(j, q, "continue-on-error", False)) for j in tests]
+
+
+def _continues(job: Job, q: PrQuestion, key: str, yaml11: bool) -> str | None:
+    """Why a failing test in this job does not fail the run (GitHub `continue-on-error`, Azure `continueOnError`,
+    on the job, or on every step that runs a test command), or None."""
+    why = why_not_blocking(job.body.get(key), key, yaml11=yaml11)
+    if why:
+        return f"continues on error {why}"
+    steps = test_steps(job, q.test_commands)
+    reasons = [why_not_blocking(s.get(key), key, yaml11=yaml11) for s in steps]
+    if steps and all(reasons):
+        which = "a step that continues" if len(steps) == 1 else f"{len(steps)} steps that continue"
+        return f"runs its tests in {which} on error {reasons[0]}"
+    return None
 
 
 def _calls_tests(job: Job, q: PrQuestion, files: Mapping[str, SourceFile]) -> bool:
@@ -201,7 +214,7 @@ def _azure(f: SourceFile, branch: str, q: PrQuestion, files: Mapping[str, Source
     tests = [j for j in jobs if q.is_test(j) and not skips_pull_requests(j.condition)]
     if problem or not tests:
         return [PrRun(f.path, line, "", "pr", problem or _no_test_job(len(jobs)))]
-    return [PrRun(f.path, loc(f, *j.keys).line, j.id, "pr", problem) for j in tests]
+    return [PrRun(f.path, loc(f, *j.keys).line, j.id, "pr", _continues(j, q, "continueOnError", True)) for j in tests]
 
 
 def _gitlab(files: Sequence[SourceFile], branch: str, q: PrQuestion) -> tuple[list[PrRun], list[str], str]:

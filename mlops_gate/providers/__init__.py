@@ -54,6 +54,7 @@ class PolicyInUse:
     # branch has but the pull request's tree does not is a deleted policy
     candidates: tuple[Path, ...] = ()
     head_branch: str | None = None  # the pull/merge request's own branch, which cannot be its target branch
+    base_from_ci: bool = False  # the target branch is the one CI names (not --base-branch): it may be checked out
 
 
 @dataclass(frozen=True)

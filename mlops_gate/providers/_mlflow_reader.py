@@ -21,7 +21,7 @@ from mlops_gate.facts.mlflow_registry import (
     RegisteredModelFacts,
     RunFacts,
 )
-from mlops_gate.providers import Context
+from mlops_gate.providers import Context, _mlflow_artifacts
 from mlops_gate.providers._mlflow_entities import enum_text, latest_metrics, summarize, version_facts
 from mlops_gate.providers._mlflow_limits import bounded, call_budget, watch
 from mlops_gate.secrets import redact
@@ -199,7 +199,14 @@ class Reader:
                 f"download URI of {name}/{version}", self.client.get_model_version_download_uri, name, version
             )
         )
-        source = f"{str(location).rstrip('/')}/MLmodel"
+        try:  # runs:/ and models:/ name a location the server gives: judged, and downloaded, as resolved
+            resolved = self.artifact_location(str(location))
+        except FactError as exc:
+            return None, exc.diagnostics()
+        source = f"{resolved.rstrip('/')}/MLmodel"
+        refused = _mlflow_artifacts.refusal(source, self.ctx.env)
+        if refused is not None:  # never a credential to a host the server names
+            return None, f"MLmodel of {name}/{version}: {refused}"
         from mlflow.artifacts import download_artifacts  # type: ignore[import-untyped,unused-ignore]
 
         with tempfile.TemporaryDirectory(prefix="mlops-gate-") as tmp:
@@ -221,6 +228,27 @@ class Reader:
                     return MlmodelSummary(source, error="the version has no MLmodel file"), None
                 return None, self.failure(f"MLmodel of {name}/{version}", exc, status, code).diagnostics()
             return summarize(source, path.read_text(encoding="utf-8", errors="replace")), None
+
+    def artifact_location(self, location: str) -> str:
+        """`runs:/RUN/PATH` and `models:/...` as the server resolves them (the run's artifact URI, the logged
+        model's or version's location); any other location as it is."""
+        for _ in range(3):
+            parts = urlsplit(location)
+            ref = parts.path.lstrip("/")
+            if parts.scheme == "runs":
+                run_id, _, rest = ref.partition("/")
+                base = str(self.call(f"run {run_id}", self.client.get_run, run_id).info.artifact_uri or "")
+                location = f"{base.rstrip('/')}/{rest}" if rest else base
+            elif parts.scheme == "models" and ref.startswith("m-") and "/" not in ref:
+                location = str(self.call(f"logged model {ref}", self.client.get_logged_model, ref).artifact_location)
+            elif parts.scheme == "models" and ref.count("/") == 1:
+                model, version = ref.split("/")
+                location = str(
+                    self.call(f"download URI of {ref}", self.client.get_model_version_download_uri, model, version)
+                )
+            else:
+                return location
+        return location
 
     def compared(self, name: str, alias: str, registered: RegisteredModelFacts, candidate: str) -> ComparedVersion:
         holder = registered.aliases.get(alias)

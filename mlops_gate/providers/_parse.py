@@ -15,6 +15,7 @@ from mlops_gate.providers import Context
 MAX_BYTES = 1 << 20  # per file
 RUN_BYTES = 64 << 20  # every file one run reads, together (parsed files stay in memory for the run)
 YAML_EXT = (".yml", ".yaml")
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"  # git-lfs writes exactly this first line
 
 
 class _Run:
@@ -65,6 +66,13 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
     problem, data = _bytes(ctx, rel)
     if problem is not None:
         return not_read(rel, kind, problem)
+    if data.startswith(LFS_POINTER):
+        return not_read(
+            rel,
+            kind,
+            "a Git LFS pointer: the file itself is not in this checkout, but a job that pulls LFS deploys it; "
+            "fetch LFS files before the gate runs (actions/checkout `lfs: true`, `git lfs pull`)",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -52,6 +52,7 @@ SKIP_DIRS = {
     ".vscode",
 }
 MAX_FILES = 50_000
+MAX_DEPTH = 128  # folders below the root: far more than a project needs, far less than Python's recursion limit
 
 
 def walk(ctx: Context) -> list[str]:
@@ -79,15 +80,26 @@ def _walk(root: Path) -> Walked:
     problems: list[str] = []
     found: list[str] = []
     links: set[str] = set()  # links to folders whose files are not walked elsewhere: candidates of what they hold
+    skipped: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
+        skipped.extend(Path(dirpath) / d for d in dirnames if d in SKIP_DIRS and d not in (".git", ".hg"))
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         rel = Path(dirpath).relative_to(root).as_posix()
+        if dirnames and rel.count("/") + 1 >= MAX_DEPTH:  # os.walk recurses (Python 3.11): stop before it breaks
+            raise FactError(
+                f"{root} nests folders more than {MAX_DEPTH} deep (under {printable.name(rel[:200])}/...), "
+                "so not every file can be judged",
+                "flatten the folders, or point --repo at the project",
+            )
         hidden = [d for d in dirnames if _hidden_folder(Path(dirpath) / d, root)]
         links.update(d if rel == "." else f"{rel}/{d}" for d in hidden)
         for name in [*filenames, *hidden]:  # links to files or nothing, FIFOs, sockets: read() says what they are
             found.append(name if rel == "." else f"{rel}/{name}")
             if len(found) > MAX_FILES:
                 raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
+    found.extend(_committed(root, skipped))
+    if len(found) > MAX_FILES:
+        raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
     if problems:  # an unreadable folder could hide exactly the file a check looks for: fail closed
         shown = printable.name("; ".join(problems[:3]))
         raise FactError(
@@ -96,6 +108,27 @@ def _walk(root: Path) -> Walked:
     escaped = {printable.name(rel) for rel in found if not printable.is_clean_name(rel)}
     paths = sorted({rel for rel in found if printable.is_clean_name(rel)} | escaped)
     return paths, frozenset(paths), frozenset(escaped), frozenset(links & set(paths))
+
+
+def _committed(root: Path, skipped: list[Path]) -> list[str]:
+    """The files git tracks under folders the walk skips by name (`deploy/venv/pod.yaml` is applied by
+    `kubectl apply -R`): a change under review commits them, a job's own `.venv` or `node_modules` is not."""
+    if not skipped:
+        return []
+    from mlops_gate.providers import git
+
+    try:
+        top = git.toplevel(root).resolve()
+        listed = git.git(root, "ls-files", "-z", "--full-name", "--", *(str(p.resolve()) for p in skipped))
+    except FactError:
+        return []  # not a git checkout: the folders are the environment's, not a change's
+    real = root.resolve()
+    out = []
+    for name in filter(None, listed.split("\0")):
+        path = top / name
+        if path.is_relative_to(real):
+            out.append(path.relative_to(real).as_posix())
+    return out
 
 
 def _hidden_folder(path: Path, root: Path) -> bool:

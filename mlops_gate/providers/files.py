@@ -15,7 +15,8 @@ import fnmatch
 import json
 import re
 
-from mlops_gate.facts.files import RepoFiles, SourceFile
+from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
+from mlops_gate.lang import manifests
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policies import DISCOVERED_NAMES
@@ -66,31 +67,45 @@ def _is_manifest(f: SourceFile) -> bool:
         return True
     if f.path.rsplit("/", 1)[-1].startswith("values") and f.documents:
         return True  # Helm values
+    if name_of(f.path) in manifests.KUSTOMIZATION_NAMES or any(manifests.is_patch_file(d) for d in f.documents):
+        return True  # kustomize: `images:` and patches set the images of the resources it names
     return any(isinstance(d, dict) and "apiVersion" in d and "kind" in d for d in f.documents)
 
 
 _API_VERSION, _KIND = re.compile(word("apiVersion")), re.compile(word("kind"))
+_NOT_UTF8_JSON = re.compile(rb"\A(?:version https://git-lfs\.github\.com/spec/)|\x00")  # an LFS pointer; UTF-16/32
 
 
 def _could_be_manifest(c: Content) -> bool:
     """Every YAML file could be one; a JSON file only with `apiVersion` and `kind` in it, or a values/compose
-    name (kubectl, Helm and Compose all read JSON too)."""
+    name (kubectl, Helm and Compose all read JSON too), or whose bytes the search cannot rule out: UTF-16 or
+    UTF-32 (NUL bytes: kubectl decodes it by its byte order mark) or a Git LFS pointer (a deploy job that
+    pulls LFS gets the real file). Those are read, and reported as files the gate cannot judge."""
     if c.format != "json" or name_of(c.path).startswith(("values", "compose.", "docker-compose")):
         return True
-    return c.has(_API_VERSION) and c.has(_KIND)
+    return (c.has(_API_VERSION) and c.has(_KIND)) or c.has(_NOT_UTF8_JSON)
 
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
-    return select(
+    found = select(
         ctx,
-        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel) and not _helm_template(ctx, rel),
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel),
         _is_manifest,
         _could_be_manifest,
     )
+    return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files))
+
+
+def _as_template(ctx: Context, f: SourceFile) -> SourceFile:
+    """A Helm template that is not YAML (Go template actions) is judged as text, line by line (a literal
+    `image:` is rendered as written); one that parses is judged as any manifest."""
+    if f.error is None or f.error.startswith(NOT_READ) or f.text is None or not _helm_template(ctx, f.path):
+        return f
+    return SourceFile(f.path, manifests.TEMPLATE, text=f.text)
 
 
 def _helm_template(ctx: Context, rel: str) -> bool:
-    """Helm chart templates are Go templates, not YAML; the chart's values files are read instead."""
+    """A file under `templates/` of a chart (a folder holding Chart.yaml)."""
     parts = rel.split("/")
     if "templates" not in parts[:-1]:
         return False

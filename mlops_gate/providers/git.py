@@ -10,6 +10,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_gate.errors import FactError, UsageError
@@ -18,37 +19,195 @@ PR_EVENTS = ("pull_request", "merge_request")
 FETCH_TIMEOUT = 30  # seconds: the one fetch of a missing target branch
 _FETCHED: set[tuple[str, str]] = set()  # (repository, branch) fetches already tried by this process
 _FETCH_LOCK = threading.Lock()
+# Every git command: nothing a checkout can hold runs or steers git. The working tree (which a pull request
+# controls) can hold a folder that looks like a git directory (HEAD, objects/, refs/, config) — an embedded
+# bare repository, whose config (core.fsmonitor, hooks, ...) would run commands and whose refs would be
+# taken for the target branch: refused (safe.bareRepository=explicit), and the repository is pinned to the
+# checkout's own .git (see `checkout`). Hooks, fsmonitor, submodule recursion and automatic maintenance are
+# off; no command here applies textconv, filters or an external diff (cat-file/ls-tree/rev-parse only).
+# The system and global configuration (safe.directory, credentials, proxies) belong to the runner.
+HARDENED = (
+    "-c",
+    "safe.bareRepository=explicit",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "submodule.recurse=false",
+    "-c",
+    "fetch.recurseSubmodules=false",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
+    "-c",
+    "protocol.ext.allow=never",
+)
+_DISCOVERY_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 
 class GitError(FactError):
     """git could not answer (not installed, not a repository, unknown ref)."""
 
 
-def git(repo: Path, *args: str, timeout: float = 60) -> str:
+@dataclass(frozen=True)
+class Checkout:
+    """The repository a folder is in, as git answers for it: its top folder and its own git directory (the
+    `.git` folder of the top, or what a `.git` file there names: a worktree, a submodule). `via_link`: the
+    first symbolic link on the way from the top down to the folder as given, or the folder itself when it is
+    not below the top as written — that folder is then reached through a link the checkout may control."""
+
+    top: Path
+    git_dir: Path
+    via_link: str | None = None
+
+
+_CHECKOUTS: dict[str, Checkout] = {}
+_CHECKOUTS_LOCK = threading.Lock()
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DISCOVERY_VARS}
+    env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_PAGER="cat", GIT_NO_REPLACE_OBJECTS="1")
+    env.update(extra or {})
+    return env
+
+
+def _run(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float, what: str) -> bytes:
     try:
         done = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+            ["git", *HARDENED, *argv], cwd=cwd, capture_output=True, timeout=timeout, env=dict(env), check=False
         )
     except FileNotFoundError:
         raise GitError("git is not installed", "install git, or run where it is on PATH") from None
+    except NotADirectoryError:
+        raise GitError(f"{cwd} is not a directory") from None
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {' '.join(args)} timed out in {repo}") from None
+        raise GitError(f"git {what} timed out in {cwd}") from None
     if done.returncode != 0:
-        raise GitError(f"git {' '.join(args)} failed in {repo}: {done.stderr.strip() or done.returncode}")
+        error = done.stderr.decode(errors="replace").strip()
+        raise GitError(f"git {what} failed in {cwd}: {error or done.returncode}")
     return done.stdout
+
+
+def checkout(repo: Path) -> Checkout:
+    """The repository `repo` is in, found once per process and checked: never a bare repository nor a folder
+    that only looks like a git directory (which a pull request can commit), and the git directory must be
+    the top folder's own `.git`. GitError otherwise."""
+    key = str(absolute(repo))
+    with _CHECKOUTS_LOCK:
+        hit = _CHECKOUTS.get(key)
+    if hit is not None:
+        return hit
+    out = _run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], repo, _env(), 60, "rev-parse").decode()
+    lines = out.splitlines()
+    if len(lines) != 2:
+        raise GitError(f"git rev-parse gave no work tree for {repo}")
+    top, git_dir = Path(lines[0]), Path(lines[1])
+    own = _own_git_dir(top)
+    if own is None or own.resolve() != git_dir.resolve():
+        raise GitError(
+            f"{repo}: git answers with the git directory {git_dir}, not the .git of the checkout {top}",
+            "run the gate on the checkout itself: a folder of the change that looks like a git directory "
+            "(HEAD, objects/, refs/, config) is never a repository the gate reads",
+        )
+    found = Checkout(top, git_dir, _link_on_the_way(top, repo))
+    with _CHECKOUTS_LOCK:
+        _CHECKOUTS[key] = found
+    return found
+
+
+def _own_git_dir(top: Path) -> Path | None:
+    """The git directory of the work tree at `top`: its `.git` folder, or the folder a `.git` file names."""
+    dotgit = top / ".git"
+    if dotgit.is_dir():
+        return dotgit
+    if not dotgit.is_file():
+        return None
+    try:
+        first = dotgit.read_text(encoding="utf-8", errors="replace")[:4096].splitlines()[:1]
+    except OSError:
+        return None
+    if not first or not first[0].startswith("gitdir: "):
+        return None
+    named = Path(first[0][len("gitdir: ") :].strip())
+    return named if named.is_absolute() else top / named
+
+
+def _link_on_the_way(top: Path, repo: Path) -> str | None:
+    """The first symbolic link on the way to `repo` as written that a checkout could hold: below the top, or
+    above it inside another work tree (a link out of a checkout to another repository); `repo` itself when
+    it does not lie below the top as written. Links above the top outside any work tree are the runner's."""
+    parts = absolute(repo).parts
+    real_top = top.resolve()
+    at = next(
+        (
+            n
+            for n in range(len(parts), 0, -1)
+            if (Path(*parts[:n]) / ".git").exists() and Path(*parts[:n]).resolve() == real_top
+        ),
+        None,
+    )
+    if at is None:
+        return str(repo)
+    for n in range(2, len(parts) + 1):
+        step = Path(*parts[:n])
+        below = n > at
+        if (below and parts[n - 1] == "..") or (step.is_symlink() and (below or _in_work_tree(step.parent))):
+            return str(step)
+    return None
+
+
+def _in_work_tree(folder: Path) -> bool:
+    return any((p / ".git").exists() for p in (folder, *folder.parents))
+
+
+def git(repo: Path, *args: str, timeout: float = 60) -> str:
+    """`git ARGS` in the checkout `repo` is in (see `checkout`), with its git directory and top pinned."""
+    return _git_bytes(repo, *args, timeout=timeout).decode(errors="surrogateescape")
+
+
+def _git_bytes(repo: Path, *args: str, timeout: float = 60) -> bytes:
+    try:
+        co = checkout(repo)
+    except GitError as exc:
+        raise GitError(f"git {' '.join(args)}: {exc.message}", exc.hint) from None
+    env = _env({"GIT_DIR": str(co.git_dir), "GIT_WORK_TREE": str(co.top)})
+    return _run(list(args), co.top, env, timeout, " ".join(args))
 
 
 def toplevel(repo: Path) -> Path:
     try:
-        return Path(git(repo, "rev-parse", "--show-toplevel").strip())
+        return checkout(repo).top
     except GitError as exc:
         raise GitError(
-            f"{repo} is not a git repository ({exc.message})", "run the gate inside the checked-out repository"
+            f"{repo} is not a git repository ({exc.message})",
+            exc.hint or "run the gate inside the checked-out repository",
         ) from None
+
+
+def tracked(repo: Path, path: Path) -> bool | None:
+    """Whether `path` is a file of the commit checked out in `repo` (HEAD); None when `repo` is not a git
+    repository the gate can read (see `checkout`)."""
+    try:
+        top = checkout(repo).top
+    except GitError:
+        return None
+    where = in_repo(top, path)
+    if where is None:
+        return False
+    try:
+        git(top, "cat-file", "-e", f"HEAD:{where[0]}")
+    except GitError:
+        return False
+    return True
+
+
+def superproject(repo: Path) -> str | None:
+    """The repository `repo`'s checkout is a submodule of, or None: a submodule's content, history and
+    `origin` come from the superproject's `.gitmodules` and commit — on a pull request, from the request."""
+    return git(repo, "rev-parse", "--show-superproject-working-tree").strip() or None
 
 
 def ref_exists(repo: Path, ref: str) -> bool:
@@ -77,12 +236,14 @@ def resolve_tag(repo: Path, tag: str) -> str:
 
 
 def show(repo: Path, ref: str, path: str) -> str | None:
-    """The file at `ref:path` (path relative to the repository root), or None when it is not there."""
+    """The file at `ref:path` (path relative to the repository root), or None when it is not there (read as
+    stored: no textconv, no filters)."""
     try:
-        git(repo, "cat-file", "-e", f"{ref}:{path}")
+        if git(repo, "cat-file", "-t", f"{ref}:{path}").strip() != "blob":
+            return None
     except GitError:
         return None
-    return git(repo, "show", f"{ref}:{path}")
+    return git(repo, "cat-file", "blob", f"{ref}:{path}")
 
 
 def blob(repo: Path, ref: str, path: str, limit: int) -> bytes | None:
@@ -96,18 +257,7 @@ def blob(repo: Path, ref: str, path: str, limit: int) -> bytes | None:
         return None
     if size > limit:
         raise GitError(f"{ref}:{path} is {size} bytes, more than the {limit} allowed")
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "blob", f"{ref}:{path}"],
-            capture_output=True,
-            timeout=60,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git cat-file {ref}:{path} failed in {repo}: {exc}") from None
-    if done.returncode != 0:
-        raise GitError(f"git cat-file {ref}:{path} failed in {repo}: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout[: limit + 1]
+    return _git_bytes(repo, "cat-file", "blob", f"{ref}:{path}")[: limit + 1]
 
 
 def same_name_refs(repo: Path, ref: str) -> list[str]:
@@ -129,26 +279,36 @@ def commit_of(repo: Path, ref: str) -> str:
     return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
 
 
-def base_ref(repo: Path, branch: str, fetch: bool = False) -> tuple[str, str] | None:
-    """The target branch in the clone: the remote-tracking branch first (CI clones), else a local one — a
-    branch only, never another revision (`HEAD`, `HEAD~0`, a commit, a tag). Returns how it is named
-    (`origin/main`, `main`) and the commit it points to, resolved through its full ref name: a tag or any
-    other ref with the same short name (a pushed tag `main` or `origin/main`) cannot stand in for it.
+def base_ref(repo: Path, branch: str, fetch: bool = False, local: bool = True) -> tuple[str, str] | None:
+    """The target branch in the clone: the remote-tracking branch first (CI clones), else a local one (unless
+    `local` is False) — a branch only, never another revision (`HEAD`, `HEAD~0`, a commit, a tag). Returns how
+    it is named (`origin/main`, `main`) and the commit it points to, resolved through its full ref name: a tag
+    or any other ref with the same short name (a pushed tag `main` or `origin/main`) cannot stand in for it.
     `fetch`: when the clone has neither (a shallow CI checkout), fetch the branch from `origin` once first."""
-    found = _lookup_branch(repo, branch)
+    found = _lookup_branch(repo, branch, local)
     if found is None and fetch and fetch_branch(repo, branch):
-        found = _lookup_branch(repo, branch)
+        found = _lookup_branch(repo, branch, local)
     if found is None:
         return None
     return found.removeprefix("refs/remotes/").removeprefix("refs/heads/"), commit_of(repo, found)
 
 
-def _lookup_branch(repo: Path, branch: str) -> str | None:
+def _lookup_branch(repo: Path, branch: str, local: bool = True) -> str | None:
     if not is_branch_name(repo, branch):
         return None
-    return next(
-        (ref for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}") if ref_exists(repo, ref)), None
-    )
+    refs = (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}") if local else (f"refs/remotes/origin/{branch}",)
+    return next((ref for ref in refs if ref_exists(repo, ref)), None)
+
+
+def target_branch(
+    top: Path, branch: str, head_branch: str | None, from_ci: bool, fetch: bool
+) -> tuple[str, str] | None:
+    """The target branch of a pull/merge request checked out at `top` (see check_base_branch and base_ref). A
+    target branch CI names may be the checked-out branch (a `pull_request_target` job checks out the base):
+    it is then read from `origin` only, never from the local branch the job checked out."""
+    checked_out = current_branch(top) == branch
+    check_base_branch(top, branch, head_branch, checked_out_ok=from_ci)
+    return base_ref(top, branch, fetch=fetch, local=not checked_out)
 
 
 def is_branch_name(repo: Path, branch: str) -> bool:
@@ -169,16 +329,17 @@ def current_branch(repo: Path) -> str | None:
         return None
 
 
-def check_base_branch(repo: Path, branch: str, head_branch: str | None = None) -> None:
+def check_base_branch(repo: Path, branch: str, head_branch: str | None = None, *, checked_out_ok: bool = False) -> None:
     """GitError unless `branch` can be the target branch of a pull/merge request checked out in `repo`: a
-    branch name (not any revision), and not the branch being checked — the checked-out branch, or
-    `head_branch` (the request's own branch) — which would compare the request with itself."""
+    branch name (not any revision), and not the branch being checked — the checked-out branch (unless
+    `checked_out_ok`), or `head_branch` (the request's own branch) — which would compare the request with
+    itself."""
     if not is_branch_name(repo, branch):
         raise GitError(
             f"the target branch {branch!r} is not a branch name: the policy is compared with a branch only",
             "pass the name of the branch the pull/merge request targets, e.g. --base-branch main",
         )
-    if branch in (head_branch, current_branch(repo)):
+    if branch == head_branch or (not checked_out_ok and branch == current_branch(repo)):
         raise GitError(
             f"the target branch is the branch being checked ({branch}): the pull request would be compared with itself",
             "pass the branch the pull/merge request targets with --base-branch (or let CI detect it)",
@@ -206,6 +367,7 @@ def fetch_branch(repo: Path, branch: str) -> bool:
             repo,
             "fetch",
             "--no-tags",
+            "--no-recurse-submodules",
             *(["--depth=1"] if shallow else []),
             "origin",
             f"refs/heads/{branch}:refs/remotes/origin/{branch}",

@@ -69,6 +69,7 @@ def _check_run(c: dict[str, Any]) -> Run:
         url=c.get("html_url"),
         started_at=c.get("started_at"),
         id=str(c.get("id", "")),
+        app_id=str(app["id"]) if app and app.get("id") is not None else None,
     )
 
 

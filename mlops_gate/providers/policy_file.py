@@ -13,13 +13,12 @@ from mlops_gate.providers.git import (
     PR_EVENTS,
     GitError,
     absolute,
-    base_ref,
-    check_base_branch,
     commit_of,
     fetch_hint,
     in_repo,
     links_at,
     show,
+    target_branch,
     toplevel,
 )
 
@@ -30,18 +29,21 @@ def policy_in_use(
     ref: str | None,
     candidates: list[Path] | None = None,
     head_branch: str | None = None,
+    base_from_ci: bool = False,
 ) -> PolicyInUse:
     """What run.py tells this provider about the policy it loaded (`Context.inputs.policy`). `candidates`: the
     working-tree paths the policy would have been read from (the discovered names, or --policy PATH): one the
     target branch has but the pull request's tree does not is a deleted policy. Paths are made absolute but
     never resolved: a symbolic link must not turn the policy file into the (identical) copy of another file.
-    `head_branch`: the pull request's own branch, which cannot be the target branch."""
+    `head_branch`: the pull request's own branch, which cannot be the target branch; `base_from_ci`: the
+    target branch is the one CI names."""
     return PolicyInUse(
         source,
         tuple(absolute(f) for f in files),
         ref or None,
         tuple(absolute(c) for c in candidates or ()),
         head_branch or None,
+        base_from_ci,
     )
 
 
@@ -84,10 +86,9 @@ def policy_file(ctx: Context) -> PolicyFiles:
             "or pass --base-branch",
         )
     top = toplevel(ctx.root)
-    check_base_branch(top, tgt.base_branch, given.head_branch)
-    base = base_ref(top, tgt.base_branch)
+    base = target_branch(top, tgt.base_branch, given.head_branch, given.base_from_ci, fetch=False)
     if base is None:
-        base = base_ref(top, tgt.base_branch, fetch=True)
+        base = target_branch(top, tgt.base_branch, given.head_branch, given.base_from_ci, fetch=True)
         ctx.meter.read(f"git fetch origin {tgt.base_branch}", requests=1)
     if base is None:
         raise GitError(

@@ -10,7 +10,14 @@
 # soft-fail 1 and 3 become 0 (the `verdict` output still says fail/error). Bad inputs and usage errors
 # (2) are never softened: a gate that cannot run as configured must be noticed.
 #
-# For tests: MLOPS_GATE_SKIP_INSTALL=1 runs `$MLOPS_GATE_PYTHON -m mlops_gate` (default python3)
+# The working directory is the checkout, which a pull request controls: Python never runs with it on
+# sys.path. `python -m X` and `python -c` put the working directory first on sys.path, so a folder
+# `mlops_gate/`, `pip/`, `venv/`, `ensurepip/` or `json/` in the change would run in place of the real
+# module, with the step's credentials. Every interpreter runs isolated (`-I`: neither the working directory
+# nor PYTHON* variables on sys.path), and the virtual environment is created and filled from a folder
+# outside the checkout.
+#
+# For tests: MLOPS_GATE_SKIP_INSTALL=1 runs `$MLOPS_GATE_PYTHON -I -m mlops_gate` (default python3)
 # instead of creating a virtual environment.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -139,8 +146,9 @@ else
     requirement="$version" # a pip requirement, e.g. "mlops-gate @ git+https://github.com/OWNER/mlops-gate@SHA"
   fi
   echo "::group::install mlops-gate ($requirement)"
-  python3 -m venv "$tmp_root/mlops-gate-venv"
-  "$tmp_root/mlops-gate-venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement"
+  # from outside the checkout, isolated: neither venv, ensurepip nor pip can be shadowed by the change
+  (cd "$tmp_root" && python3 -I -m venv "$tmp_root/mlops-gate-venv")
+  (cd "$tmp_root" && "$tmp_root/mlops-gate-venv/bin/python" -I -m pip install --quiet --disable-pip-version-check "$requirement")
   echo "::endgroup::"
   py="$tmp_root/mlops-gate-venv/bin/python"
 fi
@@ -154,13 +162,13 @@ args+=(--output "json=$report_json")
 # ---- run ------------------------------------------------------------------------------------------
 echo "mlops-gate ${args[*]}"
 rc=0
-"$py" -m mlops_gate "${args[@]}" || rc=$?
+"$py" -I -m mlops_gate "${args[@]}" || rc=$? # -I: the checkout is not on sys.path
 
 # ---- outputs --------------------------------------------------------------------------------------
 verdict=error
 failed_count=0
 if [ -s "$report_json" ]; then
-  read -r verdict failed_count < <("$py" -c '
+  read -r verdict failed_count < <("$py" -I -c '
 import json, sys
 report = json.load(open(sys.argv[1], encoding="utf-8"))
 print(report["verdict"], report["summary"]["failed"])

@@ -213,7 +213,10 @@ def test_github_job_skipped_on_pull_requests(tmp_path: Path, cond: str) -> None:
 def test_github_continue_on_error(tmp_path: Path) -> None:
     jobs = TEST_JOB.replace("    runs-on", "    continue-on-error: true\n    runs-on")
     o = run(tmp_path, gh("on: pull_request\n", jobs))
-    assert o.violations[1].message == "job test continues on error, so a failing test does not block"
+    assert (
+        o.violations[1].message
+        == "job test continues on error (continue-on-error: true), so a failing test does not block"
+    )
 
 
 def test_github_local_reusable_workflow(tmp_path: Path) -> None:

@@ -171,16 +171,25 @@ def _runs(*items: Run) -> Facts:
 
 
 def test_required_runs_from_branch_protection() -> None:
-    ok = Run("test", "completed", "success", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
+    ok = Run("test", "completed", "success", "check-run", "github-actions", started_at="2026-11-01T10:00:00Z", id="1")
     o = one(ci_runs.required_runs(_runs(ok), ci_runs.Params(), T))
     assert status(o) == "passed" and o.message == "1 of 1 required run(s) succeeded on aaaaaaaaaaaa"
-    assert o.evidence[0] == "required by branch protection: test"
+    assert o.evidence[0] == "required by branch protection: test (app github-actions)"
 
 
 def test_latest_attempt_decides() -> None:
-    green = Run("test", "completed", "success", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
+    green = Run(
+        "test", "completed", "success", "check-run", "github-actions", started_at="2026-11-01T10:00:00Z", id="1"
+    )
     red = Run(
-        "test", "completed", "failure", "check-run", url="https://ci/2", started_at="2026-11-01T11:00:00Z", id="2"
+        "test",
+        "completed",
+        "failure",
+        "check-run",
+        "github-actions",
+        url="https://ci/2",
+        started_at="2026-11-01T11:00:00Z",
+        id="2",
     )
     o = one(ci_runs.required_runs(_runs(green, red), ci_runs.Params(), T))
     assert o.violations[0].message == "test: latest run failure"
@@ -198,7 +207,7 @@ def test_latest_attempt_decides() -> None:
 
 
 def test_pending_missing_neutral_and_skipped() -> None:
-    pending = Run("test", "in_progress", None, "check-run")
+    pending = Run("test", "in_progress", None, "check-run", "github-actions")
     assert (
         one(ci_runs.required_runs(_runs(pending), ci_runs.Params(), T)).violations[0].message
         == "test: still in_progress"
@@ -268,7 +277,7 @@ def test_production_environment_patterns_and_unknowns() -> None:
 def test_latest_attempt_compares_instants_across_time_zones() -> None:
     early = Run("test", "completed", "success", "check-run", started_at="2026-11-01T11:30:00+02:00", id="9")
     late = Run("test", "completed", "failure", "check-run", started_at="2026-11-01T10:00:00Z", id="1")
-    assert ci_runs.latest((early, late))["test"] is late  # 09:30Z before 10:00Z, whatever the strings say
+    assert ci_runs.attempts((early, late), "test") == [late]  # 09:30Z before 10:00Z, whatever the strings say
 
 
 def test_unknown_protection_is_an_error_not_unprotected() -> None:

@@ -184,11 +184,14 @@ def test_policy_ref_errors_are_usage_errors(tmp_path: Path, capsys: pytest.Captu
     repo = make_repo(tmp_path / "r")
     code, _, err = gate(capsys, repo, "--policy-ref", "nope")
     assert code == 2 and "--policy-ref nope: no such ref" in err
-    code, _, err = gate(capsys, repo, "--policy-ref", "main", "--policy", "missing.yml")
+    code, _, err = gate(capsys, repo, "--policy-ref", "main", "--policy", "missing.yml", env={})
     assert code == 2 and "no policy file at that ref (looked for missing.yml)" in err
+    # on a pull request the target branch's copy is read first: it is the one missing
+    code, _, err = gate(capsys, repo, "--policy-ref", "main", "--policy", "missing.yml")
+    assert code == 2 and "--policy missing.yml: the target branch main has no missing.yml" in err
     (repo / "bad.yml").write_text("version: 1\nfail_on: sometimes\n")
     commit_all(repo)
-    code, _, err = gate(capsys, repo, "--policy-ref", "feature", "--policy", "bad.yml")
+    code, _, err = gate(capsys, repo, "--policy-ref", "feature", "--policy", "bad.yml", env={})
     assert code == 2 and "feature:bad.yml" in err and "fail_on" in err
 
 

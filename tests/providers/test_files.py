@@ -128,7 +128,7 @@ def test_missing_repository_is_a_fact_error(tmp_path: Path) -> None:
     assert "does not exist" in records["dockerfiles"].error
 
 
-def test_helm_templates_are_skipped_and_broken_manifests_anywhere_are_reported(tmp_path: Path) -> None:
+def test_helm_templates_are_read_as_text_and_broken_manifests_anywhere_are_reported(tmp_path: Path) -> None:
     write_tree(
         tmp_path,
         {
@@ -140,7 +140,9 @@ def test_helm_templates_are_skipped_and_broken_manifests_anywhere_are_reported(t
     )
     files = read_facts(tmp_path, "deploy_manifests")["deploy_manifests"].files
     by_path = {f.path: f for f in files}
-    assert "charts/app/templates/deployment.yaml" not in by_path
+    template = by_path["charts/app/templates/deployment.yaml"]  # Go template actions: judged line by line
+    assert (template.format, template.error) == ("helm-template", None)
+    assert template.text == "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: x\n"
     assert "charts/app/values.yaml" in by_path
     assert by_path["infra/app.yaml"].error == "invalid YAML: duplicate key 'metadata'"
 

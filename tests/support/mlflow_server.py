@@ -43,10 +43,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(root: Path, auth: bool) -> MlflowServer:
+def _start(root: Path, auth: bool, extra_env: dict[str, str] | None = None) -> MlflowServer:
     root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **(extra_env or {})}
     env = {k: v for k, v in env.items() if not k.startswith("MLFLOW_TRACKING_")}
     cmd = [
         sys.executable,
@@ -143,3 +143,19 @@ def mlflow_auth_server(mlflow_servers: MlflowServers) -> MlflowServer:
     if mlflow_servers.auth is None:
         pytest.skip(mlflow_servers.auth_skip)
     return mlflow_servers.auth
+
+
+@pytest.fixture(scope="module")
+def mlflow_lenient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A server that accepts model versions and experiments whose artifact location names another host
+    (MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES, what MLflow before 3 did by default): a hostile or old
+    server, as far as the gate is concerned."""
+    if importlib.util.find_spec("mlflow") is None or importlib.util.find_spec("mlflow.server") is None:
+        pytest.skip("the full `mlflow` package (with its server) is not installed: pip install 'mlflow[auth]'")
+    schemes = {"MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES": "http,https,mlflow-artifacts,s3"}
+    server = _start(tmp_path_factory.mktemp("mlflow-lenient"), auth=False, extra_env=schemes)
+    try:
+        _wait(server)
+        yield server
+    finally:
+        _stop(server)

@@ -41,6 +41,7 @@ class Seen:
 @dataclass
 class ReplayServer:
     delay_s: float = 0.0  # added to every response (benchmarks: proves independent calls overlap)
+    host: str = "127.0.0.1"  # another loopback address (127.0.0.2) stands for a remote host
     routes: list[Route] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -78,7 +79,7 @@ class ReplayServer:
 
     def start(self) -> ReplayServer:
         handler = _handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer((self.host, 0), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
