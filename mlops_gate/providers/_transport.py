@@ -29,7 +29,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import Timeout
 
 from mlops_gate import progress
-from mlops_gate.providers import netpolicy
+from mlops_gate.providers import Exchange, netpolicy
 from mlops_gate.providers._deadline import SENDING, WATCHDOG, Clock, Request, TransportError, current, shutdown
 
 SAFE_ON_REDIRECT = frozenset(
@@ -113,6 +113,7 @@ class BoundedAdapter(HTTPAdapter):
         self.clock, self.env = clock, dict(env)
         self.limits = clock.limits
         self.max_bytes = max_bytes or clock.limits.max_bytes
+        self.exchange: Exchange | None = None  # told of every request (set by http.adapter for fleet runs)
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -147,6 +148,8 @@ class BoundedAdapter(HTTPAdapter):
         )
         if now >= self.clock.deadline:
             raise req.timeout("run")
+        if self.exchange is not None:
+            self.exchange.before(request)
         outer, SENDING.request = current(), req
         said = progress.active()  # the CLI's display: each request as it is made (and retried, and answered)
         if said:
@@ -163,6 +166,8 @@ class BoundedAdapter(HTTPAdapter):
                 )
                 self._redirect(request, response)
                 self._read(req, response)
+                if self.exchange is not None:
+                    self.exchange.after(request, response)
             except requests.exceptions.RequestException as exc:
                 if req.expired or isinstance(exc, requests.exceptions.Timeout) or _timed_out(exc):
                     raise req.timeout() from None
