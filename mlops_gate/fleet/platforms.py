@@ -141,7 +141,7 @@ def gitlab_repos(ctx: Context, group: str) -> list[Repo]:
 
 
 def _project(repo: Repo) -> str:
-    return "/projects/" + urllib.parse.quote(repo.id or repo.name, safe="")
+    return "/projects/" + urllib.parse.quote(repo.name, safe="")  # as the providers address it
 
 
 def gitlab_language(ctx: Context, repo: Repo) -> str | None:

@@ -155,3 +155,186 @@ def _protection() -> dict[str, Any]:
         "allow_force_pushes": {"enabled": False},
         "allow_deletions": {"enabled": False},
     }
+
+
+def gitlab_names(n: int, group: str = "acme") -> list[str]:
+    """Projects spread over three subgroups (and the group itself)."""
+    return [f"{group}/team-{i % 3}/model-{i:04d}" if i % 4 else f"{group}/model-{i:04d}" for i in range(n)]
+
+
+def gitlab(n: int, group: str = "acme") -> Callable[[str, str, dict[str, str]], Reply | None]:
+    """A GitLab group with subgroups, under /api/v4, in the same mix as `github` (protection, environment, policy
+    file, archived, forks)."""
+    repos = gitlab_names(n, group)
+    index = {r: i for i, r in enumerate(repos)}
+    listing = [
+        {
+            "id": 1000 + i,
+            "path_with_namespace": r,
+            "web_url": f"https://gitlab.example/{r}",
+            "default_branch": "main",
+            "archived": i % 25 == 24,
+            **({"forked_from_project": {"id": 1}} if i % 40 == 39 else {}),
+            "topics": ["ml"],
+            "only_allow_merge_if_pipeline_succeeds": True,
+            "only_allow_merge_if_all_discussions_are_resolved": True,
+            "merge_method": "ff",
+        }
+        for i, r in enumerate(repos)
+    ]
+    maintainers = {"id": 1, "access_level": 40, "access_level_description": "Maintainers"}
+    nobody = {"id": 2, "access_level": 0, "access_level_description": "No one"}
+    approvals = {
+        "approvals_before_merge": 1,
+        "reset_approvals_on_push": True,
+        "merge_requests_author_approval": False,
+        "merge_requests_disable_committers_approval": True,
+        "disable_overriding_approvers_per_merge_request": True,
+    }
+
+    def resolve(method: str, path: str, query: dict[str, str]) -> Reply | None:
+        from urllib.parse import unquote
+
+        if path == f"/api/v4/groups/{group}/projects":
+            return _page(listing, query, path)
+        prefix = "/api/v4/projects/"
+        if not path.startswith(prefix):
+            return None
+        encoded, _, rest = path[len(prefix) :].partition("/")
+        name = unquote(encoded)
+        i = index.get(name)
+        if i is None:
+            return 404, {"message": "404 Project Not Found"}, {}
+        head = sha(name)
+        if rest == "":
+            return 200, listing[i], {}
+        if rest == "repository/branches/main":
+            return 200, {"name": "main", "commit": {"id": head}, "protected": i % 5 != 0, "default": True}, {}
+        if rest == "protected_branches":
+            main = {
+                "id": 11,
+                "name": "main",
+                "push_access_levels": [nobody],
+                "merge_access_levels": [maintainers],
+                "allow_force_push": False,
+                "code_owner_approval_required": True,
+            }
+            return 200, [] if i % 5 == 0 else [main], {}
+        if rest == "approvals":
+            return 200, approvals, {}
+        if rest == "approval_rules":
+            rule = {
+                "id": 1,
+                "name": "leads",
+                "rule_type": "regular",
+                "approvals_required": 1,
+                "users": [],
+                "groups": [],
+            }
+            return 200, [{**rule, "applies_to_all_protected_branches": True, "protected_branches": []}], {}
+        if rest == "push_rule":
+            return 200, None, {}
+        if rest == "pipelines" and query.get("sha") == head:
+            return 200, [{"id": 5000 + i, "sha": head, "status": "success", "ref": "main", "source": "push"}], {}
+        if rest == f"pipelines/{5000 + i}/jobs":
+            job = {"id": 9000 + i, "name": "test", "status": "success", "stage": "test"}
+            return 200, [{**job, "web_url": f"https://gitlab.example/{name}/-/jobs/{9000 + i}"}], {}
+        if rest == "environments":
+            return 200, [] if i % 4 == 3 else [{"id": 7, "name": "production", "state": "available"}], {}
+        if rest == "protected_environments":
+            rule = {"id": 3, "access_level": 40, "required_approvals": 1, "group_inheritance_type": 0}
+            protected = {"name": "production", "deploy_access_levels": [maintainers], "approval_rules": [rule]}
+            return 200, [] if i % 4 == 3 else [protected], {}
+        if rest == "repository/tree":
+            files = [{"name": "README.md", "type": "blob"}]
+            return 200, files + ([{"name": ".mlops-gate.yml", "type": "blob"}] if i % 10 == 1 else []), {}
+        if rest == "repository/files/.mlops-gate.yml" and i % 10 == 1:
+            text = json.dumps(POLICY).encode()
+            return (
+                200,
+                {"file_name": ".mlops-gate.yml", "size": len(text), "content": base64.b64encode(text).decode()},
+                {},
+            )
+        return 404, {"message": "404 Not Found"}, {}
+
+    return resolve
+
+
+def azure_names(n: int, org: str = "contoso", project: str = "ml") -> list[str]:
+    return [f"{org}/{project}/model-{i:04d}" for i in range(n)]
+
+
+def azure(n: int, org: str = "contoso", project: str = "ml") -> Callable[[str, str, dict[str, str]], Reply | None]:
+    """An Azure DevOps project (serve tests.support.azure_devops.serve_discovery on the same server first)."""
+    repos = azure_names(n, org, project)
+    ids = {f"{i:08d}-0000-4000-8000-000000000000": i for i in range(n)}
+    by_id = {v: k for k, v in ids.items()}
+    index = {r.rsplit("/", 1)[1]: i for i, r in enumerate(repos)}
+    listing = [
+        {
+            "id": by_id[i],
+            "name": r.rsplit("/", 1)[1],
+            "project": {"id": "eb6e4656-77fc-42a1-9181-4c6d8e9da5d1", "name": project},
+            "defaultBranch": "refs/heads/main",
+            "webUrl": f"https://dev.azure.com/{r.replace('/' + project + '/', '/' + project + '/_git/')}",
+            "isDisabled": i % 25 == 24,
+            **({"isFork": True} if i % 40 == 39 else {}),
+            "size": 1024,
+        }
+        for i, r in enumerate(repos)
+    ]
+    base = f"/{org}/{project}/_apis"
+
+    def collection(items: list[Any]) -> Reply:
+        return 200, {"count": len(items), "value": items}, {}
+
+    def resolve(method: str, path: str, query: dict[str, str]) -> Reply | None:
+        if path == f"{base}/git/repositories" or path == f"{base}/git/repositories/":
+            return collection(listing)
+        if path.startswith(f"{base}/git/repositories/"):
+            key, _, rest = path[len(f"{base}/git/repositories/") :].partition("/")
+            i = ids.get(key, index.get(key))
+            if i is None:
+                return 404, {"message": "TF401019: repository not found"}, {}
+            head = sha(repos[i])
+            if rest == "":
+                return 200, listing[i], {}
+            if rest == "refs":
+                return collection([{"name": "refs/heads/main", "objectId": head}])
+            if rest == f"commits/{head}/statuses":
+                return collection([])
+            return None
+        if path == f"{base}/policy/configurations":
+            return collection(_azure_policies(listing, ids))
+        if path == f"{base}/build/builds":
+            i = next((v for k, v in ids.items() if k == query.get("repositoryId")), None)
+            if i is None:
+                return collection([])
+            build = {"id": 100 + i, "status": "completed", "result": "succeeded", "sourceVersion": sha(repos[i])}
+            return collection([{**build, "definition": {"id": 1, "name": "test"}, "reason": "individualCI"}])
+        if path == f"{base}/distributedtask/environments":
+            return collection([])
+        return None
+
+    return resolve
+
+
+def _azure_policies(listing: list[dict[str, Any]], ids: dict[str, int]) -> list[dict[str, Any]]:
+    out = []
+    for r in listing:
+        i = ids[r["id"]]
+        if i % 5 == 0:
+            continue
+        scope = [{"refName": "refs/heads/main", "matchKind": "Exact", "repositoryId": r["id"]}]
+        settings = {"minimumApproverCount": 1, "creatorVoteCounts": False, "resetOnSourcePush": True, "scope": scope}
+        out.append(
+            {
+                "id": 1000 + i,
+                "isEnabled": True,
+                "isBlocking": True,
+                "isDeleted": False,
+                "settings": settings,
+                "type": {"id": "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd", "displayName": "Minimum number of reviewers"},
+            }
+        )
+    return out
