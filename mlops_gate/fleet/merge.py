@@ -108,6 +108,7 @@ def merge(paths: list[str]) -> dict[str, Any]:
             "limit": None if None in limits else sum(limits),
             "spent": sum(int(d["budget"]["spent"]) for _, d in reports),
             "stopped": any(d["budget"]["stopped"] for _, d in reports),
+            "rate_limit_wait_s": sum(float(d["budget"].get("rate_limit_wait_s", 0)) for _, d in reports),
         },
         duration_s=max(float(d["duration_s"]) for _, d in reports),
         generated_at=max(str(d["generated_at"]) for _, d in reports),

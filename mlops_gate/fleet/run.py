@@ -127,6 +127,8 @@ def run(req: FleetRequest, env: Mapping[str, str]) -> dict[str, Any]:
             "limit": budget.limit,
             "spent": budget.spent,
             "stopped": any(e["status"] == "not_judged" and "budget" in str(e.get("reason")) for e in entries),
+            "rate_limit_wait_s": round(limits.waited_s, 3),
+            "rate_limit_remaining": {h: s.remaining for h, s in sorted(limits.hosts.items())},
         },
         duration_s=round(time.perf_counter() - start, 3),
         generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
