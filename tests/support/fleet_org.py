@@ -51,7 +51,9 @@ def _page(items: list[Any], query: dict[str, str], path: str) -> Reply:
     return 200, chunk, headers
 
 
-def github(n: int, org: str = "acme") -> Callable[[str, str, dict[str, str]], Reply | None]:
+def github(n: int, org: str = "acme", unprotected: int = 5) -> Callable[[str, str, dict[str, str]], Reply | None]:
+    """`unprotected`: every how many repositories one has no branch protection (the scorecard example shows a
+    fleet improving from 3 to 5)."""
     repos = names(n, org)
     index = {r: i for i, r in enumerate(repos)}
     listing = [
@@ -84,9 +86,9 @@ def github(n: int, org: str = "acme") -> Callable[[str, str, dict[str, str]], Re
         if rest == "":
             return 200, {**listing[i], "private": True}, {}
         if rest == "branches/main":
-            return 200, {"name": "main", "commit": {"sha": head}, "protected": i % 5 != 0}, {}
+            return 200, {"name": "main", "commit": {"sha": head}, "protected": i % unprotected != 0}, {}
         if rest == "branches/main/protection":
-            if i % 5 == 0:
+            if i % unprotected == 0:
                 return 404, {"message": "Branch not protected"}, {}
             return 200, _protection(), {}
         if rest == "branches/main/protection/required_signatures":
