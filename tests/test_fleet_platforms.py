@@ -105,3 +105,14 @@ def test_azure_repositories_read_with_their_policies(azure_project: ReplayServer
         "vcs.branch-protected"
     ] == "failed"
     assert any("not read on Azure DevOps" in n for n in repos["contoso/ml/model-0000"]["policy"]["notes"])
+
+
+def test_azure_organisation_wide(azure_project: ReplayServer, tmp_path: Path) -> None:
+    azure_project.seen.clear()
+    argv = ["fleet", "--platform", "azure", "--owner", "contoso", "--api-url", azure_project.url + "/contoso/", "-q"]
+    out = tmp_path / "org.json"
+    main([*argv, "--include", "model-000[3-4]", "--output", f"json={out}"], {"AZURE_DEVOPS_TOKEN": "t0ken"})
+    data = json.loads(out.read_text())
+    assert [r["name"] for r in data["repositories"]] == ["contoso/ml/model-0003", "contoso/ml/model-0004"]
+    assert any(s.path == "/contoso/_apis/git/repositories" for s in azure_project.seen)  # every project's
+    assert all(r["status"] == "judged" and r["results"] for r in data["repositories"])

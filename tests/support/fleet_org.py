@@ -51,9 +51,12 @@ def _page(items: list[Any], query: dict[str, str], path: str) -> Reply:
     return 200, chunk, headers
 
 
-def github(n: int, org: str = "acme", unprotected: int = 5) -> Callable[[str, str, dict[str, str]], Reply | None]:
+def github(
+    n: int, org: str = "acme", unprotected: int = 5, policy: dict[str, Any] | None = None
+) -> Callable[[str, str, dict[str, str]], Reply | None]:
     """`unprotected`: every how many repositories one has no branch protection (the scorecard example shows a
-    fleet improving from 3 to 5)."""
+    fleet improving from 3 to 5); `policy`: the repositories' own policy file (default POLICY)."""
+    own_policy = json.dumps(policy or POLICY).encode()
     repos = names(n, org)
     index = {r: i for i, r in enumerate(repos)}
     listing = [
@@ -123,7 +126,7 @@ def github(n: int, org: str = "acme", unprotected: int = 5) -> Callable[[str, st
             )
             return 200, files, {}
         if rest == "contents/.mlops-gate.yml" and i % 10 == 1:
-            text = json.dumps(POLICY).encode()
+            text = own_policy
             return (
                 200,
                 {
@@ -291,7 +294,7 @@ def azure(n: int, org: str = "contoso", project: str = "ml") -> Callable[[str, s
         return 200, {"count": len(items), "value": items}, {}
 
     def resolve(method: str, path: str, query: dict[str, str]) -> Reply | None:
-        if path == f"{base}/git/repositories" or path == f"{base}/git/repositories/":
+        if path in (f"{base}/git/repositories", f"/{org}/_apis/git/repositories"):  # the project's, the organisation's
             return collection(listing)
         if path.startswith(f"{base}/git/repositories/"):
             key, _, rest = path[len(f"{base}/git/repositories/") :].partition("/")
