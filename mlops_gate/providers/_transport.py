@@ -12,6 +12,9 @@ Redirects: requests copies the request it sent to build the next hop; when the n
 (scheme, host, port), every header but a few harmless ones is removed from that request first, so no SDK's
 credential (Authorization, PRIVATE-TOKEN, JOB-TOKEN, Cookie, ...) follows. A redirect to plain HTTP on a
 host not allowed cleartext (see `netpolicy`) is refused.
+
+Fleet runs: an `Exchange` (providers.RunInputs.exchange, mlops_gate.fleet) is told of every request before it
+is sent and of its answer once read (conditional requests, rate limits, the request budget, the counts).
 """
 
 from __future__ import annotations
@@ -137,6 +140,8 @@ class BoundedAdapter(HTTPAdapter):
     ) -> Any:
         import requests
 
+        if self.exchange is not None:  # before the request's clock starts: it may wait for a rate limit's reset
+            self.exchange.before(request)
         now = time.monotonic()
         req = Request(
             str(request.method),
@@ -148,8 +153,6 @@ class BoundedAdapter(HTTPAdapter):
         )
         if now >= self.clock.deadline:
             raise req.timeout("run")
-        if self.exchange is not None:
-            self.exchange.before(request)
         outer, SENDING.request = current(), req
         said = progress.active()  # the CLI's display: each request as it is made (and retried, and answered)
         if said:
