@@ -161,3 +161,11 @@ def test_bad_arguments_are_usage_errors(org: ReplayServer, capsys: pytest.Captur
     assert main([*base, "--shard", "4/3"], {}) == 2
     assert "--shard '4/3' is not K/N" in capsys.readouterr().err
     assert main(["merge", __file__], {}) == 2
+
+
+def test_a_bad_output_is_refused_before_anything_is_read(org: ReplayServer, capsys: pytest.CaptureFixture[str]) -> None:
+    before = len(org.seen)
+    argv = ["fleet", "--platform", "github", "--owner", "acme", "--api-url", org.url, "--output", "pdf=x.pdf"]
+    assert main(argv, {}) == 2
+    assert "--output 'pdf=x.pdf' is not FMT=PATH" in capsys.readouterr().err
+    assert len(org.seen) == before

@@ -98,17 +98,20 @@ class _Exit(Exception):
 
 def main(command: str, argv: Sequence[str], env: Mapping[str, str]) -> int:
     try:
-        if command == "merge":
-            args = _parse(merge_parser(), argv)
-            from mlops_gate.fleet.merge import merge
-
-            data = merge(list(args.reports))
-        else:
-            args = _parse(fleet_parser(), argv)
-            data = _fleet(args, env)
+        args = _parse(merge_parser() if command == "merge" else fleet_parser(), argv)
     except _Exit as exc:
         return exc.code
-    _write(data, args.output, args.compare, env)
+    planned, previous = _outputs_of(args.output), _previous(args.compare)  # usage errors before anything is read
+    if command == "merge":
+        from mlops_gate.fleet.merge import merge
+
+        data = merge(list(args.reports))
+    else:
+        data = _fleet(args, env)
+    from mlops_gate.output import write
+
+    for fmt, path in planned:
+        write(path, render(fmt, data, previous), env)
     if not getattr(args, "quiet", False):
         s = data["summary"]
         print(
@@ -164,22 +167,22 @@ def _env_api(platform: str, env: Mapping[str, str]) -> str | None:
     return next((env[n] for n in names[platform] if env.get(n)), None)
 
 
-def _write(data: dict[str, Any], outputs: list[str], compare: str | None, env: Mapping[str, str]) -> None:
-    from mlops_gate.output import write
+def _previous(compare: str | None) -> dict[str, Any] | None:
+    if not compare:
+        return None
+    from mlops_gate.fleet.merge import read
 
-    previous = None
-    if compare:
-        from mlops_gate.fleet.merge import read
+    return read(compare)
 
-        previous = read(compare)
+
+def _outputs_of(outputs: list[str]) -> list[tuple[str, str]]:
     planned = []
     for spec in outputs:
         fmt, sep, path = spec.partition("=")
         if not sep or fmt not in FORMATS or not path:
             raise UsageError(f"--output {spec!r} is not FMT=PATH with FMT one of {', '.join(FORMATS)}")
         planned.append((fmt, path))
-    for fmt, path in planned or [("markdown", "-")]:
-        write(path, render(fmt, data, previous), env)
+    return planned or [("markdown", "-")]
 
 
 def render(fmt: str, data: dict[str, Any], previous: dict[str, Any] | None) -> str:
