@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+import mlops_gate
 from mlops_gate.cli import main
 from tests.support import fleet_org
 from tests.support.replay import ReplayServer
@@ -90,6 +92,9 @@ def test_merge_combines_every_shard(shards: dict[str, Any], capsys: pytest.Captu
     assert merged["summary"]["judged"] == len(fleet_org.judged_names(N))
     assert [s["index"] for s in merged["shards"]] == list(range(1, SHARDS + 1))
     assert "# Fleet scorecard: acme (github)" in (tmp / "fleet.md").read_text()
+    schema = json.loads((Path(mlops_gate.__file__).parent / "schemas" / "fleet-report-v1.json").read_text())
+    for data in (merged, *shards["reports"], shards["warm"]):
+        jsonschema.Draft202012Validator(schema).validate(data)
 
 
 def test_merge_refuses_a_missing_or_repeated_shard(shards: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
