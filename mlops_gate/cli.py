@@ -124,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
         "everything but the signer is checked (sha256, policy digest, the signed statement against "
         "the bundle) and the answer says UNAUTHENTICATED",
     )
+    sub.add_parser("fleet", help="judge every repository of an organisation/group/project (mlops-gate fleet --help)")
+    sub.add_parser("merge", help="combine fleet shard reports into one (mlops-gate merge --help)")
     sub.add_parser("checks", help="list every check: id, default severity, on or off by default, title").add_argument(
         "--format", choices=("text", "json"), default="text"
     )
@@ -254,8 +256,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         import argcomplete
 
         argcomplete.autocomplete(parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        if argv[:1] in (["fleet"], ["merge"]):  # their own parser, imported only for them (mlops_gate.fleet.cli)
+            args = argparse.Namespace(command=argv[0], fleet_args=argv[1:])
+        else:
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(exc.code or 0)
     except BrokenPipeError:  # --help | head
@@ -352,6 +358,10 @@ def _print(text: str) -> None:
 
 
 def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
+    if args.command in ("fleet", "merge"):
+        from mlops_gate.fleet.cli import main as fleet_main
+
+        return fleet_main(args.command, args.fleet_args, env)
     if args.command in ("check", "audit"):
         from mlops_gate.providers.netpolicy import limits
         from mlops_gate.run import run_check

@@ -81,3 +81,10 @@ def test_judging_saved_platform_facts_imports_no_sdk() -> None:
         ]
     )
     assert _heavy(mods, allowed=("rich",)) == []  # judging saved platform facts needs no SDK at all
+
+
+def test_fleet_is_imported_only_for_fleet_and_merge() -> None:
+    skip = "vcs.*,ci.required-runs,cd.production-environment,registry.*"
+    check = _modules_after(["check", "--repo", str(EXAMPLES / "churn-model"), "--format", "json", "-q", "--skip", skip])
+    for mods in (_modules_after(["--version"]), check):
+        assert not [m for m in mods if m.startswith("mlops_gate.fleet")]

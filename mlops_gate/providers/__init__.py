@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from mlops_gate.target import Target
 
@@ -67,6 +68,16 @@ class AnchorSource:
     commit: str
 
 
+class Exchange(Protocol):
+    """Told of every HTTP request the providers send, on the bounded transport (mlops_gate.fleet: conditional
+    requests from an on-disk cache, rate limits per host, a request budget). `before` may add headers to the
+    request, or raise a FactError to stop it unsent; `after` sees the answer, already read, and may replace a
+    `304 Not Modified` with the body it has for it."""
+
+    def before(self, request: Any) -> None: ...
+    def after(self, request: Any, response: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class RunInputs:
     """What the run tells every provider besides the target."""
@@ -74,6 +85,7 @@ class RunInputs:
     policy: PolicyInUse = field(default_factory=PolicyInUse)
     anchors: AnchorSource | None = None  # None: trust anchors are read from the working tree
     own_outputs: tuple[str, ...] = ()  # this run's output files: left out of the repository's files, by path
+    exchange: Exchange | None = field(default=None, compare=False)  # sees every HTTP request (fleet runs)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ Redirects: requests copies the request it sent to build the next hop; when the n
 (scheme, host, port), every header but a few harmless ones is removed from that request first, so no SDK's
 credential (Authorization, PRIVATE-TOKEN, JOB-TOKEN, Cookie, ...) follows. A redirect to plain HTTP on a
 host not allowed cleartext (see `netpolicy`) is refused.
+
+Fleet runs: an `Exchange` (providers.RunInputs.exchange, mlops_gate.fleet) is told of every request before it
+is sent and of its answer once read (conditional requests, rate limits, the request budget, the counts).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import Timeout
 
 from mlops_gate import progress
-from mlops_gate.providers import netpolicy
+from mlops_gate.providers import Exchange, netpolicy
 from mlops_gate.providers._deadline import SENDING, WATCHDOG, Clock, Request, TransportError, current, shutdown
 
 SAFE_ON_REDIRECT = frozenset(
@@ -113,6 +116,7 @@ class BoundedAdapter(HTTPAdapter):
         self.clock, self.env = clock, dict(env)
         self.limits = clock.limits
         self.max_bytes = max_bytes or clock.limits.max_bytes
+        self.exchange: Exchange | None = None  # told of every request (set by http.adapter for fleet runs)
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -136,6 +140,8 @@ class BoundedAdapter(HTTPAdapter):
     ) -> Any:
         import requests
 
+        if self.exchange is not None:  # before the request's clock starts: it may wait for a rate limit's reset
+            self.exchange.before(request)
         now = time.monotonic()
         req = Request(
             str(request.method),
@@ -163,6 +169,8 @@ class BoundedAdapter(HTTPAdapter):
                 )
                 self._redirect(request, response)
                 self._read(req, response)
+                if self.exchange is not None:
+                    self.exchange.after(request, response)
             except requests.exceptions.RequestException as exc:
                 if req.expired or isinstance(exc, requests.exceptions.Timeout) or _timed_out(exc):
                     raise req.timeout() from None

@@ -43,7 +43,9 @@ def clock(ctx: Context) -> Clock:
 
 def adapter(ctx: Context, policy: Retry | None = None, max_bytes: int | None = None, **kwargs: Any) -> BoundedAdapter:
     """The transport every session of the gate is mounted on (see `_transport`)."""
-    return BoundedAdapter(clock(ctx), ctx.env, max_bytes, max_retries=policy or retry(), **kwargs)
+    adapter = BoundedAdapter(clock(ctx), ctx.env, max_bytes, max_retries=policy or retry(), **kwargs)
+    adapter.exchange = ctx.inputs.exchange
+    return adapter
 
 
 def session(ctx: Context, policy: Retry | None = None, max_bytes: int | None = None) -> Any:

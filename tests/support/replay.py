@@ -9,9 +9,11 @@ No SDK internals are patched: the SDK under test is pointed at `server.url` as i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,6 +44,9 @@ class Seen:
 class ReplayServer:
     delay_s: float = 0.0  # added to every response (benchmarks: proves independent calls overlap)
     host: str = "127.0.0.1"  # another loopback address (127.0.0.2) stands for a remote host
+    # answers what no route matches: (method, path, query) -> (status, body, headers), or None for a 404
+    resolver: Callable[[str, str, dict[str, str]], tuple[int, Body, dict[str, str]] | None] | None = None
+    etags: bool = False  # send an ETag with every 200, and answer a matching If-None-Match with 304
     routes: list[Route] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -103,6 +108,11 @@ class ReplayServer:
                     route.hits += 1
                     self.seen.append(Seen(method, parts.path, query, headers, True))
                     return reply
+            if self.resolver is not None:
+                found = self.resolver(method, parts.path, query)
+                if found is not None:
+                    self.seen.append(Seen(method, parts.path, query, headers, True))
+                    return found
             self.seen.append(Seen(method, parts.path, query, headers, False))
         return 404, {"message": "Not Found (no replay route)", "path": parts.path}, {}
 
@@ -125,6 +135,11 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
                 if body is None and status == 204
                 else json.dumps(body).encode()
             )
+            if server.etags and status == 200:
+                etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+                headers = {**headers, "ETag": etag}
+                if self.headers.get("If-None-Match") == etag:
+                    status, data = 304, b""
             self.send_response(status)
             if not any(k.lower() == "content-type" for k in headers):
                 self.send_header("Content-Type", "application/json; charset=utf-8")
