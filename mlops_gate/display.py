@@ -93,7 +93,10 @@ def showing(env: Mapping[str, str], verbose: bool, stream: Any = None) -> Iterat
         from rich.live import Live
         from rich.spinner import Spinner
 
-        console = Console(file=stream, no_color=bool(env.get("NO_COLOR")), highlight=False, emoji=False)
+        terminal = getattr(stream, "for_terminal", None)  # the guarded stderr escapes control sequences
+        console = Console(
+            file=terminal() if terminal else stream, no_color=bool(env.get("NO_COLOR")), highlight=False, emoji=False
+        )
         status.spinner = Spinner("dots", style="cyan")
         live = Live(status, console=console, refresh_per_second=8, transient=True)
 

@@ -270,6 +270,25 @@ class _GuardedStream:
 
         return printable.text(redact(text, self._env))
 
+    def for_terminal(self) -> TextIO:
+        """The stream the live status line draws on: its cursor moves and colours pass (the display makes its
+        own text printable first), but every write is still redacted, and it is only used on a terminal."""
+        return cast(TextIO, _RedactingStream(self._inner, self._env))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _RedactingStream:
+    """Writes through with every form of a credential replaced; control sequences pass untouched."""
+
+    def __init__(self, inner: TextIO, env: Mapping[str, str]) -> None:
+        self._inner, self._env = inner, env
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text, self._env))
+        return len(text)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 

@@ -92,7 +92,8 @@ def test_a_test_job_that_cannot_fail_the_pipeline_is_not_counted(
     code, result = judge(tmp_path, files, capsys)
     assert (code, result["status"]) == (1, "failed")
     messages = [v["message"] for v in result["violations"]]
-    assert messages[0].startswith("no CI job runs tests on pull requests into main")
+    requests = "merge requests" if case.startswith("gl-") else "pull requests"  # GitLab's own word (issue 15)
+    assert messages[0].startswith(f"no CI job runs tests on {requests} into main")
     assert why in messages, messages
 
 
