@@ -269,7 +269,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.command is None or (args.command == "policy" and args.policy_command is None):
         parser.print_help(sys.stderr)
         return 2
-    from mlops_gate.secrets import guard_stderr
+    from mlops_gate.stderr_guard import guard_stderr
 
     with guard_stderr(env):  # diagnostics, -v tracebacks and library logs: no form of a credential
         try:

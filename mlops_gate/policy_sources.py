@@ -76,12 +76,14 @@ def load_from_git(
     import posixpath
     import tempfile
 
-    from mlops_gate.providers import git
+    from mlops_gate.providers import git, git_branches
 
     top = git.toplevel(repo)
     shown = shown or ref
     if not git.ref_exists(top, ref):
-        raise PolicyError(f"{origin} {shown}: no such ref in {top}", git.fetch_hint(ref.removeprefix("origin/"), {}))
+        raise PolicyError(
+            f"{origin} {shown}: no such ref in {top}", git_branches.fetch_hint(ref.removeprefix("origin/"), {})
+        )
     same = git.same_name_refs(top, ref)
     if len(same) > 1:
         branch = next((n for n in same if n.startswith(("refs/heads/", "refs/remotes/"))), same[0])

@@ -5,7 +5,7 @@ they stand for; control characters, Unicode line and paragraph separators and bi
 become `\\xNN` / `\\uNNNN`; and what a CI runner would read as a command inside a log line (`##vso[`,
 `##[`, or `::` opening a line — after any white space, which the GitHub runner trims, Unicode spaces such
 as U+00A0 included) is broken with a backslash. Ordinary text is returned unchanged. Reports get this
-through reporters/_safe.py; everything else the CLI prints on stderr through secrets.guard_stderr.
+through reporters/_safe.py; everything else the CLI prints on stderr through stderr_guard.guard_stderr.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def resolve(
     if not is_pull_request(target) or (policy_arg and not policy_ref and _names_profile(policy_arg)):
         as_loaded = load_mine(None)  # not a pull request, or a built-in profile named by the flag
         return Trusted(as_loaded), as_loaded
-    from mlops_gate.providers import git
+    from mlops_gate.providers import git, git_branches
 
     branch = target.base_branch
     if not branch:
@@ -85,14 +85,15 @@ def resolve(
     why = "on a pull/merge request the gate reads its policy and trust anchors from the target branch"
     try:
         top = _checkout(repo)
-        base = git.target_branch(top, branch, head_branch, base_from_ci, fetch=True)
+        base = git_branches.target_branch(top, branch, head_branch, base_from_ci, fetch=True)
     except git.GitError as exc:
         raise TrustError(f"{why}: {exc.message}", exc.hint) from None
     if base is None:
         raise TrustError(
             f"the target branch {branch} is not in the clone (tried origin/{branch}, {branch}, and fetching it "
             f"from origin): {why}, never from the request",
-            git.fetch_hint(branch, env) + f"; --policy-ref does not replace it (only {branch}'s copy is trusted)",
+            git_branches.fetch_hint(branch, env)
+            + f"; --policy-ref does not replace it (only {branch}'s copy is trusted)",
         )
     ref, commit = base
     trusted = _at(top, ref, commit, repo, policy_arg, policy_ref, fallback)
@@ -146,12 +147,12 @@ def _checkout(repo: Path) -> Path:
 
 def _outside_files(trusted: Policy, top: Path, ref: str) -> list[str]:
     """The files of the trusted policy outside the repository (the runner's): the request may extend them too."""
-    from mlops_gate.providers import git
+    from mlops_gate.providers import git_paths
 
     return [
         str(Path(name).resolve())
         for name in trusted.chain
-        if not name.startswith(("builtin:", f"{ref}:")) and git.in_repo(top, Path(name)) is None
+        if not name.startswith(("builtin:", f"{ref}:")) and git_paths.in_repo(top, Path(name)) is None
     ]
 
 
@@ -161,19 +162,19 @@ def _at(
     """The target branch's copy; None: the policy in use is a file outside the repository (not part of the
     change: it is used as loaded)."""
     from mlops_gate.policy_sources import load_from_git
-    from mlops_gate.providers import git
+    from mlops_gate.providers import git, git_paths
 
     named_profile = None
     if policy_ref:  # --policy-ref reads PATH relative to the repository top: the same path, at the target branch
         wanted = [posixpath.normpath(policy_arg)] if policy_arg else list(DISCOVERED_NAMES)
     elif policy_arg:  # a path (relative to the working directory), or a built-in profile's name
-        where = git.in_repo(top, Path(policy_arg))
+        where = git_paths.in_repo(top, Path(policy_arg))
         if where is None:
             return None
         wanted = [where[0]]
         named_profile = policies.profile_path(policy_arg) if "/" not in policy_arg else None
     else:
-        wanted = [w[0] for name in DISCOVERED_NAMES if (w := git.in_repo(top, repo / name)) is not None]
+        wanted = [w[0] for name in DISCOVERED_NAMES if (w := git_paths.in_repo(top, repo / name)) is not None]
     found = next((rel for rel in wanted if git.show(top, commit, rel) is not None), None)
     if found is not None:
         return load_from_git(top, commit, found, origin="the target branch", shown=ref)
@@ -189,12 +190,12 @@ def _at(
 def _outside_the_change(trusted: Policy, top: Path, ref: str) -> None:
     """Every file of the trusted policy is read at the target branch, a built-in profile, or outside the
     repository — never a working-tree file of the change under review."""
-    from mlops_gate.providers import git
+    from mlops_gate.providers import git_paths
 
     for name in trusted.chain:
         if name.startswith(("builtin:", f"{ref}:")):
             continue
-        if git.in_repo(top, Path(name)) is not None:
+        if git_paths.in_repo(top, Path(name)) is not None:
             raise TrustError(
                 f"the policy {trusted.source} reads {name} from the working tree, which the pull/merge request "
                 "controls",

@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 import requests
 
-from mlops_gate import secrets
+from mlops_gate import secrets, stderr_guard
 from mlops_gate.cli import main
 from mlops_gate.reporters.markdown import text as markdown_text
 from tests.support.mlflow_server import (  # noqa: F401  (fixtures)
@@ -137,7 +137,7 @@ def test_uri_passwords_and_docker_credentials_are_secrets(tmp_path: Path) -> Non
 def test_stderr_is_redacted_while_the_gate_runs(capsys: pytest.CaptureFixture[str]) -> None:
     env = {"GITLAB_TOKEN": "glpat-secret-value-123456"}
     logger = logging.getLogger("some.sdk")
-    with secrets.guard_stderr(env):
+    with stderr_guard.guard_stderr(env):
         handler = logging.StreamHandler()  # as an SDK imported during the run sets up its logging
         logger.addHandler(handler)
         try:

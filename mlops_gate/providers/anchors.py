@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import AnchorSource, git
+from mlops_gate.providers import AnchorSource, git, git_paths
 from mlops_gate.target import Target
 
 
@@ -45,7 +45,7 @@ def read_anchor(
             "which this run did not resolve"
         )
     top, ref, commit = anchors.top, anchors.ref, anchors.commit
-    where = git.in_repo(top, path)
+    where = git_paths.in_repo(top, path)
     if where is None:  # outside the repository: not part of the change
         return Anchor(_read(path, name, root, limit, kind), str(path))
     rel = where[0]

@@ -12,15 +12,13 @@ from mlops_gate.providers import Context, Meter, PolicyInUse
 from mlops_gate.providers.git import (
     PR_EVENTS,
     GitError,
-    absolute,
     commit_of,
-    fetch_hint,
-    in_repo,
     links_at,
     show,
-    target_branch,
     toplevel,
 )
+from mlops_gate.providers.git_branches import fetch_hint, target_branch
+from mlops_gate.providers.git_paths import absolute, in_repo
 
 
 def policy_in_use(
