@@ -1,6 +1,6 @@
 """`mlops-gate fleet` over a simulated GitHub organisation on the replay server, every response delayed.
 
-    PYTHONPATH=. python benchmarks/fleet.py [--repos 1000] [--delay 0.1] [--jobs 16] [--shards 1,4,16]
+    PYTHONPATH=. python benchmarks/fleet.py [--repos 1000] [--delay 0.1] [--jobs 16] [--shards 1,4,16] [--files]
 
 Reports, for each shard count: wall time of the slowest shard (what a CI matrix with one runner per shard
 waits for) and of all shards one after another, requests sent and counted (a `304 Not Modified` to a
@@ -40,8 +40,11 @@ sys.exit(code)
 """
 
 
+EXTRA: list[str] = []  # --files: the file checks on each repository's archive too
+
+
 def shard(server: ReplayServer, k: int, n: int, jobs: int, cache: Path, out: Path) -> tuple[dict[str, Any], float, int]:
-    argv = ["fleet", "--platform", "github", "--owner", "acme", "--api-url", server.url, "-q"]
+    argv = ["fleet", "--platform", "github", "--owner", "acme", "--api-url", server.url, "-q", *EXTRA]
     argv += ["--shard", f"{k}/{n}", "--jobs", str(jobs), "--cache-dir", str(cache), "--output", f"json={out}"]
     start = time.perf_counter()
     proc = subprocess.run(
@@ -91,7 +94,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--shards", default="1,4,16")
+    parser.add_argument("--files", action="store_true", help="fleet --files: archives fetched and file checks run")
     args = parser.parse_args()
+    EXTRA[:] = ["--files"] if args.files else []
     server = ReplayServer(delay_s=args.delay, resolver=fleet_org.github(args.repos), etags=True).start()
     results = []
     try:
@@ -101,7 +106,8 @@ def main() -> None:
                 print(json.dumps(results[-1]), flush=True)
     finally:
         server.stop()
-    print(f"\n{args.repos} repositories, {args.delay * 1000:.0f} ms per request, --jobs {args.jobs} per shard")
+    files = ", --files" if args.files else ""
+    print(f"\n{args.repos} repositories, {args.delay * 1000:.0f} ms per request, --jobs {args.jobs} per shard{files}")
     head = f"{'shards':>6} {'phase':>5} {'judged':>6} {'sent/repo':>9} {'counted/repo':>12} {'slowest shard s':>15}"
     print(head + f" {'all shards s':>12} {'peak MiB':>8} {'repos/token-hour':>16}")
     for r in results:

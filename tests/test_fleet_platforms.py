@@ -104,7 +104,17 @@ def test_azure_repositories_read_with_their_policies(azure_project: ReplayServer
     assert {r["check"]: r["status"] for r in repos["contoso/ml/model-0000"]["results"]}[
         "vcs.branch-protected"
     ] == "failed"
-    assert any("not read on Azure DevOps" in n for n in repos["contoso/ml/model-0000"]["policy"]["notes"])
+    # the repository's own policy file, read with the items API: it asks for 3 approvals (the branch policy has 1)
+    # and tries to redirect the API, which the fleet refuses
+    own = repos["contoso/ml/model-0001"]
+    assert own["policy"]["file"] == ".mlops-gate.yml"
+    assert any("target.api_url refused" in n for n in own["policy"]["notes"])
+    assert protected["vcs.reviews-required"]["status"] == "failed"
+    wants = [v["message"] for v in protected["vcs.reviews-required"]["violations"]]
+    assert "main requires 1 approval(s), policy wants 3" in wants, wants
+    assert repos["contoso/ml/model-0000"]["policy"]["file"] is None
+    other = {r["check"]: r for r in repos["contoso/ml/model-0002"]["results"]}["vcs.reviews-required"]
+    assert not [v for v in other["violations"] if "policy wants" in v["message"]]  # the fleet policy's 1 is met
 
 
 def test_azure_organisation_wide(azure_project: ReplayServer, tmp_path: Path) -> None:

@@ -55,6 +55,19 @@ def fleet_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", metavar="DIR", help="ETag cache for conditional requests (persist it in CI)")
     p.add_argument("--budget", type=int, metavar="N", help="at most N counted requests; the rest is not judged")
     p.add_argument("--max-wait", type=float, default=60.0, metavar="SECONDS", help="longest rate-limit wait")
+    p.add_argument(
+        "--files",
+        action="store_true",
+        help="also run the checks that read files, on each repository's default branch head fetched as an "
+        "archive through the API (one more request a repository, streamed and size-capped)",
+    )
+    p.add_argument(
+        "--archive-max-bytes",
+        type=int,
+        default=100 << 20,
+        metavar="N",
+        help="with --files: the largest archive read (default 100 MiB); a larger one makes the repository an error",
+    )
     p.add_argument("--only", action="append", default=[], metavar="IDS", help="check ids or globs")
     p.add_argument("--skip", action="append", default=[], metavar="IDS", help="check ids or globs")
     p.add_argument(
@@ -129,6 +142,8 @@ def _fleet(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
         raise UsageError(f"--jobs {args.jobs}: give 1 to 64")
     if args.budget is not None and args.budget < 1:
         raise UsageError(f"--budget {args.budget}: give a positive number of requests")
+    if args.archive_max_bytes < 1:
+        raise UsageError(f"--archive-max-bytes {args.archive_max_bytes}: give a positive number of bytes")
     if not 0 <= args.max_wait <= 3600:
         raise UsageError(f"--max-wait {args.max_wait}: give 0 to 3600 seconds")
     filters = select.Filters(
@@ -154,6 +169,8 @@ def _fleet(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
         only=_split(args.only),
         skip=_split(args.skip),
         image_registries=frozenset(h.lower() for h in _split(args.image_registry)),
+        files=args.files,
+        archive_max_bytes=args.archive_max_bytes,
     )
     return run(req, env)
 

@@ -187,7 +187,7 @@ class FleetExchange:
                 _replay(response, entry)
             return
         etag = response.headers.get("ETag")
-        if etag and response.status_code == 200:
+        if etag and response.status_code == 200 and getattr(response, "spool", None) is None:  # not an archive
             headers = {str(k): str(v) for k, v in response.headers.items()}
             self.cache.put("GET", str(request.url), credential, Entry(etag, 200, headers, response.content))
 

@@ -2,11 +2,15 @@
 engine with the checks that need no checkout (platform settings, runs, environments, registry, images, live
 monitoring) — the same checks, the same providers, the same rule for every platform as `check`.
 
-Checks that read repository files are not run (they need a checkout) and are listed as such: never passed.
+Checks that read repository files run only with `--files`, on the archive of the default branch head fetched
+through the API (fleet/archive.py); without it they are listed as not run, never passed. `policy.unchanged`
+never runs (it compares a pull request with its target branch; there is none here).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from typing import Any
 from mlops_gate import engine
 from mlops_gate.catalogue import catalogue
 from mlops_gate.errors import GateError
-from mlops_gate.fleet import overrides, platforms
+from mlops_gate.fleet import archive, overrides, platforms
 from mlops_gate.fleet.exchange import FleetExchange
 from mlops_gate.fleet.platforms import Repo
 from mlops_gate.policy import Policy
@@ -51,16 +55,34 @@ class Setup:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     image_registries: frozenset[str] = frozenset()
+    files: bool = False  # also the checks that read files, on the archive of the default branch head
+    archive_max_bytes: int = archive.DEFAULT_MAX_BYTES
 
 
-def remote_checks() -> list[str]:
+def remote_checks(files: bool = False) -> list[str]:
+    if files:
+        return [cid for cid, spec in catalogue().checks.items() if "policy_file" not in spec.needs]
     return [cid for cid, spec in catalogue().checks.items() if set(spec.needs) <= REMOTE_KINDS]
 
 
 def selected_checks(policy: Policy, setup: Setup) -> list[str]:
     return [
-        cid for cid in remote_checks() if policy.checks[cid].enabled and engine.selected(cid, setup.only, setup.skip)
+        cid
+        for cid in remote_checks(setup.files)
+        if policy.checks[cid].enabled and engine.selected(cid, setup.only, setup.skip)
     ]
+
+
+def _error(repo: Repo, reason: str, exchange: FleetExchange, **extra: Any) -> dict[str, Any]:
+    return {
+        **entry_head(repo),
+        **extra,
+        "status": "judged",
+        "verdict": "error",
+        "reason": reason,
+        "results": [],
+        **_requests(exchange),
+    }
 
 
 def not_judged(repo: Repo, reason: str, exchange: FleetExchange | None = None, **extra: Any) -> dict[str, Any]:
@@ -104,10 +126,6 @@ def judge(repo: Repo, setup: Setup, exchange: FleetExchange) -> dict[str, Any]:
         if found is None:
             pol, model, image = setup.policy, setup.policy.target.model, setup.policy.target.image
             policy_file = None
-            if repo.platform == "azure":
-                notes.append(
-                    "the repository's own policy file is not read on Azure DevOps yet: the fleet policy applies"
-                )
         else:
             applied = overrides.apply(setup.policy_ref, setup.policy, found[0], found[1], setup.image_registries)
             pol, model, image, policy_file = applied.policy, applied.model, applied.image, found[0]
@@ -115,14 +133,7 @@ def judge(repo: Repo, setup: Setup, exchange: FleetExchange) -> dict[str, Any]:
     except GateError as exc:
         if exchange.stopped:
             return not_judged(repo, exchange.stopped, exchange)
-        return {
-            **entry_head(repo),
-            "status": "judged",
-            "verdict": "error",
-            "reason": exc.diagnostics(),
-            "results": [],
-            **_requests(exchange),
-        }
+        return _error(repo, exc.diagnostics(), exchange)
     target = Target(
         platform=repo.platform,
         repository=repo.name,
@@ -135,7 +146,21 @@ def judge(repo: Repo, setup: Setup, exchange: FleetExchange) -> dict[str, Any]:
         alertmanager_url=setup.policy.target.alertmanager_url,
     )
     ids = selected_checks(pol, setup)
-    report, _ = engine.run(pol, catalogue().checks, target, setup.root, env=setup.env, only=ids, inputs=inputs)
+    files = Path(tempfile.mkdtemp(prefix="files-", dir=setup.root)) if setup.files else None
+    try:
+        if files is not None:
+            try:
+                count = archive.fetch(ctx, repo, commit, files, setup.archive_max_bytes)
+            except GateError as exc:
+                if exchange.stopped:
+                    return not_judged(repo, exchange.stopped, exchange, commit=commit)
+                return _error(repo, exc.diagnostics(), exchange, commit=commit)
+            notes.append(f"files: {count} read from the archive of {branch} at {commit[:12]}")
+        root = files or setup.root
+        report, _ = engine.run(pol, catalogue().checks, target, root, env=setup.env, only=ids, inputs=inputs)
+    finally:
+        if files is not None:
+            shutil.rmtree(files, ignore_errors=True)
     if exchange.stopped:  # a request was refused midway: what was read is not enough to judge on
         return not_judged(repo, exchange.stopped, exchange, commit=commit)
     report = safe(report)

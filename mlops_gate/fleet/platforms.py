@@ -228,8 +228,28 @@ def azure_head(ctx: Context, repo: Repo, branch: str) -> str:
 
 
 def azure_policy(ctx: Context, repo: Repo, branch: str) -> tuple[str, str] | None:
-    """Azure DevOps: not read yet (the items API); the fleet policy applies as it is, and the report says so."""
-    return None
+    """The items API: the root folder's listing on the branch, then the first policy name found, with content."""
+    from mlops_gate.providers import _azure_api, _azure_rest
+
+    org, project, name = repo.name.split("/", 2)
+    api = _azure(ctx, org, project, name)
+    route = {"repositoryId": repo.id or name}
+    version = {"versionDescriptor.version": branch, "versionDescriptor.versionType": "branch"}
+    query = {"scopePath": "/", "recursionLevel": "OneLevel", **version}
+    body, _, url = api.get(_azure_rest.ITEMS, f"files of {repo.name}", route, query)
+    items = _azure_api.values(body, f"files of {repo.name}", url)
+    names = {str(i.get("path", "")).lstrip("/") for i in items if isinstance(i, dict) and not i.get("isFolder")}
+    found = next((n for n in DISCOVERED_NAMES if n in names), None)
+    if found is None:
+        return None
+    query = {"path": f"/{found}", "includeContent": "true", **version}
+    body, _, url = api.get(_azure_rest.ITEMS, f"{found} of {repo.name}", route, query)
+    content = body.get("content") if isinstance(body, dict) else None
+    if not isinstance(content, str):
+        raise FactError(f"{repo.name}:{found}: the API did not answer the file's content ({url})")
+    if len(content.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+        raise FactError(f"{repo.name}:{found}: the policy is larger than 1 MiB; it is not read")
+    return found, content
 
 
 LIST = {"github": github_repos, "gitlab": gitlab_repos, "azure": azure_repos}

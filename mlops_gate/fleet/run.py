@@ -41,6 +41,8 @@ class FleetRequest:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     image_registries: frozenset[str] = frozenset()
+    files: bool = False
+    archive_max_bytes: int = 100 << 20
 
 
 def _policy_ref(given: str | None) -> str:
@@ -88,7 +90,18 @@ def run(req: FleetRequest, env: Mapping[str, str]) -> dict[str, Any]:
             excluded[why] = excluded.get(why, 0) + 1
     mine = select.in_shard(roster, req.shard)
     with tempfile.TemporaryDirectory(prefix="mlops-gate-fleet-") as root:
-        setup = judge.Setup(ref, fleet_policy, env, api_url, Path(root), req.only, req.skip, req.image_registries)
+        setup = judge.Setup(
+            ref,
+            fleet_policy,
+            env,
+            api_url,
+            Path(root),
+            req.only,
+            req.skip,
+            req.image_registries,
+            files=req.files,
+            archive_max_bytes=req.archive_max_bytes,
+        )
 
         def one(repo: platforms.Repo) -> dict[str, Any]:
             ex = exchange()

@@ -18,6 +18,7 @@ Location = tuple[str, str, str]  # (client kind, location id, api version), as t
 
 REPOSITORY: Location = ("git", "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", "7.1-preview.1")
 REFS: Location = ("git", "2d874a60-a811-4f62-9c9f-963a6ea0a55b", "7.1-preview.1")
+ITEMS: Location = ("git", "fb93c0db-47ed-4a31-8c20-47552878fb44", "7.1-preview.1")
 STATUSES: Location = ("git", "428dd4fb-fda5-4722-af02-9313b80305da", "7.1-preview.1")
 POLICIES: Location = ("policy", "dad91cbe-d183-45f8-9c6e-9c1164472121", "7.1-preview.1")
 BUILDS: Location = ("build", "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", "7.1-preview.7")

@@ -46,6 +46,12 @@ LOCATIONS = [
         "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*filter}",
     ),
     (
+        "fb93c0db-47ed-4a31-8c20-47552878fb44",
+        "git",
+        "items",
+        "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*path}",
+    ),
+    (
         "428dd4fb-fda5-4722-af02-9313b80305da",
         "git",
         "statuses",

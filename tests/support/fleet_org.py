@@ -21,6 +21,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from tests.support import fleet_files
+
 Reply = tuple[int, Any, dict[str, str]]
 POLICY = {
     "version": 1,
@@ -52,10 +54,11 @@ def _page(items: list[Any], query: dict[str, str], path: str) -> Reply:
 
 
 def github(
-    n: int, org: str = "acme", unprotected: int = 5, policy: dict[str, Any] | None = None
+    n: int, org: str = "acme", unprotected: int = 5, policy: dict[str, Any] | None = None, codeload: str = "{url}"
 ) -> Callable[[str, str, dict[str, str]], Reply | None]:
     """`unprotected`: every how many repositories one has no branch protection (the scorecard example shows a
-    fleet improving from 3 to 5); `policy`: the repositories' own policy file (default POLICY)."""
+    fleet improving from 3 to 5); `policy`: the repositories' own policy file (default POLICY); `codeload`: the
+    origin a tarball request is redirected to (GitHub's is codeload.github.com), serving `/_codeload/...`."""
     own_policy = json.dumps(policy or POLICY).encode()
     repos = names(n, org)
     index = {r: i for i, r in enumerate(repos)}
@@ -77,6 +80,11 @@ def github(
     def resolve(method: str, path: str, query: dict[str, str]) -> Reply | None:
         if path == f"/orgs/{org}/repos":
             return _page(listing, query, path)
+        if path.startswith("/_codeload/"):  # where GitHub redirects a tarball request (codeload.github.com)
+            owner, repo, _, commit = path.split("/")[2:6]
+            i = index[f"{owner}/{repo}"]
+            top = f"{owner}-{repo}-{commit[:7]}"
+            return 200, fleet_files.tarball(top, commit, fleet_files.files(i)), {"Content-Type": "application/x-gzip"}
         parts = path.split("/")
         if len(parts) < 4 or parts[1] != "repos":
             return None
@@ -109,6 +117,8 @@ def github(
             return 200, {"total_count": 1, "check_runs": [run]}, {}
         if rest == f"commits/{head}/statuses":
             return 200, [], {}
+        if rest == f"tarball/{head}":
+            return 302, b"", {"Location": f"{codeload}/_codeload/{name}/legacy.tar.gz/{head}"}
         if rest == "environments/production":
             if i % 4 == 3:
                 return 404, {"message": "Not Found"}, {}
@@ -250,6 +260,9 @@ def gitlab(n: int, group: str = "acme") -> Callable[[str, str, dict[str, str]], 
             rule = {"id": 3, "access_level": 40, "required_approvals": 1, "group_inheritance_type": 0}
             protected = {"name": "production", "deploy_access_levels": [maintainers], "approval_rules": [rule]}
             return 200, [] if i % 4 == 3 else [protected], {}
+        if rest == "repository/archive.tar.gz" and query.get("sha") == head:
+            top = f"{name.rsplit('/', 1)[1]}-{head}-{head}"
+            return 200, fleet_files.tarball(top, head, fleet_files.files(i)), {"Content-Type": "application/x-gzip"}
         if rest == "repository/tree":
             files = [{"name": "README.md", "type": "blob"}]
             return 200, files + ([{"name": ".mlops-gate.yml", "type": "blob"}] if i % 10 == 1 else []), {}
@@ -308,6 +321,8 @@ def azure(n: int, org: str = "contoso", project: str = "ml") -> Callable[[str, s
                 return collection([{"name": "refs/heads/main", "objectId": head}])
             if rest == f"commits/{head}/statuses":
                 return collection([])
+            if rest == "items":
+                return _azure_items(i, head, query)
             return None
         if path == f"{base}/policy/configurations":
             return collection(_azure_policies(listing, ids))
@@ -343,3 +358,17 @@ def _azure_policies(listing: list[dict[str, Any]], ids: dict[str, int]) -> list[
             }
         )
     return out
+
+
+def _azure_items(i: int, head: str, query: dict[str, str]) -> Reply | None:
+    """The items API: the zip of a commit, the root folder's listing, one file's content."""
+    if query.get("$format") == "zip" and query.get("versionDescriptor.version") == head:
+        return 200, fleet_files.zipball(fleet_files.files(i)), {"Content-Type": "application/zip"}
+    own = i % 10 == 1
+    if query.get("scopePath") == "/" and query.get("recursionLevel", "").lower() == "onelevel":
+        items = [{"path": "/", "isFolder": True}, {"path": "/README.md", "gitObjectType": "blob"}]
+        items += [{"path": "/.mlops-gate.yml", "gitObjectType": "blob"}] if own else []
+        return 200, {"count": len(items), "value": items}, {}
+    if query.get("path") == "/.mlops-gate.yml" and own:
+        return 200, {"path": "/.mlops-gate.yml", "content": json.dumps(POLICY)}, {}
+    return 404, {"message": "TF401174: The item could not be found"}, {}
