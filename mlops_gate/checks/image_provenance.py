@@ -22,7 +22,8 @@ from mlops_gate.target import Target
 class ProvenanceParams:
     """The params of image.provenance.
 
-    keys: the public keys that sign the attestations: PEM files relative to the repository root, or inline PEM.
+    keys: the public keys that sign the attestations: PEM files relative to the policy file's folder (else the
+        repository root), or inline PEM.
         e.g. [cosign.pub]
     builder_ids: the builders allowed to have built the image (globs over the provenance's builder id).
         e.g. ["https://github.com/slsa-framework/slsa-github-generator/*"]
@@ -31,8 +32,9 @@ class ProvenanceParams:
     signers: keyless signers accepted (any one): the OIDC issuer exactly, globs over the certificate's workflow SAN,
         an optional source ref glob and the runner kind; the gated repository and commit are always required.
         e.g. [{issuer: "https://token.actions.githubusercontent.com", workflows: ["https://github.com/acme/app/.github/workflows/release.yml@*"]}]
-    trusted_roots: Sigstore trusted root files (JSON, relative to the repository root) keyless signatures must chain to;
-        empty means the public-good instance's root shipped with sigstore-python.
+    trusted_roots: Sigstore trusted root files (JSON, relative to the policy file's folder, else the repository
+        root) keyless signatures must chain to; empty means the public-good instance's root shipped with
+        sigstore-python.
         e.g. [sigstore/trusted_root.json]
     """
 

@@ -27,18 +27,19 @@ COSIGN_TYPE = "cosign container image signature"
 class SignatureParams:
     """The params of image.signature.
 
-    keys: the public keys a signature must verify with: PEM files relative to the repository root, or inline PEM
-        text. Neither keys nor signers is an error, never a pass.
+    keys: the public keys a signature must verify with: PEM files relative to the policy file's folder (else the
+        repository root), or inline PEM text. Neither keys nor signers is an error, never a pass.
         e.g. [cosign.pub]
     signers: keyless signers accepted (any one): the OIDC issuer exactly, globs over the certificate's workflow SAN,
         an optional source ref glob and the runner kind; the gated repository and commit are always required.
         e.g. [{issuer: "https://token.actions.githubusercontent.com", workflows: ["https://github.com/acme/app/.github/workflows/release.yml@*"]}]
-    trusted_roots: Sigstore trusted root files (JSON, relative to the repository root) keyless signatures must chain to;
-        empty means the public-good instance's root shipped with sigstore-python.
+    trusted_roots: Sigstore trusted root files (JSON, relative to the policy file's folder, else the repository
+        root) keyless signatures must chain to; empty means the public-good instance's root shipped with
+        sigstore-python.
         e.g. [sigstore/trusted_root.json]
     """
 
-    keys: tuple[str, ...] = ()  # PEM public-key files (relative to the repository root) or inline PEM
+    keys: tuple[str, ...] = ()  # PEM public-key files (relative to the policy file, else the root) or inline PEM
     signers: tuple[Signer, ...] = ()  # keyless signers (any of them): issuer, workflows, source_ref, runner
     trusted_roots: tuple[str, ...] = ()  # Sigstore trusted root files; empty: the public-good root
 
@@ -69,7 +70,8 @@ def signature(facts: Facts, params: SignatureParams, target: Target) -> Iterator
     multi-arch image, the index digest), so a signature copied from another image fails. The payload's
     docker-reference is informative only: images are relocated between registries.
 
-    Params: `keys` - PEM public keys (file paths relative to the repository root, or inline PEM).
+    Params: `keys` - PEM public keys (file paths relative to the policy file's folder, else the repository root,
+    or inline PEM).
     `signers` - keyless signers, any of: `issuer` (exact; empty is an error), `workflows` (globs over the
     certificate's SAN: the signing workflow), `source_ref` (glob over the source ref, e.g. `refs/tags/v*`),
     `runner` (`hosted` by default: GitHub- or GitLab-hosted; `self-hosted`, `any`). Whatever the signer, the

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_gate.errors import FactError
-from mlops_gate.providers import AnchorSource, git, git_paths
+from mlops_gate.providers import AnchorSource, Context, git, git_paths
 from mlops_gate.target import Target
 
 
@@ -67,6 +67,37 @@ def read_anchor(
             f"merge the {kind} through a pull/merge request of its own first",
         )
     return Anchor(data, f"git {ref}:{rel}", _compare(path, rel, data, ref, limit))
+
+
+def read_named(ctx: Context, name: str, limit: int, kind: str = "key") -> Anchor:
+    """A trust anchor as the policy names it: relative to the policy file's folder (DESIGN.md's contract), else,
+    as before that was honoured and for a built-in profile, to the repository root. Either is read as
+    `read_anchor` says (on a pull/merge request: from the target branch)."""
+    folder = _policy_folder(ctx)
+    nearby: AnchorError | None = None
+    if folder is not None and not Path(name).is_absolute():
+        try:
+            return read_anchor(ctx.root, ctx.target, ctx.inputs.anchors, str(folder / name), limit, kind)
+        except AnchorError as exc:
+            nearby = exc
+    try:
+        return read_anchor(ctx.root, ctx.target, ctx.inputs.anchors, name, limit, kind)
+    except AnchorError as exc:
+        if nearby is None:
+            raise
+        raise AnchorError(f"{exc.message}; nor next to the policy file: {nearby.message}", exc.hint) from None
+
+
+def _policy_folder(ctx: Context) -> Path | None:
+    """The folder of the policy file in use, when it is not the repository root (None for a built-in profile)."""
+    files = ctx.inputs.policy.files
+    if not files:
+        return None
+    folder = files[0].parent
+    try:
+        return None if folder.resolve() == ctx.root.resolve() else folder
+    except OSError:
+        return folder
 
 
 def _compare(path: Path, rel: str, trusted: bytes, ref: str, limit: int) -> str | None:

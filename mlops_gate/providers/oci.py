@@ -117,7 +117,7 @@ def read_key(ctx: Context, name: str) -> tuple[PublicKey, str | None]:
     from mlops_gate.providers import anchors
 
     try:
-        anchor = anchors.read_anchor(ctx.root, ctx.target, ctx.inputs.anchors, name, MAX_KEY_BYTES)
+        anchor = anchors.read_named(ctx, name, MAX_KEY_BYTES)
     except anchors.AnchorError as exc:
         return PublicKey(name, error=exc.diagnostics()), None
     ctx.meter.read(anchor.source)
@@ -156,7 +156,7 @@ def read_root(ctx: Context, name: str) -> tuple[TrustedRootFile, str | None]:
         if name == anchors.PUBLIC_GOOD:
             anchor = anchors.public_good_root(MAX_ROOT_BYTES)
         else:
-            anchor = anchors.read_anchor(ctx.root, ctx.target, ctx.inputs.anchors, name, MAX_ROOT_BYTES, "trusted root")
+            anchor = anchors.read_named(ctx, name, MAX_ROOT_BYTES, "trusted root")
     except anchors.AnchorError as exc:
         return TrustedRootFile(name, error=exc.diagnostics()), None
     ctx.meter.read(anchor.source)
