@@ -21,6 +21,8 @@ from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policies import DISCOVERED_NAMES
 from mlops_gate.providers import Context
+from mlops_gate.providers._azure_ci import with_azure
+from mlops_gate.providers._helm import helm_template
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
 
@@ -40,7 +42,7 @@ def _is_ci(rel: str) -> bool:
 
 def ci_config(ctx: Context) -> RepoFiles:
     """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
-    found = select(ctx, _is_ci)
+    found = with_azure(ctx, select(ctx, _is_ci))
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
@@ -99,18 +101,9 @@ def deploy_manifests(ctx: Context) -> RepoFiles:
 def _as_template(ctx: Context, f: SourceFile) -> SourceFile:
     """A Helm template that is not YAML (Go template actions) is judged as text, line by line (a literal
     `image:` is rendered as written); one that parses is judged as any manifest."""
-    if f.error is None or f.error.startswith(NOT_READ) or f.text is None or not _helm_template(ctx, f.path):
+    if f.error is None or f.error.startswith(NOT_READ) or f.text is None or not helm_template(ctx, f.path):
         return f
     return SourceFile(f.path, manifests.TEMPLATE, text=f.text)
-
-
-def _helm_template(ctx: Context, rel: str) -> bool:
-    """A file under `templates/` of a chart (a folder holding Chart.yaml)."""
-    parts = rel.split("/")
-    if "templates" not in parts[:-1]:
-        return False
-    chart = "/".join(parts[: parts.index("templates")])
-    return (f"{chart}/Chart.yaml" if chart else "Chart.yaml") in set(walk(ctx))
 
 
 def _workflow_candidate(rel: str) -> bool:
