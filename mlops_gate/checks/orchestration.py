@@ -78,10 +78,13 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
             tasks += w.tasks
         summary = f"{LABEL[w.kind]}: {len(w.tasks)} tasks"
         message = f"{summary}; {len(w.violations)} problems" if w.violations else f"{summary}, valid"
+        if w.jobless and not w.violations:
+            message = f"{LABEL[w.kind]}: valid, but {w.jobless}: not a workflow"
         yield Outcome(file_subject(w.file), message, tuple(w.violations), tuple(w.evidence))
     subject = repo_subject(target, files)
     invalid = [w for w in found if w.violations]
-    found = [w for w in found if not w.violations]
+    jobless = [w for w in found if w.jobless and not w.violations]
+    found = [w for w in found if not w.violations and not w.jobless]
     if not found:
         where = "".join(
             [
@@ -89,8 +92,10 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
                 f" under {', '.join(params.paths)}" if params.paths else "",
             ]
         )
-        msg = f"no valid training/prediction workflow found{where}" + (
-            f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else ""
+        msg = (
+            f"no valid training/prediction workflow found{where}"
+            + (f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else "")
+            + (f" ({len(jobless)} without jobs: {', '.join(w.file.path for w in jobless)})" if jobless else "")
         )
         yield Outcome(
             subject,

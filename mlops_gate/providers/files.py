@@ -11,12 +11,12 @@ and for workflows and drift monitors the files whose bytes could hold one.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.lang import manifests
+from mlops_gate.lang.databricks import include_matches
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policies import DISCOVERED_NAMES
@@ -151,13 +151,9 @@ def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
     have = {f.path for f in found.files}
     all_files = walk(ctx)
     for bundle in found.files:
-        if not bundle.path.rsplit("/", 1)[-1].startswith("databricks."):
-            continue
-        base = bundle.path.rsplit("/", 1)[0] + "/" if "/" in bundle.path else ""
-        includes = top_mapping(bundle).get("include") or []
-        for pattern in includes if isinstance(includes, list) else []:
-            for rel in all_files:
-                if rel not in have and fnmatch.fnmatch(rel, base + str(pattern)):
+        if bundle.path.rsplit("/", 1)[-1].startswith("databricks."):
+            for rel in include_matches(bundle.path, top_mapping(bundle).get("include"), all_files, True)[0]:
+                if rel not in have:
                     have.add(rel)
                     out.append(read(ctx, rel))
                     ctx.meter.read(rel)
