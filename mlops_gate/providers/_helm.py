@@ -3,8 +3,12 @@ Go template, which is no rule file, Alertmanager config or pipeline until Helm r
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from mlops_gate.providers import Context
 from mlops_gate.providers._repo import walk
+from mlops_gate.providers._scan import Content, scan_budget
 
 
 def charts(ctx: Context) -> frozenset[str]:
@@ -26,3 +30,22 @@ def helm_template(ctx: Context, rel: str) -> bool:
     parts = rel.split("/")
     known = charts(ctx)
     return any(p == "templates" and "/".join(parts[:i]) in known for i, p in enumerate(parts[:-1]))
+
+
+def not_helm(ctx: Context, wanted: Callable[[str], bool]) -> Callable[[str], bool]:
+    """`wanted`, less the Helm templates."""
+    return lambda rel: wanted(rel) and not helm_template(ctx, rel)
+
+
+def helm_skipped(ctx: Context, *words: bytes) -> tuple[str, ...]:
+    """The Helm templates whose bytes hold every one of `words` (what the kind's files are made of), each with
+    the note the report shows: they are judged once rendered, never as written."""
+    budget = scan_budget(ctx)
+    patterns = [re.compile(w) for w in words]
+    return tuple(
+        f"{rel}: a Helm chart template, judged only once rendered (`helm template`), not as written"
+        for rel in walk(ctx)
+        if rel.endswith((".yaml", ".yml", ".rules", ".tpl"))
+        and helm_template(ctx, rel)
+        and all(Content(ctx.root, rel, "yaml", budget).has(p) for p in patterns)
+    )

@@ -22,7 +22,7 @@ from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policies import DISCOVERED_NAMES
 from mlops_gate.providers import Context
 from mlops_gate.providers._azure_ci import with_azure
-from mlops_gate.providers._helm import helm_template
+from mlops_gate.providers._helm import helm_skipped, helm_template, not_helm
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
 
@@ -202,10 +202,11 @@ def _crd_rules(f: SourceFile) -> SourceFile:
 def rule_files(ctx: Context) -> RepoFiles:
     found = select(
         ctx,
-        lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
+        not_helm(ctx, lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel)),
         lambda f: _is_rules(f) or _prometheus_rule_crd(f),
     )
-    return RepoFiles(found.root, tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files))
+    files = tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files)
+    return RepoFiles(found.root, files, found.skipped + helm_skipped(ctx, rb"\bgroups:", rb"\b(?:alert|record):"))
 
 
 def _is_alertmanager(f: SourceFile) -> bool:
@@ -214,7 +215,12 @@ def _is_alertmanager(f: SourceFile) -> bool:
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    return select(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel), _is_alertmanager)
+    found = select(
+        ctx, not_helm(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel)), _is_alertmanager
+    )
+    return RepoFiles(
+        found.root, found.files, found.skipped + helm_skipped(ctx, rb"\broute:", rb"\breceivers:")
+    )
 
 
 DRIFT_WORDS = (
@@ -226,6 +232,7 @@ DRIFT_WORDS = (
     "drift_signal",
     "model_monitor",
     "monitoring_signals",
+    "create_monitor",
     "prediction_drift",
     "alibi_detect",
     "whylogs",
