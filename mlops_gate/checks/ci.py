@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_gate.checks._common import repo_subject, request_word
+from mlops_gate.checks._common import repo_subject, request_word, skipped
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.lang.pipelines import CI_GLOBS
@@ -198,7 +198,7 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
         )
     )
     evidence += tuple(dict.fromkeys(e for a in answers.values() for e in a.evidence))
-    evidence += pls.azure_notes
+    evidence += pls.azure_notes + skipped(files)[1]
     into = " and ".join(covered) if covered else " or ".join(wanted or fallback)
     msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on {word}s into {into}"
     if missing and wanted and covered:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from mlops_gate.checks._common import file_subject, glob_match, repo_subject
+from mlops_gate.checks._common import file_subject, glob_match, repo_subject, skipped
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.lang.orchestration import discover
@@ -99,8 +99,9 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
         )
         yield Outcome(
             subject,
-            msg,
+            msg + skipped(files)[0],
             (Violation(msg + ": declare one (Databricks bundle, Airflow DAG, Step Functions state machine)"),),
+            skipped(files)[1],
         )
         return
     missing = [r for r in params.required_tasks if not any(fnmatch.fnmatchcase(t, r) for t in tasks)]
@@ -114,4 +115,6 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
         )
     else:
         tail = f"; all {len(params.required_tasks)} required tasks present" if params.required_tasks else ""
-        yield Outcome(subject, head + tail, evidence=tuple(f"{w.file.path}: {w.kind}" for w in found))
+        yield Outcome(
+            subject, head + tail, evidence=tuple(f"{w.file.path}: {w.kind}" for w in found) + skipped(files)[1]
+        )

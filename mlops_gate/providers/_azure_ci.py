@@ -63,7 +63,7 @@ def with_azure(ctx: Context, found: RepoFiles) -> RepoFiles:
                 seen.add(t.path)
                 files.append(t)
                 ctx.meter.read(t.path)
-    return RepoFiles(found.root, tuple(files))
+    return RepoFiles(found.root, tuple(files), tuple(dict.fromkeys(found.skipped + more.skipped)))
 
 
 def _runs_nowhere(ctx: Context, rel: str, globs: list[str]) -> bool:

@@ -52,7 +52,7 @@ def ci_config(ctx: Context) -> RepoFiles:
     )
     for f in included:
         ctx.meter.read(f.path)
-    return RepoFiles(found.root, found.files + included)
+    return RepoFiles(found.root, found.files + included, found.skipped)
 
 
 def dockerfiles(ctx: Context) -> RepoFiles:
@@ -95,7 +95,7 @@ def deploy_manifests(ctx: Context) -> RepoFiles:
         _is_manifest,
         _could_be_manifest,
     )
-    return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files))
+    return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files), found.skipped)
 
 
 def _as_template(ctx: Context, f: SourceFile) -> SourceFile:
@@ -142,7 +142,7 @@ def _could_be_workflow(c: Content) -> bool:
 def workflow_files(ctx: Context) -> RepoFiles:
     found = select(ctx, _workflow_candidate, _is_workflow, _could_be_workflow)
     extra = _bundle_includes(ctx, found)
-    return RepoFiles(found.root, found.files + extra)
+    return RepoFiles(found.root, found.files + extra, found.skipped)
 
 
 def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
@@ -218,9 +218,7 @@ def alertmanager_config(ctx: Context) -> RepoFiles:
     found = select(
         ctx, not_helm(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel)), _is_alertmanager
     )
-    return RepoFiles(
-        found.root, found.files, found.skipped + helm_skipped(ctx, rb"\broute:", rb"\breceivers:")
-    )
+    return RepoFiles(found.root, found.files, found.skipped + helm_skipped(ctx, rb"\broute:", rb"\breceivers:"))
 
 
 DRIFT_WORDS = (
