@@ -256,13 +256,18 @@ _DRIFT_PY = re.compile(b"|".join(w.encode() for w in DRIFT_WORDS), re.I)
 _DRIFT_JSON = re.compile(b"|".join(word(w) for w in DRIFT_WORDS), re.I)
 
 
+_ESCAPE = re.compile(rb"\\[xuUN0-9LP_ ]")  # a YAML double-quoted escape
+
+
 def _could_be_drift(c: Content) -> bool:
-    """What _mentions_drift needs, over the bytes; YAML is read anyway (every YAML file is a manifest
-    candidate), and can spell a word in escapes no search of its bytes would find."""
-    if c.format == "yaml" or any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
+    """What _mentions_drift needs, over the bytes; YAML can spell a word in escapes (`\x64rift`), so a YAML
+    file holding an escape is read whatever its words (one that does not parse is then reported)."""
+    if any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
         return True
+    if c.format == "yaml":
+        return c.has(_DRIFT_PY) or c.has(_ESCAPE)
     return c.has(_DRIFT_PY if c.format == "python" else _DRIFT_JSON)
 
 
 def drift_config(ctx: Context) -> RepoFiles:
-    return select(ctx, _drift_candidate, _mentions_drift, _could_be_drift)
+    return select(ctx, not_helm(ctx, _drift_candidate), _mentions_drift, _could_be_drift)

@@ -758,3 +758,19 @@ def test_a_bare_equals_key_is_a_string_as_go_yaml_reads_it(tmp_path: Path) -> No
     crd = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    labels: {op: =}\n"
     (out, _) = rules(tmp_path, {"rules.yml": crd})
     assert "cannot parse" not in out.message
+
+
+def test_unparsable_yaml_that_cannot_spell_a_drift_word_is_not_a_drift_candidate(tmp_path: Path) -> None:
+    """kserve's `files/*-patch.yaml` are Go-templated YAML (no drift word in them): not drift configs; a broken
+    file that could spell one in escapes is still reported, and Helm templates are skipped."""
+    files = {
+        "alerts.yml": rule_file("- alert: FeatureDriftHigh\n  expr: drift_score > 0.3"),
+        "charts/kserve/files/deployment-patch.yaml": "spec:\n  replicas: {{ .Values.replicas }}\n",
+        "charts/kserve/Chart.yaml": "apiVersion: v2\nname: kserve\nversion: 1.0.0\n",
+        "charts/kserve/templates/monitor.yaml": "{{- if .Values.drift }}\nmonitoring_signals: [\n",
+    }
+    out = drift(tmp_path, files)
+    assert status(out) == "passed"
+    files["monitoring/escaped.yaml"] = 'kind: "\\x64rift"\nbroken: [\n'
+    facts = read_facts(write_tree(tmp_path, files), "rule_files", "drift_config")
+    assert [f.path for f in facts.drift_config.files] == ["monitoring/escaped.yaml"]
