@@ -50,7 +50,12 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
     - Databricks Asset Bundles: `databricks.yml` with the files its `include:` names, and the
       `resources` of its `targets`. Each job has tasks; each task has a `task_key`, a task type
       (`notebook_task`, `spark_python_task`, `python_wheel_task`, ...), and `depends_on` names
-      tasks of the same job, without cycles.
+      tasks of the same job, without cycles. `include:` follows the Databricks CLI's loader: each entry
+      is joined to the bundle's folder and cleaned (`./resources/*.yml`, `../common/x.yml`), matched as
+      a Go glob (`*` stops at `/`); a glob matching nothing is accepted, a plain path matching nothing,
+      an absolute path or a match that is not YAML/JSON fails. Resources defined in Python
+      (`python: resources:`) cannot be read offline: the evidence says so, and that is no failure. A
+      valid bundle without jobs (apps, pipelines, dashboards only) passes but is no workflow.
     - Airflow DAG files, read with Python's `ast` (Airflow is never imported): the file compiles,
       defines a DAG (`DAG(...)`, `with DAG(...)` or an `@dag` function) and at least one task; task
       ids come from `task_id="..."` and `@task` functions.
