@@ -6,7 +6,8 @@ much as `azure-pipelines.yml`. `expand` puts each local `template:` reference of
 and `variables` (and `extends: template:`) in place, recursively, with its `parameters` (defaults, then the
 values passed) substituted where written as `${{ parameters.NAME }}`. Conditional insertion
 (`${{ if ... }}`) is decided when it tests parameters and literals (`eq`, `ne`, `not`, `and`, `or`);
-otherwise its content is kept and a note says so. `${{ each }}` bodies are kept once, as written.
+otherwise its content is kept and a note says so. `${{ each x in parameters.list }}` is expanded once per
+item, with `${{ x }}` and `${{ x.field }}` substituted.
 A template from another repository (`path@alias`), or named by an expression, cannot be read offline: it is
 listed, never guessed at. Paths are relative to the referencing file (a leading `/`: to the repository).
 """
@@ -186,9 +187,10 @@ def _node(node: Any, here: str, params: Mapping[str, Any], run: _Run, depth: int
     if isinstance(node, dict):
         out: dict[Any, Any] = {}
         for k, v in _kept(node.items(), params, run, here):
-            if _is_expr(k):  # an `each` body, kept once as written
-                body = _node(v, here, params, run, depth, key)
-                out.update(body if isinstance(body, dict) else {})
+            if _is_expr(k):  # an inserted or `each` body
+                for scope in _each(k, params):
+                    body = _node(v, here, scope, run, depth, key)
+                    out.update(body if isinstance(body, dict) else {})
             else:
                 out[k] = _node(v, here, params, run, depth, str(k))
         return out
@@ -199,9 +201,10 @@ def _node(node: Any, here: str, params: Mapping[str, Any], run: _Run, depth: int
                 got = _template(item, here, params, run, depth)
                 items.extend(_as_list(got.get(key)) if isinstance(got, dict) else [])
             elif isinstance(item, dict) and item and all(_is_expr(k) for k in item):
-                for _, v in _kept(item.items(), params, run, here):  # `- ${{ if ... }}:` inserts its items
-                    body = _node(v, here, params, run, depth, key)
-                    items.extend(body if isinstance(body, list) else [body])
+                for k, v in _kept(item.items(), params, run, here):  # `- ${{ if ... }}:` inserts its items
+                    for scope in _each(k, params):
+                        body = _node(v, here, scope, run, depth, key)
+                        items.extend(body if isinstance(body, list) else [body])
             else:
                 items.append(_node(item, here, params, run, depth, key))
         return items
@@ -235,7 +238,44 @@ def _kept(pairs: Any, params: Mapping[str, Any], run: _Run, here: str) -> Iterat
             yield "${{ each }}", v  # an expression key: spliced into the enclosing mapping or list
 
 
+_EACH = re.compile(r"\$\{\{\s*each\s+([\w-]+)\s+in\s+parameters(?:\.([\w-]+)|\[\s*'([^']+)'\s*\])\s*\}\}")
+_LOOP = re.compile(r"\$\{\{\s*([\w-]+)((?:\.[\w-]+)*)\s*\}\}")
+EACH = "each:"  # loop variables live in the parameters map under this prefix
+
+
+def _each(key: object, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The scopes a key's body is expanded in: one per item of the list (or entry of the mapping) an `each`
+    walks, with the loop variable bound; once, unchanged, for any other key."""
+    m = _EACH.fullmatch(str(key).strip())
+    if m is None:
+        return [params]
+    items = params.get(m.group(2) or m.group(3))
+    values = (
+        list(items)
+        if isinstance(items, list)
+        else [{"key": k, "value": v} for k, v in items.items()]
+        if isinstance(items, dict)
+        else []
+    )
+    return [{**params, EACH + m.group(1): item} for item in values[:MAX_EXPANSIONS]]
+
+
+def _loop_value(m: re.Match[str], params: Mapping[str, Any]) -> Any:
+    value: Any = params.get(EACH + m.group(1), _UNBOUND)
+    for part in filter(None, m.group(2).split(".")):
+        value = value.get(part, _UNBOUND) if isinstance(value, dict) else _UNBOUND
+    return value
+
+
+_UNBOUND = object()
+
+
 def _subst(value: Any, params: Mapping[str, Any]) -> Any:
+    if isinstance(value, str) and "${{" in value and any(k.startswith(EACH) for k in params):
+        whole = _LOOP.fullmatch(value.strip())
+        if whole and (got := _loop_value(whole, params)) is not _UNBOUND:
+            return got
+        value = _LOOP.sub(lambda m: m.group(0) if (v := _loop_value(m, params)) is _UNBOUND else str(v), value)
     if not isinstance(value, str) or "parameters" not in value:
         return value
     whole = _PARAM.fullmatch(value.strip())

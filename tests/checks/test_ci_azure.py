@@ -122,3 +122,17 @@ def test_a_broken_github_workflow_outside_dot_github_is_not_a_ci_file(tmp_path: 
         },
     )
     assert "could not be parsed" not in o.message
+
+
+def test_extends_template_with_a_step_list_parameter(tmp_path: Path) -> None:
+    """The secure-pipeline shape: `extends:` a template that runs the caller's steps with `${{ each }}`."""
+    files = {
+        "azure-pipelines.yml": "pr: [master]\nextends:\n  template: build/secure.yml\n  parameters:\n"
+        "    buildSteps:\n    - script: python -m pytest tests\n      displayName: unit tests\n",
+        "build/secure.yml": "parameters:\n- name: buildSteps\n  type: stepList\n  default: []\n"
+        "jobs:\n- job: secure\n  steps:\n  - checkout: self\n  - ${{ each step in parameters.buildSteps }}:\n"
+        "    - ${{ step }}\n",
+    }
+    o = run(tmp_path, files)
+    assert not o.violations, o.violations
+    assert o.evidence[-1] == "azure-pipelines.yml:1: job secure runs on pr into master (runs pytest)"
