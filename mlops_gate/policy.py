@@ -39,6 +39,7 @@ class Policy:
     checks: dict[str, CheckConfig]
     waivers: tuple[Waiver, ...]
     digest: str = ""
+    exclude: tuple[str, ...] = ()  # paths (globs) the file checks leave out, from every file of the chain
     # which file of the chain set each check's `enabled` (a label as in `chain`; absent: nobody, it is on)
     enabled_by: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -130,9 +131,11 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
     target: dict[str, Any] = {}
     merged: dict[str, dict[str, Any]] = {cid: {"params": {}} for cid in known}
     waivers: list[Waiver] = []
+    exclude: dict[str, None] = {}
     enabled_by: dict[str, str] = {}
     for label, doc in reversed(docs):  # furthest ancestor first; nearer files override
         fail_on = doc.fail_on or fail_on
+        exclude.update(dict.fromkeys(doc.exclude))
         if doc.target:
             target.update({k: v for k, v in typed.to_data(doc.target).items() if v})
         for cid, cdoc in doc.checks.items():
@@ -159,6 +162,7 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
         target=Target(**target),
         checks=checks,
         waivers=tuple(waivers),
+        exclude=tuple(exclude),
         enabled_by=enabled_by,
     )
     return dataclasses.replace(policy, digest=digest_of(policy))
@@ -171,6 +175,7 @@ def applied(policy: Policy) -> dict[str, Any]:
         "target": typed.to_data(policy.target),
         "checks": typed.to_data(policy.checks),
         "waivers": typed.to_data(policy.waivers),
+        **({"exclude": list(policy.exclude)} if policy.exclude else {}),  # absent when empty: digests stay put
     }
 
 

@@ -107,6 +107,10 @@ class PolicyDoc:
     target: what is gated (flags, MLOPS_GATE_* variables and CI detection win over it).
     checks: settings per check id: enabled, severity, params.
     waivers: accepted failures, each with an owner, a reason and an expiry date.
+    exclude: repository paths (globs) the file checks leave out, such as vendored code or examples: `*`
+        within a folder, `**` across folders, a folder leaves out all it holds; every file left out is listed
+        in the evidence. Files git ignores are left out too.
+        e.g. ["vendor/**", "examples/", "**/testdata/**"]
     """
 
     version: Literal[1]
@@ -115,6 +119,7 @@ class PolicyDoc:
     target: TargetDoc | None = None
     checks: dict[str, CheckDoc] = field(default_factory=dict)
     waivers: tuple[WaiverDoc, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

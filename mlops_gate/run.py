@@ -121,6 +121,7 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
             ),
             anchors=trust.anchors(trusted),
             own_outputs=own,  # the files provider leaves this run's outputs out, by path (unless committed)
+            exclude=pol.exclude,
         )
         fail_on = req.fail_on or (replay.fail_on.value if replay is not None and replay.fail_on else None)
         if facts_in is None:  # said once, before any request: a token or endpoint the planned checks will miss

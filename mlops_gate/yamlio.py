@@ -51,6 +51,8 @@ def _untagged(loader: Any, suffix: str, node: yaml.Node) -> Any:
 
 
 _Loader.add_multi_constructor("!", _untagged)
+# a bare `=` (YAML 1.1's value key, as CRD schemas spell an enum value) is a plain string to Go's YAML readers
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
 class YamlSyntaxError(ValueError):

@@ -84,7 +84,7 @@ def error_of(path: Path) -> str:
         ),
         (
             "version: 1\nfailon: high\n",
-            "policy.yml:2: failon: unknown key (did you mean fail_on? known keys: checks, extends, fail_on, target, "
+            "policy.yml:2: failon: unknown key (did you mean fail_on? known keys: checks, exclude, extends, fail_on, target, "
             "version, waivers)",
         ),
         (
@@ -244,7 +244,7 @@ def test_every_problem_of_every_file_in_the_chain_at_once(tmp_path: Path) -> Non
     got = error_of(tmp_path / "policy.yml").replace(str(tmp_path) + "/", "")
     assert got.splitlines() == [
         "the policy has 10 problems:",
-        "  policy.yml:2: extend: unknown key (did you mean extends? known keys: checks, extends, fail_on, target, "
+        "  policy.yml:2: extend: unknown key (did you mean extends? known keys: checks, exclude, extends, fail_on, target, "
         "version, waivers)",
         "  policy.yml:4: target.platfrom: unknown key (did you mean platform? known keys: alertmanager_url, api_url, "
         "branch, commit, image, model, platform, prometheus_url, repository)",

@@ -173,7 +173,7 @@ def test_every_policy_error_in_one_run(tmp_path: Path) -> None:
     policy = tmp_path / ".mlops-gate.yml"
     assert screen.text.splitlines() == [
         "mlops-gate: error: the policy has 5 problems:",
-        f"  {policy}:2: extend: unknown key (did you mean extends? known keys: checks, extends, fail_on, target, "
+        f"  {policy}:2: extend: unknown key (did you mean extends? known keys: checks, exclude, extends, fail_on, target, "
         "version, waivers)",
         f"  {policy}:3: fail_on: expected one of info, low, medium, high, critical or null, got str 'hihg'",
         f"  {policy}:5: checks.ci.pr-pipelin: unknown check id 'ci.pr-pipelin' (did you mean ci.pr-pipeline?)",

@@ -45,3 +45,12 @@ def unread(f: SourceFile) -> Outcome | None:
     if not f.error or not f.error.startswith(NOT_READ):
         return None
     return Outcome(file_subject(f), f"cannot read {f.path}", (Violation(f.error, Location(f.path)),))
+
+
+def skipped(files: RepoFiles) -> tuple[str, tuple[str, ...]]:
+    """What discovery left out of a kind (Helm templates, excluded or git-ignored files): a note for the
+    message and the evidence listing each."""
+    if not files.skipped:
+        return "", ()
+    n = len(files.skipped)
+    return f" ({n} file{'s' if n != 1 else ''} skipped: see evidence)", tuple(f"skipped {s}" for s in files.skipped)

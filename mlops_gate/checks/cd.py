@@ -12,6 +12,7 @@ from mlops_gate.checks._common import repo_subject
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles
+from mlops_gate.lang.azure_templates import expand_all
 from mlops_gate.lang.branch_filters import gh_events
 from mlops_gate.lang.gitlab_includes import Pipeline, left_out_note, pipeline
 from mlops_gate.lang.gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
@@ -38,12 +39,14 @@ def _units(files: RepoFiles, branch: str) -> tuple[list[Unit], Pipeline | None]:
     every = pipeline(files.files)  # every include, whatever its rules: none is a CI file of its own
     gl = pipeline(files.files, any_scope(branch))
     mr = pipeline(files.files, pr_scope(branch, mr=True, keep_uncertain=True))
+    own = [f for f in files.files if not f.error and not (every and f.path in every.included)]
+    azure, templates = expand_all([f for f in own if platform_of(f.path) == "azure"])
+    own = [azure[f.path].file if f.path in azure else f for f in own if f.path not in templates]
     units = [
         Unit("gitlab", gl.doc, gl.loc, gl.jobs(), mr)
         if gl is not None and f is gl.main
         else Unit(platform_of(f.path), top(f), partial(loc, f), jobs_of(f))
-        for f in files.files
-        if not f.error and not (every and f.path in every.included)
+        for f in own
     ]
     return units, gl
 

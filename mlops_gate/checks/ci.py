@@ -6,10 +6,11 @@ branch B", for every CI system); `cd.deploy-via-pipeline` reads the same files t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from mlops_gate.checks._common import repo_subject, request_word
+from mlops_gate.checks._common import repo_subject, request_word, skipped
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.lang.pipelines import CI_GLOBS
@@ -26,7 +27,9 @@ class Params:
     branches: the branches pull/merge requests into which must run tests; empty means the request's target
         branch when known, else main or master.
         e.g. [main, "release/*"]
-    test_jobs: globs (case-insensitive) over job ids and names that make a job a test job.
+    test_jobs: globs (case-insensitive) over job ids and names of jobs meant to be test jobs; a job still
+        counts only when it runs a test command or publishes a test report, and one named like a test job
+        that does neither is named in the finding.
         e.g. ["test*", "*-tests", "unit*"]
     test_commands: commands that make a job a test job when its script runs one.
         e.g. [pytest, tox, "make check"]
@@ -36,6 +39,9 @@ class Params:
         request) as well as merge request pipelines.
     azure_implicit_pr: on Azure Pipelines, count a pipeline without `pr:` (GitHub-hosted code, or an Azure
         Repos build-validation policy runs it).
+    azure_pipelines: globs naming the Azure pipeline files (the YAML files pipelines are registered with);
+        empty means every YAML file of Azure's shape that no other uses as a template.
+        e.g. [".pipelines/*-ci.yml", "mlops/devops-pipelines/*.yml"]
     """
 
     branches: tuple[str, ...] = ()
@@ -57,10 +63,27 @@ class Params:
         "make test",
         "hatch test",
         "hatch run test",
+        "make check",
+        "coverage run",
+        "nosetests",
+        "behave",
+        "npm test",
+        "go test",
+        "cargo test",
+        "dotnet test",
+        "mvn test",
+        "gradle test",
+        "./gradlew test",
     )
     allow_path_filters: bool = False
     accept_branch_pipelines: bool = True
     azure_implicit_pr: bool = False
+    azure_pipelines: tuple[str, ...] = ()
+
+
+def _scope(params: Params, target: Target) -> Mapping[str, Any]:
+    """Files the policy names as Azure pipelines are read whatever their shape."""
+    return {"ci_config": tuple(f"azure:{g}" for g in params.azure_pipelines)}
 
 
 @check(
@@ -69,11 +92,12 @@ class Params:
     severity=Severity.HIGH,
     needs=("ci_config",),
     params=Params,
+    scope=_scope,
 )
 def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcome]:
     """A test job runs on every pull/merge request into the protected branches.
 
-    Reads `.github/workflows/*`, `.gitlab-ci.yml` and `azure-pipelines.yml`. Passes when, for each
+    Reads `.github/workflows/*`, `.gitlab-ci.yml` and Azure pipelines (below). Passes when, for each
     branch in `branches` (default: the pull request's base branch when known, else `main` or
     `master`), some file runs a **test job** on every pull request into it:
 
@@ -102,10 +126,20 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
       `pr:` a pipeline counts only with `azure_implicit_pr` (GitHub-hosted code, or an Azure Repos
       build-validation policy); `pr: none` is off.
 
-    A job is a test job when its id or name matches a `test_jobs` glob (case-insensitive), or it runs
-    one of `test_commands` (pytest, tox, nox, `python -m unittest`, `make test`, ...), or, on Azure, a
-    VSTest / PublishTestResults / `dotnet test` task. A job calling a local reusable workflow counts
-    when that workflow has a test job.
+    A job is a test job when it runs one of `test_commands` (pytest, tox, nox, `python -m unittest`,
+    `make test`, ...) or a test task (Azure VSTest, `dotnet test`), or publishes a test report (Azure
+    PublishTestResults, a GitLab `artifacts:reports:junit`, GitHub's test-reporter actions); the evidence
+    says which. A name alone is not enough: a job named `test` that only runs `echo` tests nothing, and
+    the finding names it (`test_jobs` globs say which names to point out). A job calling a local reusable
+    workflow counts when that workflow has a test job.
+
+    Azure pipelines are found wherever they live: Azure runs any YAML file a pipeline is registered
+    with, so every YAML file of Azure's shape (`stages`/`jobs`/`steps` lists of Azure items, or
+    `extends: template:`) is one, unless another uses it as a template; `azure_pipelines` (globs) names
+    them instead. Local `template:` references of stages, jobs, steps and variables, and `extends:`, are
+    expanded as Azure does (recursively, with `${{ parameters.x }}` substituted and `${{ if }}` decided
+    over parameters); a template from another repository or named by an expression cannot be read
+    offline, and the evidence says so.
 
     Not a gate, and reported when nothing else covers the branch (in the evidence when something does):
     triggers filtered by `paths` or `rules:changes` (the tests would not run on every change;
@@ -121,7 +155,7 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
     files = facts.ci_config
     subject = repo_subject(target, files)
     broken = [Violation(f.error, error_loc(f)) for f in files.files if f.error]
-    pls = pipelines(files.files, target.base_branch or "main")
+    pls = pipelines(files.files, target.base_branch or "main", params.azure_pipelines)
     evidence = tuple(f"read {f.path}" for f in files.files)
     if not files.files:
         yield Outcome(subject, "no CI configuration found", (Violation(f"no CI configuration found ({CI_GLOBS})"),))
@@ -152,7 +186,9 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
         violations.extend(dict.fromkeys(r.violation() for r in near))
     covered = [b for b in good if good[b]][: None if wanted else 1]
     jobs = len({(r.path, r.job) for b in covered for r in good[b]})
-    evidence += tuple(f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b}" for b in covered for r in good[b])
+    evidence += tuple(
+        f"{r.path}:{r.line}: job {r.job} runs on {r.trigger} into {b} ({r.how})" for b in covered for r in good[b]
+    )
     evidence += tuple(
         dict.fromkeys(
             f"{r.path}:{r.line}: job {r.job} not counted: {r.problem}"
@@ -162,6 +198,7 @@ def pr_pipeline(facts: Facts, params: Params, target: Target) -> Iterator[Outcom
         )
     )
     evidence += tuple(dict.fromkeys(e for a in answers.values() for e in a.evidence))
+    evidence += pls.azure_notes + skipped(files)[1]
     into = " and ".join(covered) if covered else " or ".join(wanted or fallback)
     msg = f"{jobs} test {'job runs' if jobs == 1 else 'jobs run'} on {word}s into {into}"
     if missing and wanted and covered:

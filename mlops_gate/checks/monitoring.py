@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_gate.checks._authority import decide
-from mlops_gate.checks._common import file_subject, glob_match, matching, repo_subject, unread
+from mlops_gate.checks._common import file_subject, glob_match, matching, repo_subject, skipped, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
-from mlops_gate.facts.files import SourceFile
+from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.lang import promrules as pr
 from mlops_gate.lang.promql_lex import FEATURES
@@ -142,7 +142,7 @@ def alert_rules(facts: Facts, params: AlertRulesParams, target: Target) -> Itera
         outcome, names = _rule_file(f, params, min_for, facts.promtool_check)
         alerts += names
         yield outcome
-    yield _rules_summary(subject, params, files, alerts)
+    yield _rules_summary(subject, params, files, alerts, facts.rule_files)
     if params.require_rule_tests:
         yield from _rule_tests(subject, params, facts.rule_tests, alerts)
 
@@ -231,14 +231,18 @@ def _requirements(f: SourceFile, rule: pr.Rule, params: AlertRulesParams, min_fo
         yield Violation(f"alert {rule.name}: {what} min_for {params.min_for}", loc(f, *rule.path, "for"))
 
 
-def _rules_summary(subject: str, params: AlertRulesParams, files: list[SourceFile], alerts: list[str]) -> Outcome:
+def _rules_summary(
+    subject: str, params: AlertRulesParams, files: list[SourceFile], alerts: list[str], found: RepoFiles
+) -> Outcome:
     globs = f" matching rule_files ({', '.join(params.rule_files)})" if params.rule_files else ""
-    evidence = tuple(f"rule file {f.path}" for f in files)
+    note, left_out = skipped(found)
+    evidence = tuple(f"rule file {f.path}" for f in files) + left_out
     if not files:
         return Outcome(
             subject,
-            f"no Prometheus rule file found{globs}",
-            (Violation(f"no Prometheus rule file (YAML with top-level `groups`){globs}"),),
+            f"no Prometheus rule file found{globs}{note}",
+            (Violation(f"no Prometheus rule file (YAML with top-level `groups`){globs}{note}"),),
+            left_out,
         )
     if not alerts:
         return Outcome(

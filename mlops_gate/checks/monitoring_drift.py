@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mlops_gate.checks._common import file_subject, repo_subject, unread
+from mlops_gate.checks._common import file_subject, repo_subject, skipped, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles
@@ -72,14 +72,15 @@ def drift_monitor(facts: Facts, params: DriftMonitorParams, target: Target) -> I
         yield Outcome(
             subject,
             f"{len(found)} drift monitor(s) found: {shown}",
-            evidence=tuple(f"{kind}: {what} in {where.path}" for kind, what, where in found),
+            evidence=tuple(f"{kind}: {what} in {where.path}" for kind, what, where in found) + skipped(drift)[1],
         )
         return
     kinds = f" of kinds {', '.join(params.kinds)}" if params.kinds else ""
     yield Outcome(
         subject,
-        f"no drift monitor{kinds} found",
+        f"no drift monitor{kinds} found" + skipped(drift)[0],
         (Violation(f"no drift monitor{kinds}; looked for {'; '.join(LOOKED_FOR)}"),),
+        skipped(drift)[1],
     )
 
 

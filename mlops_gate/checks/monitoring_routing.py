@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_gate.checks._authority import decide
-from mlops_gate.checks._common import file_subject, glob_match, repo_subject, unread
+from mlops_gate.checks._common import file_subject, glob_match, repo_subject, skipped, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
@@ -103,16 +103,19 @@ def alert_routing(facts: Facts, params: AlertRoutingParams, target: Target) -> I
                 (Violation(f"{want} is not an Alertmanager configuration (found: {found})"),),
             )
             return
+    note, left_out = skipped(am)
     if not files:
         yield Outcome(
             repo_subject(target, am),
-            "no Alertmanager configuration found",
-            (Violation("no Alertmanager configuration (YAML with `route` and `receivers`)"),),
+            "no Alertmanager configuration found" + note,
+            (Violation("no Alertmanager configuration (YAML with `route` and `receivers`)" + note),),
+            left_out,
         )
         return
     label_sets = _label_sets(facts.rule_files, params)
     for f in files:
-        yield _routing(f, label_sets, parse(params.alertmanager_version), facts.amtool_check)
+        o = _routing(f, label_sets, parse(params.alertmanager_version), facts.amtool_check)
+        yield replace(o, evidence=o.evidence + left_out)
 
 
 def _label_sets(rules: RepoFiles, params: AlertRoutingParams) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from mlops_gate.checks._common import file_subject, glob_match, repo_subject
+from mlops_gate.checks._common import file_subject, glob_match, repo_subject, skipped
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.lang.orchestration import discover
@@ -50,7 +50,12 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
     - Databricks Asset Bundles: `databricks.yml` with the files its `include:` names, and the
       `resources` of its `targets`. Each job has tasks; each task has a `task_key`, a task type
       (`notebook_task`, `spark_python_task`, `python_wheel_task`, ...), and `depends_on` names
-      tasks of the same job, without cycles.
+      tasks of the same job, without cycles. `include:` follows the Databricks CLI's loader: each entry
+      is joined to the bundle's folder and cleaned (`./resources/*.yml`, `../common/x.yml`), matched as
+      a Go glob (`*` stops at `/`); a glob matching nothing is accepted, a plain path matching nothing,
+      an absolute path or a match that is not YAML/JSON fails. Resources defined in Python
+      (`python: resources:`) cannot be read offline: the evidence says so, and that is no failure. A
+      valid bundle without jobs (apps, pipelines, dashboards only) passes but is no workflow.
     - Airflow DAG files, read with Python's `ast` (Airflow is never imported): the file compiles,
       defines a DAG (`DAG(...)`, `with DAG(...)` or an `@dag` function) and at least one task; task
       ids come from `task_id="..."` and `@task` functions.
@@ -78,10 +83,13 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
             tasks += w.tasks
         summary = f"{LABEL[w.kind]}: {len(w.tasks)} tasks"
         message = f"{summary}; {len(w.violations)} problems" if w.violations else f"{summary}, valid"
+        if w.jobless and not w.violations:
+            message = f"{LABEL[w.kind]}: valid, but {w.jobless}: not a workflow"
         yield Outcome(file_subject(w.file), message, tuple(w.violations), tuple(w.evidence))
     subject = repo_subject(target, files)
     invalid = [w for w in found if w.violations]
-    found = [w for w in found if not w.violations]
+    jobless = [w for w in found if w.jobless and not w.violations]
+    found = [w for w in found if not w.violations and not w.jobless]
     if not found:
         where = "".join(
             [
@@ -89,13 +97,16 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
                 f" under {', '.join(params.paths)}" if params.paths else "",
             ]
         )
-        msg = f"no valid training/prediction workflow found{where}" + (
-            f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else ""
+        msg = (
+            f"no valid training/prediction workflow found{where}"
+            + (f" ({len(invalid)} invalid: {', '.join(w.file.path for w in invalid)})" if invalid else "")
+            + (f" ({len(jobless)} without jobs: {', '.join(w.file.path for w in jobless)})" if jobless else "")
         )
         yield Outcome(
             subject,
-            msg,
+            msg + skipped(files)[0],
             (Violation(msg + ": declare one (Databricks bundle, Airflow DAG, Step Functions state machine)"),),
+            skipped(files)[1],
         )
         return
     missing = [r for r in params.required_tasks if not any(fnmatch.fnmatchcase(t, r) for t in tasks)]
@@ -109,4 +120,6 @@ def workflow_defined(facts: Facts, params: Params, target: Target) -> Iterator[O
         )
     else:
         tail = f"; all {len(params.required_tasks)} required tasks present" if params.required_tasks else ""
-        yield Outcome(subject, head + tail, evidence=tuple(f"{w.file.path}: {w.kind}" for w in found))
+        yield Outcome(
+            subject, head + tail, evidence=tuple(f"{w.file.path}: {w.kind}" for w in found) + skipped(files)[1]
+        )

@@ -28,3 +28,4 @@ class RepoFiles:
 
     root: str
     files: tuple[SourceFile, ...] = ()
+    skipped: tuple[str, ...] = ()  # candidates left out, each `path: why` (a Helm template, excluded, git-ignored)

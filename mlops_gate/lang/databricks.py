@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import graphlib
+import posixpath
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from mlops_gate.facts.files import NOT_READ, SourceFile
@@ -14,7 +17,7 @@ from mlops_gate.model import Location
 TaskRef = tuple[SourceFile, tuple[object, ...], Any]  # file, key path, task
 
 
-def databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[tuple[int, str]]) -> Workflow:
+def databricks(bundle: SourceFile, includes: list[SourceFile], rejected: list[tuple[int, str]]) -> Workflow:
     w = Workflow("databricks", bundle)
     if bundle.error:
         w.bad(problem(bundle), error_loc(bundle))
@@ -22,8 +25,8 @@ def databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[t
     top = first_mapping(bundle)
     if not isinstance(top.get("bundle"), dict) or not top["bundle"].get("name"):
         w.bad("bundle.name is missing", loc(bundle, "bundle"))
-    for n, pattern in unmatched:
-        w.bad(f"include {pattern!r} matches no file", loc(bundle, "include", n))
+    for n, why in rejected:
+        w.bad(why, loc(bundle, "include", n))
     # job name -> scope (None: every target; else a target name) -> tasks
     jobs: dict[str, dict[str | None, list[TaskRef]]] = {}
     job_loc: dict[str, Location] = {}
@@ -50,8 +53,15 @@ def databricks(bundle: SourceFile, includes: list[SourceFile], unmatched: list[t
                     for n, t in enumerate(raw if isinstance(raw, list) else [])
                 ]
                 jobs.setdefault(job, {}).setdefault(scope, []).extend(refs)
-    if not jobs:
-        w.bad("the bundle defines no job under resources.jobs", loc(bundle, "resources"))
+    in_python = python_resources(top)
+    if in_python:
+        w.evidence.append(
+            f"{bundle.path}: resources defined in Python ({', '.join(in_python)}) cannot be read offline: "
+            "`databricks bundle validate` loads them"
+        )
+    elif not jobs:
+        kinds = sorted({k for f in (bundle, *includes) for k in _resource_kinds(f)} - {"jobs"})
+        w.jobless = "defines no job under resources.jobs" + (f" (only {', '.join(kinds)})" if kinds else "")
     for job, scopes in jobs.items():
         if not any(scopes.values()):
             w.bad(f"job {job} has no tasks", job_loc[job])
@@ -113,3 +123,81 @@ def _cycle(graph: dict[str, list[str]]) -> list[str]:
     except graphlib.CycleError as exc:
         return [str(n) for n in exc.args[1]]
     return []
+
+
+def include_matches(
+    bundle: str, patterns: object, paths: Iterable[str], every_match: bool = False
+) -> tuple[list[str], list[tuple[int, str]]]:
+    """The files a bundle's `include:` names, and the entries the Databricks CLI rejects (index, why), as its
+    loader does (bundle/config/loader/process_root_includes.go): each entry is joined to the bundle's folder
+    and cleaned (`./resources/*.yml`, `../common/x.yml`), matched as a Go `filepath.Glob` (`*` stops at `/`);
+    an absolute entry fails, an entry without glob characters that matches nothing fails, a glob that
+    matches nothing is accepted, and a match that is not YAML or JSON fails."""
+    base = posixpath.dirname(bundle)
+    every = list(paths)
+    found: dict[str, None] = {}
+    problems: list[tuple[int, str]] = []
+    for n, entry in enumerate(patterns if isinstance(patterns, list) else []):
+        if not isinstance(entry, str):
+            problems.append((n, f"include {entry!r} is not a path"))
+            continue
+        if entry.startswith("/"):
+            problems.append((n, f"{entry}: includes must be relative paths"))
+            continue
+        rx = _go_glob(posixpath.normpath(posixpath.join(base, entry)))
+        matches = [p for p in every if rx.fullmatch(p)]
+        if not matches and not any(c in entry for c in "*?["):
+            problems.append((n, f"{entry} defined in 'include' section does not match any files"))
+        for m in matches:
+            if not m.endswith((".yml", ".yaml", ".json")):
+                problems.append((n, f"include {entry!r} matches {m}, which is not a YAML or JSON file"))
+            if every_match or m.endswith((".yml", ".yaml", ".json")):
+                found[m] = None
+    return [m for m in found if m != bundle], problems
+
+
+def _go_glob(pattern: str) -> re.Pattern[str]:
+    """Go's filepath.Match syntax: `*` and `?` never match `/`, `[...]` and `[^...]` classes, `\\` escapes."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and "]" in pattern[i + 1 :]:
+            j = pattern.index("]", i + 1)
+            body = pattern[i + 1 : j]
+            neg = body.startswith("^")
+            body = body[1:] if neg else body
+            out.append("[" + ("^/" if neg else "") + body.replace("\\", "\\\\").replace("[", "\\[") + "]")
+            i = j
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out))
+
+
+def python_resources(top: dict[str, Any]) -> list[str]:
+    """The loaders of resources defined in Python (`python: resources:`, formerly under `experimental:`)."""
+    out: list[str] = []
+    for section in (
+        top.get("python"),
+        (top.get("experimental") or {}).get("python") if isinstance(top.get("experimental"), dict) else None,
+    ):
+        loaders = section.get("resources") if isinstance(section, dict) else None
+        out += [str(x) for x in loaders] if isinstance(loaders, list) else []
+    return out
+
+
+def _resource_kinds(f: SourceFile) -> list[str]:
+    doc = first_mapping(f) if not f.error else {}
+    sections = [doc.get("resources")]
+    targets = doc.get("targets")
+    sections += (
+        [t.get("resources") for t in targets.values() if isinstance(t, dict)] if isinstance(targets, dict) else []
+    )
+    return [str(k) for r in sections if isinstance(r, dict) for k, v in r.items() if v]

@@ -45,6 +45,16 @@ def _drift_doc(f: SourceFile, i: int, doc: Any) -> Iterator[tuple[DriftKind, str
     if isinstance(monitors, dict) and monitors:
         at = loc(f, "resources", "quality_monitors", doc=i)
         yield "databricks", f"Databricks quality monitor {', '.join(monitors)}", at
+    for path, monitor in _find_key(doc, "create_monitor", ()):
+        target = monitor.get("monitoring_target") if isinstance(monitor, dict) else None
+        if isinstance(target, dict) and target.get("endpoint_deployment_id") and not monitor.get("monitoring_signals"):
+            # Azure ML's out-of-box monitoring: without signals it runs data drift, prediction drift and data
+            # quality on the deployment it targets (its collected production data)
+            yield (
+                "azureml",
+                "Azure ML monitor with its default signals (data drift, prediction drift)",
+                loc(f, *path, doc=i),
+            )
     for path, signals in _find_key(doc, "monitoring_signals", ()):
         items = signals.items() if isinstance(signals, dict) else enumerate(_list(signals))
         for name, signal in items:

@@ -7,7 +7,8 @@
   replaces the tag *and* the digest the resource had; inline patches (strategic merge or JSON 6902, in
   `patches`, `patchesStrategicMerge`, `patchesJson6902`) are read for the images they set, and JSON 6902
   patch files too; a `replacements` target that writes an image cannot be known without rendering;
-- Helm values files: `image: "ref"` and `image: {registry, repository, tag, digest}` anywhere;
+- Helm values files: `image: "ref"` (with a `tag:`/`digest:` beside it) and `image: {registry, repository,
+  tag, digest}` or `{name|repo, version}` anywhere (a `sha256:` tag or version is a digest);
 - Helm templates that are not YAML: each literal `image:` value, line by line (`{{ ... }}` values are
   rendered from the values files, judged there);
 - docker-compose files: `services.*.image` (a service with `build:` names the image it builds).
@@ -197,14 +198,24 @@ def template_refs(text: str) -> Iterator[ImageRef]:
 def _helm_refs(node: Any, path: tuple[object, ...], i: int) -> Iterator[ImageRef]:
     if isinstance(node, dict):
         for key, value in node.items():
-            is_image = key == "image" or key.endswith("Image")
+            is_image = key == "image" or str(key).endswith("Image")
             if is_image and isinstance(value, str):
-                if value and "{{" not in value:
-                    yield ImageRef(value, (*path, key), i)
-            elif is_image and isinstance(value, dict) and ("repository" in value or "name" in value):
+                if value and "{{" not in value:  # `image: name` with `tag:`/`digest:` beside it, as kserve writes
+                    siblings = (
+                        {k: v for k, v in node.items() if k in ("tag", "digest", "version")} if key == "image" else {}
+                    )
+                    yield ImageRef(_helm_ref({"repository": value, **siblings}) or value, (*path, key), i)
+            elif is_image and isinstance(value, dict) and _image_map(value):
                 ref = _helm_ref(value)
                 if ref:
                     yield ImageRef(ref, (*path, key), i)
+            elif is_image and isinstance(value, dict):  # `image: {controller: {repository, tag}, ...}`
+                for sub, inner in value.items():
+                    ref = _helm_ref(inner) if isinstance(inner, dict) and _image_map(inner) else None
+                    if ref:
+                        yield ImageRef(ref, (*path, key, sub), i)
+                    else:
+                        yield from _helm_refs(inner, (*path, key, sub), i)
             else:
                 yield from _helm_refs(value, (*path, key), i)
     elif isinstance(node, list):
@@ -213,17 +224,26 @@ def _helm_refs(node: Any, path: tuple[object, ...], i: int) -> Iterator[ImageRef
                 yield from _helm_refs(item, (*path, n), i)
 
 
+def _image_map(value: dict[str, Any]) -> bool:
+    return any(k in value for k in ("repository", "name", "repo"))
+
+
 def _helm_ref(image: dict[str, Any]) -> str | None:
-    """`{registry, repository, tag, digest}` as the reference the chart renders."""
-    repo = str(image.get("repository") or image.get("name") or "")
-    if not repo:
+    """`{registry, repository, tag, digest}` as the reference the chart renders; `version` stands for `tag`
+    (`version: v1.2`, `version: sha256:...`, `version: v1.2@sha256:...`), and a tag that is a digest is
+    rendered after `@`."""
+    repo = str(image.get("repository") or image.get("name") or image.get("repo") or "")
+    if not repo or "{{" in repo:
         return None
     registry = str(image.get("registry") or "")
-    ref = f"{registry}/{repo}" if registry else repo
-    tag = image.get("tag")
-    if tag not in (None, ""):
-        ref += f":{tag}"
+    ref = f"{registry}/{repo}" if registry and "{{" not in registry else repo
+    tag = image.get("tag") if image.get("tag") not in (None, "") else image.get("version")
+    tag = "" if tag is None else str(tag)
+    if tag.startswith("sha256:"):
+        ref += f"@{tag}"
+    elif tag and "{{" not in tag:
+        ref += tag if tag.startswith("@") else f":{tag}"
     digest = str(image.get("digest") or "")
-    if digest and "@" not in ref:
+    if digest and "@" not in ref and "{{" not in digest:
         ref += digest if digest.startswith("@") else f"@{digest}"
     return ref

@@ -3,12 +3,11 @@ files its `include:` names), an Airflow DAG file, or a Step Functions state mach
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.lang.airflow import airflow
-from mlops_gate.lang.databricks import databricks
+from mlops_gate.lang.databricks import databricks, include_matches
 from mlops_gate.lang.source import first_mapping
 from mlops_gate.lang.stepfunctions import stepfunctions
 from mlops_gate.lang.workflow import Workflow
@@ -24,20 +23,10 @@ def discover(files: RepoFiles) -> Iterator[Workflow]:
     bundles = []
     for f in files.files:
         if _name(f) in ("databricks.yml", "databricks.yaml"):
-            base = f.path.rsplit("/", 1)[0] + "/" if "/" in f.path else ""
-            patterns = first_mapping(f).get("include") or []
-            patterns = [str(p) for p in patterns] if isinstance(patterns, list) else []
-            inc = [
-                g for g in files.files if any(fnmatch.fnmatch(g.path, base + p) for p in patterns) and g.path != f.path
-            ]
-            included.update(g.path for g in inc)
-            bundles.append(
-                (
-                    f,
-                    inc,
-                    [(n, p) for n, p in enumerate(patterns) if not any(fnmatch.fnmatch(q, base + p) for q in paths)],
-                )
-            )
+            names, rejected = include_matches(f.path, first_mapping(f).get("include"), paths, every_match=True)
+            included.update(names)  # a file that is not YAML is reported by the bundle, not judged on its own
+            inc = [g for g in files.files if g.path in set(names) and g.path.endswith((".yml", ".yaml", ".json"))]
+            bundles.append((f, inc, rejected))
     for f in files.files:
         bundle = next((b for b in bundles if b[0] is f), None)
         if bundle is not None:

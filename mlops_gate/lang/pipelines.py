@@ -31,7 +31,7 @@ GL_RESERVED = frozenset(
     }
 )
 AZ_TEST_TASKS = ("vstest@", "publishtestresults@")
-CI_GLOBS = ".github/workflows/*, .gitlab-ci.yml, azure-pipelines.yml"
+CI_GLOBS = ".github/workflows/*, .gitlab-ci.yml, Azure pipelines (any YAML file of their shape)"
 
 
 @dataclass(frozen=True)
@@ -151,15 +151,51 @@ def skips_pull_requests(cond: str | None) -> bool:
     )
 
 
+REPORT_ACTIONS = (
+    "dorny/test-reporter@",
+    "enricomi/publish-unit-test-result-action@",
+    "enricomi/publish-unit-test-result-action/",
+    "mikepenz/action-junit-report@",
+    "test-summary/action@",
+)
+
+
 def is_test_job(job: Job, test_jobs: Sequence[str], test_commands: Sequence[str]) -> bool:
-    """A job whose id or name matches a `test_jobs` glob, that runs a test task or a test command."""
+    """A job that runs a test command or task, or publishes a test report (`test_jobs` names alone are not
+    enough: a job named `test` that only runs `echo` tests nothing)."""
+    return test_reason(job, test_commands) is not None
+
+
+def named_like_test(job: Job, test_jobs: Sequence[str]) -> bool:
     names = [n.lower() for n in (job.id, job.name) if n]
-    if any(fnmatch.fnmatchcase(n, g.lower()) for n in names for g in test_jobs):
-        return True
-    if test_steps(job, test_commands):
-        return True
-    words = _words(test_commands)
-    return any(w.search(line) for line in commands(job.body) for w in words)
+    return any(fnmatch.fnmatchcase(n, g.lower()) for n in names for g in test_jobs)
+
+
+def test_reason(job: Job, test_commands: Sequence[str]) -> str | None:
+    """What makes the job a test job: `runs pytest`, `runs VSTest@2`, `publishes a test report (...)`; None
+    when it does neither."""
+    words = list(zip(test_commands, _words(test_commands), strict=True))
+    for step in _steps(job.body):
+        task = str(step.get("task", ""))
+        inputs = step.get("inputs")
+        if task.lower().startswith("vstest@"):
+            return f"runs {task}"
+        if task.lower().startswith("publishtestresults@"):
+            return f"publishes a test report ({task})"
+        if task.lower().startswith("dotnetcorecli@") and isinstance(inputs, dict) and inputs.get("command") == "test":
+            return f"runs {task} test"
+        uses = str(step.get("uses", ""))
+        if uses.lower().startswith(REPORT_ACTIONS):
+            return f"publishes a test report ({uses})"
+    for line in commands(job.body):
+        for name, w in words:
+            if w.search(line):
+                return f"runs {name}"
+    artifacts = job.body.get("artifacts")
+    reports = artifacts.get("reports") if isinstance(artifacts, dict) else None
+    if isinstance(reports, dict) and reports.get("junit"):
+        return "publishes a test report (artifacts:reports:junit)"
+    return None
 
 
 def test_steps(job: Job, test_commands: Sequence[str]) -> list[dict[str, Any]]:

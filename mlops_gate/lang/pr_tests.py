@@ -15,10 +15,12 @@ error — see failure_allowed), why.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mlops_gate.facts.files import SourceFile
+from mlops_gate.lang.azure_templates import expand_all
 from mlops_gate.lang.branch_filters import az_branch_ok, gh_branch_ok, gh_events
 from mlops_gate.lang.failure_allowed import why_not_blocking
 from mlops_gate.lang.gitlab_includes import left_out_note, pipeline
@@ -29,8 +31,10 @@ from mlops_gate.lang.pipelines import (
     as_list,
     is_test_job,
     jobs_of,
+    named_like_test,
     platform_of,
     skips_pull_requests,
+    test_reason,
     test_steps,
     top,
 )
@@ -51,6 +55,9 @@ class PrQuestion:
     def is_test(self, job: Job) -> bool:
         return is_test_job(job, self.test_jobs, self.test_commands)
 
+    def how(self, job: Job) -> str:
+        return test_reason(job, self.test_commands) or "calls a workflow that runs tests"
+
 
 @dataclass(frozen=True)
 class PrRun:
@@ -62,6 +69,7 @@ class PrRun:
     job: str  # "" when the file runs on pull requests but has no test job
     trigger: str
     problem: str | None = None
+    how: str = ""  # what makes the job a test job: `runs pytest`, `publishes a test report (...)`
 
     def violation(self) -> Violation:
         who = f"job {self.job}" if self.job else "the file"
@@ -77,14 +85,24 @@ class Pipelines:
     own: tuple[SourceFile, ...]  # one pipeline each: readable, and not included by another
     include_problems: tuple[Violation, ...]  # includes that break some pipeline (one matching no file, ...)
     gitlab_main: SourceFile | None = None  # `.gitlab-ci.yml`, read with its includes
+    azure_notes: tuple[str, ...] = ()  # Azure templates not read or expanded (another repository, ...)
 
 
-def pipelines(files: Sequence[SourceFile], default_branch: str) -> Pipelines:
+def pipelines(files: Sequence[SourceFile], default_branch: str, azure_named: Sequence[str] = ()) -> Pipelines:
+    """`azure_named`: globs naming the Azure pipelines (empty: every Azure file no other uses as a template)."""
     gl = pipeline(files)  # every include, whatever its rules: none is a CI file of its own
     any_pl = pipeline(files, any_scope(default_branch))
     problems = any_pl.problems if any_pl else ()  # an include no pipeline applies cannot fail one
-    own = tuple(f for f in files if not f.error and not (gl and f.path in gl.included))
-    return Pipelines(tuple(files), own, tuple(problems), gl.main if gl else None)
+    own = [f for f in files if not f.error and not (gl and f.path in gl.included)]
+    azure, templates = expand_all([f for f in own if platform_of(f.path) == "azure"])
+    own = [
+        azure[f.path].file if f.path in azure else f
+        for f in own
+        if f.path not in azure
+        or (any(fnmatch.fnmatch(f.path, g) for g in azure_named) if azure_named else f.path not in templates)
+    ]
+    notes = tuple(dict.fromkeys(n for e in azure.values() for n in e.notes))
+    return Pipelines(tuple(files), tuple(own), tuple(problems), gl.main if gl else None, notes)
 
 
 @dataclass(frozen=True)
@@ -116,8 +134,16 @@ def pr_tests(pls: Pipelines, branch: str, q: PrQuestion) -> PrTests:
     return PrTests(branch, tuple(runs), evidence, note)
 
 
-def _no_test_job(n: int) -> str:
-    return f"runs on pull requests but none of its {n} jobs matches test_jobs or runs a test command"
+def _no_test_job(jobs: Sequence[Job], q: PrQuestion) -> str:
+    named = [j.id for j in jobs if named_like_test(j, q.test_jobs)]
+    n = len(jobs)
+    msg = f"none of its {n} job{'s' if n != 1 else ''} runs a test command or publishes a test report"
+    if named:
+        msg += (
+            f" (job {', '.join(named[:3])} is named like a test job but tests nothing:"
+            " add its command to test_commands if it does run tests)"
+        )
+    return msg
 
 
 def _github(f: SourceFile, branch: str, q: PrQuestion, files: Mapping[str, SourceFile]) -> list[PrRun]:
@@ -151,8 +177,11 @@ def _github(f: SourceFile, branch: str, q: PrQuestion, files: Mapping[str, Sourc
     jobs = jobs_of(f)
     tests = [j for j in jobs if not skips_pull_requests(j.condition) and (q.is_test(j) or _calls_tests(j, q, files))]
     if problem or not tests:
-        return [PrRun(f.path, line, "", ev, problem or _no_test_job(len(jobs)))]
-    return [PrRun(f.path, loc(f, *j.keys).line, j.id, ev, _continues(j, q, "continue-on-error", False)) for j in tests]
+        return [PrRun(f.path, line, "", ev, problem or "runs on pull requests but " + _no_test_job(jobs, q))]
+    return [
+        PrRun(f.path, loc(f, *j.keys).line, j.id, ev, _continues(j, q, "continue-on-error", False), q.how(j))
+        for j in tests
+    ]
 
 
 def _continues(job: Job, q: PrQuestion, key: str, yaml11: bool) -> str | None:
@@ -213,8 +242,11 @@ def _azure(f: SourceFile, branch: str, q: PrQuestion, files: Mapping[str, Source
     jobs = jobs_of(f)
     tests = [j for j in jobs if q.is_test(j) and not skips_pull_requests(j.condition)]
     if problem or not tests:
-        return [PrRun(f.path, line, "", "pr", problem or _no_test_job(len(jobs)))]
-    return [PrRun(f.path, loc(f, *j.keys).line, j.id, "pr", _continues(j, q, "continueOnError", True)) for j in tests]
+        return [PrRun(f.path, line, "", "pr", problem or "runs on pull requests but " + _no_test_job(jobs, q))]
+    return [
+        PrRun(f.path, loc(f, *j.keys).line, j.id, "pr", _continues(j, q, "continueOnError", True), q.how(j))
+        for j in tests
+    ]
 
 
 def _gitlab(files: Sequence[SourceFile], branch: str, q: PrQuestion) -> tuple[list[PrRun], list[str], str]:
@@ -239,7 +271,7 @@ def _gitlab(files: Sequence[SourceFile], branch: str, q: PrQuestion) -> tuple[li
             ok, problem = gl_job_runs(j.body, env, wf_rules is not None)
             if ok and (j.id not in runs or (runs[j.id].problem and not problem)):
                 at = pl.loc(*j.keys)
-                runs[j.id] = PrRun(at.path, at.line, j.id, label, problem)
+                runs[j.id] = PrRun(at.path, at.line, j.id, label, problem, q.how(j))
     evidence = list(dict.fromkeys(e for pl in pls for e in pl.evidence()))
     note = "" if tests else pls[0].unreadable_note() + left_out_note(pls)
     if runs:
@@ -248,7 +280,7 @@ def _gitlab(files: Sequence[SourceFile], branch: str, q: PrQuestion) -> tuple[li
     problem = (
         f"has test jobs ({', '.join(tests)}) but none runs in {where}"
         if tests
-        else f"has none of its {len(pls[0].jobs())} jobs matching test_jobs or running a test command" + note
+        else "runs no test job: " + _no_test_job(pls[0].jobs(), q) + note
     )
     at = next(iter(tests.values()), None) or (
         pls[0].loc("workflow") if gl_workflow(pls[0].doc) is not None else Location(pls[0].main.path, 1)

@@ -17,6 +17,7 @@ class Workflow:
     tasks: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    jobless: str = ""  # why a valid definition holds no workflow (a bundle of apps or pipelines only), else ""
 
     def bad(self, message: str, where: Location) -> None:
         self.violations.append(Violation(message, where))

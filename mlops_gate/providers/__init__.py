@@ -85,6 +85,7 @@ class RunInputs:
     policy: PolicyInUse = field(default_factory=PolicyInUse)
     anchors: AnchorSource | None = None  # None: trust anchors are read from the working tree
     own_outputs: tuple[str, ...] = ()  # this run's output files: left out of the repository's files, by path
+    exclude: tuple[str, ...] = ()  # the policy's `exclude:` globs: files the file checks leave out (listed)
     exchange: Exchange | None = field(default=None, compare=False)  # sees every HTTP request (fleet runs)
 
 

@@ -28,7 +28,7 @@ from typing import cast
 from mlops_gate import printable
 from mlops_gate.errors import FactError
 from mlops_gate.facts.files import RepoFiles, SourceFile
-from mlops_gate.providers import Context, _parse
+from mlops_gate.providers import Context, _exclude, _parse
 from mlops_gate.providers._parse import YAML_EXT, is_dockerfile, name_of
 from mlops_gate.providers._scan import Content, scan_budget
 
@@ -69,7 +69,7 @@ def _walked(ctx: Context) -> Walked:
     with ctx.shared.lock:
         cached = ctx.shared.cache.get("walk")
         if cached is None:
-            cached = _walk(ctx.root)
+            cached = _exclude.apply(ctx, _walk(ctx.root))  # the policy's `exclude:` and .gitignore
             ctx.shared.cache["walk"] = cached
     return cached  # type: ignore[return-value]
 
@@ -192,7 +192,7 @@ def select(
         if keep is None or f.error is not None or keep(f):
             files.append(f)
             ctx.meter.read(rel)
-    return RepoFiles(str(ctx.root), tuple(files))
+    return RepoFiles(str(ctx.root), tuple(files), _exclude.skipped(ctx, wanted))
 
 
 _PROBES = ("x.yaml", "x.yml", "x.json", "x.py", "x.rules", "Dockerfile", "databricks.yml", "x.asl.json")

@@ -11,16 +11,18 @@ and for workflows and drift monitors the files whose bytes could hold one.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.lang import manifests
+from mlops_gate.lang.databricks import include_matches
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policies import DISCOVERED_NAMES
 from mlops_gate.providers import Context
+from mlops_gate.providers._azure_ci import with_azure
+from mlops_gate.providers._helm import helm_skipped, helm_template, not_helm
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
 
@@ -40,7 +42,7 @@ def _is_ci(rel: str) -> bool:
 
 def ci_config(ctx: Context) -> RepoFiles:
     """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
-    found = select(ctx, _is_ci)
+    found = with_azure(ctx, select(ctx, _is_ci))
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
@@ -50,7 +52,7 @@ def ci_config(ctx: Context) -> RepoFiles:
     )
     for f in included:
         ctx.meter.read(f.path)
-    return RepoFiles(found.root, found.files + included)
+    return RepoFiles(found.root, found.files + included, found.skipped)
 
 
 def dockerfiles(ctx: Context) -> RepoFiles:
@@ -93,24 +95,15 @@ def deploy_manifests(ctx: Context) -> RepoFiles:
         _is_manifest,
         _could_be_manifest,
     )
-    return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files))
+    return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files), found.skipped)
 
 
 def _as_template(ctx: Context, f: SourceFile) -> SourceFile:
     """A Helm template that is not YAML (Go template actions) is judged as text, line by line (a literal
     `image:` is rendered as written); one that parses is judged as any manifest."""
-    if f.error is None or f.error.startswith(NOT_READ) or f.text is None or not _helm_template(ctx, f.path):
+    if f.error is None or f.error.startswith(NOT_READ) or f.text is None or not helm_template(ctx, f.path):
         return f
     return SourceFile(f.path, manifests.TEMPLATE, text=f.text)
-
-
-def _helm_template(ctx: Context, rel: str) -> bool:
-    """A file under `templates/` of a chart (a folder holding Chart.yaml)."""
-    parts = rel.split("/")
-    if "templates" not in parts[:-1]:
-        return False
-    chart = "/".join(parts[: parts.index("templates")])
-    return (f"{chart}/Chart.yaml" if chart else "Chart.yaml") in set(walk(ctx))
 
 
 def _workflow_candidate(rel: str) -> bool:
@@ -149,7 +142,7 @@ def _could_be_workflow(c: Content) -> bool:
 def workflow_files(ctx: Context) -> RepoFiles:
     found = select(ctx, _workflow_candidate, _is_workflow, _could_be_workflow)
     extra = _bundle_includes(ctx, found)
-    return RepoFiles(found.root, found.files + extra)
+    return RepoFiles(found.root, found.files + extra, found.skipped)
 
 
 def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
@@ -158,13 +151,9 @@ def _bundle_includes(ctx: Context, found: RepoFiles) -> tuple[SourceFile, ...]:
     have = {f.path for f in found.files}
     all_files = walk(ctx)
     for bundle in found.files:
-        if not bundle.path.rsplit("/", 1)[-1].startswith("databricks."):
-            continue
-        base = bundle.path.rsplit("/", 1)[0] + "/" if "/" in bundle.path else ""
-        includes = top_mapping(bundle).get("include") or []
-        for pattern in includes if isinstance(includes, list) else []:
-            for rel in all_files:
-                if rel not in have and fnmatch.fnmatch(rel, base + str(pattern)):
+        if bundle.path.rsplit("/", 1)[-1].startswith("databricks."):
+            for rel in include_matches(bundle.path, top_mapping(bundle).get("include"), all_files, True)[0]:
+                if rel not in have:
                     have.add(rel)
                     out.append(read(ctx, rel))
                     ctx.meter.read(rel)
@@ -213,10 +202,11 @@ def _crd_rules(f: SourceFile) -> SourceFile:
 def rule_files(ctx: Context) -> RepoFiles:
     found = select(
         ctx,
-        lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
+        not_helm(ctx, lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel)),
         lambda f: _is_rules(f) or _prometheus_rule_crd(f),
     )
-    return RepoFiles(found.root, tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files))
+    files = tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files)
+    return RepoFiles(found.root, files, found.skipped + helm_skipped(ctx, rb"\bgroups:", rb"\b(?:alert|record):"))
 
 
 def _is_alertmanager(f: SourceFile) -> bool:
@@ -225,7 +215,10 @@ def _is_alertmanager(f: SourceFile) -> bool:
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    return select(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel), _is_alertmanager)
+    found = select(
+        ctx, not_helm(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel)), _is_alertmanager
+    )
+    return RepoFiles(found.root, found.files, found.skipped + helm_skipped(ctx, rb"\broute:", rb"\breceivers:"))
 
 
 DRIFT_WORDS = (
@@ -237,6 +230,7 @@ DRIFT_WORDS = (
     "drift_signal",
     "model_monitor",
     "monitoring_signals",
+    "create_monitor",
     "prediction_drift",
     "alibi_detect",
     "whylogs",
@@ -262,13 +256,18 @@ _DRIFT_PY = re.compile(b"|".join(w.encode() for w in DRIFT_WORDS), re.I)
 _DRIFT_JSON = re.compile(b"|".join(word(w) for w in DRIFT_WORDS), re.I)
 
 
+_ESCAPE = re.compile(rb"\\[xuUN0-9LP_ ]")  # a YAML double-quoted escape
+
+
 def _could_be_drift(c: Content) -> bool:
-    """What _mentions_drift needs, over the bytes; YAML is read anyway (every YAML file is a manifest
-    candidate), and can spell a word in escapes no search of its bytes would find."""
-    if c.format == "yaml" or any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
+    """What _mentions_drift needs, over the bytes; YAML can spell a word in escapes (`\x64rift`), so a YAML
+    file holding an escape is read whatever its words (one that does not parse is then reported)."""
+    if any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
         return True
+    if c.format == "yaml":
+        return c.has(_DRIFT_PY) or c.has(_ESCAPE)
     return c.has(_DRIFT_PY if c.format == "python" else _DRIFT_JSON)
 
 
 def drift_config(ctx: Context) -> RepoFiles:
-    return select(ctx, _drift_candidate, _mentions_drift, _could_be_drift)
+    return select(ctx, not_helm(ctx, _drift_candidate), _mentions_drift, _could_be_drift)

@@ -76,7 +76,10 @@ def test_github_trigger_forms_pass(tmp_path: Path, on: str) -> None:
 
 def test_github_prefers_pull_request_over_merge_group_in_evidence(tmp_path: Path) -> None:
     o = run(tmp_path, gh("on:\n  merge_group:\n  pull_request:\n"), Target())
-    assert o.evidence == ("read .github/workflows/ci.yml", f"{GH}:6: job test runs on pull_request into main")
+    assert o.evidence == (
+        "read .github/workflows/ci.yml",
+        f"{GH}:6: job test runs on pull_request into main (runs pytest)",
+    )
 
 
 def test_github_push_only_fails(tmp_path: Path) -> None:
@@ -169,7 +172,7 @@ def test_github_workflow_without_test_job(tmp_path: Path) -> None:
     jobs = "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python -m build\n"
     o = run(tmp_path, gh("on:\n  pull_request:\n", jobs))
     assert o.violations[1] == Violation(
-        "the file runs on pull requests but none of its 1 jobs matches test_jobs or runs a test command",
+        "the file runs on pull requests but none of its 1 job runs a test command or publishes a test report",
         Location(GH, 2),
     )
 
@@ -181,8 +184,9 @@ def test_github_workflow_without_test_job(tmp_path: Path) -> None:
         ("build", "      - run: tox -e py311\n", True),
         ("build", "      - run: pip install -e . && make test\n", True),
         ("build", "      - run: python -m build\n", False),
-        ("unit-tests", "      - run: ./run.sh\n", True),
-        ("py-test", "      - run: ./run.sh\n", True),
+        ("unit-tests", "      - run: ./run.sh\n", False),  # named like a test job, tests nothing
+        ("py-test", "      - run: ./run.sh\n", False),
+        ("check", "      - uses: dorny/test-reporter@v1\n", True),  # publishes a test report
         ("attest", "      - run: ./run.sh\n", False),
         ("latest", "      - run: ./run.sh\n", False),
     ],
@@ -192,9 +196,17 @@ def test_github_test_job_detection(tmp_path: Path, job_id: str, extra: str, ok: 
     assert passed(run(tmp_path, gh("on: pull_request\n", jobs))) is ok
 
 
-def test_github_job_name_matches(tmp_path: Path) -> None:
-    jobs = "jobs:\n  j1:\n    name: Unit Tests (3.11)\n    runs-on: x\n    steps:\n      - run: ./go\n"
-    assert passed(run(tmp_path, gh("on: pull_request\n", jobs)))
+def test_github_job_named_like_a_test_job_must_run_tests(tmp_path: Path) -> None:
+    jobs = "jobs:\n  test:\n    name: Unit Tests (3.11)\n    runs-on: x\n    steps:\n      - run: echo ok\n"
+    o = run(tmp_path, gh("on: pull_request\n", jobs))
+    assert not passed(o)
+    assert o.violations[1].message == (
+        "the file runs on pull requests but none of its 1 job runs a test command or publishes a test report "
+        "(job test is named like a test job but tests nothing: add its command to test_commands if it does run tests)"
+    )
+    o = run(tmp_path, gh("on: pull_request\n", jobs.replace("echo ok", "./go")), test_commands=["./go"])
+    assert passed(o)
+    assert f"{GH}:3: job test runs on pull_request into main (runs ./go)" in o.evidence
 
 
 @pytest.mark.parametrize(
@@ -226,7 +238,7 @@ def test_github_local_reusable_workflow(tmp_path: Path) -> None:
     }
     o = run(tmp_path, files)
     assert passed(o)
-    assert f"{GH}:3: job checks runs on pull_request into main" in o.evidence
+    assert f"{GH}:3: job checks runs on pull_request into main (calls a workflow that runs tests)" in o.evidence
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -260,7 +272,7 @@ def gl(text: str, target: Target = MAIN, tmp: Path | None = None, **params: Any)
 def test_gitlab_plain_job_runs_in_branch_pipelines(tmp_path: Path) -> None:
     o = gl("test:\n  script: [pytest]\n", tmp=tmp_path)
     assert passed(o)
-    assert f"{GL}:1: job test runs on branch pipelines into main" in o.evidence
+    assert f"{GL}:1: job test runs on branch pipelines into main (runs pytest)" in o.evidence
     o = gl("test:\n  script: [pytest]\n", tmp=tmp_path, accept_branch_pipelines=False)
     assert o.violations[1] == Violation(
         "the file has test jobs (test) but none runs in merge request pipelines", Location(GL, 1)
@@ -331,7 +343,7 @@ def test_gitlab_hidden_jobs_and_extends(tmp_path: Path) -> None:
     )
     o = gl(text, tmp=tmp_path, accept_branch_pipelines=False)
     assert passed(o)
-    assert o.evidence[1:] == (f"{GL}:8: job suite runs on merge request pipelines into main",)
+    assert o.evidence[1:] == (f"{GL}:8: job suite runs on merge request pipelines into main (runs pytest)",)
 
 
 @pytest.mark.parametrize(
@@ -362,7 +374,10 @@ def test_gitlab_allow_failure(tmp_path: Path) -> None:
 
 def test_gitlab_no_test_job(tmp_path: Path) -> None:
     o = gl("stages: [build]\nbuild:\n  script: [make]\n", tmp=tmp_path)
-    assert o.violations[1].message == "the file has none of its 1 jobs matching test_jobs or running a test command"
+    assert (
+        o.violations[1].message
+        == "the file runs no test job: none of its 1 job runs a test command or publishes a test report"
+    )
 
 
 @pytest.mark.parametrize(
@@ -402,7 +417,7 @@ MR_RULES = "  rules:\n    - if: $CI_PIPELINE_SOURCE == 'merge_request_event'\n"
 def test_gitlab_test_job_in_an_included_file(tmp_path: Path, include: str, path: str) -> None:
     o = run(tmp_path, {GL: include + "build:\n  script: [make]\n", path: "stages: [test]\ntest:\n  script: [pytest]\n"})
     assert passed(o), o.violations
-    assert f"{path}:2: job test runs on branch pipelines into main" in o.evidence
+    assert f"{path}:2: job test runs on branch pipelines into main (runs pytest)" in o.evidence
     assert f"read {path}" in o.evidence
 
 
@@ -416,7 +431,7 @@ def test_gitlab_includes_merge_into_one_pipeline(tmp_path: Path) -> None:
     }
     o = run(tmp_path, files, accept_branch_pipelines=False)
     assert passed(o), o.violations
-    assert "ci/jobs.yml:2: job suite runs on merge request pipelines into main" in o.evidence
+    assert "ci/jobs.yml:2: job suite runs on merge request pipelines into main (runs pytest)" in o.evidence
 
 
 def test_gitlab_main_file_overrides_an_included_job(tmp_path: Path) -> None:
@@ -434,7 +449,7 @@ def test_gitlab_main_file_overrides_an_included_job(tmp_path: Path) -> None:
     }
     o = run(tmp_path, files)
     assert passed(o), o.violations
-    assert "ci/b.yml:1: job test runs on branch pipelines into main" in o.evidence
+    assert "ci/b.yml:1: job test runs on branch pipelines into main (runs pytest)" in o.evidence
 
 
 def test_gitlab_workflow_of_the_main_file_applies_to_included_jobs(tmp_path: Path) -> None:
@@ -466,7 +481,10 @@ def test_gitlab_unparsable_included_file_is_reported(tmp_path: Path) -> None:
     o = run(tmp_path, {GL: "include: ci/test.yml\n", "ci/test.yml": "test:\n  script: [pytest\n"})
     assert o.violations[0].message.startswith("invalid YAML")
     assert o.violations[0].location is not None and o.violations[0].location.path == "ci/test.yml"
-    assert o.violations[2].message == "the file has none of its 0 jobs matching test_jobs or running a test command"
+    assert (
+        o.violations[2].message
+        == "the file runs no test job: none of its 0 jobs runs a test command or publishes a test report"
+    )
 
 
 def test_gitlab_includes_that_cannot_be_read_are_named(tmp_path: Path) -> None:
@@ -482,7 +500,8 @@ def test_gitlab_includes_that_cannot_be_read_are_named(tmp_path: Path) -> None:
         "template Python.gitlab-ci.yml, component $CI_SERVER_FQDN/g/c/pytest@1, variable ci/$ENV.yml)"
     )
     assert o.violations[1] == Violation(
-        "the file has none of its 1 jobs matching test_jobs or running a test command" + note, Location(GL, 1)
+        "the file runs no test job: none of its 1 job runs a test command or publishes a test report" + note,
+        Location(GL, 1),
     )
     assert o.message == "0 test jobs run on merge requests into main" + note
     assert passed(gl(text + "test:\n  script: [pytest]\n", tmp=tmp_path))  # no verdict to explain
@@ -523,7 +542,7 @@ def test_gitlab_include_rules_are_judged_for_the_merge_request_pipeline(tmp_path
     files["ci/test.yml"] += MR_RULES
     o = run(tmp_path, files)
     assert passed(o), o.violations
-    assert "ci/test.yml:1: job unit-tests runs on merge request pipelines into main" in o.evidence
+    assert "ci/test.yml:1: job unit-tests runs on merge request pipelines into main (runs pytest)" in o.evidence
     # a first rule that does not match and a catch-all: included
     files[GL] = (
         "include:\n  - local: ci/test.yml\n    rules:\n      - if: $CI_COMMIT_TAG\n        when: never\n      - when: always\n"
@@ -566,7 +585,7 @@ def test_gitlab_include_rules_apply_to_nested_and_unreadable_includes(tmp_path: 
     }
     o = run(tmp_path, files)
     assert passed(o), o.violations
-    assert "ci/test.yml:1: job test runs on merge request pipelines into main" in o.evidence
+    assert "ci/test.yml:1: job test runs on merge request pipelines into main (runs pytest)" in o.evidence
     assert not any("not read offline" in e for e in o.evidence)  # a tag-only remote include is not in it
     assert (
         "ci/a.yml:5: include remote https://x.test/ci.yml left out of merge request pipelines into main: its rules do not apply"
@@ -582,7 +601,7 @@ def test_gitlab_included_file_with_a_spec_header(tmp_path: Path) -> None:
     }
     o = run(tmp_path, files)
     assert passed(o), o.violations
-    assert "ci/test.yml:6: job unit-tests runs on merge request pipelines into main" in o.evidence
+    assert "ci/test.yml:6: job unit-tests runs on merge request pipelines into main (runs pytest)" in o.evidence
     assert (
         "ci/test.yml: jobs read from the document after its spec: header; $[[ inputs.* ]] are not interpolated"
         in o.evidence

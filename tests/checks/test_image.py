@@ -342,6 +342,44 @@ def test_helm_values_shapes(tmp_path: Path) -> None:
     assert f"chart/values.yaml:image ghcr.io/acme/churn:1.4.0@{D}" in o.evidence
 
 
+def test_helm_values_version_and_sibling_tag_shapes(tmp_path: Path) -> None:
+    """Shapes from public charts: `version: sha256:...`, `version: v1.2@sha256:...`, `image:` with `tag:`
+    beside it (kserve's values), a `sha256:` tag, and image maps nested under `image:`."""
+    o = one(
+        pins(
+            tmp_path,
+            {
+                "chart/values.yaml": f"""
+        exporter:
+          image: {{repository: quay.io/acme/exporter, version: "{D}"}}
+        reloader:
+          image: {{name: acme/reloader, version: "v1.2@{D2}"}}
+        kserve:
+          agent:
+            image: kserve/agent
+            tag: ''
+          router:
+            image: kserve/router
+            digest: "{D}"
+          storage:
+            image: kserve/storage-initializer
+            tag: "{D2}"
+        image:
+          controller: {{repository: acme/controller, tag: "0.9"}}
+          webhook: {{repository: acme/webhook, digest: "{D}"}}
+        """
+            },
+        )
+    )
+    assert o.message == "5 of 7 image references pinned by digest"
+    assert [v.message.split(" is not")[0] for v in o.violations] == [
+        "image kserve/agent",
+        "image acme/controller:0.9",
+    ]
+    assert f"chart/values.yaml:exporter/image quay.io/acme/exporter@{D}" in o.evidence
+    assert f"chart/values.yaml:reloader/image acme/reloader:v1.2@{D2}" in o.evidence
+
+
 def test_compose_services(tmp_path: Path) -> None:
     o = one(
         pins(

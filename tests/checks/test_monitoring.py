@@ -561,6 +561,29 @@ def test_drift_monitor_forms(tmp_path: Path, files: dict[str, str], message: str
     assert (out.subject, status(out), out.message) == ("repo:acme/churn", "passed", message)
 
 
+def test_azure_ml_out_of_box_monitor_gets_drift_signals_by_default(tmp_path: Path) -> None:
+    """Azure ML's out-of-box monitoring (the shape of its docs' `out-of-box-monitoring.yaml`): no
+    `monitoring_signals`, a deployment as the target: data drift, prediction drift and data quality run."""
+    default = (
+        "$schema: http://azureml/sdk-2-0/Schedule.json\nname: credit_default_model_monitoring\n"
+        "trigger: {type: recurrence, frequency: day, interval: 1}\n"
+        "create_monitor:\n  compute: {instance_type: standard_e4s_v3, runtime_version: '3.4'}\n"
+        "  monitoring_target:\n    ml_task: classification\n    endpoint_deployment_id: azureml:credit-default:main\n"
+    )
+    out = drift(tmp_path, {"azureml/monitor.yml": default})
+    assert (status(out), out.message) == (
+        "passed",
+        "1 drift monitor(s) found: Azure ML monitor with its default signals (data drift, prediction drift) "
+        "(azureml/monitor.yml:4)",
+    )
+    # a monitor with no deployment to watch has no default signals
+    out = drift(
+        tmp_path,
+        {"azureml/monitor.yml": default.replace("    endpoint_deployment_id: azureml:credit-default:main\n", "")},
+    )
+    assert status(out) == "failed"
+
+
 def test_no_drift_monitor_lists_what_was_looked_for(tmp_path: Path) -> None:
     out = drift(tmp_path, {"alerts.yml": GOOD_RULES, "train.py": "import evidently\n"})
     assert (status(out), out.message) == ("failed", "no drift monitor found")
@@ -686,3 +709,68 @@ def test_messages_name_the_release_judged(tmp_path: Path) -> None:
     assert old.message == "Prometheus 2.55 refuses it: 2 problem(s) in 1 rule(s)"
     newer = rules(tmp_path / "c", {"a.rules.yml": utf8}, prometheus_version="3.20")[0]
     assert newer.message.startswith("1 rule(s) valid for Prometheus 3.20 (judged by the rules of 3.14")
+
+
+HELM_CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "alertmanager.fullname" . }}
+  labels:
+    {{- include "alertmanager.labels" . | nindent 4 }}
+data:
+  alertmanager.yml: |
+    {{- toYaml .Values.config | default "{}" | nindent 4 }}
+"""
+HELM_RULES = """{{- if .Values.defaultRules.create }}
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+spec:
+  groups:
+  - name: alertmanager.rules
+    rules:
+    - alert: AlertmanagerFailedReload
+      expr: max_over_time(alertmanager_config_last_reload_successful{job="{{ $alertmanagerJob }}"}[5m]) == 0
+{{- end }}
+"""
+
+
+def test_helm_chart_templates_are_skipped_with_a_note(tmp_path: Path) -> None:
+    """A chart's templates/ (shapes from prometheus-community/helm-charts) are Go templates: never judged as
+    rule files or Alertmanager configs, and the report says they were skipped."""
+    files = {
+        "charts/alertmanager/Chart.yaml": "apiVersion: v2\nname: alertmanager\nversion: 1.0.0\n",
+        "charts/alertmanager/templates/configmap.yaml": HELM_CONFIGMAP,
+        "charts/alertmanager/templates/prometheus/rules/alertmanager.rules.yaml": HELM_RULES,
+        "charts/alertmanager/values.yaml": "config:\n  route: {receiver: default}\n  receivers: [{name: default}]\n",
+    }
+    (out,) = rules(tmp_path, files)
+    assert out.message == "no Prometheus rule file found (1 file skipped: see evidence)"
+    assert out.evidence == (
+        "skipped charts/alertmanager/templates/prometheus/rules/alertmanager.rules.yaml: a Helm chart template, "
+        "judged only once rendered (`helm template`), not as written",
+    )
+    (out,) = routing(tmp_path, files)
+    assert out.message == "no Alertmanager configuration found"  # the configmap is not named like one
+
+
+def test_a_bare_equals_key_is_a_string_as_go_yaml_reads_it(tmp_path: Path) -> None:
+    """CRD schemas (kube-prometheus-stack's crd-alertmanagerconfigs.yaml) list `=` as an enum value."""
+    crd = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    labels: {op: =}\n"
+    (out, _) = rules(tmp_path, {"rules.yml": crd})
+    assert "cannot parse" not in out.message
+
+
+def test_unparsable_yaml_that_cannot_spell_a_drift_word_is_not_a_drift_candidate(tmp_path: Path) -> None:
+    """kserve's `files/*-patch.yaml` are Go-templated YAML (no drift word in them): not drift configs; a broken
+    file that could spell one in escapes is still reported, and Helm templates are skipped."""
+    files = {
+        "alerts.yml": rule_file("- alert: FeatureDriftHigh\n  expr: drift_score > 0.3"),
+        "charts/kserve/files/deployment-patch.yaml": "spec:\n  replicas: {{ .Values.replicas }}\n",
+        "charts/kserve/Chart.yaml": "apiVersion: v2\nname: kserve\nversion: 1.0.0\n",
+        "charts/kserve/templates/monitor.yaml": "{{- if .Values.drift }}\nmonitoring_signals: [\n",
+    }
+    out = drift(tmp_path, files)
+    assert status(out) == "passed"
+    files["monitoring/escaped.yaml"] = 'kind: "\\x64rift"\nbroken: [\n'
+    facts = read_facts(write_tree(tmp_path, files), "rule_files", "drift_config")
+    assert [f.path for f in facts.drift_config.files] == ["monitoring/escaped.yaml"]

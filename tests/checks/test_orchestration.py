@@ -192,13 +192,51 @@ def test_target_task_depending_on_unknown_task(tmp_path: Path) -> None:
     assert where(o) == [("databricks.yml", 15)]
 
 
-def test_bundle_without_name_jobs_or_matching_include(tmp_path: Path) -> None:
-    (o, _) = run(tmp_path, {"databricks.yml": "bundle: {}\ninclude: [jobs/*.yml]\n"})
-    assert pairs(o) == [
-        ("bundle.name is missing", ("databricks.yml", 1)),
-        ("include 'jobs/*.yml' matches no file", ("databricks.yml", 2)),
-        ("the bundle defines no job under resources.jobs", ("databricks.yml", 1)),
+def test_bundle_without_name_or_jobs_and_an_empty_glob_include(tmp_path: Path) -> None:
+    (o, repo) = run(tmp_path, {"databricks.yml": "bundle: {}\ninclude: [jobs/*.yml]\n"})
+    # a glob matching nothing is accepted, as the Databricks CLI does (process_root_includes.go)
+    assert pairs(o) == [("bundle.name is missing", ("databricks.yml", 1))]
+    (o, repo) = run(tmp_path, {"databricks.yml": "bundle: {name: x}\ninclude: [jobs/*.yml]\n"})
+    assert o.message == "Databricks bundle: valid, but defines no job under resources.jobs: not a workflow"
+    assert not o.violations
+    assert repo.message.startswith("no valid training/prediction workflow found (1 without jobs: databricks.yml)")
+
+
+def test_bundle_includes_follow_the_databricks_cli(tmp_path: Path) -> None:
+    """Shapes from databricks/bundle-examples (knowledge_base/*, mlops_stacks): `./resources/...`, `../common/...`,
+    and the CLI's errors for a plain path that matches nothing, an absolute path and a file that is not YAML."""
+    files = {
+        "proj/databricks.yml": "bundle: {name: x}\ninclude:\n  - ./resources/*.yml\n  - ../common/vars.yml\n",
+        "proj/resources/job.yml": "resources:\n  jobs:\n    train:\n      tasks:\n        - task_key: t\n"
+        "          notebook_task: {notebook_path: ./n.py}\n",
+        "proj/resources/deep/other.yml": "resources:\n  jobs:\n    skipped: {}\n",  # `*` stops at `/`
+        "common/vars.yml": "variables:\n  catalog: {default: main}\n",
+    }
+    (o, _) = run(tmp_path, files)
+    assert not o.violations, o.violations
+    assert o.message == "Databricks bundle: 1 tasks, valid"
+    files["proj/databricks.yml"] += "  - resources/train.yml\n  - /abs/*.yml\n  - notes/*\n"
+    files["proj/notes/readme.md"] = "x"
+    (o, _) = run(tmp_path, files)
+    assert messages(o) == [
+        "resources/train.yml defined in 'include' section does not match any files",
+        "/abs/*.yml: includes must be relative paths",
+        "include 'notes/*' matches proj/notes/readme.md, which is not a YAML or JSON file",
     ]
+
+
+def test_python_defined_resources_cannot_be_read_offline(tmp_path: Path) -> None:
+    bundle = (
+        "bundle:\n  name: pydabs\npython:\n  venv_path: .venv\n  resources:\n    - 'resources:load_resources'\n"
+        "include:\n  - resources/*.yml\n"
+    )
+    (o, repo) = run(tmp_path, {"databricks.yml": bundle, "resources/__init__.py": "def load_resources(b): ...\n"})
+    assert not o.violations
+    assert repo.message == "1 workflows (databricks) define 0 tasks"
+    assert (
+        "databricks.yml: resources defined in Python (resources:load_resources) cannot be read offline: "
+        "`databricks bundle validate` loads them"
+    ) in o.evidence
 
 
 def test_unparsable_bundle_and_include(tmp_path: Path) -> None:

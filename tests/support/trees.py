@@ -19,10 +19,10 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def read_facts(root: Path, *kinds: str, target: Target | None = None) -> Facts:
+def read_facts(root: Path, *kinds: str, target: Target | None = None, scope: frozenset[str] = frozenset()) -> Facts:
     """Collect `kinds` from the tree with the real providers (fail loudly if any could not be read), as the
     engine hands them to a check."""
-    records = collect({k: frozenset() for k in kinds}, root, target or Target(), {})
+    records = collect({k: scope for k in kinds}, root, target or Target(), {})
     for rec in records.values():
         assert rec.error is None, rec.error
     return Facts({k: r.value for k, r in records.items()})
