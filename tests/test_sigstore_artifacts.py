@@ -2,15 +2,16 @@
 the gate's keyless verifier, each with its negative twins: another repository, workflow, issuer, commit, digest,
 trust root, one byte changed — every twin must fail.
 
-Fetched artifacts are never committed to the project: this test reads them from the folder named by
-MLOPS_GATE_SIGSTORE_ARTIFACTS (one sub-folder per artifact, with SOURCES.md saying where each came from) and is
-skipped without it. A sub-folder holds one of: a bundle (`bundle.sigstore.json`, or the first line of
-`bundle.jsonl` / `bundle.intoto.jsonl`) with `artifact` or `artifact.sha256`; a classic `.sig` layer
-(`sig-layer-descriptor.json`, `payload.json`, `image-manifest.json`); or an OCI layout with a classic `.att`
-(`oci/`, `image.digest`). Trusted roots: its `trusted_root*.json` files, else the public-good root shipped with
-sigstore-python. Who signed: `expect.json` ({issuer, workflows, repository, commit, predicate_type, digest,
-rejected}) when present, else the table below (values from the artifacts' SOURCES.md), else what the
-certificate itself states (then the twins still prove each condition is enforced).
+The artifacts are other projects' published test data (MIT, Apache-2.0), committed with attribution in
+tests/data/sigstore-artifacts (SOURCES.md says where each file came from, NOTICE and LICENSES/ carry the licences);
+the folder named by MLOPS_GATE_SIGSTORE_ARTIFACTS, when set, is read instead. One sub-folder per artifact, holding
+one of: a bundle (`bundle.sigstore.json`, or the first line of `bundle.jsonl` / `bundle.intoto.jsonl`) with
+`artifact` or `artifact.sha256`; a classic `.sig` layer (`sig-layer-descriptor.json`, `payload.json`,
+`image-manifest.json`); or an OCI layout with a classic `.att` (`oci/`, `image.digest`). Trusted roots: its
+`trusted_root*.json` files, else the public-good root shipped with sigstore-python. Who signed: `expect.json`
+({issuer, workflows, repository, commit, predicate_type, digest, rejected}) when present, else the table below
+(values from the artifacts' SOURCES.md), else what the certificate itself states (then the twins still prove each
+condition is enforced).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from mlops_gate.checks import _fulcio, _sigstore_bundle, _sigstore_classic, _sig
 from mlops_gate.checks._sigstore_pki import Invalid, Verified
 from mlops_gate.providers.anchors import public_good_root
 
-FOLDER = os.environ.get("MLOPS_GATE_SIGSTORE_ARTIFACTS", "")
+FOLDER = os.environ.get("MLOPS_GATE_SIGSTORE_ARTIFACTS") or str(Path(__file__).parent / "data" / "sigstore-artifacts")
 GH = "https://token.actions.githubusercontent.com"
 KNOWN: dict[str, dict[str, Any]] = {
     "gh-attest-public-reusable": {"issuer": GH, "workflows": ["https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@*"], "repository": "malancas/attest-demo", "commit": "95baf27389e83e6a5c48f42e190d48d7abcea19e", "predicate_type": "https://slsa.dev/provenance/v1"},
@@ -43,9 +44,6 @@ KNOWN: dict[str, dict[str, Any]] = {
     "cosign-v3-oci-attestation-bundle": {"issuer": "https://github.com/login/oauth", "workflows": ["cody@soyland.com"], "repository": "", "digest": "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4", "predicate_type": "https://cosign.sigstore.dev/attestation/v1", "rejected": "names no source repository"},
     "gha-sigstore-python-message-signature": {"issuer": GH, "workflows": ["https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/*"], "repository": "trailofbits/rfc8785.py", "commit": "d8b4a6445f38c48b9137a8099706d9b8073146e4"},
 }  # fmt: skip
-pytestmark = pytest.mark.skipif(
-    not FOLDER, reason="set MLOPS_GATE_SIGSTORE_ARTIFACTS to a folder of genuine signed artifacts (see this module)"
-)
 
 
 @dataclasses.dataclass(frozen=True)
