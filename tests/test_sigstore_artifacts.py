@@ -108,7 +108,11 @@ def load(d: Path) -> Artifact:
 
 
 def verify(
-    a: Artifact, identity: _fulcio.Identity, roots_text: str | None = None, digest: str | None = None
+    a: Artifact,
+    identity: _fulcio.Identity,
+    roots_text: str | None = None,
+    digest: str | None = None,
+    predicate_type: str | None = None,
 ) -> Verified:
     """The gate's verifier, then what the checks verify of the payload: in-toto, predicate, subject digest."""
     digest = a.digest if digest is None else digest
@@ -135,6 +139,8 @@ def verify(
         subjects = {f"sha256:{s['digest']['sha256']}" for s in statement["subject"] if "sha256" in s.get("digest", {})}
         if v.payload_type != "application/vnd.in-toto+json" or digest not in subjects:
             raise Invalid(f"the statement's subjects {sorted(subjects)} do not include {digest}")
+        if predicate_type is not None and statement.get("predicateType") != predicate_type:
+            raise Invalid(f"the statement's predicate type {statement.get('predicateType')} is not {predicate_type}")
     return v
 
 
@@ -246,6 +252,9 @@ def test_genuine_artifact_and_its_twins(name: str) -> None:
         twins["another repository"] = lambda: verify(a, dataclasses.replace(identity, repository="someone/else"))
     if want.get("commit"):
         twins["another commit"] = lambda: verify(a, dataclasses.replace(identity, commit="0" * 40))
+    if want.get("predicate_type") and not rejected:  # the statement's predicate type, as image.provenance reads it
+        assert outcome("its predicate type", lambda: verify(a, identity, predicate_type=want["predicate_type"])) is None
+        twins["another predicate type"] = lambda: verify(a, identity, predicate_type="https://example.com/other/v1")
     for label, fn in twins.items():
         assert outcome(label, fn) is not None, f"{name}: the twin '{label}' passed"
     print("\n".join(report))
