@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mlops_gate import evidence, signing
 from mlops_gate.cli import main
-from tests.support.git_repos import git, make_repo
+from tests.support.git_repos import commit_all, git, make_repo
 from tests.support.keys import CHECKS, write_keys
 
 
@@ -388,10 +388,18 @@ def test_replay_judged_as_another_commit_or_target_is_refused(
         )
         assert code == 2 and f"records the {name}" in err and f"but this run judges {value}" in err
     # in a pull request a replay is judged as a live run would be: by the target branch's policy, read with git
-    # (review finding 8); outside a clone that holds the target branch it cannot be, and fails closed
+    # (review finding 8); in a clone that does not hold the target branch (only the request's own) it cannot be,
+    # and fails closed
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    git(clone, "init", "-q", "-b", "feature")
+    (clone / "README.md").write_text("a pull request's branch only\n")
+    commit_all(clone, "feature only")
     code, _, err = run(
         capsys,
         "check",
+        "--repo",
+        str(clone),
         "--facts-in",
         bundle,
         "-q",
