@@ -33,6 +33,11 @@ BASH = shutil.which("bash")
 SH = shutil.which("sh")
 GIT = shutil.which("git")
 
+# what pip prints when it cannot reach an index at all (not: a package or hash it could not find)
+OFFLINE = re.compile(
+    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|"
+    r"Network is unreachable|ConnectTimeoutError|Max retries exceeded"
+)
 PINNED = "FROM python:3.12-slim@sha256:" + "a" * 64 + "\n"
 UNPINNED = "FROM alpine:3\n"
 
@@ -465,10 +470,15 @@ def test_gitlab_gate_and_release_gate_share_one_script() -> None:
     assert gate["artifacts"] == release["artifacts"]
 
 
+def render_default(value: object) -> str:
+    """An input's default as GitLab interpolates it (booleans lower-case)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def render_gitlab(template: Path, inputs: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """The job's script lines and variables after GitLab's `$[[ ]]` interpolation and variable expansion."""
     spec, _, job = gitlab_job(template)
-    values = {name: str(i.get("default", "")) for name, i in spec["inputs"].items()} | inputs
+    values = {name: render_default(i.get("default", "")) for name, i in spec["inputs"].items()} | inputs
     for name, value in values.items():
         rule = spec["inputs"][name]
         if "regex" in rule:
@@ -552,12 +562,68 @@ def test_gitlab_gate_reads_the_named_token_variable(tmp_path: Path) -> None:
     assert "CI_JOB_TOKEN" not in proc.stderr and "glpat-secret" not in proc.stdout + proc.stderr
 
 
-def test_gitlab_gate_rejects_flag_like_values(tmp_path: Path) -> None:
+def test_gitlab_gate_that_cannot_run_says_why_in_the_log_and_the_reports(tmp_path: Path) -> None:
+    """A policy error (exit 2) is a log line, a Code Quality issue and a JUnit error: the merge request shows it."""
     project = make_repo(tmp_path / "project")
     proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"policy": "--help"})
-    assert proc.returncode == 2
-    assert "input policy must not start with '-'" in proc.stderr
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (
+        "mlops-gate: could not run: mlops-gate: error: --policy: no policy file or built-in profile named '--help'"
+        in proc.stderr
+    )
+    (issue,) = json.loads((project / "mlops-gate-codequality.json").read_text(encoding="utf-8"))
+    assert issue["severity"] == "blocker" and "'--help'" in issue["description"]
+    junit = (project / "mlops-gate-junit.xml").read_text(encoding="utf-8")
+    assert 'errors="1"' in junit and "mlops-gate could not run" in junit
     assert not (project / "mlops-gate-report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"version": "--upload-pack=x"}, "input version '--upload-pack=x' is not a release"),
+        ({"source": "--upload-pack=touch /tmp/x"}, "input source '--upload-pack=touch /tmp/x' is not an https://"),
+        ({"evidence": "bundle.json"}, "inputs evidence and sign-key only apply to the release gate"),
+    ],
+)
+def test_gitlab_gate_rejects_bad_inputs(tmp_path: Path, inputs: dict[str, str], message: str) -> None:
+    project = make_repo(tmp_path / "project")
+    script, variables = render_gitlab(GITLAB_TEMPLATES[0], {})
+    env = base_env(tmp_path) | {k: v for k, v in variables.items()} | {"CI_PROJECT_DIR": str(project)}
+    env |= {"MLOPS_GATE_" + k.upper().replace("-", "_"): v for k, v in inputs.items()}  # past GitLab's regex
+    proc = subprocess.run(
+        [SH or "sh", "-e", "-c", "\n".join(script)], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert "mlops-gate could not run" in (project / "mlops-gate-junit.xml").read_text(encoding="utf-8")
+
+
+def test_gitlab_soft_fail_passes_the_job_but_says_the_verdict(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"soft-fail": "true"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mlops-gate: verdict fail (exit code 1)" in proc.stdout
+    assert "soft-fail is set" in proc.stdout
+
+
+def test_gitlab_target_inputs_reach_the_gate_as_variables(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project")
+    proc = run_gitlab(
+        tmp_path,
+        GITLAB_TEMPLATES[0],
+        project,
+        {
+            "model": "churn@champion",
+            "image": "registry.example.com/acme/churn@sha256:" + "b" * 64,
+            "extra-args": "--only image.base-pinned --platform gitlab",
+        },
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    target = json.loads((project / "mlops-gate-report.json").read_text(encoding="utf-8"))["target"]
+    assert target["model"] == "churn@champion"
+    assert target["image"] == "registry.example.com/acme/churn@sha256:" + "b" * 64
+    assert target["platform"] == "gitlab"
 
 
 @pytest.mark.skipif(GIT is None, reason="git is not installed")
@@ -680,11 +746,62 @@ def test_azure_template_fail_annotates_and_blocks(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "agent_temp" / "mlops-gate" / "report.json").read_text())["verdict"] == "fail"
 
 
-def test_azure_template_rejects_flag_like_values(tmp_path: Path) -> None:
+def test_azure_template_that_cannot_run_says_why(tmp_path: Path) -> None:
     project = make_repo(tmp_path / "project")
     proc = run_azure(tmp_path, project, {"version": "0.1.0", "policy": "--help"})
     assert proc.returncode == 2
-    assert "##vso[task.logissue type=error;code=mlops-gate]parameter policy must not start with '-'" in proc.stdout
+    assert (
+        "##vso[task.logissue type=error;code=mlops-gate]mlops-gate could not run: mlops-gate: error: --policy: "
+        "no policy file or built-in profile named '--help'" in proc.stdout
+    )
+    summary = tmp_path / "agent_temp" / "mlops-gate" / "summary.md"
+    assert f"##vso[task.uploadsummary]{summary}" in proc.stdout
+    assert "could not run" in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"version": "--upload-pack=x"}, "parameter version '--upload-pack=x' is not a release"),
+        ({"version": "1.0.0", "source": "-uevil"}, "parameter source '-uevil' is not an https://"),
+        (
+            {"version": "1.0.0", "evidence": "b.json"},
+            "parameters release, evidence and signKey only apply to command: audit",
+        ),
+    ],
+)
+def test_azure_template_rejects_bad_parameters(tmp_path: Path, parameters: dict[str, str], message: str) -> None:
+    project = make_repo(tmp_path / "project")
+    proc = run_azure(tmp_path, project, parameters)
+    assert proc.returncode == 2
+    assert message in proc.stdout and "##vso[task.logissue type=error" in proc.stdout
+
+
+def test_azure_template_shows_ten_issues_the_verdict_and_the_summary(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=13)
+    proc = run_azure(tmp_path, project, {"version": "0.1.0"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    issues = [line for line in proc.stdout.splitlines() if line.startswith("##vso[task.logissue")]
+    assert len(issues) == 10
+    assert issues[-1].startswith("##vso[task.logissue type=warning;code=mlops-gate]4 more issue(s) not shown")
+    summary = tmp_path / "agent_temp" / "mlops-gate" / "summary.md"
+    assert f"##vso[task.uploadsummary]{summary}" in proc.stdout
+    assert "image.base-pinned" in summary.read_text(encoding="utf-8")
+    assert "mlops-gate: verdict fail, 13 failed (exit code 1)" in proc.stdout
+
+
+def test_azure_template_soft_fail_succeeds_with_issues(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    proc = run_azure(tmp_path, project, {"version": "0.1.0", "softFail": "true"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "##vso[task.complete result=SucceededWithIssues;]mlops-gate verdict fail" in proc.stdout
+
+
+def test_azure_template_publishes_the_json_report() -> None:
+    _, steps = azure_steps()
+    (artifact,) = [s for s in steps if s.get("task") == "PublishPipelineArtifact@1"]
+    assert artifact["condition"] == "always()"
+    assert artifact["inputs"]["targetPath"] == "$(Agent.TempDirectory)/mlops-gate/report.json"
 
 
 # ---- the checkout never runs as Python ------------------------------------------------------------
@@ -749,6 +866,16 @@ def installed_from_wheel(venv: Path) -> bool:
     return any(venv.glob("lib/python*/site-packages/mlops_gate/__init__.py"))
 
 
+def installed_from_source(venv: Path) -> bool:
+    """mlops-gate installed from the fetched source, and its locked dependencies beside it."""
+    site = list(venv.glob("lib/python*/site-packages"))
+    return (
+        bool(site)
+        and (site[0] / "mlops_gate" / "__init__.py").is_file()
+        and (site[0] / "re2.py").exists() | any(site[0].glob("google_re2*"))
+    )
+
+
 def test_action_never_runs_the_checkout_as_python(tmp_path: Path) -> None:
     make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(tmp_path, tmp_path / "marks")  # the workspace root: the step's working directory
@@ -771,31 +898,84 @@ def test_action_install_never_runs_the_checkout_as_python(tmp_path: Path, wheelh
     assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
 
 
-def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
-    project = make_repo(tmp_path / "project", unpinned=1)
-    plant_shadows(project, tmp_path / "marks")  # CI_PROJECT_DIR: the job's working directory
-    venv = tmp_path / "mlops-gate-venv"  # ${TMPDIR}/mlops-gate-venv
-    env = offline_install(tmp_path, venv, wheelhouse) | {"GITLAB_TOKEN": "glpat-secret"}
+@pytest.fixture(scope="module")
+def gate_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's source as a git repository tagged v<version>: what the GitLab component and the Azure
+    template fetch and install (its dependencies from requirements/gate.txt, hash-locked)."""
     from mlops_gate import __version__
 
-    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"version": __version__, "fail-on": "high"}, env=env)
+    src = tmp_path_factory.mktemp("mlops-gate-source")
+    for name in ("pyproject.toml", "README.md", "requirements", "mlops_gate"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    for cmd in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "release"],
+        ["tag", f"v{__version__}"],
+    ):
+        subprocess.run(["git", *cmd], cwd=src, env=git_env, check=True, capture_output=True, timeout=120)
+    return src
+
+
+def source_install(tmp_path: Path) -> dict[str, str]:
+    """The environment for an integration's real install step: `python3` is the interpreter the tests run on,
+    pip reaches the machine's package index as configured (its cache shared between the tests)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "python3").symlink_to(Path(getattr(sys, "_base_executable", sys.executable)))
+    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    return {
+        "MLOPS_GATE_SKIP_INSTALL": "",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PIP_CACHE_DIR": cache,
+    }
+
+
+def skip_when_offline(proc: subprocess.CompletedProcess[str]) -> None:
+    if proc.returncode != 0 and OFFLINE.search(proc.stdout + proc.stderr):
+        pytest.skip("no package index is reachable: the locked dependencies cannot be installed here")
+
+
+def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(project, tmp_path / "marks")  # CI_PROJECT_DIR: the job's working directory
+    env = source_install(tmp_path) | {"GITLAB_TOKEN": "glpat-secret"}
+    from mlops_gate import __version__
+
+    proc = run_gitlab(
+        tmp_path,
+        GITLAB_TEMPLATES[0],
+        project,
+        {"version": __version__, "source": str(gate_source), "fail-on": "high"},
+        env=env,
+    )
+    skip_when_offline(proc)
     assert shadows_that_ran(tmp_path / "marks") == []
-    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert installed_from_source(tmp_path / "mlops-gate" / "venv"), proc.stdout + proc.stderr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert json.loads((project / "mlops-gate-report.json").read_text(encoding="utf-8"))["verdict"] == "fail"
 
 
-def test_azure_template_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
+def test_azure_template_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
     project = make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(project, tmp_path / "marks")  # BUILD_SOURCESDIRECTORY: the step's working directory
-    (tmp_path / "agent_temp" / "mlops-gate").mkdir(parents=True)
-    venv = tmp_path / "agent_temp" / "mlops-gate" / "venv"
-    env = offline_install(tmp_path, venv, wheelhouse)
+    env = source_install(tmp_path)
     from mlops_gate import __version__
 
-    proc = run_azure(tmp_path, project, {"version": __version__}, env=env)
+    proc = run_azure(tmp_path, project, {"version": __version__, "source": str(gate_source)}, env=env)
+    skip_when_offline(proc)
     assert shadows_that_ran(tmp_path / "marks") == []
-    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert installed_from_source(tmp_path / "agent_temp" / "mlops-gate" / "venv"), proc.stdout + proc.stderr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads((tmp_path / "agent_temp" / "mlops-gate" / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "fail"
