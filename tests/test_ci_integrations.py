@@ -355,7 +355,20 @@ def test_action_usage_error_is_never_softened(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert outputs["verdict"] == "error"
     assert outputs["report-json"] == ""
-    assert "could not run" in summary
+    # a policy error is an annotation and the summary's line, not only a line in the log
+    problem = "mlops-gate: error: --policy: no policy file or built-in profile named 'no-such-policy.yml'"
+    assert f"::error title=mlops-gate::could not run: {problem}" in proc.stdout
+    assert summary.startswith("## mlops-gate: could not run (exit code 2)") and problem in summary
+
+
+def test_action_passes_extra_args(tmp_path: Path) -> None:
+    make_repo(tmp_path / "project", unpinned=1)
+    proc, outputs, _ = run_action(
+        tmp_path, {"working-directory": "project", "extra-args": "--fail-on critical --platform gitlab"}
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(Path(outputs["report-json"]).read_text(encoding="utf-8"))
+    assert (report["fail_on"], report["target"]["platform"], outputs["failed-count"]) == ("critical", "gitlab", "1")
 
 
 @pytest.mark.parametrize(
@@ -374,6 +387,8 @@ def test_action_usage_error_is_never_softened(tmp_path: Path) -> None:
         ({"working-directory": "missing"}, "no directory 'missing'"),
         ({"evidence": "bundle.json"}, "inputs 'evidence' and 'sign-key' only apply to command: audit"),
         ({"policy-ref": "--upload-pack=x"}, "input 'policy-ref' must not start with '-'"),
+        ({"version": "0.1.0"}, "would install mlops-gate by bare name from a package index"),
+        ({"extra-args": "--only x\n--format json"}, "input 'extra-args' must be a single line"),
     ],
 )
 def test_action_rejects_bad_inputs_before_running_anything(
@@ -383,7 +398,9 @@ def test_action_rejects_bad_inputs_before_running_anything(
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "::error title=mlops-gate action::" in proc.stderr
-    assert outputs == {} and summary == "", "nothing ran"
+    # nothing ran, and the outputs and the summary say so
+    assert outputs == {"verdict": "error", "report-json": "", "sarif-file": "", "failed-count": "0", "exit-code": "2"}
+    assert summary.startswith("## mlops-gate: could not run (exit code 2)") and message in summary
 
 
 @pytest.mark.parametrize(
@@ -892,7 +909,8 @@ def test_action_install_never_runs_the_checkout_as_python(tmp_path: Path, wheelh
     env = offline_install(tmp_path, venv, wheelhouse)
     from mlops_gate import __version__
 
-    proc, outputs, _ = run_action(tmp_path, {"working-directory": "project", "version": __version__}, env=env)
+    requirement = f"mlops-gate @ {(wheelhouse / f'mlops_gate-{__version__}-py3-none-any.whl').as_uri()}"
+    proc, outputs, _ = run_action(tmp_path, {"working-directory": "project", "version": requirement}, env=env)
     assert shadows_that_ran(tmp_path / "marks") == []
     assert installed_from_wheel(venv), proc.stdout + proc.stderr
     assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
