@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.source_install import install_env, installed_from_source, skip_when_offline, tagged_source
 from tests.support.wheel import deps_pth, wheel
 
 pytest.importorskip("check_jsonschema")
@@ -33,11 +34,6 @@ BASH = shutil.which("bash")
 SH = shutil.which("sh")
 GIT = shutil.which("git")
 
-# what pip prints when it cannot reach an index at all (not: a package or hash it could not find)
-OFFLINE = re.compile(
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|"
-    r"Network is unreachable|ConnectTimeoutError|Max retries exceeded"
-)
 PINNED = "FROM python:3.12-slim@sha256:" + "a" * 64 + "\n"
 UNPINNED = "FROM alpine:3\n"
 
@@ -883,16 +879,6 @@ def installed_from_wheel(venv: Path) -> bool:
     return any(venv.glob("lib/python*/site-packages/mlops_gate/__init__.py"))
 
 
-def installed_from_source(venv: Path) -> bool:
-    """mlops-gate installed from the fetched source, and its locked dependencies beside it."""
-    site = list(venv.glob("lib/python*/site-packages"))
-    return (
-        bool(site)
-        and (site[0] / "mlops_gate" / "__init__.py").is_file()
-        and (site[0] / "re2.py").exists() | any(site[0].glob("google_re2*"))
-    )
-
-
 def test_action_never_runs_the_checkout_as_python(tmp_path: Path) -> None:
     make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(tmp_path, tmp_path / "marks")  # the workspace root: the step's working directory
@@ -918,56 +904,13 @@ def test_action_install_never_runs_the_checkout_as_python(tmp_path: Path, wheelh
 
 @pytest.fixture(scope="module")
 def gate_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This checkout's source as a git repository tagged v<version>: what the GitLab component and the Azure
-    template fetch and install (its dependencies from requirements/gate.txt, hash-locked)."""
-    from mlops_gate import __version__
-
-    src = tmp_path_factory.mktemp("mlops-gate-source")
-    for name in ("pyproject.toml", "README.md", "requirements", "mlops_gate"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(ROOT / name, src / name)
-    git_env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    for cmd in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "release"],
-        ["tag", f"v{__version__}"],
-    ):
-        subprocess.run(["git", *cmd], cwd=src, env=git_env, check=True, capture_output=True, timeout=120)
-    return src
-
-
-def source_install(tmp_path: Path) -> dict[str, str]:
-    """The environment for an integration's real install step: `python3` is the interpreter the tests run on,
-    pip reaches the machine's package index as configured (its cache shared between the tests)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "python3").symlink_to(Path(getattr(sys, "_base_executable", sys.executable)))
-    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
-    return {
-        "MLOPS_GATE_SKIP_INSTALL": "",
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PIP_CACHE_DIR": cache,
-    }
-
-
-def skip_when_offline(proc: subprocess.CompletedProcess[str]) -> None:
-    if proc.returncode != 0 and OFFLINE.search(proc.stdout + proc.stderr):
-        pytest.skip("no package index is reachable: the locked dependencies cannot be installed here")
+    return tagged_source(tmp_path_factory.mktemp("mlops-gate-source"))
 
 
 def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
     project = make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(project, tmp_path / "marks")  # CI_PROJECT_DIR: the job's working directory
-    env = source_install(tmp_path) | {"GITLAB_TOKEN": "glpat-secret"}
+    env = install_env(tmp_path) | {"GITLAB_TOKEN": "glpat-secret"}
     from mlops_gate import __version__
 
     proc = run_gitlab(
@@ -977,7 +920,7 @@ def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, gate
         {"version": __version__, "source": str(gate_source), "fail-on": "high"},
         env=env,
     )
-    skip_when_offline(proc)
+    skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
     assert shadows_that_ran(tmp_path / "marks") == []
     assert installed_from_source(tmp_path / "mlops-gate" / "venv"), proc.stdout + proc.stderr
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -987,11 +930,11 @@ def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, gate
 def test_azure_template_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
     project = make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(project, tmp_path / "marks")  # BUILD_SOURCESDIRECTORY: the step's working directory
-    env = source_install(tmp_path)
+    env = install_env(tmp_path)
     from mlops_gate import __version__
 
     proc = run_azure(tmp_path, project, {"version": __version__, "source": str(gate_source)}, env=env)
-    skip_when_offline(proc)
+    skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
     assert shadows_that_ran(tmp_path / "marks") == []
     assert installed_from_source(tmp_path / "agent_temp" / "mlops-gate" / "venv"), proc.stdout + proc.stderr
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -17,19 +17,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.support.source_install import skip_when_offline
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 LOCK = ROOT / "requirements" / "gate.txt"
-# what pip prints when it cannot reach an index at all (not: a package or hash it could not find)
-OFFLINE = re.compile(
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|"
-    r"Network is unreachable|ConnectTimeoutError|Max retries exceeded"
-)
 
 
 @dataclass(frozen=True)
@@ -195,8 +191,7 @@ def test_dockerfile_install_steps_install_the_gate_from_the_lock(tmp_path: Path)
     env.pop("PIP_NO_CACHE_DIR", None)  # the image keeps no cache; here pip's cache only saves downloads
     for command in commands:
         proc = subprocess.run(["sh", "-ec", command], cwd=stage, env=env, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0 and OFFLINE.search(proc.stdout + proc.stderr):
-            pytest.skip("no package index is reachable: the lock cannot be installed here\n" + proc.stderr[-2000:])
+        skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
         assert proc.returncode == 0, f"{command}\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
     installed = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
