@@ -252,7 +252,18 @@ def run_action(
     defaults["token"] = "ghs_from_github_token"  # `${{ github.token }}` as the runner would resolve it
     for name, value in {**defaults, **inputs}.items():
         run_env["INPUT_" + name.upper().replace("-", "_")] = value
-    output, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    output, summary, event = tmp_path / "github_output", tmp_path / "step_summary", tmp_path / "event.json"
+    # the push event's payload, as the runner writes it
+    event.write_text(
+        json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "after": "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92",
+                "repository": {"full_name": "acme/churn-model", "default_branch": "main"},
+            }
+        ),
+        encoding="utf-8",
+    )
     output.write_text("", encoding="utf-8")
     summary.write_text("", encoding="utf-8")
     (tmp_path / "runner_temp").mkdir(exist_ok=True)
@@ -264,6 +275,7 @@ def run_action(
         GITHUB_ACTION_PATH=str(ROOT),
         GITHUB_WORKSPACE=str(cwd or tmp_path),
         GITHUB_EVENT_NAME="push",
+        GITHUB_EVENT_PATH=str(event),
         GITHUB_REPOSITORY="acme/churn-model",
         GITHUB_REF="refs/heads/main",
         GITHUB_REF_NAME="main",
@@ -905,6 +917,24 @@ def test_action_install_never_runs_the_checkout_as_python(tmp_path: Path, wheelh
 @pytest.fixture(scope="module")
 def gate_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tagged_source(tmp_path_factory.mktemp("mlops-gate-source"))
+
+
+def test_action_default_install_is_the_actions_source_with_the_locked_dependencies(
+    tmp_path: Path, gate_source: Path
+) -> None:
+    """`version` empty: the action's own source (GITHUB_ACTION_PATH), dependencies from requirements/gate.txt with
+    --require-hashes, the package without build isolation; the checkout's shadows never run."""
+    make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(tmp_path, tmp_path / "marks")
+    (tmp_path / "runner_temp").mkdir()
+    env = install_env(tmp_path) | {"GITHUB_ACTION_PATH": str(gate_source)}
+    proc, outputs, summary = run_action(tmp_path, {"working-directory": "project"}, env=env)
+    skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
+    assert "::group::install mlops-gate (the action's source, locked dependencies)" in proc.stdout
+    assert shadows_that_ran(tmp_path / "marks") == []
+    assert installed_from_source(tmp_path / "runner_temp" / "mlops-gate-venv"), proc.stdout + proc.stderr
+    assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
+    assert "image.base-pinned" in summary
 
 
 def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
