@@ -89,14 +89,17 @@ def run_job(
     argv = [GCL, "--force-shell-executor", "--shell-isolation", "--no-color"]
     for key, value in variables.items():
         argv += ["--variable", f"{key}={value}"]
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI", "GITLAB_", "MLOPS_GATE_"))}
+    # only what a runner host would have: PATH, the locale and pip's configuration (no MLFLOW_*, CI or token
+    # variables from the tests' own process)
+    run_env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL") or k.startswith("PIP_")}
+    run_env["HOME"] = str(project.parent)
     proc = subprocess.run([*argv, job], cwd=project, env=run_env | env, capture_output=True, text=True, timeout=900)
     return proc, project / ".gitlab-ci-local" / "builds" / job
 
 
 def quick(tmp_path: Path) -> dict[str, str]:
     """The job's install step skipped: the gate runs on the tests' interpreter (isolated, as the job runs it)."""
-    return {"MLOPS_GATE_SKIP_INSTALL": "1", "MLOPS_GATE_PYTHON": sys.executable, "HOME": str(tmp_path)}
+    return {"MLOPS_GATE_SKIP_INSTALL": "1", "MLOPS_GATE_PYTHON": sys.executable}
 
 
 def reports(build: Path) -> tuple[dict[str, Any], list[Any], str]:
