@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.source_install import install_env, installed_from_source, skip_when_offline, tagged_source
 from tests.support.wheel import deps_pth, wheel
 
 pytest.importorskip("check_jsonschema")
@@ -251,7 +252,18 @@ def run_action(
     defaults["token"] = "ghs_from_github_token"  # `${{ github.token }}` as the runner would resolve it
     for name, value in {**defaults, **inputs}.items():
         run_env["INPUT_" + name.upper().replace("-", "_")] = value
-    output, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    output, summary, event = tmp_path / "github_output", tmp_path / "step_summary", tmp_path / "event.json"
+    # the push event's payload, as the runner writes it
+    event.write_text(
+        json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "after": "4f2c9e1b7a3d5f60812e9c4b7a1d3f5e6c8b0a92",
+                "repository": {"full_name": "acme/churn-model", "default_branch": "main"},
+            }
+        ),
+        encoding="utf-8",
+    )
     output.write_text("", encoding="utf-8")
     summary.write_text("", encoding="utf-8")
     (tmp_path / "runner_temp").mkdir(exist_ok=True)
@@ -263,6 +275,7 @@ def run_action(
         GITHUB_ACTION_PATH=str(ROOT),
         GITHUB_WORKSPACE=str(cwd or tmp_path),
         GITHUB_EVENT_NAME="push",
+        GITHUB_EVENT_PATH=str(event),
         GITHUB_REPOSITORY="acme/churn-model",
         GITHUB_REF="refs/heads/main",
         GITHUB_REF_NAME="main",
@@ -350,7 +363,20 @@ def test_action_usage_error_is_never_softened(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert outputs["verdict"] == "error"
     assert outputs["report-json"] == ""
-    assert "could not run" in summary
+    # a policy error is an annotation and the summary's line, not only a line in the log
+    problem = "mlops-gate: error: --policy: no policy file or built-in profile named 'no-such-policy.yml'"
+    assert f"::error title=mlops-gate::could not run: {problem}" in proc.stdout
+    assert summary.startswith("## mlops-gate: could not run (exit code 2)") and problem in summary
+
+
+def test_action_passes_extra_args(tmp_path: Path) -> None:
+    make_repo(tmp_path / "project", unpinned=1)
+    proc, outputs, _ = run_action(
+        tmp_path, {"working-directory": "project", "extra-args": "--fail-on critical --platform gitlab"}
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(Path(outputs["report-json"]).read_text(encoding="utf-8"))
+    assert (report["fail_on"], report["target"]["platform"], outputs["failed-count"]) == ("critical", "gitlab", "1")
 
 
 @pytest.mark.parametrize(
@@ -369,6 +395,8 @@ def test_action_usage_error_is_never_softened(tmp_path: Path) -> None:
         ({"working-directory": "missing"}, "no directory 'missing'"),
         ({"evidence": "bundle.json"}, "inputs 'evidence' and 'sign-key' only apply to command: audit"),
         ({"policy-ref": "--upload-pack=x"}, "input 'policy-ref' must not start with '-'"),
+        ({"version": "0.1.0"}, "would install mlops-gate by bare name from a package index"),
+        ({"extra-args": "--only x\n--format json"}, "input 'extra-args' must be a single line"),
     ],
 )
 def test_action_rejects_bad_inputs_before_running_anything(
@@ -378,7 +406,9 @@ def test_action_rejects_bad_inputs_before_running_anything(
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "::error title=mlops-gate action::" in proc.stderr
-    assert outputs == {} and summary == "", "nothing ran"
+    # nothing ran, and the outputs and the summary say so
+    assert outputs == {"verdict": "error", "report-json": "", "sarif-file": "", "failed-count": "0", "exit-code": "2"}
+    assert summary.startswith("## mlops-gate: could not run (exit code 2)") and message in summary
 
 
 @pytest.mark.parametrize(
@@ -465,10 +495,15 @@ def test_gitlab_gate_and_release_gate_share_one_script() -> None:
     assert gate["artifacts"] == release["artifacts"]
 
 
+def render_default(value: object) -> str:
+    """An input's default as GitLab interpolates it (booleans lower-case)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def render_gitlab(template: Path, inputs: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """The job's script lines and variables after GitLab's `$[[ ]]` interpolation and variable expansion."""
     spec, _, job = gitlab_job(template)
-    values = {name: str(i.get("default", "")) for name, i in spec["inputs"].items()} | inputs
+    values = {name: render_default(i.get("default", "")) for name, i in spec["inputs"].items()} | inputs
     for name, value in values.items():
         rule = spec["inputs"][name]
         if "regex" in rule:
@@ -552,12 +587,68 @@ def test_gitlab_gate_reads_the_named_token_variable(tmp_path: Path) -> None:
     assert "CI_JOB_TOKEN" not in proc.stderr and "glpat-secret" not in proc.stdout + proc.stderr
 
 
-def test_gitlab_gate_rejects_flag_like_values(tmp_path: Path) -> None:
+def test_gitlab_gate_that_cannot_run_says_why_in_the_log_and_the_reports(tmp_path: Path) -> None:
+    """A policy error (exit 2) is a log line, a Code Quality issue and a JUnit error: the merge request shows it."""
     project = make_repo(tmp_path / "project")
     proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"policy": "--help"})
-    assert proc.returncode == 2
-    assert "input policy must not start with '-'" in proc.stderr
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (
+        "mlops-gate: could not run: mlops-gate: error: --policy: no policy file or built-in profile named '--help'"
+        in proc.stderr
+    )
+    (issue,) = json.loads((project / "mlops-gate-codequality.json").read_text(encoding="utf-8"))
+    assert issue["severity"] == "blocker" and "'--help'" in issue["description"]
+    junit = (project / "mlops-gate-junit.xml").read_text(encoding="utf-8")
+    assert 'errors="1"' in junit and "mlops-gate could not run" in junit
     assert not (project / "mlops-gate-report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"version": "--upload-pack=x"}, "input version '--upload-pack=x' is not a release"),
+        ({"source": "--upload-pack=touch /tmp/x"}, "input source '--upload-pack=touch /tmp/x' is not an https://"),
+        ({"evidence": "bundle.json"}, "inputs evidence and sign-key only apply to the release gate"),
+    ],
+)
+def test_gitlab_gate_rejects_bad_inputs(tmp_path: Path, inputs: dict[str, str], message: str) -> None:
+    project = make_repo(tmp_path / "project")
+    script, variables = render_gitlab(GITLAB_TEMPLATES[0], {})
+    env = base_env(tmp_path) | {k: v for k, v in variables.items()} | {"CI_PROJECT_DIR": str(project)}
+    env |= {"MLOPS_GATE_" + k.upper().replace("-", "_"): v for k, v in inputs.items()}  # past GitLab's regex
+    proc = subprocess.run(
+        [SH or "sh", "-e", "-c", "\n".join(script)], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert "mlops-gate could not run" in (project / "mlops-gate-junit.xml").read_text(encoding="utf-8")
+
+
+def test_gitlab_soft_fail_passes_the_job_but_says_the_verdict(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"soft-fail": "true"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mlops-gate: verdict fail (exit code 1)" in proc.stdout
+    assert "soft-fail is set" in proc.stdout
+
+
+def test_gitlab_target_inputs_reach_the_gate_as_variables(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project")
+    proc = run_gitlab(
+        tmp_path,
+        GITLAB_TEMPLATES[0],
+        project,
+        {
+            "model": "churn@champion",
+            "image": "registry.example.com/acme/churn@sha256:" + "b" * 64,
+            "extra-args": "--only image.base-pinned --platform gitlab",
+        },
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    target = json.loads((project / "mlops-gate-report.json").read_text(encoding="utf-8"))["target"]
+    assert target["model"] == "churn@champion"
+    assert target["image"] == "registry.example.com/acme/churn@sha256:" + "b" * 64
+    assert target["platform"] == "gitlab"
 
 
 @pytest.mark.skipif(GIT is None, reason="git is not installed")
@@ -680,11 +771,62 @@ def test_azure_template_fail_annotates_and_blocks(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "agent_temp" / "mlops-gate" / "report.json").read_text())["verdict"] == "fail"
 
 
-def test_azure_template_rejects_flag_like_values(tmp_path: Path) -> None:
+def test_azure_template_that_cannot_run_says_why(tmp_path: Path) -> None:
     project = make_repo(tmp_path / "project")
     proc = run_azure(tmp_path, project, {"version": "0.1.0", "policy": "--help"})
     assert proc.returncode == 2
-    assert "##vso[task.logissue type=error;code=mlops-gate]parameter policy must not start with '-'" in proc.stdout
+    assert (
+        "##vso[task.logissue type=error;code=mlops-gate]mlops-gate could not run: mlops-gate: error: --policy: "
+        "no policy file or built-in profile named '--help'" in proc.stdout
+    )
+    summary = tmp_path / "agent_temp" / "mlops-gate" / "summary.md"
+    assert f"##vso[task.uploadsummary]{summary}" in proc.stdout
+    assert "could not run" in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"version": "--upload-pack=x"}, "parameter version '--upload-pack=x' is not a release"),
+        ({"version": "1.0.0", "source": "-uevil"}, "parameter source '-uevil' is not an https://"),
+        (
+            {"version": "1.0.0", "evidence": "b.json"},
+            "parameters release, evidence and signKey only apply to command: audit",
+        ),
+    ],
+)
+def test_azure_template_rejects_bad_parameters(tmp_path: Path, parameters: dict[str, str], message: str) -> None:
+    project = make_repo(tmp_path / "project")
+    proc = run_azure(tmp_path, project, parameters)
+    assert proc.returncode == 2
+    assert message in proc.stdout and "##vso[task.logissue type=error" in proc.stdout
+
+
+def test_azure_template_shows_ten_issues_the_verdict_and_the_summary(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=13)
+    proc = run_azure(tmp_path, project, {"version": "0.1.0"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    issues = [line for line in proc.stdout.splitlines() if line.startswith("##vso[task.logissue")]
+    assert len(issues) == 10
+    assert issues[-1].startswith("##vso[task.logissue type=warning;code=mlops-gate]4 more issue(s) not shown")
+    summary = tmp_path / "agent_temp" / "mlops-gate" / "summary.md"
+    assert f"##vso[task.uploadsummary]{summary}" in proc.stdout
+    assert "image.base-pinned" in summary.read_text(encoding="utf-8")
+    assert "mlops-gate: verdict fail, 13 failed (exit code 1)" in proc.stdout
+
+
+def test_azure_template_soft_fail_succeeds_with_issues(tmp_path: Path) -> None:
+    project = make_repo(tmp_path / "project", unpinned=1)
+    proc = run_azure(tmp_path, project, {"version": "0.1.0", "softFail": "true"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "##vso[task.complete result=SucceededWithIssues;]mlops-gate verdict fail" in proc.stdout
+
+
+def test_azure_template_publishes_the_json_report() -> None:
+    _, steps = azure_steps()
+    (artifact,) = [s for s in steps if s.get("task") == "PublishPipelineArtifact@1"]
+    assert artifact["condition"] == "always()"
+    assert artifact["inputs"]["targetPath"] == "$(Agent.TempDirectory)/mlops-gate/report.json"
 
 
 # ---- the checkout never runs as Python ------------------------------------------------------------
@@ -765,37 +907,66 @@ def test_action_install_never_runs_the_checkout_as_python(tmp_path: Path, wheelh
     env = offline_install(tmp_path, venv, wheelhouse)
     from mlops_gate import __version__
 
-    proc, outputs, _ = run_action(tmp_path, {"working-directory": "project", "version": __version__}, env=env)
+    requirement = f"mlops-gate @ {(wheelhouse / f'mlops_gate-{__version__}-py3-none-any.whl').as_uri()}"
+    proc, outputs, _ = run_action(tmp_path, {"working-directory": "project", "version": requirement}, env=env)
     assert shadows_that_ran(tmp_path / "marks") == []
     assert installed_from_wheel(venv), proc.stdout + proc.stderr
     assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
 
 
-def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
+@pytest.fixture(scope="module")
+def gate_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tagged_source(tmp_path_factory.mktemp("mlops-gate-source"))
+
+
+def test_action_default_install_is_the_actions_source_with_the_locked_dependencies(
+    tmp_path: Path, gate_source: Path
+) -> None:
+    """`version` empty: the action's own source (GITHUB_ACTION_PATH), dependencies from requirements/gate.txt with
+    --require-hashes, the package without build isolation; the checkout's shadows never run."""
+    make_repo(tmp_path / "project", unpinned=1)
+    plant_shadows(tmp_path, tmp_path / "marks")
+    (tmp_path / "runner_temp").mkdir()
+    env = install_env(tmp_path) | {"GITHUB_ACTION_PATH": str(gate_source)}
+    proc, outputs, summary = run_action(tmp_path, {"working-directory": "project"}, env=env)
+    skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
+    assert "::group::install mlops-gate (the action's source, locked dependencies)" in proc.stdout
+    assert shadows_that_ran(tmp_path / "marks") == []
+    assert installed_from_source(tmp_path / "runner_temp" / "mlops-gate-venv"), proc.stdout + proc.stderr
+    assert (proc.returncode, outputs["verdict"], outputs["failed-count"]) == (1, "fail", "1"), proc.stderr
+    assert "image.base-pinned" in summary
+
+
+def test_gitlab_component_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
     project = make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(project, tmp_path / "marks")  # CI_PROJECT_DIR: the job's working directory
-    venv = tmp_path / "mlops-gate-venv"  # ${TMPDIR}/mlops-gate-venv
-    env = offline_install(tmp_path, venv, wheelhouse) | {"GITLAB_TOKEN": "glpat-secret"}
+    env = install_env(tmp_path) | {"GITLAB_TOKEN": "glpat-secret"}
     from mlops_gate import __version__
 
-    proc = run_gitlab(tmp_path, GITLAB_TEMPLATES[0], project, {"version": __version__, "fail-on": "high"}, env=env)
+    proc = run_gitlab(
+        tmp_path,
+        GITLAB_TEMPLATES[0],
+        project,
+        {"version": __version__, "source": str(gate_source), "fail-on": "high"},
+        env=env,
+    )
+    skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
     assert shadows_that_ran(tmp_path / "marks") == []
-    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert installed_from_source(tmp_path / "mlops-gate" / "venv"), proc.stdout + proc.stderr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert json.loads((project / "mlops-gate-report.json").read_text(encoding="utf-8"))["verdict"] == "fail"
 
 
-def test_azure_template_never_runs_the_checkout_as_python(tmp_path: Path, wheelhouse: Path) -> None:
+def test_azure_template_never_runs_the_checkout_as_python(tmp_path: Path, gate_source: Path) -> None:
     project = make_repo(tmp_path / "project", unpinned=1)
     plant_shadows(project, tmp_path / "marks")  # BUILD_SOURCESDIRECTORY: the step's working directory
-    (tmp_path / "agent_temp" / "mlops-gate").mkdir(parents=True)
-    venv = tmp_path / "agent_temp" / "mlops-gate" / "venv"
-    env = offline_install(tmp_path, venv, wheelhouse)
+    env = install_env(tmp_path)
     from mlops_gate import __version__
 
-    proc = run_azure(tmp_path, project, {"version": __version__}, env=env)
+    proc = run_azure(tmp_path, project, {"version": __version__, "source": str(gate_source)}, env=env)
+    skip_when_offline(proc.returncode, proc.stdout + proc.stderr)
     assert shadows_that_ran(tmp_path / "marks") == []
-    assert installed_from_wheel(venv), proc.stdout + proc.stderr
+    assert installed_from_source(tmp_path / "agent_temp" / "mlops-gate" / "venv"), proc.stdout + proc.stderr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads((tmp_path / "agent_temp" / "mlops-gate" / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "fail"

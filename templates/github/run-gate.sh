@@ -34,6 +34,13 @@ gh_escape() { # workflow-command data escaping
 
 fail_input() { # to stderr: it is called inside $(...); the runner reads workflow commands there too
   echo "::error title=mlops-gate action::$(gh_escape "$1")" >&2
+  # the outputs and the summary say so too: a rejected input is a gate that could not run
+  if [ -n "${GITHUB_OUTPUT:-}" ]; then
+    printf 'verdict=error\nreport-json=\nsarif-file=\nfailed-count=0\nexit-code=2\n' >> "$GITHUB_OUTPUT"
+  fi
+  if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    printf '## mlops-gate: could not run (exit code 2)\n\n%s\n' "$1" >> "$GITHUB_STEP_SUMMARY"
+  fi
   exit 2
 }
 
@@ -80,6 +87,9 @@ annotations=$(bool_input annotations true)
 summary=$(bool_input summary true)
 
 one_of command "$command" check audit
+if [ -n "$version" ] && [[ "$version" =~ ^[0-9][0-9A-Za-z.+!]*$ ]]; then
+  fail_input "input 'version' ($version) would install mlops-gate by bare name from a package index: pin the action's ref instead (uses: OWNER/mlops-gate@<tag or SHA>), or give a pip requirement with a URL (mlops-gate @ git+https://...@<SHA>)"
+fi
 one_of fail-on "$fail_on" critical high medium low info
 platform=$(input platform)
 one_of platform "$platform" github gitlab azure
@@ -114,6 +124,8 @@ add --only only
 add --skip skip
 add --facts-in facts-in
 add --policy-ref policy-ref
+extra_args=${INPUT_EXTRA_ARGS-} # more options, split on blanks (never globbed): flags by design, one line
+case "$extra_args" in *$'\n'* | *$'\r'*) fail_input "input 'extra-args' must be a single line" ;; esac
 if [ "$command" = audit ]; then
   add --evidence evidence
   add --sign-key sign-key
@@ -137,18 +149,22 @@ if [ "${MLOPS_GATE_SKIP_INSTALL:-}" = 1 ]; then
   py="${MLOPS_GATE_PYTHON:-python3}"
 else
   if [ -z "$version" ]; then
-    # The action's own source: pinned by the ref in `uses: OWNER/mlops-gate@REF`.
+    # The action's own source, pinned by the ref in `uses: OWNER/mlops-gate@REF`; its dependencies from the
+    # hash-locked requirements/gate.txt and the tool without build isolation, as the Dockerfile does.
     [ -n "${GITHUB_ACTION_PATH:-}" ] || fail_input "input 'version' is empty and GITHUB_ACTION_PATH is not set"
-    requirement="${GITHUB_ACTION_PATH}[mlflow]"  # with the MLflow client: the registry checks need it
-  elif [[ "$version" =~ ^[0-9][0-9A-Za-z.+!]*$ ]]; then
-    requirement="mlops-gate[mlflow]==$version"
+    echo "::group::install mlops-gate (the action's source, locked dependencies)"
+    (cd "$tmp_root" && python3 -I -m venv "$tmp_root/mlops-gate-venv")
+    (cd "$tmp_root" && "$tmp_root/mlops-gate-venv/bin/python" -I -m pip install --quiet --disable-pip-version-check \
+      --require-hashes --only-binary :all: -r "$GITHUB_ACTION_PATH/requirements/gate.txt")
+    (cd "$tmp_root" && "$tmp_root/mlops-gate-venv/bin/python" -I -m pip install --quiet --disable-pip-version-check \
+      --no-deps --no-build-isolation "$GITHUB_ACTION_PATH")
   else
     requirement="$version" # a pip requirement, e.g. "mlops-gate @ git+https://github.com/OWNER/mlops-gate@SHA"
+    echo "::group::install mlops-gate ($requirement)"
+    # from outside the checkout, isolated: neither venv, ensurepip nor pip can be shadowed by the change
+    (cd "$tmp_root" && python3 -I -m venv "$tmp_root/mlops-gate-venv")
+    (cd "$tmp_root" && "$tmp_root/mlops-gate-venv/bin/python" -I -m pip install --quiet --disable-pip-version-check "$requirement")
   fi
-  echo "::group::install mlops-gate ($requirement)"
-  # from outside the checkout, isolated: neither venv, ensurepip nor pip can be shadowed by the change
-  (cd "$tmp_root" && python3 -I -m venv "$tmp_root/mlops-gate-venv")
-  (cd "$tmp_root" && "$tmp_root/mlops-gate-venv/bin/python" -I -m pip install --quiet --disable-pip-version-check "$requirement")
   echo "::endgroup::"
   py="$tmp_root/mlops-gate-venv/bin/python"
 fi
@@ -160,9 +176,22 @@ args+=(--output "json=$report_json")
 [ -n "$sarif" ] && args+=(--output "sarif=$sarif")
 
 # ---- run ------------------------------------------------------------------------------------------
+if [ -n "$extra_args" ]; then
+  set -f
+  # shellcheck disable=SC2206
+  args+=($extra_args)
+  set +f
+fi
 echo "mlops-gate ${args[*]}"
 rc=0
-"$py" -I -m mlops_gate "${args[@]}" || rc=$? # -I: the checkout is not on sys.path
+# -I: the checkout is not on sys.path; stderr kept to turn a usage or policy error into an annotation
+"$py" -I -m mlops_gate "${args[@]}" 2> "$out/stderr.txt" || rc=$?
+cat "$out/stderr.txt" >&2
+problem=""
+if [ "$rc" -eq 2 ]; then
+  problem=$(grep -m1 'error' "$out/stderr.txt" || echo "exit code $rc")
+  echo "::error title=mlops-gate::$(gh_escape "could not run: $problem")"
+fi
 
 # ---- outputs --------------------------------------------------------------------------------------
 verdict=error
@@ -209,7 +238,7 @@ if [ "$summary" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
         "$verdict" "$size" "\`report-json\`" >> "$GITHUB_STEP_SUMMARY"
     fi
   else
-    printf '## mlops-gate: could not run (exit code %s)\n\nSee the step log.\n' "$rc" >> "$GITHUB_STEP_SUMMARY"
+    printf '## mlops-gate: could not run (exit code %s)\n\n%s\n' "$rc" "${problem:-See the step log.}" >> "$GITHUB_STEP_SUMMARY"
   fi
 fi
 
