@@ -177,10 +177,20 @@ def _json_bounds(doc: object) -> int:
     return nodes
 
 
+# a `Dockerfile.<ext>` / `dockerfile_<x>.<ext>` with one of these is source, data or documentation, not a Dockerfile
+# (e.g. a parser module dockerfile_parse.py, dockerfile.md)
+NOT_DOCKERFILE_EXT = (
+    ".dockerignore", ".py", ".pyc", ".pyi", ".md", ".rst", ".txt", ".json", ".yaml", ".yml", ".toml", ".cfg", ".ini",
+    ".sh", ".ps1", ".bat", ".js", ".ts", ".go", ".rs", ".rb", ".java", ".kt", ".c", ".h", ".html", ".xml", ".lock",
+    ".patch", ".diff", ".png", ".svg",
+)  # fmt: skip
+
+
 def is_dockerfile(name: str) -> bool:
     """`Dockerfile`, `Dockerfile.prod`, `Dockerfile-gpu`, `Dockerfile_x`, `app.dockerfile` (and Containerfile
-    alike), lower-cased; not BuildKit's per-Dockerfile ignore file `Dockerfile.dockerignore`."""
-    return not name.endswith(".dockerignore") and (
+    alike), lower-cased; not BuildKit's per-Dockerfile ignore file `Dockerfile.dockerignore`, nor a source, data or
+    documentation file whose name starts that way (`dockerfile_parse.py`, `Dockerfile.md`)."""
+    return not name.endswith(NOT_DOCKERFILE_EXT) and (
         name in ("dockerfile", "containerfile")
         or name.startswith(
             ("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-", "containerfile_")

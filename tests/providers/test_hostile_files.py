@@ -180,6 +180,10 @@ def test_candidates_by_name_whatever_the_case_or_format(tmp_path: Path) -> None:
             "Dockerfile-gpu": "FROM python:latest\n",
             "docker/Containerfile_dev": "FROM python:latest\n",
             "Dockerfile.dockerignore": "*.pyc\n",  # BuildKit's ignore file for that Dockerfile, not a Dockerfile
+            "tools/dockerfile_parse.py": "FROM = 'python:latest'\n",  # a module named like one: source, not one
+            "docs/Dockerfile.md": "FROM python:latest\n",
+            "docker/Dockerfile.prod": "FROM python:latest\n",
+            "app.dockerfile": "FROM python:latest\n",
         },
     )
     facts = read_facts(tmp_path, "deploy_manifests", "dockerfiles")
@@ -188,7 +192,12 @@ def test_candidates_by_name_whatever_the_case_or_format(tmp_path: Path) -> None:
         "deploy/app.json",
         "deploy/escaped.json",
     ]
-    assert [f.path for f in facts["dockerfiles"].files] == ["Dockerfile-gpu", "docker/Containerfile_dev"]
+    assert [f.path for f in facts["dockerfiles"].files] == [
+        "Dockerfile-gpu",
+        "app.dockerfile",
+        "docker/Containerfile_dev",
+        "docker/Dockerfile.prod",
+    ]
 
 
 # --- the gate's own outputs are recognised by path ------------------------------------------------------
