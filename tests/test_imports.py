@@ -7,8 +7,8 @@ HTTP stack; `--version` for anything): they are edges like any other here, so a 
 circle. Imports under `if TYPE_CHECKING:` never run; they are left out of the circle check but not of the
 layer rules (a type from a higher layer is still an arrow up). Imports by string (importlib) are not seen:
 the package keeps them to the reporters' format table (`reporters.FORMATS`), the Azure SDK's client
-classes and the check modules the catalogue imports when a run asks for them (`catalogue.BUILTIN`), all at
-the edge of the graph.
+classes, the check modules the catalogue imports when a run asks for them (`catalogue.BUILTIN`) and the fact
+types a files-only run does not read (`facts.LAZY`), all at the edge of the graph.
 """
 
 from __future__ import annotations
