@@ -178,14 +178,28 @@ def _entry_points() -> list[Any]:
     return list(entry_points(group=GROUP))
 
 
+# finders whose distributions are the sys.path folders' (what the look below reads): the standard library's and
+# the importlib_metadata backport's, which a dependency may have added
+_PATH_FINDERS = {
+    "importlib.machinery.PathFinder",
+    "importlib._bootstrap_external.PathFinder",
+    "_frozen_importlib_external.PathFinder",
+    "importlib.metadata.MetadataPathFinder",
+    "importlib_metadata.MetadataPathFinder",
+}
+
+
+def _finder_name(finder: object) -> str:
+    cls = finder if isinstance(finder, type) else type(finder)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def _group_mentioned() -> bool:
     """Whether a distribution on sys.path may declare the entry-point group: each *.dist-info/*.egg-info
     folder's entry_points.txt read as text (a few ms, against ~90 ms for importlib.metadata and its scan).
     What this cannot see through (a zip on sys.path, a meta-path finder with distributions of its own) counts
     as a mention: the full scan decides then, so a plugin is never missed."""
-    from importlib.machinery import PathFinder
-
-    if any(f is not PathFinder and hasattr(f, "find_distributions") for f in sys.meta_path):
+    if any(hasattr(f, "find_distributions") and _finder_name(f) not in _PATH_FINDERS for f in sys.meta_path):
         return True
     for entry in sys.path:
         folder = entry or "."

@@ -114,11 +114,20 @@ def test_the_metadata_scan_runs_only_when_a_distribution_names_the_group(
     info.mkdir()
     (info / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n", encoding="utf-8")
     monkeypatch.setattr(sys, "path", [str(tmp_path), str(tmp_path / "missing")])
-    assert not catalogue._group_mentioned()
+    assert not catalogue._group_mentioned()  # whatever path finders the suite has added (importlib_metadata's)
     (info / "entry_points.txt").write_text("[mlops_gate.checks]\nother = other\n", encoding="utf-8")
     assert catalogue._group_mentioned()
     (info / "entry_points.txt").unlink()
     assert not catalogue._group_mentioned()
     (tmp_path / "bundle.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # metadata could be inside: scan it all
     monkeypatch.setattr(sys, "path", [str(tmp_path), str(tmp_path / "bundle.zip")])
+    assert catalogue._group_mentioned()
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    assert not catalogue._group_mentioned()
+
+    class Finder:  # a meta-path finder with distributions of its own (as some import hooks have)
+        def find_distributions(self, *args: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
     assert catalogue._group_mentioned()
