@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_gate import typed
-from mlops_gate.catalogue import catalogue
+from mlops_gate.catalogue import IndexedSpec, catalogue
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity, Waiver
 from mlops_gate.policies import PROFILES_DIR, profile_path, profiles
@@ -28,6 +28,25 @@ class CheckConfig:
     enabled: bool
     severity: Severity
     params: Any  # the check's frozen params dataclass
+
+
+class DefaultParams(CheckConfig):
+    """The config of a built-in check whose params the policy leaves at their defaults: `params` (the check's
+    Params()) imports the check's module when first asked for, which a run does only for the checks it runs."""
+
+    def __init__(self, enabled: bool, severity: Severity, spec: IndexedSpec) -> None:
+        object.__setattr__(self, "enabled", enabled)
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "spec", spec)
+
+    spec: IndexedSpec
+
+    @property
+    def params(self) -> Any:
+        return self.spec.params()
+
+    def __repr__(self) -> str:
+        return f"DefaultParams({self.enabled!r}, {self.severity!r}, {self.spec.id})"
 
 
 @dataclass(frozen=True)
@@ -147,14 +166,18 @@ def _resolve(docs: list[tuple[str, PolicyDoc]]) -> Policy:
                 entry["severity"] = cdoc.severity
             entry["params"] = {**entry["params"], **cdoc.params}
         waivers.extend(Waiver(w.check, w.subject, w.owner, w.reason, w.expires) for w in doc.waivers)
-    checks = {}
+    checks: dict[str, CheckConfig] = {}
     for cid, spec in known.items():
         entry = merged[cid]
+        enabled, severity = entry.get("enabled", True), entry.get("severity", spec.severity)
+        if isinstance(spec, IndexedSpec) and not entry["params"]:  # its module is imported only if it runs
+            checks[cid] = DefaultParams(enabled, severity, spec)
+            continue
         try:
             params = typed.from_data(spec.params, entry["params"], f"checks.{cid}.params")
         except typed.DataError as exc:
             raise PolicyError(f"{docs[0][0]}: {exc}", f"`mlops-gate explain {cid}` lists its params") from None
-        checks[cid] = CheckConfig(entry.get("enabled", True), entry.get("severity", spec.severity), params)
+        checks[cid] = CheckConfig(enabled, severity, params)
     policy = Policy(
         source=docs[0][0],
         chain=tuple(label for label, _ in docs),
@@ -173,10 +196,17 @@ def applied(policy: Policy) -> dict[str, Any]:
     return {
         "fail_on": policy.fail_on.value,
         "target": typed.to_data(policy.target),
-        "checks": typed.to_data(policy.checks),
+        "checks": {cid: _config_data(c) for cid, c in policy.checks.items()},
         "waivers": typed.to_data(policy.waivers),
         **({"exclude": list(policy.exclude)} if policy.exclude else {}),  # absent when empty: digests stay put
     }
+
+
+def _config_data(config: CheckConfig) -> dict[str, Any]:
+    if isinstance(config, DefaultParams):  # the defaults as the index records them: no import for the digest
+        return {"enabled": config.enabled, "severity": config.severity.value, "params": config.spec.default_params}
+    data: dict[str, Any] = typed.to_data(config)
+    return data
 
 
 def digest_of(policy: Policy) -> str:

@@ -189,9 +189,11 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, data: dict[str, Any]) -> list[
             out.append(_problem(path, loaded, typed.DataError(f"checks.{check_id}", _unknown(check_id, known))))
             continue
         params = cdoc.get("params") if isinstance(cdoc, dict) else None
+        if not isinstance(params, dict) or not params:  # a check given no params is not imported for this
+            continue
         fields = typed.hints(known[check_id].params)
         hint = f"`mlops-gate explain {check_id}` lists its params"
-        for name, value in params.items() if isinstance(params, dict) else ():
+        for name, value in params.items():
             key = f"checks.{check_id}.params.{name}"
             if name not in fields:
                 close = difflib.get_close_matches(str(name), fields, n=1, cutoff=0.6)

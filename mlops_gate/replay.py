@@ -16,8 +16,6 @@ from mlops_gate import evidence, jsonfile
 from mlops_gate.errors import UsageError
 from mlops_gate.facts import FactRecord
 from mlops_gate.facts import saved as facts_file
-from mlops_gate.facts.mlflow_registry import MlflowModel
-from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.model import Severity
 from mlops_gate.policy import Policy
 from mlops_gate.policy_sources import from_applied
@@ -130,6 +128,9 @@ def judged_target(saved: Saved, given: Target) -> Target:
 def _read_for(value: Any) -> tuple[tuple[str, str], ...]:
     """(target field, value) pairs naming what a fact was read for: the platform facts their repository and
     commit, the MLflow facts their model, the image facts their reference."""
+    from mlops_gate.facts.mlflow_registry import MlflowModel  # here: a run judging files needs neither type
+    from mlops_gate.facts.oci import ImageFacts
+
     if isinstance(value, MlflowModel):
         return (("model", value.model),)
     if isinstance(value, ImageFacts):

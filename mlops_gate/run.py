@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_gate import (
     display,
@@ -32,10 +32,11 @@ from mlops_gate.errors import UsageError
 from mlops_gate.facts import saved as facts_file
 from mlops_gate.model import Severity
 from mlops_gate.providers import RunInputs, git, policy_file
-from mlops_gate.replay import Replay, Saved, judged_target, same
-from mlops_gate.replay import read as read_facts_in
 from mlops_gate.request import CheckRequest
 from mlops_gate.secrets import redact
+
+if TYPE_CHECKING:  # mlops_gate.replay is imported by a run judging saved facts (--facts-in) only
+    from mlops_gate.replay import Replay, Saved
 
 
 def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
@@ -48,7 +49,7 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
     only, skip = list(req.only), list(req.skip)
     for flag, ids in (("--only", only), ("--skip", skip)):
         _known_ids(flag, ids, cat.checks)
-    saved = read_facts_in(Path(req.facts_in)) if req.facts_in else None
+    saved = _read_saved(Path(req.facts_in)) if req.facts_in else None
     facts_in, replay = (saved.records, saved.replay) if saved is not None else (None, None)
     with display.showing(env, req.verbose):
         progress.step("reading the policy")
@@ -98,6 +99,8 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         for field in dropped:
             _say(f"warning: credentials in the {field} URL are ignored; pass them through the environment", env)
         if saved is not None:  # the recorded target, which the one this run judges must not contradict
+            from mlops_gate.replay import judged_target
+
             judged = judged_target(saved, tgt)
             sources = {f: ("facts file" if getattr(saved.target, f) else sources.get(f, "")) for f in target.FIELDS}
             tgt = judged
@@ -173,6 +176,12 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         output.evidence_bundle(req.evidence, sign_key, report, pol, tgt, dumped, run, repo, env, req.facts_in)
     output.reports(report, cat.checks, req, env)
     return report.verdict.exit_code
+
+
+def _read_saved(path: Path) -> Saved:
+    from mlops_gate.replay import read
+
+    return read(path)
 
 
 def _sign_key(req: CheckRequest, env: Mapping[str, str]) -> Any:
@@ -255,6 +264,8 @@ def _release_commit(req: CheckRequest, repo: Path, saved: Saved | None) -> str |
             "drop --commit: audit takes the commit from the tag",
         )
     recorded = saved.target.commit if saved is not None else None
+    from mlops_gate.replay import same
+
     if recorded and not same("commit", sha, recorded):
         raise UsageError(
             f"--release {tag} is the commit {sha} in {repo}, but {req.facts_in} records the commit {recorded}",

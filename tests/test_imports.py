@@ -6,8 +6,9 @@ Function-local imports exist on purpose (a files-only run must not pay for the p
 HTTP stack; `--version` for anything): they are edges like any other here, so a lazy import can never hide a
 circle. Imports under `if TYPE_CHECKING:` never run; they are left out of the circle check but not of the
 layer rules (a type from a higher layer is still an arrow up). Imports by string (importlib) are not seen:
-the package keeps them to the reporters' format table (`reporters.FORMATS`) and the Azure SDK's client
-classes, both at the edge of the graph.
+the package keeps them to the reporters' format table (`reporters.FORMATS`), the Azure SDK's client
+classes, the check modules the catalogue imports when a run asks for them (`catalogue.BUILTIN`) and the fact
+types a files-only run does not read (`facts.LAZY`), all at the edge of the graph.
 """
 
 from __future__ import annotations

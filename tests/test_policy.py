@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlops_gate import policies, policy
+from mlops_gate import policies, policy, typed
+from mlops_gate.catalogue import catalogue
 from mlops_gate.cli import main
 from mlops_gate.errors import PolicyError
 from mlops_gate.model import Severity
@@ -155,6 +156,21 @@ def test_builtin_profiles_load_and_validate(name: str) -> None:
     assert pol.source == f"builtin:{name}"
     assert any(c.enabled for c in pol.checks.values())
     assert main(["policy", "validate", str(policies.PROFILES_DIR / f"{name}.yaml")]) == 0
+
+
+@pytest.mark.parametrize("name", ["default", "strict"])
+def test_checks_left_at_their_defaults_are_applied_as_their_params_say(name: str) -> None:
+    """A check the policy gives no params keeps its module unimported (policy.DefaultParams); the policy as
+    applied, and so its digest, is what the params' own defaults make it."""
+    pol = policy.load(name)
+    deferred = [cid for cid, c in pol.checks.items() if isinstance(c, policy.DefaultParams)]
+    assert deferred  # the built-in profiles give no params
+    data = policy.applied(pol)["checks"]
+    for cid in deferred:
+        config = pol.checks[cid]
+        built = policy.CheckConfig(config.enabled, config.severity, config.params)  # imports the check
+        assert type(built.params) is catalogue().checks[cid].loaded().params
+        assert data[cid] == typed.to_data(built)
 
 
 def test_committed_schema_is_current_and_validates_profiles(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,91 @@ def test_fleet_is_imported_only_for_fleet_and_merge() -> None:
     check = _modules_after(["check", "--repo", str(EXAMPLES / "churn-model"), "--format", "json", "-q", "--skip", skip])
     for mods in (_modules_after(["--version"]), check):
         assert not [m for m in mods if m.startswith("mlops_gate.fleet")]
+
+
+FILES_ONLY = (  # the eight checks that read only the repository's files (benchmarks/startup.py)
+    "cd.deploy-via-pipeline",
+    "ci.pr-pipeline",
+    "image.base-pinned",
+    "image.digest-pinned",
+    "monitoring.alert-routing",
+    "monitoring.alert-rules",
+    "monitoring.drift-monitor",
+    "orchestration.workflow-defined",
+)
+NOT_READ_BY_FILES = ("platform", "mlflow_registry", "prometheus")  # fact modules of kinds those checks do not read
+
+
+def test_files_only_run_imports_only_what_its_checks_need() -> None:
+    """The files-only example: no SDK, no HTTP stack, no signature libraries, no console renderer for JSON,
+    no metadata scan (no plugin distribution is installed), no fact module of a kind it does not read, and no
+    check module but those of the checks it runs and of the checks whose params the policy sets (validated
+    before anything is read)."""
+    import yaml
+
+    from mlops_gate.catalogue import catalogue
+
+    example = EXAMPLES / "churn-model"
+    mods = _modules_after(["check", "--repo", str(example), "--format", "json", "-q", "--only", ",".join(FILES_ONLY)])
+    assert "mlops_gate.engine" in mods and "mlops_gate.providers.files" in mods  # the files were read and judged
+    assert _heavy(mods) == []  # not even rich: the report is JSON
+    assert _sigstore(mods) == []
+    assert not [m for m in mods if m.split(".")[0] in ("cryptography", "jsonschema", "urllib3", "http")]
+    assert "importlib.metadata" not in mods  # no distribution on the path declares mlops_gate.checks
+    assert "mlops_gate.replay" not in mods  # judging saved facts (--facts-in) only
+    assert not [m for m in mods if m.startswith(tuple(f"mlops_gate.facts.{k}" for k in NOT_READ_BY_FILES))]
+    policy = yaml.safe_load((example / ".mlops-gate.yml").read_text(encoding="utf-8"))
+    configured = {cid for cid, c in policy["checks"].items() if (c or {}).get("params")}
+    checks = catalogue().checks
+    wanted = {checks[cid].origin for cid in (*FILES_ONLY, *configured)}
+    imported = {m for m in mods if m.startswith("mlops_gate.checks.") and not m.startswith("mlops_gate.checks._")}
+    assert imported <= wanted, imported - wanted
+    assert {checks[cid].origin for cid in FILES_ONLY} <= imported
+    assert "mlops_gate.checks.vcs" not in imported and "mlops_gate.checks.image_signature" not in imported
+
+
+def test_a_check_the_policy_gives_no_params_is_not_imported_to_validate_it() -> None:
+    """The default profile names every check and gives none params: a run of one check imports one check module."""
+    one = ["--only", "ci.pr-pipeline"]
+    mods = _modules_after(["check", "--repo", str(EXAMPLES / "churn-model"), "--policy", "default", "-q", *one])
+    assert "mlops_gate.engine" in mods
+    assert {m for m in mods if m.startswith("mlops_gate.checks.") and not m.startswith("mlops_gate.checks._")} == {
+        "mlops_gate.checks.ci"
+    }
+    assert not [m for m in mods if m.startswith(("mlops_gate.facts.oci", "mlops_gate.providers.oci"))]
+
+
+def test_the_installed_package_runs_from_byte_code(tmp_path: Path) -> None:
+    """`pip install` compiles every module of the wheel (PYTHONDONTWRITEBYTECODE or not: pip writes the byte
+    code itself), index.json included in the package; a run of the installed package then finds every module's
+    byte code current: with writing allowed, it writes no .pyc (Python rewrites one it finds stale or missing)."""
+    from tests.support.wheel import wheel
+
+    target = tmp_path / "site"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(target)]
+    subprocess.run([*install, str(wheel(tmp_path / "dist"))], check=True, env=env, capture_output=True, timeout=300)
+    sources = sorted((target / "mlops_gate").rglob("*.py"))
+    assert len(sources) > 100 and (target / "mlops_gate" / "checks" / "index.json").is_file()
+    assert [p for p in sources if not Path(importlib.util.cache_from_source(str(p))).is_file()] == []
+
+    def compiled() -> dict[Path, int]:
+        return {p: p.stat().st_mtime_ns for p in (target / "mlops_gate").rglob("*.pyc")}
+
+    before = compiled()
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(target)}
+    where = [sys.executable, "-c", "import mlops_gate; print(mlops_gate.__file__)"]
+    shown = subprocess.run(where, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+    assert Path(shown.strip()).is_relative_to(target)  # the installed copy, not the checkout
+    run = [sys.executable, "-m", "mlops_gate", "check", "--repo", str(EXAMPLES / "churn-model")]
+    proc = subprocess.run(
+        [*run, "--format", "json", "--only", ",".join(FILES_ONLY)],
+        cwd=tmp_path,  # not the checkout: `-m` puts the current folder first on sys.path
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["results"]  # it judged the example
+    assert compiled() == before

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlops_gate.checks._common import file_subject, glob_match, repo_subject, unread
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles, SourceFile
-from mlops_gate.facts.oci import ImageFacts
 from mlops_gate.lang import dockerfile, manifests
 from mlops_gate.lang.source import error_loc, loc, problem
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
+
+if TYPE_CHECKING:  # the type alone: a files-only run reads no image
+    from mlops_gate.facts.oci import ImageFacts
 
 PIN_HINT = "pin it as name@sha256:<digest> (`docker buildx imagetools inspect NAME:TAG` prints the digest)"
 

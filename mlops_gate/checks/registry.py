@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
-from mlops_gate.facts.mlflow_registry import MlflowModel
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
+
+if TYPE_CHECKING:  # the type alone: the facts of a model are imported by the run that reads one
+    from mlops_gate.facts.mlflow_registry import MlflowModel
 
 COMMIT_TAG = "mlflow.source.git.commit"
 REPO_TAG = "mlflow.source.git.repoURL"

@@ -9,32 +9,63 @@ every kind once, as a typed attribute: a built-in check reads `facts.ci_config` 
 RepoFiles); a third-party check may read `facts["ci_config"]` (Facts is also a read-only mapping by kind
 name, what checks were always given). Which provider reads each kind: `mlops_gate.providers.readers`.
 
+The types of the kinds a files-only run does not read (platform, MLflow, OCI, Prometheus: `LAZY`) are imported
+when first asked for (`Kind.type`, or the name from this module), so that such a run does not pay for them.
+
 This package imports only other fact modules and base modules (`errors`, `target`, `typed`): never `lang/`,
 `checks/`, `providers/`, the engine or the run (tests/test_imports.py enforces it).
 """
 
 from __future__ import annotations
 
+import builtins
+import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
-from mlops_gate.facts.mlflow_registry import MlflowModel
-from mlops_gate.facts.oci import ImageFacts
-from mlops_gate.facts.platform import (
-    BranchProtection,
-    BranchProtections,
-    BypassActor,
-    CommitRuns,
-    Environment,
-    Environments,
-    RequiredCheck,
-    Run,
-)
 from mlops_gate.facts.policy_file import PolicyFiles
-from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
 from mlops_gate.facts.promtool import RuleTestFile, RuleTests, ToolCheck, ToolVerdicts
+
+if TYPE_CHECKING:
+    from mlops_gate.facts.mlflow_registry import MlflowModel
+    from mlops_gate.facts.oci import ImageFacts
+    from mlops_gate.facts.platform import (
+        BranchProtection,
+        BranchProtections,
+        BypassActor,
+        CommitRuns,
+        Environment,
+        Environments,
+        RequiredCheck,
+        Run,
+    )
+    from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
+
+# the types of the kinds a files-only run does not read: imported when first asked for (a run reading the
+# repository's files never imports the platform, MLflow, OCI or Prometheus fact modules)
+LAZY = {
+    "MlflowModel": "mlflow_registry",
+    "ImageFacts": "oci",
+    "BranchProtection": "platform",
+    "BranchProtections": "platform",
+    "BypassActor": "platform",
+    "CommitRuns": "platform",
+    "Environment": "platform",
+    "Environments": "platform",
+    "RequiredCheck": "platform",
+    "Run": "platform",
+    "AlertmanagerState": "prometheus",
+    "PrometheusState": "prometheus",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in LAZY:
+        return getattr(importlib.import_module(f"mlops_gate.facts.{LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 T = TypeVar("T")
 
@@ -42,22 +73,28 @@ T = TypeVar("T")
 class Kind(Generic[T]):
     """One fact kind, declared as an attribute of `Facts`: the attribute's name is the kind's name."""
 
-    def __init__(self, type_: type[T], area: str, doc: str) -> None:
-        self.type = type_
+    def __init__(self, type_: type[T] | str, area: str, doc: str) -> None:
+        self._type: builtins.type[T] | str = type_  # or the name of a type in LAZY, imported when first used
         self.area = area  # what it reads: files, platform, git, mlflow, oci, prometheus
         self.doc = doc
         self.name = ""
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    @property
+    def type(self) -> builtins.type[T]:
+        if isinstance(self._type, str):
+            self._type = __getattr__(self._type)
+        return self._type  # type: ignore[return-value]
+
+    def __set_name__(self, owner: builtins.type, name: str) -> None:
         self.name = name
 
     @overload
-    def __get__(self, facts: None, owner: type) -> Kind[T]: ...
+    def __get__(self, facts: None, owner: builtins.type) -> Kind[T]: ...
 
     @overload
-    def __get__(self, facts: Facts, owner: type) -> T: ...
+    def __get__(self, facts: Facts, owner: builtins.type) -> T: ...
 
-    def __get__(self, facts: Facts | None, owner: type) -> Kind[T] | T:
+    def __get__(self, facts: Facts | None, owner: builtins.type) -> Kind[T] | T:
         return self if facts is None else facts.value(self)
 
 
@@ -85,17 +122,29 @@ class Facts(Mapping[str, Any]):
         "`amtool check-config` on the Alertmanager files, when amtool is available (the authority)",
     )
     drift_config = Kind(RepoFiles, "files", "drift monitors: Azure ML, Databricks quality monitors, Evidently")
-    branch_protection = Kind(
-        BranchProtections,
+    branch_protection: Kind[BranchProtections] = Kind(
+        "BranchProtections",
         "platform",
         "branch protection in force (classic rules and rulesets, protected branches, branch policies)",
     )
-    commit_runs = Kind(CommitRuns, "platform", "CI results on the exact commit (checks, pipelines, builds)")
-    environments = Kind(Environments, "platform", "deployment environments and their protection rules")
-    mlflow_model = Kind(MlflowModel, "mlflow", "the released model version, its run, logged model and MLmodel")
-    oci_image = Kind(ImageFacts, "oci", "the target image: digest, manifest, labels, signatures, attestations")
-    prometheus_state = Kind(PrometheusState, "prometheus", "live rules, targets, samples and alerts")
-    alertmanager_state = Kind(AlertmanagerState, "prometheus", "live Alertmanager config and silences")
+    commit_runs: Kind[CommitRuns] = Kind(
+        "CommitRuns", "platform", "CI results on the exact commit (checks, pipelines, builds)"
+    )
+    environments: Kind[Environments] = Kind(
+        "Environments", "platform", "deployment environments and their protection rules"
+    )
+    mlflow_model: Kind[MlflowModel] = Kind(
+        "MlflowModel", "mlflow", "the released model version, its run, logged model and MLmodel"
+    )
+    oci_image: Kind[ImageFacts] = Kind(
+        "ImageFacts", "oci", "the target image: digest, manifest, labels, signatures, attestations"
+    )
+    prometheus_state: Kind[PrometheusState] = Kind(
+        "PrometheusState", "prometheus", "live rules, targets, samples and alerts"
+    )
+    alertmanager_state: Kind[AlertmanagerState] = Kind(
+        "AlertmanagerState", "prometheus", "live Alertmanager config and silences"
+    )
     policy_file = Kind(PolicyFiles, "git", "the policy file in use, compared with the target branch's copy (git)")
 
     def __init__(self, values: Mapping[str, Any] | None = None, /, **kinds: Any) -> None:

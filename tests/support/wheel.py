@@ -26,16 +26,16 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def wheel(dest: Path) -> Path:
+def wheel(dest: Path, package: Path = PACKAGE) -> Path:
     """A wheel of the package as it is in this checkout (py3, no dependencies declared: tests install it with
-    PIP_NO_DEPS and give the dependencies through deps_pth)."""
+    PIP_NO_DEPS and give the dependencies through deps_pth); `package`: another checkout's (benchmarks)."""
     dest.mkdir(parents=True, exist_ok=True)
     dist = f"mlops_gate-{__version__}.dist-info"
     path = dest / f"mlops_gate-{__version__}-py3-none-any.whl"
     files: dict[str, bytes] = {}
-    for f in sorted(PACKAGE.rglob("*")):
+    for f in sorted(package.rglob("*")):
         if f.is_file() and "__pycache__" not in f.parts:
-            files[f.relative_to(ROOT).as_posix()] = f.read_bytes()
+            files[f.relative_to(package.parent).as_posix()] = f.read_bytes()
     files[f"{dist}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: mlops-gate\nVersion: {__version__}\nProvides-Extra: mlflow\n"
     ).encode()
