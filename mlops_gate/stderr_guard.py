@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO, cast
 
+from mlops_gate import printable
 from mlops_gate.secrets import redact
 
 
@@ -23,7 +24,9 @@ class _GuardedStream:
     def __init__(self, inner: TextIO, env: Mapping[str, str]) -> None:
         self._inner, self._env = inner, env
         self._pending = ""
-        self._lock = threading.Lock()
+        # re-entrant: what runs while a line is cleaned may write to stderr (`python -v` reports the imports
+        # redaction makes); that write is held with the rest, never a deadlock
+        self._lock = threading.RLock()
 
     def write(self, text: str) -> int:
         with self._lock:
@@ -45,8 +48,6 @@ class _GuardedStream:
         self._inner.flush()
 
     def _clean(self, text: str) -> str:
-        from mlops_gate import printable
-
         return printable.text(redact(text, self._env))
 
     def for_terminal(self) -> TextIO:

@@ -386,3 +386,29 @@ def _no_leftover_registrations() -> Iterator[None]:
     yield
     with secrets._lock:
         secrets._registered.clear()
+
+
+def test_python_dash_v_writing_to_the_guarded_stderr_does_not_deadlock(tmp_path: Path) -> None:
+    """`python -v` reports every import on stderr, also the imports made while the guard cleans a line: the guard's
+    lock is re-entrant, so the run ends (it used to hang)."""
+    root = Path(__file__).resolve().parents[1]
+    args = [
+        "check",
+        "--repo",
+        str(root / "examples" / "churn-model"),
+        "--only",
+        "image.base-pinned",
+        "--format",
+        "json",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-v", "-m", "mlops_gate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["verdict"] == "pass"
+    assert "import " in done.stderr  # -v's own lines went through the guard
