@@ -31,6 +31,7 @@ BUILTIN: tuple[str, ...] = tuple(
     f"mlops_gate.checks.{name}"
     for name in (
         "vcs",
+        "vcs_rules",
         "ci",
         "ci_runs",
         "cd",

@@ -19,6 +19,18 @@ def branch_scope(branches: Iterable[str]) -> Mapping[str, Iterable[str]]:
     return {"branch_protection": tuple(branches) or (DEFAULT,)}
 
 
+VCS_TARGET = ("platform", "repository")  # what the vcs checks need of the target
+
+
+def branches_scope(params: Any, target: Target) -> Mapping[str, Any]:
+    """The scope of a check with a `branches` param: the branch protection of those branches."""
+    return branch_scope(params.branches)
+
+
+def not_protected(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
+    return f"{b.branch} is not protected", [Violation(f"branch {b.branch} has no protection in force")], []
+
+
 def subject(platform: str, repository: str, ref: str) -> str:
     return f"{platform}:{repository}@{ref}"
 

@@ -7,27 +7,15 @@ protection merged with rulesets), GitLab (protected branches, approval rules) an
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from mlops_gate.checks._platform import branch_scope, for_branches
+from mlops_gate.checks._platform import VCS_TARGET, branches_scope, for_branches, not_protected
 from mlops_gate.checkspec import check
 from mlops_gate.facts import Facts
 from mlops_gate.facts.platform import BranchProtection
 from mlops_gate.model import Outcome, Severity, Violation
 from mlops_gate.target import Target
-
-PLATFORM = ("platform", "repository")
-
-
-def _scope(params: Any, target: Target) -> Mapping[str, Any]:
-    return branch_scope(params.branches)
-
-
-def _not_protected(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
-    return f"{b.branch} is not protected", [Violation(f"branch {b.branch} has no protection in force")], []
 
 
 @dataclass(frozen=True)
@@ -52,8 +40,8 @@ class ProtectedParams:
     severity=Severity.CRITICAL,
     needs=("branch_protection",),
     params=ProtectedParams,
-    requires_target=PLATFORM,
-    scope=_scope,
+    requires_target=VCS_TARGET,
+    scope=branches_scope,
 )
 def branch_protected(facts: Facts, params: ProtectedParams, target: Target) -> Iterator[Outcome]:
     """Each of `branches` (default: the default branch; globs such as `release/*` allowed) is protected,
@@ -67,7 +55,7 @@ def branch_protected(facts: Facts, params: ProtectedParams, target: Target) -> I
 
     def judge(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
         if not b.protected:
-            return _not_protected(b)
+            return not_protected(b)
         violations, unknown = [], []
         for wanted, value, what in (
             (params.block_force_push, b.force_push_allowed, "force pushes"),
@@ -114,8 +102,8 @@ class ReviewParams:
     severity=Severity.HIGH,
     needs=("branch_protection",),
     params=ReviewParams,
-    requires_target=PLATFORM,
-    scope=_scope,
+    requires_target=VCS_TARGET,
+    scope=branches_scope,
 )
 def reviews_required(facts: Facts, params: ReviewParams, target: Target) -> Iterator[Outcome]:
     """Merging into `branches` needs at least `min_approvals` approving reviews; with
@@ -130,7 +118,7 @@ def reviews_required(facts: Facts, params: ReviewParams, target: Target) -> Iter
 
     def judge(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
         if not b.protected:
-            return _not_protected(b)
+            return not_protected(b)
         violations, unknown = [], []
         n = b.required_approvals
         if n is None:
@@ -177,8 +165,8 @@ class StatusParams:
     severity=Severity.HIGH,
     needs=("branch_protection",),
     params=StatusParams,
-    requires_target=PLATFORM,
-    scope=_scope,
+    requires_target=VCS_TARGET,
+    scope=branches_scope,
 )
 def status_checks_required(facts: Facts, params: StatusParams, target: Target) -> Iterator[Outcome]:
     """Merging into `branches` requires CI to pass: every name in `required` (default: at least one
@@ -189,7 +177,7 @@ def status_checks_required(facts: Facts, params: StatusParams, target: Target) -
 
     def judge(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
         if not b.protected:
-            return _not_protected(b)
+            return not_protected(b)
         violations: list[Violation] = []
         unknown: list[str] = []
         names = None if b.required_checks is None else sorted({c.name for c in b.required_checks})
@@ -214,94 +202,5 @@ def status_checks_required(facts: Facts, params: StatusParams, target: Target) -
             violations,
             unknown,
         )
-
-    yield from for_branches(facts, params.branches, judge)
-
-
-@dataclass(frozen=True)
-class BypassParams:
-    """The params of vcs.no-bypass.
-
-    branches: the branches whose rules nobody may bypass (names, globs, `@default`); empty means the default branch.
-        e.g. ["@default"]
-    allowed_bypass: actors allowed to bypass anyway: globs over `kind:name` (`team:`, `user:`, `app:`, `role:`).
-        e.g. ["app:release-bot", "team:sre"]
-    """
-
-    branches: tuple[str, ...] = ()
-    allowed_bypass: tuple[str, ...] = ()  # globs over "kind:name", e.g. "app:release-bot", "team:sre"
-
-
-@check(
-    "vcs.no-bypass",
-    title="Nobody can bypass branch protection",
-    severity=Severity.HIGH,
-    needs=("branch_protection",),
-    params=BypassParams,
-    requires_target=PLATFORM,
-    scope=_scope,
-)
-def no_bypass(facts: Facts, params: BypassParams, target: Target) -> Iterator[Outcome]:
-    """Administrators and ruleset bypass actors cannot skip the rules on `branches`, except the actors
-    matching `allowed_bypass` (globs over `kind:name`, e.g. `team:release-managers`).
-
-    GitHub: classic protection without "include administrators", and ruleset bypass actors (also those
-    allowed only through a pull request). GitLab: roles, users or groups allowed to push directly.
-    """
-
-    def judge(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
-        if not b.protected:
-            return _not_protected(b)
-        if b.bypass_actors is None:
-            return f"{b.branch}: bypass actors unknown", [], ["who may bypass the protection"]
-        bad = [
-            a
-            for a in b.bypass_actors
-            if not any(fnmatch.fnmatchcase(f"{a.kind}:{a.name}", g) for g in params.allowed_bypass)
-        ]
-        violations = [
-            Violation(
-                f"{a.kind} {a.name} can bypass the protection of {b.branch}"
-                + (" through a pull request" if a.mode == "pull_request" else "")
-            )
-            for a in bad
-        ]
-        return f"{len(b.bypass_actors)} bypass actor(s), {len(bad)} not allowed", violations, []
-
-    yield from for_branches(facts, params.branches, judge)
-
-
-@dataclass(frozen=True)
-class SignedParams:
-    """The params of vcs.signed-commits.
-
-    branches: the branches that must only take signed commits (names, globs, `@default`); empty means the
-        default branch.
-        e.g. ["@default", "release/*"]
-    """
-
-    branches: tuple[str, ...] = ()
-
-
-@check(
-    "vcs.signed-commits",
-    title="Signed commits are required",
-    severity=Severity.MEDIUM,
-    needs=("branch_protection",),
-    params=SignedParams,
-    requires_target=PLATFORM,
-    scope=_scope,
-)
-def signed_commits(facts: Facts, params: SignedParams, target: Target) -> Iterator[Outcome]:
-    """Commits pushed to `branches` must be signed (GitHub: required signatures; GitLab: the push rule
-    "reject unsigned commits"). Off in the `default` profile, on in `strict`."""
-
-    def judge(b: BranchProtection) -> tuple[str, list[Violation], list[str]]:
-        if not b.protected:
-            return _not_protected(b)
-        if b.signed_commits is None:
-            return f"{b.branch}: signature requirement unknown", [], ["whether signed commits are required"]
-        bad = [] if b.signed_commits else [Violation(f"{b.branch} accepts unsigned commits")]
-        return f"{b.branch} {'requires' if b.signed_commits else 'does not require'} signed commits", bad, []
 
     yield from for_branches(facts, params.branches, judge)

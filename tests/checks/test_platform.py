@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlops_gate.checks import cd_environment, ci_runs, vcs
+from mlops_gate.checks import cd_environment, ci_runs, vcs, vcs_rules
 from mlops_gate.facts import Facts
 from mlops_gate.facts.platform import (
     BranchProtection,
@@ -61,8 +61,8 @@ def test_well_protected_branch_passes_every_vcs_check_on_every_platform(platform
         (vcs.branch_protected, vcs.ProtectedParams()),
         (vcs.reviews_required, vcs.ReviewParams()),
         (vcs.status_checks_required, vcs.StatusParams()),
-        (vcs.no_bypass, vcs.BypassParams()),
-        (vcs.signed_commits, vcs.SignedParams()),
+        (vcs_rules.no_bypass, vcs_rules.BypassParams()),
+        (vcs_rules.signed_commits, vcs_rules.SignedParams()),
     ):
         o = one(func(facts, params, T))
         assert status(o) == "passed", (func.__name__, o)
@@ -137,18 +137,20 @@ def test_bypass_actors_and_allow_list() -> None:
             BypassActor("team", "release", "pull_request"),
         ),
     )
-    o = one(vcs.no_bypass(bp(b), vcs.BypassParams(), T))
+    o = one(vcs_rules.no_bypass(bp(b), vcs_rules.BypassParams(), T))
     assert [v.message for v in o.violations] == [
         "admins repository administrators can bypass the protection of main",
         "team release can bypass the protection of main through a pull request",
     ]
-    o = one(vcs.no_bypass(bp(b), vcs.BypassParams(allowed_bypass=("admins:*", "team:release")), T))
+    o = one(vcs_rules.no_bypass(bp(b), vcs_rules.BypassParams(allowed_bypass=("admins:*", "team:release")), T))
     assert status(o) == "passed"
-    assert status(one(vcs.no_bypass(bp(replace(GOOD, bypass_actors=None)), vcs.BypassParams(), T))) == "error"
+    assert (
+        status(one(vcs_rules.no_bypass(bp(replace(GOOD, bypass_actors=None)), vcs_rules.BypassParams(), T))) == "error"
+    )
 
 
 def test_signed_commits() -> None:
-    o = one(vcs.signed_commits(bp(replace(GOOD, signed_commits=False)), vcs.SignedParams(), T))
+    o = one(vcs_rules.signed_commits(bp(replace(GOOD, signed_commits=False)), vcs_rules.SignedParams(), T))
     assert o.violations[0].message == "main accepts unsigned commits"
 
 
