@@ -102,7 +102,7 @@ def collect(
     inputs: RunInputs | None = None,
 ) -> dict[str, FactRecord]:
     """Run each kind's provider once, concurrently (network-bound providers overlap)."""
-    shared = Shared()
+    shared = Shared(kinds=frozenset(kinds))
     base = Context(root=root, target=target, env=env, inputs=inputs or RunInputs(), shared=shared)
 
     def one(kind: str) -> FactRecord:

@@ -83,6 +83,7 @@ class Budget:
 class Loaded:
     documents: tuple[Any, ...]
     lines: dict[str, int] = field(default_factory=dict)
+    units: int = 0  # what the documents took from the budget (a caller that releases them gives it back)
 
 
 def load(text: str, budget: Budget | None = None, max_documents: int | None = None) -> Loaded:
@@ -91,7 +92,8 @@ def load(text: str, budget: Budget | None = None, max_documents: int | None = No
     limit = budget.take(FILE_UNITS) if budget is not None else FILE_UNITS
     left = [limit]
     try:
-        return _load(text, left, max_documents, budget if limit < FILE_UNITS else None)
+        loaded = _load(text, left, max_documents, budget if limit < FILE_UNITS else None)
+        return Loaded(loaded.documents, loaded.lines, limit - left[0])
     finally:
         if budget is not None:
             budget.give_back(left[0])

@@ -18,6 +18,7 @@ from mlops_gate.providers import Context
 SCAN_BYTES = 64 << 20  # per file
 RUN_SCAN_BYTES = 512 << 20  # per run
 CHUNK = 1 << 20
+KEEP_BYTES = 1 << 20  # a file up to this size is read once and kept while its kinds search it
 OVERLAP = 1024  # longer than any pattern searched for
 
 
@@ -45,15 +46,18 @@ def scan_budget(ctx: Context) -> ScanBudget:
 
 class Content:
     """The bytes of one repository file (`path` relative to `root`, `format` as the reader names it),
-    searched on demand."""
+    searched on demand; a file up to KEEP_BYTES is read once, however many patterns are searched."""
 
     def __init__(self, root: Path, path: str, format: str, budget: ScanBudget) -> None:
         self.path, self.format = path, format
         self._root = root
         self._budget = budget
+        self._data: bytes | None = None
 
     def has(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
+        if self._data is not None:
+            return pattern.search(self._data) is not None
         path = self._root / self.path
         try:
             real = path.resolve(strict=True)
@@ -62,6 +66,12 @@ class Content:
             size = real.stat().st_size
             if size > SCAN_BYTES or not self._budget.take(size):
                 return True
+            if size <= KEEP_BYTES:
+                with open(real, "rb") as fh:
+                    data = fh.read(SCAN_BYTES + 1)
+                if len(data) <= KEEP_BYTES:  # not grown past it while read
+                    self._data = data
+                    return pattern.search(data) is not None
             with open(real, "rb") as fh:
                 tail = b""
                 while chunk := fh.read(CHUNK):

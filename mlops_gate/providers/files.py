@@ -12,8 +12,8 @@ and for workflows and drift monitors the files whose bytes could hold one.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
+from collections.abc import Iterator
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.lang import manifests
@@ -21,7 +21,8 @@ from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.policies import DISCOVERED_NAMES
 from mlops_gate.providers import Context
-from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
+from mlops_gate.providers._pass import Selector, selected
+from mlops_gate.providers._repo import YAML_EXT, has_path, is_dockerfile, name_of, read, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
 
 __all__ = ["YAML_EXT", "read", "walk"]  # the repository helpers other providers use come from here too
@@ -40,7 +41,7 @@ def _is_ci(rel: str) -> bool:
 
 def ci_config(ctx: Context) -> RepoFiles:
     """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
-    found = select(ctx, _is_ci)
+    found = _select(ctx, "ci_config")
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
@@ -54,7 +55,7 @@ def ci_config(ctx: Context) -> RepoFiles:
 
 
 def dockerfiles(ctx: Context) -> RepoFiles:
-    return select(ctx, lambda rel: is_dockerfile(rel.rsplit("/", 1)[-1].lower()))
+    return _select(ctx, "dockerfiles")
 
 
 def _is_compose(rel: str) -> bool:
@@ -87,12 +88,7 @@ def _could_be_manifest(c: Content) -> bool:
 
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
-    found = select(
-        ctx,
-        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel),
-        _is_manifest,
-        _could_be_manifest,
-    )
+    found = _select(ctx, "deploy_manifests")
     return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files))
 
 
@@ -110,7 +106,7 @@ def _helm_template(ctx: Context, rel: str) -> bool:
     if "templates" not in parts[:-1]:
         return False
     chart = "/".join(parts[: parts.index("templates")])
-    return (f"{chart}/Chart.yaml" if chart else "Chart.yaml") in set(walk(ctx))
+    return has_path(ctx, f"{chart}/Chart.yaml" if chart else "Chart.yaml")
 
 
 def _workflow_candidate(rel: str) -> bool:
@@ -147,7 +143,7 @@ def _could_be_workflow(c: Content) -> bool:
 
 
 def workflow_files(ctx: Context) -> RepoFiles:
-    found = select(ctx, _workflow_candidate, _is_workflow, _could_be_workflow)
+    found = _select(ctx, "workflow_files")
     extra = _bundle_includes(ctx, found)
     return RepoFiles(found.root, found.files + extra)
 
@@ -211,11 +207,7 @@ def _crd_rules(f: SourceFile) -> SourceFile:
 
 
 def rule_files(ctx: Context) -> RepoFiles:
-    found = select(
-        ctx,
-        lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
-        lambda f: _is_rules(f) or _prometheus_rule_crd(f),
-    )
+    found = _select(ctx, "rule_files")
     return RepoFiles(found.root, tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files))
 
 
@@ -225,7 +217,7 @@ def _is_alertmanager(f: SourceFile) -> bool:
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    return select(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel), _is_alertmanager)
+    return _select(ctx, "alertmanager_config")
 
 
 DRIFT_WORDS = (
@@ -254,8 +246,24 @@ def _mentions_drift(f: SourceFile) -> bool:
         return True
     if f.format == "python":
         return any(f"import {w}" in (f.text or "") or f"from {w}" in (f.text or "") for w in DRIFT_WORDS)
-    blob = json.dumps(f.documents, default=str).lower() if f.documents else ""
-    return any(w in blob for w in DRIFT_WORDS)
+    return any(any(w in s for w in DRIFT_WORDS) for s in _strings(f.documents))
+
+
+def _strings(node: object) -> Iterator[str]:
+    """Every key and scalar of the documents, lower-cased (no serialisation of the whole tree)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                yield str(k).lower()
+                stack.append(v)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str):
+            yield item.lower()
+        elif item is not None and not isinstance(item, (bool, int, float)):
+            yield str(item).lower()
 
 
 _DRIFT_PY = re.compile(b"|".join(w.encode() for w in DRIFT_WORDS), re.I)
@@ -271,4 +279,35 @@ def _could_be_drift(c: Content) -> bool:
 
 
 def drift_config(ctx: Context) -> RepoFiles:
-    return select(ctx, _drift_candidate, _mentions_drift, _could_be_drift)
+    return _select(ctx, "drift_config")
+
+
+def _is_yaml(rel: str) -> bool:
+    return name_of(rel).endswith(YAML_EXT)
+
+
+# what each file kind takes, in one pass over the repository for every file kind of the run (_pass)
+SELECTORS = {
+    "ci_config": Selector(_is_ci),
+    "dockerfiles": Selector(lambda rel: is_dockerfile(name_of(rel))),
+    "deploy_manifests": Selector(
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel), _is_manifest, _could_be_manifest
+    ),
+    "workflow_files": Selector(_workflow_candidate, _is_workflow, _could_be_workflow),
+    "rule_files": Selector(
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
+        lambda f: _is_rules(f) or _prometheus_rule_crd(f),
+    ),
+    "alertmanager_config": Selector(lambda rel: _is_yaml(rel) and not _is_ci(rel), _is_alertmanager),
+    "drift_config": Selector(_drift_candidate, _mentions_drift, _could_be_drift),
+    "rule_tests": Selector(_is_yaml, is_rule_test, errors=False),  # read by providers/promtool.py
+}
+
+
+def _select(ctx: Context, kind: str) -> RepoFiles:
+    return RepoFiles(str(ctx.root), selected(ctx, kind, SELECTORS))
+
+
+def rule_test_files(ctx: Context) -> tuple[SourceFile, ...]:
+    """The promtool unit-test files (that parse), in walk order."""
+    return selected(ctx, "rule_tests", SELECTORS)

@@ -1,0 +1,91 @@
+"""One pass over the repository for every file fact kind a run reads.
+
+Each file kind says which files it takes with a `Selector` (the tests `_repo.select` takes). The first file
+kind the run reads walks the repository once for all of them (`Shared.kinds`: the kinds the engine
+collects), and every other file kind waits for that pass, then takes its share. For each path, in walk order:
+
+1. its name decides which kinds it could feed (`wanted`); a path no kind wants is never opened;
+2. a search over its bytes (read once, shared by the kinds: `_scan.Content`) rules out the kinds it cannot
+   feed (`could_hold`);
+3. it is read and parsed once (`_repo.read`), and offered to each remaining kind (`keep`);
+4. a file no kind keeps is released at once (`_repo.release`): its documents, and its share of the run's
+   byte and YAML budgets, are given back, so memory follows what the checks judge, not the repository.
+
+What a kind cannot judge is kept as before (`error` set): nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import cast
+
+from mlops_gate.facts.files import SourceFile
+from mlops_gate.providers import Context, _parse, _repo
+from mlops_gate.providers._scan import Content, scan_budget
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which files a fact kind takes: paths that pass `wanted`, whose bytes pass `could_hold` (a test that
+    never says no to a file `keep` would take), whose content passes `keep`. A candidate that could not be
+    read or parsed is taken too (to be reported) unless `errors` is False."""
+
+    wanted: Callable[[str], bool]
+    keep: Callable[[SourceFile], bool] | None = None
+    could_hold: Callable[[Content], bool] | None = None
+    errors: bool = True
+
+
+def selected(ctx: Context, kind: str, selectors: Mapping[str, Selector]) -> tuple[SourceFile, ...]:
+    """The files of `kind` (recorded on its meter), from the run's one pass over the repository."""
+    with ctx.shared.lock:
+        lock = cast(threading.Lock, ctx.shared.cache.setdefault("pass-lock", threading.Lock()))
+    with lock:  # the first file kind makes the pass; the others wait for it, not for the GIL
+        done = cast(dict[str, tuple[SourceFile, ...]], ctx.shared.cache.setdefault("pass", {}))
+        if kind not in done:  # the run's first file kind: every file kind of the run; a kind asked later: its own
+            kinds = {kind} | ({k for k in ctx.shared.kinds if k in selectors} if not done else set())
+            done.update(one_pass(ctx, {k: selectors[k] for k in sorted(kinds)}))
+        files = done[kind]
+    for f in files:
+        ctx.meter.read(f.path)
+    return files
+
+
+def one_pass(ctx: Context, selectors: Mapping[str, Selector]) -> dict[str, tuple[SourceFile, ...]]:
+    own = _repo.own_outputs(ctx)
+    budget = scan_budget(ctx)
+    paths, _, _, links = _repo._walked(ctx)
+    out: dict[str, list[SourceFile]] = {k: [] for k in selectors}
+    for rel in paths:
+        if rel in own:
+            continue
+        linked = rel in links
+        want = [k for k, s in selectors.items() if s.wanted(rel) or (linked and _could_link(s.wanted, rel))]
+        if not want:
+            continue
+        content = Content(ctx.root, rel, _parse.fmt(rel), budget)
+        want = [k for k in want if _could_hold(selectors[k], content)]
+        del content  # its bytes, if they were searched
+        if not want:
+            continue  # its bytes show it cannot be one: not read, not parsed
+        f = _repo.read(ctx, rel)
+        kept = False
+        for k in want:
+            s = selectors[k]
+            if s.errors if f.error is not None else s.keep is None or s.keep(f):
+                out[k].append(f)
+                kept = True
+        if not kept:
+            _repo.release(ctx, rel)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _could_hold(s: Selector, content: Content) -> bool:
+    return s.could_hold is None or s.could_hold(content)
+
+
+def _could_link(wanted: Callable[[str], bool], rel: str) -> bool:
+    """A link to a folder the walk does not reach could hold what the kind wants."""
+    return any(wanted(f"{rel}/{p}") for p in _repo._PROBES)
