@@ -202,7 +202,7 @@ def _common(root: Path, rng: random.Random) -> None:
     _write(root, "monitoring/drift.py", "import evidently\n\n# data drift report of the predictor\n")
 
 
-def kserve_like(root: Path, yaml_mb: float = 30.0, seed: int = 17) -> Path:
+def kserve_like(root: Path, yaml_mb: float = 30.0, seed: int = 17, python_files: int = 1900) -> Path:
     """About `yaml_mb` MB of YAML, most of it in install bundles of ~0.7 MB, in ~2,800 files."""
     rng = random.Random(seed)
     _common(root, rng)
@@ -223,11 +223,11 @@ def kserve_like(root: Path, yaml_mb: float = 30.0, seed: int = 17) -> Path:
     _write(root, "charts/serving/values.yaml", "image:\n  repository: registry.example.io/serving\n  tag: v0.11.0\n")
     for i in range(40):
         _write(root, f"charts/serving/templates/t{i}.yaml", TEMPLATE if i % 2 else _rbac(i))
-    for i in range(1900):
+    for i in range(python_files):
         _write(root, f"python/pkg{i // 50}/mod{i}.py", _python(rng, i, rng.randint(30, 150)))
-    for i in range(500):
+    for i in range(python_files // 4):
         _write(root, f"docs/page{i // 50}/p{i}.md", "\n".join(_sentence(rng, 12) for _ in range(20)) + "\n")
-    for i in range(250):
+    for i in range(python_files // 8):
         _write(root, f"test/data/case{i}.json", json.dumps({"inputs": [rng.random() for _ in range(40)]}))
     return root
 
