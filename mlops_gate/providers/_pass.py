@@ -6,7 +6,7 @@ collects), and every other file kind waits for that pass, then takes its share. 
 
 1. its name decides which kinds it could feed (`wanted`); a path no kind wants is never opened;
 2. a search over its bytes (read once, shared by the kinds: `_scan.Content`) rules out the kinds it cannot
-   feed (`could_hold`);
+   feed (`could_hold`), or shows that a kind would not keep it if it parses (`keep_bytes`);
 3. it is read and parsed once (`_repo.read`), and offered to each remaining kind (`keep`);
 4. a file no kind keeps is released at once (`_repo.release`): its documents, and its share of the run's
    byte and YAML budgets, are given back, so memory follows what the checks judge, not the repository.
@@ -36,6 +36,9 @@ class Selector:
     keep: Callable[[SourceFile], bool] | None = None
     could_hold: Callable[[Content], bool] | None = None
     errors: bool = True
+    # a test over the bytes that never says no to a file `keep` would take: where it says no, `keep` is not
+    # asked (the file is still a candidate: read, and reported if it cannot be)
+    keep_bytes: Callable[[Content], bool] | None = None
 
 
 def selected(ctx: Context, kind: str, selectors: Mapping[str, Selector]) -> tuple[SourceFile, ...]:
@@ -58,6 +61,8 @@ def one_pass(ctx: Context, selectors: Mapping[str, Selector]) -> dict[str, tuple
     budget = scan_budget(ctx)
     paths, _, _, links = _repo._walked(ctx)
     out: dict[str, list[SourceFile]] = {k: [] for k in selectors}
+    with ctx.shared.lock:  # the files a kind of an earlier pass kept: held for it, never released
+        held = cast(set[str], ctx.shared.cache.setdefault("held", set()))
     for rel in paths:
         if rel in own:
             continue
@@ -67,6 +72,7 @@ def one_pass(ctx: Context, selectors: Mapping[str, Selector]) -> dict[str, tuple
             continue
         content = Content(ctx.root, rel, _parse.fmt(rel), budget)
         want = [k for k in want if _could_hold(selectors[k], content)]
+        moot = {k for k in want if not _could_keep(selectors[k], content)}
         del content  # its bytes, if they were searched
         if not want:
             continue  # its bytes show it cannot be one: not read, not parsed
@@ -74,16 +80,23 @@ def one_pass(ctx: Context, selectors: Mapping[str, Selector]) -> dict[str, tuple
         kept = False
         for k in want:
             s = selectors[k]
-            if s.errors if f.error is not None else s.keep is None or s.keep(f):
+            if s.errors if f.error is not None else k not in moot and (s.keep is None or s.keep(f)):
                 out[k].append(f)
                 kept = True
-        if not kept:
+        if kept:
+            with ctx.shared.lock:
+                held.add(rel)
+        elif rel not in held:
             _repo.release(ctx, rel)
     return {k: tuple(v) for k, v in out.items()}
 
 
 def _could_hold(s: Selector, content: Content) -> bool:
     return s.could_hold is None or s.could_hold(content)
+
+
+def _could_keep(s: Selector, content: Content) -> bool:
+    return s.keep_bytes is None or s.keep_bytes(content)
 
 
 def _could_link(wanted: Callable[[str], bool], rel: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from mlops_gate.providers import Context
@@ -53,11 +54,20 @@ class Content:
         self._root = root
         self._budget = budget
         self._data: bytes | None = None
+        self._folded: bytes | None = None
 
     def has(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
+        return self._search(lambda data: pattern.search(data) is not None)
+
+    def has_any(self, needles: tuple[bytes, ...]) -> bool:
+        """Whether the file's bytes, ASCII letters lower-cased, hold one of `needles` (lower-case), or cannot
+        be searched: a substring test per needle, much faster than a case-blind regex of alternatives."""
+        return self._search(lambda data: any(n in data for n in needles), fold=True)
+
+    def _search(self, found: Callable[[bytes], bool], fold: bool = False) -> bool:
         if self._data is not None:
-            return pattern.search(self._data) is not None
+            return found(self._lower() if fold else self._data)
         path = self._root / self.path
         try:
             real = path.resolve(strict=True)
@@ -71,16 +81,21 @@ class Content:
                     data = fh.read(SCAN_BYTES + 1)
                 if len(data) <= KEEP_BYTES:  # not grown past it while read
                     self._data = data
-                    return pattern.search(data) is not None
+                    return found(self._lower() if fold else data)
             with open(real, "rb") as fh:
                 tail = b""
                 while chunk := fh.read(CHUNK):
-                    if pattern.search(tail + chunk):
+                    if found((tail + chunk).lower() if fold else tail + chunk):
                         return True
                     tail = chunk[-OVERLAP:]
         except (OSError, RuntimeError):
             return True
         return False
+
+    def _lower(self) -> bytes:
+        if self._folded is None:
+            self._folded = (self._data or b"").lower()
+        return self._folded
 
 
 def word(text: str) -> bytes:

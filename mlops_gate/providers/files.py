@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.lang import manifests
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
-from mlops_gate.policies import DISCOVERED_NAMES
 from mlops_gate.providers import Context
+from mlops_gate.providers._drift import could_be_drift, could_mention_drift, drift_candidate, mentions_drift
 from mlops_gate.providers._pass import Selector, selected
 from mlops_gate.providers._repo import YAML_EXT, has_path, is_dockerfile, name_of, read, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
@@ -220,64 +219,6 @@ def alertmanager_config(ctx: Context) -> RepoFiles:
     return _select(ctx, "alertmanager_config")
 
 
-DRIFT_WORDS = (
-    "evidently",
-    "nannyml",
-    "quality_monitors",
-    "data_drift",
-    "datadrift",
-    "drift_signal",
-    "model_monitor",
-    "monitoring_signals",
-    "prediction_drift",
-    "alibi_detect",
-    "whylogs",
-)
-
-
-def _drift_candidate(rel: str) -> bool:
-    candidate = name_of(rel).endswith((*YAML_EXT, ".json", ".py")) and not _is_ci(rel)
-    return candidate and name_of(rel) not in DISCOVERED_NAMES
-
-
-def _mentions_drift(f: SourceFile) -> bool:
-    name = f.path.lower()
-    if any(w in name for w in ("evidently", "nannyml", "drift")):
-        return True
-    if f.format == "python":
-        return any(f"import {w}" in (f.text or "") or f"from {w}" in (f.text or "") for w in DRIFT_WORDS)
-    return any(any(w in s for w in DRIFT_WORDS) for s in _strings(f.documents))
-
-
-def _strings(node: object) -> Iterator[str]:
-    """Every key and scalar of the documents, lower-cased (no serialisation of the whole tree)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                yield str(k).lower()
-                stack.append(v)
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, str):
-            yield item.lower()
-        elif item is not None and not isinstance(item, (bool, int, float)):
-            yield str(item).lower()
-
-
-_DRIFT_PY = re.compile(b"|".join(w.encode() for w in DRIFT_WORDS), re.I)
-_DRIFT_JSON = re.compile(b"|".join(word(w) for w in DRIFT_WORDS), re.I)
-
-
-def _could_be_drift(c: Content) -> bool:
-    """What _mentions_drift needs, over the bytes; YAML is read anyway (every YAML file is a manifest
-    candidate), and can spell a word in escapes no search of its bytes would find."""
-    if c.format == "yaml" or any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
-        return True
-    return c.has(_DRIFT_PY if c.format == "python" else _DRIFT_JSON)
-
-
 def drift_config(ctx: Context) -> RepoFiles:
     return _select(ctx, "drift_config")
 
@@ -299,7 +240,12 @@ SELECTORS = {
         lambda f: _is_rules(f) or _prometheus_rule_crd(f),
     ),
     "alertmanager_config": Selector(lambda rel: _is_yaml(rel) and not _is_ci(rel), _is_alertmanager),
-    "drift_config": Selector(_drift_candidate, _mentions_drift, _could_be_drift),
+    "drift_config": Selector(
+        lambda rel: drift_candidate(rel) and not _is_ci(rel),
+        mentions_drift,
+        could_be_drift,
+        keep_bytes=could_mention_drift,
+    ),
     "rule_tests": Selector(_is_yaml, is_rule_test, errors=False),  # read by providers/promtool.py
 }
 

@@ -122,3 +122,40 @@ def test_more_than_fifty_thousand_files_are_judged(tmp_path: Path, monkeypatch: 
     records = collect({"deploy_manifests": frozenset(), "dockerfiles": frozenset()}, tmp_path, Target(), {})
     assert records["deploy_manifests"].error is None
     assert [f.path for f in records["deploy_manifests"].value.files] == ["pod.yaml"]  # type: ignore[attr-defined]
+
+
+def test_a_kind_read_on_its_own_after_another_keeps_the_others_files(
+    tmp_path: Path, parses: collections.Counter[str]
+) -> None:
+    """Without the engine (no `Shared.kinds`), each kind makes its own pass: a file an earlier kind kept stays
+    parsed (not released by a later pass that does not keep it)."""
+    write_tree(tmp_path, TREE)
+    ctx = Context(root=tmp_path, target=Target(), env={})
+    manifests = files.deploy_manifests(ctx)
+    assert files.rule_files(ctx).files and "file:k8s/deploy.yaml" in ctx.shared.cache
+    assert files.deploy_manifests(ctx) == manifests and parses["k8s/deploy.yaml"] == 1
+
+
+def test_drift_words_are_found_in_escaped_or_binary_yaml_strings_and_a_broken_file_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    """The byte search lets drift_config skip walking a YAML file's strings only when they cannot hold a
+    drift word: escaped and binary strings are walked; a file that does not parse stays a candidate."""
+    write_tree(
+        tmp_path,
+        {
+            "a/escaped.yaml": 'monitor: "\\x65vidently"\n',
+            "a/binary.yaml": "monitor: !!binary ZXZpZGVudGx5\n",
+            "a/plain.yaml": "settings: {a: 1}\n",
+            "a/upper.yaml": "Monitors: [WhyLogs]\n",
+            "a/broken.yaml": "a: [\n",
+        },
+    )
+    records = collect({"drift_config": frozenset()}, tmp_path, Target(), {})
+    found = [(f.path, f.error is not None) for f in records["drift_config"].value.files]  # type: ignore[attr-defined]
+    assert found == [
+        ("a/binary.yaml", False),
+        ("a/broken.yaml", True),
+        ("a/escaped.yaml", False),
+        ("a/upper.yaml", False),
+    ]
