@@ -69,9 +69,9 @@ def not_read(rel: str, fmt: str, why: str) -> SourceFile:
     return SourceFile(rel, fmt, error=NOT_READ + why)
 
 
-def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
+def parse(ctx: Context, rel: str, *, escaped: bool, known: bool, data: bytes | None = None) -> SourceFile:
     """The file read and parsed by its format, or why not (`escaped`: its name cannot be printed; `known`:
-    the walk found it)."""
+    the walk found it; `data`: its bytes, already read whole from a regular file that is no link)."""
     kind = fmt(rel)
     if escaped:
         return not_read(
@@ -79,7 +79,7 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
         )
     if not known:
         return not_read(rel, kind, "no such file in the repository")
-    problem, data = _bytes(ctx, rel)
+    problem, data = _bytes(ctx, rel) if data is None else _given(ctx, data)
     if problem is not None:
         return not_read(rel, kind, problem)
     _state(ctx).record(rel, size=len(data))
@@ -108,6 +108,12 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
     return SourceFile(rel, kind, documents=loaded.documents, lines=loaded.lines)
 
 
+_SPENT = (
+    f"this run holds {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
+    "or move generated files out of it"
+)
+
+
 def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
     """The file's bytes, or why they were not read: links are followed only within the repository, only
     regular files are opened, and no more than MAX_BYTES (and the run's RUN_BYTES) are read."""
@@ -133,17 +139,22 @@ def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
                 b"",
             )
         if not _spend(ctx, st.st_size):
-            return (
-                f"this run has read {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
-                "or move generated files out of it",
-                b"",
-            )
+            return _SPENT, b""
         with open(path, "rb") as fh:  # a regular file: opening cannot block
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}", b""
     if len(data) > MAX_BYTES:
         return f"larger than {MAX_BYTES} bytes (it grew while read)", b""
+    return None, data
+
+
+def _given(ctx: Context, data: bytes) -> tuple[str | None, bytes]:
+    """Bytes a search read already: held to the same limits as _bytes."""
+    if len(data) > MAX_BYTES:
+        return f"larger than {MAX_BYTES} bytes ({len(data)} bytes); the gate reads files up to 1 MiB: split it", b""
+    if not _spend(ctx, len(data)):
+        return _SPENT, b""
     return None, data
 
 

@@ -78,10 +78,12 @@ def one_pass(ctx: Context, selectors: Mapping[str, Selector]) -> dict[str, tuple
         content = Content(ctx.root, rel, _parse.fmt(rel), budget)
         want = [k for k in want if _could_hold(selectors[k], content)]
         moot = {k for k in want if not _could_keep(selectors[k], content)}
-        del content  # its bytes, if they were searched
+        data = content.data  # the bytes, if a search read them: parsed from memory
+        del content
         if not want:
             continue  # its bytes show it cannot be one: not read, not parsed
-        f = _repo.read(ctx, rel)
+        f = _repo.read(ctx, rel, data)
+        del data
         kept = False
         for k in want:
             s = selectors[k]

@@ -150,8 +150,9 @@ def _hidden_folder(path: Path, root: Path) -> bool:
     return not target.is_relative_to(real) or bool(SKIP_DIRS & set(target.relative_to(real).parts))
 
 
-def read(ctx: Context, rel: str) -> SourceFile:
-    """The file parsed by its kind; cached, so a file in two categories is read once."""
+def read(ctx: Context, rel: str, data: bytes | None = None) -> SourceFile:
+    """The file parsed by its kind; cached, so a file in two categories is read once (`data`: its bytes,
+    already read whole from a regular file that is no link)."""
     key = f"file:{rel}"
     with ctx.shared.lock:
         hit = ctx.shared.cache.get(key)
@@ -165,7 +166,7 @@ def read(ctx: Context, rel: str) -> SourceFile:
         if isinstance(hit, SourceFile):
             return hit
         _, paths, escaped, _ = _walked(ctx)
-        parsed = _parse.parse(ctx, rel, escaped=rel in escaped, known=rel in paths)
+        parsed = _parse.parse(ctx, rel, escaped=rel in escaped, known=rel in paths, data=data)
         with ctx.shared.lock:
             ctx.shared.cache[key] = parsed
     return parsed

@@ -9,7 +9,9 @@ so it is read, and reported when it cannot be.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +57,7 @@ class Content:
         self._budget = budget
         self._data: bytes | None = None
         self._folded: bytes | None = None
+        self._plain = False
 
     def has(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
@@ -70,17 +73,22 @@ class Content:
             return found(self._lower() if fold else self._data)
         path = self._root / self.path
         try:
-            real = path.resolve(strict=True)
-            if not real.is_relative_to(self._root.resolve()) or not real.is_file():
-                return True
-            size = real.stat().st_size
+            st = os.lstat(path)
+            plain = stat.S_ISREG(st.st_mode)  # no link: the walk reached it through real folders of the root
+            if plain:
+                real, size = path, st.st_size
+            else:
+                real = path.resolve(strict=True)
+                if not real.is_relative_to(self._root.resolve()) or not real.is_file():
+                    return True
+                size = real.stat().st_size
             if size > SCAN_BYTES or not self._budget.take(size):
                 return True
             if size <= KEEP_BYTES:
                 with open(real, "rb") as fh:
                     data = fh.read(SCAN_BYTES + 1)
                 if len(data) <= KEEP_BYTES:  # not grown past it while read
-                    self._data = data
+                    self._data, self._plain = data, plain
                     return found(self._lower() if fold else data)
             with open(real, "rb") as fh:
                 tail = b""
@@ -91,6 +99,11 @@ class Content:
         except (OSError, RuntimeError):
             return True
         return False
+
+    @property
+    def data(self) -> bytes | None:
+        """The file's bytes, when a search read them whole from a regular file (not through a link)."""
+        return self._data if self._plain else None
 
     def _lower(self) -> bytes:
         if self._folded is None:

@@ -46,9 +46,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> collections.Counter[str]:
     counter: collections.Counter[str] = collections.Counter()
     real = _parse.parse
 
-    def counted(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
+    def counted(ctx: Context, rel: str, *, escaped: bool, known: bool, data: bytes | None = None) -> SourceFile:
         counter[rel] += 1
-        return real(ctx, rel, escaped=escaped, known=known)
+        return real(ctx, rel, escaped=escaped, known=known, data=data)
 
     monkeypatch.setattr(_parse, "parse", counted)
     return counter

@@ -236,7 +236,7 @@ def small_files(root: Path, count: int, seed: int = 17) -> Path:
     """`count` files of 1-6 KB: Python 40%, YAML configs 25%, JSON 10%, Markdown 25%; manifests among them."""
     rng = random.Random(seed)
     _common(root, rng)
-    for i in range(count - 13):
+    for i in range(count - 11):  # _common writes 11
         folder = f"src/area{i // 2000}/pkg{(i // 50) % 40}"
         roll = i % 20
         if roll < 8:
