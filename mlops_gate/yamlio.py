@@ -183,36 +183,41 @@ def _measure_and_index(
 
 
 def _walk_tree(node: yaml.Node, path: str | None, lines: dict[str, int], depth: int, odd: list[bool]) -> int:
-    """The node's expanded size (as _measure counts it), recording the line of each key path (as _index)."""
+    """The node's expanded size (as _measure counts it), recording the line of each key path (as _index).
+    Written for speed: it visits every node of every YAML file the run reads."""
     if depth > MAX_DEPTH:
         odd[0] = True
         return 0
     if path is not None:
         lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.ScalarNode):
+    kind = type(node)
+    if kind is yaml.ScalarNode:
         return 1 + len(str(node.value)) // CHARS_PER_UNIT
-    total = 1
-    if isinstance(node, yaml.MappingNode):
+    total, deeper = 1, depth + 1
+    sub: str | None
+    if kind is yaml.MappingNode:
         names: set[str] = set()
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
+            if type(key) is yaml.ScalarNode:
                 name = str(key.value)
                 total += 1 + len(name) // CHARS_PER_UNIT
             else:
                 name = "?"
-                total += _walk_tree(key, None, lines, depth + 1, odd)
+                total += _walk_tree(key, None, lines, deeper, odd)
             if name in names and name != "<<":
                 odd[0] = True
             names.add(name)
-            sub = f"{path}/{name}" if path is not None and len(path) + len(name) < MAX_LINE_PATH else None
-            if sub is not None:
+            if path is not None and len(path) + len(name) < MAX_LINE_PATH:
+                sub = f"{path}/{name}"
                 lines.setdefault(sub, key.start_mark.line + 1)
-            total += _walk_tree(value, sub, lines, depth + 1, odd)
+            else:
+                sub = None
+            total += _walk_tree(value, sub, lines, deeper, odd)
     else:
         for i, item in enumerate(node.value):
             name = str(i)
             sub = f"{path}/{name}" if path is not None and len(path) + len(name) < MAX_LINE_PATH else None
-            total += _walk_tree(item, sub, lines, depth + 1, odd)
+            total += _walk_tree(item, sub, lines, deeper, odd)
     return total
 
 
