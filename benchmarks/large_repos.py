@@ -109,7 +109,7 @@ def tree_size(root: Path) -> tuple[int, int]:
     files = yaml_bytes = 0
     for dirpath, _, names in os.walk(root):
         for name in names:
-            files += 1
+            files += name != ".built"
             if name.endswith((".yaml", ".yml")):
                 yaml_bytes += (Path(dirpath) / name).stat().st_size
     return files, yaml_bytes
