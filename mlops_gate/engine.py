@@ -100,9 +100,11 @@ def collect(
     env: Mapping[str, str],
     debug: bool = False,
     inputs: RunInputs | None = None,
+    workers: int = 8,
 ) -> dict[str, FactRecord]:
-    """Run each kind's provider once, concurrently (network-bound providers overlap)."""
-    shared = Shared()
+    """Run each kind's provider once, concurrently (network-bound providers overlap; the file kinds share one
+    pass over the repository, providers/_pass.py); `workers=1` reads them one after another."""
+    shared = Shared(kinds=frozenset(kinds))
     base = Context(root=root, target=target, env=env, inputs=inputs or RunInputs(), shared=shared)
 
     def one(kind: str) -> FactRecord:
@@ -125,9 +127,9 @@ def collect(
             tuple(ctx.meter.sources),
         )
 
-    if len(kinds) <= 1:
+    if len(kinds) <= 1 or workers <= 1:
         return {k: one(k) for k in kinds}
-    with ThreadPoolExecutor(max_workers=min(8, len(kinds))) as pool:
+    with ThreadPoolExecutor(max_workers=min(workers, len(kinds))) as pool:
         return dict(zip(kinds, pool.map(one, kinds), strict=True))
 
 
@@ -193,9 +195,10 @@ def run(
     errors: tuple[str, ...] = (),
     debug: bool = False,
     inputs: RunInputs | None = None,
+    workers: int = 8,
 ) -> tuple[Report, dict[str, FactRecord]]:
     """`inputs`: what the providers are told besides the target (the policy loaded, where trust anchors are
-    read, this run's own output files)."""
+    read, this run's own output files); `workers`: how many fact kinds are read at once."""
     start = time.perf_counter()
     planned = plan(policy, checks, target, only, skip)
     if not planned:
@@ -204,7 +207,7 @@ def run(
     if facts_in is not None:
         facts = {k: v for k, v in facts_in.items() if k in kinds}
     else:
-        facts = collect(kinds, root, target, env, debug, inputs)
+        facts = collect(kinds, root, target, env, debug, inputs, workers)
     results = [r for p in planned for r in judge(p, facts, target, debug)]
     use = apply_waivers(results, policy.waivers, today or today_utc())
     report = Report(

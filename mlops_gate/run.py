@@ -168,7 +168,9 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
     )
     redactor = secrets.redactor(env)  # every output below holds no form of a credential
     report = redactor.data(replace(output.relocate(report, repo, env), facts_file=req.facts_in))
-    dumped: dict[str, Any] = redactor.data(facts_file.dump(facts, tgt, (pol.source, pol.digest), req.facts_in))
+    dumped: dict[str, Any] = {}  # the facts file, built only when it is written (it walks every fact)
+    if req.facts_out or req.evidence:
+        dumped = redactor.data(facts_file.dump(facts, tgt, (pol.source, pol.digest), req.facts_in))
     if req.facts_out:
         output.write_facts(req.facts_out, dumped, env)
     if req.evidence:

@@ -85,6 +85,7 @@ class Budget:
 class Loaded:
     documents: tuple[Any, ...]
     lines: dict[str, int] = field(default_factory=dict)
+    units: int = 0  # what the documents took from the budget (a caller that releases them gives it back)
 
 
 def load(text: str, budget: Budget | None = None, max_documents: int | None = None) -> Loaded:
@@ -93,7 +94,8 @@ def load(text: str, budget: Budget | None = None, max_documents: int | None = No
     limit = budget.take(FILE_UNITS) if budget is not None else FILE_UNITS
     left = [limit]
     try:
-        return _load(text, left, max_documents, budget if limit < FILE_UNITS else None)
+        loaded = _load(text, left, max_documents, budget if limit < FILE_UNITS else None)
+        return Loaded(loaded.documents, loaded.lines, limit - left[0])
     finally:
         if budget is not None:
             budget.give_back(left[0])
@@ -101,6 +103,7 @@ def load(text: str, budget: Budget | None = None, max_documents: int | None = No
 
 def _load(text: str, left: list[int], max_documents: int | None, short: Budget | None) -> Loaded:
     loader = _Loader(text)
+    anchored = "&" in text  # without an anchor there is no alias: each node is used once, and one walk does
     lines: dict[str, int] = {}
     docs: list[Any] = []
     try:
@@ -111,8 +114,11 @@ def _load(text: str, left: list[int], max_documents: int | None, short: Budget |
                     f"document {max_documents + 1} starts here: only {max_documents} is allowed", mark.line + 1
                 )
             node = loader.get_node()
-            _measure(node, left, short)
-            _index(node, str(len(docs)), lines, {})
+            if anchored:
+                _measure(node, left, short)
+                _index(node, str(len(docs)), lines, {})
+            else:
+                _measure_and_index(node, str(len(docs)), lines, left, short)
             docs.append(_plain(loader.construct_document(node)))
     except YamlSyntaxError:
         raise
@@ -161,6 +167,60 @@ def _measure(root: yaml.Node, left: list[int], short: Budget | None) -> None:
         return total
 
     left[0] -= size(root, 0)
+
+
+def _measure_and_index(
+    root: yaml.Node, path: str, lines: dict[str, int], left: list[int], short: Budget | None
+) -> None:
+    """_measure and _index in one walk, for a document without aliases (every node used once, so its size is
+    the sum of its nodes'). On anything to refuse, _measure and _index are run as they are, so the error and
+    its line are theirs."""
+    odd = [False]  # nested too deep, or a duplicate key
+    total = _walk_tree(root, path, lines, 0, odd)
+    if odd[0] or total > left[0]:
+        _measure(root, left, short)  # raises what is too large or too deep
+        _index(root, path, {}, {})  # raises the duplicate key
+        return
+    left[0] -= total
+
+
+def _walk_tree(node: yaml.Node, path: str | None, lines: dict[str, int], depth: int, odd: list[bool]) -> int:
+    """The node's expanded size (as _measure counts it), recording the line of each key path (as _index).
+    Written for speed: it visits every node of every YAML file the run reads."""
+    if depth > MAX_DEPTH:
+        odd[0] = True
+        return 0
+    if path is not None:
+        lines.setdefault(path, node.start_mark.line + 1)
+    kind = type(node)
+    if kind is yaml.ScalarNode:
+        return 1 + len(str(node.value)) // CHARS_PER_UNIT
+    total, deeper = 1, depth + 1
+    sub: str | None
+    if kind is yaml.MappingNode:
+        names: set[str] = set()
+        for key, value in node.value:
+            if type(key) is yaml.ScalarNode:
+                name = str(key.value)
+                total += 1 + len(name) // CHARS_PER_UNIT
+            else:
+                name = "?"
+                total += _walk_tree(key, None, lines, deeper, odd)
+            if name in names and name != "<<":
+                odd[0] = True
+            names.add(name)
+            if path is not None and len(path) + len(name) < MAX_LINE_PATH:
+                sub = f"{path}/{name}"
+                lines.setdefault(sub, key.start_mark.line + 1)
+            else:
+                sub = None
+            total += _walk_tree(value, sub, lines, deeper, odd)
+    else:
+        for i, item in enumerate(node.value):
+            name = str(i)
+            sub = f"{path}/{name}" if path is not None and len(path) + len(name) < MAX_LINE_PATH else None
+            total += _walk_tree(item, sub, lines, deeper, odd)
+    return total
 
 
 def _too_large(short: Budget | None) -> str:

@@ -38,10 +38,12 @@ class Meter:
 
 @dataclass
 class Shared:
-    """State providers share within one run (a single walk of the repository)."""
+    """State providers share within one run (a single walk of the repository; `kinds`: every fact kind the run
+    reads, so the file kinds are read in one pass over it)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, object] = field(default_factory=dict)
+    kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

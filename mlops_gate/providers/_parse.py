@@ -13,18 +13,34 @@ from mlops_gate.facts.files import NOT_READ, SourceFile
 from mlops_gate.providers import Context
 
 MAX_BYTES = 1 << 20  # per file
-RUN_BYTES = 64 << 20  # every file one run reads, together (parsed files stay in memory for the run)
+RUN_BYTES = 64 << 20  # the files one run holds at once (a file no fact kind keeps is released, and given back)
 YAML_EXT = (".yml", ".yaml")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"  # git-lfs writes exactly this first line
 
 
 class _Run:
-    """What one run may still read: bytes of files, and YAML nodes (shared by every fact kind)."""
+    """What one run may still hold: bytes of files, and YAML nodes (shared by every fact kind); `spent`: what
+    each file held took, given back when it is released."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.bytes_left = RUN_BYTES
         self.yaml = yamlio.Budget()
+        self.spent: dict[str, tuple[int, int]] = {}  # path -> (bytes, YAML units)
+
+    def record(self, rel: str, size: int = 0, units: int = 0) -> None:
+        with self.lock:
+            was = self.spent.get(rel, (0, 0))
+            self.spent[rel] = (was[0] + size, was[1] + units)
+
+
+def forget(ctx: Context, rel: str) -> None:
+    """Give back what the file took from the run's budgets (its parsed form is no longer held)."""
+    run = _state(ctx)
+    with run.lock:
+        size, units = run.spent.pop(rel, (0, 0))
+        run.bytes_left += size
+    run.yaml.give_back(units)
 
 
 def _state(ctx: Context) -> _Run:
@@ -53,9 +69,9 @@ def not_read(rel: str, fmt: str, why: str) -> SourceFile:
     return SourceFile(rel, fmt, error=NOT_READ + why)
 
 
-def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
+def parse(ctx: Context, rel: str, *, escaped: bool, known: bool, data: bytes | None = None) -> SourceFile:
     """The file read and parsed by its format, or why not (`escaped`: its name cannot be printed; `known`:
-    the walk found it)."""
+    the walk found it; `data`: its bytes, already read whole from a regular file that is no link)."""
     kind = fmt(rel)
     if escaped:
         return not_read(
@@ -63,9 +79,10 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
         )
     if not known:
         return not_read(rel, kind, "no such file in the repository")
-    problem, data = _bytes(ctx, rel)
+    problem, data = _bytes(ctx, rel) if data is None else _given(ctx, data)
     if problem is not None:
         return not_read(rel, kind, problem)
+    _state(ctx).record(rel, size=len(data))
     if data.startswith(LFS_POINTER):
         return not_read(
             rel,
@@ -85,9 +102,16 @@ def parse(ctx: Context, rel: str, *, escaped: bool, known: bool) -> SourceFile:
         loaded = yamlio.load(text, _state(ctx).yaml)
     except yamlio.YamlSyntaxError as exc:
         if kind == "json" and not exc.bounded:
-            return _json(rel, text, _state(ctx).yaml)
+            return _json(ctx, rel, text)
         return SourceFile(rel, kind, text=text, error=str(exc), error_line=exc.line)  # text: to classify it
+    _state(ctx).record(rel, units=loaded.units)
     return SourceFile(rel, kind, documents=loaded.documents, lines=loaded.lines)
+
+
+_SPENT = (
+    f"this run holds {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
+    "or move generated files out of it"
+)
 
 
 def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
@@ -115,17 +139,22 @@ def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
                 b"",
             )
         if not _spend(ctx, st.st_size):
-            return (
-                f"this run has read {RUN_BYTES >> 20} MiB of files already; point --repo at the project, "
-                "or move generated files out of it",
-                b"",
-            )
+            return _SPENT, b""
         with open(path, "rb") as fh:  # a regular file: opening cannot block
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}", b""
     if len(data) > MAX_BYTES:
         return f"larger than {MAX_BYTES} bytes (it grew while read)", b""
+    return None, data
+
+
+def _given(ctx: Context, data: bytes) -> tuple[str | None, bytes]:
+    """Bytes a search read already: held to the same limits as _bytes."""
+    if len(data) > MAX_BYTES:
+        return f"larger than {MAX_BYTES} bytes ({len(data)} bytes); the gate reads files up to 1 MiB: split it", b""
+    if not _spend(ctx, len(data)):
+        return _SPENT, b""
     return None, data
 
 
@@ -138,9 +167,10 @@ def _spend(ctx: Context, size: int) -> bool:
         return True
 
 
-def _json(rel: str, text: str, budget: yamlio.Budget) -> SourceFile:
+def _json(ctx: Context, rel: str, text: str) -> SourceFile:
     """JSON that YAML would not read (a tab, a `\\/`), held to the limits YAML files get: nesting at most
     yamlio.MAX_DEPTH, no lone surrogate (`"\\udcff"`), its nodes counted in the run's budget."""
+    budget = _state(ctx).yaml
     try:
         doc = json.loads(text)
         nodes = _json_bounds(doc)
@@ -155,6 +185,7 @@ def _json(rel: str, text: str, budget: yamlio.Budget) -> SourceFile:
             error=f"not parsed: this run's YAML budget ({budget.total:,} nodes for "
             "every file together) is spent; point --repo at the project",
         )
+    _state(ctx).record(rel, units=nodes)
     return SourceFile(rel, "json", documents=(doc,))
 
 

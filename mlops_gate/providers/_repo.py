@@ -32,7 +32,7 @@ from mlops_gate.providers import Context, _exclude, _parse
 from mlops_gate.providers._parse import YAML_EXT, is_dockerfile, name_of
 from mlops_gate.providers._scan import Content, scan_budget
 
-__all__ = ["YAML_EXT", "is_dockerfile", "name_of", "read", "select", "top_mapping", "walk"]
+__all__ = ["YAML_EXT", "has_path", "is_dockerfile", "name_of", "read", "release", "select", "top_mapping", "walk"]
 
 SKIP_DIRS = {
     ".git",
@@ -51,7 +51,6 @@ SKIP_DIRS = {
     ".idea",
     ".vscode",
 }
-MAX_FILES = 50_000
 MAX_DEPTH = 128  # folders below the root: far more than a project needs, far less than Python's recursion limit
 
 
@@ -64,13 +63,24 @@ def walk(ctx: Context) -> list[str]:
 Walked = tuple[list[str], frozenset[str], frozenset[str], frozenset[str]]
 
 
+def has_path(ctx: Context, rel: str) -> bool:
+    """Whether the walk found `rel` (a set lookup: no list is rebuilt per question)."""
+    return rel in _walked(ctx)[1]
+
+
 def _walked(ctx: Context) -> Walked:
-    """(every path, the same as a set, the escaped names among them, the links to folders not walked)."""
+    """(every path, the same as a set, the escaped names among them, the links to folders not walked). A walk
+    that failed fails once: its error is kept and raised to every fact kind that asks again."""
     with ctx.shared.lock:
         cached = ctx.shared.cache.get("walk")
         if cached is None:
-            cached = _exclude.apply(ctx, _walk(ctx.root))  # the policy's `exclude:` and .gitignore
+            try:
+                cached = _exclude.apply(ctx, _walk(ctx.root))  # the policy's `exclude:` and .gitignore
+            except FactError as exc:
+                cached = exc
             ctx.shared.cache["walk"] = cached
+    if isinstance(cached, FactError):
+        raise cached
     return cached  # type: ignore[return-value]
 
 
@@ -95,11 +105,7 @@ def _walk(root: Path) -> Walked:
         links.update(d if rel == "." else f"{rel}/{d}" for d in hidden)
         for name in [*filenames, *hidden]:  # links to files or nothing, FIFOs, sockets: read() says what they are
             found.append(name if rel == "." else f"{rel}/{name}")
-            if len(found) > MAX_FILES:
-                raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
     found.extend(_committed(root, skipped))
-    if len(found) > MAX_FILES:
-        raise FactError(f"{root} holds more than {MAX_FILES} files", "point --repo at the project")
     if problems:  # an unreadable folder could hide exactly the file a check looks for: fail closed
         shown = printable.name("; ".join(problems[:3]))
         raise FactError(
@@ -144,8 +150,9 @@ def _hidden_folder(path: Path, root: Path) -> bool:
     return not target.is_relative_to(real) or bool(SKIP_DIRS & set(target.relative_to(real).parts))
 
 
-def read(ctx: Context, rel: str) -> SourceFile:
-    """The file parsed by its kind; cached, so a file in two categories is read once."""
+def read(ctx: Context, rel: str, data: bytes | None = None) -> SourceFile:
+    """The file parsed by its kind; cached, so a file in two categories is read once (`data`: its bytes,
+    already read whole from a regular file that is no link)."""
     key = f"file:{rel}"
     with ctx.shared.lock:
         hit = ctx.shared.cache.get(key)
@@ -159,10 +166,19 @@ def read(ctx: Context, rel: str) -> SourceFile:
         if isinstance(hit, SourceFile):
             return hit
         _, paths, escaped, _ = _walked(ctx)
-        parsed = _parse.parse(ctx, rel, escaped=rel in escaped, known=rel in paths)
+        parsed = _parse.parse(ctx, rel, escaped=rel in escaped, known=rel in paths, data=data)
         with ctx.shared.lock:
             ctx.shared.cache[key] = parsed
     return parsed
+
+
+def release(ctx: Context, rel: str) -> None:
+    """Forget the parsed file (no fact kind kept it): its memory, and its share of the run's budgets, are
+    freed. A later read() parses it again."""
+    with ctx.shared.lock:
+        ctx.shared.cache.pop(f"file:{rel}", None)
+        ctx.shared.cache.pop(f"lock:{rel}", None)
+    _parse.forget(ctx, rel)
 
 
 def top_mapping(f: SourceFile) -> dict[str, object]:

@@ -9,8 +9,11 @@ so it is read, and reported when it cannot be.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from mlops_gate.providers import Context
@@ -18,6 +21,7 @@ from mlops_gate.providers import Context
 SCAN_BYTES = 64 << 20  # per file
 RUN_SCAN_BYTES = 512 << 20  # per run
 CHUNK = 1 << 20
+KEEP_BYTES = 1 << 20  # a file up to this size is read once and kept while its kinds search it
 OVERLAP = 1024  # longer than any pattern searched for
 
 
@@ -45,32 +49,66 @@ def scan_budget(ctx: Context) -> ScanBudget:
 
 class Content:
     """The bytes of one repository file (`path` relative to `root`, `format` as the reader names it),
-    searched on demand."""
+    searched on demand; a file up to KEEP_BYTES is read once, however many patterns are searched."""
 
     def __init__(self, root: Path, path: str, format: str, budget: ScanBudget) -> None:
         self.path, self.format = path, format
         self._root = root
         self._budget = budget
+        self._data: bytes | None = None
+        self._folded: bytes | None = None
+        self._plain = False
 
     def has(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
+        return self._search(lambda data: pattern.search(data) is not None)
+
+    def has_any(self, needles: tuple[bytes, ...]) -> bool:
+        """Whether the file's bytes, ASCII letters lower-cased, hold one of `needles` (lower-case), or cannot
+        be searched: a substring test per needle, much faster than a case-blind regex of alternatives."""
+        return self._search(lambda data: any(n in data for n in needles), fold=True)
+
+    def _search(self, found: Callable[[bytes], bool], fold: bool = False) -> bool:
+        if self._data is not None:
+            return found(self._lower() if fold else self._data)
         path = self._root / self.path
         try:
-            real = path.resolve(strict=True)
-            if not real.is_relative_to(self._root.resolve()) or not real.is_file():
-                return True
-            size = real.stat().st_size
+            st = os.lstat(path)
+            plain = stat.S_ISREG(st.st_mode)  # no link: the walk reached it through real folders of the root
+            if plain:
+                real, size = path, st.st_size
+            else:
+                real = path.resolve(strict=True)
+                if not real.is_relative_to(self._root.resolve()) or not real.is_file():
+                    return True
+                size = real.stat().st_size
             if size > SCAN_BYTES or not self._budget.take(size):
                 return True
+            if size <= KEEP_BYTES:
+                with open(real, "rb") as fh:
+                    data = fh.read(SCAN_BYTES + 1)
+                if len(data) <= KEEP_BYTES:  # not grown past it while read
+                    self._data, self._plain = data, plain
+                    return found(self._lower() if fold else data)
             with open(real, "rb") as fh:
                 tail = b""
                 while chunk := fh.read(CHUNK):
-                    if pattern.search(tail + chunk):
+                    if found((tail + chunk).lower() if fold else tail + chunk):
                         return True
                     tail = chunk[-OVERLAP:]
         except (OSError, RuntimeError):
             return True
         return False
+
+    @property
+    def data(self) -> bytes | None:
+        """The file's bytes, when a search read them whole from a regular file (not through a link)."""
+        return self._data if self._plain else None
+
+    def _lower(self) -> bytes:
+        if self._folded is None:
+            self._folded = (self._data or b"").lower()
+        return self._folded
 
 
 def word(text: str) -> bytes:

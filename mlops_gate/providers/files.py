@@ -11,7 +11,6 @@ and for workflows and drift monitors the files whose bytes could hold one.
 
 from __future__ import annotations
 
-import json
 import re
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
@@ -19,11 +18,12 @@ from mlops_gate.lang import manifests
 from mlops_gate.lang.databricks import include_matches
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
-from mlops_gate.policies import DISCOVERED_NAMES
-from mlops_gate.providers import Context
+from mlops_gate.providers import Context, _exclude
 from mlops_gate.providers._azure_ci import with_azure
-from mlops_gate.providers._helm import helm_skipped, helm_template, not_helm
-from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, select, top_mapping, walk
+from mlops_gate.providers._drift import could_be_drift, could_mention_drift, drift_candidate, mentions_drift
+from mlops_gate.providers._helm import helm_skipped, helm_template
+from mlops_gate.providers._pass import Selector, selected
+from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, top_mapping, walk
 from mlops_gate.providers._scan import Content, word
 
 __all__ = ["YAML_EXT", "read", "walk"]  # the repository helpers other providers use come from here too
@@ -42,7 +42,7 @@ def _is_ci(rel: str) -> bool:
 
 def ci_config(ctx: Context) -> RepoFiles:
     """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
-    found = with_azure(ctx, select(ctx, _is_ci))
+    found = with_azure(ctx, _select(ctx, "ci_config"))
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
@@ -56,7 +56,7 @@ def ci_config(ctx: Context) -> RepoFiles:
 
 
 def dockerfiles(ctx: Context) -> RepoFiles:
-    return select(ctx, lambda rel: is_dockerfile(rel.rsplit("/", 1)[-1].lower()))
+    return _select(ctx, "dockerfiles")
 
 
 def _is_compose(rel: str) -> bool:
@@ -89,12 +89,7 @@ def _could_be_manifest(c: Content) -> bool:
 
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
-    found = select(
-        ctx,
-        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel),
-        _is_manifest,
-        _could_be_manifest,
-    )
+    found = _select(ctx, "deploy_manifests")
     return RepoFiles(found.root, tuple(_as_template(ctx, f) for f in found.files), found.skipped)
 
 
@@ -140,7 +135,7 @@ def _could_be_workflow(c: Content) -> bool:
 
 
 def workflow_files(ctx: Context) -> RepoFiles:
-    found = select(ctx, _workflow_candidate, _is_workflow, _could_be_workflow)
+    found = _select(ctx, "workflow_files")
     extra = _bundle_includes(ctx, found)
     return RepoFiles(found.root, found.files + extra, found.skipped)
 
@@ -200,11 +195,7 @@ def _crd_rules(f: SourceFile) -> SourceFile:
 
 
 def rule_files(ctx: Context) -> RepoFiles:
-    found = select(
-        ctx,
-        not_helm(ctx, lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel)),
-        lambda f: _is_rules(f) or _prometheus_rule_crd(f),
-    )
+    found = _select(ctx, "rule_files", helm=True)
     files = tuple(_crd_rules(f) if _prometheus_rule_crd(f) else f for f in found.files)
     return RepoFiles(found.root, files, found.skipped + helm_skipped(ctx, rb"\bgroups:", rb"\b(?:alert|record):"))
 
@@ -215,59 +206,51 @@ def _is_alertmanager(f: SourceFile) -> bool:
 
 
 def alertmanager_config(ctx: Context) -> RepoFiles:
-    found = select(
-        ctx, not_helm(ctx, lambda rel: name_of(rel).endswith(YAML_EXT) and not _is_ci(rel)), _is_alertmanager
-    )
+    found = _select(ctx, "alertmanager_config", helm=True)
     return RepoFiles(found.root, found.files, found.skipped + helm_skipped(ctx, rb"\broute:", rb"\breceivers:"))
 
 
-DRIFT_WORDS = (
-    "evidently",
-    "nannyml",
-    "quality_monitors",
-    "data_drift",
-    "datadrift",
-    "drift_signal",
-    "model_monitor",
-    "monitoring_signals",
-    "create_monitor",
-    "prediction_drift",
-    "alibi_detect",
-    "whylogs",
-)
-
-
-def _drift_candidate(rel: str) -> bool:
-    candidate = name_of(rel).endswith((*YAML_EXT, ".json", ".py")) and not _is_ci(rel)
-    return candidate and name_of(rel) not in DISCOVERED_NAMES
-
-
-def _mentions_drift(f: SourceFile) -> bool:
-    name = f.path.lower()
-    if any(w in name for w in ("evidently", "nannyml", "drift")):
-        return True
-    if f.format == "python":
-        return any(f"import {w}" in (f.text or "") or f"from {w}" in (f.text or "") for w in DRIFT_WORDS)
-    blob = json.dumps(f.documents, default=str).lower() if f.documents else ""
-    return any(w in blob for w in DRIFT_WORDS)
-
-
-_DRIFT_PY = re.compile(b"|".join(w.encode() for w in DRIFT_WORDS), re.I)
-_DRIFT_JSON = re.compile(b"|".join(word(w) for w in DRIFT_WORDS), re.I)
-
-
-_ESCAPE = re.compile(rb"\\[xuUN0-9LP_ ]")  # a YAML double-quoted escape
-
-
-def _could_be_drift(c: Content) -> bool:
-    """What _mentions_drift needs, over the bytes; YAML can spell a word in escapes (`\x64rift`), so a YAML
-    file holding an escape is read whatever its words (one that does not parse is then reported)."""
-    if any(w in c.path.lower() for w in ("evidently", "nannyml", "drift")):
-        return True
-    if c.format == "yaml":
-        return c.has(_DRIFT_PY) or c.has(_ESCAPE)
-    return c.has(_DRIFT_PY if c.format == "python" else _DRIFT_JSON)
-
-
 def drift_config(ctx: Context) -> RepoFiles:
-    return select(ctx, not_helm(ctx, _drift_candidate), _mentions_drift, _could_be_drift)
+    return _select(ctx, "drift_config", helm=True)
+
+
+def _is_yaml(rel: str) -> bool:
+    return name_of(rel).endswith(YAML_EXT)
+
+
+# what each file kind takes, in one pass over the repository for every file kind of the run (_pass)
+SELECTORS = {
+    "ci_config": Selector(_is_ci),
+    "dockerfiles": Selector(lambda rel: is_dockerfile(name_of(rel))),
+    "deploy_manifests": Selector(
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel), _is_manifest, _could_be_manifest
+    ),
+    "workflow_files": Selector(_workflow_candidate, _is_workflow, _could_be_workflow),
+    "rule_files": Selector(
+        lambda rel: name_of(rel).endswith((*YAML_EXT, ".rules")) and not _is_ci(rel),
+        lambda f: _is_rules(f) or _prometheus_rule_crd(f),
+    ),
+    "alertmanager_config": Selector(lambda rel: _is_yaml(rel) and not _is_ci(rel), _is_alertmanager),
+    "drift_config": Selector(
+        lambda rel: drift_candidate(rel) and not _is_ci(rel),
+        mentions_drift,
+        could_be_drift,
+        keep_bytes=could_mention_drift,
+    ),
+    "rule_tests": Selector(_is_yaml, is_rule_test, errors=False),  # read by providers/promtool.py
+}
+
+
+def _select(ctx: Context, kind: str, helm: bool = False) -> RepoFiles:
+    """The files of `kind` from the run's one pass, with what `exclude:` and .gitignore left out of it; `helm`:
+    less the Helm chart templates (Go templates, judged only once rendered: no rule file, Alertmanager config or
+    drift monitor as written)."""
+    files = selected(ctx, kind, SELECTORS)
+    if helm:
+        files = tuple(f for f in files if not helm_template(ctx, f.path))
+    return RepoFiles(str(ctx.root), files, _exclude.skipped(ctx, SELECTORS[kind].wanted))
+
+
+def rule_test_files(ctx: Context) -> tuple[SourceFile, ...]:
+    """The promtool unit-test files (that parse), in walk order."""
+    return selected(ctx, "rule_tests", SELECTORS)

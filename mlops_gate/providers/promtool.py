@@ -15,8 +15,8 @@ from typing import Any
 
 from mlops_gate.facts.files import SourceFile
 from mlops_gate.facts.promtool import RuleTestFile, RuleTests, ToolCheck, ToolVerdicts
-from mlops_gate.providers import Context, _tools
-from mlops_gate.providers.files import YAML_EXT, is_rule_test, read, rule_files, walk
+from mlops_gate.providers import Context, _tools, files
+from mlops_gate.providers.files import read, rule_files
 
 MAX_OUTPUT = 2000  # of a tool's output kept per file
 MAX_TEST_FILES = 50
@@ -100,15 +100,7 @@ def _verdicts(ran: _tools.Ran, names: dict[str, str]) -> list[ToolCheck]:
 
 
 def rule_tests(ctx: Context) -> RuleTests:
-    found = []
-    for rel in walk(ctx):
-        if not rel.endswith(YAML_EXT):
-            continue
-        f = read(ctx, rel)
-        if f.error or not is_rule_test(f):
-            continue
-        ctx.meter.read(rel)
-        found.append(RuleTestFile(rel, _alerts(f.documents[0])))
+    found = [RuleTestFile(f.path, _alerts(f.documents[0])) for f in files.rule_test_files(ctx)]
     if "run" not in ctx.scope:
         return RuleTests(str(ctx.root), tuple(found))
     tool = _tools.find(ctx, "promtool")
