@@ -66,7 +66,8 @@ def test_each_file_is_parsed_once_while_every_file_kind_reads_concurrently(
     assert found["deploy_manifests"] == ["broken.yaml", "k8s/deploy.yaml"]
     assert found["rule_files"] == ["broken.yaml", "monitoring/rules.yml"]
     assert found["rule_tests"] == ["monitoring/tests.yml"]
-    assert found["drift_config"] == ["broken.yaml", "monitoring/drift.yaml"]
+    # a YAML file whose bytes cannot spell a drift word is no drift monitor, parsed or not (issue 12)
+    assert found["drift_config"] == ["monitoring/drift.yaml"]
     assert found["workflow_files"] == ["dags/train.py"]
     assert records["rule_tests"].sources == ("monitoring/tests.yml",)  # each kind's meter names its own files
     assert gc.isenabled()  # paused during the pass only
@@ -141,8 +142,9 @@ def test_a_kind_read_on_its_own_after_another_keeps_the_others_files(
 def test_drift_words_are_found_in_escaped_or_binary_yaml_strings_and_a_broken_file_is_still_reported(
     tmp_path: Path,
 ) -> None:
-    """The byte search lets drift_config skip walking a YAML file's strings only when they cannot hold a
-    drift word: escaped and binary strings are walked; a file that does not parse stays a candidate."""
+    """The byte search lets drift_config skip a YAML file only when its bytes cannot spell a drift word: escaped
+    and binary strings are walked; a file that does not parse stays a candidate when its bytes could spell one
+    (it is reported), and is none when they cannot (issue 12: a Go-templated patch file is no drift monitor)."""
     write_tree(
         tmp_path,
         {
@@ -150,7 +152,8 @@ def test_drift_words_are_found_in_escaped_or_binary_yaml_strings_and_a_broken_fi
             "a/binary.yaml": "monitor: !!binary ZXZpZGVudGx5\n",
             "a/plain.yaml": "settings: {a: 1}\n",
             "a/upper.yaml": "Monitors: [WhyLogs]\n",
-            "a/broken.yaml": "a: [\n",
+            "a/broken.yaml": "evidently: [\n",
+            "a/broken-plain.yaml": "a: [{{ .Values.x }}\n",
         },
     )
     records = collect({"drift_config": frozenset()}, tmp_path, Target(), {})
