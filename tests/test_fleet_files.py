@@ -183,3 +183,25 @@ def test_an_archive_over_the_cap_is_an_error_naming_the_flag(tmp_path: Path) -> 
     (entry,) = data["repositories"]
     assert entry["verdict"] == "error" and "--archive-max-bytes" in entry["reason"], entry["reason"]
     assert "MLOPS_GATE_HTTP_MAX_BYTES" not in entry["reason"]
+
+
+def test_every_header_counts_against_the_entry_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folder headers compress to almost nothing: they count toward the cap as files do."""
+    from mlops_gate.fleet import archive
+
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 3)
+
+    def folders(tar: tarfile.TarFile) -> None:
+        for i in range(5):
+            info = tarfile.TarInfo(f"top/d{i}")
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+
+    server = serve("github", wrap=_serving(_tar(folders)))
+    try:
+        rc, data = fleet("github", server, tmp_path / "e.json", "--include", "*model-0001")
+    finally:
+        server.stop()
+    (entry,) = data["repositories"]
+    assert rc == 3 and entry["verdict"] == "error"
+    assert "more than 3 files and folders" in entry["reason"], entry["reason"]

@@ -169,16 +169,17 @@ def fetch(ctx: Context, repo: Repo, commit: str, dest: Path, max_bytes: int = DE
 
 
 def _untar(spool: IO[bytes], dest: Path, budget: int, what: str) -> int:
-    count = total = 0
+    entries = count = total = 0
     with tarfile.open(fileobj=spool, mode="r:*") as tar:
         for member in tar:
+            entries, total = entries + 1, total + max(member.size, 0)
+            _bounded(entries, total, budget, what)  # every header counts: 512 bytes each, compressed to a few
             if member.name in ("pax_global_header",) or member.type in (tarfile.XGLTYPE, tarfile.XHDTYPE):
                 continue
             rel = _safe_name(_strip_top(member.name), what)  # the archive's top folder: owner-repo-sha/
             if not rel:
                 continue
-            count, total = count + (not member.isdir()), total + max(member.size, 0)
-            _bounded(count, total, budget, what)
+            count += not member.isdir()
             member.name = rel
             if member.islnk():
                 member.linkname = _strip_top(member.linkname)
@@ -242,6 +243,6 @@ def _inside(dest: Path, folder: Path, rel: str, what: str) -> None:
 
 def _bounded(count: int, total: int, budget: int, what: str) -> None:
     if count > MAX_ENTRIES:
-        raise ArchiveError(f"{what}: more than {MAX_ENTRIES:,} files", HINT)
+        raise ArchiveError(f"{what}: more than {MAX_ENTRIES:,} files and folders", HINT)
     if total > budget:
         raise ArchiveError(f"{what}: unpacks to more than {budget:,} bytes", HINT)
