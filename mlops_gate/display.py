@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mlops_gate import printable, progress
+from mlops_gate.secrets import redact
 
 
 class _Status:
@@ -25,6 +26,9 @@ class _Status:
         self.kinds: dict[str, float] = {}
         self.step = "starting"
         self.spinner: Any = None
+        # every form of a credential masked before rich lays the line out: a line folded at the terminal's width
+        # would split a secret over two writes, past the stream's own redaction
+        self.redact: Any = lambda text: text
 
     def on(self, e: progress.Event) -> None:
         now = time.monotonic()
@@ -58,7 +62,7 @@ class _Status:
             return self.step
 
     def __rich__(self) -> Any:
-        self.spinner.update(text=printable.name(self.line()))
+        self.spinner.update(text=printable.name(self.redact(self.line())))
         return self.spinner
 
 
@@ -88,6 +92,7 @@ def showing(env: Mapping[str, str], verbose: bool, stream: Any = None) -> Iterat
         return
     live: Any = None
     status = _Status()
+    status.redact = lambda text: redact(text, env)
     if tty:
         from rich.console import Console
         from rich.live import Live
@@ -105,7 +110,7 @@ def showing(env: Mapping[str, str], verbose: bool, stream: Any = None) -> Iterat
         said = _verbose_line(e) if verbose else None
         if said is None:
             return
-        text = printable.name(f"mlops-gate: {said}")
+        text = printable.name(redact(f"mlops-gate: {said}", env))
         if live is not None:
             live.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:

@@ -118,12 +118,29 @@ def _link(tar: tarfile.TarFile, name: str, target: str) -> None:
     tar.addfile(info)
 
 
+def _hardlink(tar: tarfile.TarFile) -> None:
+    _file(tar, "top/a.yml", "x: 1\n")
+    info = tarfile.TarInfo("top/b.yml")
+    info.type, info.linkname = tarfile.LNKTYPE, "top/a.yml"
+    tar.addfile(info)
+
+
+def _pax_bomb(tar: tarfile.TarFile) -> None:
+    """A 2 MiB pax header (a few KB compressed): tarfile would read it whole into memory."""
+    info = tarfile.TarInfo("top/a.yml")
+    info.pax_headers = {"comment": "x" * (2 << 20)}
+    tar.format = tarfile.PAX_FORMAT
+    tar.addfile(info, io.BytesIO(b""))
+
+
 HOSTILE: dict[str, tuple[Callable[[tarfile.TarFile], None], str]] = {
+    "hard-link": (_hardlink, "refused: a hard link"),
+    "pax-header-bomb": (_pax_bomb, "extended header (more than 1,048,576)"),
     "escapes": (lambda t: _file(t, "top/../../evil.yml", "x: 1\n"), "points outside the repository"),
     "absolute": (lambda t: _file(t, "top//etc/evil.yml", "x: 1\n"), "points outside the repository"),
     "through-a-link": (
         lambda t: (_link(t, "top/out", "/tmp"), _file(t, "top/out/evil.yml", "x: 1\n")),
-        "refused",
+        "refused: out on its way is a symbolic link",
     ),
 }
 
@@ -205,3 +222,35 @@ def test_every_header_counts_against_the_entry_cap(tmp_path: Path, monkeypatch: 
     (entry,) = data["repositories"]
     assert rc == 3 and entry["verdict"] == "error"
     assert "more than 3 files and folders" in entry["reason"], entry["reason"]
+
+
+def test_a_zip_that_cannot_be_unpacked_makes_that_repository_an_error_and_the_others_are_judged(
+    tmp_path: Path,
+) -> None:
+    good = bytearray(fleet_files.zipball(fleet_files.files(1)))
+    start = 30 + int.from_bytes(good[26:28], "little")  # the first member's deflated data
+    for i in range(start + 2, start + 22):
+        good[i] ^= 0xFF  # no longer inflates, or no longer matches its CRC
+    broken = bytes(good)
+
+    def wrap(resolver: Any) -> Any:
+        def resolve(method: str, path: str, query: dict[str, str]) -> Any:
+            if query.get("$format") == "zip" and "00000000-" in path:  # model-0000's archive
+                return 200, broken, {}
+            return resolver(method, path, query)
+
+        return resolve
+
+    server = serve("azure", wrap=wrap)
+    try:
+        rc, data = fleet("azure", server, tmp_path / "z.json", "--include", "model-000[0-1]")
+    finally:
+        server.stop()
+    assert rc == 1  # model-0001 fails on its own findings; model-0000 could not be judged
+    by_name = {r["name"]: r for r in data["repositories"]}
+    assert by_name["contoso/ml/model-0000"]["verdict"] == "error"
+    assert (
+        "cannot unpack it" in by_name["contoso/ml/model-0000"]["reason"]
+        or "larger than" in (by_name["contoso/ml/model-0000"]["reason"])
+    )
+    assert by_name["contoso/ml/model-0001"]["status"] == "judged" and by_name["contoso/ml/model-0001"]["results"]

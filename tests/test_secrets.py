@@ -412,3 +412,34 @@ def test_python_dash_v_writing_to_the_guarded_stderr_does_not_deadlock(tmp_path:
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["verdict"] == "pass"
     assert "import " in done.stderr  # -v's own lines went through the guard
+
+
+def test_the_live_status_line_never_shows_a_secret_even_folded_at_the_terminal_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The status line is laid out by rich, which folds a long line at the terminal's width: the text is redacted
+    before, so a token in a request's path is masked whole, never split over two writes."""
+    import io
+    import re
+    import time
+
+    from mlops_gate import display, progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    token = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    env = {"MLOPS_GATE_PROMETHEUS_TOKEN": token, "TERM": "xterm"}
+    for width in (40, 58, 61, 76):
+        monkeypatch.setenv("COLUMNS", str(width))
+        inner = Tty()
+        guarded = stderr_guard._GuardedStream(inner, env)
+        with display.showing(env, False, stream=guarded):
+            url = f"GET https://prom.example/api/v1/{token}/query"
+            progress.emit(progress.Event("request", "prometheus_state", url, 1))
+            time.sleep(0.2)
+        shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", inner.getvalue())
+        assert "reading prometheus_state" in shown  # the line was drawn
+        flat = re.sub(r"[\r\n]", "", shown)
+        assert not any(token[i : i + 8] in flat for i in range(len(token) - 7)), (width, shown)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import tarfile
 import tempfile
 import urllib.parse
@@ -158,61 +159,101 @@ FETCH = {"github": _github, "gitlab": _gitlab, "azure": _azure}
 
 
 def fetch(ctx: Context, repo: Repo, commit: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
-    """Unpack the repository's files at `commit` into the empty folder `dest`; returns how many files."""
+    """Unpack the repository's files at `commit` into the empty folder `dest`; returns how many files. Whatever
+    goes wrong unpacking (a corrupt stream, an encrypted or unknown zip method, a refused entry) is an
+    ArchiveError: that repository is `error`, and the others are judged."""
     spool, kind = FETCH[repo.platform](ctx, repo, commit, max_bytes)
     what = f"the archive of {repo.name} at {commit[:12]}"
     with spool:
         try:
             return (_untar if kind == "tar" else _unzip)(spool, dest, max_bytes * UNPACKED_FACTOR, what)
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise ArchiveError(f"{what}: cannot unpack it: {exc}", HINT) from None
+        except ArchiveError:
+            raise
+        except Exception as exc:  # zlib/lzma errors, RuntimeError (encrypted), NotImplementedError (method), ...
+            raise ArchiveError(
+                f"{what}: cannot unpack it: {type(exc).__name__}: {exc}",
+                "the archive the API sent is corrupt or in a form the gate does not unpack: run again, or leave "
+                "--files out (or exclude the repository)",
+            ) from None
+
+
+MAX_HEADER = 1 << 20  # a pax or GNU long-name header: tarfile reads it whole into memory
+
+
+class _Bounded(tarfile.TarInfo):
+    """tarfile reads a pax extended header or a GNU long name/link whole into memory before the member it
+    describes: one of more than MAX_HEADER bytes (a few KB compressed) is refused before it is read."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        long = (
+            tarfile.XHDTYPE,
+            tarfile.XGLTYPE,
+            tarfile.SOLARIS_XHDTYPE,
+            tarfile.GNUTYPE_LONGNAME,
+            tarfile.GNUTYPE_LONGLINK,
+        )
+        if self.type in long and self.size > MAX_HEADER:
+            raise tarfile.HeaderError(f"a {self.size:,}-byte extended header (more than {MAX_HEADER:,})")
+        return super()._proc_member(tarfile_)  # type: ignore[misc, no-any-return]
 
 
 def _untar(spool: IO[bytes], dest: Path, budget: int, what: str) -> int:
+    """Regular files, folders and symbolic links only, each written by this code (not tarfile's extraction
+    filter, whose realpath checks older Pythons let long link chains get around): every folder on the way is
+    checked with lstat to be a real folder inside `dest`, a file is created exclusively (never through a link),
+    and a link is made as written but never written through."""
     entries = count = total = 0
-    with tarfile.open(fileobj=spool, mode="r:*") as tar:
+    with tarfile.open(fileobj=spool, mode="r:*", tarinfo=_Bounded) as tar:
         for member in tar:
             entries, total = entries + 1, total + max(member.size, 0)
             _bounded(entries, total, budget, what)  # every header counts: 512 bytes each, compressed to a few
-            if member.name in ("pax_global_header",) or member.type in (tarfile.XGLTYPE, tarfile.XHDTYPE):
-                continue
             rel = _safe_name(_strip_top(member.name), what)  # the archive's top folder: owner-repo-sha/
             if not rel:
                 continue
-            count += not member.isdir()
-            member.name = rel
-            if member.islnk():
-                member.linkname = _strip_top(member.linkname)
-            if member.issym():  # a link is kept as written; nothing is ever written through it (data filter)
-                _link(dest, rel, member.linkname, what)
-                continue
-            try:
-                tar.extract(member, dest, set_attrs=False, filter="data")
-            except tarfile.FilterError as exc:
-                raise ArchiveError(f"{what}: {rel}: refused: {exc}", HINT) from None
+            if member.isdir():
+                _folder(dest, rel, what).mkdir(exist_ok=True)
+            elif member.issym():
+                os.symlink(member.linkname, _parent(dest, rel, what) / posixpath.basename(rel))
+                count += 1
+            elif member.isreg():
+                data = tar.extractfile(member)
+                if data is None:
+                    raise ArchiveError(f"{what}: {rel}: its data cannot be read", HINT)
+                _write(data, _parent(dest, rel, what) / posixpath.basename(rel), member.size, rel, what)
+                count += 1
+            else:
+                kind = "a hard link" if member.islnk() else "not a file, folder or symbolic link"
+                raise ArchiveError(f"{what}: {rel}: refused: {kind} (git archives hold none)", HINT)
     return count
 
 
 def _unzip(spool: IO[bytes], dest: Path, budget: int, what: str) -> int:
-    count = total = 0
+    entries = count = total = 0
     with zipfile.ZipFile(spool) as zf:
         for info in zf.infolist():
+            entries, total = entries + 1, total + info.file_size
+            _bounded(entries, total, budget, what)
             rel = _safe_name(info.filename.lstrip("/"), what)
-            if not rel or info.is_dir():
+            if not rel:
                 continue
-            count, total = count + 1, total + info.file_size
-            _bounded(count, total, budget, what)
-            out = dest / rel
-            out.parent.mkdir(parents=True, exist_ok=True)
-            _inside(dest, out.parent, rel, what)
-            with zf.open(info) as src, open(out, "xb") as dst:
-                written = 0
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > info.file_size:  # a size the header understates
-                        raise ArchiveError(f"{what}: {rel}: larger than its entry says", HINT)
-                    dst.write(chunk)
+            if info.is_dir():
+                _folder(dest, rel, what).mkdir(exist_ok=True)
+                continue
+            with zf.open(info) as src:
+                _write(src, _parent(dest, rel, what) / posixpath.basename(rel), info.file_size, rel, what)
+            count += 1
     return count
+
+
+def _write(src: IO[bytes], path: Path, size: int, rel: str, what: str) -> None:
+    """`src` into a new file (O_EXCL: an existing name, a link included, is an error), at most `size` bytes."""
+    with open(path, "xb") as dst:
+        written = 0
+        while chunk := src.read(1 << 20):
+            written += len(chunk)
+            if written > size:  # a size the header understates
+                raise ArchiveError(f"{what}: {rel}: larger than its entry says", HINT)
+            dst.write(chunk)
 
 
 def _strip_top(name: str) -> str:
@@ -228,17 +269,28 @@ def _safe_name(name: str, what: str) -> str:
     return norm
 
 
-def _link(dest: Path, rel: str, target: str, what: str) -> None:
-    rel = _safe_name(rel, what)
-    path = dest / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _inside(dest, path.parent, rel, what)
-    os.symlink(target, path)
+def _folder(dest: Path, rel: str, what: str) -> Path:
+    """`dest/rel` for a folder: its parent checked as `_parent` does, and `rel` itself not a link."""
+    path = _parent(dest, rel, what) / posixpath.basename(rel)
+    if path.is_symlink():
+        raise ArchiveError(f"{what}: {rel}: refused: a folder where the archive made a symbolic link", HINT)
+    return path
 
 
-def _inside(dest: Path, folder: Path, rel: str, what: str) -> None:
-    if not folder.resolve().is_relative_to(dest.resolve()):
-        raise ArchiveError(f"{what}: {rel}: its folder is a link out of the repository; refused", HINT)
+def _parent(dest: Path, rel: str, what: str) -> Path:
+    """The folder `rel` goes in, made as needed: each component from `dest` down is checked with lstat to be a
+    real folder (never a symbolic link), so nothing is ever written through a link."""
+    folder = dest
+    for part in rel.split("/")[:-1]:
+        folder = folder / part
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            folder.mkdir()
+            continue
+        if not stat.S_ISDIR(mode):
+            raise ArchiveError(f"{what}: {rel}: refused: {part} on its way is a symbolic link or a file", HINT)
+    return folder
 
 
 def _bounded(count: int, total: int, budget: int, what: str) -> None:

@@ -20,7 +20,13 @@ from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.providers import Context, _exclude
 from mlops_gate.providers._azure_ci import with_azure
-from mlops_gate.providers._drift import could_be_drift, could_mention_drift, drift_candidate, mentions_drift
+from mlops_gate.providers._drift import (
+    DRIFT_WORDS,
+    could_be_drift,
+    could_mention_drift,
+    drift_candidate,
+    mentions_drift,
+)
 from mlops_gate.providers._helm import helm_skipped, helm_template
 from mlops_gate.providers._pass import Selector, selected
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, top_mapping, walk
@@ -210,8 +216,12 @@ def alertmanager_config(ctx: Context) -> RepoFiles:
     return RepoFiles(found.root, found.files, found.skipped + helm_skipped(ctx, rb"\broute:", rb"\breceivers:"))
 
 
+_DRIFT_ANY = rb"(?i)" + b"|".join(re.escape(w.encode()) for w in (*DRIFT_WORDS, "drift"))
+
+
 def drift_config(ctx: Context) -> RepoFiles:
-    return _select(ctx, "drift_config", helm=True)
+    found = _select(ctx, "drift_config", helm=True)  # a Helm template that could hold one is listed, not dropped
+    return RepoFiles(found.root, found.files, found.skipped + helm_skipped(ctx, _DRIFT_ANY))
 
 
 def _is_yaml(rel: str) -> bool:

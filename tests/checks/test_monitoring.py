@@ -774,3 +774,16 @@ def test_unparsable_yaml_that_cannot_spell_a_drift_word_is_not_a_drift_candidate
     files["monitoring/escaped.yaml"] = 'kind: "\\x64rift"\nbroken: [\n'
     facts = read_facts(write_tree(tmp_path, files), "rule_files", "drift_config")
     assert [f.path for f in facts.drift_config.files] == ["monitoring/escaped.yaml"]
+
+
+def test_a_helm_template_that_could_be_a_drift_monitor_is_listed_as_skipped(tmp_path: Path) -> None:
+    """Never dropped silently: a chart template mentioning drift is not judged as written, and the report says so."""
+    files = {
+        "chart/Chart.yaml": "apiVersion: v2\nname: monitor\nversion: 1.0.0\n",
+        "chart/templates/drift.yaml": "evidently:\n  {{- toYaml .Values.drift | nindent 2 }}\n",
+        "chart/templates/service.yaml": "kind: Service\nmetadata: {name: {{ .Release.Name }}}\n",
+    }
+    out = drift(tmp_path, files)
+    assert out.violations  # no drift monitor judged
+    assert any("chart/templates/drift.yaml: a Helm chart template" in e for e in out.evidence), out.evidence
+    assert not any("service.yaml" in e for e in out.evidence)
