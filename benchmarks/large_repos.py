@@ -44,12 +44,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.file_checks import FILES_ONLY
 from tests.support.large_trees import kserve_like, small_files
 
-FILE_CHECKS = (
-    "cd.deploy-via-pipeline,ci.pr-pipeline,image.base-pinned,image.digest-pinned,monitoring.alert-routing,"
-    "monitoring.alert-rules,monitoring.drift-monitor,orchestration.workflow-defined"
-)
+FILE_CHECKS = ",".join(FILES_ONLY)
 TREES = {
     "kserve": lambda root: kserve_like(root),
     "10k": lambda root: small_files(root, 10_000),

@@ -11,25 +11,15 @@ from mlops_gate import engine, policies, policy
 from mlops_gate.catalogue import catalogue
 from mlops_gate.reporters import json_report
 from mlops_gate.target import Target
+from tests.support.file_checks import FILES_ONLY
 from tests.support.large_trees import kserve_like, small_files
-
-FILE_CHECKS = (
-    "cd.deploy-via-pipeline",
-    "ci.pr-pipeline",
-    "image.base-pinned",
-    "image.digest-pinned",
-    "monitoring.alert-routing",
-    "monitoring.alert-rules",
-    "monitoring.drift-monitor",
-    "orchestration.workflow-defined",
-)
 
 
 def _report(root: Path, workers: int) -> dict[str, object]:
     cat = catalogue()
     pol = policy.load(policies.PROFILES_DIR / "default.yaml")
     report, facts = engine.run(
-        pol, cat.checks, Target(), root, env={}, only=FILE_CHECKS, today=dt.date(2026, 12, 7), workers=workers
+        pol, cat.checks, Target(), root, env={}, only=FILES_ONLY, today=dt.date(2026, 12, 7), workers=workers
     )
     assert all(r.error is None for r in facts.values()), [r.error for r in facts.values()]
     data = json.loads(json_report.render(report, cat.checks))

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.file_checks import FILES_ONLY
+
 HEAVY = ("github", "gitlab", "azure.devops", "mlflow", "requests", "urllib3", "rich")
 SIGSTORE = ("sigstore", "sigstore_models", "rekor_types", "rfc3161_client", "tuf", "pydantic")  # the `sigstore` extra
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -92,16 +94,6 @@ def test_fleet_is_imported_only_for_fleet_and_merge() -> None:
         assert not [m for m in mods if m.startswith("mlops_gate.fleet")]
 
 
-FILES_ONLY = (  # the eight checks that read only the repository's files (benchmarks/startup.py)
-    "cd.deploy-via-pipeline",
-    "ci.pr-pipeline",
-    "image.base-pinned",
-    "image.digest-pinned",
-    "monitoring.alert-routing",
-    "monitoring.alert-rules",
-    "monitoring.drift-monitor",
-    "orchestration.workflow-defined",
-)
 NOT_READ_BY_FILES = ("platform", "mlflow_registry", "prometheus")  # fact modules of kinds those checks do not read
 
 
