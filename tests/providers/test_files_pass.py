@@ -13,19 +13,11 @@ import pytest
 from mlops_gate.engine import collect
 from mlops_gate.facts.files import SourceFile
 from mlops_gate.providers import Context, _parse, _repo, files
+from mlops_gate.providers.files import SELECTORS
 from mlops_gate.target import Target
 from tests.support.trees import write_tree
 
-FILE_KINDS = (
-    "ci_config",
-    "dockerfiles",
-    "deploy_manifests",
-    "workflow_files",
-    "rule_files",
-    "alertmanager_config",
-    "drift_config",
-    "rule_tests",
-)
+FILE_KINDS = tuple(SELECTORS)  # every kind the one pass serves
 TREE = {
     ".github/workflows/ci.yml": "on: pull_request\njobs:\n  test:\n    runs-on: x\n    steps: [{run: pytest}]\n",
     "Dockerfile": "FROM python:3.11\n",
