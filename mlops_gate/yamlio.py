@@ -18,18 +18,36 @@ from typing import Any
 
 import yaml
 
+from mlops_gate import yamlnodes
+from mlops_gate.yamlnodes import FILE_UNITS as FILE_UNITS
+from mlops_gate.yamlnodes import MAX_DEPTH as MAX_DEPTH
+from mlops_gate.yamlnodes import YamlSyntaxError as YamlSyntaxError
+
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-FILE_UNITS = 1_000_000  # a dense 1 MiB file is about 600 000: only aliases reach this
 RUN_UNITS = 4_000_000  # every YAML/JSON file of one run together: checks and the facts file walk them all
-MAX_DEPTH = 100
-CHARS_PER_UNIT = 64  # a string costs one unit per 64 characters on top of its node
-MAX_LINE_PATH = 512  # key paths longer than this get no line of their own (their parent's is used)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Loader(_Base):  # type: ignore[misc]
-    pass
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        """BaseResolver.resolve without path resolvers (none are registered), with plain scalars' tags
+        remembered: the composer asks for every node, and most plain scalars are the same few keys."""
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < _RESOLVED_MAX and len(value or "") <= 64:
+                    _RESOLVED[value] = tag
+            return tag
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+_STR, _SEQ, _MAP = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_RESOLVED: dict[str | None, str] = {}  # a plain scalar's tag depends on its text alone
+_RESOLVED_MAX = 1 << 16
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -50,16 +68,18 @@ def _untagged(loader: Any, suffix: str, node: yaml.Node) -> Any:
     return loader.construct_scalar(node)
 
 
+def _boolean(loader: Any, node: yaml.Node) -> bool:
+    """`!!bool x` as PyYAML reads it, but an unknown word is a YAML error with its line, not a KeyError."""
+    text = loader.construct_scalar(node)
+    if str(text).lower() not in loader.bool_values:
+        raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a boolean", node.start_mark)
+    return bool(loader.bool_values[str(text).lower()])
+
+
 _Loader.add_multi_constructor("!", _untagged)
+_Loader.add_constructor("tag:yaml.org,2002:bool", _boolean)
 # a bare `=` (YAML 1.1's value key, as CRD schemas spell an enum value) is a plain string to Go's YAML readers
 _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
-
-
-class YamlSyntaxError(ValueError):
-    def __init__(self, message: str, line: int | None, bounded: bool = False) -> None:
-        super().__init__(message)
-        self.line = line
-        self.bounded = bounded  # refused for its size or nesting, not for its syntax
 
 
 class Budget:
@@ -94,14 +114,14 @@ def load(text: str, budget: Budget | None = None, max_documents: int | None = No
     limit = budget.take(FILE_UNITS) if budget is not None else FILE_UNITS
     left = [limit]
     try:
-        loaded = _load(text, left, max_documents, budget if limit < FILE_UNITS else None)
+        loaded = _load(text, left, max_documents, budget.total if budget is not None and limit < FILE_UNITS else None)
         return Loaded(loaded.documents, loaded.lines, limit - left[0])
     finally:
         if budget is not None:
             budget.give_back(left[0])
 
 
-def _load(text: str, left: list[int], max_documents: int | None, short: Budget | None) -> Loaded:
+def _load(text: str, left: list[int], max_documents: int | None, short: int | None) -> Loaded:
     loader = _Loader(text)
     anchored = "&" in text  # without an anchor there is no alias: each node is used once, and one walk does
     lines: dict[str, int] = {}
@@ -114,12 +134,20 @@ def _load(text: str, left: list[int], max_documents: int | None, short: Budget |
                     f"document {max_documents + 1} starts here: only {max_documents} is allowed", mark.line + 1
                 )
             node = loader.get_node()
+            path = str(len(docs))
             if anchored:
-                _measure(node, left, short)
-                _index(node, str(len(docs)), lines, {})
+                docs.append(_slow(loader, node, path, lines, left, short))
+                continue
+            units = [0]
+            try:
+                value = yamlnodes.build(node, path, lines, units)
+            except yamlnodes.Slow:
+                units[0] = left[0] + 1  # as below: the walks and PyYAML's constructor say what it is
+            if units[0] > left[0]:
+                docs.append(_slow(loader, node, path, lines, left, short, aliases=False))
             else:
-                _measure_and_index(node, str(len(docs)), lines, left, short)
-            docs.append(_plain(loader.construct_document(node)))
+                left[0] -= units[0]
+                docs.append(value)
     except YamlSyntaxError:
         raise
     except yaml.YAMLError as exc:
@@ -134,136 +162,23 @@ def _load(text: str, left: list[int], max_documents: int | None, short: Budget |
     return Loaded(tuple(docs), lines)
 
 
-def _measure(root: yaml.Node, left: list[int], short: Budget | None) -> None:
-    """Spend the document's expanded size (each alias counted where it is used) from `left`, computed once
-    per distinct node; refuse recursive aliases and nesting deeper than MAX_DEPTH. `short`: the run's
-    budget, when what it had left was less than a file's share."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: yaml.Node, depth: int) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        if depth > MAX_DEPTH:
-            raise YamlSyntaxError(
-                f"invalid YAML: nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1, bounded=True
-            )
-        if id(node) in active:
-            raise YamlSyntaxError(
-                "invalid YAML: an alias refers to a node that contains it", node.start_mark.line + 1, bounded=True
-            )
-        active.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(size(item, depth + 1) for item in node.value)
-        else:
-            total = 1 + len(str(node.value)) // CHARS_PER_UNIT
-        active.discard(id(node))
-        sizes[id(node)] = total
-        if total > left[0]:
-            raise YamlSyntaxError(_too_large(short), node.start_mark.line + 1, bounded=True)
-        return total
-
-    left[0] -= size(root, 0)
-
-
-def _measure_and_index(
-    root: yaml.Node, path: str, lines: dict[str, int], left: list[int], short: Budget | None
-) -> None:
-    """_measure and _index in one walk, for a document without aliases (every node used once, so its size is
-    the sum of its nodes'). On anything to refuse, _measure and _index are run as they are, so the error and
-    its line are theirs."""
-    odd = [False]  # nested too deep, or a duplicate key
-    total = _walk_tree(root, path, lines, 0, odd)
-    if odd[0] or total > left[0]:
-        _measure(root, left, short)  # raises what is too large or too deep
-        _index(root, path, {}, {})  # raises the duplicate key
-        return
-    left[0] -= total
-
-
-def _walk_tree(node: yaml.Node, path: str | None, lines: dict[str, int], depth: int, odd: list[bool]) -> int:
-    """The node's expanded size (as _measure counts it), recording the line of each key path (as _index).
-    Written for speed: it visits every node of every YAML file the run reads."""
-    if depth > MAX_DEPTH:
-        odd[0] = True
-        return 0
-    if path is not None:
-        lines.setdefault(path, node.start_mark.line + 1)
-    kind = type(node)
-    if kind is yaml.ScalarNode:
-        return 1 + len(str(node.value)) // CHARS_PER_UNIT
-    total, deeper = 1, depth + 1
-    sub: str | None
-    if kind is yaml.MappingNode:
-        names: set[str] = set()
-        for key, value in node.value:
-            if type(key) is yaml.ScalarNode:
-                name = str(key.value)
-                total += 1 + len(name) // CHARS_PER_UNIT
-            else:
-                name = "?"
-                total += _walk_tree(key, None, lines, deeper, odd)
-            if name in names and name != "<<":
-                odd[0] = True
-            names.add(name)
-            if path is not None and len(path) + len(name) < MAX_LINE_PATH:
-                sub = f"{path}/{name}"
-                lines.setdefault(sub, key.start_mark.line + 1)
-            else:
-                sub = None
-            total += _walk_tree(value, sub, lines, deeper, odd)
+def _slow(
+    loader: Any,
+    node: yaml.Node,
+    path: str,
+    lines: dict[str, int],
+    left: list[int],
+    short: int | None,
+    aliases: bool = True,
+) -> Any:
+    """The document through PyYAML's constructor, after the walks that bound and index it (and raise what they
+    refuse): for documents with aliases, and what `yamlnodes.build` does not build."""
+    if aliases:
+        yamlnodes.measure(node, left, short)
+        yamlnodes.index(node, path, lines, {})
     else:
-        for i, item in enumerate(node.value):
-            name = str(i)
-            sub = f"{path}/{name}" if path is not None and len(path) + len(name) < MAX_LINE_PATH else None
-            total += _walk_tree(item, sub, lines, deeper, odd)
-    return total
-
-
-def _too_large(short: Budget | None) -> str:
-    if short is not None:
-        return (
-            f"not parsed: this run's YAML budget ({short.total:,} nodes for every file together) is spent; "
-            "point --repo at the project, or move generated YAML out of it"
-        )
-    return (
-        f"invalid YAML: expands to more than {FILE_UNITS:,} nodes (aliases count each time they are used; "
-        "an alias bomb?)"
-    )
-
-
-def _index(node: yaml.Node, path: str | None, lines: dict[str, int], seen: dict[int, None]) -> None:
-    """Lines per key path, and duplicate keys refused. An aliased node is walked once, where it is defined;
-    where it is used, its path gets the line of the alias (so the walk is linear in the text)."""
-    if path is not None:
-        lines.setdefault(path, node.start_mark.line + 1)
-    if id(node) in seen:
-        return
-    seen[id(node)] = None
-    if isinstance(node, yaml.MappingNode):
-        names: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
-            if name in names and name != "<<":
-                # PyYAML keeps the last silently; promtool, kubectl and GitHub reject the file
-                raise YamlSyntaxError(f"invalid YAML: duplicate key {name!r}", key.start_mark.line + 1)
-            names.add(name)
-            sub = _child(path, name)
-            if sub is not None:
-                lines.setdefault(sub, key.start_mark.line + 1)
-            _index(value, sub, lines, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, _child(path, str(i)), lines, seen)
-
-
-def _child(path: str | None, name: str) -> str | None:
-    if path is None or len(path) + len(name) >= MAX_LINE_PATH:
-        return None
-    return f"{path}/{name}"
+        yamlnodes.measure_and_index(node, path, lines, left, short)
+    return _plain(loader.construct_document(node))
 
 
 _LEAVES = (str, int, float, bool, type(None))
