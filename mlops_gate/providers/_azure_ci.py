@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.lang.azure_templates import collect, is_pipeline
-from mlops_gate.providers import Context
+from mlops_gate.providers import Context, _exclude
 from mlops_gate.providers._helm import helm_template
-from mlops_gate.providers._repo import YAML_EXT, read, select, top_mapping, walk
+from mlops_gate.providers._pass import Selector, selected
+from mlops_gate.providers._repo import YAML_EXT, read, top_mapping, walk
 from mlops_gate.providers._scan import Content, scan_budget
 
 AZURE = "azure:"
+KIND = "ci_config/azure"  # the pass's name for what ci_config takes by shape (read with ci_config)
 _AZURE_KEY = re.compile(rb"(?m)^[\"']?(?:trigger|pr|stages|jobs|steps|extends)[\"']?[ \t]*:")
 _GITHUB_KEY = re.compile(rb"(?m)^[\"']?on[\"']?[ \t]*:")  # a GitHub workflow outside .github/workflows runs nowhere
 
@@ -31,39 +34,53 @@ def named(ctx: Context) -> list[str]:
     return sorted(s.removeprefix(AZURE) for s in ctx.scope if s.startswith(AZURE))
 
 
-def with_azure(ctx: Context, found: RepoFiles) -> RepoFiles:
-    """`found` (the CI files by name) and the Azure pipelines and templates found elsewhere."""
+def shaped_wanted(rel: str) -> bool:
+    """Where an Azure pipeline found by its shape may be (less the CI files by name: files.py)."""
+    return rel.endswith(YAML_EXT) and not rel.startswith(".github/")
+
+
+def shaped_bytes(c: Content) -> bool:
+    return c.has(_AZURE_KEY)
+
+
+def shaped(f: SourceFile) -> bool:
+    return is_pipeline(top_mapping(f))
+
+
+def with_azure(ctx: Context, found: RepoFiles, selectors: Mapping[str, Selector]) -> RepoFiles:
+    """`found` (the CI files by name) and the Azure pipelines and templates found elsewhere: those of Azure's
+    shape from the run's one pass (`selectors[KIND]`), and the files the policy names, in walk order."""
     globs = named(ctx)
     have = {f.path for f in found.files}
 
+    def glob(rel: str) -> bool:
+        return any(fnmatch.fnmatch(rel, g) for g in globs)
+
     def wanted(rel: str) -> bool:
-        return (
-            rel not in have
-            and rel.endswith(YAML_EXT)
-            and not rel.startswith(".github/")
-            and (any(fnmatch.fnmatch(rel, g) for g in globs) or not helm_template(ctx, rel))
-        )
+        return rel not in have and shaped_wanted(rel) and (glob(rel) or not helm_template(ctx, rel))
 
-    def keep(f: SourceFile) -> bool:
-        return any(fnmatch.fnmatch(f.path, g) for g in globs) or is_pipeline(top_mapping(f))
-
-    def could_hold(c: Content) -> bool:
-        return any(fnmatch.fnmatch(c.path, g) for g in globs) or c.has(_AZURE_KEY)
-
-    more = select(ctx, wanted, keep, could_hold)
-    kept = [f for f in more.files if not f.error or not _runs_nowhere(ctx, f.path, globs)]
+    by_shape = {f.path: f for f in selected(ctx, KIND, selectors, only=wanted)}
+    paths = walk(ctx)
+    more = [
+        by_shape.get(rel) or read(ctx, rel) for rel in paths if rel in by_shape or (globs and glob(rel) and wanted(rel))
+    ]
+    for f in more:
+        if f.path not in by_shape:
+            ctx.meter.read(f.path)
+    kept = [f for f in more if not f.error or not _runs_nowhere(ctx, f.path, globs)]
     files = [*found.files, *kept]
-    paths = set(walk(ctx))
+    known = set(paths)
     seen = {f.path for f in files}
     for f in list(files):
         if f.error or f.path.startswith(".github/") or f.path.endswith(".gitlab-ci.yml"):
             continue
-        for t in collect(f, lambda rel: read(ctx, rel) if rel in paths else None):
+        for t in collect(f, lambda rel: read(ctx, rel) if rel in known else None):
             if t.path not in seen:
                 seen.add(t.path)
                 files.append(t)
                 ctx.meter.read(t.path)
-    return RepoFiles(found.root, tuple(files), tuple(dict.fromkeys(found.skipped + more.skipped)))
+    skipped = _exclude.skipped(ctx, wanted)
+    return RepoFiles(found.root, tuple(files), tuple(dict.fromkeys(found.skipped + skipped)))
 
 
 def _runs_nowhere(ctx: Context, rel: str, globs: list[str]) -> bool:

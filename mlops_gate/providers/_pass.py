@@ -45,17 +45,20 @@ class Selector:
     keep_bytes: Callable[[Content], bool] | None = None
 
 
-def selected(ctx: Context, kind: str, selectors: Mapping[str, Selector]) -> tuple[SourceFile, ...]:
-    """The files of `kind` (recorded on its meter), from the run's one pass over the repository."""
+def selected(
+    ctx: Context, kind: str, selectors: Mapping[str, Selector], only: Callable[[str], bool] | None = None
+) -> tuple[SourceFile, ...]:
+    """The files of `kind` (recorded on its meter), from the run's one pass over the repository; `only`: those
+    whose path it takes. A selector named `kind/part` is part of the pass when `kind` is read in the run."""
     with ctx.shared.lock:
         lock = cast(threading.Lock, ctx.shared.cache.setdefault("pass-lock", threading.Lock()))
     with lock:  # the first file kind makes the pass; the others wait for it, not for the GIL
         done = cast(dict[str, tuple[SourceFile, ...]], ctx.shared.cache.setdefault("pass", {}))
         if kind not in done:  # the run's first file kind: every file kind of the run; a kind asked later: its own
-            kinds = {kind} | ({k for k in ctx.shared.kinds if k in selectors} if not done else set())
+            kinds = {kind} | ({k for k in selectors if k.partition("/")[0] in ctx.shared.kinds} if not done else set())
             with _gc_paused():
                 done.update(one_pass(ctx, {k: selectors[k] for k in sorted(kinds)}))
-        files = done[kind]
+        files = done[kind] if only is None else tuple(f for f in done[kind] if only(f.path))
     for f in files:
         ctx.meter.read(f.path)
     return files

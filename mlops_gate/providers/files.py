@@ -18,8 +18,7 @@ from mlops_gate.lang import manifests
 from mlops_gate.lang.databricks import include_matches
 from mlops_gate.lang.gitlab_includes import GITLAB_CI
 from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
-from mlops_gate.providers import Context, _exclude
-from mlops_gate.providers._azure_ci import with_azure
+from mlops_gate.providers import Context, _azure_ci, _exclude
 from mlops_gate.providers._drift import (
     DRIFT_WORDS,
     could_be_drift,
@@ -48,7 +47,7 @@ def _is_ci(rel: str) -> bool:
 
 def ci_config(ctx: Context) -> RepoFiles:
     """The CI files, and the local files `.gitlab-ci.yml` includes (recursively, globs expanded)."""
-    found = with_azure(ctx, _select(ctx, "ci_config"))
+    found = _azure_ci.with_azure(ctx, _select(ctx, "ci_config"), SELECTORS)
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
@@ -231,6 +230,9 @@ def _is_yaml(rel: str) -> bool:
 # what each file kind takes, in one pass over the repository for every file kind of the run (_pass)
 SELECTORS = {
     "ci_config": Selector(_is_ci),
+    _azure_ci.KIND: Selector(
+        lambda rel: _azure_ci.shaped_wanted(rel) and not _is_ci(rel), _azure_ci.shaped, _azure_ci.shaped_bytes
+    ),
     "dockerfiles": Selector(lambda rel: is_dockerfile(name_of(rel))),
     "deploy_manifests": Selector(
         lambda rel: name_of(rel).endswith((*YAML_EXT, ".json")) and not _is_ci(rel), _is_manifest, _could_be_manifest
