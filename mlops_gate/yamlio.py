@@ -11,6 +11,7 @@ graph before anything is built, so an alias bomb is refused in time linear in it
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
 from dataclasses import dataclass, field
@@ -34,21 +35,24 @@ class _Loader(_Base):  # type: ignore[misc]
         """BaseResolver.resolve without path resolvers (none are registered), with plain scalars' tags
         remembered: the composer asks for every node, and most plain scalars are the same few keys."""
         if kind is yaml.ScalarNode:
-            if not implicit[0]:
+            if not implicit[0] or value is None:
                 return _STR
             tag = _RESOLVED.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(_RESOLVED) < _RESOLVED_MAX and len(value or "") <= 64:
+                tag = next((t for t, rx in _IMPLICIT.get(value[:1], ()) if rx.match(value)), _STR)
+                if len(_RESOLVED) < _RESOLVED_MAX:
                     _RESOLVED[value] = tag
             return tag
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
+    # no path resolvers: the composer's calls for every node need not look for them
+    descend_resolver = staticmethod(operator.is_)  # (parent, index) -> ignored
+    ascend_resolver = staticmethod(tuple)  # () -> ignored
+
 
 _STR, _SEQ, _MAP = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
-_RESOLVED: dict[str | None, str] = {}  # a plain scalar's tag depends on its text alone
+_RESOLVED: dict[str, str] = {}  # a plain scalar's tag depends on its text alone
 _RESOLVED_MAX = 1 << 16
-
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
@@ -57,6 +61,10 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+assert not _Loader.yaml_path_resolvers and None not in _Loader.yaml_implicit_resolvers  # what resolve() skips
+_IMPLICIT: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    first: tuple(resolvers) for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
 
 
 def _untagged(loader: Any, suffix: str, node: yaml.Node) -> Any:

@@ -11,6 +11,7 @@ caller takes PyYAML's constructor and the walks above, so errors and their lines
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -223,6 +224,9 @@ def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units
 
 
 _constructor = SafeConstructor()
+# what int() and float() read as PyYAML's constructor does (which also takes 0x, 0o, 017, 1_000, 1:30, .inf, ...)
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)").fullmatch
+_FLOAT_TEXT = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?").fullmatch
 
 
 def _scalar(node: yaml.ScalarNode, tag: str, text: str) -> Any:
@@ -231,9 +235,9 @@ def _scalar(node: yaml.ScalarNode, tag: str, text: str) -> Any:
     if tag == _NULL:
         return None
     if tag == _INT:
-        return _constructor.construct_yaml_int(node)
+        return int(text) if _DECIMAL(text) else _constructor.construct_yaml_int(node)
     if tag == _FLOAT:
-        return _constructor.construct_yaml_float(node)
+        return float(text) if _FLOAT_TEXT(text) else _constructor.construct_yaml_float(node)
     if tag == _BOOL and text in _BOOLS:
         return _BOOLS[text]
     raise Slow  # merge keys, binary, timestamps, sets, pairs, unknown tags

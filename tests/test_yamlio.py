@@ -23,6 +23,7 @@ TRICKY = [
     "on: push\njobs: {test: {steps: [{run: pytest}]}}\n",
     # scalars as PyYAML's SafeConstructor reads them (with yamlio's YAML 1.2 booleans and no timestamps)
     "x: [1, -2, +3, 0x1F, 0o17, 017, 0b101, 1_000, 1:30, 2.5, -.5, 1e3, .inf, -.Inf, 6.8523e+5, 1:30.5]\n",
+    "x: [-0.0, 1., .5, 1.5e-3, 1E5, -00, 010, -0, 0, 12345678901234567890, 1.7976931348623157e309]\n",
     "x: [true, False, TRUE, yes, no, on, off, y, n, null, Null, ~, '', \"\", 2020-01-01, 2001-12-14t21:59:43.10-05:00]\n",
     "x: [!!str 1, !!int '7', !!float '2', !!bool yes, !!bool TRUE, !!null '', !Ref y, ! 3, !Sub {a: b}, !G [1]]\n",
     "x: [!!binary aGk=, !!timestamp 2020-01-01, !!set {a, b}, !!omap [{a: 1}], !!pairs [{a: 1}]]\n",

@@ -27,6 +27,8 @@ def charts(ctx: Context) -> frozenset[str]:
 
 def helm_template(ctx: Context, rel: str) -> bool:
     """A file under `templates/` of a chart (at any depth below it, as Helm renders them)."""
+    if "templates/" not in rel:
+        return False
     parts = rel.split("/")
     known = charts(ctx)
     return any(p == "templates" and "/".join(parts[:i]) in known for i, p in enumerate(parts[:-1]))

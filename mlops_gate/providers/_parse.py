@@ -140,8 +140,10 @@ def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
             )
         if not _spend(ctx, st.st_size):
             return _SPENT, b""
-        with open(path, "rb") as fh:  # a regular file: opening cannot block
-            data = fh.read(MAX_BYTES + 1)
+        with open(path, "rb", buffering=0) as fh:  # a regular file: opening cannot block
+            data = fh.read(st.st_size + 1)  # a buffer of the file's size, not of the largest allowed
+            if len(data) > st.st_size:  # grown since
+                data += fh.read(MAX_BYTES + 1 - len(data))
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}", b""
     if len(data) > MAX_BYTES:

@@ -14,6 +14,7 @@ import re
 import stat
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_gate.providers import Context
@@ -68,25 +69,32 @@ class Content:
         be searched: a substring test per needle, much faster than a case-blind regex of alternatives."""
         return self._search(lambda data: any(n in data for n in needles), fold=True)
 
+    def matches(self, found: Callable[[bytes], bool]) -> bool:
+        """Whether `found` says yes to the file's bytes (to each chunk of a large file, overlapping by
+        OVERLAP), or the file cannot be searched."""
+        return self._search(found)
+
     def _search(self, found: Callable[[bytes], bool], fold: bool = False) -> bool:
         if self._data is not None:
             return found(self._lower() if fold else self._data)
-        path = self._root / self.path
+        path = os.path.join(self._root, self.path)  # a str: pathlib costs more than the read on small files
         try:
             st = os.lstat(path)
             plain = stat.S_ISREG(st.st_mode)  # no link: the walk reached it through real folders of the root
             if plain:
                 real, size = path, st.st_size
             else:
-                real = path.resolve(strict=True)
-                if not real.is_relative_to(self._root.resolve()) or not real.is_file():
+                target = Path(path).resolve(strict=True)
+                if not target.is_relative_to(self._root.resolve()) or not target.is_file():
                     return True
-                size = real.stat().st_size
+                real, size = str(target), target.stat().st_size
             if size > SCAN_BYTES or not self._budget.take(size):
                 return True
             if size <= KEEP_BYTES:
-                with open(real, "rb") as fh:
-                    data = fh.read(SCAN_BYTES + 1)
+                with open(real, "rb", buffering=0) as fh:
+                    data = fh.read(size + 1)  # a buffer of the file's size, not of the largest allowed
+                    if len(data) > size:  # grown since: the rest, up to what a kept file may hold
+                        data += fh.read(KEEP_BYTES + 1 - len(data))
                 if len(data) <= KEEP_BYTES:  # not grown past it while read
                     self._data, self._plain = data, plain
                     return found(self._lower() if fold else data)
@@ -114,3 +122,20 @@ class Content:
 def word(text: str) -> bytes:
     """A regex (bytes) for `text` as JSON may write it: each character literally or as a `\\u00XX` escape."""
     return b"".join(b"(?:" + re.escape(c.encode()) + rb"|\\u00(?i:" + f"{ord(c):02x}".encode() + b"))" for c in text)
+
+
+@dataclass(frozen=True)
+class Word:
+    """`text` as JSON may write it (see `word`): found literally, or by the regex in a file with a `\\u`."""
+
+    literal: bytes
+    escaped: re.Pattern[bytes]
+
+
+def json_word(text: str) -> Word:
+    return Word(text.encode(), re.compile(word(text)))
+
+
+def has_word(c: Content, w: Word) -> bool:
+    """c.has(re.compile(word(text))), with the regex run only over bytes that hold an escape."""
+    return c.matches(lambda data: w.literal in data or (b"\\u" in data and w.escaped.search(data) is not None))

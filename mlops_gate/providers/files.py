@@ -29,7 +29,7 @@ from mlops_gate.providers._drift import (
 from mlops_gate.providers._helm import helm_skipped, helm_template
 from mlops_gate.providers._pass import Selector, selected
 from mlops_gate.providers._repo import YAML_EXT, is_dockerfile, name_of, read, top_mapping, walk
-from mlops_gate.providers._scan import Content, word
+from mlops_gate.providers._scan import Content, has_word, json_word
 
 __all__ = ["YAML_EXT", "read", "walk"]  # the repository helpers other providers use come from here too
 
@@ -79,7 +79,7 @@ def _is_manifest(f: SourceFile) -> bool:
     return any(isinstance(d, dict) and "apiVersion" in d and "kind" in d for d in f.documents)
 
 
-_API_VERSION, _KIND = re.compile(word("apiVersion")), re.compile(word("kind"))
+_API_VERSION, _KIND = json_word("apiVersion"), json_word("kind")
 _NOT_UTF8_JSON = re.compile(rb"\A(?:version https://git-lfs\.github\.com/spec/)|\x00")  # an LFS pointer; UTF-16/32
 
 
@@ -90,7 +90,7 @@ def _could_be_manifest(c: Content) -> bool:
     pulls LFS gets the real file). Those are read, and reported as files the gate cannot judge."""
     if c.format != "json" or name_of(c.path).startswith(("values", "compose.", "docker-compose")):
         return True
-    return (c.has(_API_VERSION) and c.has(_KIND)) or c.has(_NOT_UTF8_JSON)
+    return (has_word(c, _API_VERSION) and has_word(c, _KIND)) or c.has(_NOT_UTF8_JSON)
 
 
 def deploy_manifests(ctx: Context) -> RepoFiles:
@@ -126,7 +126,7 @@ def _is_workflow(f: SourceFile) -> bool:
 
 
 _AIRFLOW, _DAG = re.compile(rb"airflow"), re.compile(rb"DAG\(|@dag")
-_START_AT, _STATES = re.compile(word("StartAt")), re.compile(word("States"))
+_START_AT, _STATES = json_word("StartAt"), json_word("States")
 
 
 def _could_be_workflow(c: Content) -> bool:
@@ -136,7 +136,7 @@ def _could_be_workflow(c: Content) -> bool:
         return True
     if c.format == "python":
         return c.has(_AIRFLOW) and c.has(_DAG)
-    return c.has(_START_AT) and c.has(_STATES)
+    return has_word(c, _START_AT) and has_word(c, _STATES)
 
 
 def workflow_files(ctx: Context) -> RepoFiles:
