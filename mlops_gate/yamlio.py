@@ -37,9 +37,12 @@ class _Loader(_Base):  # type: ignore[misc]
         if kind is yaml.ScalarNode:
             if not implicit[0] or value is None:
                 return _STR
+            rules = _IMPLICIT.get(value[:1])
+            if rules is None:  # most text: no implicit type starts with its first character
+                return _STR
             tag = _RESOLVED.get(value)
             if tag is None:
-                tag = next((t for t, rx in _IMPLICIT.get(value[:1], ()) if rx.match(value)), _STR)
+                tag = next((t for t, rx in rules if rx.match(value)), _STR)
                 if len(_RESOLVED) < _RESOLVED_MAX:
                     _RESOLVED[value] = tag
             return tag

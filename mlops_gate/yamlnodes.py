@@ -179,7 +179,8 @@ def build(node: yaml.Node, path: str, lines: dict[str, int], units: list[int]) -
 
 
 def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units: list[int]) -> Any:
-    # written for speed: it visits every node of almost every YAML file the run reads
+    # written for speed: it visits every node of almost every YAML file the run reads, so a scalar value or
+    # item is built in its container's loop (most nodes are scalars), where its line is recorded as above
     if depth > MAX_DEPTH:
         raise Slow
     if path is not None:
@@ -190,7 +191,9 @@ def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units
         units[0] += 1 + len(text) // CHARS_PER_UNIT
         return _scalar(node, tag, text)
     deeper = depth + 1
-    units[0] += 1
+    if deeper > MAX_DEPTH and node.value:
+        raise Slow
+    size = 1
     sub: str | None
     if kind is _MappingNode:
         if tag != _MAP and tag[:1] != "!":
@@ -204,14 +207,21 @@ def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units
             if name in names and name != "<<":
                 raise Slow  # a duplicate key: refused by `index`, with its line
             names.add(name)
-            units[0] += 1 + len(name) // CHARS_PER_UNIT
+            size += 1 + len(name) // CHARS_PER_UNIT
             if path is not None and len(path) + len(name) < MAX_LINE_PATH:
                 sub = f"{path}/{name}"
-                lines.setdefault(sub, key.start_mark.line + 1)
+                lines.setdefault(sub, key.start_mark.line + 1)  # the value's line is its key's
             else:
                 sub = None
-            k = _scalar(key, key.tag, name)
-            out[k if type(k) is str else "null" if k is None else str(k)] = _build(value, sub, lines, deeper, units)
+            k = name if key.tag == _STR else _scalar(key, key.tag, name)
+            if type(value) is _ScalarNode:
+                text = value.value
+                size += 1 + len(text) // CHARS_PER_UNIT
+                got = text if value.tag == _STR else _scalar(value, value.tag, text)
+            else:
+                got = _build(value, sub, lines, deeper, units)
+            out[k if type(k) is str else "null" if k is None else str(k)] = got
+        units[0] += size
         return out
     if kind is not _SequenceNode or (tag != _SEQ and tag[:1] != "!"):
         raise Slow
@@ -219,7 +229,15 @@ def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units
     for i, item in enumerate(node.value):
         name = str(i)
         sub = f"{path}/{name}" if path is not None and len(path) + len(name) < MAX_LINE_PATH else None
-        items.append(_build(item, sub, lines, deeper, units))
+        if type(item) is _ScalarNode:
+            if sub is not None:
+                lines.setdefault(sub, item.start_mark.line + 1)
+            text = item.value
+            size += 1 + len(text) // CHARS_PER_UNIT
+            items.append(text if item.tag == _STR else _scalar(item, item.tag, text))
+        else:
+            items.append(_build(item, sub, lines, deeper, units))
+    units[0] += size
     return items
 
 

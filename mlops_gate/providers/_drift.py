@@ -59,10 +59,13 @@ def _strings(node: object) -> Iterator[str]:
 
 
 _WORDS = tuple(w.encode() for w in DRIFT_WORDS)
+# every drift word holds one of these: half the searches rule out a file that holds none (most files)
+_COARSE = (b"drift", b"monitor", b"evidently", b"nannyml", b"alibi", b"whylogs")
 _DRIFT_JSON = re.compile(b"|".join(word(w) for w in DRIFT_WORDS), re.I)
 # YAML spells a word only as written, unless a string is escaped (`\x65vidently`, `"data_\` + a line
 # break) or binary (`!!binary`, base64): such a file is parsed and its strings walked
 _DRIFT_YAML = (*_WORDS, b"\\", b"binary")
+_DRIFT_YAML_COARSE = (*_COARSE, b"\\", b"binary")
 
 
 def _named(c: Content) -> bool:
@@ -77,12 +80,12 @@ def could_be_drift(c: Content) -> bool:
     if _named(c):
         return True
     if c.format == "yaml":
-        return c.has_any(_DRIFT_YAML)
-    if c.has_any(_WORDS):
+        return c.has_any(_DRIFT_YAML_COARSE) and c.has_any(_DRIFT_YAML)
+    if c.has_any(_COARSE) and c.has_any(_WORDS):
         return True
     return c.format == "json" and c.has_any((b"\\u",)) and c.has(_DRIFT_JSON)
 
 
 def could_mention_drift(c: Content) -> bool:
     """Whether a YAML file that parses could mention drift: its strings are walked only then."""
-    return c.format != "yaml" or _named(c) or c.has_any(_DRIFT_YAML)
+    return c.format != "yaml" or _named(c) or (c.has_any(_DRIFT_YAML_COARSE) and c.has_any(_DRIFT_YAML))

@@ -156,3 +156,18 @@ def test_drift_words_are_found_in_escaped_or_binary_yaml_strings_and_a_broken_fi
         ("a/escaped.yaml", False),
         ("a/upper.yaml", False),
     ]
+
+
+def test_the_coarse_drift_search_rules_out_no_file_the_exact_one_would_take(tmp_path: Path) -> None:
+    """The drift search looks for six short needles first: every drift word must hold one, so a file that
+    spells any drift word (in any case) is still a candidate."""
+    from mlops_gate.providers import _drift
+    from mlops_gate.providers._scan import Content, ScanBudget
+
+    assert all(any(c in w for c in _drift._COARSE) for w in _drift._WORDS)
+    for i, w in enumerate(_drift.DRIFT_WORDS):
+        for fmt, name in (("python", f"m{i}.py"), ("yaml", f"c{i}.yaml"), ("json", f"j{i}.json")):
+            (tmp_path / name).write_text(f"x = '{w.upper()}'\n" if fmt == "python" else f"k: {w.title()}\n")
+            assert _drift.could_be_drift(Content(tmp_path, name, fmt, ScanBudget())), (w, fmt)
+    (tmp_path / "plain.py").write_text("print('monitoring the model')\n")
+    assert not _drift.could_be_drift(Content(tmp_path, "plain.py", "python", ScanBudget()))
