@@ -115,6 +115,8 @@ def test_files_only_run_imports_only_what_its_checks_need() -> None:
     assert "importlib.metadata" not in mods  # no distribution on the path declares mlops_gate.checks
     assert "mlops_gate.replay" not in mods  # judging saved facts (--facts-in) only
     assert not [m for m in mods if m.startswith(tuple(f"mlops_gate.facts.{k}" for k in NOT_READ_BY_FILES))]
+    # no target image: the image facts say so, without the registry artifact types or the reference parser
+    assert "mlops_gate.facts.oci_artifacts" not in mods and "mlops_gate.providers._oci_ref" not in mods
     policy = yaml.safe_load((example / ".mlops-gate.yml").read_text(encoding="utf-8"))
     configured = {cid for cid, c in policy["checks"].items() if (c or {}).get("params")}
     checks = catalogue().checks
