@@ -173,3 +173,25 @@ def test_the_installed_package_runs_from_byte_code(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["results"]  # it judged the example
     assert compiled() == before
+
+
+# patterns compiled when first needed (functools.cache'd accessors) that the files-only example never needs
+LAZY_PATTERNS = ("mlops_gate.providers._drift:_drift_json",)
+
+
+def test_files_only_run_compiles_no_pattern_its_files_do_not_need() -> None:
+    code = (
+        "import importlib, json, sys\n"
+        "from mlops_gate.cli import main\n"
+        f"rc = main({['check', '--repo', str(EXAMPLES / 'churn-model'), '--format', 'json', '-q', '--only', ','.join(FILES_ONLY)]!r})\n"
+        "sys.stdout.flush()\n"
+        "sizes = {}\n"
+        f"for item in {LAZY_PATTERNS!r}:\n"
+        "    module, name = item.split(':')\n"
+        "    sizes[item] = getattr(importlib.import_module(module), name).cache_info().currsize\n"
+        "sys.stderr.write('\\nRC=' + str(rc) + 'SIZES=' + json.dumps(sizes))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    rc, sizes = proc.stderr.rsplit("RC=", 1)[-1].split("SIZES=")
+    assert rc == "0", proc.stderr
+    assert json.loads(sizes) == dict.fromkeys(LAZY_PATTERNS, 0)
