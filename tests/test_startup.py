@@ -113,6 +113,7 @@ def test_files_only_run_imports_only_what_its_checks_need() -> None:
     assert _sigstore(mods) == []
     assert not [m for m in mods if m.split(".")[0] in ("cryptography", "jsonschema", "urllib3", "http")]
     assert "importlib.metadata" not in mods  # no distribution on the path declares mlops_gate.checks
+    assert "concurrent.futures" not in mods and "logging" not in mods  # threads without concurrent.futures
     assert "mlops_gate.replay" not in mods  # judging saved facts (--facts-in) only
     assert "mlops_gate.facts.saved" not in mods  # writing or reading a facts file (--facts-out, --facts-in) only
     assert not [m for m in mods if m.startswith(tuple(f"mlops_gate.facts.{k}" for k in NOT_READ_BY_FILES))]

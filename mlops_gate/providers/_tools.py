@@ -24,12 +24,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
 from mlops_gate.providers import Context
+from mlops_gate.threads import Background
 
 RUN_TIMEOUT_S = 60.0
 RUN_BUDGET_S = 120.0
@@ -140,10 +140,13 @@ def alongside(ctx: Context, name: str, work: Callable[[str], T]) -> tuple[Tool, 
     if where.path is None:
         return where, None
     path = where.path
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        version = pool.submit(find, ctx, name)
+    version = Background(lambda: find(ctx, name))
+    try:
         result = work(path)
-        tool = version.result()
+    except BaseException:
+        version.wait()  # the version's process ends before the work's error goes up
+        raise
+    tool = version.result()
     return tool, result if tool.path else None
 
 
