@@ -177,7 +177,19 @@ def test_the_installed_package_runs_from_byte_code(tmp_path: Path) -> None:
 
 
 # patterns compiled when first needed (functools.cache'd accessors) that the files-only example never needs
-LAZY_PATTERNS = ("mlops_gate.providers._drift:_drift_json",)
+LAZY_PATTERNS = (
+    "mlops_gate.providers._drift:_drift_json",
+    "mlops_gate.lang.gotemplate_lex:_number_re",
+    "mlops_gate.lang.gotemplate_lex:_good_number_re",
+    "mlops_gate.lang.gitlab_rules:_token",
+    "mlops_gate.lang.azure_expressions:_param",
+    "mlops_gate.lang.azure_expressions:_each",
+    "mlops_gate.lang.azure_expressions:_loop",
+    "mlops_gate.lang.azure_expressions:_token",
+    "mlops_gate.lang.manifests:_image_line",
+    "mlops_gate.lang.manifests:_reference_line",
+    "mlops_gate.lang.alertmanager_types:_go_duration",
+)
 
 
 def test_files_only_run_compiles_no_pattern_its_files_do_not_need() -> None:
