@@ -16,7 +16,7 @@ SIGSTORE = ("sigstore", "sigstore_models", "rekor_types", "rfc3161_client", "tuf
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def _modules_after(args: list[str]) -> set[str]:
+def _modules_after(args: list[str], env: dict[str, str] | None = None) -> set[str]:
     code = (
         "import sys, json\n"
         "from mlops_gate.cli import main\n"
@@ -24,7 +24,7 @@ def _modules_after(args: list[str]) -> set[str]:
         "sys.stdout.flush()\n"
         "sys.stderr.write('\\nRC=' + str(rc) + 'MODULES=' + json.dumps(sorted(sys.modules)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     marker = proc.stderr.rsplit("MODULES=", 1)
     assert len(marker) == 2, proc.stderr
     rc = int(marker[0].rsplit("RC=", 1)[1])
@@ -208,3 +208,13 @@ def test_files_only_run_compiles_no_pattern_its_files_do_not_need() -> None:
     rc, sizes = proc.stderr.rsplit("RC=", 1)[-1].split("SIZES=")
     assert rc == "0", proc.stderr
     assert json.loads(sizes) == dict.fromkeys(LAZY_PATTERNS, 0)
+
+
+def test_a_run_with_no_secret_to_hide_does_not_import_html() -> None:
+    """The redactor escapes secrets as HTML would; with none in the environment, html (and its large table of
+    entities) is never imported."""
+    no_secret = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    args = ["check", "--repo", str(EXAMPLES / "churn-model"), "--format", "json", "-q", "--only", ",".join(FILES_ONLY)]
+    mods = _modules_after(args, env=no_secret)
+    assert "mlops_gate.engine" in mods and "mlops_gate.secrets" in mods
+    assert not [m for m in mods if m == "html" or m.startswith("html.")]
