@@ -91,14 +91,18 @@ def budget(ctx: Context) -> Budget:
 
 def find(ctx: Context, name: str) -> Tool:
     """The tool to run, from its environment variable or PATH (outside the repository), with its version;
-    looked up once per run."""
+    looked up once per run, however many kinds ask at once (rule tests and rule checks read concurrently)."""
     with ctx.shared.lock:
-        cached = ctx.shared.cache.get(f"tool:{name}")
-    if isinstance(cached, Tool):
-        return cached
-    tool = _find(ctx, name)
-    with ctx.shared.lock:
-        ctx.shared.cache[f"tool:{name}"] = tool
+        one_lookup = ctx.shared.cache.setdefault(f"tool-lookup:{name}", threading.Lock())
+    assert isinstance(one_lookup, type(ctx.shared.lock))
+    with one_lookup:
+        with ctx.shared.lock:
+            cached = ctx.shared.cache.get(f"tool:{name}")
+        if isinstance(cached, Tool):
+            return cached
+        tool = _find(ctx, name)
+        with ctx.shared.lock:
+            ctx.shared.cache[f"tool:{name}"] = tool
     return tool
 
 
