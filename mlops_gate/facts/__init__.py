@@ -2,7 +2,8 @@
 
 One module per source, mirroring `providers/`: `files` (repository files), `platform` (GitHub, GitLab,
 Azure DevOps), `policy_file` (the policy file against the target branch's copy, read with git),
-`mlflow_registry`, `oci`, `prometheus`, `promtool`; `saved` is the facts file (`--facts-out` / `--facts-in`).
+`mlflow_registry`, `oci` (with `oci_artifacts`: what the registry serves, which `oci` re-exports), `prometheus`,
+`promtool`; `saved` is the facts file (`--facts-out` / `--facts-in`).
 
 A fact *kind* is a name checks ask for (`needs=("ci_config",)`) and the type of its value. `Facts` declares
 every kind once, as a typed attribute: a built-in check reads `facts.ci_config` (mypy knows it is a
