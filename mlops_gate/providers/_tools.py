@@ -129,12 +129,26 @@ def locate(ctx: Context, name: str) -> Tool:
         if not path.is_absolute() or not os.access(path, os.X_OK) or _inside(path, ctx.root):
             return Tool(name, None, note=f"{var} must be an absolute path to an executable outside the repository")
         return Tool(name, str(path))
-    dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
-    safe = [d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root)]
-    which = shutil.which(name, path=os.pathsep.join(safe)) if safe else None
+    safe = _path_outside(ctx)
+    which = shutil.which(name, path=safe) if safe else None
     if which is None:
         return Tool(name, None, note=f"{name} is not on PATH (or {var} names it)")
     return Tool(name, which)
+
+
+def _path_outside(ctx: Context) -> str:
+    """The PATH folders outside the repository, joined: worked out once per run (each folder is resolved,
+    and every tool is located twice)."""
+    dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
+    key = "tool-path:" + os.pathsep.join(dirs)
+    with ctx.shared.lock:
+        cached = ctx.shared.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    safe = os.pathsep.join(d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root))
+    with ctx.shared.lock:
+        ctx.shared.cache[key] = safe
+    return safe
 
 
 def alongside(ctx: Context, name: str, work: Callable[[str], T]) -> tuple[Tool, T | None]:
