@@ -1,5 +1,6 @@
 """Work on threads without `concurrent.futures`, whose import brings in `logging` (~5 ms of a files-only run's
-start-up): a function mapped over items on a few threads, and one call run in the background."""
+start-up): a function mapped over items on a few threads, and one call run in the background. The threads are
+not daemons, as the executor's were not: the interpreter waits for them at exit (a tool run's clean-up runs)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def map_threads(func: Callable[[T], R], items: Sequence[T], workers: int) -> lis
             except BaseException as exc:  # handed to the caller below
                 errors[i] = exc
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(workers, len(items))))]
+    threads = [threading.Thread(target=work) for _ in range(max(1, min(workers, len(items))))]
     for t in threads:
         t.start()
     for t in threads:
@@ -48,7 +49,7 @@ class Background(Generic[R]):
     def __init__(self, func: Callable[[], R]) -> None:
         self._value: R | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(func,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(func,))
         self._thread.start()
 
     def _run(self, func: Callable[[], R]) -> None:
