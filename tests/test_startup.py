@@ -94,7 +94,12 @@ def test_fleet_is_imported_only_for_fleet_and_merge() -> None:
         assert not [m for m in mods if m.startswith("mlops_gate.fleet")]
 
 
-NOT_READ_BY_FILES = ("platform", "mlflow_registry", "prometheus")  # fact modules of kinds those checks do not read
+NOT_READ_BY_FILES = (
+    "platform",
+    "mlflow_registry",
+    "prometheus",
+    "policy_file",
+)  # fact modules of kinds those checks do not read
 
 
 def test_files_only_run_imports_only_what_its_checks_need() -> None:
