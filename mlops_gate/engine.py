@@ -7,7 +7,6 @@ import fnmatch
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from mlops_gate.policy import CheckConfig, Policy
 from mlops_gate.providers import Context, Meter, RunInputs, Shared
 from mlops_gate.providers.readers import READERS
 from mlops_gate.target import Target
+from mlops_gate.threads import map_threads
 from mlops_gate.waivers import apply_waivers, today_utc
 
 TARGET_HINTS = {
@@ -129,8 +129,8 @@ def collect(
 
     if len(kinds) <= 1 or workers <= 1:
         return {k: one(k) for k in kinds}
-    with ThreadPoolExecutor(max_workers=min(workers, len(kinds))) as pool:
-        return dict(zip(kinds, pool.map(one, kinds), strict=True))
+    names = list(kinds)
+    return dict(zip(names, map_threads(one, names, workers), strict=True))
 
 
 def judge(p: Planned, facts: Mapping[str, FactRecord], target: Target, debug: bool = False) -> list[Result]:

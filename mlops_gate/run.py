@@ -29,7 +29,6 @@ from mlops_gate import (
 from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
 from mlops_gate.errors import UsageError
-from mlops_gate.facts import saved as facts_file
 from mlops_gate.model import Severity
 from mlops_gate.providers import RunInputs, git, policy_file
 from mlops_gate.request import CheckRequest
@@ -170,6 +169,8 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
     report = redactor.data(replace(output.relocate(report, repo, env), facts_file=req.facts_in))
     dumped: dict[str, Any] = {}  # the facts file, built only when it is written (it walks every fact)
     if req.facts_out or req.evidence:
+        from mlops_gate.facts import saved as facts_file  # the facts file format: only when one is written
+
         dumped = redactor.data(facts_file.dump(facts, tgt, (pol.source, pol.digest), req.facts_in))
     if req.facts_out:
         output.write_facts(req.facts_out, dumped, env)

@@ -16,7 +16,6 @@ import base64
 import dataclasses
 import enum
 import functools
-import html
 import json
 import re
 import threading
@@ -125,6 +124,8 @@ def _b64_cores(secret: bytes) -> list[str]:
 
 def literal_shapes(user: str, secret: str) -> set[str]:
     """The shapes found by plain substring search: raw, percent-encoded, base64 (Basic auth), escaped."""
+    import html  # here, with a secret to hide: its import (html.entities) is paid by no run without one
+
     shapes = {
         secret,
         quote(secret, safe=""),
@@ -151,6 +152,8 @@ def literal_shapes(user: str, secret: str) -> set[str]:
 def _flexible(secret: str) -> str:
     """A pattern for the secret with any of its characters escaped as a report or a URL would: %XX (any
     case), + for a space, JSON \\uXXXX or \\c, an HTML entity, a Markdown backslash."""
+    import html
+
     parts = []
     for ch in secret:
         options = [re.escape(ch)]

@@ -10,9 +10,10 @@ import dataclasses
 import difflib
 import enum
 import functools
+import sys
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, Union
 
 T = TypeVar("T")
@@ -31,7 +32,32 @@ class DataError(ValueError):
 
 @functools.cache
 def hints(cls: type) -> dict[str, Any]:
+    """The class's field types. A module that exports names lazily (a module `__getattr__`, as
+    mlops_gate.facts.oci) is asked for the names its annotations use that it has not imported yet."""
+    module = sys.modules.get(cls.__module__)
+    if module is not None and "__getattr__" in vars(module):
+        return typing.get_type_hints(cls, localns=_Attributes(module))
     return typing.get_type_hints(cls)
+
+
+class _Attributes(Mapping[str, Any]):
+    """A module's attributes as a namespace, its lazy ones included (a missing name falls through to the
+    builtins)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self.module, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(vars(self.module))
+
+    def __len__(self) -> int:
+        return len(vars(self.module))
 
 
 def _describe(tp: Any) -> str:

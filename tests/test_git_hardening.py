@@ -191,3 +191,27 @@ def test_pull_request_target_checking_out_the_base_is_judged_by_it(
     code = main(["check", "--repo", str(work / "ml"), "--only", ONLY, "--base-branch", "main"], env={"HOME": "/x"})
     assert code == 3
     assert "the target branch is the branch being checked (main)" in capsys.readouterr().err
+
+
+def test_the_checkout_of_a_folder_answers_for_its_top_as_git_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git is asked once for a folder of a checkout; the top folder (which the run asks for next) gets what git
+    answers from there, without a second rev-parse."""
+    top = tmp_path / "repo"
+    (top / "ml").mkdir(parents=True)
+    git(top, "init", "-q", "-b", "main")
+    asked: list[list[str]] = []
+    real = gitmod._run
+
+    def counted(argv: list[str], *args: Any, **kwargs: Any) -> bytes:
+        asked.append(argv)
+        return real(argv, *args, **kwargs)
+
+    monkeypatch.setattr(gitmod, "_run", counted)
+    inner = gitmod.checkout(top / "ml")
+    at_top = gitmod.checkout(top)
+    assert len(asked) == 1 and asked[0][0] == "rev-parse"
+    monkeypatch.setattr(gitmod, "_CHECKOUTS", {})
+    assert gitmod.checkout(top) == at_top and len(asked) == 2  # what git answers from the top itself
+    assert (inner.top, inner.git_dir) == (at_top.top, at_top.git_dir)

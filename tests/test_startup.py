@@ -16,7 +16,7 @@ SIGSTORE = ("sigstore", "sigstore_models", "rekor_types", "rfc3161_client", "tuf
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def _modules_after(args: list[str]) -> set[str]:
+def _modules_after(args: list[str], env: dict[str, str] | None = None) -> set[str]:
     code = (
         "import sys, json\n"
         "from mlops_gate.cli import main\n"
@@ -24,7 +24,7 @@ def _modules_after(args: list[str]) -> set[str]:
         "sys.stdout.flush()\n"
         "sys.stderr.write('\\nRC=' + str(rc) + 'MODULES=' + json.dumps(sorted(sys.modules)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     marker = proc.stderr.rsplit("MODULES=", 1)
     assert len(marker) == 2, proc.stderr
     rc = int(marker[0].rsplit("RC=", 1)[1])
@@ -94,7 +94,12 @@ def test_fleet_is_imported_only_for_fleet_and_merge() -> None:
         assert not [m for m in mods if m.startswith("mlops_gate.fleet")]
 
 
-NOT_READ_BY_FILES = ("platform", "mlflow_registry", "prometheus")  # fact modules of kinds those checks do not read
+NOT_READ_BY_FILES = (
+    "platform",
+    "mlflow_registry",
+    "prometheus",
+    "policy_file",
+)  # fact modules of kinds those checks do not read
 
 
 def test_files_only_run_imports_only_what_its_checks_need() -> None:
@@ -113,8 +118,12 @@ def test_files_only_run_imports_only_what_its_checks_need() -> None:
     assert _sigstore(mods) == []
     assert not [m for m in mods if m.split(".")[0] in ("cryptography", "jsonschema", "urllib3", "http")]
     assert "importlib.metadata" not in mods  # no distribution on the path declares mlops_gate.checks
+    assert "concurrent.futures" not in mods and "logging" not in mods  # threads without concurrent.futures
     assert "mlops_gate.replay" not in mods  # judging saved facts (--facts-in) only
+    assert "mlops_gate.facts.saved" not in mods  # writing or reading a facts file (--facts-out, --facts-in) only
     assert not [m for m in mods if m.startswith(tuple(f"mlops_gate.facts.{k}" for k in NOT_READ_BY_FILES))]
+    # no target image: the image facts say so, without the registry artifact types or the reference parser
+    assert "mlops_gate.facts.oci_artifacts" not in mods and "mlops_gate.providers._oci_ref" not in mods
     policy = yaml.safe_load((example / ".mlops-gate.yml").read_text(encoding="utf-8"))
     configured = {cid for cid, c in policy["checks"].items() if (c or {}).get("params")}
     checks = catalogue().checks
@@ -170,3 +179,47 @@ def test_the_installed_package_runs_from_byte_code(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["results"]  # it judged the example
     assert compiled() == before
+
+
+# patterns compiled when first needed (functools.cache'd accessors) that the files-only example never needs
+LAZY_PATTERNS = (
+    "mlops_gate.providers._drift:_drift_json",
+    "mlops_gate.lang.gotemplate_lex:_number_re",
+    "mlops_gate.lang.gotemplate_lex:_good_number_re",
+    "mlops_gate.lang.gitlab_rules:_token",
+    "mlops_gate.lang.azure_expressions:_param",
+    "mlops_gate.lang.azure_expressions:_each",
+    "mlops_gate.lang.azure_expressions:_loop",
+    "mlops_gate.lang.azure_expressions:_token",
+    "mlops_gate.lang.manifests:_image_line",
+    "mlops_gate.lang.manifests:_reference_line",
+    "mlops_gate.lang.alertmanager_types:_go_duration",
+)
+
+
+def test_files_only_run_compiles_no_pattern_its_files_do_not_need() -> None:
+    code = (
+        "import importlib, json, sys\n"
+        "from mlops_gate.cli import main\n"
+        f"rc = main({['check', '--repo', str(EXAMPLES / 'churn-model'), '--format', 'json', '-q', '--only', ','.join(FILES_ONLY)]!r})\n"
+        "sys.stdout.flush()\n"
+        "sizes = {}\n"
+        f"for item in {LAZY_PATTERNS!r}:\n"
+        "    module, name = item.split(':')\n"
+        "    sizes[item] = getattr(importlib.import_module(module), name).cache_info().currsize\n"
+        "sys.stderr.write('\\nRC=' + str(rc) + 'SIZES=' + json.dumps(sizes))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    rc, sizes = proc.stderr.rsplit("RC=", 1)[-1].split("SIZES=")
+    assert rc == "0", proc.stderr
+    assert json.loads(sizes) == dict.fromkeys(LAZY_PATTERNS, 0)
+
+
+def test_a_run_with_no_secret_to_hide_does_not_import_html() -> None:
+    """The redactor escapes secrets as HTML would; with none in the environment, html (and its large table of
+    entities) is never imported."""
+    no_secret = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    args = ["check", "--repo", str(EXAMPLES / "churn-model"), "--format", "json", "-q", "--only", ",".join(FILES_ONLY)]
+    mods = _modules_after(args, env=no_secret)
+    assert "mlops_gate.engine" in mods and "mlops_gate.secrets" in mods
+    assert not [m for m in mods if m == "html" or m.startswith("html.")]

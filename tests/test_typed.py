@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,3 +106,23 @@ def test_field_docs_convention() -> None:
     assert schema["name"]["description"] == "what it is called, over two lines."
     assert schema["tags"]["examples"] == [{"owner": "@ml", "tier": ["gold"]}]
     assert "description" not in schema["ratio"]
+
+
+def test_types_a_module_exports_lazily_are_resolved() -> None:
+    """mlops_gate.facts.oci re-exports the registry artifact types from a module imported when first asked for;
+    reading saved image facts resolves them (in a fresh interpreter: nothing has imported them yet)."""
+    code = (
+        "import sys\n"
+        "from mlops_gate import typed\n"
+        "from mlops_gate.facts.oci import ImageFacts\n"
+        "assert 'mlops_gate.facts.oci_artifacts' not in sys.modules\n"
+        "sig = {'source': 's', 'manifest_digest': 'm', 'layer_digest': 'l', 'payload': 'p', 'signature': 'x'}\n"
+        "img = typed.from_data(ImageFacts, {'ref': 'r', 'signatures': [sig]})\n"
+        "print(type(img.signatures[0]).__name__, typed.to_data(img)['signatures'][0]['source'])\n"
+        "try:\n"
+        "    typed.from_data(ImageFacts, {'ref': 'r', 'signatures': [{**sig, 'source': 1}]})\n"
+        "except typed.DataError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert out.splitlines() == ["Signature s", "signatures[0].source: expected a string, got int 1"]

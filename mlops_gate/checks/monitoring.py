@@ -193,8 +193,15 @@ def _rule_file(
     fmt = params.rule_format()
     judged = label("prometheus", fmt.version) + (f" with {', '.join(sorted(fmt.features))}" if fmt.features else "")
 
+    validated: dict[pr.RuleFormat, list[pr.Problem]] = {}  # each release's reading once (it is pure)
+
+    def reading(as_format: pr.RuleFormat) -> list[pr.Problem]:
+        if as_format not in validated:
+            validated[as_format] = pr.validate(doc, as_format)
+        return validated[as_format]
+
     def read(version: object) -> list[pr.Problem]:
-        return [p for p in pr.validate(doc, params.rule_format(str(version))) if not p.runtime]
+        return [p for p in reading(params.rule_format(str(version))) if not p.runtime]
 
     decided = decide(f.path, "Prometheus", fmt.version, read, tool)
     problems = [Violation(p.message, loc(f, *p.path)) for p in decided.problems]
@@ -202,7 +209,7 @@ def _rule_file(
         problems.append(Violation(decided.refused, Location(f.path)))
     rules = pr.rules_of(doc)
     alerts = [r for r in rules if r.kind == "alert"]
-    runtime = [Violation(p.message, loc(f, *p.path)) for p in pr.validate(doc, fmt) if p.runtime]
+    runtime = [Violation(p.message, loc(f, *p.path)) for p in reading(fmt) if p.runtime]
     unmet = runtime + [v for r in alerts for v in _requirements(f, r, params, min_for)]
     evidence = (
         f"{f.path}: {len(alerts)} alerting and {len(rules) - len(alerts)} recording rules, judged as {judged}",

@@ -2,15 +2,16 @@
 
 One module per source, mirroring `providers/`: `files` (repository files), `platform` (GitHub, GitLab,
 Azure DevOps), `policy_file` (the policy file against the target branch's copy, read with git),
-`mlflow_registry`, `oci`, `prometheus`, `promtool`; `saved` is the facts file (`--facts-out` / `--facts-in`).
+`mlflow_registry`, `oci` (with `oci_artifacts`: what the registry serves, which `oci` re-exports), `prometheus`,
+`promtool`; `saved` is the facts file (`--facts-out` / `--facts-in`).
 
 A fact *kind* is a name checks ask for (`needs=("ci_config",)`) and the type of its value. `Facts` declares
 every kind once, as a typed attribute: a built-in check reads `facts.ci_config` (mypy knows it is a
 RepoFiles); a third-party check may read `facts["ci_config"]` (Facts is also a read-only mapping by kind
 name, what checks were always given). Which provider reads each kind: `mlops_gate.providers.readers`.
 
-The types of the kinds a files-only run does not read (platform, MLflow, OCI, Prometheus: `LAZY`) are imported
-when first asked for (`Kind.type`, or the name from this module), so that such a run does not pay for them.
+The types of the kinds a files-only run does not read (platform, MLflow, OCI, Prometheus, policy file: `LAZY`) are
+imported when first asked for (`Kind.type`, or the name from this module), so that such a run does not pay for them.
 
 This package imports only other fact modules and base modules (`errors`, `target`, `typed`): never `lang/`,
 `checks/`, `providers/`, the engine or the run (tests/test_imports.py enforces it).
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
-from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.facts.promtool import RuleTestFile, RuleTests, ToolCheck, ToolVerdicts
 
 if TYPE_CHECKING:
@@ -41,10 +41,11 @@ if TYPE_CHECKING:
         RequiredCheck,
         Run,
     )
+    from mlops_gate.facts.policy_file import PolicyFiles
     from mlops_gate.facts.prometheus import AlertmanagerState, PrometheusState
 
 # the types of the kinds a files-only run does not read: imported when first asked for (a run reading the
-# repository's files never imports the platform, MLflow, OCI or Prometheus fact modules)
+# repository's files never imports the platform, MLflow, OCI, Prometheus or policy-file fact modules)
 LAZY = {
     "MlflowModel": "mlflow_registry",
     "ImageFacts": "oci",
@@ -58,6 +59,7 @@ LAZY = {
     "Run": "platform",
     "AlertmanagerState": "prometheus",
     "PrometheusState": "prometheus",
+    "PolicyFiles": "policy_file",
 }
 
 
@@ -145,7 +147,9 @@ class Facts(Mapping[str, Any]):
     alertmanager_state: Kind[AlertmanagerState] = Kind(
         "AlertmanagerState", "prometheus", "live Alertmanager config and silences"
     )
-    policy_file = Kind(PolicyFiles, "git", "the policy file in use, compared with the target branch's copy (git)")
+    policy_file: Kind[PolicyFiles] = Kind(
+        "PolicyFiles", "git", "the policy file in use, compared with the target branch's copy (git)"
+    )
 
     def __init__(self, values: Mapping[str, Any] | None = None, /, **kinds: Any) -> None:
         given = {**(values or {}), **kinds}

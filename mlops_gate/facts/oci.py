@@ -9,76 +9,25 @@ Every manifest and blob behind these values had its digest verified when it was 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # re-exported; imported when first asked for (a run without a target image never needs them)
+    from mlops_gate.facts.oci_artifacts import Attestation as Attestation
+    from mlops_gate.facts.oci_artifacts import DsseSignature as DsseSignature
+    from mlops_gate.facts.oci_artifacts import Label as Label
+    from mlops_gate.facts.oci_artifacts import PlatformManifest as PlatformManifest
+    from mlops_gate.facts.oci_artifacts import Signature as Signature
+    from mlops_gate.facts.oci_artifacts import SigstoreBundle as SigstoreBundle
+
+ARTIFACTS = ("Attestation", "DsseSignature", "Label", "PlatformManifest", "Signature", "SigstoreBundle")
 
 
-@dataclass(frozen=True)
-class Label:
-    """One label or annotation, and where it was found (labels and annotations are merged)."""
+def __getattr__(name: str) -> Any:
+    if name in ARTIFACTS:
+        from mlops_gate.facts import oci_artifacts
 
-    key: str
-    value: str
-    source: str  # "index annotation" | "manifest annotation" | "config label", + " (linux/amd64)" on an index
-
-
-@dataclass(frozen=True)
-class PlatformManifest:
-    """One image manifest of a multi-arch index."""
-
-    digest: str
-    media_type: str
-    platform: str  # os/arch[/variant]; "unknown/unknown" for buildx attestation manifests
-    config_digest: str | None = None  # None: not read
-
-
-@dataclass(frozen=True)
-class Signature:
-    """One cosign signature: a layer of a signature manifest (classic `sha256-<hex>.sig` tag, or a
-    referrer). `payload` is the exact signed bytes (the simple-signing JSON), base64-encoded."""
-
-    source: str  # "tag sha256-<hex>.sig" | "referrer sha256:..."
-    manifest_digest: str  # the signature manifest
-    layer_digest: str
-    payload: str  # base64 of the payload blob
-    signature: str  # base64 signature, as the `dev.cosignproject.cosign/signature` annotation holds it
-    certificate: str | None = None  # PEM (keyless signing: `dev.sigstore.cosign/certificate`)
-    chain: str | None = None  # informative only: intermediates come from the trusted root
-    bundle: str | None = None  # the Rekor bundle annotation (`dev.sigstore.cosign/bundle`), verbatim
-    error: str | None = None  # why this layer could not be read (its other fields are then empty)
-
-
-@dataclass(frozen=True)
-class DsseSignature:
-    sig: str  # base64
-    keyid: str = ""  # a hint only; verification tries every policy key
-
-
-@dataclass(frozen=True)
-class Attestation:
-    """One DSSE envelope attached to the image (in-toto statement inside, base64 in `payload`)."""
-
-    source: str  # "tag sha256-<hex>.att" | "referrer sha256:..." | "bundle (referrer sha256:...)"
-    manifest_digest: str
-    layer_digest: str
-    payload_type: str
-    payload: str  # base64 of the statement bytes, exactly as signed
-    signatures: tuple[DsseSignature, ...] = ()
-    predicate_type: str | None = None  # the manifest's annotation, informative (the statement decides)
-    certificate: str | None = None  # PEM (keyless: the `dev.sigstore.cosign/certificate` annotation)
-    error: str | None = None
-    chain: str | None = None  # informative only
-    rekor_bundle: str | None = None  # the Rekor bundle annotation (`dev.sigstore.cosign/bundle`), verbatim
-
-
-@dataclass(frozen=True)
-class SigstoreBundle:
-    """One Sigstore bundle (v0.1-v0.3), verbatim: a cosign v3 signature or attestation stored as an OCI referrer,
-    or a GitHub artifact attestation from the attestations API. What it is (a signature, provenance) is
-    decided after verification, by what it signs."""
-
-    source: str  # "referrer sha256:..." | "GitHub attestations API (owner/name)"
-    json: str  # the bundle as served ("" when it could not be read)
-    digest: str = ""  # sha256 of the bundle's bytes as stored (a registry blob digest is verified on read)
-    error: str | None = None
+        return getattr(oci_artifacts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ secret). Shared by `alertmanager_schema.py` (types) and `alertmanager_rules.py` 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,7 +93,12 @@ def yaml_kind(value: Any) -> str:
     return "!!map" if isinstance(value, dict) else "!!seq" if isinstance(value, list) else f"`{value}`"
 
 
-_GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
+# compiled when a Go duration is first checked (a run whose configuration has none does not pay)
+@functools.cache
+def _go_duration() -> re.Pattern[str]:
+    return re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
+
+
 _TLS_VERSIONS = {"TLS10", "TLS11", "TLS12", "TLS13"}
 
 
@@ -134,7 +140,7 @@ def scalar_problem(value: Any, kind: str) -> str | None:
     if kind == "dur":
         return None if duration_seconds(text) is not None else f'not a valid duration string: "{text}"'
     if kind == "godur":
-        good = isinstance(value, int) or _GO_DURATION.fullmatch(text) is not None
+        good = isinstance(value, int) or _go_duration().fullmatch(text) is not None
         return None if good else f'time: invalid duration "{text}"'
     if kind == "hostport":
         return _host_port(text)

@@ -4,23 +4,37 @@ condition reads anything else: variables, functions), and `${{ each x in paramet
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
 MAX_ITEMS = 2000  # items an `each` walks (a bound, not Azure's)
-_PARAM = re.compile(r"\$\{\{\s*parameters(?:\.([\w-]+)|\[\s*'([^']+)'\s*\])\s*\}\}")
 
 
-_EACH = re.compile(r"\$\{\{\s*each\s+([\w-]+)\s+in\s+parameters(?:\.([\w-]+)|\[\s*'([^']+)'\s*\])\s*\}\}")
-_LOOP = re.compile(r"\$\{\{\s*([\w-]+)((?:\.[\w-]+)*)\s*\}\}")
+# compiled when an Azure template expression is first read (a run with no Azure pipeline does not pay)
+@functools.cache
+def _param() -> re.Pattern[str]:
+    return re.compile(r"\$\{\{\s*parameters(?:\.([\w-]+)|\[\s*'([^']+)'\s*\])\s*\}\}")
+
+
+@functools.cache
+def _each() -> re.Pattern[str]:
+    return re.compile(r"\$\{\{\s*each\s+([\w-]+)\s+in\s+parameters(?:\.([\w-]+)|\[\s*'([^']+)'\s*\])\s*\}\}")
+
+
+@functools.cache
+def _loop() -> re.Pattern[str]:
+    return re.compile(r"\$\{\{\s*([\w-]+)((?:\.[\w-]+)*)\s*\}\}")
+
+
 EACH = "each:"  # loop variables live in the parameters map under this prefix
 
 
 def each_scopes(key: object, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The scopes a key's body is expanded in: one per item of the list (or entry of the mapping) an `each`
     walks, with the loop variable bound; once, unchanged, for any other key."""
-    m = _EACH.fullmatch(str(key).strip())
+    m = _each().fullmatch(str(key).strip())
     if m is None:
         return [params]
     items = params.get(m.group(2) or m.group(3))
@@ -46,13 +60,13 @@ _UNBOUND = object()
 
 def substitute(value: Any, params: Mapping[str, Any]) -> Any:
     if isinstance(value, str) and "${{" in value and any(k.startswith(EACH) for k in params):
-        whole = _LOOP.fullmatch(value.strip())
+        whole = _loop().fullmatch(value.strip())
         if whole and (got := _loop_value(whole, params)) is not _UNBOUND:
             return got
-        value = _LOOP.sub(lambda m: m.group(0) if (v := _loop_value(m, params)) is _UNBOUND else str(v), value)
+        value = _loop().sub(lambda m: m.group(0) if (v := _loop_value(m, params)) is _UNBOUND else str(v), value)
     if not isinstance(value, str) or "parameters" not in value:
         return value
-    whole = _PARAM.fullmatch(value.strip())
+    whole = _param().fullmatch(value.strip())
     if whole:
         name = whole.group(1) or whole.group(2)
         return params.get(name, value)
@@ -62,10 +76,12 @@ def substitute(value: Any, params: Mapping[str, Any]) -> Any:
         got = params.get(name)
         return str(got).lower() if isinstance(got, bool) else str(got) if got is not None else m.group(0)
 
-    return _PARAM.sub(one, value)
+    return _param().sub(one, value)
 
 
-_TOKEN = re.compile(r"\s*(?:(\w+)\(|(\))|(,)|'((?:[^']|'')*)'|parameters(?:\.([\w-]+)|\['([^']+)'\])|([\w.-]+))")
+@functools.cache
+def _token() -> re.Pattern[str]:
+    return re.compile(r"\s*(?:(\w+)\(|(\))|(,)|'((?:[^']|'')*)'|parameters(?:\.([\w-]+)|\['([^']+)'\])|([\w.-]+))")
 
 
 def evaluate(expr: str, params: Mapping[str, Any]) -> bool | None:
@@ -73,7 +89,7 @@ def evaluate(expr: str, params: Mapping[str, Any]) -> bool | None:
     tokens = []
     pos = 0
     while pos < len(expr):
-        m = _TOKEN.match(expr, pos)
+        m = _token().match(expr, pos)
         if m is None or m.end() == pos:
             return None
         tokens.append(m)

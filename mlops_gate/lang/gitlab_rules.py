@@ -5,6 +5,7 @@ settings or the pipeline's trigger cannot be known offline)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,10 +17,16 @@ from mlops_gate.lang.pipelines import as_list
 
 FEATURE = "mlops-gate/feature"  # the source branch of the pull request being imagined
 
-_TOKEN = re.compile(
-    r"\s*(\$\{?\w+\}?|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|/(?:[^/\\]|\\.)*/i?|==|!=|=~|!~"
-    r"|&&|\|\||\(|\)|null)"
-)
+
+# compiled when a GitLab `if:` expression is first read (a run with no GitLab rules does not pay)
+@functools.cache
+def _token() -> re.Pattern[str]:
+    return re.compile(
+        r"\s*(\$\{?\w+\}?|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|/(?:[^/\\]|\\.)*/i?|==|!=|=~|!~"
+        r"|&&|\|\||\(|\)|null)"
+    )
+
+
 Tri = bool | None  # None: cannot be decided offline
 
 
@@ -45,7 +52,7 @@ def gl_if3(expr: str, env: Mapping[str, str], unknown: Callable[[str], bool] = _
     what depends on it undecided (None); `&&` and `||` still decide when one side does."""
     tokens, pos, end = [], 0, len(expr.rstrip())
     while pos < end:
-        m = _TOKEN.match(expr, pos)
+        m = _token().match(expr, pos)
         if not m:
             return False
         tokens.append(m.group(1))

@@ -7,19 +7,29 @@ pipe, declare, assign, lparen, rparen, char.
 
 from __future__ import annotations
 
+import functools
 import re
 
 KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "template", "with"}
 _SPACE = " \t\r\n"
 _ALNUM = re.compile(r"[\w]*", re.UNICODE)  # Go: letter, digit or underscore (Unicode letters and digits)
-_NUMBER = re.compile(
-    r"[+-]?(?:0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]+)?"
-    r"|0[oO][0-7_]*|0[bB][01_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9_]+)?)i?"
-)
-_GOOD_NUMBER = re.compile(
-    r"[+-]?(?:0[xX](?:_?[0-9a-fA-F])+(?:\.[0-9a-fA-F]*)?(?:[pP][+-]?\d+)?|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"
-    r"|(?:\d(?:_?\d)*)?(?:\.\d*)?(?:[eE][+-]?\d+)?)i?"
-)
+
+
+# number literals: compiled when a template first has one (a run with no template number does not pay)
+@functools.cache
+def _number_re() -> re.Pattern[str]:
+    return re.compile(
+        r"[+-]?(?:0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]+)?"
+        r"|0[oO][0-7_]*|0[bB][01_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9_]+)?)i?"
+    )
+
+
+@functools.cache
+def _good_number_re() -> re.Pattern[str]:
+    return re.compile(
+        r"[+-]?(?:0[xX](?:_?[0-9a-fA-F])+(?:\.[0-9a-fA-F]*)?(?:[pP][+-]?\d+)?|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"
+        r"|(?:\d(?:_?\d)*)?(?:\.\d*)?(?:[eE][+-]?\d+)?)i?"
+    )
 
 
 class TemplateError(ValueError):
@@ -174,12 +184,12 @@ def _check_end(text: str, pos: int) -> None:
 
 
 def _number(text: str, pos: int, out: list[tuple[str, str]]) -> int:
-    m = _NUMBER.match(text, pos)
+    m = _number_re().match(text, pos)
     end = m.end() if m else pos
     word = text[pos:end]
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         raise TemplateError(f"bad number syntax: {text[pos : end + 1]!r}")
-    if word in ("+", "-", "") or not _GOOD_NUMBER.fullmatch(word):
+    if word in ("+", "-", "") or not _good_number_re().fullmatch(word):
         raise TemplateError(f"illegal number syntax: {word!r}")
     out.append(("number", word))
     return end

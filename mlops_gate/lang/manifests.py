@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -174,8 +175,15 @@ def _patch_ops(ops: list[Any], i: int, at: tuple[object, ...]) -> Iterator[Image
                 yield ImageRef(r.ref, here, i, note="set by a JSON patch")
 
 
-_IMAGE_LINE = re.compile(r"""(?:^|[\s{,])["']?image["']?\s*:\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#]*)""")
-_REFERENCE_LINE = re.compile(r"""^\s*(?:-\s+)?["']?reference["']?\s*:\s*("[^"]*"|'[^']*'|[^\s,}\]#]+)""")
+# compiled when a Helm template is first read line by line (a run with none does not pay)
+@functools.cache
+def _image_line() -> re.Pattern[str]:
+    return re.compile(r"""(?:^|[\s{,])["']?image["']?\s*:\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}\]#]*)""")
+
+
+@functools.cache
+def _reference_line() -> re.Pattern[str]:
+    return re.compile(r"""^\s*(?:-\s+)?["']?reference["']?\s*:\s*("[^"]*"|'[^']*'|[^\s,}\]#]+)""")
 
 
 def template_refs(text: str) -> Iterator[ImageRef]:
@@ -185,9 +193,9 @@ def template_refs(text: str) -> Iterator[ImageRef]:
     for n, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("#"):
             continue
-        ref = _REFERENCE_LINE.match(line) if after_image else None
+        ref = _reference_line().match(line) if after_image else None
         after_image = False
-        for value in [ref.group(1)] if ref else [m.group(1) for m in _IMAGE_LINE.finditer(line)]:
+        for value in [ref.group(1)] if ref else [m.group(1) for m in _image_line().finditer(line)]:
             value = value.strip("\"'")
             if not value:
                 after_image = True

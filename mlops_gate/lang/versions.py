@@ -14,6 +14,7 @@ that changed on the way says since which release (`since=`), and messages name t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ class Version:
     minor: int
 
     def at_least(self, since: str) -> bool:
-        return self >= parse(since)
+        return self >= _release(since)
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
@@ -46,6 +47,13 @@ def parse(text: str) -> Version:
     if not m:
         raise ValueError(f"{text!r} is not a release number such as 3.14 or v0.34.0")
     return Version(int(m.group(1)), int(m.group(2)))
+
+
+@functools.cache
+def _release(since: str) -> Version:
+    """`parse` of the gate's own table entries (`since` versions), once each: the schema tables ask hundreds
+    of times per run."""
+    return parse(since)
 
 
 def supported(text: str, product: str) -> str | None:

@@ -119,9 +119,15 @@ class Content:
         return self._folded
 
 
-def word(text: str) -> bytes:
-    """A regex (bytes) for `text` as JSON may write it: each character literally or as a `\\u00XX` escape."""
-    return b"".join(b"(?:" + re.escape(c.encode()) + rb"|\\u00(?i:" + f"{ord(c):02x}".encode() + b"))" for c in text)
+def word(text: str, fold: bool = False) -> bytes:
+    """A regex (bytes) for `text` as JSON may write it: each character literally or as a `\\u00XX` escape
+    (`fold`: of either case, for a case-blind search)."""
+    out = []
+    for c in text:
+        forms = {c, c.lower(), c.upper()} if fold else {c}
+        escapes = b"|".join(f"{ord(f):02x}".encode() for f in sorted(forms) if ord(f) < 0x100)
+        out.append(b"(?:" + re.escape(c.encode()) + rb"|\\u00(?i:" + escapes + b"))")
+    return b"".join(out)
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
 from mlops_gate.providers import Context
+from mlops_gate.threads import Background
 
 RUN_TIMEOUT_S = 60.0
 RUN_BUDGET_S = 120.0
@@ -91,14 +91,18 @@ def budget(ctx: Context) -> Budget:
 
 def find(ctx: Context, name: str) -> Tool:
     """The tool to run, from its environment variable or PATH (outside the repository), with its version;
-    looked up once per run."""
+    looked up once per run, however many kinds ask at once (rule tests and rule checks read concurrently)."""
     with ctx.shared.lock:
-        cached = ctx.shared.cache.get(f"tool:{name}")
-    if isinstance(cached, Tool):
-        return cached
-    tool = _find(ctx, name)
-    with ctx.shared.lock:
-        ctx.shared.cache[f"tool:{name}"] = tool
+        one_lookup = ctx.shared.cache.setdefault(f"tool-lookup:{name}", threading.Lock())
+    assert isinstance(one_lookup, type(ctx.shared.lock))
+    with one_lookup:
+        with ctx.shared.lock:
+            cached = ctx.shared.cache.get(f"tool:{name}")
+        if isinstance(cached, Tool):
+            return cached
+        tool = _find(ctx, name)
+        with ctx.shared.lock:
+            ctx.shared.cache[f"tool:{name}"] = tool
     return tool
 
 
@@ -125,12 +129,26 @@ def locate(ctx: Context, name: str) -> Tool:
         if not path.is_absolute() or not os.access(path, os.X_OK) or _inside(path, ctx.root):
             return Tool(name, None, note=f"{var} must be an absolute path to an executable outside the repository")
         return Tool(name, str(path))
-    dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
-    safe = [d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root)]
-    which = shutil.which(name, path=os.pathsep.join(safe)) if safe else None
+    safe = _path_outside(ctx)
+    which = shutil.which(name, path=safe) if safe else None
     if which is None:
         return Tool(name, None, note=f"{name} is not on PATH (or {var} names it)")
     return Tool(name, which)
+
+
+def _path_outside(ctx: Context) -> str:
+    """The PATH folders outside the repository, joined: worked out once per run (each folder is resolved,
+    and every tool is located twice)."""
+    dirs = [d for d in ctx.env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if d]
+    key = "tool-path:" + os.pathsep.join(dirs)
+    with ctx.shared.lock:
+        cached = ctx.shared.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    safe = os.pathsep.join(d for d in dirs if Path(d).is_absolute() and not _inside(Path(d), ctx.root))
+    with ctx.shared.lock:
+        ctx.shared.cache[key] = safe
+    return safe
 
 
 def alongside(ctx: Context, name: str, work: Callable[[str], T]) -> tuple[Tool, T | None]:
@@ -140,10 +158,13 @@ def alongside(ctx: Context, name: str, work: Callable[[str], T]) -> tuple[Tool, 
     if where.path is None:
         return where, None
     path = where.path
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        version = pool.submit(find, ctx, name)
+    version = Background(lambda: find(ctx, name))
+    try:
         result = work(path)
-        tool = version.result()
+    except BaseException:
+        version.wait()  # the version's process ends before the work's error goes up
+        raise
+    tool = version.result()
     return tool, result if tool.path else None
 
 

@@ -112,8 +112,11 @@ def checkout(repo: Path) -> Checkout:
             "(HEAD, objects/, refs/, config) is never a repository the gate reads",
         )
     found = Checkout(top, git_dir, _link_on_the_way(top, repo))
+    # the top folder is in the same checkout, as git would answer again from there (the run asks for it next)
+    at_top = found if str(absolute(top)) == key else Checkout(top, git_dir, _link_on_the_way(top, top))
     with _CHECKOUTS_LOCK:
         _CHECKOUTS[key] = found
+        _CHECKOUTS.setdefault(str(absolute(top)), at_top)
     return found
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mlops_gate.facts.oci import Attestation, ImageFacts, PublicKey, Signature, SigstoreBundle, TrustedRootFile
+from mlops_gate.facts.oci import ImageFacts, PublicKey, TrustedRootFile
 from mlops_gate.providers import Context
-from mlops_gate.providers._oci_ref import parse
 
 if TYPE_CHECKING:
+    from mlops_gate.facts.oci_artifacts import Attestation, Signature, SigstoreBundle
     from mlops_gate.providers._oci_client import Client
 
 LABELS, SIGNATURES, ATTESTATIONS, KEY = "labels", "signatures", "attestations", "key:"
@@ -39,6 +39,7 @@ def oci_image(ctx: Context) -> ImageFacts:
         )
     from mlops_gate.providers import http, netpolicy
     from mlops_gate.providers._oci_client import MAX_BLOB, Client  # HTTP stack: only when there is an image to read
+    from mlops_gate.providers._oci_ref import parse
 
     ref = parse(ctx.target.image)
     limit = min(netpolicy.limits(ctx.env).max_bytes, MAX_BLOB)
@@ -137,6 +138,7 @@ def github_bundles(ctx: Context, digest: str, notes: list[str]) -> list[Sigstore
     """The GitHub attestations of `digest`; a failure to read them is one unreadable bundle (the checks end in
     error when nothing else verifies), not the end of the image's facts."""
     from mlops_gate.errors import FactError
+    from mlops_gate.facts.oci_artifacts import SigstoreBundle
     from mlops_gate.providers import _github_attestations
 
     try:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlops_gate.facts.policy_file import PolicyChange, PolicyCopy, PolicyFiles, PolicyLink
 from mlops_gate.providers import Context, Meter, PolicyInUse
 from mlops_gate.providers.git import (
     PR_EVENTS,
@@ -19,6 +19,11 @@ from mlops_gate.providers.git import (
 )
 from mlops_gate.providers.git_branches import fetch_hint, target_branch
 from mlops_gate.providers.git_paths import absolute, in_repo
+
+# the fact types are imported where they are built: every run asks for the policy in use (policy_in_use), only
+# a run of policy.unchanged reads the policy_file kind
+if TYPE_CHECKING:
+    from mlops_gate.facts.policy_file import PolicyCopy, PolicyFiles
 
 
 def policy_in_use(
@@ -69,6 +74,8 @@ def deleted_policies(
 
 
 def policy_file(ctx: Context) -> PolicyFiles:
+    from mlops_gate.facts.policy_file import PolicyCopy, PolicyFiles, PolicyLink
+
     tgt = ctx.target
     given = ctx.inputs.policy
     source, ref = given.source, given.ref
@@ -133,6 +140,8 @@ def _readlink(top: Path, rel: str) -> str:
 
 
 def _compare(rel: str, mine: str, theirs: str | None, ref: str) -> PolicyCopy:
+    from mlops_gate.facts.policy_file import PolicyChange, PolicyCopy
+
     if theirs is None:
         return PolicyCopy(rel, ref, in_base=False, identical=False)
     if theirs == mine:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlops_gate.facts.files import RepoFiles
-from mlops_gate.facts.policy_file import PolicyFiles
 from mlops_gate.facts.promtool import RuleTests, ToolVerdicts
 from mlops_gate.providers import Context
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:  # types of kinds a files-only run does not read (mlops_gate.f
         MlflowModel,
         PrometheusState,
     )
+    from mlops_gate.facts.policy_file import PolicyFiles
 
 Reader = Callable[[Context], object]
 

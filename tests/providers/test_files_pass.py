@@ -169,5 +169,7 @@ def test_the_coarse_drift_search_rules_out_no_file_the_exact_one_would_take(tmp_
         for fmt, name in (("python", f"m{i}.py"), ("yaml", f"c{i}.yaml"), ("json", f"j{i}.json")):
             (tmp_path / name).write_text(f"x = '{w.upper()}'\n" if fmt == "python" else f"k: {w.title()}\n")
             assert _drift.could_be_drift(Content(tmp_path, name, fmt, ScanBudget())), (w, fmt)
+    (tmp_path / "escaped.json").write_text('{"\\u0045vidently": {"\\u0044ata_drift": true}}\n')  # upper-case escapes
+    assert _drift.could_be_drift(Content(tmp_path, "escaped.json", "json", ScanBudget()))
     (tmp_path / "plain.py").write_text("print('monitoring the model')\n")
     assert not _drift.could_be_drift(Content(tmp_path, "plain.py", "python", ScanBudget()))

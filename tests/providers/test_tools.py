@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from mlops_gate.providers import Context, Shared, _tools
 from mlops_gate.providers.amtool import amtool_check
 from mlops_gate.providers.promtool import promtool_check, rule_tests
 from mlops_gate.target import Target
+from mlops_gate.threads import map_threads
 from tests.support.trees import write_tree
 
 PROMTOOL = shutil.which("promtool")
@@ -154,3 +156,27 @@ def test_a_configuration_whose_templates_reach_outside_the_repository_is_not_han
     assert [(f.path, f.ok, f.note) for f in verdicts.files] == [
         ("alertmanager.yml", None, "not checked: its templates name /etc/*, outside the repository")
     ]
+
+
+def test_the_version_is_asked_once_however_many_kinds_look_the_tool_up_at_once(tmp_path: Path) -> None:
+    asked = tmp_path / "asked"
+    tool = tmp_path / "tools" / "promtool"
+    tool.parent.mkdir()
+    tool.write_text(
+        "#!/usr/bin/env python3\nimport time\n"
+        f"open({str(asked)!r}, 'a').write('version\\n')\n"
+        "time.sleep(0.5)\n"  # the other lookups arrive while this one runs
+        "print('promtool, version 2.42.0 (branch: x)')\n",
+        encoding="utf-8",
+    )
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    c = ctx(write_tree(tmp_path / "repo", {"a.rules.yml": GOOD}), {"MLOPS_GATE_PROMTOOL": str(tool)})
+    start = threading.Barrier(3)
+
+    def look() -> _tools.Tool:
+        start.wait()
+        return _tools.find(c, "promtool")
+
+    found = map_threads(lambda _: look(), range(3), 3)
+    assert {(t.path, t.version) for t in found} == {(str(tool), "2.42.0")}
+    assert asked.read_text() == "version\n"
