@@ -43,7 +43,7 @@ class _Loader(_Base):  # type: ignore[misc]
             tag = _RESOLVED.get(value)
             if tag is None:
                 tag = next((t for t, rx in rules if rx.match(value)), _STR)
-                if len(_RESOLVED) < _RESOLVED_MAX:
+                if len(value) <= 32 and len(_RESOLVED) < _RESOLVED_MAX:  # keys and numbers, not prose
                     _RESOLVED[value] = tag
             return tag
         return _SEQ if kind is yaml.SequenceNode else _MAP
@@ -152,7 +152,7 @@ def _load(text: str, left: list[int], max_documents: int | None, short: int | No
             units = [0]
             try:
                 value = yamlnodes.build(node, path, lines, units)
-            except yamlnodes.Slow:
+            except Exception:  # Slow, or a value its tag cannot read: the old path says which error comes first
                 units[0] = left[0] + 1  # as below: the walks and PyYAML's constructor say what it is
             if units[0] > left[0]:
                 docs.append(_slow(loader, node, path, lines, left, short, aliases=False))
@@ -166,8 +166,9 @@ def _load(text: str, left: list[int], max_documents: int | None, short: int | No
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlSyntaxError(f"invalid YAML: {problem}", line) from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise YamlSyntaxError(f"invalid YAML: {exc}", None) from None
+    except (ValueError, TypeError, RecursionError, LookupError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors on a value their tag cannot read (`!!int ''`, `!!timestamp abc`)
+        raise YamlSyntaxError(f"invalid YAML: {exc or type(exc).__name__}", None) from None
     finally:
         loader.dispose()
     return Loaded(tuple(docs), lines)

@@ -200,6 +200,7 @@ def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units
             raise Slow
         out: dict[str, Any] = {}
         names: set[str] = set()
+        typed: set[Any] = set()
         for key, value in node.value:
             if type(key) is not _ScalarNode:
                 raise Slow
@@ -214,6 +215,10 @@ def _build(node: Any, path: str | None, lines: dict[str, int], depth: int, units
             else:
                 sub = None
             k = name if key.tag == _STR else _scalar(key, key.tag, name)
+            if type(k) is not str:  # 1 and 1.0, true and 1: one key to PyYAML's dict, two texts here
+                if k in typed:
+                    raise Slow
+                typed.add(k)
             if type(value) is _ScalarNode:
                 text = value.value
                 size += 1 + len(text) // CHARS_PER_UNIT

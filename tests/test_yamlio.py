@@ -33,6 +33,13 @@ TRICKY = [
     "x: !!str {a: 1}\n",
     "x: !!map {a: 1}\ny: !!seq [1]\nz: !!map [1]\n",
     "1: a\n0x1: b\ntrue: c\nTrue: d\nnull: e\n~: f\n1.5: g\n'1': h\n",
+    "1: a\n1.0: b\ntrue: c\n0: d\nfalse: e\n0.0: f\n-0.0: g\n.nan: h\n.NaN: i\n",  # equal to Python's dict
+    "a: !!int abc\nb: 1\nb: 2\n",  # the duplicate key is what PyYAML's path reports first
+    "a: !!int\n",
+    "a: !!int ''\n",
+    "a: !!float ''\n",
+    "a: !!timestamp abc\n",
+    "a: " + "9" * 5000 + "\n",
     "=: a\nb: =\n? !!binary aW1hZ2U=\n: c\n",
     '"<<": 1\n"<<": 2\n',
     "<<: [{a: 1}, {b: 2}]\nc: 3\n",

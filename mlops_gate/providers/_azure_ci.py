@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from mlops_gate.facts.files import RepoFiles, SourceFile
 from mlops_gate.lang.azure_templates import collect, is_pipeline
 from mlops_gate.providers import Context, _exclude
 from mlops_gate.providers._helm import helm_template
-from mlops_gate.providers._pass import Selector, selected
-from mlops_gate.providers._repo import YAML_EXT, read, top_mapping, walk
+from mlops_gate.providers._pass import Selector, could_link, selected
+from mlops_gate.providers._repo import YAML_EXT, _walked, own_outputs, read, top_mapping
 from mlops_gate.providers._scan import Content, scan_budget
 
 AZURE = "azure:"
@@ -59,15 +59,25 @@ def with_azure(ctx: Context, found: RepoFiles, selectors: Mapping[str, Selector]
     def wanted(rel: str) -> bool:
         return rel not in have and shaped_wanted(rel) and (glob(rel) or not helm_template(ctx, rel))
 
-    by_shape = {f.path: f for f in selected(ctx, KIND, selectors, only=wanted)}
-    paths = walk(ctx)
+    def by_name(rel: str) -> bool:
+        return glob(rel) and wanted(rel)
+
+    paths, _, _, links = _walked(ctx)
+    own = own_outputs(ctx)
+
+    def candidate(test: Callable[[str], bool], rel: str) -> bool:  # a path, or a link to a folder that could hold one
+        return test(rel) or (rel in links and could_link(test, rel))
+
+    shape = selected(ctx, KIND, selectors, only=lambda rel: candidate(wanted, rel), meter=False)
+    by_shape = {f.path: f for f in shape}
     more = [
-        by_shape.get(rel) or read(ctx, rel) for rel in paths if rel in by_shape or (globs and glob(rel) and wanted(rel))
+        by_shape.get(rel) or read(ctx, rel)
+        for rel in paths
+        if rel in by_shape or (globs and rel not in own and candidate(by_name, rel))
     ]
-    for f in more:
-        if f.path not in by_shape:
-            ctx.meter.read(f.path)
-    kept = [f for f in more if not f.error or not _runs_nowhere(ctx, f.path, globs)]
+    for f in more:  # in walk order, as the files are listed
+        ctx.meter.read(f.path)
+    kept = [f for f in more if not f.error or not _runs_nowhere(ctx, f.path, candidate(by_name, f.path))]
     files = [*found.files, *kept]
     known = set(paths)
     seen = {f.path for f in files}
@@ -83,9 +93,9 @@ def with_azure(ctx: Context, found: RepoFiles, selectors: Mapping[str, Selector]
     return RepoFiles(found.root, tuple(files), tuple(dict.fromkeys(found.skipped + skipped)))
 
 
-def _runs_nowhere(ctx: Context, rel: str, globs: list[str]) -> bool:
+def _runs_nowhere(ctx: Context, rel: str, named: bool) -> bool:
     """A file found by its bytes that does not parse, and is a GitHub workflow outside .github/workflows
-    (which GitHub never runs), unless the policy names it."""
-    if any(fnmatch.fnmatch(rel, g) for g in globs):
+    (which GitHub never runs), unless the policy names it (`named`: it, or the folder a link to it holds)."""
+    if named:
         return False
     return Content(ctx.root, rel, "yaml", scan_budget(ctx)).has(_GITHUB_KEY)

@@ -89,12 +89,12 @@ def could_be_drift(c: Content) -> bool:
     if _named(c):
         return True
     if c.format == "yaml":
-        return c.has_any(_DRIFT_YAML_COARSE) and c.has_any(_DRIFT_YAML)
-    if c.has_any(_COARSE) and c.has_any(_WORDS):
+        return c.has_any(_DRIFT_YAML, _DRIFT_YAML_COARSE)
+    if c.has_any(_WORDS, _COARSE):
         return True
     return c.format == "json" and c.has_any((b"\\u",)) and c.has(_drift_json())
 
 
 def could_mention_drift(c: Content) -> bool:
     """Whether a YAML file that parses could mention drift: its strings are walked only then."""
-    return c.format != "yaml" or _named(c) or (c.has_any(_DRIFT_YAML_COARSE) and c.has_any(_DRIFT_YAML))
+    return c.format != "yaml" or _named(c) or c.has_any(_DRIFT_YAML, _DRIFT_YAML_COARSE)

@@ -11,6 +11,7 @@ import threading
 from mlops_gate import yamlio
 from mlops_gate.facts.files import NOT_READ, SourceFile
 from mlops_gate.providers import Context
+from mlops_gate.providers._scan import read_whole
 
 MAX_BYTES = 1 << 20  # per file
 RUN_BYTES = 64 << 20  # the files one run holds at once (a file no fact kind keeps is released, and given back)
@@ -141,9 +142,7 @@ def _bytes(ctx: Context, rel: str) -> tuple[str | None, bytes]:
         if not _spend(ctx, st.st_size):
             return _SPENT, b""
         with open(path, "rb", buffering=0) as fh:  # a regular file: opening cannot block
-            data = fh.read(st.st_size + 1)  # a buffer of the file's size, not of the largest allowed
-            if len(data) > st.st_size:  # grown since
-                data += fh.read(MAX_BYTES + 1 - len(data))
+            data = read_whole(fh, st.st_size, MAX_BYTES)
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}", b""
     if len(data) > MAX_BYTES:

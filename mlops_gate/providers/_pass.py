@@ -46,10 +46,15 @@ class Selector:
 
 
 def selected(
-    ctx: Context, kind: str, selectors: Mapping[str, Selector], only: Callable[[str], bool] | None = None
+    ctx: Context,
+    kind: str,
+    selectors: Mapping[str, Selector],
+    only: Callable[[str], bool] | None = None,
+    meter: bool = True,
 ) -> tuple[SourceFile, ...]:
-    """The files of `kind` (recorded on its meter), from the run's one pass over the repository; `only`: those
-    whose path it takes. A selector named `kind/part` is part of the pass when `kind` is read in the run."""
+    """The files of `kind` (recorded on its meter, unless the caller records them), from the run's one pass
+    over the repository; `only`: those whose path it takes. A selector named `kind/part` is part of the pass
+    when `kind` is read in the run."""
     with ctx.shared.lock:
         lock = cast(threading.Lock, ctx.shared.cache.setdefault("pass-lock", threading.Lock()))
     with lock:  # the first file kind makes the pass; the others wait for it, not for the GIL
@@ -59,7 +64,7 @@ def selected(
             with _gc_paused():
                 done.update(one_pass(ctx, {k: selectors[k] for k in sorted(kinds)}))
         files = done[kind] if only is None else tuple(f for f in done[kind] if only(f.path))
-    for f in files:
+    for f in files if meter else ():
         ctx.meter.read(f.path)
     return files
 
@@ -75,7 +80,7 @@ def one_pass(ctx: Context, selectors: Mapping[str, Selector]) -> dict[str, tuple
         if rel in own:
             continue
         linked = rel in links
-        want = [k for k, s in selectors.items() if s.wanted(rel) or (linked and _could_link(s.wanted, rel))]
+        want = [k for k, s in selectors.items() if s.wanted(rel) or (linked and could_link(s.wanted, rel))]
         if not want:
             continue
         content = Content(ctx.root, rel, _parse.fmt(rel), budget)
@@ -132,6 +137,6 @@ def _could_keep(s: Selector, content: Content) -> bool:
     return s.keep_bytes is None or s.keep_bytes(content)
 
 
-def _could_link(wanted: Callable[[str], bool], rel: str) -> bool:
+def could_link(wanted: Callable[[str], bool], rel: str) -> bool:
     """A link to a folder the walk does not reach could hold what the kind wants."""
     return any(wanted(f"{rel}/{p}") for p in _repo._PROBES)

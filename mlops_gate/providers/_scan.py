@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from mlops_gate.providers import Context
 
@@ -64,9 +65,13 @@ class Content:
         """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
         return self._search(lambda data: pattern.search(data) is not None)
 
-    def has_any(self, needles: tuple[bytes, ...]) -> bool:
+    def has_any(self, needles: tuple[bytes, ...], coarse: tuple[bytes, ...] = ()) -> bool:
         """Whether the file's bytes, ASCII letters lower-cased, hold one of `needles` (lower-case), or cannot
-        be searched: a substring test per needle, much faster than a case-blind regex of alternatives."""
+        be searched: a substring test per needle, much faster than a case-blind regex of alternatives.
+        `coarse`: fewer, shorter needles, one of which every needle holds, tried first (one search: a file
+        too large to keep is read, and its bytes counted, once)."""
+        if coarse:
+            return self._search(lambda d: any(n in d for n in coarse) and any(n in d for n in needles), fold=True)
         return self._search(lambda data: any(n in data for n in needles), fold=True)
 
     def matches(self, found: Callable[[bytes], bool]) -> bool:
@@ -92,9 +97,7 @@ class Content:
                 return True
             if size <= KEEP_BYTES:
                 with open(real, "rb", buffering=0) as fh:
-                    data = fh.read(size + 1)  # a buffer of the file's size, not of the largest allowed
-                    if len(data) > size:  # grown since: the rest, up to what a kept file may hold
-                        data += fh.read(KEEP_BYTES + 1 - len(data))
+                    data = read_whole(fh, size, KEEP_BYTES)
                 if len(data) <= KEEP_BYTES:  # not grown past it while read
                     self._data, self._plain = data, plain
                     return found(self._lower() if fold else data)
@@ -117,6 +120,25 @@ class Content:
         if self._folded is None:
             self._folded = (self._data or b"").lower()
         return self._folded
+
+
+def read_whole(fh: BinaryIO, size: int, limit: int) -> bytes:
+    """The file's bytes (it was `size` when stat'ed), up to `limit` + 1: a buffer of the file's size, not of the
+    largest allowed, and as many reads as it takes (a FUSE, 9p or network file system may return fewer bytes
+    than asked, which is no end of file)."""
+    want = min(size, limit) + 1
+    parts, got = [], 0
+    while got < want:
+        part = fh.read(want - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    if got == want and want <= limit:  # grown since stat: the rest, up to the limit
+        while got <= limit and (part := fh.read(limit + 1 - got)):
+            parts.append(part)
+            got += len(part)
+    return b"".join(parts)
 
 
 def word(text: str, fold: bool = False) -> bytes:
