@@ -11,8 +11,8 @@ Builds deterministic synthetic trees (tests/support/large_trees.py; kept in --di
 - `10k` and `100k`: small files of an ordinary ML repository (Python, YAML configs, JSON, Markdown, a few
   manifests, Dockerfiles, workflows, rules).
 
-For each tree, side by side in one run (the median of --runs): wall time, CPU (user + system, the process
-and the children it waited for) and peak RSS of
+For each tree, side by side in one run (runs interleaved; the median of --runs): wall time, CPU (user + system,
+the process and the children it waited for) and peak RSS of
 - the gate: `mlops-gate check --repo T --only <the eight files-only checks> --format json` (no network);
 - the floor: PyYAML's C loader loading every YAML byte of the tree once, nothing else;
 - checkov (when --checkov names its virtualenv or executable):
@@ -21,15 +21,14 @@ and the children it waited for) and peak RSS of
 Goals: KServe-like <= 15 s and <= 400 MB; 100k small files <= 60 s and <= 500 MB; the gate within 1.5x of the
 floor's CPU; the gate faster than checkov on every tree.
 
-Measured on the 2-core reference machine (shared with other jobs, so wall times are noisy; CPU is the
-steadier figure), `python benchmarks/large_repos.py --checkov /work/research/17/checkov-venv --runs 1`
-(wall s, CPU s, peak RSS MB; the full table with the figures before: docs/development.md, "Reading the
-repository's files"):
+Measured on the 2-core reference machine (a shared VM: one run's CPU varies by up to 20%), `--runs 5`
+(10k: 7; checkov: `--runs 3`, 100k from one earlier run); wall s, CPU s, peak RSS MB; the figures before:
+docs/development.md, "Reading the repository's files":
 
     tree        gate               floor (CPU)   checkov
-    KServe-like  9.3   7.3   199    4.6          119.7   80.2  1108
-    10k          5.5   3.5    40    1.4           50.8   41.0  1111
-    100k        44.8  38.1   105   12.8         1230.9  496.2  9034
+    KServe-like  3.7   3.8   194    3.4            78.6   82.6  1114
+    10k          2.2   2.2    35    1.5            34.6   40.3  1118
+    100k        16.2  16.3   106   15.7          1230.9  496.2  9034
 """
 
 from __future__ import annotations
@@ -91,8 +90,8 @@ def measure(cmd: list[str]) -> tuple[float, float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
 
 
-def median_of(cmd: list[str], runs: int) -> tuple[float, float, float, int]:
-    got = [measure(cmd) for _ in range(runs)]
+def summary(got: list[tuple[float, float, float, int]]) -> tuple[float, float, float, int]:
+    """Median wall and CPU, largest peak RSS, last exit code."""
     return (
         statistics.median(g[0] for g in got),
         statistics.median(g[1] for g in got),
@@ -139,9 +138,13 @@ def main() -> None:
         if checkov is not None:
             frameworks = "dockerfile,github_actions,kubernetes"
             rows.append(("checkov", [*checkov, "-d", str(root), "--framework", frameworks, *CHECKOV_FLAGS]))
+        got: dict[str, list[tuple[float, float, float, int]]] = {tool: [] for tool, _ in rows}
+        for _ in range(args.runs):  # interleaved, so that the machine's drift touches every tool alike
+            for tool, cmd in rows:
+                got[tool].append(measure(cmd))
         cpu = {}
-        for tool, cmd in rows:
-            wall, used, rss, code = median_of(cmd, args.runs)
+        for tool, _ in rows:
+            wall, used, rss, code = summary(got[tool])
             cpu[tool] = used
             size = f"{name:<8} {files:>7} {yaml_bytes / 1e6:>8.1f}"
             print(f"{size}  {tool:<8} {wall:>7.1f} {used:>7.1f} {rss:>7.0f}  {code}")
