@@ -60,6 +60,7 @@ class Content:
         self._data: bytes | None = None
         self._folded: bytes | None = None
         self._plain = False
+        self._charged = False  # its size taken from the run's budget (once, however many searches read it)
 
     def has(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether the file's bytes match `pattern` somewhere, or cannot be searched."""
@@ -93,8 +94,9 @@ class Content:
                 if not target.is_relative_to(self._root.resolve()) or not target.is_file():
                     return True
                 real, size = str(target), target.stat().st_size
-            if size > SCAN_BYTES or not self._budget.take(size):
+            if size > SCAN_BYTES or not (self._charged or self._budget.take(size)):
                 return True
+            self._charged = True
             if size <= KEEP_BYTES:
                 with open(real, "rb", buffering=0) as fh:
                     data = read_whole(fh, size, KEEP_BYTES)

@@ -4,6 +4,7 @@ fewer than asked, which is no end of file), and never beyond the limit asked for
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,16 @@ class _Dribble(io.RawIOBase):
 )
 def test_short_reads_are_not_the_end_of_the_file(data: bytes, size: int, limit: int) -> None:
     assert read_whole(_Dribble(data), size, limit) == data[: limit + 1]  # type: ignore[arg-type]
+
+
+def test_a_file_too_large_to_keep_is_counted_once_however_many_searches_read_it(tmp_path: Path) -> None:
+    import re
+
+    from mlops_gate.providers._scan import KEEP_BYTES, Content, ScanBudget
+
+    (tmp_path / "big.py").write_bytes(b"import airflow\n" + b"#" * KEEP_BYTES + b"\nDAG('x')\n")
+    budget = ScanBudget()
+    content = Content(tmp_path, "big.py", "python", budget)
+    assert content.has(re.compile(rb"airflow")) and content.has(re.compile(rb"DAG\("))
+    assert content.data is None  # not kept: each search read it again
+    assert budget.left == ScanBudget().left - (tmp_path / "big.py").stat().st_size
