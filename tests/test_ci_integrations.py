@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.policies import only_policy
 from tests.support.source_install import install_env, installed_from_source, skip_when_offline, tagged_source
 from tests.support.wheel import deps_pth, wheel
 
@@ -57,24 +58,6 @@ def assert_valid(schema: str, path: Path, *extra: str) -> None:
 
 def yaml_documents(path: Path) -> list[Any]:
     return list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-
-
-def only_policy(directory: Path, check: str, severity: str = "high") -> Path:
-    """A policy with every registered check disabled but `check`: the run reads local files only."""
-    listed = subprocess.run(
-        [sys.executable, "-m", "mlops_gate", "checks", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    checks: dict[str, Any] = {c["id"]: {"enabled": False} for c in json.loads(listed.stdout)}
-    checks[check] = {"severity": severity}
-    path = directory / ".mlops-gate.yml"
-    path.write_text(
-        yaml.safe_dump({"version": 1, "extends": "default", "fail_on": "high", "checks": checks}), encoding="utf-8"
-    )
-    return path
 
 
 def make_repo(directory: Path, *, unpinned: int = 0) -> Path:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from mlops_gate import __version__
+from tests.support.policies import only_policy
 from tests.support.source_install import git, install_env, installed_from_source, skip_when_offline, tagged_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,22 +33,6 @@ pytestmark = pytest.mark.skipif(
 )
 COMPONENT = "gitlab.example.com/acme/mlops-gate"
 PINNED = "FROM python:3.12-slim@sha256:" + "a" * 64 + "\n"
-
-
-def policy(project: Path, *checks: str) -> None:
-    """Every check off but `checks` (strict severities): the run reads local files (and nothing else)."""
-    listed = subprocess.run(
-        [sys.executable, "-I", "-m", "mlops_gate", "checks", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    chosen: dict[str, Any] = {c["id"]: {"enabled": False} for c in json.loads(listed.stdout)}
-    for check in checks:
-        chosen[check] = {"enabled": True, "severity": "high"}
-    doc = {"version": 1, "extends": "default", "fail_on": "high", "checks": chosen}
-    (project / ".mlops-gate.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
 
 
 def make_project(
@@ -65,7 +50,7 @@ def make_project(
     for i in range(unpinned):
         (project / f"svc{i}").mkdir()
         (project / f"svc{i}" / "Dockerfile").write_text("FROM alpine:3\n", encoding="utf-8")
-    policy(project, *checks)
+    only_policy(project, *checks)
     # the components as gitlab-ci-local caches an include fetched from the component project at this version
     cache = project / ".gitlab-ci-local" / "includes" / COMPONENT / __version__ / "templates"
     cache.mkdir(parents=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from tests.support.policies import listed_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 # facts read from the repository's files alone (promtool_check and amtool_check run tools; policy_file is
@@ -28,14 +29,7 @@ def test_hook_runs_the_files_only_checks() -> None:
     assert spec["pass_filenames"] is False and spec["always_run"] is True
     argv = shlex.split(str(spec["entry"]))
     assert argv[:2] == ["mlops-gate", "check"] and argv[2] == "--only"
-    listed = subprocess.run(
-        [sys.executable, "-I", "-m", "mlops_gate", "checks", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    files_only = {c["id"] for c in json.loads(listed.stdout) if set(c["needs"]) <= FILE_FACTS}
+    files_only = {c["id"] for c in listed_checks() if set(c["needs"]) <= FILE_FACTS}
     assert set(argv[3].split(",")) == files_only
 
 
