@@ -56,6 +56,7 @@ class _Loader(_Base):  # type: ignore[misc]
 _STR, _SEQ, _MAP = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG, "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 _RESOLVED: dict[str, str] = {}  # a plain scalar's tag depends on its text alone
 _RESOLVED_MAX = 1 << 16
+_NOT_BUILT = object()
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
@@ -64,7 +65,6 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-assert not _Loader.yaml_path_resolvers and None not in _Loader.yaml_implicit_resolvers  # what resolve() skips
 _IMPLICIT: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     first: tuple(resolvers) for first, resolvers in _Loader.yaml_implicit_resolvers.items()
 }
@@ -82,9 +82,10 @@ def _untagged(loader: Any, suffix: str, node: yaml.Node) -> Any:
 def _boolean(loader: Any, node: yaml.Node) -> bool:
     """`!!bool x` as PyYAML reads it, but an unknown word is a YAML error with its line, not a KeyError."""
     text = loader.construct_scalar(node)
-    if str(text).lower() not in loader.bool_values:
+    value = loader.bool_values.get(str(text).lower())
+    if value is None:
         raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a boolean", node.start_mark)
-    return bool(loader.bool_values[str(text).lower()])
+    return bool(value)
 
 
 _Loader.add_multi_constructor("!", _untagged)
@@ -134,7 +135,7 @@ def load(text: str, budget: Budget | None = None, max_documents: int | None = No
 
 def _load(text: str, left: list[int], max_documents: int | None, short: int | None) -> Loaded:
     loader = _Loader(text)
-    anchored = "&" in text  # without an anchor there is no alias: each node is used once, and one walk does
+    anchored = "&" in text  # without an anchor there is no alias: each node is used once, and build() takes it
     lines: dict[str, int] = {}
     docs: list[Any] = []
     try:
@@ -153,9 +154,9 @@ def _load(text: str, left: list[int], max_documents: int | None, short: int | No
             try:
                 value = yamlnodes.build(node, path, lines, units)
             except Exception:  # Slow, or a value its tag cannot read: the old path says which error comes first
-                units[0] = left[0] + 1  # as below: the walks and PyYAML's constructor say what it is
-            if units[0] > left[0]:
-                docs.append(_slow(loader, node, path, lines, left, short, aliases=False))
+                value = _NOT_BUILT
+            if value is _NOT_BUILT or units[0] > left[0]:
+                docs.append(_slow(loader, node, path, lines, left, short))
             else:
                 left[0] -= units[0]
                 docs.append(value)
@@ -174,22 +175,11 @@ def _load(text: str, left: list[int], max_documents: int | None, short: int | No
     return Loaded(tuple(docs), lines)
 
 
-def _slow(
-    loader: Any,
-    node: yaml.Node,
-    path: str,
-    lines: dict[str, int],
-    left: list[int],
-    short: int | None,
-    aliases: bool = True,
-) -> Any:
+def _slow(loader: Any, node: yaml.Node, path: str, lines: dict[str, int], left: list[int], short: int | None) -> Any:
     """The document through PyYAML's constructor, after the walks that bound and index it (and raise what they
     refuse): for documents with aliases, and what `yamlnodes.build` does not build."""
-    if aliases:
-        yamlnodes.measure(node, left, short)
-        yamlnodes.index(node, path, lines, {})
-    else:
-        yamlnodes.measure_and_index(node, path, lines, left, short)
+    yamlnodes.measure(node, left, short)
+    yamlnodes.index(node, path, lines, {})
     return _plain(loader.construct_document(node))
 
 

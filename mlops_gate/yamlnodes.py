@@ -1,7 +1,7 @@
 """Walks over a YAML document's node graph (as PyYAML's composer gives it), before or instead of PyYAML's
-constructor: what a document expands to (`measure`), the line of each key path (`index`), both in one walk for
-a document without aliases (`measure_and_index`), and `build`: the document's Python value, lines and size in
-one walk, for the plain documents that make up almost every repository file.
+constructor: what a document expands to (`measure`), the line of each key path (`index`), and `build`: the
+document's Python value, lines and size in one walk, for the plain documents (no aliases) that make up almost
+every repository file.
 
 `build` gives exactly what `yamlio` gets from PyYAML's constructor followed by `_plain` (tests/test_yamlio.py
 compares them on tricky and random documents); where a document holds anything but strings, numbers, booleans,
@@ -65,58 +65,6 @@ def measure(root: yaml.Node, left: list[int], short: int | None) -> None:
     left[0] -= size(root, 0)
 
 
-def measure_and_index(root: yaml.Node, path: str, lines: dict[str, int], left: list[int], short: int | None) -> None:
-    """measure and index in one walk, for a document without aliases (every node used once, so its size is
-    the sum of its nodes'). On anything to refuse, measure and index are run as they are, so the error and
-    its line are theirs."""
-    odd = [False]  # nested too deep, or a duplicate key
-    total = _walk_tree(root, path, lines, 0, odd)
-    if odd[0] or total > left[0]:
-        measure(root, left, short)  # raises what is too large or too deep
-        index(root, path, {}, {})  # raises the duplicate key
-        return
-    left[0] -= total
-
-
-def _walk_tree(node: yaml.Node, path: str | None, lines: dict[str, int], depth: int, odd: list[bool]) -> int:
-    """The node's expanded size (as measure counts it), recording the line of each key path (as index).
-    Written for speed: it visits every node of every YAML file the run reads."""
-    if depth > MAX_DEPTH:
-        odd[0] = True
-        return 0
-    if path is not None:
-        lines.setdefault(path, node.start_mark.line + 1)
-    kind = type(node)
-    if kind is yaml.ScalarNode:
-        return 1 + len(str(node.value)) // CHARS_PER_UNIT
-    total, deeper = 1, depth + 1
-    sub: str | None
-    if kind is yaml.MappingNode:
-        names: set[str] = set()
-        for key, value in node.value:
-            if type(key) is yaml.ScalarNode:
-                name = str(key.value)
-                total += 1 + len(name) // CHARS_PER_UNIT
-            else:
-                name = "?"
-                total += _walk_tree(key, None, lines, deeper, odd)
-            if name in names and name != "<<":
-                odd[0] = True
-            names.add(name)
-            if path is not None and len(path) + len(name) < MAX_LINE_PATH:
-                sub = f"{path}/{name}"
-                lines.setdefault(sub, key.start_mark.line + 1)
-            else:
-                sub = None
-            total += _walk_tree(value, sub, lines, deeper, odd)
-    else:
-        for i, item in enumerate(node.value):
-            name = str(i)
-            sub = f"{path}/{name}" if path is not None and len(path) + len(name) < MAX_LINE_PATH else None
-            total += _walk_tree(item, sub, lines, deeper, odd)
-    return total
-
-
 def _too_large(short: int | None) -> str:
     if short is not None:
         return (
@@ -173,7 +121,7 @@ _ScalarNode, _MappingNode, _SequenceNode = yaml.ScalarNode, yaml.MappingNode, ya
 
 def build(node: yaml.Node, path: str, lines: dict[str, int], units: list[int]) -> Any:
     """The document's value as PyYAML's SafeConstructor and `yamlio._plain` make it (keys as strings), its
-    lines recorded as `measure_and_index` records them, its size added to `units[0]` as `measure` counts it.
+    lines recorded as `index` records them, its size added to `units[0]` as `measure` counts it.
     For a document without aliases; raises Slow for anything else (see the module's docstring)."""
     return _build(node, path, lines, 0, units)
 

@@ -79,3 +79,10 @@ def test_one_walk_and_the_alias_aware_walks_agree(units: int | None) -> None:
         assert "&" not in text
         # an anchor in a comment sends the same documents through the alias-aware walks
         assert _loaded(text, units) == _loaded(text + "# &anchor\n", units), text[:80]
+
+
+def test_the_loader_has_no_resolver_its_fast_resolve_skips() -> None:
+    """yamlio's resolve() and its no-op path-resolver hooks assume no path resolvers and no wildcard
+    implicit resolvers (PyYAML's SafeLoader registers none)."""
+    loader = yamlio._Loader
+    assert not loader.yaml_path_resolvers and None not in loader.yaml_implicit_resolvers
