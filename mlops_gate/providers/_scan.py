@@ -128,18 +128,12 @@ def read_whole(fh: BinaryIO, size: int, limit: int) -> bytes:
     """The file's bytes (it was `size` when stat'ed), up to `limit` + 1: a buffer of the file's size, not of the
     largest allowed, and as many reads as it takes (a FUSE, 9p or network file system may return fewer bytes
     than asked, which is no end of file)."""
-    want = min(size, limit) + 1
-    parts, got = [], 0
-    while got < want:
-        part = fh.read(want - got)
-        if not part:
-            break
+    want, parts, got = min(size, limit) + 1, [], 0
+    while got < want and (part := fh.read(want - got)):
         parts.append(part)
         got += len(part)
-    if got == want and want <= limit:  # grown since stat: the rest, up to the limit
-        while got <= limit and (part := fh.read(limit + 1 - got)):
-            parts.append(part)
-            got += len(part)
+        if got == want < limit + 1:  # grown since stat: read on, up to the limit
+            want = limit + 1
     return b"".join(parts)
 
 
