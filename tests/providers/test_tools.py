@@ -135,6 +135,7 @@ def test_the_tool_gets_no_credentials(tmp_path: Path) -> None:
     c = ctx(root, {"PATH": os.environ["PATH"], "GITHUB_TOKEN": "s3cret"})
     ran = _tools.run(c, [str(tool), "check"], root)
     assert ran.code == 0 and "GITHUB_TOKEN" not in ran.out and "s3cret" not in ran.out
+    assert all(repr(name) in ran.out for name in _tools.GO_ENV)  # a Go tool's GC settings, nothing of ours
 
 
 @needs_promtool
