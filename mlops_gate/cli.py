@@ -10,7 +10,6 @@ while completing.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_gate import __version__
-from mlops_gate.errors import GateError, UsageError
+from mlops_gate.errors import GateError, UsageError, closest
 from mlops_gate.reporters import FORMATS
 
 if TYPE_CHECKING:
@@ -335,10 +334,10 @@ def _env_value(name: str, raw: str, action: argparse.Action) -> Any:
     if isinstance(action, argparse._AppendAction):
         return [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
     if action.choices is not None and raw not in action.choices:
-        close = difflib.get_close_matches(raw, [str(c) for c in action.choices], n=1)
+        close = closest(raw, map(str, action.choices))
         raise UsageError(
             f"{name}={raw!r} is not one of {', '.join(map(str, action.choices))}"
-            + (f" (did you mean {close[0]}?)" if close else ""),
+            + (f" (did you mean {close}?)" if close else ""),
             f"fix {name}, or unset it",
         )
     return raw
@@ -363,10 +362,12 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         return fleet_main(args.command, args.fleet_args, env)
     if args.command in ("check", "audit"):
-        from mlops_gate.providers.netpolicy import limits
         from mlops_gate.run import run_check
 
-        limits(env)  # a bad MLOPS_GATE_HTTP_* value is a usage error before anything is read
+        if any(name.startswith("MLOPS_GATE_HTTP_") for name in env):
+            from mlops_gate.providers.netpolicy import limits
+
+            limits(env)  # a bad MLOPS_GATE_HTTP_* value is a usage error before anything is read
         return run_check(check_request(args), env)
     if args.command == "verify-evidence":
         from mlops_gate.evidence_verify import verify
@@ -486,10 +487,10 @@ def parse_outputs(specs: Sequence[str]) -> tuple[Output, ...]:
         if not sep or not path:
             raise UsageError(f"--output {spec!r}: expected FMT=PATH, e.g. sarif=gate.sarif")
         if fmt not in FORMAT_NAMES:
-            close = difflib.get_close_matches(fmt, FORMAT_NAMES, n=1)
+            close = closest(fmt, FORMAT_NAMES)
             raise UsageError(
                 f"--output {spec!r}: unknown format {fmt!r}"
-                + (f" (did you mean {close[0]}?)" if close else f"; one of {', '.join(FORMAT_NAMES)}")
+                + (f" (did you mean {close}?)" if close else f"; one of {', '.join(FORMAT_NAMES)}")
             )
         out.append(Output(fmt, path))
     return tuple(out)

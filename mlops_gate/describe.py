@@ -5,7 +5,6 @@ prints it. The params' meanings are their dataclasses' field docs (mlops_gate.fi
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import textwrap
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from mlops_gate import typed
 from mlops_gate.catalogue import Catalogue, catalogue
 from mlops_gate.checkspec import CheckSpec
-from mlops_gate.errors import UsageError
+from mlops_gate.errors import UsageError, closest
 from mlops_gate.fielddoc import FieldDoc, field_docs, type_name
 
 
@@ -64,9 +63,9 @@ def checks_text(rows: list[dict[str, Any]]) -> str:
 def find(check_id: str, checks: dict[str, CheckSpec]) -> CheckSpec:
     spec = checks.get(check_id)
     if spec is None:
-        close = difflib.get_close_matches(check_id, checks, n=1, cutoff=0.6)
+        close = closest(check_id, checks)
         raise UsageError(
-            f"unknown check id {check_id!r}" + (f" (did you mean {close[0]}?)" if close else ""),
+            f"unknown check id {check_id!r}" + (f" (did you mean {close}?)" if close else ""),
             "`mlops-gate checks` lists them",
         )
     return spec

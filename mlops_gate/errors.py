@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class GateError(Exception):
     """Base of every error the gate reports to the user (never with a traceback unless -v)."""
@@ -33,3 +35,11 @@ class FactError(GateError):
 
 class PluginError(GateError):
     """A third-party check could not be loaded."""
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name most like a wrong one (difflib's ratio of at least 0.6), for a "did you mean" hint."""
+    import difflib  # only once a name is wrong
+
+    found = difflib.get_close_matches(word, list(known), n=1)
+    return found[0] if found else None

@@ -4,7 +4,6 @@ collects them over the `extends` chain and raises one PolicyError)."""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -12,6 +11,7 @@ from typing import Any, Literal
 from mlops_gate import typed, yamlio
 from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
+from mlops_gate.errors import closest
 from mlops_gate.model import Severity
 from mlops_gate.waivers import expiry, text_problem
 
@@ -196,8 +196,8 @@ def _check_ids(path: Path, loaded: yamlio.Loaded, data: dict[str, Any]) -> list[
         for name, value in params.items():
             key = f"checks.{check_id}.params.{name}"
             if name not in fields:
-                close = difflib.get_close_matches(str(name), fields, n=1, cutoff=0.6)
-                guess = f"did you mean {close[0]}? " if close else ""
+                close = closest(str(name), fields)
+                guess = f"did you mean {close}? " if close else ""
                 error = typed.DataError(key, f"unknown param ({guess}known: {', '.join(fields) or 'none'})")
                 out.append(_problem(path, loaded, error, hint))
                 continue
@@ -229,6 +229,6 @@ def _waiver_problems(w: WaiverDoc) -> list[tuple[str, str]]:
 
 
 def _unknown(check_id: str, known: dict[str, CheckSpec]) -> str:
-    close = difflib.get_close_matches(check_id, known, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]}?)" if close else " (`mlops-gate checks` lists them)"
+    close = closest(check_id, known)
+    hint = f" (did you mean {close}?)" if close else " (`mlops-gate checks` lists them)"
     return f"unknown check id {check_id!r}{hint}"

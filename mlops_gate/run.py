@@ -4,7 +4,6 @@ edit, run the engine, then hand everything to mlops_gate.output. Takes the CLI's
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import sys
 from collections.abc import Mapping
@@ -28,9 +27,9 @@ from mlops_gate import (
 )
 from mlops_gate.catalogue import catalogue
 from mlops_gate.checkspec import CheckSpec
-from mlops_gate.errors import UsageError
+from mlops_gate.errors import UsageError, closest
 from mlops_gate.model import Severity
-from mlops_gate.providers import RunInputs, git, policy_file
+from mlops_gate.providers import RunInputs, git, policy_in_use
 from mlops_gate.request import CheckRequest
 from mlops_gate.secrets import redact
 
@@ -118,7 +117,7 @@ def run_check(req: CheckRequest, env: Mapping[str, str]) -> int:
         in_use = [Path(c) for c in mine.chain if not c.startswith("builtin:")] if not req.policy_ref else []
         candidates = _policy_candidates(req.policy, req.policy_ref, repo)
         inputs = RunInputs(
-            policy=policy_file.policy_in_use(
+            policy=policy_in_use(
                 in_use, mine.source, req.policy_ref, candidates, head_branch, base_from_ci=base_from_ci
             ),
             anchors=trust.anchors(trusted),
@@ -280,9 +279,9 @@ def _release_commit(req: CheckRequest, repo: Path, saved: Saved | None) -> str |
 def _known_ids(flag: str, ids: list[str], checks: Mapping[str, CheckSpec]) -> None:
     for cid in ids:
         if not any(fnmatch.fnmatchcase(known, cid) for known in checks):
-            close = difflib.get_close_matches(cid, checks, n=1, cutoff=0.6)
+            close = closest(cid, checks)
             raise UsageError(
-                f"{flag}: unknown check id {cid!r}" + (f" (did you mean {close[0]}?)" if close else ""),
+                f"{flag}: unknown check id {cid!r}" + (f" (did you mean {close}?)" if close else ""),
                 "`mlops-gate checks` lists them",
             )
 

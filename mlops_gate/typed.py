@@ -7,7 +7,6 @@ Schema of the policy, so a field declared once is validated, loaded and document
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 import functools
 import sys
@@ -15,6 +14,8 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, Union
+
+from mlops_gate.errors import closest
 
 T = TypeVar("T")
 
@@ -164,9 +165,9 @@ def _build(tp: Any, value: Any, path: str, errors: list[DataError] | None) -> An
 def unknown_key(name: str, known: Iterable[str]) -> str:
     """The message for a key a mapping does not have: the closest known one, then all of them."""
     known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) if isinstance(name, str) else []
+    close = closest(name, known) if isinstance(name, str) else None
     listed = f"known keys: {', '.join(known) or 'none'}"
-    return f"unknown key (did you mean {close[0]}? {listed})" if close else f"unknown key ({listed})"
+    return f"unknown key (did you mean {close}? {listed})" if close else f"unknown key ({listed})"
 
 
 def _dataclass_from(cls: type, value: Any, path: str, errors: list[DataError] | None) -> Any:

@@ -17,7 +17,6 @@ reads it (moby/buildkit frontend/dockerfile/parser): nothing is executed or fetc
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 
@@ -104,6 +103,8 @@ def _known(line: int, instruction: str, source: str) -> ImageUse:
 
 
 def _mount_from(spec: str) -> str | None:
+    import csv  # BuildKit reads --mount as one CSV record; only Dockerfiles with RUN --mount pay the import
+
     try:
         fields = next(csv.reader([spec]), [])
     except csv.Error:

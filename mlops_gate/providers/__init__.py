@@ -60,6 +60,32 @@ class PolicyInUse:
     base_from_ci: bool = False  # the target branch is the one CI names (not --base-branch): it may be checked out
 
 
+def policy_in_use(
+    files: list[Path],
+    source: str,
+    ref: str | None,
+    candidates: list[Path] | None = None,
+    head_branch: str | None = None,
+    base_from_ci: bool = False,
+) -> PolicyInUse:
+    """What run.py tells the policy_file provider about the policy it loaded (`Context.inputs.policy`).
+    `candidates`: the working-tree paths the policy would have been read from (the discovered names, or
+    --policy PATH): one the target branch has but the pull request's tree does not is a deleted policy. Paths
+    are made absolute but never resolved: a symbolic link must not turn the policy file into the (identical)
+    copy of another file. `head_branch`: the pull request's own branch, which cannot be the target branch;
+    `base_from_ci`: the target branch is the one CI names."""
+    from mlops_gate.providers.git_paths import absolute
+
+    return PolicyInUse(
+        source,
+        tuple(absolute(f) for f in files),
+        ref or None,
+        tuple(absolute(c) for c in candidates or ()),
+        head_branch or None,
+        base_from_ci,
+    )
+
+
 @dataclass(frozen=True)
 class AnchorSource:
     """Where trust anchors (key files the policy names) are read on a pull/merge request: the commit the

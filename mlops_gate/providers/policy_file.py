@@ -3,12 +3,11 @@ targets (policy.unchanged), read with git (mlops_gate.providers.git)."""
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_gate.providers import Context, Meter, PolicyInUse
+from mlops_gate.providers import Context, Meter
 from mlops_gate.providers.git import (
     PR_EVENTS,
     GitError,
@@ -18,36 +17,11 @@ from mlops_gate.providers.git import (
     toplevel,
 )
 from mlops_gate.providers.git_branches import fetch_hint, target_branch
-from mlops_gate.providers.git_paths import absolute, in_repo
+from mlops_gate.providers.git_paths import in_repo
 
-# the fact types are imported where they are built: every run asks for the policy in use (policy_in_use), only
-# a run of policy.unchanged reads the policy_file kind
+# the fact types are imported where they are built: only a run of policy.unchanged reads the policy_file kind
 if TYPE_CHECKING:
     from mlops_gate.facts.policy_file import PolicyCopy, PolicyFiles
-
-
-def policy_in_use(
-    files: list[Path],
-    source: str,
-    ref: str | None,
-    candidates: list[Path] | None = None,
-    head_branch: str | None = None,
-    base_from_ci: bool = False,
-) -> PolicyInUse:
-    """What run.py tells this provider about the policy it loaded (`Context.inputs.policy`). `candidates`: the
-    working-tree paths the policy would have been read from (the discovered names, or --policy PATH): one the
-    target branch has but the pull request's tree does not is a deleted policy. Paths are made absolute but
-    never resolved: a symbolic link must not turn the policy file into the (identical) copy of another file.
-    `head_branch`: the pull request's own branch, which cannot be the target branch; `base_from_ci`: the
-    target branch is the one CI names."""
-    return PolicyInUse(
-        source,
-        tuple(absolute(f) for f in files),
-        ref or None,
-        tuple(absolute(c) for c in candidates or ()),
-        head_branch or None,
-        base_from_ci,
-    )
 
 
 def deleted_policies(
@@ -147,6 +121,8 @@ def _compare(rel: str, mine: str, theirs: str | None, ref: str) -> PolicyCopy:
     if theirs == mine:
         return PolicyCopy(rel, ref, in_base=True, identical=True)
     changes = []
+    import difflib
+
     matcher = difflib.SequenceMatcher(a=theirs.splitlines(), b=mine.splitlines(), autojunk=False)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op != "equal":
