@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import time
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -90,7 +89,11 @@ def needed(planned: list[Planned], target: Target) -> dict[str, frozenset[str]]:
 def _internal(what: str, exc: Exception, debug: bool) -> str:
     """A bug's message; with -v the traceback too (never a bare traceback on the terminal)."""
     text = f"internal error {what}: {type(exc).__name__}: {exc}"
-    return f"{text}\n{traceback.format_exc()}" if debug else f"{text} (-v shows the traceback)"
+    if not debug:
+        return f"{text} (-v shows the traceback)"
+    import traceback  # a bug's path only
+
+    return f"{text}\n{traceback.format_exc()}"
 
 
 def collect(

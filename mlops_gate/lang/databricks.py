@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import graphlib
 import posixpath
 import re
 from collections.abc import Iterable
@@ -118,6 +117,8 @@ def _has_type(task: dict[str, Any]) -> bool:
 
 
 def _cycle(graph: dict[str, list[str]]) -> list[str]:
+    import graphlib  # only bundles with task dependencies
+
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
