@@ -55,6 +55,8 @@ BUILTIN: tuple[str, ...] = tuple(
 
 @dataclass(frozen=True)
 class Catalogue:
+    """Every check the gate knows (built-in, then plugins), by id, and why each broken plugin could not be loaded."""
+
     checks: dict[str, CheckSpec]
     plugin_errors: tuple[str, ...] = ()
 

@@ -28,6 +28,8 @@ API_VARIABLES = {
 
 @dataclass(frozen=True)
 class Inferred:
+    """The target as the checkout gives it, the remote it was read from, and notes on what it could not give."""
+
     target: Target = dataclasses.field(default_factory=Target)
     remote: str = ""  # the remote's name (`origin`)
     host: str = ""  # its host

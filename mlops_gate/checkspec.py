@@ -34,6 +34,9 @@ class NoParams:
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A declared check: its id, title, default severity, the fact kinds it needs, its params type, function and
+    documentation, and where it comes from."""
+
     id: str
     title: str
     severity: Severity

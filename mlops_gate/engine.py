@@ -37,6 +37,9 @@ TARGET_HINTS = {
 
 @dataclass(frozen=True)
 class Planned:
+    """A check the run selected, with its policy config and the target fields it needs but lacks (then it does
+    not run: it ends in an error saying what to set)."""
+
     spec: CheckSpec
     config: CheckConfig
     missing_target: tuple[str, ...]

@@ -38,6 +38,8 @@ _NO_EXAMPLE = object()
 
 @dataclass(frozen=True)
 class FieldDoc:
+    """One field's entry in its class's docstring: what the field means and, where given, an example value."""
+
     text: str  # what the field means
     example: Any = _NO_EXAMPLE  # a value as a policy writes it (has_example says whether there is one)
 

@@ -49,6 +49,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Violation:
+    """One thing a check found wrong with its subject, and where it is, when it has a place."""
+
     message: str
     location: Location | None = None
 
@@ -66,6 +68,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Waiver:
+    """A waiver as the policy applies it: failures of `check` on subjects matching `subject` (a glob), with an
+    owner and a reason, through its `expires` day."""
+
     check: str
     subject: str
     owner: str
@@ -75,6 +80,8 @@ class Waiver:
 
 @dataclass(frozen=True)
 class Result:
+    """What one check concluded about one subject: status, message, violations, evidence, the waiver that applied."""
+
     check: str
     title: str
     area: str
@@ -102,6 +109,8 @@ class NotRun:
 
 @dataclass(frozen=True)
 class Report:
+    """One run's outcome: every result, the waivers applied, expired and unused, and what the verdict rests on."""
+
     tool_version: str
     target: dict[str, Any]
     fail_on: Severity

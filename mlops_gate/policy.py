@@ -25,6 +25,8 @@ __all__ = ["CheckDoc", "PolicyDoc", "Problem", "TargetDoc", "WaiverDoc", "applie
 
 @dataclass(frozen=True)
 class CheckConfig:
+    """One check as the policy configures it: on or off, its severity and its params."""
+
     enabled: bool
     severity: Severity
     params: Any  # the check's frozen params dataclass
@@ -51,6 +53,8 @@ class DefaultParams(CheckConfig):
 
 @dataclass(frozen=True)
 class Policy:
+    """The policy in use, merged with all it extends: target, each check's config, waivers, excluded paths, digest."""
+
     source: str  # the file, or "builtin:NAME"
     chain: tuple[str, ...]  # this policy and everything it extends, nearest first
     fail_on: Severity

@@ -14,6 +14,8 @@ PLATFORM_KINDS = frozenset({"branch_protection", "commit_runs", "environments"})
 
 @dataclass(frozen=True)
 class Token:
+    """The credential one platform's checks need: the variables that hold it, its scope, and where it is sent."""
+
     variables: tuple[str, ...]  # first set wins
     scope: str  # what the token needs
     default_api: str  # where it goes unless --api-url, the policy or CI says otherwise

@@ -18,6 +18,8 @@ _local = threading.local()
 
 @dataclass(frozen=True)
 class Event:
+    """One thing the run reports as it goes: a step, a fact kind started or read, an HTTP request, retry or answer."""
+
     what: str  # step | fact | fact-done | request | retry | response | failed
     kind: str = ""  # the fact kind being read ("" when not known)
     text: str = ""  # step: what is done; request and after: "GET https://host/path" (no query, no credentials)

@@ -30,6 +30,8 @@ _SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
 
 @dataclass(frozen=True)
 class Remote:
+    """A git remote URL taken apart: scheme, host, port and repository path."""
+
     scheme: str  # https, http, ssh, git, scp (the `host:path` form)
     host: str  # lowercased, without user or port
     port: int | None  # as written in a URL form

@@ -19,6 +19,8 @@ class Output:
 
 @dataclass(frozen=True)
 class CheckRequest:
+    """One `check` or `audit` command as given: repository, policy, target flags, reports to write, run options."""
+
     command: Literal["check", "audit"]
     repo: str  # --repo, as given (messages quote it)
     policy: str | None = None  # --policy: a file, or a built-in profile's name

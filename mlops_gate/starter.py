@@ -39,6 +39,8 @@ DEPLOY_JOBS = ("deploy*", "release*")
 
 @dataclass(frozen=True)
 class Found:
+    """What `init` found: the files by kind, the target and where each value came from, notes, the CI's deploy jobs."""
+
     files: dict[str, list[str]]  # kind -> the paths of the files read
     target: target.Target  # what the checkout and CI say
     sources: dict[str, str]

@@ -12,6 +12,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Target:
+    """What is being gated: the repository, branch and commit on their platform (and its API), the CI event, and
+    the model, image, Prometheus, Alertmanager or release judged."""
+
     platform: str | None = None  # github | gitlab | azure
     repository: str | None = None  # owner/name, group/project, org/project/repo
     branch: str | None = None

@@ -94,6 +94,8 @@ VISIBLE_PATTERN = (
 
 @dataclass(frozen=True)
 class WaiverUse:
+    """The results with the policy's waivers applied, and which waivers were used, had expired, or waived nothing."""
+
     results: tuple[Result, ...]
     applied: tuple[Waiver, ...]
     expired: tuple[Waiver, ...]

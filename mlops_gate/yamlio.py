@@ -115,6 +115,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class Loaded:
+    """A file's YAML documents, the line of every key path in them, and the budget units they took."""
+
     documents: tuple[Any, ...]
     lines: dict[str, int] = field(default_factory=dict)
     units: int = 0  # what the documents took from the budget (a caller that releases them gives it back)

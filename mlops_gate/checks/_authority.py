@@ -29,6 +29,9 @@ from mlops_gate.lang.versions import Version, parse
 
 @dataclass(frozen=True)
 class Decided:
+    """The verdict on one file, with the tool's and the gate's readings weighed: the problems that stand, the
+    tool's refusal when the gate has no problem to show for it, and the evidence why."""
+
     problems: list[pr.Problem]  # the problems that stand
     refused: str | None  # the tool's refusal, when the gate's reading has no problem to show for it
     evidence: list[str]

@@ -23,6 +23,8 @@ PEM_MARK = "-----BEGIN"
 
 @dataclass(frozen=True)
 class Key:
+    """One of the policy's public keys, parsed, with the name the evidence calls it by."""
+
     id: str  # the policy's file name, or "inline key sha256:<12 hex>"
     key: Any  # a cryptography public key
 

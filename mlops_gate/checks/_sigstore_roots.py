@@ -32,6 +32,8 @@ class Authority:
 
 @dataclass(frozen=True)
 class LogKey:
+    """The public key of a Rekor or CT log in a trusted root: its validity period, and a name (log URL and root)."""
+
     key: Any  # a cryptography public key
     start: dt.datetime | None
     end: dt.datetime | None
@@ -40,6 +42,9 @@ class LogKey:
 
 @dataclass(frozen=True)
 class Root:
+    """One Sigstore trusted root: its JSON (for sigstore-python), and its CAs, timestamp authorities and log keys
+    parsed (for what the gate verifies itself)."""
+
     name: str  # where it came from: "public-good (sigstore 4.5.1)", "roots.jsonl line 2"
     doc: dict[str, Any]  # the root as JSON, `tlogs`/`ctlogs` present
     fulcio: tuple[Authority, ...]

@@ -30,6 +30,8 @@ class ModelVersionFacts:
 
 @dataclass(frozen=True)
 class RegisteredModelFacts:
+    """The registered model the version belongs to, as `get_registered_model` returns it."""
+
     name: str
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
@@ -39,6 +41,8 @@ class RegisteredModelFacts:
 
 @dataclass(frozen=True)
 class DatasetInputFacts:
+    """One dataset the run logged as an input (`mlflow.log_input`), with its context tag."""
+
     name: str
     digest: str = ""
     source_type: str = ""
@@ -47,6 +51,8 @@ class DatasetInputFacts:
 
 @dataclass(frozen=True)
 class RunFacts:
+    """The run the version traces to, as `get_run` returns it: status, tags, params, latest metrics, dataset inputs."""
+
     run_id: str
     experiment_id: str = ""
     status: str = ""  # RUNNING | SCHEDULED | FINISHED | FAILED | KILLED

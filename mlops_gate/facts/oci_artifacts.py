@@ -46,6 +46,8 @@ class Signature:
 
 @dataclass(frozen=True)
 class DsseSignature:
+    """One signature of a DSSE envelope: base64 over PAE(payloadType, payload), with a key id hint."""
+
     sig: str  # base64
     keyid: str = ""  # a hint only; verification tries every policy key
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RequiredCheck:
+    """A status check a branch requires before merging, and the app pinned to report it, if any."""
+
     name: str
     # the app that must report it, where pinned: a GitHub App id, as branch protection and rulesets name it
     # (a slug is matched against Run.app); None or "-1": any source
@@ -20,6 +22,8 @@ class RequiredCheck:
 
 @dataclass(frozen=True)
 class BypassActor:
+    """Someone who may bypass a branch's protection (role, team, user, app...): always, or only by pull request."""
+
     kind: str  # admins | role | team | user | app | deploy-key | org-admin | maintainers | group
     name: str
     mode: str = "always"  # always | pull_request (may bypass only through a pull request)
@@ -49,6 +53,8 @@ class BranchProtection:
 
 @dataclass(frozen=True)
 class BranchProtections:
+    """The protection in force on the branches asked for, in one repository (the `branch_protection` kind)."""
+
     platform: str
     repository: str
     default_branch: str | None
@@ -74,6 +80,8 @@ class Run:
 
 @dataclass(frozen=True)
 class CommitRuns:
+    """The CI results reported on one commit of a repository (the `commit_runs` kind)."""
+
     platform: str
     repository: str
     sha: str
@@ -83,6 +91,9 @@ class CommitRuns:
 
 @dataclass(frozen=True)
 class Environment:
+    """One deployment environment the checks asked for and its protection rules; `exists` is false when the
+    repository has none of that name."""
+
     name: str
     exists: bool
     reviewers: tuple[str, ...] = ()
@@ -97,6 +108,8 @@ class Environment:
 
 @dataclass(frozen=True)
 class Environments:
+    """A repository's deployment environments the checks asked for (the `environments` kind)."""
+
     platform: str
     repository: str
     environments: tuple[Environment, ...] = ()

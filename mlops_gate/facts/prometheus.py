@@ -55,6 +55,8 @@ class ActiveAlert:
 
 @dataclass(frozen=True)
 class PrometheusState:
+    """The running Prometheus at `url`: its loaded rules, active targets, required metrics' samples and alerts."""
+
     url: str
     rules: tuple[LoadedRule, ...] = ()
     targets: tuple[ScrapeTarget, ...] = ()
@@ -64,6 +66,8 @@ class PrometheusState:
 
 @dataclass(frozen=True)
 class SilenceMatcher:
+    """One matcher of a silence: label `name` equals `value` (`is_equal` false: does not), a regex if `is_regex`."""
+
     name: str
     value: str
     is_regex: bool = False

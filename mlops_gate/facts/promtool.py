@@ -18,6 +18,8 @@ class RuleTestFile:
 
 @dataclass(frozen=True)
 class RuleTests:
+    """The repository's promtool rule unit-test files (`root`: the checkout they were read from)."""
+
     root: str
     files: tuple[RuleTestFile, ...] = ()
 

@@ -88,6 +88,8 @@ def _record(kind: str, entry: Any) -> FactRecord:
 
 @dataclass(frozen=True)
 class _Meta:
+    """What the facts file says of how one kind was read: its sources, the requests made and the time taken."""
+
     sources: tuple[str, ...] = ()
     requests: int = 0
     duration_s: float = 0.0

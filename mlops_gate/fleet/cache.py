@@ -32,6 +32,8 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class Entry:
+    """One cached answer: the ETag it was served with, and the status, headers and body to replay on a 304."""
+
     etag: str
     status: int
     headers: dict[str, str]

@@ -63,6 +63,8 @@ class Budget:
 
 @dataclass
 class _Host:
+    """What one host last said about its rate limit: requests left, when they reset, and a pause it asked for."""
+
     remaining: int | None = None
     reset: float | None = None  # epoch seconds
     pause_until: float = 0.0  # a secondary limit: nothing is sent to the host before this

@@ -28,6 +28,9 @@ REPO_TARGET_KEYS = frozenset({"model", "image"})
 
 @dataclass(frozen=True)
 class Applied:
+    """The policy one repository is judged by (the fleet's, with the repository's own file over it), and the
+    model and image it targets."""
+
     policy: Policy
     notes: tuple[str, ...]  # what the repository's file changed, and what of it was refused
     model: str | None = None

@@ -19,6 +19,8 @@ MAX_POLICY_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Repo:
+    """One repository of the owner, as the platform lists it: what the filters, the judging and the report need."""
+
     platform: str
     name: str  # owner/name, group/sub/project, org/project/repo: what `check --repository` takes
     default_branch: str | None

@@ -28,6 +28,8 @@ class EnumerationError(GateError):
 
 @dataclass(frozen=True)
 class FleetRequest:
+    """What `mlops-gate fleet` is asked to do: whose repositories, the policy, filters and shard, and the limits."""
+
     platform: str
     owner: str  # GitHub organisation or user, GitLab group path, Azure DevOps ORG or ORG/PROJECT
     api_url: str | None = None

@@ -13,6 +13,8 @@ WORST = ("failed", "error", "waived", "passed")  # an area shows its worst resul
 
 @dataclass(frozen=True)
 class Row:
+    """One repository's line of the scorecard: its verdict, its worst result per area, its verdict in --compare."""
+
     name: str
     url: str
     status: str  # judged | not_judged | excluded
@@ -27,6 +29,8 @@ class Row:
 
 @dataclass(frozen=True)
 class CheckRate:
+    """One check's pass rate over the judged repositories, now and in the --compare report."""
+
     check: str
     title: str
     area: str
@@ -41,6 +45,9 @@ class CheckRate:
 
 @dataclass(frozen=True)
 class Scores:
+    """What the scorecards show: a row per repository, the areas seen (in order), each check's pass rate, and how
+    many repositories passed in the --compare report."""
+
     rows: tuple[Row, ...]
     areas: tuple[str, ...]
     rates: tuple[CheckRate, ...]

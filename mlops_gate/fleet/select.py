@@ -21,6 +21,9 @@ MAX_LIST_BYTES = 4 << 20
 
 @dataclass(frozen=True)
 class Filters:
+    """Which of the owner's repositories the fleet judges, from --include, --exclude, --topic, --language,
+    --include-archived, --include-forks and --repos-file."""
+
     include: tuple[str, ...] = ()  # globs over the full name (or the last part of it)
     exclude: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()  # any of these topics (GitHub topics, GitLab topics)
@@ -32,6 +35,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class Shard:
+    """The part of the fleet this run judges: shard `index` of `count` (--shard K/N)."""
+
     index: int  # 1-based
     count: int
 

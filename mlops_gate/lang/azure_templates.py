@@ -120,6 +120,9 @@ class Expanded:
 
 @dataclass
 class _Run:
+    """One pipeline's expansion under way: the files it may read, the templates used and the notes so far (in
+    order, without repeats), and how many references it has expanded."""
+
     files: Mapping[str, SourceFile]
     used: dict[str, None] = field(default_factory=dict)
     notes: dict[str, None] = field(default_factory=dict)

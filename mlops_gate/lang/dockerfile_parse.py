@@ -18,6 +18,8 @@ _HEREDOC_KEYWORDS = ("RUN", "COPY", "ADD")
 
 @dataclass(frozen=True)
 class Instruction:
+    """One Dockerfile instruction: its keyword, builder flags and arguments, and the line it starts on."""
+
     line: int  # 1-based line where the instruction starts
     keyword: str  # upper case
     args: str  # the rest, after the flags
@@ -26,6 +28,9 @@ class Instruction:
 
 @dataclass(frozen=True)
 class Parsed:
+    """A Dockerfile as BuildKit parses it: its instructions and `# syntax=` directive and, when BuildKit refuses the
+    file, why (the instructions then stop there)."""
+
     instructions: tuple[Instruction, ...]
     syntax: tuple[int, str] | None = None  # the frontend image a `# syntax=` directive names, and its line
     error: str | None = None  # BuildKit refuses the file: the build fails (nothing after this is read)

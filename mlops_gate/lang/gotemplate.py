@@ -30,6 +30,9 @@ __all__ = [
 
 @dataclass
 class _Parser:
+    """Go's text/template parser over one template's tokens, keeping the variables in scope, what `.` holds, and
+    the fields used that the data does not have."""
+
     toks: list[tuple[str, str]]
     flavour: Flavour
     i: int = 0
@@ -272,6 +275,8 @@ class _Parser:
 
 @dataclass(frozen=True)
 class Checked:
+    """What `check()` found in one template: why it does not parse, or the fields it uses that its data lacks."""
+
     error: str | None  # why the template does not parse: the tool refuses it
     fields: tuple[str, ...] = ()  # fields the data does not have: it parses, but fails when it runs
 

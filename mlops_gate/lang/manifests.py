@@ -27,6 +27,8 @@ from mlops_gate import yamlio
 
 @dataclass(frozen=True)
 class ImageRef:
+    """One image reference a manifest makes the cluster pull, where it is written, and, when it cannot be known, why."""
+
     ref: str
     path: tuple[object, ...]  # key path in document `doc`
     doc: int

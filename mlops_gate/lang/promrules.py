@@ -34,6 +34,8 @@ RULE_KEYS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "ann
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing that keeps Prometheus from loading a rule file (or makes a rule fail when it runs), at a key path."""
+
     message: str
     path: tuple[object, ...]  # key path inside the document, for the line
     runtime: bool = False  # loads, but fails when it runs (a template field the data does not have)

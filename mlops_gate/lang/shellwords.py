@@ -25,6 +25,8 @@ class LexError(ValueError):
 
 @dataclass
 class Words:
+    """Text with its build args expanded: the words, the whole result, and, when the result cannot be known, why."""
+
     words: list[str] = field(default_factory=list)
     result: str = ""
     unknown: list[str] = field(default_factory=list)  # why the result is not known

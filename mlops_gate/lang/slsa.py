@@ -16,6 +16,8 @@ COMMIT_KEYS = ("gitCommit", "sha1", "sha256")  # digest keys a git source may ca
 
 @dataclass(frozen=True)
 class Statement:
+    """What the gate reads from an in-toto statement: subject digests, predicate type, builder and sources."""
+
     subjects: tuple[str, ...]  # "sha256:<hex>" for each subject digest
     predicate_type: str
     builder_id: str | None

@@ -12,6 +12,8 @@ from mlops_gate.model import Location, Violation
 
 @dataclass
 class Workflow:
+    """One workflow definition as its reader found it: the kind, task names, the problems found and evidence."""
+
     kind: str
     file: SourceFile
     tasks: list[str] = field(default_factory=list)

@@ -119,6 +119,9 @@ class RunInputs:
 
 @dataclass(frozen=True)
 class Context:
+    """What a provider reads one fact kind with: the checkout, the target, the environment, the run's inputs, the
+    items the checks asked for, and the meter it counts its cost on."""
+
     root: Path
     target: Target
     env: Mapping[str, str]

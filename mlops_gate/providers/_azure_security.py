@@ -119,6 +119,8 @@ class Holder:
 
 @dataclass(frozen=True)
 class Permissions:
+    """What one branch's permissions allow: force push, deletion, and who may bypass its policies (None: not known)."""
+
     force_push_allowed: bool | None
     deletion_allowed: bool | None
     bypass_actors: tuple[BypassActor, ...] | None

@@ -39,6 +39,8 @@ class NotFound(FactError):
 
 @dataclass(frozen=True)
 class Reply:
+    """One answer of the GitHub REST API: status, JSON body and headers (an allowed failure, such as a 404, too)."""
+
     status: int
     data: Any
     headers: dict[str, Any]

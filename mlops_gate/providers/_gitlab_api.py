@@ -56,6 +56,8 @@ class _Once:
 
 @dataclass
 class Api:
+    """GitLab's REST API for one project, as one fact reads it: the client, the token it sends, and the meter."""
+
     gl: Any  # gitlab.Gitlab
     base: str  # https://host/api/v4
     repository: str  # group/sub/project

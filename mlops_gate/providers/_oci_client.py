@@ -43,6 +43,8 @@ HINT_401 = (
 
 @dataclass(frozen=True)
 class Fetched:
+    """A manifest or referrers index as the registry served it: its bytes, digest, media type and URL."""
+
     body: bytes
     digest: str
     media_type: str
@@ -55,6 +57,8 @@ def digest_of(body: bytes, algorithm: str = "sha256") -> str:
 
 @dataclass
 class Client:
+    """An OCI Distribution client for one image's repository, with only the credentials bound to its registry."""
+
     ref: Reference
     env: Mapping[str, str]
     meter: Meter

@@ -19,6 +19,8 @@ _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 
 @dataclass(frozen=True)
 class Reference:
+    """An image reference as Docker normalises it: registry, repository, and tag and/or digest."""
+
     registry: str  # host[:port] as written (docker.io for Docker Hub)
     repository: str
     tag: str | None

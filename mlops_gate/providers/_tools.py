@@ -49,6 +49,8 @@ _VERSION = re.compile(r"version (v?\d+\.\d+(?:\.\d+)?)")
 
 @dataclass(frozen=True)
 class Tool:
+    """promtool or amtool as found for this run: its path and version, or why it is not available."""
+
     name: str
     path: str | None  # None: not available (note says why)
     version: str | None = None
@@ -57,6 +59,8 @@ class Tool:
 
 @dataclass(frozen=True)
 class Ran:
+    """One bounded run of a tool: its exit code (None: it did not finish) and what it printed."""
+
     code: int | None  # None: did not finish (note says why)
     out: str
     err: str = ""

@@ -25,6 +25,8 @@ class AnchorError(FactError):
 
 @dataclass(frozen=True)
 class Anchor:
+    """One trust anchor's bytes, where they were read from, and a note on them (e.g. the change has another copy)."""
+
     data: bytes
     source: str  # where it was read: `git origin/main:cosign.pub`, or a path
     note: str | None = None  # e.g. the change under review has another copy, which was not used
