@@ -54,7 +54,12 @@ def _check_all(ctx: Context, amtool: str, found: list[SourceFile]) -> list[ToolC
                 checks.append(ToolCheck(f.path, None, note=f"amtool {ran.note}"))
                 continue
             said = "\n".join(line.strip() for line in ran.output.splitlines() if line.strip())
-            checks.append(ToolCheck(f.path, ran.code == 0, said.replace(target.name, f.path)[-MAX_OUTPUT:]))
+            said = said.replace(target.name, f.path)[-MAX_OUTPUT:]
+            if ran.code in (0, 1):  # 1: amtool refuses it; anything else (a Go panic or out of memory: 2) no verdict
+                checks.append(ToolCheck(f.path, ran.code == 0, said))
+            else:
+                note = f"amtool ended with exit {ran.code} without a verdict"
+                checks.append(ToolCheck(f.path, None, said, note=note))
     return checks
 
 

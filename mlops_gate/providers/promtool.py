@@ -68,8 +68,10 @@ def _copy(ctx: Context, f: SourceFile, to: Path) -> bool:
 
 
 def _verdicts(ran: _tools.Ran, names: dict[str, str]) -> list[ToolCheck]:
-    """Per file, from promtool's `Checking NAME` lines and its `NAME: error` lines (its load errors name
-    the file; a file it checked without one loads)."""
+    """Per file, from promtool's `Checking NAME` lines and its `NAME: error` lines (its load errors name the
+    file). A file loads when its block says SUCCESS, or when promtool ended with 0 having named no error for it
+    (a lint finding is not a load error); a file it was checking when it crashed or was stopped (out of memory,
+    a Go panic: no SUCCESS, no error of its own, a failing exit) has no verdict."""
     if ran.code is None:
         return [ToolCheck(path, None, note=f"promtool {ran.note}") for path in names.values()]
     blocks: dict[str, list[str]] = {}
@@ -92,8 +94,11 @@ def _verdicts(ran: _tools.Ran, names: dict[str, str]) -> list[ToolCheck]:
         if said:
             text = "\n".join(dict.fromkeys(said))
             out.append(ToolCheck(path, False, text.replace(name, path)[:MAX_OUTPUT]))
-        elif name in blocks:  # checked, and no error of its own (a lint finding is not a load error)
+        elif name in blocks and (ran.code == 0 or any(line.startswith("SUCCESS") for line in blocks[name])):
             out.append(ToolCheck(path, True))
+        elif name in blocks:
+            tail = ran.output[-200:]
+            out.append(ToolCheck(path, None, note=f"promtool ended (exit {ran.code}) while checking it: {tail}"))
         else:
             out.append(ToolCheck(path, None, note=f"promtool said nothing about it: {ran.output[-200:]}"))
     return out

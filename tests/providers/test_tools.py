@@ -181,3 +181,41 @@ def test_the_version_is_asked_once_however_many_kinds_look_the_tool_up_at_once(t
     found = map_threads(lambda _: look(), range(3), 3)
     assert {(t.path, t.version) for t in found} == {(str(tool), "2.42.0")}
     assert asked.read_text() == "version\n"
+
+
+def test_a_tool_that_dies_while_checking_gives_no_verdict_on_what_it_had_not_finished(tmp_path: Path) -> None:
+    """promtool out of memory or panicking halfway (a Go runtime fatal error: exit 2) has said SUCCESS for the
+    files before and nothing for the one it died in: that one, and those after it, get no verdict (the gate's
+    own reading stands), never an acceptance (review finding: a crash read as `loads`)."""
+    crash = (
+        "import sys\nprint('Checking r00000.yml\\n  SUCCESS: 1 rules found\\n\\nChecking r00001.yml')\n"
+        "sys.stderr.write('fatal error: out of memory\\n')\nsys.exit(2)\n"
+    )
+    tool = fake_tool(tmp_path / "tools", "promtool", crash)
+    root = write_tree(tmp_path / "repo", {"a.rules.yml": GOOD, "b.rules.yml": BAD, "c.rules.yml": GOOD})
+    verdicts = promtool_check(ctx(root, {"MLOPS_GATE_PROMTOOL": str(tool)}))
+    got = {f.path: f.ok for f in verdicts.files}
+    assert got == {"a.rules.yml": True, "b.rules.yml": None, "c.rules.yml": None}
+    died = next(f for f in verdicts.files if f.path == "b.rules.yml")
+    assert "exit 2" in died.note and "out of memory" in died.note
+
+
+def test_promtool_ending_with_0_accepts_every_file_it_named_no_error_for(tmp_path: Path) -> None:
+    quiet = "print('Checking r00000.yml')\nprint('Checking r00001.yml')\n"  # a release that prints no SUCCESS
+    tool = fake_tool(tmp_path / "tools", "promtool", quiet)
+    root = write_tree(tmp_path / "repo", {"a.rules.yml": GOOD, "b.rules.yml": GOOD})
+    verdicts = promtool_check(ctx(root, {"MLOPS_GATE_PROMTOOL": str(tool)}))
+    assert [(f.path, f.ok) for f in verdicts.files] == [("a.rules.yml", True), ("b.rules.yml", True)]
+
+
+def test_amtool_dying_gives_no_verdict_and_refusing_is_exit_1(tmp_path: Path) -> None:
+    good = "route: {receiver: a}\nreceivers: [{name: a}]\n"
+    root = write_tree(tmp_path / "repo", {"alertmanager.yml": good})
+    for body, expected in (
+        ("import sys\nsys.stderr.write('panic: runtime error\\n')\nsys.exit(2)\n", None),
+        ("import sys\nprint(\"Checking 'alertmanager.yml'  FAILED: nope\")\nsys.exit(1)\n", False),
+    ):
+        tool = fake_tool(tmp_path / f"tools{expected}", "amtool", body)
+        (check,) = amtool_check(ctx(root, {"MLOPS_GATE_AMTOOL": str(tool)})).files
+        assert check.ok is expected, check
+        assert (expected is not None) or "exit 2" in check.note
