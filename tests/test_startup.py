@@ -266,7 +266,8 @@ def test_every_dataclass_has_a_docstring() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ClassDef) or ast.get_docstring(node) is not None:
                 continue
-            names = {getattr(d.func if isinstance(d, ast.Call) else d, "id", "") for d in node.decorator_list}
+            decorators = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+            names = {d.attr if isinstance(d, ast.Attribute) else getattr(d, "id", "") for d in decorators}
             if "dataclass" in names:
                 missing.append(f"{path.relative_to(package.parent)}:{node.lineno} {node.name}")
     assert missing == []

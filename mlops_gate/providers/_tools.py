@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from mlops_gate.providers import Context
+from mlops_gate.providers.git import PR_EVENTS
 from mlops_gate.threads import Background
 
 RUN_TIMEOUT_S = 60.0
@@ -39,10 +40,12 @@ MAX_OUTPUT = 1 << 20
 VERSION_TIMEOUT_S = 5.0
 MIN_GRANT_S = 1.0  # less of the budget left than this: nothing more runs
 ENV_VARS = {"promtool": "MLOPS_GATE_PROMTOOL", "amtool": "MLOPS_GATE_AMTOOL"}
-# promtool and amtool are Go programs that live for a few ms: collecting garbage from a heap that dies with the
-# process is wasted (a fifth of their CPU on small files); GC runs only past a soft 512 MiB (under RLIMIT_AS),
-# on one core, like the rest of their work
-GO_ENV = {"GOGC": "off", "GOMEMLIMIT": "512MiB", "GOMAXPROCS": "1"}
+# promtool and amtool are Go programs that live for a few ms, and most of a short run's garbage collection is
+# wasted on a heap that dies with the process (a fifth of their CPU on small files): the heap may grow to 5x
+# what is live before a collection (2x by default), but from Go 1.19 on not past a soft 256 MiB, so the peak is
+# at most the larger of 256 MiB and what it was before; one core, like the rest of their work. A tool that runs
+# out of memory anyway (an older Go, a huge input) ends without a verdict, never with an acceptance.
+GO_ENV = {"GOGC": "400", "GOMEMLIMIT": "256MiB", "GOMAXPROCS": "1"}
 T = TypeVar("T")
 _VERSION = re.compile(r"version (v?\d+\.\d+(?:\.\d+)?)")
 
@@ -121,7 +124,8 @@ def _find(ctx: Context, name: str) -> Tool:
     tool = locate(ctx, name)
     if tool.path is None:
         return tool
-    known = _tool_cache.recall(ctx.env, ctx.root, tool.path)
+    pull_request = ctx.target.event in PR_EVENTS  # the cache is not used there (providers/_tool_cache.py)
+    known = _tool_cache.recall(ctx.env, ctx.root, tool.path, pull_request)
     if known:
         return Tool(name, tool.path, known)
     # its own 5 s, apart from the run's budget: the version is read while the files are checked
@@ -130,7 +134,7 @@ def _find(ctx: Context, name: str) -> Tool:
     if ran.code != 0 or not m:
         return Tool(name, None, note=f"{tool.path} --version did not say its version: {ran.note or ran.output[:200]}")
     version = m.group(1).lstrip("v")
-    _tool_cache.remember(ctx.env, ctx.root, tool.path, version)
+    _tool_cache.remember(ctx.env, ctx.root, tool.path, version, pull_request)
     return Tool(name, tool.path, version)
 
 

@@ -1,12 +1,16 @@
 """The versions promtool and amtool said are remembered between runs for as long as the binary is the same
-file (providers/_tool_cache.py): asked once per binary, asked again when the binary changes, and never kept
-in the repository or taken from a malformed cache."""
+file (providers/_tool_cache.py): asked once per binary, asked again when it changes, never for a script, never
+on a pull/merge request unless a folder is named, and never taken from a cache someone else could have written
+(another user's, a FIFO, a link, a folder inside the repository) or one that is malformed."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,24 +18,35 @@ import pytest
 from mlops_gate.providers import Context, Shared, _tool_cache, _tools
 from mlops_gate.target import Target
 
-VERSION = "promtool, version 2.42.0 (branch: x)"
+CC = shutil.which("cc") or shutil.which("gcc")
+pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler to build a fake promtool binary (Debian: gcc)")
+
+C_TOOL = r"""
+#include <stdio.h>
+int main(void) {
+    FILE *log = fopen("%s", "a");
+    if (log) { fputs("version\n", log); fclose(log); }
+    puts("promtool, version %s (branch: test)");
+    return 0;
+}
+"""
 
 
-def counting_tool(folder: Path, asked: Path, says: str = VERSION) -> Path:
-    """A promtool that notes each `--version` in `asked`."""
+def binary_tool(folder: Path, asked: Path, version: str = "2.42.0") -> Path:
+    """A compiled promtool (the cache remembers only compiled programs) that notes each run in `asked`."""
     folder.mkdir(parents=True, exist_ok=True)
-    tool = folder / "promtool"
-    tool.write_text(
-        f"#!/usr/bin/env python3\nopen({str(asked)!r}, 'a').write('version\\n')\nprint({says!r})\n", encoding="utf-8"
-    )
-    tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    source, tool = folder / "promtool.c", folder / "promtool"
+    source.write_text(C_TOOL % (asked, version), encoding="utf-8")
+    subprocess.run([str(CC), "-o", str(tool), str(source)], check=True, capture_output=True)
     return tool
 
 
-def find(root: Path, tool: Path, cache: str) -> _tools.Tool:
+def find(root: Path, tool: Path, cache: str | None, event: str | None = None) -> _tools.Tool:
     """One run's lookup (a fresh Shared: nothing kept in memory from the last one)."""
-    env = {"PATH": os.environ["PATH"], "MLOPS_GATE_PROMTOOL": str(tool), _tool_cache.ENV_VAR: cache}
-    return _tools.find(Context(root=root, target=Target(), env=env, shared=Shared()), "promtool")
+    env = {"PATH": os.environ["PATH"], "MLOPS_GATE_PROMTOOL": str(tool), "HOME": str(root.parent / "home")}
+    if cache is not None:
+        env[_tool_cache.ENV_VAR] = cache
+    return _tools.find(Context(root=root, target=Target(event=event), env=env, shared=Shared()), "promtool")
 
 
 def asked_times(asked: Path) -> int:
@@ -46,34 +61,57 @@ def repo(tmp_path: Path) -> Path:
 
 def test_a_binary_is_asked_its_version_once_across_runs_and_again_when_it_changes(tmp_path: Path, repo: Path) -> None:
     asked = tmp_path / "asked"
-    tool = counting_tool(tmp_path / "tools", asked)
+    tool = binary_tool(tmp_path / "tools", asked)
     cache = str(tmp_path / "cache")
     first, second = find(repo, tool, cache), find(repo, tool, cache)
     assert (first.version, second.version, second.path) == ("2.42.0", "2.42.0", str(tool))
     assert asked_times(asked) == 1
     saved = json.loads((tmp_path / "cache" / _tool_cache.FILE).read_text())
     assert list(saved.values()) == ["2.42.0"] and str(tool) in next(iter(saved))
-    # an upgrade in place: the same path, another file identity (contents, size, times)
-    tool.write_text(tool.read_text().replace("2.42.0", "2.53.1"), encoding="utf-8")
-    assert find(repo, tool, cache).version == "2.53.1"
+    assert stat.S_IMODE((tmp_path / "cache" / _tool_cache.FILE).stat().st_mode) == 0o600
+    # an upgrade in place: the same path, another build (another file identity)
+    tool = binary_tool(tmp_path / "tools", asked, "2.53.10")
+    assert find(repo, tool, cache).version == "2.53.10"
     assert asked_times(asked) == 2
     # the same program at another path (another machine's cache, a copy) is another binary
     twin = tmp_path / "elsewhere" / "promtool"
     twin.parent.mkdir()
-    twin.write_bytes(tool.read_bytes())
-    twin.chmod(0o755)
-    assert find(repo, twin, cache).version == "2.53.1"
+    shutil.copy2(tool, twin)
+    assert find(repo, twin, cache).version == "2.53.10"
     assert asked_times(asked) == 3
 
 
-def test_no_cache_when_off_or_inside_the_repository(tmp_path: Path, repo: Path) -> None:
+def test_a_script_is_asked_every_time(tmp_path: Path, repo: Path) -> None:
+    """A shim or a wrapper stays the same file while the program it runs changes."""
     asked = tmp_path / "asked"
-    tool = counting_tool(tmp_path / "tools", asked)
+    script = tmp_path / "tools" / "promtool"
+    script.parent.mkdir()
+    script.write_text(f"#!/bin/sh\necho version >> {asked}\necho 'promtool, version 2.42.0'\n", encoding="utf-8")
+    script.chmod(0o755)
+    for _ in range(2):
+        assert find(repo, script, str(tmp_path / "cache")).version == "2.42.0"
+    assert asked_times(asked) == 2 and not (tmp_path / "cache" / _tool_cache.FILE).exists()
+
+
+def test_no_cache_when_off_inside_the_repository_or_on_a_pull_request(tmp_path: Path, repo: Path) -> None:
+    asked = tmp_path / "asked"
+    tool = binary_tool(tmp_path / "tools", asked)
     for cache in ("off", str(repo / ".cache"), "relative/cache"):
         assert find(repo, tool, cache).version == "2.42.0"
         assert find(repo, tool, cache).version == "2.42.0"
     assert asked_times(asked) == 6
     assert not (repo / ".cache").exists() and not Path("relative/cache").exists()
+    # a pull/merge request: the default folder (~/.cache) is neither read nor written
+    for event in ("pull_request", "merge_request"):
+        assert find(repo, tool, None, event).version == "2.42.0"
+    assert asked_times(asked) == 8 and not (tmp_path / "home").exists()
+    # unless the folder is named: then it is the user's choice
+    named = str(tmp_path / "named")
+    assert find(repo, tool, named, "pull_request").version == find(repo, tool, named, "pull_request").version
+    assert asked_times(asked) == 9
+    # on a push the default folder is used
+    assert find(repo, tool, None, "push").version == find(repo, tool, None, "push").version == "2.42.0"
+    assert asked_times(asked) == 10 and (tmp_path / "home" / ".cache" / "mlops-gate" / _tool_cache.FILE).is_file()
     assert _tool_cache.folder({"HOME": "/home/u"}, repo) == Path("/home/u/.cache/mlops-gate")
     assert _tool_cache.folder({"HOME": "/home/u", "XDG_CACHE_HOME": "/c"}, repo) == Path("/c/mlops-gate")
     assert _tool_cache.folder({}, repo) is None
@@ -90,7 +128,7 @@ def test_no_cache_when_off_or_inside_the_repository(tmp_path: Path, repo: Path) 
 )
 def test_a_malformed_cache_is_ignored_and_rewritten(tmp_path: Path, repo: Path, content: bytes) -> None:
     asked = tmp_path / "asked"
-    tool = counting_tool(tmp_path / "tools", asked)
+    tool = binary_tool(tmp_path / "tools", asked)
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / _tool_cache.FILE).write_bytes(content)
@@ -99,22 +137,63 @@ def test_a_malformed_cache_is_ignored_and_rewritten(tmp_path: Path, repo: Path, 
     assert list(json.loads((cache / _tool_cache.FILE).read_text()).values()) == ["2.42.0"]
 
 
-def test_an_entry_that_is_not_a_version_is_not_believed(tmp_path: Path, repo: Path) -> None:
-    asked = tmp_path / "asked"
-    tool = counting_tool(tmp_path / "tools", asked)
-    cache = tmp_path / "cache"
-    cache.mkdir()
+def planted(cache: Path, tool: Path, version: object = "9.9.9") -> None:
     k = _tool_cache.key(str(tool))
     assert k is not None
-    for planted in ("99.0.0; rm -rf /", {"v": 1}, "x" * 100):
-        (cache / _tool_cache.FILE).write_text(json.dumps({k: planted}), encoding="utf-8")
+    cache.mkdir(exist_ok=True)
+    (cache / _tool_cache.FILE).write_text(json.dumps({k: version}), encoding="utf-8")
+
+
+def test_an_entry_that_is_not_a_version_is_not_believed(tmp_path: Path, repo: Path) -> None:
+    asked = tmp_path / "asked"
+    tool = binary_tool(tmp_path / "tools", asked)
+    cache = tmp_path / "cache"
+    for version in ("99.0.0; rm -rf /", {"v": 1}, "x" * 100):
+        planted(cache, tool, version)
         assert find(repo, tool, str(cache)).version == "2.42.0"
     assert asked_times(asked) == 3
 
 
+def test_a_cache_others_can_write_is_not_believed(tmp_path: Path, repo: Path) -> None:
+    """A folder or file writable by the group or others (a shared volume): what it says could be planted."""
+    asked = tmp_path / "asked"
+    tool = binary_tool(tmp_path / "tools", asked)
+    cache = tmp_path / "cache"
+    planted(cache, tool)
+    assert find(repo, tool, str(cache)).version == "9.9.9"  # this user's own, private: believed
+    planted(cache, tool)
+    (cache / _tool_cache.FILE).chmod(0o666)
+    assert find(repo, tool, str(cache)).version == "2.42.0"
+    planted(cache, tool)
+    (cache / _tool_cache.FILE).chmod(0o600)
+    cache.chmod(0o777)
+    assert find(repo, tool, str(cache)).version == "2.42.0"
+    assert asked_times(asked) == 2
+
+
+def test_a_fifo_or_a_link_in_place_of_the_cache_is_not_read(tmp_path: Path, repo: Path) -> None:
+    asked = tmp_path / "asked"
+    tool = binary_tool(tmp_path / "tools", asked)
+    fifo_cache = tmp_path / "fifo"
+    fifo_cache.mkdir()
+    os.mkfifo(fifo_cache / _tool_cache.FILE)
+    done = threading.Event()
+    got: list[_tools.Tool] = []
+    threading.Thread(target=lambda: (got.append(find(repo, tool, str(fifo_cache))), done.set()), daemon=True).start()
+    assert done.wait(20), "reading a FIFO in place of the cache blocked"
+    assert got[0].version == "2.42.0"
+    other = tmp_path / "other"
+    planted(other, tool)
+    link_cache = tmp_path / "link"
+    link_cache.mkdir()
+    (link_cache / _tool_cache.FILE).symlink_to(other / _tool_cache.FILE)
+    assert find(repo, tool, str(link_cache)).version == "2.42.0"
+    assert asked_times(asked) == 2
+
+
 def test_an_unwritable_cache_costs_nothing_but_the_question(tmp_path: Path, repo: Path) -> None:
     asked = tmp_path / "asked"
-    tool = counting_tool(tmp_path / "tools", asked)
+    tool = binary_tool(tmp_path / "tools", asked)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     assert find(repo, tool, str(blocker / "cache")).version == "2.42.0"
@@ -123,14 +202,18 @@ def test_an_unwritable_cache_costs_nothing_but_the_question(tmp_path: Path, repo
 
 
 def test_the_entries_are_bounded(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+    cache, env, repo = tmp_path / "cache", {_tool_cache.ENV_VAR: str(tmp_path / "cache")}, tmp_path / "repo"
     tools = []
     for i in range(_tool_cache.MAX_ENTRIES + 5):
         t = tmp_path / f"t{i}"
-        t.write_text("x")
+        t.write_bytes(b"\x7fELF" + bytes(i))  # a compiled program's first bytes
         tools.append(t)
-        _tool_cache.remember({_tool_cache.ENV_VAR: str(cache)}, tmp_path / "repo", str(t), f"1.{i}.0")
+        _tool_cache.remember(env, repo, str(t), f"1.{i}.0")
     saved = json.loads((cache / _tool_cache.FILE).read_text())
     assert len(saved) == _tool_cache.MAX_ENTRIES
-    assert _tool_cache.recall({_tool_cache.ENV_VAR: str(cache)}, tmp_path / "repo", str(tools[-1])) == "1.36.0"
-    assert _tool_cache.recall({_tool_cache.ENV_VAR: str(cache)}, tmp_path / "repo", str(tools[0])) is None
+    assert _tool_cache.recall(env, repo, str(tools[-1])) == f"1.{_tool_cache.MAX_ENTRIES + 4}.0"
+    assert _tool_cache.recall(env, repo, str(tools[0])) is None
+    deep = tmp_path / ("d" * 200) / ("e" * 200) / ("f" * 200) / ("g" * 200) / ("h" * 200) / "promtool"
+    deep.parent.mkdir(parents=True)
+    deep.write_bytes(b"\x7fELF")
+    assert _tool_cache.key(str(deep)) is None  # a path past MAX_KEY is not remembered (the file stays bounded)
