@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,13 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path / "repo"
 
 
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, Path]:
+    """A compiled promtool saying 2.42.0, and the file that counts its runs."""
+    asked = tmp_path / "asked"
+    return binary_tool(tmp_path / "tools", asked), asked
+
+
 def test_a_binary_is_asked_its_version_once_across_runs_and_again_when_it_changes(tmp_path: Path, repo: Path) -> None:
     asked = tmp_path / "asked"
     tool = binary_tool(tmp_path / "tools", asked)
@@ -93,9 +101,10 @@ def test_a_script_is_asked_every_time(tmp_path: Path, repo: Path) -> None:
     assert asked_times(asked) == 2 and not (tmp_path / "cache" / _tool_cache.FILE).exists()
 
 
-def test_no_cache_when_off_inside_the_repository_or_on_a_pull_request(tmp_path: Path, repo: Path) -> None:
-    asked = tmp_path / "asked"
-    tool = binary_tool(tmp_path / "tools", asked)
+def test_no_cache_when_off_inside_the_repository_or_on_a_pull_request(
+    tmp_path: Path, repo: Path, built: tuple[Path, Path]
+) -> None:
+    tool, asked = built
     for cache in ("off", str(repo / ".cache"), "relative/cache"):
         assert find(repo, tool, cache).version == "2.42.0"
         assert find(repo, tool, cache).version == "2.42.0"
@@ -126,9 +135,10 @@ def test_no_cache_when_off_inside_the_repository_or_on_a_pull_request(tmp_path: 
         b" " * (_tool_cache.MAX_BYTES + 1) + b"{}",  # larger than it may be
     ],
 )
-def test_a_malformed_cache_is_ignored_and_rewritten(tmp_path: Path, repo: Path, content: bytes) -> None:
-    asked = tmp_path / "asked"
-    tool = binary_tool(tmp_path / "tools", asked)
+def test_a_malformed_cache_is_ignored_and_rewritten(
+    tmp_path: Path, repo: Path, content: bytes, built: tuple[Path, Path]
+) -> None:
+    tool, asked = built
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / _tool_cache.FILE).write_bytes(content)
@@ -144,9 +154,8 @@ def planted(cache: Path, tool: Path, version: object = "9.9.9") -> None:
     (cache / _tool_cache.FILE).write_text(json.dumps({k: version}), encoding="utf-8")
 
 
-def test_an_entry_that_is_not_a_version_is_not_believed(tmp_path: Path, repo: Path) -> None:
-    asked = tmp_path / "asked"
-    tool = binary_tool(tmp_path / "tools", asked)
+def test_an_entry_that_is_not_a_version_is_not_believed(tmp_path: Path, repo: Path, built: tuple[Path, Path]) -> None:
+    tool, asked = built
     cache = tmp_path / "cache"
     for version in ("99.0.0; rm -rf /", {"v": 1}, "x" * 100):
         planted(cache, tool, version)
@@ -154,10 +163,9 @@ def test_an_entry_that_is_not_a_version_is_not_believed(tmp_path: Path, repo: Pa
     assert asked_times(asked) == 3
 
 
-def test_a_cache_others_can_write_is_not_believed(tmp_path: Path, repo: Path) -> None:
+def test_a_cache_others_can_write_is_not_believed(tmp_path: Path, repo: Path, built: tuple[Path, Path]) -> None:
     """A folder or file writable by the group or others (a shared volume): what it says could be planted."""
-    asked = tmp_path / "asked"
-    tool = binary_tool(tmp_path / "tools", asked)
+    tool, asked = built
     cache = tmp_path / "cache"
     planted(cache, tool)
     assert find(repo, tool, str(cache)).version == "9.9.9"  # this user's own, private: believed
@@ -171,34 +179,47 @@ def test_a_cache_others_can_write_is_not_believed(tmp_path: Path, repo: Path) ->
     assert asked_times(asked) == 2
 
 
-def test_a_fifo_or_a_link_in_place_of_the_cache_is_not_read(tmp_path: Path, repo: Path) -> None:
-    asked = tmp_path / "asked"
-    tool = binary_tool(tmp_path / "tools", asked)
-    fifo_cache = tmp_path / "fifo"
-    fifo_cache.mkdir()
-    os.mkfifo(fifo_cache / _tool_cache.FILE)
-    done = threading.Event()
-    got: list[_tools.Tool] = []
-    threading.Thread(target=lambda: (got.append(find(repo, tool, str(fifo_cache))), done.set()), daemon=True).start()
-    assert done.wait(20), "reading a FIFO in place of the cache blocked"
-    assert got[0].version == "2.42.0"
-    other = tmp_path / "other"
-    planted(other, tool)
-    link_cache = tmp_path / "link"
-    link_cache.mkdir()
-    (link_cache / _tool_cache.FILE).symlink_to(other / _tool_cache.FILE)
-    assert find(repo, tool, str(link_cache)).version == "2.42.0"
-    assert asked_times(asked) == 2
-
-
-def test_an_unwritable_cache_costs_nothing_but_the_question(tmp_path: Path, repo: Path) -> None:
-    asked = tmp_path / "asked"
-    tool = binary_tool(tmp_path / "tools", asked)
+def unwritable(tmp_path: Path, tool: Path) -> Path:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    assert find(repo, tool, str(blocker / "cache")).version == "2.42.0"
-    assert find(repo, tool, str(blocker / "cache")).version == "2.42.0"
-    assert asked_times(asked) == 2
+    return blocker / "cache"
+
+
+def fifo(tmp_path: Path, tool: Path) -> Path:
+    (tmp_path / "fifo").mkdir()
+    os.mkfifo(tmp_path / "fifo" / _tool_cache.FILE)
+    return tmp_path / "fifo"
+
+
+def link(tmp_path: Path, tool: Path) -> Path:
+    planted(tmp_path / "other", tool)
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / _tool_cache.FILE).symlink_to(tmp_path / "other" / _tool_cache.FILE)
+    return tmp_path / "link"
+
+
+@pytest.mark.parametrize(("make", "asks"), [(unwritable, 2), (fifo, 1), (link, 1)])
+def test_a_cache_that_is_not_a_plain_file_of_its_own_costs_only_the_question(
+    tmp_path: Path, repo: Path, built: tuple[Path, Path], make: Callable[[Path, Path], Path], asks: int
+) -> None:
+    """A folder that cannot be made, a FIFO (reading it would block) or a link in place of the file: never read
+    (the link's 9.9.9 is not believed); the answer is written over the FIFO or link, never through it."""
+    tool, asked = built
+    cache = make(tmp_path, tool)
+    got: list[_tools.Tool] = []
+
+    def look() -> None:
+        got.extend(find(repo, tool, str(cache)) for _ in range(2))
+
+    runner = threading.Thread(target=look, daemon=True)
+    runner.start()
+    runner.join(20)
+    assert not runner.is_alive(), "looking the version up blocked"
+    assert [t.version for t in got] == ["2.42.0", "2.42.0"]
+    assert asked_times(asked) == asks
+    if make is link:
+        assert "9.9.9" in (tmp_path / "other" / _tool_cache.FILE).read_text()  # the file it named is untouched
+        assert not (cache / _tool_cache.FILE).is_symlink()
 
 
 def test_the_entries_are_bounded(tmp_path: Path) -> None:
