@@ -5,19 +5,22 @@ as judging a small repository's rule files; and a binary says the same version f
 file. So each version is kept in `<cache>/tool-versions.json`, keyed by the binary's real path and its stat
 identity (device, inode, size, mtime, ctime): an upgraded, replaced or touched binary changes the key (no
 program can set a file's ctime back), and a cache copied to another machine (actions/cache) matches nothing
-there. Only compiled programs are remembered: a script (a version manager's shim, a wrapper that runs a
-container) stays the same file while the program it runs changes, so it is asked every time.
+there. Only a compiled program under its own name is remembered: a shim (a version manager's script, or a
+link to its own binary as mise and aqua make) or a wrapper that runs a container stays the same file while the
+program it runs changes, so it is asked every time.
 
 The cache is a convenience for repeated runs on one machine (a pre-commit hook, a developer's audits), and the
 version decides how the tool's verdict is weighed (checks/_authority.py), so what could be planted is not used:
-- on a pull/merge request it is neither read nor written, unless MLOPS_GATE_TOOL_CACHE names a folder: an
-  earlier step or job of the change could have written it;
+- in CI (CI, TF_BUILD or JENKINS_URL set) only a folder MLOPS_GATE_TOOL_CACHE names is used, and on a
+  pull/merge request not even that unless it is named: an earlier step or job of a change, run as the same
+  user on a persistent runner, could have written the default one;
 - the folder and the file must belong to this user and be writable by nobody else (a shared volume, another
   account), the file must be a regular file (never a FIFO or a link), and a folder inside the repository is
   never used;
 - reads are bounded (MAX_BYTES) and non-blocking; an unreadable or malformed file, or an entry that is not a
   version, is ignored (the tool is asked, the file rewritten); writes go to a new private file renamed over
-  the old one, and their failures are ignored: the cache only saves time.
+  the old one (threads of one run write one at a time; two runs at once may lose an entry, which costs one
+  question), and their failures are ignored: the cache only saves time.
 
 `<cache>` is MLOPS_GATE_TOOL_CACHE, else $XDG_CACHE_HOME/mlops-gate, else ~/.cache/mlops-gate; `off` turns it
 off.
@@ -39,17 +42,20 @@ ENV_VAR = "MLOPS_GATE_TOOL_CACHE"
 FILE = "tool-versions.json"
 MAX_BYTES = 64 << 10
 MAX_ENTRIES = 32
-MAX_KEY = 1024  # a longer path is not remembered: MAX_ENTRIES keys and versions always fit in MAX_BYTES
+MAX_KEY = 1024  # a longer key (as JSON) is not remembered: MAX_ENTRIES keys and versions always fit in MAX_BYTES
+NAMES = ("promtool", "amtool")  # the real file's name starts with one (Debian's, Homebrew's, a release's)
+CI_VARS = ("CI", "TF_BUILD", "JENKINS_URL")
 _BINARY = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")  # ELF, Mach-O, PE
 _VERSION = re.compile(r"\d{1,6}\.\d{1,6}(?:\.\d{1,6})?")
 _LOCK = threading.Lock()  # promtool's and amtool's lookups of one run write at once
 
 
 def folder(env: Mapping[str, str], root: Path, pull_request: bool = False) -> Path | None:
-    """Where the cache is kept, or None (turned off, a pull/merge request without the variable, no home, or
-    inside the repository)."""
+    """Where the cache is kept, or None (turned off, CI or a pull/merge request without the variable, no home,
+    or inside the repository)."""
     given = env.get(ENV_VAR, "").strip()
-    if given.lower() in ("off", "none", "false", "0") or (pull_request and not given):
+    in_ci = pull_request or any(env.get(v, "").strip().lower() not in ("", "0", "false") for v in CI_VARS)
+    if given.lower() in ("off", "none", "false", "0") or (in_ci and not given):
         return None
     if given:
         where = Path(given)
@@ -70,20 +76,25 @@ def folder(env: Mapping[str, str], root: Path, pull_request: bool = False) -> Pa
 
 
 def key(tool: str) -> str | None:
-    """The binary's identity: its real path and what its stat says; None if it cannot be read or is not a
-    compiled program."""
+    """The binary's identity: its real path and what its stat says; None if it cannot be read, is not a compiled
+    program under its own name, or has other names (a hard-linked multi-call binary)."""
     try:
         real = os.path.realpath(tool)
-        st = os.stat(real)
-        if not stat.S_ISREG(st.st_mode):
+        if not os.path.basename(real).startswith(NAMES):
             return None
-        with open(real, "rb") as fh:
-            if not fh.read(4).startswith(_BINARY):
-                return None
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
     except (OSError, ValueError):
         return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or not os.read(fd, 4).startswith(_BINARY):
+            return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     found = f"{real}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
-    return found if len(found) <= MAX_KEY else None
+    return found if len(json.dumps(found)) <= MAX_KEY else None
 
 
 def recall(env: Mapping[str, str], root: Path, tool: str, pull_request: bool = False) -> str | None:
@@ -105,6 +116,9 @@ def remember(env: Mapping[str, str], root: Path, tool: str, version: str, pull_r
     with _LOCK:
         try:
             where.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if where.stat().st_uid != os.getuid():
+                return  # never read (not this user's): no use writing it
+            where.chmod(0o700)  # an earlier release made it with the umask's mode (0775 under umask 002)
         except OSError:
             return
         entries = {n: v for n, v in _entries(where).items() if n != k and isinstance(v, str)}

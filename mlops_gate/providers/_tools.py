@@ -245,6 +245,18 @@ def run(ctx: Context, argv: Sequence[str], cwd: Path, most: float | None = None,
         return Ran(code, _read(out), _read(err), note)
 
 
+def died(ran: Ran) -> tuple[bool, str]:
+    """A Go tool that ended neither with a verdict nor with a refusal: whether it panicked (the input makes the
+    tool's own code crash: what reads it would too, so it counts as refused) and the line that says why (its
+    `panic:` or `fatal error:` line, not the goroutine dump after it)."""
+    lines = [line.strip() for line in ran.output.splitlines()]
+    panic = next((line for line in lines if line.startswith("panic:")), None)
+    if panic:
+        return True, panic
+    fatal = next((line for line in lines if line.startswith(("fatal error:", "runtime:"))), None)
+    return False, fatal or ran.output.strip()[-200:]
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)

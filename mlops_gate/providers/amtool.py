@@ -55,11 +55,13 @@ def _check_all(ctx: Context, amtool: str, found: list[SourceFile]) -> list[ToolC
                 continue
             said = "\n".join(line.strip() for line in ran.output.splitlines() if line.strip())
             said = said.replace(target.name, f.path)[-MAX_OUTPUT:]
-            if ran.code in (0, 1):  # 1: amtool refuses it; anything else (a Go panic or out of memory: 2) no verdict
+            panicked, why = _tools.died(ran)
+            if ran.code in (0, 1):  # 1: amtool refuses it (a bad receiver, YAML or template alike)
                 checks.append(ToolCheck(f.path, ran.code == 0, said))
-            else:
-                note = f"amtool ended with exit {ran.code} without a verdict"
-                checks.append(ToolCheck(f.path, None, said, note=note))
+            elif panicked:  # it crashes on the file: so would Alertmanager's loader
+                checks.append(ToolCheck(f.path, False, f"amtool crashed on it: {why}"[:MAX_OUTPUT]))
+            else:  # out of memory, or another runtime failure: no verdict
+                checks.append(ToolCheck(f.path, None, said, note=f"amtool ended (exit {ran.code}): {why}"))
     return checks
 
 

@@ -70,8 +70,9 @@ def _copy(ctx: Context, f: SourceFile, to: Path) -> bool:
 def _verdicts(ran: _tools.Ran, names: dict[str, str]) -> list[ToolCheck]:
     """Per file, from promtool's `Checking NAME` lines and its `NAME: error` lines (its load errors name the
     file). A file loads when its block says SUCCESS, or when promtool ended with 0 having named no error for it
-    (a lint finding is not a load error); a file it was checking when it crashed or was stopped (out of memory,
-    a Go panic: no SUCCESS, no error of its own, a failing exit) has no verdict."""
+    (a lint finding is not a load error). The file it was checking when it died (no SUCCESS, no error of its
+    own, a failing exit) is refused when promtool panicked on it, and has no verdict when it ran out of memory
+    or was stopped; the files after it have none either."""
     if ran.code is None:
         return [ToolCheck(path, None, note=f"promtool {ran.note}") for path in names.values()]
     blocks: dict[str, list[str]] = {}
@@ -96,9 +97,12 @@ def _verdicts(ran: _tools.Ran, names: dict[str, str]) -> list[ToolCheck]:
             out.append(ToolCheck(path, False, text.replace(name, path)[:MAX_OUTPUT]))
         elif name in blocks and (ran.code == 0 or any(line.startswith("SUCCESS") for line in blocks[name])):
             out.append(ToolCheck(path, True))
-        elif name in blocks:
-            tail = ran.output[-200:]
-            out.append(ToolCheck(path, None, note=f"promtool ended (exit {ran.code}) while checking it: {tail}"))
+        elif name in blocks:  # it died while checking this one
+            panicked, why = _tools.died(ran)
+            if panicked:
+                out.append(ToolCheck(path, False, f"promtool crashed on it: {why}"[:MAX_OUTPUT]))
+            else:
+                out.append(ToolCheck(path, None, note=f"promtool ended (exit {ran.code}) while checking it: {why}"))
         else:
             out.append(ToolCheck(path, None, note=f"promtool said nothing about it: {ran.output[-200:]}"))
     return out

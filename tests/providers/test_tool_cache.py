@@ -20,7 +20,6 @@ from mlops_gate.providers import Context, Shared, _tool_cache, _tools
 from mlops_gate.target import Target
 
 CC = shutil.which("cc") or shutil.which("gcc")
-pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler to build a fake promtool binary (Debian: gcc)")
 
 C_TOOL = r"""
 #include <stdio.h>
@@ -35,6 +34,8 @@ int main(void) {
 
 def binary_tool(folder: Path, asked: Path, version: str = "2.42.0") -> Path:
     """A compiled promtool (the cache remembers only compiled programs) that notes each run in `asked`."""
+    if CC is None:
+        pytest.skip("no C compiler to build a fake promtool binary (Debian: gcc; .ci/run installs it)")
     folder.mkdir(parents=True, exist_ok=True)
     source, tool = folder / "promtool.c", folder / "promtool"
     source.write_text(C_TOOL % (asked, version), encoding="utf-8")
@@ -89,6 +90,17 @@ def test_a_binary_is_asked_its_version_once_across_runs_and_again_when_it_change
     assert asked_times(asked) == 3
 
 
+def test_a_cache_folder_an_earlier_release_left_group_writable_is_made_private(
+    tmp_path: Path, repo: Path, built: tuple[Path, Path]
+) -> None:
+    tool, asked = built
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o775)
+    cache.chmod(0o775)  # as made under umask 002
+    assert find(repo, tool, str(cache)).version == find(repo, tool, str(cache)).version == "2.42.0"
+    assert asked_times(asked) == 1 and stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+
 def test_a_script_is_asked_every_time(tmp_path: Path, repo: Path) -> None:
     """A shim or a wrapper stays the same file while the program it runs changes."""
     asked = tmp_path / "asked"
@@ -99,6 +111,27 @@ def test_a_script_is_asked_every_time(tmp_path: Path, repo: Path) -> None:
     for _ in range(2):
         assert find(repo, script, str(tmp_path / "cache")).version == "2.42.0"
     assert asked_times(asked) == 2 and not (tmp_path / "cache" / _tool_cache.FILE).exists()
+
+
+def test_a_shim_under_another_name_or_a_multi_call_binary_is_asked_every_time(
+    tmp_path: Path, repo: Path, built: tuple[Path, Path]
+) -> None:
+    """mise and aqua link `promtool` to their own binary; busybox-style binaries are hard links: the file stays
+    the same while what it runs changes."""
+    tool, asked = built
+    shim_target = tmp_path / "mise" / "bin" / "mise"
+    shim_target.parent.mkdir(parents=True)
+    shutil.copy2(tool, shim_target)
+    (tmp_path / "shims").mkdir()
+    (tmp_path / "shims" / "promtool").symlink_to(shim_target)
+    hard = tmp_path / "multi" / "promtool"
+    hard.parent.mkdir()
+    shutil.copy2(tool, tmp_path / "multi" / "promtool-real")
+    os.link(tmp_path / "multi" / "promtool-real", hard)
+    for path in (tmp_path / "shims" / "promtool", hard):
+        assert find(repo, path, str(tmp_path / "cache")).version == "2.42.0"
+        assert find(repo, path, str(tmp_path / "cache")).version == "2.42.0"
+    assert asked_times(asked) == 4 and not (tmp_path / "cache" / _tool_cache.FILE).exists()
 
 
 def test_no_cache_when_off_inside_the_repository_or_on_a_pull_request(
@@ -121,6 +154,11 @@ def test_no_cache_when_off_inside_the_repository_or_on_a_pull_request(
     # on a push the default folder is used
     assert find(repo, tool, None, "push").version == find(repo, tool, None, "push").version == "2.42.0"
     assert asked_times(asked) == 10 and (tmp_path / "home" / ".cache" / "mlops-gate" / _tool_cache.FILE).is_file()
+    # in CI the default folder is not used (a persistent runner's earlier job could have written it); a named one is
+    for ci in ({"CI": "true"}, {"TF_BUILD": "True"}, {"JENKINS_URL": "https://ci.example"}):
+        assert _tool_cache.folder({"HOME": "/home/u", **ci}, repo) is None
+        assert _tool_cache.folder({"HOME": "/home/u", _tool_cache.ENV_VAR: "/c", **ci}, repo) == Path("/c")
+    assert _tool_cache.folder({"HOME": "/home/u", "CI": "false"}, repo) == Path("/home/u/.cache/mlops-gate")
     assert _tool_cache.folder({"HOME": "/home/u"}, repo) == Path("/home/u/.cache/mlops-gate")
     assert _tool_cache.folder({"HOME": "/home/u", "XDG_CACHE_HOME": "/c"}, repo) == Path("/c/mlops-gate")
     assert _tool_cache.folder({}, repo) is None
@@ -226,7 +264,7 @@ def test_the_entries_are_bounded(tmp_path: Path) -> None:
     cache, env, repo = tmp_path / "cache", {_tool_cache.ENV_VAR: str(tmp_path / "cache")}, tmp_path / "repo"
     tools = []
     for i in range(_tool_cache.MAX_ENTRIES + 5):
-        t = tmp_path / f"t{i}"
+        t = tmp_path / f"promtool-{i}"
         t.write_bytes(b"\x7fELF" + bytes(i))  # a compiled program's first bytes
         tools.append(t)
         _tool_cache.remember(env, repo, str(t), f"1.{i}.0")

@@ -200,6 +200,19 @@ def test_a_tool_that_dies_while_checking_gives_no_verdict_on_what_it_had_not_fin
     assert "exit 2" in died.note and "out of memory" in died.note
 
 
+def test_a_file_promtool_panics_on_is_refused_with_the_panic_not_the_goroutine_dump(tmp_path: Path) -> None:
+    panic = (
+        "import sys\nprint('Checking r00000.yml')\n"
+        "sys.stderr.write('panic: runtime error: index out of range [3] with length 3\\n\\n'"
+        " + 'goroutine 1 [running]:\\nmain.main()\\n' * 50)\nsys.exit(2)\n"
+    )
+    tool = fake_tool(tmp_path / "tools", "promtool", panic)
+    root = write_tree(tmp_path / "repo", {"a.rules.yml": GOOD})
+    (check,) = promtool_check(ctx(root, {"MLOPS_GATE_PROMTOOL": str(tool)})).files
+    assert check.ok is False
+    assert check.output == "promtool crashed on it: panic: runtime error: index out of range [3] with length 3"
+
+
 def test_promtool_ending_with_0_accepts_every_file_it_named_no_error_for(tmp_path: Path) -> None:
     quiet = "print('Checking r00000.yml')\nprint('Checking r00001.yml')\n"  # a release that prints no SUCCESS
     tool = fake_tool(tmp_path / "tools", "promtool", quiet)
@@ -208,14 +221,18 @@ def test_promtool_ending_with_0_accepts_every_file_it_named_no_error_for(tmp_pat
     assert [(f.path, f.ok) for f in verdicts.files] == [("a.rules.yml", True), ("b.rules.yml", True)]
 
 
-def test_amtool_dying_gives_no_verdict_and_refusing_is_exit_1(tmp_path: Path) -> None:
+def test_amtool_out_of_memory_gives_no_verdict_a_panic_or_exit_1_refuses(tmp_path: Path) -> None:
     good = "route: {receiver: a}\nreceivers: [{name: a}]\n"
     root = write_tree(tmp_path / "repo", {"alertmanager.yml": good})
-    for body, expected in (
-        ("import sys\nsys.stderr.write('panic: runtime error\\n')\nsys.exit(2)\n", None),
-        ("import sys\nprint(\"Checking 'alertmanager.yml'  FAILED: nope\")\nsys.exit(1)\n", False),
+    for i, (body, expected, said) in enumerate(
+        (
+            ("import sys\nsys.stderr.write('fatal error: runtime: out of memory\\n')\nsys.exit(2)\n", None, ""),
+            ("import sys\nsys.stderr.write('panic: nil map\\ngoroutine 1\\n')\nsys.exit(2)\n", False, "panic: nil map"),
+            ("import sys\nprint(\"Checking 'alertmanager.yml'  FAILED: nope\")\nsys.exit(1)\n", False, "FAILED: nope"),
+        )
     ):
-        tool = fake_tool(tmp_path / f"tools{expected}", "amtool", body)
+        tool = fake_tool(tmp_path / f"tools{i}", "amtool", body)
         (check,) = amtool_check(ctx(root, {"MLOPS_GATE_AMTOOL": str(tool)})).files
         assert check.ok is expected, check
-        assert (expected is not None) or "exit 2" in check.note
+        assert said in check.output
+        assert expected is not None or check.note == "amtool ended (exit 2): fatal error: runtime: out of memory"
