@@ -362,12 +362,10 @@ def _dispatch(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         return fleet_main(args.command, args.fleet_args, env)
     if args.command in ("check", "audit"):
+        from mlops_gate.providers.netpolicy import limits
         from mlops_gate.run import run_check
 
-        if any(name.startswith("MLOPS_GATE_HTTP_") for name in env):
-            from mlops_gate.providers.netpolicy import limits
-
-            limits(env)  # a bad MLOPS_GATE_HTTP_* value is a usage error before anything is read
+        limits(env)  # a bad MLOPS_GATE_HTTP_* value is a usage error before anything is read
         return run_check(check_request(args), env)
     if args.command == "verify-evidence":
         from mlops_gate.evidence_verify import verify

@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlops_gate.checks._common import repo_subject
 from mlops_gate.checkspec import check
@@ -14,13 +14,12 @@ from mlops_gate.facts import Facts
 from mlops_gate.facts.files import RepoFiles
 from mlops_gate.lang.azure_templates import expand_all
 from mlops_gate.lang.branch_filters import gh_events
-from mlops_gate.lang.pipelines import CI_GLOBS, GITLAB_CI, PR_EVENTS, Job, jobs_of, platform_of, top
+from mlops_gate.lang.gitlab_includes import Pipeline, left_out_note, pipeline
+from mlops_gate.lang.gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
+from mlops_gate.lang.pipelines import CI_GLOBS, PR_EVENTS, Job, jobs_of, platform_of, top
 from mlops_gate.lang.source import error_loc, loc
 from mlops_gate.model import Location, Outcome, Severity, Violation
 from mlops_gate.target import Target
-
-if TYPE_CHECKING:  # GitLab's readers are imported only for a repository with .gitlab-ci.yml
-    from mlops_gate.lang.gitlab_includes import Pipeline
 
 
 @dataclass(frozen=True)
@@ -37,14 +36,9 @@ class Unit:
 
 def _units(files: RepoFiles, branch: str) -> tuple[list[Unit], Pipeline | None]:
     """The pipelines to judge, and the GitLab one for any pipeline (None without `.gitlab-ci.yml`)."""
-    every = gl = mr = None
-    if any(f.path == GITLAB_CI for f in files.files):
-        from mlops_gate.lang.gitlab_includes import pipeline
-        from mlops_gate.lang.gitlab_rules import any_scope, pr_scope
-
-        every = pipeline(files.files)  # every include, whatever its rules: none is a CI file of its own
-        gl = pipeline(files.files, any_scope(branch))
-        mr = pipeline(files.files, pr_scope(branch, mr=True, keep_uncertain=True))
+    every = pipeline(files.files)  # every include, whatever its rules: none is a CI file of its own
+    gl = pipeline(files.files, any_scope(branch))
+    mr = pipeline(files.files, pr_scope(branch, mr=True, keep_uncertain=True))
     own = [f for f in files.files if not f.error and not (every and f.path in every.included)]
     azure, templates = expand_all([f for f in own if platform_of(f.path) == "azure"])
     own = [azure[f.path].file if f.path in azure else f for f in own if f.path not in templates]
@@ -84,12 +78,6 @@ def env_name(value: Any, platform: str) -> str | None:
     return str(name).split(".", 1)[0] if platform == "azure" else str(name)
 
 
-def _left_out_note(gl: Pipeline) -> str:
-    from mlops_gate.lang.gitlab_includes import left_out_note
-
-    return left_out_note([gl])
-
-
 def _on_pull_requests(u: Unit, job: Job, branch: str) -> bool:
     """Whether the job runs in pull/merge request builds (any condition on it counts as a guard)."""
     doc = u.doc
@@ -103,8 +91,6 @@ def _on_pull_requests(u: Unit, job: Job, branch: str) -> bool:
         if found is None:
             return False
         job = found
-    from mlops_gate.lang.gitlab_rules import gl_env, gl_job_runs, gl_rules, gl_workflow
-
     env = gl_env(doc, branch, mr=True)
     rules = gl_workflow(doc)
     if rules is not None and gl_rules(rules, env)[0] in (None, "never"):
@@ -207,7 +193,7 @@ def deploy_via_pipeline(facts: Facts, params: Params, target: Target) -> Iterato
     notes = tuple(gl.evidence()) if gl else ()
     if not found:
         where = f" in {len(files.files)} CI files" if files.files else f" (no CI configuration: {CI_GLOBS})"
-        note = gl.unreadable_note() + _left_out_note(gl) if gl else ""
+        note = gl.unreadable_note() + left_out_note([gl]) if gl else ""
         violations.append(Violation(f"no deploy job found matching {globs}{where}{note}"))
         yield Outcome(subject, f"no deploy job found matching {globs}{note}", tuple(violations), notes)
         return

@@ -19,10 +19,11 @@ from typing import Any
 
 from mlops_gate.facts.files import SourceFile
 from mlops_gate.lang.gitlab_rules import Scope
-from mlops_gate.lang.pipelines import GITLAB_CI, Job, as_list, deep_merge, gitlab_jobs, has_spec, top, top_index
+from mlops_gate.lang.pipelines import Job, as_list, deep_merge, gitlab_jobs, has_spec, top, top_index
 from mlops_gate.lang.source import loc
 from mlops_gate.model import Location, Violation
 
+GITLAB_CI = ".gitlab-ci.yml"
 MAX_DEPTH = 100  # GitLab's limits: nesting depth and included files per pipeline
 MAX_FILES = 150
 NON_LOCAL = ("project", "remote", "template", "component")

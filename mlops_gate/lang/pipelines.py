@@ -13,7 +13,6 @@ from typing import Any
 from mlops_gate.facts.files import SourceFile
 
 PR_EVENTS = ("pull_request", "pull_request_target", "merge_group")
-GITLAB_CI = ".gitlab-ci.yml"
 CMD_KEYS = frozenset({"run", "script", "bash", "pwsh", "powershell", "inlineScript"})
 GL_RESERVED = frozenset(
     {

@@ -23,8 +23,9 @@ from mlops_gate.facts.files import SourceFile
 from mlops_gate.lang.azure_templates import expand_all
 from mlops_gate.lang.branch_filters import az_branch_ok, gh_branch_ok, gh_events
 from mlops_gate.lang.failure_allowed import why_not_blocking
+from mlops_gate.lang.gitlab_includes import left_out_note, pipeline
+from mlops_gate.lang.gitlab_rules import any_scope, gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
 from mlops_gate.lang.pipelines import (
-    GITLAB_CI,
     PR_EVENTS,
     Job,
     as_list,
@@ -89,13 +90,8 @@ class Pipelines:
 
 def pipelines(files: Sequence[SourceFile], default_branch: str, azure_named: Sequence[str] = ()) -> Pipelines:
     """`azure_named`: globs naming the Azure pipelines (empty: every Azure file no other uses as a template)."""
-    gl = any_pl = None
-    if any(f.path == GITLAB_CI for f in files):  # GitLab's readers are imported only for GitLab
-        from mlops_gate.lang.gitlab_includes import pipeline
-        from mlops_gate.lang.gitlab_rules import any_scope
-
-        gl = pipeline(files)  # every include, whatever its rules: none is a CI file of its own
-        any_pl = pipeline(files, any_scope(default_branch))
+    gl = pipeline(files)  # every include, whatever its rules: none is a CI file of its own
+    any_pl = pipeline(files, any_scope(default_branch))
     problems = any_pl.problems if any_pl else ()  # an include no pipeline applies cannot fail one
     own = [f for f in files if not f.error and not (gl and f.path in gl.included)]
     azure, templates = expand_all([f for f in own if platform_of(f.path) == "azure"])
@@ -258,9 +254,6 @@ def _gitlab(files: Sequence[SourceFile], branch: str, q: PrQuestion) -> tuple[li
     `accept_branch_pipelines`, for a push to its source branch), an include its rules may leave out of it
     left out; the evidence of those pipelines; and a note naming the includes not read or left out, when no
     test job is found."""
-    from mlops_gate.lang.gitlab_includes import left_out_note, pipeline
-    from mlops_gate.lang.gitlab_rules import gl_env, gl_job_runs, gl_rules, gl_workflow, pr_scope
-
     branch_pipelines = q.accept_branch_pipelines
     scopes = [(mr, pr_scope(branch, mr)) for mr in ((True, False) if branch_pipelines else (True,))]
     modes = [(mr, pl) for mr, scope in scopes if (pl := pipeline(files, scope)) is not None]

@@ -16,7 +16,8 @@ import re
 from mlops_gate.facts.files import NOT_READ, RepoFiles, SourceFile
 from mlops_gate.lang import manifests
 from mlops_gate.lang.databricks import include_matches
-from mlops_gate.lang.pipelines import GITLAB_CI
+from mlops_gate.lang.gitlab_includes import GITLAB_CI
+from mlops_gate.lang.gitlab_includes import resolve as resolve_includes
 from mlops_gate.providers import Context, _azure_ci, _exclude
 from mlops_gate.providers._drift import (
     DRIFT_WORDS,
@@ -50,8 +51,6 @@ def ci_config(ctx: Context) -> RepoFiles:
     main = next((f for f in found.files if f.path == GITLAB_CI and not f.error), None)
     if main is None:
         return found
-    from mlops_gate.lang.gitlab_includes import resolve as resolve_includes  # GitLab's reader: only for GitLab
-
     have = {f.path for f in found.files}
     included = tuple(
         f for f in resolve_includes(main, lambda rel: read(ctx, rel), walk(ctx)).files if f.path not in have
