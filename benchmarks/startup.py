@@ -3,10 +3,15 @@
     python benchmarks/startup.py                          # 20 runs each
     python benchmarks/startup.py 20 --against /tmp/base   # and, interleaved, another checkout's package
                                                           # (e.g. `git archive main | tar -x -C /tmp/base`)
+    python benchmarks/startup.py --callgrind --against /tmp/base  # instructions instead (valgrind; see below)
 
 Each checkout's package is installed the way users get it: a wheel (tests/support/wheel.py) installed by pip into
 a temporary folder, byte code compiled by pip, run with that folder on PYTHONPATH. A checkout run in place under
 PYTHONDONTWRITEBYTECODE=1 (as on the reference machine) compiles every module on every run instead (~0.15 s).
+
+--callgrind counts the instructions of the gate's process (not the tools') for the files-only JSON case, under
+valgrind's callgrind, once per checkout: unlike CPU seconds on a shared VM they do not drift with the load
+(two runs agree within 0.5%), so they compare two checkouts where the medians cannot.
 
 CPU time (user + system), not wall time: the reference machine has 2 cores shared with other work, so wall time
 measures the neighbours. `gate` is the gate's own process (all its threads); `tools` the programs it runs and
@@ -99,6 +104,19 @@ def line(name: str, runs: list[tuple[float, float]]) -> str:
     )
 
 
+def instructions(site: Path, scratch: Path) -> int:
+    """The instructions callgrind counts for the gate's process on the files-only JSON case."""
+    env = {**os.environ, "PYTHONPATH": str(site), "STARTUP_BENCH_OUT": str(scratch / "tools")}
+    env["MLOPS_GATE_TOOL_CACHE"] = str(scratch / "tool-cache")
+    out = str(scratch / "callgrind.out")
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", RUN, *FILES_JSON]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=scratch)
+    found = [ln for ln in done.stderr.splitlines() if "Collected :" in ln]
+    if not found:
+        raise SystemExit(f"callgrind gave no count (is valgrind installed?): {done.stderr[-500:]}")
+    return int(found[-1].rsplit(":", 1)[1])
+
+
 def main(argv: list[str]) -> None:
     runs = int(argv[0]) if argv and argv[0].isdigit() else 20
     checkouts = {"this checkout": ROOT}
@@ -107,6 +125,11 @@ def main(argv: list[str]) -> None:
         checkouts[str(other)] = other
     with tempfile.TemporaryDirectory() as tmp:
         sites = {name: install(path, Path(tmp) / str(i)) for i, (name, path) in enumerate(checkouts.items())}
+        if "--callgrind" in argv:
+            for name, site in sites.items():
+                once(FILES_JSON, site, Path(tmp), {})  # the tool versions remembered, as in the timed runs
+                print(f"files-only example, json ({name}): {instructions(site, Path(tmp)):,} instructions")
+            return
         print(f"python {sys.version.split()[0]}, {runs} runs each, load average {os.getloadavg()[0]:.1f}")
         for case, (args, extra) in CASES.items():
             results: dict[str, list[tuple[float, float]]] = {name: [] for name in sites}
